@@ -1,0 +1,215 @@
+/*
+ * The limits table: one row per enum bw_limit_id, with its default, range,
+ * unit and the reason for the default.  The parser accepts "<name> VALUE"
+ * for every row, bwctl prints it, and doc/breakwater.conf.5 documents it
+ * (tests/check_config.c checks that every name is in the man page).
+ *
+ * Values are long long in the row's unit: a count, bytes, or milliseconds.
+ * Input text is trusted no further than bw_limit_parse_value() checks it.
+ */
+#include "bw_autoconf.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define KiB	1024LL
+#define MiB	(1024LL * KiB)
+#define GiB	(1024LL * MiB)
+#define SEC	1000LL
+#define MINUTE	(60 * SEC)
+#define HOUR	(60 * MINUTE)
+#define DAY	(24 * HOUR)
+
+#define ROW(id, name, def, min, max, unit, reason) \
+	[id] = { id, name, def, min, max, unit, reason }
+
+const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
+	ROW(LIM_SMTPD_MAX_COMMAND_LINE, "smtpd_max_command_line",
+	    2048, 512, 64 * KiB, BW_UNIT_BYTES,
+	    "RFC 5321 4.5.3.1.4 allows 512 octets, plus room for extension "
+	    "parameters (SIZE, BODY, AUTH, SMTPUTF8, DSN ORCPT)"),
+	ROW(LIM_SMTPD_MAX_TEXT_LINE, "smtpd_max_text_line",
+	    8192, 1000, 1 * MiB, BW_UNIT_BYTES,
+	    "RFC 5321 4.5.3.1.6 says 1000 octets with CRLF, but real mail "
+	    "exceeds it and rejecting it loses legitimate mail"),
+	ROW(LIM_MESSAGE_SIZE_LIMIT, "message_size_limit",
+	    35 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES,
+	    "35 MiB: 25 MiB of attachments grown by base64 (4/3) plus "
+	    "headers, what large mailbox providers accept"),
+	ROW(LIM_SMTPD_MAX_RECIPIENTS, "smtpd_max_recipients",
+	    1000, 1, 100000, BW_UNIT_COUNT,
+	    "RFC 5321 4.5.3.1.8 requires at least 100; 1000 covers list "
+	    "traffic, a client sending more is rarely legitimate"),
+	ROW(LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION,
+	    "smtpd_max_messages_per_connection",
+	    1000, 1, 1000000, BW_UNIT_COUNT,
+	    "bounds how long one client holds a session; a busy sender "
+	    "simply reconnects"),
+	ROW(LIM_SMTPD_MAX_CONNECTIONS, "smtpd_max_connections",
+	    20000, 1, 1000000, BW_UNIT_COUNT,
+	    "a large site's peak; each session costs a descriptor and up to "
+	    "smtpd_max_input_buffer of memory, so raise the open-file limit "
+	    "to match"),
+	ROW(LIM_SMTPD_MAX_CONNECTIONS_PER_IP, "smtpd_max_connections_per_ip",
+	    50, 1, 100000, BW_UNIT_COUNT,
+	    "big senders open tens of parallel connections; more from one "
+	    "address is a flood"),
+	ROW(LIM_SMTPD_MAX_ERRORS, "smtpd_max_errors",
+	    20, 1, 1000, BW_UNIT_COUNT,
+	    "as Postfix's hard error limit: a client that keeps failing is "
+	    "broken or probing"),
+	ROW(LIM_SMTPD_MAX_INPUT_BUFFER, "smtpd_max_input_buffer",
+	    256 * KiB, 4 * KiB, 64 * MiB, BW_UNIT_BYTES,
+	    "holds a full pipelined command batch (RFC 2920) and many text "
+	    "lines; a client past it is not reading our replies"),
+	ROW(LIM_SMTPD_TIMEOUT_GREETING, "smtpd_timeout_greeting",
+	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes "
+	    "for the next command"),
+	ROW(LIM_SMTPD_TIMEOUT_COMMAND, "smtpd_timeout_command",
+	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes "
+	    "for the next command"),
+	ROW(LIM_SMTPD_TIMEOUT_DATA_BLOCK, "smtpd_timeout_data_block",
+	    3 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.5: a client gives up on a data block after 3 "
+	    "minutes, so a live sender never pauses longer"),
+	ROW(LIM_SMTPD_TIMEOUT_DATA_TOTAL, "smtpd_timeout_data_total",
+	    30 * MINUTE, 10 * SEC, 1 * DAY, BW_UNIT_MS,
+	    "a maximum-size message at about 160 kbit/s; stops a sender "
+	    "trickling bytes to hold a session forever"),
+	ROW(LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE, "smtpd_timeout_tls_handshake",
+	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    "a handshake is a few round trips; 30 s allows slow links and "
+	    "frees sessions that never finish it"),
+	ROW(LIM_SMTPD_TIMEOUT_QUEUE_REPLY, "smtpd_timeout_queue_reply",
+	    2 * MINUTE, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    "well under the 10 minutes a client waits for the reply to the "
+	    "end of data (RFC 5321 4.5.3.2.6); a slower queue is stuck"),
+	ROW(LIM_SMTPD_GREETING_DELAY, "smtpd_greeting_delay",
+	    0, 0, 1 * MINUTE, BW_UNIT_MS,
+	    "off: a few seconds catches clients that talk before the banner "
+	    "(RFC 5321 4.3.1), but delays every legitimate session"),
+	ROW(LIM_QUEUE_MIN_FREE_SPACE, "queue_min_free_space",
+	    256 * MiB, 0, 1024 * GiB, BW_UNIT_BYTES,
+	    "room for several maximum-size messages plus Berkeley DB logs; "
+	    "below it MAIL gets 452 4.3.1 instead of the disk filling up"),
+	ROW(LIM_QUEUE_COMMIT_DELAY, "queue_commit_delay",
+	    0, 0, 1 * SEC, BW_UNIT_MS,
+	    "off: group commit already batches whatever completes during a "
+	    "flush; a delay only adds latency"),
+	ROW(LIM_QUEUE_MAX_COMMIT_BATCH, "queue_max_commit_batch",
+	    1024, 1, 65536, BW_UNIT_COUNT,
+	    "bounds the work and the replies released by one log flush"),
+	ROW(LIM_QUEUE_MAX_OPEN_MESSAGES, "queue_max_open_messages",
+	    20000, 1, 1000000, BW_UNIT_COUNT,
+	    "matches smtpd_max_connections: one message in flight per "
+	    "session"),
+	ROW(LIM_QUEUE_BODY_MEMORY, "queue_body_memory",
+	    64 * KiB, 0, 64 * MiB, BW_UNIT_BYTES,
+	    "most messages are smaller, so they never touch a temporary "
+	    "file; times queue_max_open_messages bounds the memory used"),
+	ROW(LIM_QUEUE_DB_CACHE, "queue_db_cache",
+	    64 * MiB, 1 * MiB, 64 * GiB, BW_UNIT_BYTES,
+	    "keeps the queue indexes in memory; Berkeley DB's own 256 KiB "
+	    "default thrashes under load"),
+	ROW(LIM_QUEUE_CHECKPOINT_INTERVAL, "queue_checkpoint_interval",
+	    1 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    "recovery after a crash replays about a minute of log, and old "
+	    "log files can be removed soon"),
+	ROW(LIM_CTL_TIMEOUT, "ctl_timeout",
+	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    "long enough for a listing from a busy queued, short enough that "
+	    "a stuck daemon does not hang bwctl"),
+};
+
+/* The row named name, or NULL. */
+const struct bw_limit_def *
+bw_limit_find(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < LIM__COUNT; i++)
+		if (strcmp(bw_limit_defs[i].name, name) == 0)
+			return &bw_limit_defs[i];
+	return NULL;
+}
+
+const char *
+bw_limit_unit_name(enum bw_limit_unit unit)
+{
+	switch (unit) {
+	case BW_UNIT_COUNT:
+		return "count";
+	case BW_UNIT_BYTES:
+		return "bytes";
+	case BW_UNIT_MS:
+		return "ms";
+	}
+	return "?";
+}
+
+struct limit_suffix {
+	const char	*suffix;
+	long long	 mult;
+};
+
+static const struct limit_suffix limit_suffix_bytes[] = {
+	{ "", 1 }, { "k", KiB }, { "m", MiB }, { "g", GiB }, { NULL, 0 }
+};
+
+/* A bare number is seconds. */
+static const struct limit_suffix limit_suffix_ms[] = {
+	{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MINUTE }, { "h", HOUR },
+	{ "d", DAY }, { NULL, 0 }
+};
+
+static const struct limit_suffix limit_suffix_count[] = {
+	{ "", 1 }, { NULL, 0 }
+};
+
+/*
+ * Parse a decimal number with an optional unit suffix (case-insensitive).
+ * No sign, no spaces, no fractions; -1 on syntax error or overflow.
+ */
+int
+bw_limit_parse_value(enum bw_limit_unit unit, const char *s, long long *out)
+{
+	const struct limit_suffix	*sfx;
+	long long			 v = 0;
+	const char			*p;
+
+	switch (unit) {
+	case BW_UNIT_BYTES:
+		sfx = limit_suffix_bytes;
+		break;
+	case BW_UNIT_MS:
+		sfx = limit_suffix_ms;
+		break;
+	case BW_UNIT_COUNT:
+		sfx = limit_suffix_count;
+		break;
+	default:
+		return -1;
+	}
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	for (p = s; isdigit((unsigned char)*p); p++) {
+		if (v > (LLONG_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	for (; sfx->suffix != NULL; sfx++) {
+		if (strcasecmp(p, sfx->suffix) != 0)
+			continue;
+		if (v > LLONG_MAX / sfx->mult)
+			return -1;
+		*out = v * sfx->mult;
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,203 @@
+/*
+ * The message catalog: who may send what, and how big it may be.  Checked
+ * by the peer layer before any handler sees a frame.
+ */
+#include "bw_autoconf.h"
+
+#include <string.h>
+
+#include "imsg_catalog.h"
+
+#define FIXED(t)	sizeof(t), sizeof(t)
+
+static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
+	[BW_IMSG_HELLO] = { BW_IMSG_HELLO, "HELLO", BW_ROLE_ANY,
+	    FIXED(struct bw_hello) },
+	[BW_IMSG_MSG_OPEN] = { BW_IMSG_MSG_OPEN, "MSG_OPEN", BW_ROLE_SMTPD,
+	    FIXED(struct bw_msg_open) },
+	[BW_IMSG_MSG_RCPT] = { BW_IMSG_MSG_RCPT, "MSG_RCPT", BW_ROLE_SMTPD,
+	    FIXED(struct bw_msg_rcpt) },
+	[BW_IMSG_MSG_DATA] = { BW_IMSG_MSG_DATA, "MSG_DATA", BW_ROLE_SMTPD,
+	    sizeof(struct bw_msg_data) + 1,
+	    sizeof(struct bw_msg_data) + BW_DATA_CHUNK_MAX },
+	[BW_IMSG_MSG_COMMIT] = { BW_IMSG_MSG_COMMIT, "MSG_COMMIT",
+	    BW_ROLE_SMTPD, FIXED(struct bw_msg_commit) },
+	[BW_IMSG_MSG_ABORT] = { BW_IMSG_MSG_ABORT, "MSG_ABORT", BW_ROLE_SMTPD,
+	    FIXED(struct bw_msg_abort) },
+	[BW_IMSG_MSG_OPEN_REPLY] = { BW_IMSG_MSG_OPEN_REPLY, "MSG_OPEN_REPLY",
+	    BW_ROLE_QUEUED, FIXED(struct bw_msg_open_reply) },
+	[BW_IMSG_MSG_COMMIT_REPLY] = { BW_IMSG_MSG_COMMIT_REPLY,
+	    "MSG_COMMIT_REPLY", BW_ROLE_QUEUED,
+	    FIXED(struct bw_msg_commit_reply) },
+	[BW_IMSG_STATUS_REQ] = { BW_IMSG_STATUS_REQ, "STATUS_REQ",
+	    BW_ROLE_CONTROLD, 0, 0 },
+	[BW_IMSG_STATUS] = { BW_IMSG_STATUS, "STATUS",
+	    BW_ROLE_SMTPD | BW_ROLE_QUEUED | BW_ROLE_DELIVERD |
+	    BW_ROLE_DNSCACHED, FIXED(struct bw_status) },
+	[BW_IMSG_QUEUE_LIST_REQ] = { BW_IMSG_QUEUE_LIST_REQ, "QUEUE_LIST_REQ",
+	    BW_ROLE_CONTROLD, 0, 0 },
+	[BW_IMSG_QUEUE_ENTRY] = { BW_IMSG_QUEUE_ENTRY, "QUEUE_ENTRY",
+	    BW_ROLE_QUEUED, FIXED(struct bw_queue_entry) },
+	[BW_IMSG_QUEUE_END] = { BW_IMSG_QUEUE_END, "QUEUE_END",
+	    BW_ROLE_QUEUED, FIXED(struct bw_queue_end) },
+	[BW_IMSG_MESSAGE_SHOW_REQ] = { BW_IMSG_MESSAGE_SHOW_REQ,
+	    "MESSAGE_SHOW_REQ", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_message_show_req) },
+	[BW_IMSG_MESSAGE_INFO] = { BW_IMSG_MESSAGE_INFO, "MESSAGE_INFO",
+	    BW_ROLE_QUEUED, FIXED(struct bw_message_info) },
+	[BW_IMSG_MESSAGE_RCPT] = { BW_IMSG_MESSAGE_RCPT, "MESSAGE_RCPT",
+	    BW_ROLE_QUEUED, FIXED(struct bw_message_rcpt) },
+	[BW_IMSG_MESSAGE_END] = { BW_IMSG_MESSAGE_END, "MESSAGE_END",
+	    BW_ROLE_QUEUED, 0, 0 },
+	[BW_IMSG_MESSAGE_LIST_REQ] = { BW_IMSG_MESSAGE_LIST_REQ,
+	    "MESSAGE_LIST_REQ", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_message_list_req) },
+	[BW_IMSG_MESSAGE_LIST_ENTRY] = { BW_IMSG_MESSAGE_LIST_ENTRY,
+	    "MESSAGE_LIST_ENTRY", BW_ROLE_QUEUED,
+	    FIXED(struct bw_message_list_entry) },
+	[BW_IMSG_MESSAGE_LIST_END] = { BW_IMSG_MESSAGE_LIST_END,
+	    "MESSAGE_LIST_END", BW_ROLE_QUEUED,
+	    FIXED(struct bw_message_list_end) },
+	[BW_IMSG_CTL_CMD] = { BW_IMSG_CTL_CMD, "CTL_CMD", BW_ROLE_BWCTL,
+	    FIXED(struct bw_ctl_cmd) },
+	[BW_IMSG_CTL_OUTPUT] = { BW_IMSG_CTL_OUTPUT, "CTL_OUTPUT",
+	    BW_ROLE_CONTROLD, 1, BW_CTL_TEXT_MAX },
+	[BW_IMSG_CTL_DONE] = { BW_IMSG_CTL_DONE, "CTL_DONE", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_ctl_done) },
+};
+
+static const struct {
+	int		 role;
+	const char	*name;
+} role_names[] = {
+	{ BW_ROLE_SMTPD,	"smtpd" },
+	{ BW_ROLE_QUEUED,	"queued" },
+	{ BW_ROLE_DELIVERD,	"deliverd" },
+	{ BW_ROLE_DNSCACHED,	"dnscached" },
+	{ BW_ROLE_CONTROLD,	"controld" },
+	{ BW_ROLE_BWCTL,	"bwctl" },
+};
+
+const char *
+bw_role_name(int role)
+{
+	size_t	 i;
+
+	if (role == BW_ROLE_NONE)
+		return "none";
+	for (i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (role_names[i].role == role)
+			return role_names[i].name;
+	return "?";
+}
+
+int
+bw_role_from_name(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(role_names[i].name, name) == 0)
+			return role_names[i].role;
+	return BW_ROLE_NONE;
+}
+
+const struct bw_imsg_def *
+bw_imsg_def(uint32_t type)
+{
+	if (type == BW_IMSG_NONE || type >= BW_IMSG__COUNT)
+		return NULL;
+	if (imsg_defs[type].name == NULL)
+		return NULL;
+	return &imsg_defs[type];
+}
+
+const char *
+bw_imsg_type_name(uint32_t type)
+{
+	const struct bw_imsg_def *def = bw_imsg_def(type);
+
+	return def ? def->name : "UNKNOWN";
+}
+
+int
+bw_imsg_check(uint32_t type, int sender_role, size_t len)
+{
+	const struct bw_imsg_def *def = bw_imsg_def(type);
+
+	if (def == NULL)
+		return BW_IMSG_EUNKNOWN;
+	/* exactly one role bit, and one the catalog allows */
+	if (sender_role == 0 || (sender_role & (sender_role - 1)) != 0 ||
+	    (def->senders & sender_role) == 0)
+		return BW_IMSG_EROLE;
+	if (len < def->minlen || len > def->maxlen)
+		return BW_IMSG_EBADLEN;
+	return BW_IMSG_OK;
+}
+
+const char *
+bw_imsg_check_name(int result)
+{
+	switch (result) {
+	case BW_IMSG_OK:
+		return "ok";
+	case BW_IMSG_EUNKNOWN:
+		return "unknown message type";
+	case BW_IMSG_EROLE:
+		return "message not allowed from this role";
+	case BW_IMSG_EBADLEN:
+		return "payload length out of range";
+	}
+	return "?";
+}
+
+void
+bw_imsg_str(char *dst, size_t dstsz, const char *src, size_t srcsz)
+{
+	size_t	 n;
+
+	if (dstsz == 0)
+		return;
+	n = strnlen(src, srcsz);
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+const char *
+bw_submit_status_name(int status)
+{
+	static const char *names[BW_SUBMIT__COUNT] = {
+		"ok", "tempfail", "nospace", "toobig", "toomany", "busy"
+	};
+
+	if (status < 0 || status >= BW_SUBMIT__COUNT)
+		return "?";
+	return names[status];
+}
+
+const char *
+bw_queue_state_name(int state)
+{
+	static const char *names[BW_QUEUE_STATE__COUNT] = {
+		"active", "down", "suspended"
+	};
+
+	if (state < 0 || state >= BW_QUEUE_STATE__COUNT)
+		return "?";
+	return names[state];
+}
+
+const char *
+bw_rcpt_state_name(int state)
+{
+	static const char *names[BW_RCPT_STATE__COUNT] = {
+		"queued", "delivered", "deferred", "bounced"
+	};
+
+	if (state < 0 || state >= BW_RCPT_STATE__COUNT)
+		return "?";
+	return names[state];
+}

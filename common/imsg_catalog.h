@@ -1,0 +1,278 @@
+/*
+ * The one catalog of interprocess messages: every type, the roles that may
+ * send it and its payload size range, plus the payload structs.  The receiver
+ * calls bw_imsg_check() before any handler runs.  Bump BW_IMSG_VERSION
+ * whenever the enum or a payload struct changes.
+ *
+ * Strings in payloads are fixed-size char arrays; receivers must not assume
+ * they are terminated: use bw_imsg_str() to copy them out.
+ */
+#ifndef BW_IMSG_CATALOG_H
+#define BW_IMSG_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BW_IMSG_VERSION		1
+
+/* Sizes shared by every process. */
+#define BW_QID_LEN		16	/* hex digits of a queue id */
+#define BW_ADDR_MAX		256	/* RFC 5321 4.5.3.1.3: path incl. <> */
+#define BW_DOMAIN_MAX		255	/* RFC 5321 4.5.3.1.2 */
+#define BW_NAME_MAX		32	/* process, listener, gateway names */
+#define BW_HOSTADDR_MAX		64	/* textual IPv4/IPv6 address */
+#define BW_DATA_CHUNK_MAX	(32 * 1024)	/* body bytes per MSG_DATA */
+#define BW_CTL_ARGC_MAX		8
+#define BW_CTL_ARG_MAX		256
+#define BW_CTL_TEXT_MAX		(16 * 1024)	/* one CTL_OUTPUT chunk */
+#define BW_STATUS_COUNTERS_MAX	32
+#define BW_REPLY_TEXT_MAX	512	/* a remote SMTP reply kept for logs */
+
+/* Roles: one bit each, so that a catalog row can allow several. */
+enum bw_role {
+	BW_ROLE_NONE		= 0,
+	BW_ROLE_SMTPD		= 1 << 0,
+	BW_ROLE_QUEUED		= 1 << 1,
+	BW_ROLE_DELIVERD	= 1 << 2,
+	BW_ROLE_DNSCACHED	= 1 << 3,
+	BW_ROLE_CONTROLD	= 1 << 4,
+	BW_ROLE_BWCTL		= 1 << 5,
+};
+#define BW_ROLE_ANY	(BW_ROLE_SMTPD | BW_ROLE_QUEUED | BW_ROLE_DELIVERD | \
+			 BW_ROLE_DNSCACHED | BW_ROLE_CONTROLD | BW_ROLE_BWCTL)
+const char	*bw_role_name(int role);	/* "smtpd", ...; "none", "?" */
+int		 bw_role_from_name(const char *);	/* BW_ROLE_NONE if unknown */
+
+enum bw_imsg_type {
+	BW_IMSG_NONE = 0,
+	/* any connecting peer, first frame on a connection */
+	BW_IMSG_HELLO,
+	/* smtpd -> queued: one message being received */
+	BW_IMSG_MSG_OPEN,
+	BW_IMSG_MSG_RCPT,
+	BW_IMSG_MSG_DATA,
+	BW_IMSG_MSG_COMMIT,
+	BW_IMSG_MSG_ABORT,
+	/* queued -> smtpd */
+	BW_IMSG_MSG_OPEN_REPLY,
+	BW_IMSG_MSG_COMMIT_REPLY,
+	/* controld -> daemons, daemons -> controld */
+	BW_IMSG_STATUS_REQ,
+	BW_IMSG_STATUS,
+	/* controld -> queued, queued -> controld */
+	BW_IMSG_QUEUE_LIST_REQ,
+	BW_IMSG_QUEUE_ENTRY,
+	BW_IMSG_QUEUE_END,
+	BW_IMSG_MESSAGE_SHOW_REQ,
+	BW_IMSG_MESSAGE_INFO,
+	BW_IMSG_MESSAGE_RCPT,
+	BW_IMSG_MESSAGE_END,
+	BW_IMSG_MESSAGE_LIST_REQ,
+	BW_IMSG_MESSAGE_LIST_ENTRY,
+	BW_IMSG_MESSAGE_LIST_END,
+	/* bwctl -> controld, controld -> bwctl */
+	BW_IMSG_CTL_CMD,
+	BW_IMSG_CTL_OUTPUT,
+	BW_IMSG_CTL_DONE,
+	BW_IMSG__COUNT
+};
+const char	*bw_imsg_type_name(uint32_t type);
+
+enum bw_imsg_check_result {
+	BW_IMSG_OK = 0,
+	BW_IMSG_EUNKNOWN,	/* type not in the catalog */
+	BW_IMSG_EROLE,		/* sender's role may not send it */
+	BW_IMSG_EBADLEN,	/* payload size out of range */
+};
+const char	*bw_imsg_check_name(int);
+
+struct bw_imsg_def {
+	uint32_t	 type;
+	const char	*name;
+	int		 senders;	/* mask of enum bw_role */
+	size_t		 minlen;
+	size_t		 maxlen;
+};
+const struct bw_imsg_def *bw_imsg_def(uint32_t type);
+int		 bw_imsg_check(uint32_t type, int sender_role, size_t len);
+
+/* Copy a fixed-size payload string into dst (size dstsz), terminated. */
+void		 bw_imsg_str(char *dst, size_t dstsz, const char *src, size_t srcsz);
+#define BW_IMSG_STR(dst, field) bw_imsg_str((dst), sizeof(dst), (field), sizeof(field))
+
+/* ---- payloads ---- */
+
+struct bw_hello {
+	uint32_t	 version;	/* BW_IMSG_VERSION */
+	uint32_t	 role;		/* one enum bw_role bit */
+	uint32_t	 pid;
+	uint32_t	 worker;	/* deliverd worker index, else 0 */
+};
+
+/* Flags of a message being received. */
+#define BW_MSGF_8BITMIME	0x01
+#define BW_MSGF_SMTPUTF8	0x02
+#define BW_MSGF_TLS		0x04
+#define BW_MSGF_BODY_BINARY	0x08
+
+struct bw_msg_open {
+	uint64_t	 reqid;			/* smtpd's id, echoed back */
+	uint64_t	 size_hint;		/* SIZE= or 0 */
+	uint32_t	 flags;			/* BW_MSGF_* */
+	char		 sender[BW_ADDR_MAX];	/* without <>; "" null sender */
+	char		 helo[BW_DOMAIN_MAX + 1];
+	char		 client_addr[BW_HOSTADDR_MAX];
+	char		 client_name[BW_DOMAIN_MAX + 1];
+	char		 listener[BW_NAME_MAX];
+};
+
+/* Submission status: one table in smtpd maps each to an SMTP reply. */
+enum bw_submit_status {
+	BW_SUBMIT_OK = 0,
+	BW_SUBMIT_TEMPFAIL,	/* 451 4.3.0 */
+	BW_SUBMIT_NOSPACE,	/* 452 4.3.1 */
+	BW_SUBMIT_TOOBIG,	/* 552 5.3.4 */
+	BW_SUBMIT_TOOMANY,	/* 452 4.5.3 */
+	BW_SUBMIT_BUSY,		/* 421 4.3.2 */
+	BW_SUBMIT__COUNT
+};
+const char	*bw_submit_status_name(int);
+
+struct bw_msg_open_reply {
+	uint64_t	 reqid;
+	uint32_t	 status;		/* enum bw_submit_status */
+	char		 qid[BW_QID_LEN + 1];
+};
+
+struct bw_msg_rcpt {
+	char		 qid[BW_QID_LEN + 1];
+	char		 rcpt[BW_ADDR_MAX];	/* without <> */
+	uint32_t	 flags;			/* reserved: NOTIFY etc. */
+};
+
+/* Followed by 1..BW_DATA_CHUNK_MAX body bytes (CRLF lines, dot-unstuffed). */
+struct bw_msg_data {
+	char		 qid[BW_QID_LEN + 1];
+};
+
+struct bw_msg_commit {
+	char		 qid[BW_QID_LEN + 1];
+	uint64_t	 size;			/* body bytes smtpd sent */
+	uint32_t	 nrcpt;			/* recipients smtpd sent */
+};
+
+struct bw_msg_abort {
+	char		 qid[BW_QID_LEN + 1];
+};
+
+struct bw_msg_commit_reply {
+	char		 qid[BW_QID_LEN + 1];
+	uint32_t	 status;		/* enum bw_submit_status */
+};
+
+struct bw_status_counter {
+	char		 name[BW_NAME_MAX];
+	uint64_t	 value;
+};
+
+struct bw_status {
+	char		 proc[BW_NAME_MAX];	/* "smtpd", "deliverd[1]" */
+	uint32_t	 pid;
+	int64_t		 started;		/* unix time */
+	uint32_t	 ncounters;
+	struct bw_status_counter counters[BW_STATUS_COUNTERS_MAX];
+};
+
+/* Queue states (per gateway, domain). */
+enum bw_queue_state {
+	BW_QUEUE_ACTIVE = 0,
+	BW_QUEUE_DOWN,
+	BW_QUEUE_SUSPENDED,
+	BW_QUEUE_STATE__COUNT
+};
+const char	*bw_queue_state_name(int);
+
+struct bw_queue_entry {
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 state;			/* enum bw_queue_state */
+	uint64_t	 messages;		/* recipients waiting, in fact */
+	int64_t		 oldest;		/* unix time, 0 if empty */
+};
+
+struct bw_queue_end {
+	uint64_t	 queues;
+	uint64_t	 messages;
+};
+
+struct bw_message_show_req {
+	char		 qid[BW_QID_LEN + 1];
+};
+
+struct bw_message_info {
+	char		 qid[BW_QID_LEN + 1];
+	uint32_t	 found;
+	uint32_t	 flags;			/* BW_MSGF_* */
+	int64_t		 created;		/* unix time */
+	uint64_t	 size;			/* from the envelope */
+	uint64_t	 body_stored;		/* bytes actually in the store */
+	uint32_t	 nrcpt;
+	char		 sender[BW_ADDR_MAX];
+	char		 helo[BW_DOMAIN_MAX + 1];
+	char		 client_addr[BW_HOSTADDR_MAX];
+	char		 listener[BW_NAME_MAX];
+	char		 gateway[BW_NAME_MAX];
+};
+
+/* Recipient states. */
+enum bw_rcpt_state {
+	BW_RCPT_QUEUED = 0,
+	BW_RCPT_DELIVERED,
+	BW_RCPT_DEFERRED,
+	BW_RCPT_BOUNCED,
+	BW_RCPT_STATE__COUNT
+};
+const char	*bw_rcpt_state_name(int);
+
+struct bw_message_rcpt {
+	char		 qid[BW_QID_LEN + 1];
+	char		 rcpt[BW_ADDR_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 state;			/* enum bw_rcpt_state */
+	uint32_t	 attempts;
+	char		 last_reply[BW_REPLY_TEXT_MAX];
+};
+
+struct bw_message_list_req {
+	uint64_t	 limit;			/* 0: no limit */
+};
+
+struct bw_message_list_entry {
+	char		 qid[BW_QID_LEN + 1];
+	int64_t		 created;
+	uint64_t	 size;
+	uint64_t	 body_stored;
+	uint32_t	 nrcpt;
+	uint32_t	 rcpt_stored;
+};
+
+struct bw_message_list_end {
+	uint64_t	 count;
+	uint32_t	 truncated;
+};
+
+#define BW_CTL_F_JSON		0x01
+struct bw_ctl_cmd {
+	uint32_t	 version;		/* BW_IMSG_VERSION */
+	uint32_t	 flags;			/* BW_CTL_F_* */
+	uint32_t	 argc;
+	char		 argv[BW_CTL_ARGC_MAX][BW_CTL_ARG_MAX];
+};
+
+/* CTL_OUTPUT: 1..BW_CTL_TEXT_MAX bytes of text, no struct. */
+
+struct bw_ctl_done {
+	int32_t		 exitcode;
+};
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * bwctl: the admin's tool.  `config check` runs here; every other command
+ * is sent to controld over control.sock (in runtime_dir from the config,
+ * BASEDIR/run with -b, or the path given with -s), and controld's answer is
+ * printed: on stdout when the command succeeded, on stderr otherwise, and
+ * bwctl exits with controld's exit code.
+ *
+ * Trust: the command line is the admin's; it is still bounded by
+ * BW_CTL_ARGC_MAX arguments of less than BW_CTL_ARG_MAX bytes each.
+ */
+#include "bw_autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "util.h"
+#include "bwctl.h"
+
+static const char bwctl_usage_text[] =
+"usage: bwctl [-f config] [-b basedir] [-s socket] [--json] command [args]\n"
+"\n"
+"commands:\n"
+"  status                  every Breakwater process: state, pid, uptime,\n"
+"                          counters\n"
+"  show queue              queues by (gateway, domain): state, messages,\n"
+"                          age of the oldest\n"
+"  show message QID        envelope and recipients of one message\n"
+"  list messages [LIMIT]   queued messages, oldest first (default 1000)\n"
+"  config check [FILE]     check a configuration file (default: the -f\n"
+"                          file, else the built-in default); no daemon\n"
+"                          needed\n"
+"  help                    this text\n"
+"\n"
+"options:\n"
+"  -f config   configuration file (default: built-in)\n"
+"  -b basedir  development base directory (socket in basedir/run)\n"
+"  -s socket   path of controld's control socket\n"
+"  -j, --json  machine-readable output\n"
+"\n"
+"exit status: 0 success, 1 the command failed, 2 usage error\n";
+
+static void
+bwctl_usage(FILE *f)
+{
+	fputs(bwctl_usage_text, f);
+}
+
+int
+bwctl_flush(struct evbuffer *buf, int fd)
+{
+	while (evbuffer_get_length(buf) > 0)
+		if (evbuffer_write(buf, fd) == -1 && errno != EINTR)
+			return -1;
+	return 0;
+}
+
+static void
+bwctl_config_error_cb(const char *msg, void *arg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* Commands controld knows; anything else is a usage error here. */
+static int
+bwctl_remote_command(const char *cmd)
+{
+	static const char *known[] = { "status", "show", "list" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(cmd, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bw_config	 cfg;
+	const char		*conffile = NULL, *basedir = NULL;
+	const char		*sockpath = NULL;
+	char			 path[PATH_MAX];
+	int			 ch, json = 0, i, ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("bwctl", 1);
+	/* '+': options end at the command, whose arguments are its own. */
+	while ((ch = getopt_long(argc, argv, "+b:f:hjs:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			basedir = optarg;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'h':
+			bwctl_usage(stdout);
+			return BWCTL_EXIT_OK;
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			sockpath = optarg;
+			break;
+		default:
+			bwctl_usage(stderr);
+			return BWCTL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		bwctl_usage(stderr);
+		return BWCTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		bwctl_usage(stdout);
+		return BWCTL_EXIT_OK;
+	}
+	if (strcmp(argv[0], "config") == 0) {
+		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "check") == 0)
+			return bwctl_config_check(argc == 3 ? argv[2] :
+			    conffile, basedir, json);
+		fprintf(stderr, "bwctl: usage: bwctl config check [FILE]\n");
+		return BWCTL_EXIT_USAGE;
+	}
+	if (!bwctl_remote_command(argv[0])) {
+		fprintf(stderr, "bwctl: unknown command '%s'\n", argv[0]);
+		bwctl_usage(stderr);
+		return BWCTL_EXIT_USAGE;
+	}
+	if (argc > BW_CTL_ARGC_MAX) {
+		fprintf(stderr, "bwctl: too many arguments (at most %d)\n",
+		    BW_CTL_ARGC_MAX);
+		return BWCTL_EXIT_USAGE;
+	}
+	for (i = 0; i < argc; i++)
+		if (strlen(argv[i]) >= BW_CTL_ARG_MAX) {
+			fprintf(stderr, "bwctl: argument %d longer than %d "
+			    "bytes\n", i + 1, BW_CTL_ARG_MAX - 1);
+			return BWCTL_EXIT_USAGE;
+		}
+
+	/* The config tells where the socket is and how long to wait. */
+	if (config_load(&cfg, conffile, basedir, bwctl_config_error_cb,
+	    NULL) != 0) {
+		fprintf(stderr, "bwctl: %s has errors; see 'bwctl config "
+		    "check'\n", conffile ? conffile : "the built-in default");
+		config_free(&cfg);
+		return BWCTL_EXIT_FAIL;
+	}
+	if (sockpath == NULL) {
+		if (config_runtime_path(&cfg, BW_SOCK_CONTROL, path,
+		    sizeof(path)) == -1) {
+			fprintf(stderr, "bwctl: control socket path too "
+			    "long\n");
+			config_free(&cfg);
+			return BWCTL_EXIT_FAIL;
+		}
+		sockpath = path;
+	}
+	ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT), json,
+	    argc, argv);
+	config_free(&cfg);
+	return ret;
+}

@@ -1,0 +1,29 @@
+/*
+ * bwctl: the admin's command-line tool.  Private header.
+ */
+#ifndef BWCTL_H
+#define BWCTL_H
+
+#include "config.h"
+
+#define BWCTL_OUTPUT_MAX	(64 * 1024 * 1024)	/* reply text kept */
+#define BWCTL_TIMEOUT_MARGIN_MS	1000	/* beyond controld's own deadline */
+
+/* Exit codes. */
+#define BWCTL_EXIT_OK		0
+#define BWCTL_EXIT_FAIL		1	/* the command failed */
+#define BWCTL_EXIT_USAGE	2	/* bad command line, version mismatch */
+
+struct evbuffer;
+
+/* bwctl.c: write all of buf to fd; -1 on error. */
+int	 bwctl_flush(struct evbuffer *, int fd);
+
+/* bwctl_conn.c: send one command to controld, print its answer. */
+int	 bwctl_request(const char *sockpath, long long timeout_ms, int json,
+	    int argc, char *argv[]);
+
+/* bwctl_config.c: `bwctl config check [FILE]`, no controld needed. */
+int	 bwctl_config_check(const char *path, const char *basedir, int json);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * controld: the admin side of Breakwater.  Private header.
+ *
+ * controld serves two sockets.  controld.sock takes the daemons (smtpd,
+ * queued, deliverd workers, dnscached), which answer STATUS_REQ; control.sock
+ * takes bwctl, whose CTL_CMD requests controld answers itself (status) or
+ * forwards to queued (queue and message listings).  Every bwctl request has
+ * an id, carried to queued in hdr.peerid so that replies of concurrent
+ * requests are matched, and a deadline (ctl_timeout).
+ */
+#ifndef CONTROLD_H
+#define CONTROLD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "imsg_catalog.h"
+
+struct bw_imsg;
+struct bw_peer;
+struct event;
+struct event_base;
+struct evbuffer;
+
+#define CTL_STATUS_WAIT_MS	2000	/* status waits this long for daemons */
+#define CTL_REQUESTS_MAX	64	/* bwctl requests in flight at once */
+#define CTL_QUEUE_ROWS_MAX	100000	/* show queue: rows kept for sorting */
+#define CTL_RCPTS_MAX		10000	/* show message: recipients listed */
+#define CTL_LIST_DEFAULT	1000	/* list messages without a LIMIT */
+#define CTL_LIST_MAX		100000	/* list messages: largest LIMIT */
+#define CTL_DAEMONS_MAX		1024	/* status rows (workers on big hosts) */
+
+/* A daemon connected on controld.sock. */
+struct ctl_daemon {
+	TAILQ_ENTRY(ctl_daemon)	 entry;
+	struct bw_peer		*peer;
+	uint32_t		 peerid;	/* bw_peer_id() */
+	int			 role;
+	pid_t			 pid;
+	uint32_t		 worker;
+	char			 proc[BW_NAME_MAX];	/* from its last STATUS */
+};
+TAILQ_HEAD(ctl_daemon_list, ctl_daemon);
+
+/* A growable array of fixed-size rows with a ceiling. */
+struct ctl_rows {
+	void			*v;
+	size_t			 n;
+	size_t			 cap;
+	size_t			 elsz;
+	size_t			 max;
+	int			 truncated;	/* rows beyond max were dropped */
+};
+
+enum ctl_req_kind {
+	CTL_REQ_STATUS,
+	CTL_REQ_QUEUE,
+	CTL_REQ_MESSAGE,
+	CTL_REQ_LIST,
+};
+
+/* One status answer and who gave it. */
+struct ctl_status_row {
+	uint32_t		 peerid;
+	struct bw_status	 st;
+};
+
+/* One bwctl request in flight. */
+struct ctl_req {
+	TAILQ_ENTRY(ctl_req)	 entry;
+	uint32_t		 id;		/* hdr.peerid towards queued */
+	struct bw_peer		*client;	/* NULL once bwctl went away */
+	enum ctl_req_kind	 kind;
+	int			 json;
+	uint64_t		 started_ms;
+	struct event		*timer;
+	struct evbuffer		*out;
+	/* status */
+	uint32_t		*asked;		/* daemon peer ids asked */
+	size_t			 nasked;
+	struct ctl_rows		 status;	/* struct ctl_status_row */
+	/* show queue */
+	struct ctl_rows		 queues;	/* struct bw_queue_entry */
+	struct bw_queue_end	 qend;
+	/* show message */
+	char			 qid[BW_QID_LEN + 1];
+	struct bw_message_info	 info;
+	int			 have_info;
+	struct ctl_rows		 rcpts;		/* struct bw_message_rcpt */
+	/* list messages */
+	struct ctl_rows		 msgs;		/* struct bw_message_list_entry */
+	struct bw_message_list_end lend;
+};
+TAILQ_HEAD(ctl_req_list, ctl_req);
+
+struct controld {
+	struct event_base	*base;
+	struct bw_config	 cfg;
+	int64_t			 started;
+	int			 shutting_down;
+	struct ctl_daemon_list	 daemons;
+	struct ctl_req_list	 reqs;
+	size_t			 nreqs;
+	uint32_t		 next_reqid;
+	gid_t			 admin_gid;	/* (gid_t)-1: no admin group */
+	int			 have_admin_gid;
+	/* counters */
+	uint64_t		 c_requests;
+	uint64_t		 c_requests_failed;
+	uint64_t		 c_requests_timeout;
+	uint64_t		 c_clients;
+	uint64_t		 c_clients_denied;
+};
+extern struct controld *ctl_env;
+
+/* controld_imsg.c: one dispatch function per kind of peer. */
+void	 ctl_daemon_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
+void	 ctl_daemon_state_cb(struct bw_peer *, int, void *);
+void	 ctl_client_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
+void	 ctl_client_state_cb(struct bw_peer *, int, void *);
+struct ctl_daemon *ctl_daemon_find_role(int role);
+int	 ctl_client_allowed(pid_t pid, const char **why);
+
+/* controld_req.c: request lifecycle. */
+struct ctl_req *ctl_req_new(struct bw_peer *client, enum ctl_req_kind, int json);
+struct ctl_req *ctl_req_find(uint32_t id);
+void	 ctl_req_arm(struct ctl_req *, uint64_t ms);
+void	 ctl_req_finish(struct ctl_req *, int exitcode);
+void	 ctl_req_fail(struct ctl_req *, int exitcode, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 ctl_req_client_gone(struct bw_peer *);
+void	 ctl_req_queued_gone(void);
+void	 ctl_reply_error(struct bw_peer *, int exitcode, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 ctl_rows_init(struct ctl_rows *, size_t elsz, size_t max);
+int	 ctl_rows_add(struct ctl_rows *, const void *row);
+void	 ctl_rows_free(struct ctl_rows *);
+
+/* controld_cmd.c: parse a CTL_CMD and start the command. */
+void	 ctl_cmd_dispatch(struct bw_peer *, const struct bw_ctl_cmd *);
+
+/* controld_status.c */
+void	 ctl_status_start(struct ctl_req *);
+void	 ctl_status_reply(struct ctl_req *, uint32_t peerid,
+	    const struct bw_status *);
+void	 ctl_status_check_done(struct ctl_req *);
+void	 ctl_status_render(struct ctl_req *);
+void	 ctl_status_self(struct bw_status *);
+
+/* controld_queue.c: requests forwarded to queued. */
+void	 ctl_queue_start(struct ctl_req *);
+void	 ctl_message_start(struct ctl_req *, const char *qid);
+void	 ctl_list_start(struct ctl_req *, uint64_t limit);
+void	 ctl_queue_msg(struct ctl_req *, struct bw_imsg *);
+void	 ctl_queue_timeout(struct ctl_req *);
+
+/* controld_fmt.c: shared text formatting. */
+void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);
+void	 ctl_fmt_time(char *dst, size_t dstsz, int64_t unixtime);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * Parse one CTL_CMD from bwctl and start the command.  The payload comes
+ * from an admin's bwctl, but it is still checked: the protocol version,
+ * argc against BW_CTL_ARGC_MAX, and every argument is terminated before use.
+ * Usage errors answer with exit code 2, operational errors with 1.
+ */
+#include "bw_autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+#include "controld.h"
+
+/* Argument text made printable for an error line. */
+static const char *
+ctl_cmd_arg(char *dst, size_t dstsz, const char *arg)
+{
+	return log_escape(dst, dstsz, arg, strlen(arg));
+}
+
+/* A queue id argument, upper-cased and checked; -1 if it is not one. */
+static int
+ctl_cmd_qid(const char *arg, char qid[BW_QID_LEN + 1])
+{
+	size_t	 i;
+
+	if (strlen(arg) != BW_QID_LEN)
+		return -1;
+	for (i = 0; i < BW_QID_LEN; i++)
+		qid[i] = (char)toupper((unsigned char)arg[i]);
+	qid[BW_QID_LEN] = '\0';
+	return bw_qid_valid(qid) ? 0 : -1;
+}
+
+static int
+ctl_cmd_limit(const char *arg, uint64_t *limit)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (!isdigit((unsigned char)arg[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > CTL_LIST_MAX)
+		return -1;
+	*limit = v;
+	return 0;
+}
+
+void
+ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
+{
+	struct bw_ctl_cmd	 cmd = *in;
+	struct ctl_req		*req;
+	char			 e1[64], e2[64], qid[BW_QID_LEN + 1];
+	uint64_t		 limit = CTL_LIST_DEFAULT;
+	uint32_t		 i;
+	int			 json;
+
+	if (cmd.version != BW_IMSG_VERSION) {
+		ctl_reply_error(client, 2, "protocol version mismatch: bwctl "
+		    "speaks %u, controld %u; use the bwctl of the installed "
+		    "release", cmd.version, BW_IMSG_VERSION);
+		return;
+	}
+	if (cmd.argc == 0 || cmd.argc > BW_CTL_ARGC_MAX) {
+		ctl_reply_error(client, 2, "bad argument count %u",
+		    cmd.argc);
+		return;
+	}
+	for (i = 0; i < cmd.argc; i++)
+		cmd.argv[i][BW_CTL_ARG_MAX - 1] = '\0';
+	json = (cmd.flags & BW_CTL_F_JSON) != 0;
+	log_debug("ctl command %s argc=%u json=%d",
+	    ctl_cmd_arg(e1, sizeof(e1), cmd.argv[0]), cmd.argc, json);
+
+	if (strcmp(cmd.argv[0], "status") == 0 && cmd.argc == 1) {
+		if ((req = ctl_req_new(client, CTL_REQ_STATUS, json)) != NULL)
+			ctl_status_start(req);
+		return;
+	}
+	if (strcmp(cmd.argv[0], "show") == 0 && cmd.argc >= 2) {
+		if (strcmp(cmd.argv[1], "queue") == 0 && cmd.argc == 2) {
+			if ((req = ctl_req_new(client, CTL_REQ_QUEUE,
+			    json)) != NULL)
+				ctl_queue_start(req);
+			return;
+		}
+		if (strcmp(cmd.argv[1], "message") == 0 && cmd.argc == 3) {
+			if (ctl_cmd_qid(cmd.argv[2], qid) == -1) {
+				ctl_reply_error(client, 2, "invalid queue id "
+				    "'%s': %d hex digits expected",
+				    ctl_cmd_arg(e1, sizeof(e1), cmd.argv[2]),
+				    BW_QID_LEN);
+				return;
+			}
+			if ((req = ctl_req_new(client, CTL_REQ_MESSAGE,
+			    json)) != NULL)
+				ctl_message_start(req, qid);
+			return;
+		}
+	}
+	if (strcmp(cmd.argv[0], "list") == 0 && cmd.argc >= 2 &&
+	    cmd.argc <= 3 && strcmp(cmd.argv[1], "messages") == 0) {
+		if (cmd.argc == 3 && ctl_cmd_limit(cmd.argv[2], &limit) == -1) {
+			ctl_reply_error(client, 2, "invalid limit '%s': "
+			    "a number from 1 to %d expected",
+			    ctl_cmd_arg(e1, sizeof(e1), cmd.argv[2]),
+			    CTL_LIST_MAX);
+			return;
+		}
+		if ((req = ctl_req_new(client, CTL_REQ_LIST, json)) != NULL)
+			ctl_list_start(req, limit);
+		return;
+	}
+	ctl_reply_error(client, 2, "unknown command '%s%s%s'; run 'bwctl help'",
+	    ctl_cmd_arg(e1, sizeof(e1), cmd.argv[0]), cmd.argc > 1 ? " " : "",
+	    cmd.argc > 1 ? ctl_cmd_arg(e2, sizeof(e2), cmd.argv[1]) : "");
+}

@@ -1,0 +1,400 @@
+/*
+ * Requests answered by queued: `show queue`, `show message QID` and
+ * `list messages [LIMIT]`.  controld forwards the request with the request
+ * id in hdr.peerid, collects the rows queued streams back until the end
+ * frame, and renders them as a table or as JSON.
+ *
+ * Trust: queued's rows carry text that came from the Internet (senders,
+ * HELO names, remote replies); each string is terminated on receipt and
+ * escaped on output (log_escape for tables, ctl_json for JSON).  Rows are
+ * capped (CTL_QUEUE_ROWS_MAX, CTL_RCPTS_MAX, CTL_LIST_MAX) and the whole
+ * request has the ctl_timeout deadline.
+ */
+#include "bw_autoconf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+#include "ctl_json.h"
+#include "controld.h"
+
+#define CTL_TERM(field)	((field)[sizeof(field) - 1] = '\0')
+#define CTL_ESC_MAX	(BW_LOG_PEER_TEXT_MAX * 4 + 1)	/* escaped text */
+
+/* Copy a fixed-size payload into an aligned struct (zero-filled). */
+static void
+ctl_payload(void *dst, size_t dstsz, const struct bw_imsg *imsg)
+{
+	memset(dst, 0, dstsz);
+	memcpy(dst, imsg->data, imsg->datalen < dstsz ? imsg->datalen : dstsz);
+}
+
+static const char *
+ctl_esc(char *dst, size_t dstsz, const char *s)
+{
+	return log_escape(dst, dstsz, s, strlen(s));
+}
+
+/* The connected queued, or fail the request; NULL then. */
+static struct bw_peer *
+ctl_queued_peer(struct ctl_req *req)
+{
+	struct ctl_daemon	*d;
+
+	if ((d = ctl_daemon_find_role(BW_ROLE_QUEUED)) == NULL) {
+		ctl_req_fail(req, 1, "queued is not running (not connected "
+		    "to controld)");
+		return NULL;
+	}
+	return d->peer;
+}
+
+static void
+ctl_queued_send(struct ctl_req *req, uint32_t type, const void *data,
+    size_t len)
+{
+	struct bw_peer	*peer;
+
+	if ((peer = ctl_queued_peer(req)) == NULL)
+		return;
+	if (bw_peer_send(peer, type, req->id, -1, data, len) == -1)
+		ctl_req_fail(req, 1, "cannot send the request to queued");
+}
+
+void
+ctl_queue_start(struct ctl_req *req)
+{
+	ctl_queued_send(req, BW_IMSG_QUEUE_LIST_REQ, NULL, 0);
+}
+
+void
+ctl_message_start(struct ctl_req *req, const char *qid)
+{
+	struct bw_message_show_req	 m;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.qid, qid, sizeof(m.qid));
+	strlcpy(req->qid, qid, sizeof(req->qid));
+	ctl_queued_send(req, BW_IMSG_MESSAGE_SHOW_REQ, &m, sizeof(m));
+}
+
+void
+ctl_list_start(struct ctl_req *req, uint64_t limit)
+{
+	struct bw_message_list_req	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.limit = limit;
+	ctl_queued_send(req, BW_IMSG_MESSAGE_LIST_REQ, &m, sizeof(m));
+}
+
+void
+ctl_queue_timeout(struct ctl_req *req)
+{
+	ctl_env->c_requests_timeout++;
+	log_warnx("ctl request id=%u: queued did not answer within %lld ms",
+	    req->id, BW_LIMIT(&ctl_env->cfg, LIM_CTL_TIMEOUT));
+	ctl_req_fail(req, 1, "queued did not answer within %lld ms",
+	    BW_LIMIT(&ctl_env->cfg, LIM_CTL_TIMEOUT));
+}
+
+/* ---- show queue ---- */
+
+static int
+ctl_queue_cmp(const void *a, const void *b)
+{
+	const struct bw_queue_entry	*x = a, *y = b;
+	int				 c;
+
+	if (x->messages != y->messages)
+		return x->messages > y->messages ? -1 : 1;
+	if ((c = strcmp(x->domain, y->domain)) != 0)
+		return c;
+	return strcmp(x->gateway, y->gateway);
+}
+
+static void
+ctl_queue_render(struct ctl_req *req)
+{
+	struct bw_queue_entry	*q = req->queues.v;
+	struct ctl_json		 j;
+	char			 gw[CTL_ESC_MAX], dom[CTL_ESC_MAX], age[32];
+	int64_t			 now = bw_time();
+	size_t			 i, gww = 7, domw = 6;
+
+	if (req->queues.n > 1)
+		qsort(q, req->queues.n, sizeof(*q), ctl_queue_cmp);
+	if (req->json) {
+		ctl_json_init(&j, req->out);
+		ctl_json_obj_open(&j, NULL);
+		ctl_json_arr_open(&j, "queues");
+		for (i = 0; i < req->queues.n; i++) {
+			ctl_json_obj_open(&j, NULL);
+			ctl_json_str(&j, "gateway", q[i].gateway);
+			ctl_json_str(&j, "domain", q[i].domain);
+			ctl_json_str(&j, "state",
+			    bw_queue_state_name((int)q[i].state));
+			ctl_json_uint(&j, "messages", q[i].messages);
+			if (q[i].oldest > 0) {
+				ctl_json_int(&j, "oldest", q[i].oldest);
+				ctl_json_int(&j, "oldest_age",
+				    now - q[i].oldest);
+			} else {
+				ctl_json_null(&j, "oldest");
+				ctl_json_null(&j, "oldest_age");
+			}
+			ctl_json_obj_close(&j);
+		}
+		ctl_json_arr_close(&j);
+		ctl_json_obj_open(&j, "total");
+		ctl_json_uint(&j, "queues", req->qend.queues);
+		ctl_json_uint(&j, "messages", req->qend.messages);
+		ctl_json_obj_close(&j);
+		ctl_json_bool(&j, "truncated", req->queues.truncated);
+		ctl_json_obj_close(&j);
+		ctl_json_end(&j);
+		return;
+	}
+	if (req->queues.n == 0) {
+		evbuffer_add_printf(req->out, "queue is empty\n");
+		return;
+	}
+	for (i = 0; i < req->queues.n; i++) {
+		if (strlen(ctl_esc(gw, sizeof(gw), q[i].gateway)) > gww)
+			gww = strlen(gw);
+		if (strlen(ctl_esc(dom, sizeof(dom), q[i].domain)) > domw)
+			domw = strlen(dom);
+	}
+	evbuffer_add_printf(req->out, "%-*s  %-*s  %-9s  %8s  %s\n", (int)gww,
+	    "GATEWAY", (int)domw, "DOMAIN", "STATE", "MESSAGES", "OLDEST");
+	for (i = 0; i < req->queues.n; i++) {
+		if (q[i].oldest > 0)
+			ctl_fmt_age(age, sizeof(age), now - q[i].oldest);
+		else
+			strlcpy(age, "-", sizeof(age));
+		evbuffer_add_printf(req->out,
+		    "%-*s  %-*s  %-9s  %8" PRIu64 "  %s\n", (int)gww,
+		    ctl_esc(gw, sizeof(gw), q[i].gateway), (int)domw,
+		    ctl_esc(dom, sizeof(dom), q[i].domain),
+		    bw_queue_state_name((int)q[i].state), q[i].messages, age);
+	}
+	evbuffer_add_printf(req->out, "total: %" PRIu64 " queues, %" PRIu64
+	    " messages%s\n", req->qend.queues, req->qend.messages,
+	    req->queues.truncated ? " (listing truncated)" : "");
+}
+
+/* ---- show message ---- */
+
+static void
+ctl_message_render(struct ctl_req *req)
+{
+	const struct bw_message_info	*m = &req->info;
+	const struct bw_message_rcpt	*r = req->rcpts.v;
+	struct ctl_json			 j;
+	char				 a[CTL_ESC_MAX], b[CTL_ESC_MAX];
+	char				 c[CTL_ESC_MAX], tbuf[64], age[32];
+	size_t				 i;
+
+	if (req->json) {
+		ctl_json_init(&j, req->out);
+		ctl_json_obj_open(&j, NULL);
+		ctl_json_str(&j, "qid", m->qid);
+		ctl_json_str(&j, "sender", m->sender);
+		ctl_json_int(&j, "created", m->created);
+		ctl_json_uint(&j, "size", m->size);
+		ctl_json_uint(&j, "body_stored", m->body_stored);
+		ctl_json_uint(&j, "nrcpt", m->nrcpt);
+		ctl_json_str(&j, "listener", m->listener);
+		ctl_json_str(&j, "client_addr", m->client_addr);
+		ctl_json_str(&j, "helo", m->helo);
+		ctl_json_str(&j, "gateway", m->gateway);
+		ctl_json_uint(&j, "flags", m->flags);
+		ctl_json_arr_open(&j, "recipients");
+		for (i = 0; i < req->rcpts.n; i++) {
+			ctl_json_obj_open(&j, NULL);
+			ctl_json_str(&j, "rcpt", r[i].rcpt);
+			ctl_json_str(&j, "domain", r[i].domain);
+			ctl_json_str(&j, "state",
+			    bw_rcpt_state_name((int)r[i].state));
+			ctl_json_uint(&j, "attempts", r[i].attempts);
+			ctl_json_str(&j, "last_reply", r[i].last_reply);
+			ctl_json_obj_close(&j);
+		}
+		ctl_json_arr_close(&j);
+		ctl_json_bool(&j, "truncated", req->rcpts.truncated);
+		ctl_json_obj_close(&j);
+		ctl_json_end(&j);
+		return;
+	}
+	ctl_fmt_time(tbuf, sizeof(tbuf), m->created);
+	ctl_fmt_age(age, sizeof(age), bw_time() - m->created);
+	evbuffer_add_printf(req->out,
+	    "queue id:    %s\n"
+	    "sender:      <%s>\n"
+	    "created:     %s (%s ago)\n"
+	    "size:        %" PRIu64 " bytes (%" PRIu64 " stored)\n"
+	    "recipients:  %u\n"
+	    "listener:    %s\n"
+	    "client:      %s helo=%s\n",
+	    m->qid, ctl_esc(a, sizeof(a), m->sender), tbuf, age, m->size,
+	    m->body_stored, m->nrcpt, ctl_esc(b, sizeof(b), m->listener),
+	    ctl_esc(c, sizeof(c), m->client_addr),
+	    ctl_esc(a, sizeof(a), m->helo));
+	evbuffer_add_printf(req->out, "gateway:     %s\n\n",
+	    ctl_esc(a, sizeof(a), m->gateway));
+	evbuffer_add_printf(req->out, "%-40s  %-9s  %8s  %s\n", "RECIPIENT",
+	    "STATE", "ATTEMPTS", "LAST REPLY");
+	for (i = 0; i < req->rcpts.n; i++)
+		evbuffer_add_printf(req->out, "%-40s  %-9s  %8u  %s\n",
+		    ctl_esc(a, sizeof(a), r[i].rcpt),
+		    bw_rcpt_state_name((int)r[i].state), r[i].attempts,
+		    r[i].last_reply[0] ? ctl_esc(b, sizeof(b),
+		    r[i].last_reply) : "-");
+	if (req->rcpts.truncated)
+		evbuffer_add_printf(req->out, "(recipient list truncated at "
+		    "%d)\n", CTL_RCPTS_MAX);
+}
+
+/* ---- list messages ---- */
+
+static void
+ctl_list_render(struct ctl_req *req)
+{
+	const struct bw_message_list_entry	*e = req->msgs.v;
+	struct ctl_json				 j;
+	char					 tbuf[64];
+	size_t					 i;
+	int					 truncated;
+
+	truncated = req->lend.truncated || req->msgs.truncated;
+	if (req->json) {
+		ctl_json_init(&j, req->out);
+		ctl_json_obj_open(&j, NULL);
+		ctl_json_arr_open(&j, "messages");
+		for (i = 0; i < req->msgs.n; i++) {
+			ctl_json_obj_open(&j, NULL);
+			ctl_json_str(&j, "qid", e[i].qid);
+			ctl_json_int(&j, "created", e[i].created);
+			ctl_json_uint(&j, "size", e[i].size);
+			ctl_json_uint(&j, "body_stored", e[i].body_stored);
+			ctl_json_uint(&j, "nrcpt", e[i].nrcpt);
+			ctl_json_uint(&j, "rcpt_stored", e[i].rcpt_stored);
+			ctl_json_obj_close(&j);
+		}
+		ctl_json_arr_close(&j);
+		ctl_json_uint(&j, "count", req->msgs.n);
+		ctl_json_bool(&j, "truncated", truncated);
+		ctl_json_obj_close(&j);
+		ctl_json_end(&j);
+		return;
+	}
+	evbuffer_add_printf(req->out, "%-16s  %-19s  %10s  %5s\n", "QUEUE ID",
+	    "CREATED", "SIZE", "RCPTS");
+	for (i = 0; i < req->msgs.n; i++) {
+		ctl_fmt_time(tbuf, sizeof(tbuf), e[i].created);
+		evbuffer_add_printf(req->out,
+		    "%-16s  %-19s  %10" PRIu64 "  %5u\n", e[i].qid, tbuf,
+		    e[i].size, e[i].nrcpt);
+	}
+	evbuffer_add_printf(req->out, "%zu messages%s\n", req->msgs.n,
+	    truncated ? " (more in the queue; give a larger LIMIT)" : "");
+}
+
+/* ---- replies from queued ---- */
+
+static void
+ctl_queue_bad_reply(struct ctl_req *req, uint32_t type)
+{
+	log_warnx("ctl request id=%u: unexpected %s from queued", req->id,
+	    bw_imsg_type_name(type));
+	ctl_req_fail(req, 1, "controld: unexpected %s from queued",
+	    bw_imsg_type_name(type));
+}
+
+void
+ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
+{
+	struct bw_queue_entry		 qe;
+	struct bw_message_rcpt		 mr;
+	struct bw_message_list_entry	 le;
+	uint32_t			 type = imsg->hdr.type;
+
+	switch (req->kind) {
+	case CTL_REQ_QUEUE:
+		if (type == BW_IMSG_QUEUE_ENTRY) {
+			ctl_payload(&qe, sizeof(qe), imsg);
+			CTL_TERM(qe.gateway);
+			CTL_TERM(qe.domain);
+			ctl_rows_add(&req->queues, &qe);
+			return;
+		}
+		if (type == BW_IMSG_QUEUE_END) {
+			ctl_payload(&req->qend, sizeof(req->qend), imsg);
+			ctl_queue_render(req);
+			ctl_req_finish(req, 0);
+			return;
+		}
+		break;
+	case CTL_REQ_MESSAGE:
+		if (type == BW_IMSG_MESSAGE_INFO && !req->have_info) {
+			ctl_payload(&req->info, sizeof(req->info), imsg);
+			CTL_TERM(req->info.qid);
+			CTL_TERM(req->info.sender);
+			CTL_TERM(req->info.helo);
+			CTL_TERM(req->info.client_addr);
+			CTL_TERM(req->info.listener);
+			CTL_TERM(req->info.gateway);
+			if (!req->info.found) {
+				ctl_req_fail(req, 1, "message %s not found",
+				    req->qid);
+				return;
+			}
+			req->have_info = 1;
+			return;
+		}
+		if (type == BW_IMSG_MESSAGE_RCPT && req->have_info) {
+			ctl_payload(&mr, sizeof(mr), imsg);
+			CTL_TERM(mr.qid);
+			CTL_TERM(mr.rcpt);
+			CTL_TERM(mr.domain);
+			CTL_TERM(mr.last_reply);
+			ctl_rows_add(&req->rcpts, &mr);
+			return;
+		}
+		if (type == BW_IMSG_MESSAGE_END) {
+			if (!req->have_info) {
+				ctl_req_fail(req, 1, "message %s not found",
+				    req->qid);
+				return;
+			}
+			ctl_message_render(req);
+			ctl_req_finish(req, 0);
+			return;
+		}
+		break;
+	case CTL_REQ_LIST:
+		if (type == BW_IMSG_MESSAGE_LIST_ENTRY) {
+			ctl_payload(&le, sizeof(le), imsg);
+			CTL_TERM(le.qid);
+			ctl_rows_add(&req->msgs, &le);
+			return;
+		}
+		if (type == BW_IMSG_MESSAGE_LIST_END) {
+			ctl_payload(&req->lend, sizeof(req->lend), imsg);
+			ctl_list_render(req);
+			ctl_req_finish(req, 0);
+			return;
+		}
+		break;
+	case CTL_REQ_STATUS:
+		break;
+	}
+	ctl_queue_bad_reply(req, type);
+}

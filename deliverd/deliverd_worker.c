@@ -1,0 +1,119 @@
+/*
+ * A deliverd worker: its own event loop, connections to queued (jobs and
+ * results, next issue), dnscached (lookups) and controld (status), each
+ * re-established with backoff by peer.c.  It stops on SIGTERM or SIGINT,
+ * and when the supervisor's pipe reports EOF (the supervisor died).
+ */
+#include "bw_autoconf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+#include "deliverd.h"
+
+static struct dlv_worker	 dlv_w;
+
+static void
+dlv_worker_stop(const char *why)
+{
+	log_info("worker=%d stopping: %s", dlv_w.index, why);
+	dlv_w.shutting_down = 1;
+	event_base_loopbreak(dlv_w.base);
+}
+
+static void
+dlv_worker_signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	dlv_worker_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* Readable supervisor pipe: EOF (nothing is ever written). */
+static void
+dlv_worker_parent_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	char	 c;
+
+	if (read(fd, &c, 1) == 0)
+		dlv_worker_stop("supervisor gone");
+}
+
+static struct bw_peer *
+dlv_worker_connect(const char *sock, bw_peer_msg_cb cb, bw_peer_state_cb scb)
+{
+	struct bw_peer	*p;
+	char		 path[PATH_MAX];
+
+	if (config_runtime_path(dlv_w.cfg, sock, path, sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", sock);
+	if ((p = bw_peer_connect(dlv_w.base, path, BW_ROLE_DELIVERD,
+	    (uint32_t)dlv_w.index, cb, scb, &dlv_w)) == NULL)
+		fatal("worker=%d: peer %s", dlv_w.index, path);
+	return p;
+}
+
+void
+dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
+    uint64_t restarts)
+{
+	int	 ret;
+
+	memset(&dlv_w, 0, sizeof(dlv_w));
+	dlv_w.cfg = cfg;
+	dlv_w.index = index;
+	dlv_w.parent_fd = parent_fd;
+	dlv_w.c_restarts = restarts;
+	dlv_w.started = bw_time();
+	snprintf(dlv_w.proc, sizeof(dlv_w.proc), "deliverd[%d]", index);
+
+	if ((dlv_w.base = event_base_new()) == NULL)
+		fatalx("worker=%d: event_base_new failed", index);
+	dlv_w.ev_sigterm = evsignal_new(dlv_w.base, SIGTERM,
+	    dlv_worker_signal_cb, NULL);
+	dlv_w.ev_sigint = evsignal_new(dlv_w.base, SIGINT,
+	    dlv_worker_signal_cb, NULL);
+	dlv_w.ev_parent = event_new(dlv_w.base, parent_fd,
+	    EV_READ | EV_PERSIST, dlv_worker_parent_cb, NULL);
+	if (dlv_w.ev_sigterm == NULL || dlv_w.ev_sigint == NULL ||
+	    dlv_w.ev_parent == NULL ||
+	    evsignal_add(dlv_w.ev_sigterm, NULL) == -1 ||
+	    evsignal_add(dlv_w.ev_sigint, NULL) == -1 ||
+	    event_add(dlv_w.ev_parent, NULL) == -1)
+		fatalx("worker=%d: cannot set up events", index);
+
+	dlv_w.queued = dlv_worker_connect(BW_SOCK_QUEUED, dlv_queued_msg_cb,
+	    dlv_queued_state_cb);
+	dlv_w.dnscached = dlv_worker_connect(BW_SOCK_DNSCACHED,
+	    dlv_dnscached_msg_cb, dlv_dnscached_state_cb);
+	dlv_w.controld = dlv_worker_connect(BW_SOCK_CONTROLD,
+	    dlv_controld_msg_cb, dlv_controld_state_cb);
+
+	log_info("worker=%d pid=%ld running restarts=%llu", index,
+	    (long)getpid(), (unsigned long long)restarts);
+	ret = event_base_dispatch(dlv_w.base);
+	if (!dlv_w.shutting_down)
+		fatalx("worker=%d: event loop ended unexpectedly (ret=%d)",
+		    index, ret);
+
+	bw_peer_close(dlv_w.queued);
+	bw_peer_close(dlv_w.dnscached);
+	bw_peer_close(dlv_w.controld);
+	event_free(dlv_w.ev_sigterm);
+	event_free(dlv_w.ev_sigint);
+	event_free(dlv_w.ev_parent);
+	/* Run the deferred frees of the peers just closed. */
+	event_base_loop(dlv_w.base, EVLOOP_NONBLOCK);
+	event_base_free(dlv_w.base);
+	close(parent_fd);
+	/* The config belongs to the supervisor's copy of the process image. */
+	config_free((struct bw_config *)cfg);
+	log_info("worker=%d stopped", index);
+	exit(0);
+}

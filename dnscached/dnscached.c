@@ -1,0 +1,164 @@
+/*
+ * dnscached: asynchronous DNS for smtpd and deliverd (resolution itself is
+ * the next step; this is the process around it).
+ *
+ * Trust: dnscached.sock admits only smtpd and deliverd, each from its own
+ * uid (production) or ours (development), checked by SO_PEERCRED in peer.c;
+ * every frame passes the catalog before a handler runs.  Nothing a client
+ * sends can make dnscached write anywhere: it holds no files.  It runs as
+ * user_dnscached without a chroot.
+ */
+#include "bw_autoconf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "peer.h"
+#include "privdrop.h"
+#include "util.h"
+#include "dnscached.h"
+
+struct dnscached		*dns_env;
+
+static struct bw_peer_listener	*dns_listener;
+static struct event		*dns_ev_sigterm;
+static struct event		*dns_ev_sigint;
+static char			 dns_pidfile[PATH_MAX];
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: dnscached [-dnv] [-b basedir] [-f config]\n");
+	exit(2);
+}
+
+static void
+dns_signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	log_info("shutting down on signal %d", (int)sig);
+	dns_env->shutting_down = 1;
+	event_base_loopbreak(dns_env->base);
+}
+
+/* Production: only smtpd's and deliverd's users may connect. */
+static void
+dns_register_uids(const struct bw_config *cfg)
+{
+	struct bw_user	 u;
+
+	if (cfg->dev_mode || geteuid() != 0)
+		return;
+	if (bw_user_lookup(cfg->user_smtpd, &u) == -1)
+		fatalx("unknown user %s for smtpd", cfg->user_smtpd);
+	bw_peer_role_uid(BW_ROLE_SMTPD, u.uid);
+	if (bw_user_lookup(cfg->user_deliverd, &u) == -1)
+		fatalx("unknown user %s for deliverd", cfg->user_deliverd);
+	bw_peer_role_uid(BW_ROLE_DELIVERD, u.uid);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dnscached env;
+	const char	*conffile = NULL, *basedir = NULL;
+	char		 path[PATH_MAX];
+	int		 ch, foreground = 0, verbose = 0, checkonly = 0, ret;
+
+	while ((ch = getopt(argc, argv, "b:df:nv")) != -1) {
+		switch (ch) {
+		case 'b':
+			basedir = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	memset(&env, 0, sizeof(env));
+	dns_env = &env;
+	log_init("dnscached", 1);
+	log_set_verbose(verbose);
+	if (config_load(&env.cfg, conffile, basedir, NULL, NULL) != 0)
+		fatalx("%s: configuration has errors",
+		    conffile ? conffile : "built-in default");
+	if (checkonly) {
+		fprintf(stderr, "configuration OK\n");
+		config_free(&env.cfg);
+		return 0;
+	}
+	log_init("dnscached", foreground);
+	env.started = bw_time();
+	signal(SIGPIPE, SIG_IGN);
+
+	dns_register_uids(&env.cfg);
+	if (bw_mkdirs(env.cfg.runtime_dir, 0755) == -1)
+		fatal("runtime directory %s", env.cfg.runtime_dir);
+	if ((env.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (config_runtime_path(&env.cfg, BW_SOCK_DNSCACHED, path,
+	    sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", BW_SOCK_DNSCACHED);
+	/* Clients run as other users; SO_PEERCRED does the check. */
+	if ((dns_listener = bw_peer_listen(env.base, path,
+	    BW_ROLE_SMTPD | BW_ROLE_DELIVERD, 0666, (gid_t)-1,
+	    dns_client_msg_cb, dns_client_state_cb, &env)) == NULL)
+		fatal("listen on %s", path);
+	if (config_runtime_path(&env.cfg, "dnscached.pid", dns_pidfile,
+	    sizeof(dns_pidfile)) == -1 || bw_pidfile_write(dns_pidfile) == -1)
+		fatal("pid file %s", dns_pidfile);
+
+	bw_privdrop(env.cfg.user_dnscached, NULL, env.cfg.dev_mode);
+
+	if (config_runtime_path(&env.cfg, BW_SOCK_CONTROLD, path,
+	    sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
+	env.controld = bw_peer_connect(env.base, path, BW_ROLE_DNSCACHED, 0,
+	    dns_controld_msg_cb, dns_controld_state_cb, &env);
+	if (env.controld == NULL)
+		fatal("controld peer %s", path);
+
+	dns_ev_sigterm = evsignal_new(env.base, SIGTERM, dns_signal_cb, NULL);
+	dns_ev_sigint = evsignal_new(env.base, SIGINT, dns_signal_cb, NULL);
+	if (dns_ev_sigterm == NULL || dns_ev_sigint == NULL ||
+	    evsignal_add(dns_ev_sigterm, NULL) == -1 ||
+	    evsignal_add(dns_ev_sigint, NULL) == -1)
+		fatalx("cannot set up signal events");
+
+	log_info("started pid=%ld config=%s", (long)getpid(),
+	    env.cfg.path[0] ? env.cfg.path : "built-in");
+	ret = event_base_dispatch(env.base);
+	if (!env.shutting_down)
+		fatalx("event loop ended unexpectedly (ret=%d)", ret);
+
+	bw_peer_close(env.controld);
+	bw_peer_listener_close(dns_listener);
+	event_free(dns_ev_sigterm);
+	event_free(dns_ev_sigint);
+	/* Run the deferred frees of the peers just closed. */
+	event_base_loop(env.base, EVLOOP_NONBLOCK);
+	event_base_free(env.base);
+	bw_pidfile_remove(dns_pidfile);
+	config_free(&env.cfg);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,176 @@
+#!/bin/sh
+#
+# Print the LIMITS section of breakwater.conf.5 (man(7) source) from the
+# limits table in common/config_limits.c, so that every default, range,
+# unit and reason in the manual is the table's own.  The committed man page
+# is static text: after changing the table, run
+#
+#	doc/gen-limits.sh > /tmp/limits.5
+#
+# and paste the output between the "LIMITS (generated" comment lines of
+# doc/breakwater.conf.5.  Every limit also needs a one-line meaning below
+# (the table has none); the script fails if one is missing.
+#
+# usage: gen-limits.sh [SRCDIR]	(default: the tree this script is in)
+# Needs cc.
+
+set -eu
+
+srcdir=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+cc=${CC:-cc}
+tmp=$(mktemp -d /tmp/gen-limits.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# config_limits.c includes the autoconf header first; it needs nothing from
+# it.
+: > "$tmp/bw_autoconf.h"
+
+cat > "$tmp/gen.c" <<'EOF'
+#include "bw_autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+#define KiB	1024LL
+#define SEC	1000LL
+
+/* Value as it would be written in the file, with the largest exact suffix. */
+static const char *
+human(const struct bw_limit_def *d, long long v, char *buf, size_t sz)
+{
+	static const struct { const char *sfx; long long mult; } bytes[] = {
+		{ "g", KiB * KiB * KiB }, { "m", KiB * KiB }, { "k", KiB },
+		{ NULL, 0 }
+	}, ms[] = {
+		{ "d", 86400 * SEC }, { "h", 3600 * SEC }, { "m", 60 * SEC },
+		{ "s", SEC }, { NULL, 0 }
+	};
+	int	 i;
+
+	if (v != 0 && d->unit == BW_UNIT_BYTES)
+		for (i = 0; bytes[i].sfx != NULL; i++)
+			if (v % bytes[i].mult == 0) {
+				snprintf(buf, sz, "%lld%s", v / bytes[i].mult,
+				    bytes[i].sfx);
+				return buf;
+			}
+	if (d->unit == BW_UNIT_MS) {
+		if (v != 0)
+			for (i = 0; ms[i].sfx != NULL; i++)
+				if (v % ms[i].mult == 0) {
+					snprintf(buf, sz, "%lld%s",
+					    v / ms[i].mult, ms[i].sfx);
+					return buf;
+				}
+		snprintf(buf, sz, "%lldms", v);
+		return buf;
+	}
+	snprintf(buf, sz, "%lld", v);
+	return buf;
+}
+
+int
+main(void)
+{
+	char	 a[64], b[64], c[64];
+	int	 i;
+
+	for (i = 0; i < LIM__COUNT; i++) {
+		const struct bw_limit_def *d = &bw_limit_defs[i];
+
+		printf("%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\n", d->name,
+		    bw_limit_unit_name(d->unit), human(d, d->def, a, sizeof(a)),
+		    human(d, d->min, b, sizeof(b)),
+		    human(d, d->max, c, sizeof(c)), d->min, d->max,
+		    d->reason);
+	}
+	return 0;
+}
+EOF
+
+"$cc" -o "$tmp/gen" -I"$tmp" -I"$srcdir/common" "$tmp/gen.c" \
+    "$srcdir/common/config_limits.c"
+"$tmp/gen" > "$tmp/table"
+
+# What each limit bounds.  One line each, man(7) text.
+meaning() {
+	case $1 in
+	smtpd_max_command_line) echo "Longest SMTP command line smtpd \
+accepts." ;;
+	smtpd_max_text_line) echo "Longest line of message text smtpd \
+accepts during DATA." ;;
+	message_size_limit) echo "Largest message smtpd accepts, checked \
+against the SIZE= hint of MAIL and against the text received; a larger one \
+gets 552 5.3.4." ;;
+	smtpd_max_recipients) echo "Recipients accepted in one message; further \
+RCPT commands get 452 4.5.3." ;;
+	smtpd_max_messages_per_connection) echo "Messages one SMTP session may \
+send before smtpd closes it." ;;
+	smtpd_max_connections) echo "Concurrent SMTP sessions, over all \
+listeners." ;;
+	smtpd_max_connections_per_ip) echo "Concurrent SMTP sessions from one \
+client address." ;;
+	smtpd_max_errors) echo "Bad commands in one session before smtpd \
+disconnects the client." ;;
+	smtpd_max_input_buffer) echo "Unprocessed input bytes buffered for one \
+session (pipelined commands, partial lines); must be at least \
+smtpd_max_command_line and smtpd_max_text_line." ;;
+	smtpd_timeout_greeting) echo "How long smtpd waits for the first \
+command after its banner." ;;
+	smtpd_timeout_command) echo "How long smtpd waits for the next \
+command." ;;
+	smtpd_timeout_data_block) echo "How long smtpd waits for more message \
+text during DATA." ;;
+	smtpd_timeout_data_total) echo "Longest the whole DATA phase of one \
+message may take." ;;
+	smtpd_timeout_tls_handshake) echo "Longest a TLS handshake may take." ;;
+	smtpd_timeout_queue_reply) echo "How long smtpd waits for queued's \
+answer at the end of data; then the client gets 451 4.3.0 and the message \
+is aborted." ;;
+	smtpd_greeting_delay) echo "Pause before the banner (0: none).  A \
+listener's greeting_delay overrides it for that listener." ;;
+	queue_min_free_space) echo "Free space the spool file system must keep; \
+below it MAIL gets 452 4.3.1." ;;
+	queue_commit_delay) echo "Extra time queued waits before a log flush, \
+to let more commits join it." ;;
+	queue_max_commit_batch) echo "Most commits made durable by one log \
+flush." ;;
+	queue_max_open_messages) echo "Messages being received at once; MAIL \
+beyond it gets 421 4.3.2." ;;
+	queue_body_memory) echo "Bytes of one message's body that queued keeps \
+in memory before spilling the rest to a temporary file." ;;
+	queue_db_cache) echo "Size of the Berkeley DB cache of the queue \
+store." ;;
+	queue_checkpoint_interval) echo "Time between Berkeley DB \
+checkpoints." ;;
+	ctl_timeout) echo "Longest bwctl waits for the answer to a \
+request." ;;
+	*) return 1 ;;
+	esac
+}
+
+echo '.\" LIMITS (generated by doc/gen-limits.sh from common/config_limits.c)'
+tab=$(printf '\t')
+while IFS=$tab read -r name unit def min max rmin rmax reason; do
+	m=$(meaning "$name") || {
+		echo "gen-limits.sh: no meaning for $name; add it" >&2
+		exit 1
+	}
+	case $unit in
+	count)	u="a count" ;;
+	bytes)	u="a size" ;;
+	ms)	u="a duration" ;;
+	esac
+	echo ".TP"
+	echo ".B $name"
+	echo "$m"
+	echo "Value: $u."
+	echo "Default:"
+	echo ".BR $def ."
+	echo "Range: $min to $max ($rmin..$rmax $unit)."
+	echo ".br"
+	echo "Why the default: $reason."
+done < "$tmp/table"
+echo '.\" LIMITS (end of generated text)'

@@ -1,0 +1,1181 @@
+/*
+ * Unit tests for the configuration parser (common/config*.c): every error
+ * it reports, the range of every limit, unit suffixes, the built-in
+ * default, the base directory override, CIDR matching, the RAT helper, and
+ * that doc/breakwater.conf.5 and etc/breakwater.conf.example name every
+ * limit.  Source files are found through $BW_SRCDIR.
+ */
+#include "bw_autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define TEST_TIMEOUT	30
+#define ERRS_MAX	(BW_CONFIG_ERRORS_MAX + 10)
+#define ERR_LEN		1024
+
+/* Collects what the parser reports. */
+struct errs {
+	int	 n;
+	char	 msg[ERRS_MAX][ERR_LEN];
+};
+
+static void
+errs_cb(const char *msg, void *arg)
+{
+	struct errs	*e = arg;
+
+	if (e->n < ERRS_MAX)
+		snprintf(e->msg[e->n], ERR_LEN, "%s", msg);
+	e->n++;
+}
+
+static struct errs *
+errs_new(void)
+{
+	struct errs	*e = calloc(1, sizeof(*e));
+
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+/* Parse text as "t.conf" and collect the errors. */
+static int
+parse(struct bw_config *cfg, const char *text, const char *basedir,
+    struct errs *e)
+{
+	int	 n;
+
+	n = config_parse_text(cfg, "t.conf", text, basedir, errs_cb, e);
+	ck_assert_int_eq(n, e->n);
+	return n;
+}
+
+static const char *
+srcdir(void)
+{
+	const char	*s = getenv("BW_SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : "..";
+}
+
+/* A valid private listener, 6 lines. */
+#define PRIV \
+	"listener p {\n" \
+	"  address 127.0.0.1\n" \
+	"  port 2525\n" \
+	"  type private\n" \
+	"  relay_networks 127.0.0.0/8\n" \
+	"}\n"
+
+/* Opening lines of a private listener "a" (4 lines, block left open). */
+#define A_OPEN \
+	"listener a {\n" \
+	"  address 127.0.0.1\n" \
+	"  port 25\n" \
+	"  relay_networks 10.0.0.0/8\n"
+
+/* Opening lines of a public listener "a" (5 lines, block left open). */
+#define PUB_OPEN \
+	"listener a {\n" \
+	"  address 0.0.0.0\n" \
+	"  port 25\n" \
+	"  type public\n" \
+	"  accept_domains example.org\n"
+
+/*
+ * Every error the parser detects: the first message must start with
+ * "t.conf:LINE: " and contain want_msg; want_nerr errors in all (no
+ * cascades).
+ */
+struct error_case {
+	const char	*what;
+	const char	*text;
+	int		 want_nerr;
+	int		 want_line;
+	const char	*want_msg;
+};
+
+static const struct error_case error_cases[] = {
+	{ "unknown keyword", "hostname a.example\nfrobnicate 1\n", 1, 2,
+	  "unknown keyword \"frobnicate\"" },
+	{ "unknown keyword is escaped", "fr\xc3\xb6" "b 1\n", 1, 1,
+	  "unknown keyword \"fr\\xc3\\xb6b\"" },
+	{ "unknown listener keyword", A_OPEN "  frob 1\n}\n", 1, 5,
+	  "unknown listener keyword \"frob\"" },
+	{ "listener keyword at top level", "address 127.0.0.1\n", 1, 1,
+	  "address: only valid inside a listener block" },
+	{ "global keyword in listener", A_OPEN "  smtpd_max_errors 5\n}\n",
+	  1, 5, "smtpd_max_errors: a global setting, not valid inside "
+	  "listener \"a\"" },
+	{ "missing value", "hostname\n", 1, 1, "hostname: missing value" },
+	{ "missing value (limit)", "smtpd_max_errors\n", 1, 1,
+	  "smtpd_max_errors: missing value" },
+	{ "missing value (list)", A_OPEN "  relay_networks\n}\n", 1, 5,
+	  "relay_networks: missing value" },
+	{ "missing value (user)", "user smtpd\n", 1, 1,
+	  "user: missing value" },
+	{ "extra tokens", "hostname a.example b\n", 1, 1,
+	  "hostname: unexpected \"b\" after the value" },
+	{ "extra tokens (limit)", "smtpd_max_errors 5 6\n", 1, 1,
+	  "smtpd_max_errors: unexpected \"6\" after the value" },
+	{ "extra tokens after }", A_OPEN "} x\n", 1, 5,
+	  "unexpected \"x\" after \"}\"" },
+	{ "bad number", "smtpd_max_recipients lots\n", 1, 1,
+	  "smtpd_max_recipients: bad number \"lots\"" },
+	{ "negative number", "smtpd_max_errors -1\n", 1, 1,
+	  "smtpd_max_errors: bad number \"-1\"" },
+	{ "count with suffix", "smtpd_max_errors 1k\n", 1, 1,
+	  "smtpd_max_errors: bad number \"1k\"" },
+	{ "bad size", "message_size_limit 10x\n", 1, 1,
+	  "message_size_limit: bad size \"10x\"" },
+	{ "bad duration", "smtpd_timeout_command 10parsecs\n", 1, 1,
+	  "smtpd_timeout_command: bad duration \"10parsecs\"" },
+	{ "out of range (count)", "smtpd_max_recipients 0\n", 1, 1,
+	  "smtpd_max_recipients: 0 is out of range 1..100000 (count)" },
+	{ "out of range (bytes)", "message_size_limit 2g\n", 1, 1,
+	  "message_size_limit: 2g is out of range 1024..1073741824 (bytes)" },
+	{ "out of range (ms)", "smtpd_timeout_command 2h\n", 1, 1,
+	  "smtpd_timeout_command: 2h is out of range 1000..3600000 (ms)" },
+	{ "deliverd_workers out of range", "deliverd_workers 1000\n", 1, 1,
+	  "deliverd_workers: 1000 is out of range 0..256" },
+	{ "deliverd_workers bad", "deliverd_workers many\n", 1, 1,
+	  "deliverd_workers: bad number \"many\"" },
+	{ "port 0", "listener a {\n  address 127.0.0.1\n  port 0\n"
+	  "  relay_networks 10.0.0.0/8\n}\n", 2, 3,
+	  "port: 0 is out of range 1..65535" },
+	{ "port too big", A_OPEN "  port 65536\n}\n", 1, 5,
+	  "port: 65536 is out of range 1..65535" },
+	{ "port not a number", A_OPEN "  port smtp\n}\n", 1, 5,
+	  "port: bad number \"smtp\"" },
+	{ "greeting_delay out of range", A_OPEN "  greeting_delay 2m\n}\n",
+	  1, 5, "greeting_delay: 2m is out of range 0..60000 (ms)" },
+	{ "unterminated quote", "hostname \"a.example\n", 1, 1,
+	  "unterminated quote" },
+	{ "quote inside a value", "hostname a\"b\"\n", 1, 1,
+	  "unexpected '\"' inside a value" },
+	{ "no space after quote", "hostname \"a.example\"x\n", 1, 1,
+	  "missing space after a quoted value" },
+	{ "control character", "hostname a\001b\n", 1, 1,
+	  "control character 0x01 in line" },
+	{ "unmatched }", "hostname a.example\n}\n", 1, 2,
+	  "\"}\" without an open listener block" },
+	{ "unclosed listener", A_OPEN, 1, 1,
+	  "listener \"a\": missing \"}\"" },
+	{ "stray {", "{\n  address 127.0.0.1\n}\n", 1, 1,
+	  "\"{\" without a listener statement" },
+	{ "mistyped block header skips the body",
+	  "listner a {\n  address 127.0.0.1\n  port 25\n}\n", 1, 1,
+	  "listner: unexpected \"{\" (only \"listener NAME {\" opens a block)" },
+	{ "nested listener", A_OPEN "  listener b {\n    port 26\n  }\n}\n",
+	  1, 5, "nested listener block" },
+	{ "listener without {", "listener a\n", 1, 1,
+	  "listener: expected \"listener NAME {\"" },
+	{ "listener without name", "listener {\n}\n", 1, 1,
+	  "listener: expected \"listener NAME {\"" },
+	{ "bad listener name", "listener a/b {\n}\n", 1, 1,
+	  "listener: bad name \"a/b\"" },
+	{ "duplicate listener name", PRIV "listener p {\n"
+	  "  address 127.0.0.1\n  port 2526\n  relay_networks ::1\n}\n", 1, 7,
+	  "duplicate listener \"p\" (first defined at line 1)" },
+	{ "duplicate address:port", PRIV "listener q {\n"
+	  "  address 127.0.0.1\n  port 2525\n  relay_networks ::1\n}\n", 1, 7,
+	  "listener \"q\": address 127.0.0.1 port 2525 already used by "
+	  "listener \"p\" (line 1)" },
+	{ "duplicate address:port (IPv6 spellings)",
+	  "listener a {\n  address ::1\n  port 25\n  relay_networks ::1\n}\n"
+	  "listener b {\n  address 0:0::1\n  port 25\n  relay_networks ::1\n"
+	  "}\n", 1, 6, "already used by listener \"a\"" },
+	{ "listener without address", "listener a {\n  port 25\n"
+	  "  relay_networks 10.0.0.0/8\n}\n", 1, 1,
+	  "listener \"a\": missing address" },
+	{ "listener without port", "listener a {\n  address 127.0.0.1\n"
+	  "  relay_networks 10.0.0.0/8\n}\n", 1, 1,
+	  "listener \"a\": missing port" },
+	{ "public listener without accept_domains", "listener a {\n"
+	  "  address 0.0.0.0\n  port 25\n  type public\n}\n", 1, 1,
+	  "listener \"a\": a public listener needs accept_domains" },
+	{ "private listener without relay_networks", "listener a {\n"
+	  "  address 127.0.0.1\n  port 25\n  type private\n}\n", 1, 1,
+	  "listener \"a\": a private listener needs relay_networks" },
+	{ "relay_networks on a public listener",
+	  PUB_OPEN "  relay_networks 10.0.0.0/8\n}\n", 1, 1,
+	  "relay_networks is for private listeners only" },
+	{ "accept_domains on a private listener",
+	  A_OPEN "  accept_domains example.org\n}\n", 1, 1,
+	  "accept_domains is for public listeners only" },
+	{ "starttls without cert", PUB_OPEN "  tls starttls\n}\n", 1, 1,
+	  "listener \"a\": tls starttls needs tls_cert and tls_key (in the "
+	  "listener or global)" },
+	{ "implicit with a cert but no key",
+	  PUB_OPEN "  tls implicit\n  tls_cert /etc/c.pem\n}\n", 1, 1,
+	  "listener \"a\": tls implicit needs tls_cert and tls_key" },
+	{ "tls_required without tls", PUB_OPEN "  tls_required yes\n}\n",
+	  1, 1, "tls_required yes needs tls starttls or implicit" },
+	{ "bad type", A_OPEN "  type semi\n}\n", 1, 5,
+	  "type: expected public or private, not \"semi\"" },
+	{ "bad tls", A_OPEN "  tls maybe\n}\n", 1, 5,
+	  "tls: expected none, starttls or implicit, not \"maybe\"" },
+	{ "bad yes/no", A_OPEN "  tls_required sure\n}\n", 1, 5,
+	  "tls_required: expected yes or no, not \"sure\"" },
+	{ "bad address", A_OPEN "  address 127.0.0\n}\n", 1, 5,
+	  "address: bad address \"127.0.0\"" },
+	{ "host name as address", A_OPEN "  address localhost\n}\n", 1, 5,
+	  "address: bad address \"localhost\"" },
+	{ "bad CIDR prefix", A_OPEN "  relay_networks 10.0.0.0/33\n}\n",
+	  1, 5, "relay_networks: bad network \"10.0.0.0/33\"" },
+	{ "CIDR with host bits", A_OPEN "  relay_networks 10.1.2.3/8\n}\n",
+	  1, 5, "relay_networks: bad network \"10.1.2.3/8\"" },
+	{ "bad CIDRs each reported", A_OPEN "  relay_networks foo ::1/129 "
+	  "10.0.0.0/ /8 10.0.0.0/8x 192.168.0.0/16\n}\n", 5, 5,
+	  "relay_networks: bad network \"foo\"" },
+	{ "bad domain", PUB_OPEN "  accept_domains -a.example\n}\n", 1, 6,
+	  "accept_domains: bad domain \"-a.example\"" },
+	{ "bad domains each reported", PUB_OPEN "  accept_domains a..b "
+	  "exa_mple.org *. a.*.b good.example x-.example\n}\n", 5, 6,
+	  "accept_domains: bad domain \"a..b\"" },
+	{ "bad host name", "hostname mx_1.example\n", 1, 1,
+	  "hostname: bad host name \"mx_1.example\"" },
+	{ "relative path", "spool_dir var/spool\n", 1, 1,
+	  "spool_dir: \"var/spool\" is not an absolute path" },
+	{ "unknown user role", "user smtp _bwsmtpd\n", 1, 1,
+	  "user: unknown role \"smtp\" (smtpd, queued, deliverd, dnscached "
+	  "or controld)" },
+	{ "bad user name", "user smtpd -x\n", 1, 1,
+	  "user smtpd: bad user name \"-x\"" },
+	{ "bad group name", "admin_group a:b\n", 1, 1,
+	  "admin_group: bad group name \"a:b\"" },
+	{ "input buffer smaller than a line", "smtpd_max_input_buffer 4k\n",
+	  1, 1, "smtpd_max_input_buffer (4096) must be at least "
+	  "smtpd_max_text_line (8192)" },
+	{ "line too big for the default buffer", "hostname a.example\n"
+	  "smtpd_max_text_line 1m\n", 1, 2, "smtpd_max_input_buffer (262144) "
+	  "must be at least smtpd_max_text_line (1048576)" },
+	{ "errors go on after the first", "a 1\nb 2\nhostname ok.example\n"
+	  "c 3\n", 3, 1, "unknown keyword \"a\"" },
+};
+
+START_TEST(config_reports_each_error)
+{
+	const struct error_case	*c = &error_cases[_i];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	char			 prefix[64];
+	int			 n;
+
+	n = parse(&cfg, c->text, NULL, e);
+	snprintf(prefix, sizeof(prefix), "t.conf:%d: ", c->want_line);
+	ck_assert_msg(n == c->want_nerr, "%s: %d errors, want %d; first: %s",
+	    c->what, n, c->want_nerr, n > 0 ? e->msg[0] : "-");
+	ck_assert_msg(strncmp(e->msg[0], prefix, strlen(prefix)) == 0,
+	    "%s: \"%s\" does not start with \"%s\"", c->what, e->msg[0],
+	    prefix);
+	ck_assert_msg(strstr(e->msg[0], c->want_msg) != NULL,
+	    "%s: \"%s\" lacks \"%s\"", c->what, e->msg[0], c->want_msg);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* The file that bwctl's integration test uses: one error per bad line. */
+START_TEST(config_reports_all_errors_with_lines)
+{
+	static const char text[] =
+	    "hostname mx.test.example\n"
+	    "no_such_setting 1\n"
+	    "smtpd_max_recipients 100\n"
+	    "smtpd_max_recipients lots\n"
+	    "listener private {\n"
+	    "    address 127.0.0.1\n"
+	    "    port 2525\n"
+	    "    type private\n"
+	    "    relay_networks 127.0.0.0/8\n"
+	    "}\n"
+	    "another_unknown_keyword yes\n"
+	    "smtpd_timeout_command 10parsecs\n";
+	static const int want[] = { 2, 4, 11, 12 };
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	char			 prefix[32];
+	int			 i;
+
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 4);
+	for (i = 0; i < 4; i++) {
+		snprintf(prefix, sizeof(prefix), "t.conf:%d: ", want[i]);
+		ck_assert_msg(strncmp(e->msg[i], prefix, strlen(prefix)) == 0,
+		    "%s", e->msg[i]);
+	}
+	/* The good value before the bad one stays. */
+	ck_assert_int_eq(BW_LIMIT(&cfg, LIM_SMTPD_MAX_RECIPIENTS), 100);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+START_TEST(config_line_too_long)
+{
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	size_t			 len = 2 * BW_CONFIG_LINE_MAX;
+	char			*text = malloc(len + 64);
+	char			*p;
+
+	ck_assert_ptr_nonnull(text);
+	/* Line 2 is too long; line 3 is still parsed. */
+	p = text + sprintf(text, "hostname a.example\nhostname ");
+	memset(p, 'a', len);
+	strcpy(p + len, "\nfrob 1\n");
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 2);
+	ck_assert_str_eq(e->msg[0], "t.conf:2: line too long (max 4096 "
+	    "bytes)");
+	ck_assert_str_eq(e->msg[1], "t.conf:3: unknown keyword \"frob\"");
+	config_free(&cfg);
+
+	/* Exactly BW_CONFIG_LINE_MAX bytes (plus CRLF) is fine. */
+	memset(text, ' ', BW_CONFIG_LINE_MAX);
+	memcpy(text, "hostname a.example", 18);
+	strcpy(text + BW_CONFIG_LINE_MAX, "\r\n");
+	e->n = 0;
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 0);
+	text[BW_CONFIG_LINE_MAX] = ' ';
+	strcpy(text + BW_CONFIG_LINE_MAX + 1, "\n");
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 1);
+	config_free(&cfg);
+	free(text);
+	free(e);
+}
+END_TEST
+
+START_TEST(config_stops_after_too_many_errors)
+{
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	char			*text = malloc(200 * 8 + 1);
+	int			 i;
+
+	ck_assert_ptr_nonnull(text);
+	text[0] = '\0';
+	for (i = 0; i < 200; i++)
+		strcat(text, "frob 1\n");
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), BW_CONFIG_ERRORS_MAX + 1);
+	ck_assert_str_eq(e->msg[BW_CONFIG_ERRORS_MAX - 1],
+	    "t.conf:100: unknown keyword \"frob\"");
+	ck_assert_str_eq(e->msg[BW_CONFIG_ERRORS_MAX],
+	    "t.conf:101: too many errors (100), stopping");
+	config_free(&cfg);
+	free(text);
+	free(e);
+}
+END_TEST
+
+/* Lines that must parse without any error. */
+static const char *const good_texts[] = {
+	"",
+	"\n\n   \n\t\n",
+	"# only a comment\n",
+	"hostname a.example # trailing comment\n",
+	"hostname \"a.example\"\n",
+	"hostname a.example\r\n",
+	"hostname a.example",			/* no final newline */
+	"admin_group \"\"\n",
+	"tls_cert \"/etc/with space/c.pem\"\ntls_key /k#not-a-comment\n",
+	PRIV,
+	"listener p{\n address 127.0.0.1\n port 25\n relay_networks ::1\n}\n",
+	PUB_OPEN "  tls starttls\n  tls_required yes\n}\n"
+	    "tls_cert /etc/c.pem\ntls_key /etc/k.pem\n",
+	PUB_OPEN "  tls implicit\n  tls_cert /c\n  tls_key /k\n}\n",
+	PUB_OPEN "  accept_domains EXAMPLE.NET *.example.net\n"
+	    "  accept_domains xn--bcher-kva.example\n  greeting_delay 5s\n}\n",
+	"smtpd_max_input_buffer 4k\nsmtpd_max_text_line 1000\n",
+	"user smtpd a\nuser queued b\nuser deliverd c\nuser dnscached d\n"
+	    "user controld e\ndeliverd_workers 4\n",
+};
+
+START_TEST(config_accepts_good_text)
+{
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+
+	ck_assert_msg(parse(&cfg, good_texts[_i], NULL, e) == 0,
+	    "text %d: %s", _i, e->msg[0]);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Every parsed value lands in its field. */
+START_TEST(config_sets_values)
+{
+	static const char text[] =
+	    "hostname MX.Example.ORG\n"
+	    "runtime_dir /r\nspool_dir /s\nchroot_dir /c\n"
+	    "tls_cert /tls/cert.pem\ntls_key /tls/key.pem\n"
+	    "admin_group staff\n"
+	    "user smtpd u1\nuser queued u2\nuser deliverd u3\n"
+	    "user dnscached u4\nuser controld u5\n"
+	    "deliverd_workers 8\n"
+	    "message_size_limit 10m\nsmtpd_timeout_command 90\n"
+	    "queue_commit_delay 5ms\n"
+	    "listener in {\n"
+	    "  address ::\n  port 25\n  type public\n  tls starttls\n"
+	    "  tls_required no\n  greeting_delay 3s\n"
+	    "  accept_domains Example.org *.example.org\n"
+	    "  accept_domains example.net\n"
+	    "}\n"
+	    "listener out {\n"
+	    "  address 10.0.0.1\n  port 587\n  type private\n"
+	    "  tls implicit\n  tls_cert /o/c\n  tls_key /o/k\n"
+	    "  relay_networks 10.0.0.0/8 2001:db8::/32\n"
+	    "  relay_networks 192.0.2.1\n"
+	    "}\n";
+	struct bw_config	 cfg;
+	struct bw_listener_conf	*l;
+	struct errs		*e = errs_new();
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	ck_assert_str_eq(cfg.path, "");
+	ck_assert_str_eq(cfg.hostname, "mx.example.org");
+	ck_assert_str_eq(cfg.runtime_dir, "/r");
+	ck_assert_str_eq(cfg.spool_dir, "/s");
+	ck_assert_str_eq(cfg.chroot_dir, "/c");
+	ck_assert_str_eq(cfg.tls_cert, "/tls/cert.pem");
+	ck_assert_str_eq(cfg.tls_key, "/tls/key.pem");
+	ck_assert_str_eq(cfg.admin_group, "staff");
+	ck_assert_str_eq(cfg.user_smtpd, "u1");
+	ck_assert_str_eq(cfg.user_queued, "u2");
+	ck_assert_str_eq(cfg.user_deliverd, "u3");
+	ck_assert_str_eq(cfg.user_dnscached, "u4");
+	ck_assert_str_eq(cfg.user_controld, "u5");
+	ck_assert_int_eq(cfg.deliverd_workers, 8);
+	ck_assert_int_eq(cfg.dev_mode, 0);
+	ck_assert_int_eq(BW_LIMIT(&cfg, LIM_MESSAGE_SIZE_LIMIT), 10485760);
+	ck_assert_int_eq(BW_LIMIT(&cfg, LIM_SMTPD_TIMEOUT_COMMAND), 90000);
+	ck_assert_int_eq(BW_LIMIT(&cfg, LIM_QUEUE_COMMIT_DELAY), 5);
+	ck_assert_int_eq(BW_LIMIT(&cfg, LIM_SMTPD_MAX_ERRORS),
+	    bw_limit_defs[LIM_SMTPD_MAX_ERRORS].def);
+
+	l = TAILQ_FIRST(&cfg.listeners);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_str_eq(l->name, "in");
+	ck_assert_str_eq(l->address, "::");
+	ck_assert_int_eq(l->port, 25);
+	ck_assert_int_eq(l->public, 1);
+	ck_assert_int_eq(l->tls, BW_TLS_STARTTLS);
+	ck_assert_int_eq(l->tls_required, 0);
+	ck_assert_str_eq(l->tls_cert, "");
+	ck_assert_int_eq(l->greeting_delay, 3000);
+	ck_assert_int_eq(l->naccept_domains, 3);
+	ck_assert_str_eq(l->accept_domains[0], "example.org");
+	ck_assert_str_eq(l->accept_domains[1], "*.example.org");
+	ck_assert_str_eq(l->accept_domains[2], "example.net");
+	ck_assert_int_eq(l->nrelay_networks, 0);
+	ck_assert_int_eq(l->line, 17);
+
+	l = TAILQ_NEXT(l, entry);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_str_eq(l->name, "out");
+	ck_assert_int_eq(l->public, 0);
+	ck_assert_int_eq(l->tls, BW_TLS_IMPLICIT);
+	ck_assert_str_eq(l->tls_cert, "/o/c");
+	ck_assert_str_eq(l->tls_key, "/o/k");
+	ck_assert_int_eq(l->greeting_delay, -1);
+	ck_assert_int_eq(l->nrelay_networks, 3);
+	ck_assert_int_eq(l->relay_networks[1].family, AF_INET6);
+	ck_assert_int_eq(l->relay_networks[1].prefixlen, 32);
+	ck_assert_int_eq(l->relay_networks[2].prefixlen, 32);
+	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
+	config_free(&cfg);
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.listeners));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/*
+ * Limits table.
+ */
+
+START_TEST(limits_table_is_sane)
+{
+	const struct bw_limit_def	*d = &bw_limit_defs[_i];
+	const char			*s;
+
+	ck_assert_ptr_nonnull(d->name);
+	ck_assert_int_eq(d->id, _i);
+	for (s = d->name; *s != '\0'; s++)
+		ck_assert_msg((*s >= 'a' && *s <= 'z') || *s == '_',
+		    "%s: not lower case", d->name);
+	ck_assert_msg(d->min <= d->def && d->def <= d->max,
+	    "%s: default %lld outside %lld..%lld", d->name, d->def, d->min,
+	    d->max);
+	ck_assert_int_ge(d->min, 0);
+	ck_assert_msg(d->reason != NULL && strlen(d->reason) > 10,
+	    "%s: no reason", d->name);
+	ck_assert_ptr_eq(bw_limit_find(d->name), d);
+	ck_assert_str_ne(bw_limit_unit_name(d->unit), "?");
+}
+END_TEST
+
+/* Value text that means exactly v in the row's unit. */
+static void
+limit_text(const struct bw_limit_def *d, long long v, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%lld%s", v, d->unit == BW_UNIT_MS ? "ms" : "");
+}
+
+/* Room for every line-size limit, so that only the row under test fails. */
+#define LIMIT_PREFIX \
+	"smtpd_max_input_buffer 64m\n" \
+	"smtpd_max_text_line 1000\n" \
+	"smtpd_max_command_line 512\n"
+
+static int
+limit_try(const struct bw_limit_def *d, long long v, struct errs *e,
+    long long *got)
+{
+	struct bw_config	 cfg;
+	char			 val[64], text[256];
+	int			 n;
+
+	limit_text(d, v, val, sizeof(val));
+	snprintf(text, sizeof(text), LIMIT_PREFIX "%s %s\n", d->name, val);
+	e->n = 0;
+	n = parse(&cfg, text, NULL, e);
+	*got = BW_LIMIT(&cfg, d->id);
+	config_free(&cfg);
+	return n;
+}
+
+START_TEST(limits_range_enforced)
+{
+	const struct bw_limit_def	*d = &bw_limit_defs[_i];
+	struct errs			*e = errs_new();
+	char				 want[128];
+	long long			 got;
+
+	ck_assert_msg(limit_try(d, d->min, e, &got) == 0, "%s", e->msg[0]);
+	ck_assert_int_eq(got, d->min);
+	ck_assert_msg(limit_try(d, d->max, e, &got) == 0, "%s", e->msg[0]);
+	ck_assert_int_eq(got, d->max);
+	ck_assert_msg(limit_try(d, d->def, e, &got) == 0, "%s", e->msg[0]);
+	ck_assert_int_eq(got, d->def);
+
+	snprintf(want, sizeof(want), "out of range %lld..%lld (%s)", d->min,
+	    d->max, bw_limit_unit_name(d->unit));
+	ck_assert_int_eq(limit_try(d, d->max + 1, e, &got), 1);
+	ck_assert_msg(strncmp(e->msg[0], "t.conf:4: ", 10) == 0 &&
+	    strstr(e->msg[0], d->name) != NULL &&
+	    strstr(e->msg[0], want) != NULL, "%s", e->msg[0]);
+	ck_assert_int_ne(got, d->max + 1);
+	/* min - 1 is either out of range or, below zero, not a number. */
+	ck_assert_int_eq(limit_try(d, d->min - 1, e, &got), 1);
+	ck_assert_msg(strstr(e->msg[0], d->name) != NULL &&
+	    (d->min == 0 ? strstr(e->msg[0], "bad") != NULL :
+	    strstr(e->msg[0], want) != NULL), "%s", e->msg[0]);
+	ck_assert_int_ne(got, d->min - 1);
+	free(e);
+}
+END_TEST
+
+START_TEST(limits_find_unknown)
+{
+	ck_assert_ptr_null(bw_limit_find("no_such_limit"));
+	ck_assert_ptr_null(bw_limit_find("SMTPD_MAX_ERRORS"));
+	ck_assert_ptr_null(bw_limit_find(""));
+	ck_assert_str_eq(bw_limit_unit_name(BW_UNIT_COUNT), "count");
+	ck_assert_str_eq(bw_limit_unit_name(BW_UNIT_BYTES), "bytes");
+	ck_assert_str_eq(bw_limit_unit_name(BW_UNIT_MS), "ms");
+}
+END_TEST
+
+struct unit_case {
+	enum bw_limit_unit	 unit;
+	const char		*text;
+	int			 want_rc;
+	long long		 want;
+};
+
+static const struct unit_case unit_cases[] = {
+	{ BW_UNIT_COUNT, "0", 0, 0 },
+	{ BW_UNIT_COUNT, "007", 0, 7 },
+	{ BW_UNIT_COUNT, "9223372036854775807", 0, 9223372036854775807LL },
+	{ BW_UNIT_COUNT, "9223372036854775808", -1, 0 },
+	{ BW_UNIT_COUNT, "10k", -1, 0 },
+	{ BW_UNIT_COUNT, "", -1, 0 },
+	{ BW_UNIT_COUNT, "-1", -1, 0 },
+	{ BW_UNIT_COUNT, "+1", -1, 0 },
+	{ BW_UNIT_COUNT, " 1", -1, 0 },
+	{ BW_UNIT_COUNT, "1 ", -1, 0 },
+	{ BW_UNIT_COUNT, "0x10", -1, 0 },
+	{ BW_UNIT_BYTES, "512", 0, 512 },
+	{ BW_UNIT_BYTES, "1k", 0, 1024 },
+	{ BW_UNIT_BYTES, "1K", 0, 1024 },
+	{ BW_UNIT_BYTES, "2m", 0, 2097152 },
+	{ BW_UNIT_BYTES, "35M", 0, 36700160 },
+	{ BW_UNIT_BYTES, "1g", 0, 1073741824 },
+	{ BW_UNIT_BYTES, "3G", 0, 3221225472LL },
+	{ BW_UNIT_BYTES, "1t", -1, 0 },
+	{ BW_UNIT_BYTES, "1kb", -1, 0 },
+	{ BW_UNIT_BYTES, "k", -1, 0 },
+	{ BW_UNIT_BYTES, "1.5m", -1, 0 },
+	{ BW_UNIT_BYTES, "9999999999999999g", -1, 0 },
+	{ BW_UNIT_MS, "30", 0, 30000 },
+	{ BW_UNIT_MS, "0", 0, 0 },
+	{ BW_UNIT_MS, "30s", 0, 30000 },
+	{ BW_UNIT_MS, "250ms", 0, 250 },
+	{ BW_UNIT_MS, "250MS", 0, 250 },
+	{ BW_UNIT_MS, "5m", 0, 300000 },
+	{ BW_UNIT_MS, "2h", 0, 7200000 },
+	{ BW_UNIT_MS, "2H", 0, 7200000 },
+	{ BW_UNIT_MS, "1d", 0, 86400000 },
+	{ BW_UNIT_MS, "1.5s", -1, 0 },
+	{ BW_UNIT_MS, "1w", -1, 0 },
+	{ BW_UNIT_MS, "s", -1, 0 },
+	{ BW_UNIT_MS, "10parsecs", -1, 0 },
+	{ BW_UNIT_MS, "9223372036854775807", -1, 0 },	/* overflows in ms */
+	{ BW_UNIT_MS, "9223372036854775807ms", 0, 9223372036854775807LL },
+};
+
+START_TEST(limits_parse_units)
+{
+	const struct unit_case	*c = &unit_cases[_i];
+	long long		 v = -42;
+	int			 rc;
+
+	rc = bw_limit_parse_value(c->unit, c->text, &v);
+	ck_assert_msg(rc == c->want_rc, "\"%s\" (%s): rc %d, want %d",
+	    c->text, bw_limit_unit_name(c->unit), rc, c->want_rc);
+	if (c->want_rc == 0)
+		ck_assert_msg(v == c->want, "\"%s\": %lld, want %lld",
+		    c->text, v, c->want);
+	else
+		ck_assert_int_eq(v, -42);	/* untouched on error */
+}
+END_TEST
+
+/*
+ * Built-in default and base directory.
+ */
+
+static struct sockaddr_storage *
+sa_from(const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(text, ':') != NULL) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, text,
+		    &sin6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, text, &sin->sin_addr), 1);
+	}
+	return ss;
+}
+
+START_TEST(default_config_loads)
+{
+	struct bw_config	 cfg;
+	struct bw_listener_conf	*l;
+	struct sockaddr_storage	 ss;
+	struct errs		*e = errs_new();
+	int			 i;
+
+	ck_assert_int_eq(config_load(&cfg, NULL, NULL, errs_cb, e), 0);
+	ck_assert_str_eq(cfg.path, "");
+	ck_assert_int_eq(cfg.dev_mode, 0);
+	ck_assert_str_ne(cfg.hostname, "");
+	ck_assert_str_eq(cfg.runtime_dir, "/run/breakwater");
+	ck_assert_str_eq(cfg.spool_dir, "/var/spool/breakwater");
+	ck_assert_str_eq(cfg.chroot_dir, "/var/empty/breakwater");
+	ck_assert_str_eq(cfg.admin_group, "bwadmin");
+	ck_assert_str_eq(cfg.user_smtpd, "_bwsmtpd");
+	ck_assert_str_eq(cfg.user_queued, "_bwqueue");
+	ck_assert_str_eq(cfg.user_deliverd, "_bwdeliver");
+	ck_assert_str_eq(cfg.user_dnscached, "_bwdns");
+	ck_assert_str_eq(cfg.user_controld, "_bwctl");
+	ck_assert_str_eq(cfg.tls_cert, "");
+	ck_assert_int_eq(cfg.deliverd_workers, 0);
+	for (i = 0; i < LIM__COUNT; i++)
+		ck_assert_int_eq(cfg.limits[i], bw_limit_defs[i].def);
+
+	l = TAILQ_FIRST(&cfg.listeners);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
+	ck_assert_str_eq(l->name, "local");
+	ck_assert_str_eq(l->address, "127.0.0.1");
+	ck_assert_int_eq(l->port, 2525);
+	ck_assert_int_eq(l->public, 0);
+	ck_assert_int_eq(l->tls, BW_TLS_NONE);
+	ck_assert_int_eq(l->naccept_domains, 0);
+	ck_assert_int_eq(l->nrelay_networks, 2);
+	ck_assert(bw_net_match(l->relay_networks, 2, (struct sockaddr *)
+	    sa_from("127.0.0.1", &ss)));
+	ck_assert(bw_net_match(l->relay_networks, 2, (struct sockaddr *)
+	    sa_from("127.1.2.3", &ss)));
+	ck_assert(bw_net_match(l->relay_networks, 2, (struct sockaddr *)
+	    sa_from("::1", &ss)));
+	ck_assert(!bw_net_match(l->relay_networks, 2, (struct sockaddr *)
+	    sa_from("10.0.0.1", &ss)));
+	ck_assert(!bw_net_match(l->relay_networks, 2, (struct sockaddr *)
+	    sa_from("::2", &ss)));
+	config_free(&cfg);
+
+	/* The same text through config_parse_text, and it says why 2525. */
+	ck_assert_int_eq(config_parse_text(&cfg, "x", bw_config_default_text,
+	    NULL, errs_cb, e), 0);
+	config_free(&cfg);
+	ck_assert_ptr_nonnull(strstr(bw_config_default_text, "root"));
+	ck_assert_ptr_nonnull(strstr(bw_config_default_text, "system MTA"));
+	free(e);
+}
+END_TEST
+
+START_TEST(basedir_overrides_paths)
+{
+	static const char text[] =
+	    "runtime_dir /file/run\nspool_dir /file/spool\n"
+	    "chroot_dir /file/empty\n";
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	char			 path[PATH_MAX], small[16], longdir[PATH_MAX];
+
+	ck_assert_int_eq(parse(&cfg, text, "/tmp/bwb", e), 0);
+	ck_assert_str_eq(cfg.runtime_dir, "/tmp/bwb/run");
+	ck_assert_str_eq(cfg.spool_dir, "/tmp/bwb/spool");
+	ck_assert_str_eq(cfg.chroot_dir, "/tmp/bwb/empty");
+	ck_assert_int_eq(cfg.dev_mode, 1);
+	ck_assert_int_eq(config_runtime_path(&cfg, BW_SOCK_QUEUED, path,
+	    sizeof(path)), 0);
+	ck_assert_str_eq(path, "/tmp/bwb/run/queued.sock");
+	ck_assert_int_eq(config_runtime_path(&cfg, BW_SOCK_QUEUED, small,
+	    sizeof(small)), -1);
+	config_free(&cfg);
+
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 0);
+	ck_assert_str_eq(cfg.runtime_dir, "/file/run");
+	ck_assert_str_eq(cfg.spool_dir, "/file/spool");
+	ck_assert_str_eq(cfg.chroot_dir, "/file/empty");
+	ck_assert_int_eq(cfg.dev_mode, 0);
+	config_free(&cfg);
+
+	/* The built-in default takes a base directory too. */
+	ck_assert_int_eq(config_load(&cfg, NULL, "/b", errs_cb, e), 0);
+	ck_assert_str_eq(cfg.runtime_dir, "/b/run");
+	ck_assert_int_eq(cfg.dev_mode, 1);
+	config_free(&cfg);
+
+	memset(longdir, 'x', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 1] = '\0';
+	ck_assert_int_eq(parse(&cfg, "", longdir, e), 1);
+	ck_assert_str_eq(e->msg[0], "t.conf: base directory too long");
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/*
+ * Files.
+ */
+
+START_TEST(file_errors_name_the_file)
+{
+	char			 path[] = "/tmp/check_config.XXXXXX";
+	char			 want[PATH_MAX + 64];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	FILE			*fp;
+	int			 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
+	fputs("hostname a.example\n\nfrob 1\n" PRIV, fp);
+	fclose(fp);
+	ck_assert_int_eq(config_load(&cfg, path, NULL, errs_cb, e), 1);
+	snprintf(want, sizeof(want), "%s:3: unknown keyword \"frob\"", path);
+	ck_assert_str_eq(e->msg[0], want);
+	ck_assert_str_eq(cfg.path, path);
+	ck_assert_str_eq(cfg.hostname, "a.example");
+	ck_assert_ptr_nonnull(TAILQ_FIRST(&cfg.listeners));
+	config_free(&cfg);
+	unlink(path);
+
+	/* The file is gone now. */
+	e->n = 0;
+	ck_assert_int_eq(config_load(&cfg, path, "/b", errs_cb, e), 1);
+	snprintf(want, sizeof(want), "%s: cannot open: %s", path,
+	    strerror(ENOENT));
+	ck_assert_str_eq(e->msg[0], want);
+	ck_assert_str_eq(cfg.runtime_dir, "/b/run");
+	config_free(&cfg);
+
+	/* A directory opens but cannot be read. */
+	e->n = 0;
+	ck_assert_int_eq(config_load(&cfg, "/", NULL, errs_cb, e), 1);
+	ck_assert_msg(strncmp(e->msg[0], "/:1: read error", 15) == 0, "%s",
+	    e->msg[0]);
+	config_free(&cfg);
+
+	/* Without a callback errors are logged; the count is the same. */
+	ck_assert_int_eq(config_parse_text(&cfg, "t.conf", "frob 1\n", NULL,
+	    NULL, NULL), 1);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+START_TEST(file_nul_byte_rejected)
+{
+	char			 path[] = "/tmp/check_config.XXXXXX";
+	static const char	 data[] = "hostname a\0b\nfrob 1\n";
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	int			 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, data, sizeof(data) - 1),
+	    (ssize_t)sizeof(data) - 1);
+	close(fd);
+	ck_assert_int_eq(config_load(&cfg, path, NULL, errs_cb, e), 2);
+	ck_assert_ptr_nonnull(strstr(e->msg[0], ":1: control character 0x00"));
+	ck_assert_ptr_nonnull(strstr(e->msg[1], ":2: unknown keyword"));
+	config_free(&cfg);
+	unlink(path);
+	free(e);
+}
+END_TEST
+
+/*
+ * Networks.
+ */
+
+struct net_parse_case {
+	const char	*text;
+	int		 want_rc;
+	int		 want_family;
+	int		 want_plen;
+};
+
+static const struct net_parse_case net_parse_cases[] = {
+	{ "10.0.0.0/8", 0, AF_INET, 8 },
+	{ "192.0.2.1", 0, AF_INET, 32 },
+	{ "0.0.0.0/0", 0, AF_INET, 0 },
+	{ "192.0.2.128/25", 0, AF_INET, 25 },
+	{ "::1", 0, AF_INET6, 128 },
+	{ "::/0", 0, AF_INET6, 0 },
+	{ "2001:db8::/32", 0, AF_INET6, 32 },
+	{ "::ffff:0:0/96", 0, AF_INET6, 96 },
+	{ "10.0.0.0/33", -1, 0, 0 },
+	{ "10.1.2.3/8", -1, 0, 0 },		/* host bits */
+	{ "192.0.2.129/25", -1, 0, 0 },
+	{ "2001:db8::1/32", -1, 0, 0 },
+	{ "::1/129", -1, 0, 0 },
+	{ "10.0.0.0/", -1, 0, 0 },
+	{ "/8", -1, 0, 0 },
+	{ "10.0.0.0/8/8", -1, 0, 0 },
+	{ "10.0.0.0/-1", -1, 0, 0 },
+	{ "10.0.0.0/ 8", -1, 0, 0 },
+	{ "10.0.0/8", -1, 0, 0 },
+	{ "fe80::1%eth0", -1, 0, 0 },
+	{ "example.org", -1, 0, 0 },
+	{ "", -1, 0, 0 },
+};
+
+START_TEST(net_parse_table)
+{
+	const struct net_parse_case	*c = &net_parse_cases[_i];
+	struct bw_net			 net;
+	int				 rc;
+
+	rc = bw_net_parse(c->text, &net);
+	ck_assert_msg(rc == c->want_rc, "\"%s\": rc %d, want %d", c->text,
+	    rc, c->want_rc);
+	if (rc == 0) {
+		ck_assert_int_eq(net.family, c->want_family);
+		ck_assert_int_eq(net.prefixlen, c->want_plen);
+	}
+}
+END_TEST
+
+struct net_match_case {
+	const char	*nets;		/* space-separated */
+	const char	*addr;
+	int		 want;
+};
+
+static const struct net_match_case net_match_cases[] = {
+	{ "10.0.0.0/8", "10.1.2.3", 1 },
+	{ "10.0.0.0/8", "11.0.0.1", 0 },
+	{ "192.0.2.128/25", "192.0.2.200", 1 },
+	{ "192.0.2.128/25", "192.0.2.127", 0 },
+	{ "192.0.2.1", "192.0.2.1", 1 },
+	{ "192.0.2.1", "192.0.2.2", 0 },
+	{ "0.0.0.0/0", "203.0.113.9", 1 },
+	{ "0.0.0.0/0", "2001:db8::1", 0 },
+	{ "2001:db8::/32", "2001:db8:1::1", 1 },
+	{ "2001:db8::/32", "2001:db9::1", 0 },
+	{ "fe80::/10", "febf::1", 1 },
+	{ "fe80::/10", "fec0::1", 0 },
+	{ "::1/128", "::1", 1 },
+	{ "::1/128", "127.0.0.1", 0 },
+	{ "::/0", "2001:db8::1", 1 },
+	/* IPv4-mapped IPv6 clients match IPv4 networks. */
+	{ "127.0.0.0/8", "::ffff:127.0.0.1", 1 },
+	{ "127.0.0.0/8", "::ffff:10.0.0.1", 0 },
+	{ "0.0.0.0/0", "::ffff:1.2.3.4", 1 },
+	{ "127.0.0.0/8", "::127.0.0.1", 0 },	/* compatible, not mapped */
+	/* ... and IPv4 clients match mapped IPv6 networks. */
+	{ "::ffff:0:0/96", "1.2.3.4", 1 },
+	{ "::ffff:10.0.0.0/104", "10.9.9.9", 1 },
+	{ "::ffff:10.0.0.0/104", "11.9.9.9", 0 },
+	/* Lists: any entry matches. */
+	{ "10.0.0.0/8 192.168.0.0/16 2001:db8::/32", "192.168.3.4", 1 },
+	{ "10.0.0.0/8 192.168.0.0/16 2001:db8::/32", "2001:db8::5", 1 },
+	{ "10.0.0.0/8 192.168.0.0/16 2001:db8::/32", "172.16.0.1", 0 },
+	{ "", "127.0.0.1", 0 },
+};
+
+START_TEST(net_match_table)
+{
+	const struct net_match_case	*c = &net_match_cases[_i];
+	struct bw_net			 nets[8];
+	struct sockaddr_storage		 ss;
+	char				 buf[256], *tok, *save = NULL;
+	int				 n = 0, got;
+
+	snprintf(buf, sizeof(buf), "%s", c->nets);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		ck_assert_int_lt(n, 8);
+		ck_assert_msg(bw_net_parse(tok, &nets[n]) == 0, "%s", tok);
+		n++;
+	}
+	got = bw_net_match(nets, n, (struct sockaddr *)sa_from(c->addr, &ss));
+	ck_assert_msg(got == c->want, "%s in [%s]: %d, want %d", c->addr,
+	    c->nets, got, c->want);
+}
+END_TEST
+
+START_TEST(net_match_odd_input)
+{
+	struct bw_net		 net;
+	struct sockaddr_storage	 ss;
+
+	ck_assert_int_eq(bw_net_parse("0.0.0.0/0", &net), 0);
+	ck_assert_int_eq(bw_net_match(&net, 1, NULL), 0);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	ck_assert_int_eq(bw_net_match(&net, 1, (struct sockaddr *)&ss), 0);
+}
+END_TEST
+
+/*
+ * RAT helper.
+ */
+
+struct rat_case {
+	const char	*domain;
+	int		 want;
+};
+
+static const struct rat_case rat_cases[] = {
+	{ "example.org", 1 },
+	{ "EXAMPLE.ORG", 1 },
+	{ "example.org.", 1 },
+	{ "mail.example.org", 0 },	/* only "example.org" itself */
+	{ "example.net", 0 },		/* only subdomains */
+	{ "a.example.net", 1 },
+	{ "A.B.Example.Net", 1 },
+	{ "xexample.net", 0 },
+	{ ".example.net", 0 },
+	{ "example.com", 0 },
+	{ "", 0 },
+	{ ".", 0 },
+};
+
+START_TEST(rat_accepts_table)
+{
+	static const char text[] = PUB_OPEN
+	    "  accept_domains *.Example.NET\n}\n";
+	const struct rat_case	*c = &rat_cases[_i];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 0);
+	ck_assert_msg(config_listener_accepts(TAILQ_FIRST(&cfg.listeners),
+	    c->domain) == c->want, "\"%s\": want %d", c->domain, c->want);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/*
+ * Documentation stays in sync with the table.
+ */
+
+static char *
+slurp(const char *rel)
+{
+	char	 path[PATH_MAX], *buf;
+	FILE	*fp;
+	long	 len;
+
+	snprintf(path, sizeof(path), "%s/%s", srcdir(), rel);
+	fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s: %s (set BW_SRCDIR)", path,
+	    strerror(errno));
+	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+	len = ftell(fp);
+	ck_assert_int_gt(len, 0);
+	rewind(fp);
+	ck_assert_ptr_nonnull(buf = malloc(len + 1));
+	ck_assert_int_eq(fread(buf, 1, len, fp), (size_t)len);
+	buf[len] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* The man page escapes '_' nowhere; a name is findable as written. */
+static const char *const doc_keywords[] = {
+	"hostname", "runtime_dir", "spool_dir", "chroot_dir", "tls_cert",
+	"tls_key", "admin_group", "user", "deliverd_workers", "listener",
+	"address", "port", "type", "tls", "tls_required", "greeting_delay",
+	"accept_domains", "relay_networks", "smtpd", "queued", "deliverd",
+	"dnscached", "controld", "starttls", "implicit", "_bwsmtpd",
+	"_bwqueue", "_bwdeliver", "_bwdns", "_bwctl", "bwadmin",
+	"/run/breakwater", "/var/spool/breakwater", "/var/empty/breakwater",
+	NULL
+};
+
+START_TEST(man_page_names_every_limit)
+{
+	char	*man = slurp("doc/breakwater.conf.5");
+	char	 want[128];
+	int	 i;
+
+	for (i = 0; i < LIM__COUNT; i++) {
+		/* Each limit has its own tagged paragraph: .It/.TP + .B */
+		snprintf(want, sizeof(want), ".B %s\n", bw_limit_defs[i].name);
+		ck_assert_msg(strstr(man, want) != NULL,
+		    "doc/breakwater.conf.5 does not document %s",
+		    bw_limit_defs[i].name);
+	}
+	for (i = 0; doc_keywords[i] != NULL; i++)
+		ck_assert_msg(strstr(man, doc_keywords[i]) != NULL,
+		    "doc/breakwater.conf.5 does not mention %s",
+		    doc_keywords[i]);
+	free(man);
+}
+END_TEST
+
+START_TEST(example_names_every_limit_and_parses)
+{
+	char			*ex = slurp("etc/breakwater.conf.example");
+	char			 path[PATH_MAX];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	int			 i;
+
+	for (i = 0; i < LIM__COUNT; i++)
+		ck_assert_msg(strstr(ex, bw_limit_defs[i].name) != NULL,
+		    "etc/breakwater.conf.example does not mention %s",
+		    bw_limit_defs[i].name);
+	free(ex);
+	snprintf(path, sizeof(path), "%s/etc/breakwater.conf.example",
+	    srcdir());
+	ck_assert_msg(config_load(&cfg, path, NULL, errs_cb, e) == 0, "%s",
+	    e->msg[0]);
+	ck_assert_ptr_nonnull(TAILQ_FIRST(&cfg.listeners));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static TCase *
+tcase(Suite *s, const char *name)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc;
+
+	tc = tcase(s, "errors");
+	tcase_add_loop_test(tc, config_reports_each_error, 0,
+	    NELEM(error_cases));
+	tcase_add_test(tc, config_reports_all_errors_with_lines);
+	tcase_add_test(tc, config_line_too_long);
+	tcase_add_test(tc, config_stops_after_too_many_errors);
+
+	tc = tcase(s, "grammar");
+	tcase_add_loop_test(tc, config_accepts_good_text, 0,
+	    NELEM(good_texts));
+	tcase_add_test(tc, config_sets_values);
+
+	tc = tcase(s, "limits");
+	tcase_add_loop_test(tc, limits_table_is_sane, 0, LIM__COUNT);
+	tcase_add_loop_test(tc, limits_range_enforced, 0, LIM__COUNT);
+	tcase_add_test(tc, limits_find_unknown);
+
+	tc = tcase(s, "units");
+	tcase_add_loop_test(tc, limits_parse_units, 0, NELEM(unit_cases));
+
+	tc = tcase(s, "default");
+	tcase_add_test(tc, default_config_loads);
+
+	tc = tcase(s, "basedir");
+	tcase_add_test(tc, basedir_overrides_paths);
+
+	tc = tcase(s, "files");
+	tcase_add_test(tc, file_errors_name_the_file);
+	tcase_add_test(tc, file_nul_byte_rejected);
+
+	tc = tcase(s, "networks");
+	tcase_add_loop_test(tc, net_parse_table, 0, NELEM(net_parse_cases));
+	tcase_add_loop_test(tc, net_match_table, 0, NELEM(net_match_cases));
+	tcase_add_test(tc, net_match_odd_input);
+
+	tc = tcase(s, "rat");
+	tcase_add_loop_test(tc, rat_accepts_table, 0, NELEM(rat_cases));
+
+	tc = tcase(s, "docs");
+	tcase_add_test(tc, man_page_names_every_limit);
+	tcase_add_test(tc, example_names_every_limit_and_parses);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

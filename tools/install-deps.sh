@@ -1,0 +1,45 @@
+#!/bin/sh
+# Install, from Debian's packages only, everything Breakwater needs to build,
+# run and test.  Safe to run again: it installs only what is missing.
+# Postfix is installed only for its smtp-sink/smtp-source test tools and for the
+# benchmarks; debconf is preseeded so that no Postfix instance is configured
+# or started.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
+check swaks postfix python3 iproute2 procps psmisc"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string localhost" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the package scripts from starting any daemon (postfix).
+prc=/usr/sbin/policy-rc.d
+had_prc=0
+[ -e "$prc" ] && had_prc=1
+if [ "$had_prc" = 0 ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$prc"
+	chmod 755 "$prc"
+fi
+apt-get install -y -qq --no-install-recommends $missing
+[ "$had_prc" = 0 ] && rm -f "$prc"
+# No Postfix instance must run: we use only its test programs.
+if command -v postfix >/dev/null 2>&1; then
+	postfix stop >/dev/null 2>&1 || true
+fi
+exit 0
