@@ -174,14 +174,17 @@ peer_schedule_reconnect(struct bw_peer *p)
 		p->backoff_ms = BW_PEER_BACKOFF_MAX_MS;
 }
 
-void
-bw_peer_drop(struct bw_peer *p, const char *reason)
+static void
+peer_drop(struct bw_peer *p, const char *reason, int quiet)
 {
 	int	 was_up = p->up;
 
 	if (p->dead || !p->connected)
 		return;
-	if (p->listener != NULL)
+	if (quiet)
+		log_debug("%s pid=%ld: %s", peer_name(p), (long)p->pid,
+		    reason);
+	else if (p->listener != NULL)
 		log_info("%s pid=%ld dropped: %s", peer_name(p),
 		    (long)p->pid, reason);
 	else
@@ -202,6 +205,12 @@ bw_peer_drop(struct bw_peer *p, const char *reason)
 	peer_schedule_reconnect(p);
 	if (was_up && p->state_cb != NULL)
 		p->state_cb(p, 0, p->arg);
+}
+
+void
+bw_peer_drop(struct bw_peer *p, const char *reason)
+{
+	peer_drop(p, reason, 0);
 }
 
 void
@@ -360,7 +369,8 @@ peer_read_cb(evutil_socket_t fd, short ev, void *arg)
 
 	n = bw_ibuf_read(&p->ibuf);
 	if (n == 0) {
-		bw_peer_drop(p, "connection closed");
+		/* every bwctl command ends this way: not worth a log line */
+		peer_drop(p, "connection closed", p->role == BW_ROLE_BWCTL);
 		return;
 	}
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {

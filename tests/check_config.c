@@ -175,6 +175,8 @@ static const struct error_case error_cases[] = {
 	  "listener \"a\": missing \"}\"" },
 	{ "stray {", "{\n  address 127.0.0.1\n}\n", 1, 1,
 	  "\"{\" without a listener statement" },
+	{ "brace inside a statement", "hostname a.example }\n", 1, 1,
+	  "hostname: unexpected \"}\"" },
 	{ "mistyped block header skips the body",
 	  "listner a {\n  address 127.0.0.1\n  port 25\n}\n", 1, 1,
 	  "listner: unexpected \"{\" (only \"listener NAME {\" opens a block)" },
@@ -351,6 +353,111 @@ START_TEST(config_line_too_long)
 	text[BW_CONFIG_LINE_MAX] = ' ';
 	strcpy(text + BW_CONFIG_LINE_MAX + 1, "\n");
 	ck_assert_int_eq(parse(&cfg, text, NULL, e), 1);
+	config_free(&cfg);
+	free(text);
+	free(e);
+}
+END_TEST
+
+/* A skipped block that never closes is reported at its header. */
+START_TEST(config_reports_unclosed_skipped_block)
+{
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+
+	ck_assert_int_eq(parse(&cfg, "hostname a.example\nlistner a {\n"
+	    "  port 25\n", NULL, e), 2);
+	ck_assert_str_eq(e->msg[0], "t.conf:2: listner: unexpected \"{\" "
+	    "(only \"listener NAME {\" opens a block)");
+	ck_assert_str_eq(e->msg[1], "t.conf:2: block never closed: missing "
+	    "\"}\"");
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/*
+ * The list and listener caps: one error at the first item past the cap,
+ * and what came before it is kept.
+ */
+struct cap_case {
+	const char	*what;
+	const char	*head;		/* before the repeated lines */
+	const char	*keyword;	/* of each repeated line */
+	const char	*item;		/* repeated per_line times on a line */
+	int		 per_line;
+	int		 lines;
+	const char	*tail;
+	int		 want_line;
+	const char	*want_msg;
+};
+
+static const struct cap_case cap_cases[] = {
+	/* 400 a line; line 3 of them passes 1024. */
+	{ "too many domains", PUB_OPEN, "accept_domains", " a.example",
+	  400, 3, "}\n", 8, "accept_domains: too many domains (max 1024)" },
+	{ "too many networks", A_OPEN, "relay_networks", " ::1",
+	  400, 3, "}\n", 7, "relay_networks: too many networks (max 1024)" },
+};
+
+START_TEST(config_caps_lists)
+{
+	const struct cap_case	*c = &cap_cases[_i];
+	struct bw_config	 cfg;
+	struct bw_listener_conf	*l;
+	struct errs		*e = errs_new();
+	char			*text, *p, want[128];
+	size_t			 sz;
+	int			 i, j;
+
+	sz = strlen(c->head) + strlen(c->tail) + c->lines *
+	    (32 + c->per_line * strlen(c->item)) + 1;
+	ck_assert_ptr_nonnull(text = malloc(sz));
+	p = text + snprintf(text, sz, "%s", c->head);
+	for (i = 0; i < c->lines; i++) {
+		p += snprintf(p, sz - (p - text), "  %s", c->keyword);
+		for (j = 0; j < c->per_line; j++)
+			p += snprintf(p, sz - (p - text), "%s", c->item);
+		p += snprintf(p, sz - (p - text), "\n");
+	}
+	snprintf(p, sz - (p - text), "%s", c->tail);
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 1, "%s: %d errors; "
+	    "first: %s", c->what, e->n, e->n > 0 ? e->msg[0] : "-");
+	snprintf(want, sizeof(want), "t.conf:%d: %s", c->want_line,
+	    c->want_msg);
+	ck_assert_str_eq(e->msg[0], want);
+	ck_assert_ptr_nonnull(l = TAILQ_FIRST(&cfg.listeners));
+	ck_assert_int_eq(l->naccept_domains + l->nrelay_networks,
+	    BW_CONFIG_LIST_MAX);
+	config_free(&cfg);
+	free(text);
+	free(e);
+}
+END_TEST
+
+START_TEST(config_caps_listeners)
+{
+	struct bw_config	 cfg;
+	struct bw_listener_conf	*l;
+	struct errs		*e = errs_new();
+	size_t			 sz = (BW_CONFIG_LISTENERS_MAX + 1) * 128;
+	char			*text, *p, want[64];
+	int			 i, n = 0;
+
+	ck_assert_ptr_nonnull(text = malloc(sz));
+	p = text;
+	/* Five lines each; the one past the cap starts at line 321. */
+	for (i = 0; i <= BW_CONFIG_LISTENERS_MAX; i++)
+		p += snprintf(p, sz - (p - text), "listener l%d {\n"
+		    "  address 127.0.0.1\n  port %d\n"
+		    "  relay_networks ::1\n}\n", i, 2000 + i);
+	ck_assert_int_eq(parse(&cfg, text, NULL, e), 1);
+	snprintf(want, sizeof(want), "t.conf:%d: too many listeners (max %d)",
+	    BW_CONFIG_LISTENERS_MAX * 5 + 1, BW_CONFIG_LISTENERS_MAX);
+	ck_assert_str_eq(e->msg[0], want);
+	TAILQ_FOREACH(l, &cfg.listeners, entry)
+		n++;
+	ck_assert_int_eq(n, BW_CONFIG_LISTENERS_MAX);
 	config_free(&cfg);
 	free(text);
 	free(e);
@@ -1130,6 +1237,9 @@ config_suite(void)
 	tcase_add_test(tc, config_reports_all_errors_with_lines);
 	tcase_add_test(tc, config_line_too_long);
 	tcase_add_test(tc, config_stops_after_too_many_errors);
+	tcase_add_test(tc, config_reports_unclosed_skipped_block);
+	tcase_add_loop_test(tc, config_caps_lists, 0, NELEM(cap_cases));
+	tcase_add_test(tc, config_caps_listeners);
 
 	tc = tcase(s, "grammar");
 	tcase_add_loop_test(tc, config_accepts_good_text, 0,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Print the totals of one or more automake test-suite.log files as
 # "N passed, N failed" (TAP cases of unit and integration tests together;
-# FAIL, ERROR and XPASS count as failed, SKIP is reported apart).
+# FAIL, ERROR and XPASS count as failed, SKIP is reported on the line before).
 # Extra failures (e.g. a build that failed) are added with -e N.
 extra=0
 if [ "${1:-}" = "-e" ]; then
@@ -18,8 +18,7 @@ awk -v extra="$extra" '
 END {
 	fail += extra
 	if (skip > 0)
-		printf "%d passed, %d failed, %d skipped\n", pass, fail, skip
-	else
-		printf "%d passed, %d failed\n", pass, fail
+		printf "(%d skipped)\n", skip
+	printf "%d passed, %d failed\n", pass, fail
 	exit fail > 0 ? 1 : 0
 }' "$@" /dev/null
