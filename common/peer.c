@@ -174,16 +174,25 @@ peer_schedule_reconnect(struct bw_peer *p)
 		p->backoff_ms = BW_PEER_BACKOFF_MAX_MS;
 }
 
+enum peer_log_level {
+	PEER_LOG_DEBUG,		/* an expected close */
+	PEER_LOG_INFO,
+	PEER_LOG_WARN,		/* the peer broke the protocol */
+};
+
 static void
-peer_drop(struct bw_peer *p, const char *reason, int quiet)
+peer_drop(struct bw_peer *p, const char *reason, int level)
 {
 	int	 was_up = p->up;
 
 	if (p->dead || !p->connected)
 		return;
-	if (quiet)
+	if (level == PEER_LOG_DEBUG)
 		log_debug("%s pid=%ld: %s", peer_name(p), (long)p->pid,
 		    reason);
+	else if (level == PEER_LOG_WARN)
+		log_warnx("%s pid=%ld dropped: %s", peer_name(p),
+		    (long)p->pid, reason);
 	else if (p->listener != NULL)
 		log_info("%s pid=%ld dropped: %s", peer_name(p),
 		    (long)p->pid, reason);
@@ -210,7 +219,7 @@ peer_drop(struct bw_peer *p, const char *reason, int quiet)
 void
 bw_peer_drop(struct bw_peer *p, const char *reason)
 {
-	peer_drop(p, reason, 0);
+	peer_drop(p, reason, PEER_LOG_INFO);
 }
 
 void
@@ -326,10 +335,9 @@ peer_frame(struct bw_peer *p, struct bw_imsg *imsg)
 		if (peer_hello(p, imsg, &why) == -1) {
 			if (imsg->fd != -1)
 				close(imsg->fd);
-			log_warnx("peer pid=%ld uid=%ld on %s: %s",
-			    (long)p->pid, (long)p->uid, p->listener ?
-			    p->listener->path : p->path, why);
-			bw_peer_drop(p, why);
+			snprintf(reason, sizeof(reason), "%s (uid=%ld)", why,
+			    (long)p->uid);
+			peer_drop(p, reason, PEER_LOG_WARN);
 			return;
 		}
 		evtimer_del(p->ev_timer);
@@ -347,11 +355,10 @@ peer_frame(struct bw_peer *p, struct bw_imsg *imsg)
 	    BW_IMSG_OK) {
 		if (imsg->fd != -1)
 			close(imsg->fd);
-		snprintf(reason, sizeof(reason), "%s: type=%u len=%zu",
-		    bw_imsg_check_name(r), imsg->hdr.type, imsg->datalen);
-		log_warnx("%s pid=%ld sent a bad frame: %s", peer_name(p),
-		    (long)p->pid, reason);
-		bw_peer_drop(p, reason);
+		snprintf(reason, sizeof(reason), "bad frame: %s: type=%u "
+		    "len=%zu", bw_imsg_check_name(r), imsg->hdr.type,
+		    imsg->datalen);
+		peer_drop(p, reason, PEER_LOG_WARN);
 		return;
 	}
 	p->msg_cb(p, imsg, p->arg);
@@ -370,7 +377,8 @@ peer_read_cb(evutil_socket_t fd, short ev, void *arg)
 	n = bw_ibuf_read(&p->ibuf);
 	if (n == 0) {
 		/* every bwctl command ends this way: not worth a log line */
-		peer_drop(p, "connection closed", p->role == BW_ROLE_BWCTL);
+		peer_drop(p, "connection closed", p->role == BW_ROLE_BWCTL ?
+		    PEER_LOG_DEBUG : PEER_LOG_INFO);
 		return;
 	}
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -384,9 +392,7 @@ peer_read_cb(evutil_socket_t fd, short ev, void *arg)
 			snprintf(reason, sizeof(reason), "malformed frame: %s",
 			    errno == ENOENT ? "descriptor missing" :
 			    "length or flags out of range");
-			log_warnx("%s pid=%ld: %s", peer_name(p), (long)p->pid,
-			    reason);
-			bw_peer_drop(p, reason);
+			peer_drop(p, reason, PEER_LOG_WARN);
 			return;
 		}
 		peer_frame(p, &imsg);

@@ -199,7 +199,7 @@ ctl_message_render(struct ctl_req *req)
 	const struct bw_message_rcpt	*r = req->rcpts.v;
 	struct ctl_json			 j;
 	char				 a[CTL_ESC_MAX], b[CTL_ESC_MAX];
-	char				 c[CTL_ESC_MAX], tbuf[64], age[32];
+	char				 c[CTL_ESC_MAX], d[CTL_ESC_MAX], tbuf[64], age[32];
 	size_t				 i;
 
 	if (req->json) {
@@ -246,7 +246,7 @@ ctl_message_render(struct ctl_req *req)
 	    m->qid, ctl_esc(a, sizeof(a), m->sender), tbuf, age, m->size,
 	    m->body_stored, m->nrcpt, ctl_esc(b, sizeof(b), m->listener),
 	    ctl_esc(c, sizeof(c), m->client_addr),
-	    ctl_esc(a, sizeof(a), m->helo));
+	    ctl_esc(d, sizeof(d), m->helo));
 	evbuffer_add_printf(req->out, "gateway:     %s\n\n",
 	    ctl_esc(a, sizeof(a), m->gateway));
 	evbuffer_add_printf(req->out, "%-40s  %-9s  %8s  %s\n", "RECIPIENT",
@@ -394,6 +394,8 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 		}
 		break;
 	case CTL_REQ_STATUS:
+	case CTL_REQ_DNS_SHOW:
+	case CTL_REQ_DNS_FLUSH:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

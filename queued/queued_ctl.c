@@ -1,0 +1,358 @@
+/*
+ * Requests from controld: STATUS_REQ (counters), QUEUE_LIST_REQ (the
+ * per-(gateway, domain) records, no message scan), MESSAGE_SHOW_REQ (one
+ * envelope and its recipients) and MESSAGE_LIST_REQ (messages in arrival
+ * order, QUEUED_LIST_STEP rows per event-loop turn, re-armed by a
+ * zero-delay timer so a long listing never stalls submissions).  Every
+ * reply carries the request id controld put in hdr.peerid.
+ *
+ * Trust: controld is a local daemon, but its qids and limits are still
+ * checked; listings are capped (QUEUED_QUEUE_ROWS_MAX, QUEUED_RCPT_ROWS_MAX,
+ * QUEUED_LIST_MAX).
+ */
+#include "bw_autoconf.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+#include "queued.h"
+#include "queued_commit.h"
+
+#define QCTL_WPENDING_MAX	(4 * 1024 * 1024)	/* pause a listing */
+#define QCTL_PAUSE_MS		20
+
+struct qlist {
+	TAILQ_ENTRY(qlist)	 entry;
+	struct bw_peer		*peer;
+	uint32_t		 reqid;
+	uint64_t		 limit;
+	uint64_t		 sent;
+	char			 last[BW_QID_LEN + 1];	/* "" at start */
+	struct event		*ev;
+};
+static TAILQ_HEAD(, qlist) qlists = TAILQ_HEAD_INITIALIZER(qlists);
+
+static void
+qctl_send(struct bw_peer *peer, uint32_t type, uint32_t reqid,
+    const void *data, size_t len)
+{
+	if (bw_peer_send(peer, type, reqid, -1, data, len) == -1)
+		log_warn("ctl: cannot send %s to controld",
+		    bw_imsg_type_name(type));
+}
+
+static void
+qctl_status(struct bw_peer *peer, uint32_t reqid)
+{
+	struct qcommit_stats	 cs;
+	struct bw_status	 st;
+	size_t			 i;
+	struct {
+		const char	*name;
+		uint64_t	 value;
+	} c[] = {
+		{ "messages_accepted", q_env->c_messages_accepted },
+		{ "messages_aborted", q_env->c_messages_aborted },
+		{ "commits", 0 },
+		{ "log_flushes", 0 },
+		{ "open_messages", (uint64_t)qmsg_open_count() },
+		{ "queued_messages", q_env->c_queued_messages },
+		{ "queued_recipients", q_env->c_queued_recipients },
+		{ "nospace_rejects", q_env->c_nospace_rejects },
+		{ "busy_rejects", q_env->c_busy_rejects },
+		{ "tempfails", q_env->c_tempfails },
+		{ "flush_errors", 0 },
+		{ "largest_batch", 0 },
+		{ "commits_pending", 0 },
+		{ "body_spills", q_env->c_spills },
+		{ "peers_dropped", q_env->c_peers_dropped },
+		{ "smtpd_connects", q_env->c_smtpd_connects },
+		{ "controld_connects", q_env->c_controld_connects },
+	};
+
+	memset(&cs, 0, sizeof(cs));
+	if (q_env->commit != NULL)
+		qcommit_stats(q_env->commit, &cs);
+	c[2].value = cs.commits;
+	c[3].value = cs.flushes;
+	c[10].value = cs.flush_errors;
+	c[11].value = cs.largest_batch;
+	c[12].value = cs.pending;
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.proc, "queued", sizeof(st.proc));
+	st.pid = (uint32_t)getpid();
+	st.started = q_env->started;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]) &&
+	    i < BW_STATUS_COUNTERS_MAX; i++) {
+		strlcpy(st.counters[i].name, c[i].name,
+		    sizeof(st.counters[i].name));
+		st.counters[i].value = c[i].value;
+	}
+	st.ncounters = (uint32_t)i;
+	qctl_send(peer, BW_IMSG_STATUS, reqid, &st, sizeof(st));
+}
+
+/* Every queue record: there is one per (gateway, domain), not per message. */
+static void
+qctl_queue_list(struct bw_peer *peer, uint32_t reqid)
+{
+	struct qstore		*st = &q_env->store;
+	struct bw_queue_entry	 qe;
+	struct bw_queue_end	 end;
+	struct qqueue_rec	 q;
+	char			 kbuf[QQUEUE_KEY_MAX];
+	DBC			*c = NULL;
+	DBT			 key, data;
+	int			 r;
+
+	memset(&end, 0, sizeof(end));
+	if ((r = st->queues->cursor(st->queues, NULL, &c, 0)) != 0) {
+		log_warnx("ctl: queue list: %s", db_strerror(r));
+		qctl_send(peer, BW_IMSG_QUEUE_END, reqid, &end, sizeof(end));
+		return;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = kbuf;
+	key.ulen = sizeof(kbuf);
+	key.flags = DB_DBT_USERMEM;
+	data.data = &q;
+	data.ulen = sizeof(q);
+	data.flags = DB_DBT_USERMEM;
+	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0 &&
+	    end.queues < QUEUED_QUEUE_ROWS_MAX) {
+		if (qqueue_entry_from(&key, &data, &qe) == -1)
+			continue;
+		end.queues++;
+		qctl_send(peer, BW_IMSG_QUEUE_ENTRY, reqid, &qe, sizeof(qe));
+	}
+	if (r != 0 && r != DB_NOTFOUND)
+		log_warnx("ctl: queue list: %s", db_strerror(r));
+	c->close(c);
+	end.messages = q_env->c_queued_messages;
+	qctl_send(peer, BW_IMSG_QUEUE_END, reqid, &end, sizeof(end));
+}
+
+static void
+qctl_message_show(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
+{
+	struct bw_message_show_req	 req;
+	struct bw_message_info		 mi;
+	struct bw_message_rcpt		 mr;
+	struct qenv_rec			 e;
+	struct qrcpt_rec		 rr;
+	char				 qid[BW_QID_LEN + 1];
+	uint32_t			 i;
+
+	memcpy(&req, imsg->data, sizeof(req));
+	BW_IMSG_STR(qid, req.qid);
+	memset(&mi, 0, sizeof(mi));
+	strlcpy(mi.qid, qid, sizeof(mi.qid));
+	if (!bw_qid_valid(qid) || qstore_msg_get(&q_env->store, qid,
+	    &e) != 0) {
+		qctl_send(peer, BW_IMSG_MESSAGE_INFO, reqid, &mi, sizeof(mi));
+		qctl_send(peer, BW_IMSG_MESSAGE_END, reqid, NULL, 0);
+		return;
+	}
+	mi.found = 1;
+	mi.flags = e.flags;
+	mi.created = e.created;
+	mi.size = e.size;
+	mi.body_stored = qstore_body_stored(&q_env->store, qid, e.nchunks);
+	mi.nrcpt = e.nrcpt;
+	BW_IMSG_STR(mi.sender, e.sender);
+	BW_IMSG_STR(mi.helo, e.helo);
+	BW_IMSG_STR(mi.client_addr, e.client_addr);
+	BW_IMSG_STR(mi.listener, e.listener);
+	BW_IMSG_STR(mi.gateway, e.gateway);
+	qctl_send(peer, BW_IMSG_MESSAGE_INFO, reqid, &mi, sizeof(mi));
+	for (i = 0; i < e.nrcpt && i < QUEUED_RCPT_ROWS_MAX; i++) {
+		if (qstore_rcpt_get(&q_env->store, qid, i, &rr) != 0)
+			continue;
+		memset(&mr, 0, sizeof(mr));
+		strlcpy(mr.qid, qid, sizeof(mr.qid));
+		BW_IMSG_STR(mr.rcpt, rr.rcpt);
+		BW_IMSG_STR(mr.domain, rr.domain);
+		BW_IMSG_STR(mr.last_reply, rr.last_reply);
+		mr.state = rr.state;
+		mr.attempts = rr.attempts;
+		qctl_send(peer, BW_IMSG_MESSAGE_RCPT, reqid, &mr, sizeof(mr));
+	}
+	qctl_send(peer, BW_IMSG_MESSAGE_END, reqid, NULL, 0);
+}
+
+static void
+qlist_free(struct qlist *l)
+{
+	TAILQ_REMOVE(&qlists, l, entry);
+	event_free(l->ev);
+	free(l);
+}
+
+static void
+qlist_arm(struct qlist *l, int ms)
+{
+	struct timeval	 tv = { 0, ms * 1000 };
+
+	evtimer_add(l->ev, &tv);
+}
+
+/* One step of a message listing. */
+static void
+qlist_step_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qlist			*l = arg;
+	struct qstore			*st = &q_env->store;
+	struct bw_message_list_entry	 le;
+	struct bw_message_list_end	 end;
+	struct qenv_rec			 e;
+	char				 kbuf[BW_QID_LEN + 1];
+	DBC				*c = NULL;
+	DBT				 key, data;
+	size_t				 n = 0;
+	int				 r, flag = DB_FIRST;
+
+	if (!bw_peer_is_up(l->peer)) {
+		qlist_free(l);
+		return;
+	}
+	if (bw_peer_wpending(l->peer) > QCTL_WPENDING_MAX) {
+		qlist_arm(l, QCTL_PAUSE_MS);
+		return;
+	}
+	memset(&end, 0, sizeof(end));
+	if ((r = st->messages->cursor(st->messages, NULL, &c, 0)) != 0)
+		goto done;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = kbuf;
+	key.ulen = BW_QID_LEN;
+	key.flags = DB_DBT_USERMEM;
+	data.data = &e;
+	data.ulen = sizeof(e);
+	data.flags = DB_DBT_USERMEM;
+	if (l->last[0] != '\0') {
+		memcpy(kbuf, l->last, BW_QID_LEN);
+		key.size = BW_QID_LEN;
+		flag = DB_SET_RANGE;
+	}
+	for (;;) {
+		r = c->get(c, &key, &data, flag);
+		flag = DB_NEXT;
+		if (r != 0)
+			break;
+		if (key.size != BW_QID_LEN || data.size != sizeof(e))
+			continue;
+		kbuf[BW_QID_LEN] = '\0';
+		if (l->last[0] != '\0' && strcmp(kbuf, l->last) <= 0)
+			continue;
+		if (l->sent >= l->limit) {
+			end.truncated = 1;
+			break;
+		}
+		if (n >= QUEUED_LIST_STEP) {
+			c->close(c);
+			qlist_arm(l, 0);
+			return;
+		}
+		memset(&le, 0, sizeof(le));
+		strlcpy(le.qid, kbuf, sizeof(le.qid));
+		le.created = e.created;
+		le.size = e.size;
+		le.nrcpt = e.nrcpt;
+		le.body_stored = qstore_body_stored(st, kbuf, e.nchunks);
+		le.rcpt_stored = qstore_rcpt_stored(st, kbuf, e.nrcpt);
+		qctl_send(l->peer, BW_IMSG_MESSAGE_LIST_ENTRY, l->reqid, &le,
+		    sizeof(le));
+		strlcpy(l->last, kbuf, sizeof(l->last));
+		l->sent++;
+		n++;
+	}
+	c->close(c);
+done:
+	if (r != 0 && r != DB_NOTFOUND)
+		log_warnx("ctl: message list: %s", db_strerror(r));
+	end.count = l->sent;
+	qctl_send(l->peer, BW_IMSG_MESSAGE_LIST_END, l->reqid, &end,
+	    sizeof(end));
+	qlist_free(l);
+}
+
+static void
+qctl_message_list(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
+{
+	struct bw_message_list_req	 req;
+	struct bw_message_list_end	 end;
+	struct qlist			*l;
+
+	memcpy(&req, imsg->data, sizeof(req));
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->ev = evtimer_new(q_env->base, qlist_step_cb, l)) == NULL) {
+		log_warn("ctl: message list");
+		free(l);
+		memset(&end, 0, sizeof(end));
+		qctl_send(peer, BW_IMSG_MESSAGE_LIST_END, reqid, &end,
+		    sizeof(end));
+		return;
+	}
+	l->peer = peer;
+	l->reqid = reqid;
+	l->limit = req.limit == 0 || req.limit > QUEUED_LIST_MAX ?
+	    QUEUED_LIST_MAX : req.limit;
+	TAILQ_INSERT_TAIL(&qlists, l, entry);
+	qlist_arm(l, 0);
+}
+
+void
+qctl_state_cb(struct bw_peer *peer, int up, void *arg)
+{
+	struct qlist	*l;
+
+	if (up)
+		q_env->c_controld_connects++;
+	else
+		while ((l = TAILQ_FIRST(&qlists)) != NULL)
+			qlist_free(l);
+	log_info("%s controld", up ? "connected to" : "lost connection to");
+}
+
+void
+qctl_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
+{
+	uint32_t	 reqid = imsg->hdr.peerid;
+
+	switch (imsg->hdr.type) {
+	case BW_IMSG_STATUS_REQ:
+		qctl_status(peer, reqid);
+		break;
+	case BW_IMSG_QUEUE_LIST_REQ:
+		qctl_queue_list(peer, reqid);
+		break;
+	case BW_IMSG_MESSAGE_SHOW_REQ:
+		qctl_message_show(peer, reqid, imsg);
+		break;
+	case BW_IMSG_MESSAGE_LIST_REQ:
+		qctl_message_list(peer, reqid, imsg);
+		break;
+	default:
+		log_warnx("unexpected %s from controld",
+		    bw_imsg_type_name(imsg->hdr.type));
+		bw_peer_drop(peer, "unexpected message type");
+		break;
+	}
+}
+
+/* Shutdown: cancel listings in progress. */
+void
+qctl_shutdown(void)
+{
+	struct qlist	*l;
+
+	while ((l = TAILQ_FIRST(&qlists)) != NULL)
+		qlist_free(l);
+}
