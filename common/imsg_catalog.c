@@ -64,6 +64,16 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    BW_ROLE_CONTROLD, 1, BW_CTL_TEXT_MAX },
 	[BW_IMSG_CTL_DONE] = { BW_IMSG_CTL_DONE, "CTL_DONE", BW_ROLE_CONTROLD,
 	    FIXED(struct bw_ctl_done) },
+	[BW_IMSG_DNS_QUERY] = { BW_IMSG_DNS_QUERY, "DNS_QUERY",
+	    BW_ROLE_SMTPD | BW_ROLE_DELIVERD, FIXED(struct bw_dns_query) },
+	[BW_IMSG_DNS_ANSWER] = { BW_IMSG_DNS_ANSWER, "DNS_ANSWER",
+	    BW_ROLE_DNSCACHED, sizeof(struct bw_dns_answer),
+	    sizeof(struct bw_dns_answer) +
+	    BW_DNS_RR_MAX * sizeof(struct bw_dns_rr) },
+	[BW_IMSG_DNS_FLUSH] = { BW_IMSG_DNS_FLUSH, "DNS_FLUSH",
+	    BW_ROLE_CONTROLD, 0, 0 },
+	[BW_IMSG_DNS_FLUSH_DONE] = { BW_IMSG_DNS_FLUSH_DONE, "DNS_FLUSH_DONE",
+	    BW_ROLE_DNSCACHED, FIXED(struct bw_dns_flush_done) },
 };
 
 static const struct {
@@ -200,4 +210,16 @@ bw_rcpt_state_name(int state)
 	if (state < 0 || state >= BW_RCPT_STATE__COUNT)
 		return "?";
 	return names[state];
+}
+
+const char *
+bw_dns_status_name(int status)
+{
+	static const char *names[BW_DNS_STATUS__COUNT] = {
+		"ok", "nxdomain", "nodata", "servfail", "timeout", "formerr"
+	};
+
+	if (status < 0 || status >= BW_DNS_STATUS__COUNT)
+		return "?";
+	return names[status];
 }

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		1
+#define BW_IMSG_VERSION		2
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -74,6 +74,12 @@ enum bw_imsg_type {
 	BW_IMSG_CTL_CMD,
 	BW_IMSG_CTL_OUTPUT,
 	BW_IMSG_CTL_DONE,
+	/* smtpd, deliverd -> dnscached, dnscached -> smtpd, deliverd */
+	BW_IMSG_DNS_QUERY,
+	BW_IMSG_DNS_ANSWER,
+	/* controld -> dnscached, dnscached -> controld */
+	BW_IMSG_DNS_FLUSH,
+	BW_IMSG_DNS_FLUSH_DONE,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -273,6 +279,73 @@ struct bw_ctl_cmd {
 
 struct bw_ctl_done {
 	int32_t		 exitcode;
+};
+
+/*
+ * DNS lookups through dnscached.  The client picks reqid and echoes nothing
+ * else; dnscached answers with the same reqid and the same hdr.peerid.
+ * DNS_ANSWER is a struct bw_dns_answer followed by nrr struct bw_dns_rr.
+ */
+#define BW_DNS_RR_MAX		32	/* records in one answer; more are cut (BW_DNS_ANSF_TRUNCATED) */
+#define BW_DNS_RDATA_TEXT_MAX	1024	/* one record as text, NUL included */
+
+/* Query types dnscached answers (the DNS type codes). */
+#define BW_DNS_T_A		1
+#define BW_DNS_T_PTR		12
+#define BW_DNS_T_MX		15
+#define BW_DNS_T_TXT		16
+#define BW_DNS_T_AAAA		28
+#define BW_DNS_T_TLSA		52
+
+enum bw_dns_status {
+	BW_DNS_OK = 0,		/* nrr >= 1 records of the type asked */
+	BW_DNS_NXDOMAIN,	/* the name does not exist */
+	BW_DNS_NODATA,		/* the name exists, no record of that type */
+	BW_DNS_SERVFAIL,	/* every upstream failed or refused */
+	BW_DNS_TIMEOUT,		/* no upstream answered in time */
+	BW_DNS_FORMERR,		/* the query itself was not acceptable */
+	BW_DNS_STATUS__COUNT
+};
+const char	*bw_dns_status_name(int);
+
+struct bw_dns_query {
+	uint64_t	 reqid;			/* client's id, echoed */
+	uint16_t	 qtype;			/* BW_DNS_T_* */
+	uint16_t	 flags;			/* reserved, 0 */
+	char		 name[BW_DOMAIN_MAX + 1];	/* trailing dot optional */
+};
+
+#define BW_DNS_ANSF_TRUNCATED	0x01	/* more than BW_DNS_RR_MAX records */
+#define BW_DNS_ANSF_CACHED	0x02	/* answered from the cache */
+
+struct bw_dns_answer {
+	uint64_t	 reqid;
+	uint32_t	 status;		/* enum bw_dns_status */
+	uint32_t	 ttl;			/* seconds the answer stays valid */
+	uint32_t	 nrr;			/* records following, <= BW_DNS_RR_MAX */
+	uint32_t	 flags;			/* BW_DNS_ANSF_* */
+	uint16_t	 qtype;			/* echoed */
+	uint16_t	 reserved;
+	char		 name[BW_DOMAIN_MAX + 1];	/* normalised query name */
+};
+
+#define BW_DNS_RRF_TRUNCATED	0x01	/* data cut to BW_DNS_RDATA_TEXT_MAX - 1 */
+
+/*
+ * data: MX exchange / PTR target as a lower-case name without the trailing
+ * dot ("." is the null MX of RFC 7505); A / AAAA address text; TXT strings
+ * concatenated, control bytes as '?'; TLSA "usage selector mtype hex".
+ */
+struct bw_dns_rr {
+	uint16_t	 type;			/* BW_DNS_T_* */
+	uint16_t	 preference;		/* MX only */
+	uint32_t	 ttl;
+	uint32_t	 flags;			/* BW_DNS_RRF_* */
+	char		 data[BW_DNS_RDATA_TEXT_MAX];
+};
+
+struct bw_dns_flush_done {
+	uint64_t	 flushed;		/* cache entries removed */
 };
 
 #endif

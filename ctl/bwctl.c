@@ -35,6 +35,9 @@ static const char bwctl_usage_text[] =
 "                          age of the oldest\n"
 "  show message QID        envelope and recipients of one message\n"
 "  list messages [LIMIT]   queued messages, oldest first (default 1000)\n"
+"  show dns                dnscached's counters: queries, hits, misses,\n"
+"                          coalesced, upstream errors, cache entries\n"
+"  dns flush               empty dnscached's cache\n"
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
@@ -73,7 +76,7 @@ bwctl_config_error_cb(const char *msg, void *arg)
 static int
 bwctl_remote_command(const char *cmd)
 {
-	static const char *known[] = { "status", "show", "list" };
+	static const char *known[] = { "status", "show", "list", "dns" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)

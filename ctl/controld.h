@@ -59,6 +59,8 @@ enum ctl_req_kind {
 	CTL_REQ_QUEUE,
 	CTL_REQ_MESSAGE,
 	CTL_REQ_LIST,
+	CTL_REQ_DNS_SHOW,	/* show dns: dnscached's STATUS */
+	CTL_REQ_DNS_FLUSH,	/* dns flush */
 };
 
 /* One status answer and who gave it. */
@@ -155,6 +157,14 @@ void	 ctl_message_start(struct ctl_req *, const char *qid);
 void	 ctl_list_start(struct ctl_req *, uint64_t limit);
 void	 ctl_queue_msg(struct ctl_req *, struct bw_imsg *);
 void	 ctl_queue_timeout(struct ctl_req *);
+
+/* controld_dns.c: requests forwarded to dnscached. */
+void	 ctl_dns_show_start(struct ctl_req *);
+void	 ctl_dns_flush_start(struct ctl_req *);
+void	 ctl_dns_status(struct ctl_req *, const struct bw_status *);
+void	 ctl_dns_msg(struct ctl_req *, struct bw_imsg *);
+void	 ctl_dns_timeout(struct ctl_req *);
+void	 ctl_dns_gone(void);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

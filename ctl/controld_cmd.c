@@ -92,6 +92,12 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 				ctl_queue_start(req);
 			return;
 		}
+		if (strcmp(cmd.argv[1], "dns") == 0 && cmd.argc == 2) {
+			if ((req = ctl_req_new(client, CTL_REQ_DNS_SHOW,
+			    json)) != NULL)
+				ctl_dns_show_start(req);
+			return;
+		}
 		if (strcmp(cmd.argv[1], "message") == 0 && cmd.argc == 3) {
 			if (ctl_cmd_qid(cmd.argv[2], qid) == -1) {
 				ctl_reply_error(client, 2, "invalid queue id "
@@ -105,6 +111,12 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 				ctl_message_start(req, qid);
 			return;
 		}
+	}
+	if (strcmp(cmd.argv[0], "dns") == 0 && cmd.argc == 2 &&
+	    strcmp(cmd.argv[1], "flush") == 0) {
+		if ((req = ctl_req_new(client, CTL_REQ_DNS_FLUSH, json)) != NULL)
+			ctl_dns_flush_start(req);
+		return;
 	}
 	if (strcmp(cmd.argv[0], "list") == 0 && cmd.argc >= 2 &&
 	    cmd.argc <= 3 && strcmp(cmd.argv[1], "messages") == 0) {

@@ -73,6 +73,8 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 	free(d);
 	if (role == BW_ROLE_QUEUED)
 		ctl_req_queued_gone();
+	if (role == BW_ROLE_DNSCACHED)
+		ctl_dns_gone();
 	/* Status requests may have been waiting only for this one. */
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
@@ -103,8 +105,13 @@ ctl_daemon_status(struct bw_peer *peer, struct bw_imsg *imsg)
 	st.proc[sizeof(st.proc) - 1] = '\0';
 	if ((d = ctl_daemon_find_peer(peer)) != NULL)
 		strlcpy(d->proc, st.proc, sizeof(d->proc));
-	if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-	    req->kind != CTL_REQ_STATUS) {
+	if ((req = ctl_req_find(imsg->hdr.peerid)) != NULL &&
+	    req->kind == CTL_REQ_DNS_SHOW &&
+	    bw_peer_role(peer) == BW_ROLE_DNSCACHED) {
+		ctl_dns_status(req, &st);
+		return;
+	}
+	if (req == NULL || req->kind != CTL_REQ_STATUS) {
 		log_debug("late status from %s pid=%ld for request %u",
 		    st.proc, (long)bw_peer_pid(peer), imsg->hdr.peerid);
 		return;
@@ -141,6 +148,19 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			break;
 		}
 		ctl_queue_msg(req, imsg);
+		break;
+	case BW_IMSG_DNS_FLUSH_DONE:
+		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {
+			bw_peer_drop(peer, "dns answer not from dnscached");
+			break;
+		}
+		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL) {
+			log_debug("late %s for request %u",
+			    bw_imsg_type_name(imsg->hdr.type),
+			    imsg->hdr.peerid);
+			break;
+		}
+		ctl_dns_msg(req, imsg);
 		break;
 	default:
 		log_warnx("unexpected %s from %s pid=%ld",

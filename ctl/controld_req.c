@@ -75,6 +75,10 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_status_render(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_DNS_SHOW || req->kind == CTL_REQ_DNS_FLUSH) {
+		ctl_dns_timeout(req);
+		return;
+	}
 	ctl_queue_timeout(req);
 }
 
@@ -255,7 +259,9 @@ ctl_req_queued_gone(void)
 
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
-		if (req->kind != CTL_REQ_STATUS)
+		if (req->kind != CTL_REQ_STATUS &&
+		    req->kind != CTL_REQ_DNS_SHOW &&
+		    req->kind != CTL_REQ_DNS_FLUSH)
 			ctl_req_fail(req, 1, "queued went away while "
 			    "answering; try again");
 	}

@@ -1,6 +1,8 @@
 /*
- * dnscached: asynchronous DNS for smtpd and deliverd (resolution itself is
- * the next step; this is the process around it).
+ * dnscached: asynchronous DNS for smtpd and deliverd: a cache by TTL with
+ * negative entries, coalescing of identical queries, and an ldns/libevent
+ * stub resolver asking the upstream servers (-r ADDR[:PORT], repeatable;
+ * else the nameserver lines of /etc/resolv.conf; else 127.0.0.1).
  *
  * Trust: dnscached.sock admits only smtpd and deliverd, each from its own
  * uid (production) or ours (development), checked by SO_PEERCRED in peer.c;
@@ -24,6 +26,8 @@
 #include "util.h"
 #include "dnscached.h"
 
+#define DNS_RESOLV_CONF		"/etc/resolv.conf"
+
 struct dnscached		*dns_env;
 
 static struct bw_peer_listener	*dns_listener;
@@ -34,7 +38,8 @@ static char			 dns_pidfile[PATH_MAX];
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: dnscached [-dnv] [-b basedir] [-f config]\n");
+	fprintf(stderr, "usage: dnscached [-dnv] [-b basedir] [-f config] "
+	    "[-r addr[:port]]...\n");
 	exit(2);
 }
 
@@ -62,15 +67,42 @@ dns_register_uids(const struct bw_config *cfg)
 	bw_peer_role_uid(BW_ROLE_DELIVERD, u.uid);
 }
 
+/* Upstreams: -r options, else resolv.conf, else the local host. */
+static void
+dns_servers_setup(struct dnscached *env, char **opt, size_t nopt)
+{
+	size_t	 i;
+	int	 n;
+
+	for (i = 0; i < nopt; i++)
+		if (dns_server_parse(opt[i], &env->servers[env->nservers++]) ==
+		    -1)
+			fatalx("-r %s: not an address[:port]", opt[i]);
+	if (env->nservers == 0) {
+		n = dns_servers_from_resolv_conf(DNS_RESOLV_CONF,
+		    env->servers, DNS_SERVERS_MAX);
+		env->nservers = n > 0 ? (size_t)n : 0;
+	}
+	if (env->nservers == 0) {
+		if (dns_server_parse("127.0.0.1", &env->servers[0]) == -1)
+			fatalx("cannot parse the default upstream");
+		env->nservers = 1;
+	}
+	for (i = 0; i < env->nservers; i++)
+		log_info("upstream server=%s", env->servers[i].text);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct dnscached env;
 	const char	*conffile = NULL, *basedir = NULL;
 	char		 path[PATH_MAX];
+	char		*servers[DNS_SERVERS_MAX];
+	size_t		 nservers = 0;
 	int		 ch, foreground = 0, verbose = 0, checkonly = 0, ret;
 
-	while ((ch = getopt(argc, argv, "b:df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "b:df:nr:v")) != -1) {
 		switch (ch) {
 		case 'b':
 			basedir = optarg;
@@ -83,6 +115,12 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			checkonly = 1;
+			break;
+		case 'r':
+			if (nservers >= DNS_SERVERS_MAX)
+				fatalx("at most %d upstream servers",
+				    DNS_SERVERS_MAX);
+			servers[nservers++] = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -111,6 +149,10 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	dns_register_uids(&env.cfg);
+	dns_servers_setup(&env, servers, nservers);
+	if ((env.cache = dns_cache_new(DNS_CACHE_ENTRIES_MAX,
+	    DNS_CACHE_BYTES_MAX, NULL)) == NULL)
+		fatal("dns cache");
 	if (bw_mkdirs(env.cfg.runtime_dir, 0755) == -1)
 		fatal("runtime directory %s", env.cfg.runtime_dir);
 	if ((env.base = event_base_new()) == NULL)
@@ -150,6 +192,8 @@ main(int argc, char *argv[])
 	if (!env.shutting_down)
 		fatalx("event loop ended unexpectedly (ret=%d)", ret);
 
+	dns_query_shutdown();
+	dns_upstream_cancel_all();
 	bw_peer_close(env.controld);
 	bw_peer_listener_close(dns_listener);
 	event_free(dns_ev_sigterm);
@@ -158,6 +202,7 @@ main(int argc, char *argv[])
 	event_base_loop(env.base, EVLOOP_NONBLOCK);
 	event_base_free(env.base);
 	bw_pidfile_remove(dns_pidfile);
+	dns_cache_free(env.cache);
 	config_free(&env.cfg);
 	log_info("stopped");
 	return 0;

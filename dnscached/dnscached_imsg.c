@@ -1,8 +1,9 @@
 /*
  * dnscached's message dispatch: one function for its clients (smtpd,
  * deliverd workers) and one for controld.  peer.c has checked HELLO, the
- * uid and each frame's catalog row before these run.  No lookup messages
- * exist yet, so any frame from a client ends that client.
+ * uid and each frame's catalog row (type, sender role, exact size) before
+ * these run; payloads are copied into aligned local structs here, and
+ * strings are bounded by their field size (dnscached_query.c).
  */
 #include "bw_autoconf.h"
 
@@ -19,19 +20,60 @@ void
 dns_client_state_cb(struct bw_peer *peer, int up, void *arg)
 {
 	if (up) {
+		if (dns_query_client_up(peer) == -1) {
+			log_warn("dns client pid=%ld", (long)bw_peer_pid(peer));
+			bw_peer_drop(peer, "out of memory");
+			return;
+		}
 		dns_env->c_clients++;
 		dns_env->c_clients_active++;
-	} else if (dns_env->c_clients_active > 0)
-		dns_env->c_clients_active--;
+	} else {
+		dns_query_client_gone(peer);
+		if (dns_env->c_clients_active > 0)
+			dns_env->c_clients_active--;
+	}
 	log_info("client %s role=%s pid=%ld worker=%u",
 	    up ? "connected" : "disconnected", bw_role_name(bw_peer_role(peer)),
 	    (long)bw_peer_pid(peer), bw_peer_worker(peer));
 }
 
+/* DNS_ANSWER: the fixed part, then nrr records. */
+void
+dns_answer_send(struct bw_peer *peer, uint32_t peerid, uint64_t reqid,
+    uint16_t qtype, const char *name, const struct dns_result *res)
+{
+	struct bw_dns_answer	 a;
+	uint32_t		 nrr;
+
+	memset(&a, 0, sizeof(a));
+	nrr = res->status == BW_DNS_OK ? res->nrr : 0;
+	if (nrr > BW_DNS_RR_MAX)
+		nrr = BW_DNS_RR_MAX;
+	a.reqid = reqid;
+	a.status = res->status;
+	a.ttl = res->ttl;
+	a.nrr = nrr;
+	a.flags = res->flags;
+	a.qtype = qtype;
+	strlcpy(a.name, name, sizeof(a.name));
+	if (bw_peer_send2(peer, BW_IMSG_DNS_ANSWER, peerid, -1, &a, sizeof(a),
+	    nrr ? res->rr : NULL, nrr * sizeof(res->rr[0])) == -1)
+		log_warnx("dns answer to pid=%ld reqid=%llu not sent",
+		    (long)bw_peer_pid(peer), (unsigned long long)reqid);
+}
+
 void
 dns_client_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
+	struct bw_dns_query	 q;
+
 	switch (imsg->hdr.type) {
+	case BW_IMSG_DNS_QUERY:
+		memset(&q, 0, sizeof(q));
+		memcpy(&q, imsg->data, imsg->datalen < sizeof(q) ?
+		    imsg->datalen : sizeof(q));
+		dns_query_request(peer, imsg->hdr.peerid, &q);
+		break;
 	default:
 		log_warnx("unexpected %s from %s pid=%ld",
 		    bw_imsg_type_name(imsg->hdr.type),
@@ -48,10 +90,24 @@ dns_status_send(struct bw_peer *peer, uint32_t reqid)
 		const char	*name;
 		size_t		 off;
 	} counters[] = {
+		{ "queries", offsetof(struct dnscached, c_queries) },
+		{ "hits", offsetof(struct dnscached, c_hits) },
+		{ "misses", offsetof(struct dnscached, c_misses) },
+		{ "coalesced", offsetof(struct dnscached, c_coalesced) },
+		{ "upstream_queries", offsetof(struct dnscached,
+		    c_upstream_queries) },
+		{ "upstream_errors", offsetof(struct dnscached,
+		    c_upstream_errors) },
+		{ "timeouts", offsetof(struct dnscached, c_timeouts) },
+		{ "tcp_fallbacks", offsetof(struct dnscached,
+		    c_tcp_fallbacks) },
+		{ "malformed", offsetof(struct dnscached, c_malformed) },
+		{ "mismatched", offsetof(struct dnscached, c_mismatched) },
+		{ "rejected", offsetof(struct dnscached, c_rejected) },
+		{ "inflight", offsetof(struct dnscached, c_inflight) },
 		{ "clients", offsetof(struct dnscached, c_clients) },
 		{ "clients_active", offsetof(struct dnscached,
 		    c_clients_active) },
-		{ "queries", offsetof(struct dnscached, c_queries) },
 		{ "controld_connects", offsetof(struct dnscached,
 		    c_controld_connects) },
 	};
@@ -68,10 +124,32 @@ dns_status_send(struct bw_peer *peer, uint32_t reqid)
 		memcpy(&st.counters[i].value,
 		    (const char *)dns_env + counters[i].off, sizeof(uint64_t));
 	}
+	strlcpy(st.counters[i].name, "cache_entries",
+	    sizeof(st.counters[i].name));
+	st.counters[i++].value = dns_cache_entries(dns_env->cache);
+	strlcpy(st.counters[i].name, "cache_bytes",
+	    sizeof(st.counters[i].name));
+	st.counters[i++].value = dns_cache_bytes(dns_env->cache);
+	strlcpy(st.counters[i].name, "evictions", sizeof(st.counters[i].name));
+	st.counters[i++].value = dns_cache_evictions(dns_env->cache);
 	st.ncounters = (uint32_t)i;
 	if (bw_peer_send(peer, BW_IMSG_STATUS, reqid, -1, &st,
 	    sizeof(st)) == -1)
 		log_warnx("cannot send status to controld");
+}
+
+static void
+dns_flush(struct bw_peer *peer, uint32_t reqid)
+{
+	struct bw_dns_flush_done	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.flushed = dns_cache_flush(dns_env->cache);
+	log_info("dns cache flushed entries=%llu",
+	    (unsigned long long)d.flushed);
+	if (bw_peer_send(peer, BW_IMSG_DNS_FLUSH_DONE, reqid, -1, &d,
+	    sizeof(d)) == -1)
+		log_warnx("cannot send flush result to controld");
 }
 
 void
@@ -88,6 +166,9 @@ dns_controld_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	switch (imsg->hdr.type) {
 	case BW_IMSG_STATUS_REQ:
 		dns_status_send(peer, imsg->hdr.peerid);
+		break;
+	case BW_IMSG_DNS_FLUSH:
+		dns_flush(peer, imsg->hdr.peerid);
 		break;
 	default:
 		log_warnx("unexpected %s from controld",

@@ -57,6 +57,20 @@ SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 CERTDIR = os.path.join(SRCDIR, "tests", "integration", "certs")
 
 
+def imsg_catalog():
+    """BW_IMSG_VERSION and {type name: number} from the source catalog, so
+    that test clients speaking imsg follow the C side."""
+    with open(os.path.join(SRCDIR, "common", "imsg_catalog.h")) as f:
+        text = f.read()
+    version = int(re.search(r"#define\s+BW_IMSG_VERSION\s+(\d+)",
+                            text).group(1))
+    body = re.search(r"enum bw_imsg_type \{(.*?)\};", text, re.S).group(1)
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    names = [w.strip().split("=")[0].strip() for w in body.split(",")]
+    types = {n: i for i, n in enumerate(x for x in names if x)}
+    return version, types
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port that is free right now on host."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

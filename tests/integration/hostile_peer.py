@@ -17,24 +17,11 @@ import struct
 import sys
 import time
 
+import bwtest
 
 
-def _catalog_version():
-    """BW_IMSG_VERSION from the source tree's catalog header."""
-    src = os.environ.get("BW_SRCDIR") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    try:
-        with open(os.path.join(src, "common", "imsg_catalog.h")) as f:
-            for line in f:
-                w = line.split()
-                if len(w) >= 3 and w[:2] == ["#define", "BW_IMSG_VERSION"]:
-                    return int(w[2])
-    except OSError:
-        pass
-    return 1
 
-
-IMSG_VERSION = _catalog_version()
+IMSG_VERSION, _TYPES = bwtest.imsg_catalog()
 HDR = struct.Struct("=5I")
 MAX_PAYLOAD = 64 * 1024
 
@@ -45,7 +32,13 @@ ROLE = {"smtpd": 1 << 0, "queued": 1 << 1, "deliverd": 1 << 2,
  MSG_COMMIT_REPLY, STATUS_REQ, STATUS, QUEUE_LIST_REQ, QUEUE_ENTRY,
  QUEUE_END, MESSAGE_SHOW_REQ, MESSAGE_INFO, MESSAGE_RCPT, MESSAGE_END,
  MESSAGE_LIST_REQ, MESSAGE_LIST_ENTRY, MESSAGE_LIST_END, CTL_CMD,
- CTL_OUTPUT, CTL_DONE) = range(1, 24)
+ CTL_OUTPUT, CTL_DONE) = (_TYPES["BW_IMSG_" + n] for n in (
+     "HELLO", "MSG_OPEN", "MSG_RCPT", "MSG_DATA", "MSG_COMMIT", "MSG_ABORT",
+     "MSG_OPEN_REPLY", "MSG_COMMIT_REPLY", "STATUS_REQ", "STATUS",
+     "QUEUE_LIST_REQ", "QUEUE_ENTRY", "QUEUE_END", "MESSAGE_SHOW_REQ",
+     "MESSAGE_INFO", "MESSAGE_RCPT", "MESSAGE_END", "MESSAGE_LIST_REQ",
+     "MESSAGE_LIST_ENTRY", "MESSAGE_LIST_END", "CTL_CMD", "CTL_OUTPUT",
+     "CTL_DONE"))
 
 SUBMIT = ["OK", "TEMPFAIL", "NOSPACE", "TOOBIG", "TOOMANY", "BUSY"]
 

@@ -23,9 +23,10 @@ QID_RE = re.compile(r"queued as ([0-9A-F]{16})")
 # imsg framing (common/imsg.h, imsg_catalog.h), native byte order.
 HDR = struct.Struct("=IIIII")           # type, len, peerid, pid, flags
 HELLO = struct.Struct("=IIII")          # version, role, pid, worker
-IMSG_VERSION = 1
+IMSG_VERSION, TYPES = bwtest.imsg_catalog()
 ROLE_BWCTL = 1 << 5
-T_HELLO, T_CTL_CMD, T_CTL_OUTPUT, T_CTL_DONE = 1, 21, 22, 23
+T_HELLO, T_CTL_CMD, T_CTL_OUTPUT, T_CTL_DONE = (
+    TYPES["BW_IMSG_" + n] for n in ("HELLO", "CTL_CMD", "CTL_OUTPUT", "CTL_DONE"))
 CTL_ARGC_MAX, CTL_ARG_MAX = 8, 256
 
 t = bwtest.TAP()

@@ -1,0 +1,254 @@
+/*
+ * The answer cache: (qtype, name) -> answer, kept for its TTL.  Positive
+ * answers live for the smallest TTL of their records, negative ones
+ * (NXDOMAIN, NODATA) for the TTL RFC 2308 gives them (the parser computes
+ * it from the SOA); both are clamped to [DNS_TTL_MIN, DNS_TTL_MAX] and
+ * [DNS_NEG_TTL_MIN, DNS_NEG_TTL_MAX].  Failures (SERVFAIL, TIMEOUT,
+ * FORMERR) are never cached.
+ *
+ * Bounded by an entry count and a byte count given at creation; past
+ * either, the least recently used entry goes (LRU list, O(1) per
+ * operation).  Expired entries are dropped when met and when they reach
+ * the LRU tail.
+ *
+ * Pure: no I/O, no globals; the clock is injected so that tests control
+ * time.  Trust: names were normalised by the caller; records come from
+ * the parser and are copied as they are.
+ */
+#include "bw_autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "dnscached.h"
+
+struct dns_centry {
+	LIST_ENTRY(dns_centry)	 hentry;
+	TAILQ_ENTRY(dns_centry)	 lru;		/* head: most recently used */
+	uint32_t		 hash;
+	uint16_t		 qtype;
+	char			 name[BW_DOMAIN_MAX + 1];
+	uint64_t		 stored_ms;
+	uint64_t		 expire_ms;
+	uint32_t		 status;
+	uint32_t		 flags;
+	size_t			 bytes;
+	uint32_t		 nrr;
+	struct bw_dns_rr	 rr[];
+};
+LIST_HEAD(dns_cbucket, dns_centry);
+TAILQ_HEAD(dns_clru, dns_centry);
+
+struct dns_cache {
+	struct dns_cbucket	 buckets[DNS_CACHE_BUCKETS];
+	struct dns_clru		 lru;
+	size_t			 entries;
+	size_t			 bytes;
+	size_t			 max_entries;
+	size_t			 max_bytes;
+	uint64_t		 evictions;
+	dns_clock_fn		 clock;
+};
+
+/* FNV-1a over the name, mixed with the type. */
+static uint32_t
+dns_cache_hash(uint16_t qtype, const char *name)
+{
+	uint32_t	 h = 2166136261u;
+
+	h = (h ^ (qtype & 0xff)) * 16777619u;
+	h = (h ^ (qtype >> 8)) * 16777619u;
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+uint32_t
+dns_cache_ttl_clamp(uint32_t status, uint32_t ttl)
+{
+	switch (status) {
+	case BW_DNS_OK:
+		if (ttl < DNS_TTL_MIN)
+			return DNS_TTL_MIN;
+		return ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
+	case BW_DNS_NXDOMAIN:
+	case BW_DNS_NODATA:
+		if (ttl < DNS_NEG_TTL_MIN)
+			return DNS_NEG_TTL_MIN;
+		return ttl > DNS_NEG_TTL_MAX ? DNS_NEG_TTL_MAX : ttl;
+	default:
+		return 0;
+	}
+}
+
+struct dns_cache *
+dns_cache_new(size_t max_entries, size_t max_bytes, dns_clock_fn clock)
+{
+	struct dns_cache	*c;
+	size_t			 i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	for (i = 0; i < DNS_CACHE_BUCKETS; i++)
+		LIST_INIT(&c->buckets[i]);
+	TAILQ_INIT(&c->lru);
+	c->max_entries = max_entries;
+	c->max_bytes = max_bytes;
+	c->clock = clock != NULL ? clock : bw_now_ms;
+	return c;
+}
+
+static void
+dns_cache_remove(struct dns_cache *c, struct dns_centry *e)
+{
+	LIST_REMOVE(e, hentry);
+	TAILQ_REMOVE(&c->lru, e, lru);
+	c->entries--;
+	c->bytes -= e->bytes;
+	free(e);
+}
+
+size_t
+dns_cache_flush(struct dns_cache *c)
+{
+	struct dns_centry	*e;
+	size_t			 n = 0;
+
+	while ((e = TAILQ_FIRST(&c->lru)) != NULL) {
+		dns_cache_remove(c, e);
+		n++;
+	}
+	return n;
+}
+
+void
+dns_cache_free(struct dns_cache *c)
+{
+	if (c == NULL)
+		return;
+	dns_cache_flush(c);
+	free(c);
+}
+
+static struct dns_centry *
+dns_cache_find(struct dns_cache *c, uint32_t hash, uint16_t qtype,
+    const char *name)
+{
+	struct dns_centry	*e;
+
+	LIST_FOREACH(e, &c->buckets[hash & (DNS_CACHE_BUCKETS - 1)], hentry)
+		if (e->hash == hash && e->qtype == qtype &&
+		    strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+int
+dns_cache_get(struct dns_cache *c, uint16_t qtype, const char *name,
+    struct dns_result *res)
+{
+	struct dns_centry	*e;
+	uint64_t		 now = c->clock();
+	uint32_t		 i, age, left;
+
+	if ((e = dns_cache_find(c, dns_cache_hash(qtype, name), qtype,
+	    name)) == NULL)
+		return 0;
+	if (now >= e->expire_ms) {
+		dns_cache_remove(c, e);
+		return 0;
+	}
+	TAILQ_REMOVE(&c->lru, e, lru);
+	TAILQ_INSERT_HEAD(&c->lru, e, lru);
+
+	age = (uint32_t)((now - e->stored_ms) / 1000);
+	left = (uint32_t)((e->expire_ms - now + 999) / 1000);
+	memset(res, 0, offsetof(struct dns_result, rr));
+	res->status = e->status;
+	res->ttl = left;
+	res->flags = e->flags | BW_DNS_ANSF_CACHED;
+	res->nrr = e->nrr;
+	for (i = 0; i < e->nrr; i++) {
+		res->rr[i] = e->rr[i];
+		res->rr[i].ttl = e->rr[i].ttl > age ? e->rr[i].ttl - age : 0;
+		if (res->rr[i].ttl > left)
+			res->rr[i].ttl = left;
+	}
+	return 1;
+}
+
+/* Drop from the LRU tail until the limits hold. */
+static void
+dns_cache_evict(struct dns_cache *c)
+{
+	struct dns_centry	*e;
+
+	while ((c->entries > c->max_entries || c->bytes > c->max_bytes) &&
+	    (e = TAILQ_LAST(&c->lru, dns_clru)) != NULL) {
+		if (e->expire_ms > c->clock())
+			c->evictions++;
+		dns_cache_remove(c, e);
+	}
+}
+
+int
+dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
+    const struct dns_result *res)
+{
+	struct dns_centry	*e;
+	uint32_t		 hash, ttl, nrr;
+	size_t			 bytes;
+
+	ttl = dns_cache_ttl_clamp(res->status, res->ttl);
+	if (ttl == 0 || strlen(name) > BW_DOMAIN_MAX)
+		return -1;
+	nrr = res->status == BW_DNS_OK ? res->nrr : 0;
+	if (nrr > BW_DNS_RR_MAX)
+		nrr = BW_DNS_RR_MAX;
+	hash = dns_cache_hash(qtype, name);
+	if ((e = dns_cache_find(c, hash, qtype, name)) != NULL)
+		dns_cache_remove(c, e);
+
+	bytes = sizeof(*e) + nrr * sizeof(e->rr[0]);
+	if (bytes > c->max_bytes || c->max_entries == 0)
+		return -1;
+	if ((e = calloc(1, bytes)) == NULL)
+		return -1;
+	e->hash = hash;
+	e->qtype = qtype;
+	strlcpy(e->name, name, sizeof(e->name));
+	e->stored_ms = c->clock();
+	e->expire_ms = e->stored_ms + (uint64_t)ttl * 1000;
+	e->status = res->status;
+	e->flags = res->flags & ~BW_DNS_ANSF_CACHED;
+	e->bytes = bytes;
+	e->nrr = nrr;
+	if (nrr > 0)
+		memcpy(e->rr, res->rr, nrr * sizeof(e->rr[0]));
+	LIST_INSERT_HEAD(&c->buckets[hash & (DNS_CACHE_BUCKETS - 1)], e,
+	    hentry);
+	TAILQ_INSERT_HEAD(&c->lru, e, lru);
+	c->entries++;
+	c->bytes += bytes;
+	dns_cache_evict(c);
+	return 0;
+}
+
+size_t
+dns_cache_entries(const struct dns_cache *c)
+{
+	return c->entries;
+}
+
+size_t
+dns_cache_bytes(const struct dns_cache *c)
+{
+	return c->bytes;
+}
+
+uint64_t
+dns_cache_evictions(const struct dns_cache *c)
+{
+	return c->evictions;
+}
