@@ -52,6 +52,24 @@ enum bw_limit_id {
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
 	LIM_CTL_TIMEOUT,		/* ms: a bwctl request as a whole */
+	/* delivery (deliverd and queued's scheduler) */
+	LIM_DELIVER_TIMEOUT_CONNECT,	/* ms: TCP connect to an MX */
+	LIM_DELIVER_TIMEOUT_GREETING,	/* ms: 220 banner (RFC 5321 4.5.3.2.1: 5m) */
+	LIM_DELIVER_TIMEOUT_COMMAND,	/* ms: reply to EHLO/MAIL/RCPT (5m) */
+	LIM_DELIVER_TIMEOUT_DATA_INIT,	/* ms: 354 reply (2m) */
+	LIM_DELIVER_TIMEOUT_DATA_BLOCK,	/* ms: each body write (3m) */
+	LIM_DELIVER_TIMEOUT_DATA_FINAL,	/* ms: reply after the final dot (10m) */
+	LIM_DELIVER_IDLE_KEEP,		/* ms an idle connection waits for a job */
+	LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN,
+	LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION,
+	LIM_DELIVER_MAX_JOBS_PER_DOMAIN,	/* jobs queued sends ahead to one domain */
+	LIM_DELIVER_MAX_JOBS_PER_WORKER,	/* jobs in flight to one deliverd worker */
+	LIM_DNS_CACHE_MAX_ENTRIES,
+	LIM_DNS_CACHE_MAX_BYTES,
+	LIM_DNS_ATTEMPT_TIMEOUT,	/* ms: one upstream try */
+	LIM_DNS_QUERY_DEADLINE,		/* ms: a query as a whole */
+	LIM_DNS_TTL_MAX,		/* ms: cap on a cached positive TTL */
+	LIM_DNS_NEGATIVE_TTL_MAX,	/* ms: cap on a cached negative TTL */
 	LIM__COUNT
 };
 
@@ -109,6 +127,91 @@ struct bw_listener_conf {
 };
 TAILQ_HEAD(bw_listener_list, bw_listener_conf);
 
+/* Delivery configuration (issue 3). */
+#define BW_CONFIG_GATEWAYS_MAX	64
+#define BW_GATEWAY_SOURCES_MAX	8	/* source addresses of one gateway */
+#define BW_CONFIG_GWRULES_MAX	1024
+#define BW_CONFIG_ROUTES_MAX	1024
+#define BW_ROUTE_HOSTS_MAX	8
+#define BW_CONFIG_PROFILES_MAX	64
+#define BW_DNS_SERVERS_MAX	8
+#define BW_GATEWAY_DEFAULT	"default"	/* always exists */
+#define BW_PROFILE_DEFAULT	"default"	/* always exists */
+
+/*
+ * gateway NAME { helo NAME  source ADDR [ADDR ...] }
+ * Outbound connections of the gateway's queues bind to one of its sources
+ * (round robin, of the destination's family); helo "" = hostname.
+ */
+struct bw_gateway_conf {
+	TAILQ_ENTRY(bw_gateway_conf) entry;
+	char			 name[BW_NAME_MAX];
+	char			 helo[BW_DOMAIN_MAX + 1];
+	struct sockaddr_storage	 sources[BW_GATEWAY_SOURCES_MAX];
+	int			 nsources;
+	int			 line;
+};
+TAILQ_HEAD(bw_gateway_list, bw_gateway_conf);
+
+/*
+ * gateway_rule listener NAME GATEWAY
+ * gateway_rule sender_domain DOMAIN GATEWAY
+ * gateway_rule sender ADDRESS GATEWAY
+ * First match in file order wins; no match: default_gateway.
+ */
+enum bw_gwrule_kind {
+	BW_GWRULE_LISTENER,
+	BW_GWRULE_SENDER_DOMAIN,
+	BW_GWRULE_SENDER,
+};
+struct bw_gwrule_conf {
+	TAILQ_ENTRY(bw_gwrule_conf) entry;
+	enum bw_gwrule_kind	 kind;
+	char			 match[BW_ADDR_MAX];	/* lower-cased */
+	char			 gateway[BW_NAME_MAX];
+	int			 line;
+};
+TAILQ_HEAD(bw_gwrule_list, bw_gwrule_conf);
+
+/*
+ * route DOMAIN -> HOST[:PORT][/PRIORITY] ...
+ * HOST is a name (resolved A/AAAA, no MX) or [ADDRESS].  Port default 25;
+ * priority default 10 * position; lower first, like MX preference.
+ */
+struct bw_route_host {
+	char			 host[BW_DOMAIN_MAX + 1];	/* without [] */
+	int			 literal;	/* was [ADDRESS] */
+	int			 port;
+	int			 priority;
+};
+struct bw_route_conf {
+	TAILQ_ENTRY(bw_route_conf) entry;
+	char			 domain[BW_DOMAIN_MAX + 1];	/* lower-cased */
+	struct bw_route_host	 hosts[BW_ROUTE_HOSTS_MAX];
+	int			 nhosts;
+	int			 line;
+};
+TAILQ_HEAD(bw_route_list, bw_route_conf);
+
+/*
+ * bounce_profile NAME { retry_initial DUR  retry_max DUR  max_age DUR
+ *     max_retries N  domains DOMAIN ... }
+ * max_retries 0: bounce at the first temporary failure; -1: no count
+ * limit (max_age alone decides).  Durations in ms.
+ */
+struct bw_profile_conf {
+	TAILQ_ENTRY(bw_profile_conf) entry;
+	char			 name[BW_NAME_MAX];
+	long long		 retry_initial;
+	long long		 retry_max;
+	long long		 max_age;
+	int			 max_retries;
+	char			**domains;
+	int			 ndomains;
+	int			 line;
+};
+TAILQ_HEAD(bw_profile_list, bw_profile_conf);
+
 struct bw_config {
 	char			 path[PATH_MAX];	/* "" = built-in */
 	char			 hostname[BW_DOMAIN_MAX + 1];
@@ -128,6 +231,17 @@ struct bw_config {
 	int			 dev_mode;	/* paths under a base dir, no privdrop */
 	long long		 limits[LIM__COUNT];
 	struct bw_listener_list	 listeners;
+	/* delivery */
+	char			 default_gateway[BW_NAME_MAX];
+	char			 bounce_gateway[BW_NAME_MAX];
+	char			 default_profile[BW_NAME_MAX];
+	struct bw_gateway_list	 gateways;	/* always holds "default" */
+	struct bw_gwrule_list	 gwrules;
+	struct bw_route_list	 routes;
+	struct bw_profile_list	 profiles;	/* always holds "default" */
+	/* dns_servers ADDR[:PORT] ...; none: /etc/resolv.conf */
+	struct sockaddr_storage	 dns_servers[BW_DNS_SERVERS_MAX];
+	int			 ndns_servers;
 };
 
 #define BW_LIMIT(cfg, id)	((cfg)->limits[(id)])
@@ -168,6 +282,19 @@ int	 config_listener_accepts(const struct bw_listener_conf *,
 int	 bw_net_match(const struct bw_net *, int n, const struct sockaddr *);
 /* "ADDR" or "ADDR/PREFIX", no host bits set; 0, or -1 if malformed. */
 int	 bw_net_parse(const char *, struct bw_net *);
+
+/* Delivery lookups (issue 3); never NULL where "always exists". */
+const struct bw_gateway_conf *config_gateway_find(const struct bw_config *,
+	    const char *name);
+/* The gateway for a new message: gateway rules, else default_gateway. */
+const char	*config_gateway_for(const struct bw_config *,
+	    const char *listener, const char *sender);
+/* The route for a destination domain, or NULL (use MX). */
+const struct bw_route_conf *config_route_find(const struct bw_config *,
+	    const char *domain);
+/* The bounce profile of a destination domain (default_profile if none). */
+const struct bw_profile_conf *config_profile_for(const struct bw_config *,
+	    const char *domain);
 
 /* Socket names in runtime_dir. */
 #define BW_SOCK_QUEUED		"queued.sock"

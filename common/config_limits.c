@@ -125,6 +125,69 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
 	    "long enough for a listing from a busy queued, short enough that "
 	    "a stuck daemon does not hang bwctl"),
+	ROW(LIM_DELIVER_TIMEOUT_CONNECT, "deliver_timeout_connect",
+	    30 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
+	    "a host that has not completed the TCP handshake in 30 s is "
+	    "down for practical purposes; the next MX is tried"),
+	ROW(LIM_DELIVER_TIMEOUT_GREETING, "deliver_timeout_greeting",
+	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.1: initial 220 message, 5 minutes"),
+	ROW(LIM_DELIVER_TIMEOUT_COMMAND, "deliver_timeout_command",
+	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.2-3: MAIL and RCPT replies, 5 minutes"),
+	ROW(LIM_DELIVER_TIMEOUT_DATA_INIT, "deliver_timeout_data_init",
+	    2 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.4: DATA initiation (354), 2 minutes"),
+	ROW(LIM_DELIVER_TIMEOUT_DATA_BLOCK, "deliver_timeout_data_block",
+	    3 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.5: each data block, 3 minutes"),
+	ROW(LIM_DELIVER_TIMEOUT_DATA_FINAL, "deliver_timeout_data_final",
+	    10 * MINUTE, 1 * SEC, 60 * MINUTE, BW_UNIT_MS,
+	    "RFC 5321 4.5.3.2.6: reply to the final dot, 10 minutes; giving "
+	    "up earlier causes duplicates"),
+	ROW(LIM_DELIVER_IDLE_KEEP, "deliver_idle_keep",
+	    5 * SEC, 0, 5 * MINUTE, BW_UNIT_MS,
+	    "long enough for the next job of a busy domain to reuse the "
+	    "connection, short enough not to hold sockets at remote servers"),
+	ROW(LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN,
+	    "deliver_max_connections_per_domain",
+	    20, 1, 1000, BW_UNIT_COUNT,
+	    "what large receivers tolerate from one sender before they "
+	    "throttle it"),
+	ROW(LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION,
+	    "deliver_max_messages_per_connection",
+	    100, 1, 100000, BW_UNIT_COUNT,
+	    "reuses a connection for a busy domain without tripping "
+	    "receivers' per-session limits"),
+	ROW(LIM_DELIVER_MAX_JOBS_PER_DOMAIN, "deliver_max_jobs_per_domain",
+	    200, 1, 100000, BW_UNIT_COUNT,
+	    "enough messages ahead to keep every connection of a domain busy "
+	    "without holding a large queue in a worker's memory"),
+	ROW(LIM_DELIVER_MAX_JOBS_PER_WORKER, "deliver_max_jobs_per_worker",
+	    5000, 1, 1000000, BW_UNIT_COUNT,
+	    "bounds a delivery worker's memory while queued holds the rest"),
+	ROW(LIM_DNS_CACHE_MAX_ENTRIES, "dns_cache_max_entries",
+	    20000, 16, 10000000, BW_UNIT_COUNT,
+	    "covers the destinations of a busy relay; least recently used "
+	    "entries go first"),
+	ROW(LIM_DNS_CACHE_MAX_BYTES, "dns_cache_max_bytes",
+	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES,
+	    "bounds the cache's memory whatever the answers' sizes"),
+	ROW(LIM_DNS_ATTEMPT_TIMEOUT, "dns_attempt_timeout",
+	    2 * SEC, 100, 60 * SEC, BW_UNIT_MS,
+	    "a resolver on the local network answers in well under a "
+	    "second; the next server is tried after this"),
+	ROW(LIM_DNS_QUERY_DEADLINE, "dns_query_deadline",
+	    12 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
+	    "a query is answered TIMEOUT after this, whatever the retries"),
+	ROW(LIM_DNS_TTL_MAX, "dns_ttl_max",
+	    1 * DAY, 1 * SEC, 7 * DAY, BW_UNIT_MS,
+	    "a record changed upstream is seen within a day even with a "
+	    "longer TTL"),
+	ROW(LIM_DNS_NEGATIVE_TTL_MAX, "dns_negative_ttl_max",
+	    1 * HOUR, 1 * SEC, 1 * DAY, BW_UNIT_MS,
+	    "RFC 2308 caps negative caching; an hour keeps a new domain "
+	    "from staying unknown for long"),
 };
 
 /* The row named name, or NULL. */

@@ -74,6 +74,33 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    BW_ROLE_CONTROLD, 0, 0 },
 	[BW_IMSG_DNS_FLUSH_DONE] = { BW_IMSG_DNS_FLUSH_DONE, "DNS_FLUSH_DONE",
 	    BW_ROLE_DNSCACHED, FIXED(struct bw_dns_flush_done) },
+	[BW_IMSG_DLV_JOB] = { BW_IMSG_DLV_JOB, "DLV_JOB", BW_ROLE_QUEUED,
+	    FIXED(struct bw_dlv_job) },
+	[BW_IMSG_DLV_RCPT] = { BW_IMSG_DLV_RCPT, "DLV_RCPT", BW_ROLE_QUEUED,
+	    FIXED(struct bw_dlv_rcpt) },
+	[BW_IMSG_DLV_BODY] = { BW_IMSG_DLV_BODY, "DLV_BODY", BW_ROLE_QUEUED,
+	    sizeof(struct bw_dlv_body) + 1,
+	    sizeof(struct bw_dlv_body) + BW_DATA_CHUNK_MAX },
+	[BW_IMSG_DLV_END] = { BW_IMSG_DLV_END, "DLV_END", BW_ROLE_QUEUED,
+	    FIXED(struct bw_dlv_end) },
+	[BW_IMSG_DLV_RESULT] = { BW_IMSG_DLV_RESULT, "DLV_RESULT",
+	    BW_ROLE_DELIVERD, FIXED(struct bw_dlv_result) },
+	[BW_IMSG_DLV_DONE] = { BW_IMSG_DLV_DONE, "DLV_DONE", BW_ROLE_DELIVERD,
+	    FIXED(struct bw_dlv_done) },
+	[BW_IMSG_DOMAIN_INFO_REQ] = { BW_IMSG_DOMAIN_INFO_REQ,
+	    "DOMAIN_INFO_REQ", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_domain_info_req) },
+	[BW_IMSG_DOMAIN_INFO] = { BW_IMSG_DOMAIN_INFO, "DOMAIN_INFO",
+	    BW_ROLE_DELIVERD, FIXED(struct bw_domain_info) },
+	[BW_IMSG_DOMAIN_HOST] = { BW_IMSG_DOMAIN_HOST, "DOMAIN_HOST",
+	    BW_ROLE_DELIVERD, FIXED(struct bw_domain_host) },
+	[BW_IMSG_DOMAIN_INFO_END] = { BW_IMSG_DOMAIN_INFO_END,
+	    "DOMAIN_INFO_END", BW_ROLE_DELIVERD, 0, 0 },
+	[BW_IMSG_DOMAIN_CMD] = { BW_IMSG_DOMAIN_CMD, "DOMAIN_CMD",
+	    BW_ROLE_CONTROLD, FIXED(struct bw_domain_cmd) },
+	[BW_IMSG_DOMAIN_CMD_REPLY] = { BW_IMSG_DOMAIN_CMD_REPLY,
+	    "DOMAIN_CMD_REPLY", BW_ROLE_QUEUED,
+	    FIXED(struct bw_domain_cmd_reply) },
 };
 
 static const struct {
@@ -220,6 +247,18 @@ bw_dns_status_name(int status)
 	};
 
 	if (status < 0 || status >= BW_DNS_STATUS__COUNT)
+		return "?";
+	return names[status];
+}
+
+const char *
+bw_dlv_status_name(int status)
+{
+	static const char *names[BW_DLV_STATUS__COUNT] = {
+		"sent", "deferred", "bounced"
+	};
+
+	if (status < 0 || status >= BW_DLV_STATUS__COUNT)
 		return "?";
 	return names[status];
 }

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		2
+#define BW_IMSG_VERSION		3
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -80,6 +80,23 @@ enum bw_imsg_type {
 	/* controld -> dnscached, dnscached -> controld */
 	BW_IMSG_DNS_FLUSH,
 	BW_IMSG_DNS_FLUSH_DONE,
+	/* queued -> deliverd: one message for one (gateway, domain) */
+	BW_IMSG_DLV_JOB,
+	BW_IMSG_DLV_RCPT,
+	BW_IMSG_DLV_BODY,
+	BW_IMSG_DLV_END,
+	/* deliverd -> queued: per-recipient results, then the job's end */
+	BW_IMSG_DLV_RESULT,
+	BW_IMSG_DLV_DONE,
+	/* controld -> deliverd, deliverd -> controld: bwctl show domain */
+	BW_IMSG_DOMAIN_INFO_REQ,
+	BW_IMSG_DOMAIN_INFO,
+	BW_IMSG_DOMAIN_HOST,
+	BW_IMSG_DOMAIN_INFO_END,
+	/* controld -> queued, queued -> controld: retry, suspend, resume,
+	 * and the queue's side of show domain */
+	BW_IMSG_DOMAIN_CMD,
+	BW_IMSG_DOMAIN_CMD_REPLY,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -346,6 +363,140 @@ struct bw_dns_rr {
 
 struct bw_dns_flush_done {
 	uint64_t	 flushed;		/* cache entries removed */
+};
+
+/*
+ * Delivery: queued hands deliverd one message for one (gateway, domain) as
+ * DLV_JOB, then nrcpt DLV_RCPT, then the body in DLV_BODY chunks (size
+ * bytes in all, CRLF lines as stored, not dot-stuffed), then DLV_END.  The
+ * worker is chosen by queued: one worker owns a (gateway, domain).  deliverd
+ * answers each recipient with DLV_RESULT (in any order) and then DLV_DONE;
+ * a job whose results never come is retried by queued after deliverd's
+ * connection is lost (at-least-once).  hdr.peerid is unused (0).
+ */
+#define BW_DLVF_PROBE		0x0100	/* the one retry of a down domain */
+#define BW_DLVF_BOUNCE		0x0200	/* a DSN: never bounced itself */
+#define BW_DSN_CODE_MAX		16	/* "5.1.1" */
+#define BW_RELAY_TEXT_MAX	(BW_DOMAIN_MAX + BW_HOSTADDR_MAX + 16)
+
+struct bw_dlv_job {
+	uint64_t	 jobid;			/* queued's, echoed */
+	char		 qid[BW_QID_LEN + 1];
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	char		 sender[BW_ADDR_MAX];	/* "" null sender */
+	uint64_t	 size;			/* body bytes that follow */
+	int64_t		 created;		/* unix time of arrival */
+	uint32_t	 nrcpt;
+	uint32_t	 flags;			/* BW_MSGF_*, BW_DLVF_* */
+	uint32_t	 attempts;		/* before this one */
+};
+
+struct bw_dlv_rcpt {
+	uint64_t	 jobid;
+	uint32_t	 index;			/* 0..nrcpt-1, echoed in results */
+	char		 rcpt[BW_ADDR_MAX];
+};
+
+/* Followed by 1..BW_DATA_CHUNK_MAX body bytes. */
+struct bw_dlv_body {
+	uint64_t	 jobid;
+};
+
+struct bw_dlv_end {
+	uint64_t	 jobid;
+};
+
+enum bw_dlv_status {
+	BW_DLV_DELIVERED = 0,
+	BW_DLV_TEMPFAIL,
+	BW_DLV_PERMFAIL,
+	BW_DLV_STATUS__COUNT
+};
+const char	*bw_dlv_status_name(int);
+
+struct bw_dlv_result {
+	uint64_t	 jobid;
+	uint32_t	 index;
+	uint32_t	 status;		/* enum bw_dlv_status */
+	char		 dsn[BW_DSN_CODE_MAX];	/* "2.0.0", "4.4.1", "5.1.1" */
+	char		 relay[BW_RELAY_TEXT_MAX];	/* host[addr]:port or "" */
+	char		 reply[BW_REPLY_TEXT_MAX];	/* the remote reply or why */
+};
+
+/*
+ * unreachable: the domain as a whole could not be reached (every MX host
+ * refused, timed out or greeted with 4xx): queued marks the queue down.
+ * Results for every recipient have been sent before DLV_DONE.
+ */
+struct bw_dlv_done {
+	uint64_t	 jobid;
+	uint32_t	 unreachable;
+	uint32_t	 connections;		/* opened for this job, for counters */
+	char		 reason[BW_REPLY_TEXT_MAX];
+};
+
+/* bwctl show domain D: deliverd's view (the worker owning it answers). */
+struct bw_domain_info_req {
+	char		 gateway[BW_NAME_MAX];	/* "" = every gateway */
+	char		 domain[BW_DOMAIN_MAX + 1];
+};
+
+struct bw_domain_info {
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 found;			/* the worker has an agent */
+	uint32_t	 connections;		/* open now */
+	uint32_t	 routed;		/* an SMTP route, not MX */
+	uint64_t	 delivered;
+	uint64_t	 tempfail;
+	uint64_t	 permfail;
+	int64_t		 last_attempt;		/* unix time */
+	char		 last_result[BW_REPLY_TEXT_MAX];
+};
+
+struct bw_domain_host {
+	char		 domain[BW_DOMAIN_MAX + 1];
+	char		 host[BW_DOMAIN_MAX + 1];
+	char		 addr[BW_HOSTADDR_MAX];	/* "" not resolved */
+	uint32_t	 preference;
+	uint32_t	 port;
+	uint32_t	 connections;
+	int64_t		 last_error_time;
+	char		 last_error[BW_REPLY_TEXT_MAX];
+};
+
+enum bw_domain_cmd_op {
+	BW_DOMAIN_SHOW = 0,	/* queue state, next retry, oldest, counts */
+	BW_DOMAIN_RETRY,	/* retry now (a down domain: its probe) */
+	BW_DOMAIN_SUSPEND,
+	BW_DOMAIN_RESUME,
+	BW_DOMAIN_CMD__COUNT
+};
+
+struct bw_domain_cmd {
+	uint32_t	 op;			/* enum bw_domain_cmd_op */
+	char		 gateway[BW_NAME_MAX];	/* "" = every gateway */
+	char		 domain[BW_DOMAIN_MAX + 1];
+};
+
+/* One per matching queue; found 0 and an empty gateway when none. */
+struct bw_domain_cmd_reply {
+	uint32_t	 found;
+	uint32_t	 last;			/* last reply of this command */
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 state;			/* enum bw_queue_state */
+	uint64_t	 messages;		/* recipients waiting */
+	int64_t		 oldest;
+	int64_t		 next_retry;		/* unix time, 0 = none */
+	uint32_t	 retries;		/* domain-level, since down */
+	uint64_t	 delivered;
+	uint64_t	 hard_bounces;
+	uint64_t	 soft_bounces;
+	uint32_t	 active_jobs;
+	char		 last_error[BW_REPLY_TEXT_MAX];
+	char		 profile[BW_NAME_MAX];
 };
 
 #endif
