@@ -245,6 +245,28 @@ class Breakwater:
         for p in procs:
             wait_for(lambda p=p: self._ready(p), timeout,
                      what="%s ready (log: %s)" % (p, self.log_tail(p)))
+        if "controld" in procs and "queued" in procs:
+            wait_for(lambda: self._linked(procs), timeout,
+                     what="daemons connected to queued")
+
+    def _linked(self, procs):
+        """Every started smtpd and deliverd worker has its queued link up:
+        before that, MAIL gets 451 and no job can be delivered."""
+        try:
+            st = self.bwctl("status", json_out=True, check=False)
+        except Exception:
+            return False
+        if not isinstance(st, dict):
+            return False
+        seen = {p["name"]: p for p in st.get("processes", [])}
+        for name, p in seen.items():
+            base = name.split("[")[0]
+            if base not in procs or base not in ("smtpd", "deliverd"):
+                continue
+            if p.get("state") != "up" or \
+                    p.get("counters", {}).get("queued_up") != 1:
+                return False
+        return "smtpd" not in procs or "smtpd" in seen
 
     def _ready(self, proc):
         if not self.running(proc):

@@ -55,8 +55,7 @@ def all_up(bw):
 
 def send(bw, rcpts, sender="alice@sender.example", port=None):
     args = ["--from", sender, "--ehlo", "client.test.example"]
-    for r in rcpts:
-        args += ["--to", r]
+    args += ["--to", ",".join(rcpts)]  # swaks keeps only the last --to
     r = bw.swaks(*args, port=port)
     m = QID_RE.search(r.stdout)
     assert r.returncode == 0 and m, (r.returncode, r.stdout[-2000:],
@@ -177,7 +176,7 @@ def check_queue_text(bw):
         ("example.org", "3"), ("example.net", "2"), ("example.com", "1")], \
         lines
     assert all(r[0] == "default" and r[2] == "active" for r in rows), rows
-    assert re.search(r"total: 3 queues, 6 messages", lines[4]), lines
+    assert re.search(r"total: 3 queues, 5 messages", lines[4]), lines
 
 
 def check_queue_json(bw):
@@ -194,7 +193,7 @@ def check_queue_json(bw):
         assert e["gateway"] == "default" and e["state"] == "active", e
         assert now - 300 < e["oldest"] <= now + 1, e
         assert 0 <= e["oldest_age"] < 300, e
-    assert doc["total"] == {"queues": 3, "messages": 6}, doc
+    assert doc["total"] == {"queues": 3, "messages": 5}, doc
 
 
 def check_message_text(bw):
@@ -288,7 +287,7 @@ def check_concurrent(bw):
         if c[0] == "status":
             assert len(doc["processes"]) >= len(expected_names()), doc
         elif c == ["show", "queue"]:
-            assert doc["total"]["messages"] == 6, doc
+            assert doc["total"]["messages"] == 5, doc
         elif c[0] == "list":
             assert doc["count"] == 5, doc
         else:
@@ -369,7 +368,7 @@ def check_queued_down(bw):
     bw.start_one("queued")
     bw.wait_ready(["queued"])
     bwtest.wait_for(lambda: all_up(bw), 15, what="all up after queued")
-    assert bw.bwctl("show", "queue", json_out=True)["total"]["messages"] == 6
+    assert bw.bwctl("show", "queue", json_out=True)["total"]["messages"] == 5
 
 
 def check_controld_down(bw):

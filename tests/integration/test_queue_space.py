@@ -87,7 +87,7 @@ def main():
         bw.write_config(bwtest.default_config(bw, "queue_min_free_space "
                                               "1024g"))
         bw.start_one("queued")
-        bw.wait_ready(["queued"])
+        bw.wait_ready(procs)
         t.run("MSG_OPEN gets NOSPACE, counted, logged once",
               check_nospace_direct, bw)
         if have_smtpd:

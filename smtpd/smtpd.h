@@ -1,0 +1,207 @@
+/*
+ * smtpd: the Internet-facing ESMTP server.  Private header shared by the
+ * smtpd_*.c files.
+ *
+ * Trust: everything a client sends is hostile (commands, addresses, body
+ * bytes, TLS records); nothing it sends can grow a buffer past a named
+ * limit of cfg->limits.  queued is trusted to answer, but its answers are
+ * matched against what we asked (reqid, qid) before they touch a session.
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "imsg_catalog.h"
+#include "peer.h"
+#include "smtpd_parse.h"
+
+#define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
+#define SMTPD_QUEUE_WPENDING_MAX (16 * 1024 * 1024)	/* unsent bytes to queued before DATA reading pauses */
+#define SMTPD_HASH_SIZE		4096	/* buckets of the reqid and qid tables */
+#define SMTPD_IPTAB_SIZE	4096	/* buckets of the per-IP connection table */
+#define SMTPD_RECEIVED_MAX	2048	/* the Received: header we prepend */
+#define SMTPD_PAUSE_CHECK_MS	20	/* re-check of paused DATA sessions */
+#define SMTPD_CLOSE_TIMEOUT_S	10	/* flushing the last reply before close */
+
+struct smtpd_env;
+
+struct smtpd_listener {
+	TAILQ_ENTRY(smtpd_listener) entry;
+	struct smtpd_env	*env;
+	struct bw_listener_conf	*conf;
+	int			 fd;
+	struct evconnlistener	*evl;
+	SSL_CTX			*ssl_ctx;	/* NULL: no TLS */
+	struct event		*ev_resume;	/* accept paused after EMFILE */
+};
+
+struct smtpd_ipcount {
+	struct smtpd_ipcount	*next;
+	int			 family;
+	unsigned char		 addr[16];
+	unsigned int		 count;
+};
+
+enum smtpd_phase {
+	SMTPD_PH_DELAY = 0,	/* greeting delay: client must be silent */
+	SMTPD_PH_TLS_IMPLICIT,	/* handshake before the banner */
+	SMTPD_PH_CMD,		/* reading commands */
+	SMTPD_PH_WAIT_OPEN,	/* MSG_OPEN sent, commands stay buffered */
+	SMTPD_PH_DATA,		/* reading the body */
+	SMTPD_PH_WAIT_COMMIT,	/* MSG_COMMIT sent */
+	SMTPD_PH_TLS,		/* STARTTLS handshake */
+	SMTPD_PH_CLOSING,	/* last reply being flushed */
+};
+
+struct smtpd_session {
+	TAILQ_ENTRY(smtpd_session) entry;
+	struct smtpd_session	*req_next;	/* reqid table chain */
+	struct smtpd_session	*qid_next;	/* qid table chain */
+	int			 in_reqtab;
+	int			 in_qidtab;
+	struct smtpd_env	*env;
+	struct smtpd_listener	*l;
+	uint64_t		 id;		/* for logs */
+	struct bufferevent	*bev;
+	int			 fd;
+	int			 fd_owned;	/* plaintext bev: we close fd */
+	int			 tls_pending;	/* STARTTLS: 220 being flushed */
+	struct event		*ev_timer;	/* delay, queue reply, DATA deadline */
+	struct sockaddr_storage	 ss;
+	char			 addr[BW_HOSTADDR_MAX];
+	char			 name[BW_DOMAIN_MAX + 1];
+	enum smtpd_phase	 phase;
+	int			 free_scheduled;
+	int			 out_blocked;	/* output over SMTPD_OUTPUT_MAX */
+	int			 paused;	/* DATA reading paused (queued backlog) */
+	int			 cmd_skip;	/* discarding an overlong command line */
+	int			 banner_sent;
+	int			 helo_seen;
+	int			 esmtp;
+	char			 helo[BW_DOMAIN_MAX + 1];
+	int			 tls;
+	char			 tls_proto[32];
+	char			 tls_cipher[64];
+	int			 tls_bits;
+	unsigned int		 nerrors;
+	unsigned int		 nmessages;
+	/* the transaction */
+	int			 tx;		/* MAIL accepted, qid valid */
+	int			 tx_dead;	/* queued lost it: 451 until RSET */
+	uint64_t		 reqid;
+	char			 qid[BW_QID_LEN + 1];
+	char			 sender[BW_ADDR_MAX];
+	struct smtp_params	 params;
+	unsigned int		 nrcpt;
+	char			 rcpt1[BW_ADDR_MAX];
+	/* DATA */
+	struct evbuffer		*chunk;		/* body bytes not yet sent */
+	uint64_t		 data_size;	/* bytes sent or counted */
+	int			 data_bol;	/* next byte starts a line after CRLF */
+	int			 data_midline;	/* part of this line was drained */
+	int			 data_lastcr;	/* last drained byte was CR */
+	const char		*data_reject;	/* reply when the message is refused */
+	const char		*data_reject_why;
+};
+TAILQ_HEAD(smtpd_session_list, smtpd_session);
+
+struct smtpd_counters {
+	uint64_t	 connections;
+	uint64_t	 connections_active;
+	uint64_t	 messages_accepted;
+	uint64_t	 messages_rejected;
+	uint64_t	 rcpt_rejected;
+	uint64_t	 tls_sessions;
+	uint64_t	 limit_closes;
+	uint64_t	 timeouts;
+	uint64_t	 queue_connects;
+	uint64_t	 commands;
+	uint64_t	 protocol_errors;
+	uint64_t	 bare_lf_rejects;
+};
+
+struct smtpd_env {
+	struct bw_config	 cfg;
+	struct event_base	*base;
+	TAILQ_HEAD(, smtpd_listener) listeners;
+	struct smtpd_session_list sessions;
+	struct bw_peer		*queued;
+	struct bw_peer		*controld;
+	struct event		*ev_pause;	/* paused sessions check */
+	unsigned int		 npaused;
+	uint64_t		 next_reqid;
+	uint64_t		 next_sid;
+	int64_t			 started;
+	unsigned long		 nsessions;
+	int			 shutting_down;
+	struct smtpd_ipcount	*iptab[SMTPD_IPTAB_SIZE];
+	struct smtpd_session	*reqtab[SMTPD_HASH_SIZE];
+	struct smtpd_session	*qidtab[SMTPD_HASH_SIZE];
+	struct smtpd_counters	 c;
+};
+
+#define SMTPD_LIM(s, id)	((s)->env->cfg.limits[(id)])
+
+/* smtpd_listener.c */
+int	 smtpd_listeners_open(struct smtpd_env *);
+int	 smtpd_listeners_start(struct smtpd_env *);
+void	 smtpd_listeners_close(struct smtpd_env *);
+void	 smtpd_ip_release(struct smtpd_env *, const struct sockaddr *);
+
+/* smtpd_session.c */
+void	 smtpd_session_new(struct smtpd_listener *, int fd,
+	    const struct sockaddr *, socklen_t);
+void	 smtpd_session_reply(struct smtpd_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 smtpd_session_close(struct smtpd_session *, const char *why);
+void	 smtpd_session_fail(struct smtpd_session *, const char *reply,
+	    const char *why);
+void	 smtpd_session_process(struct smtpd_session *);
+void	 smtpd_session_set_timeouts(struct smtpd_session *);
+void	 smtpd_session_tx_reset(struct smtpd_session *);
+void	 smtpd_session_open_reply(struct smtpd_session *, int status,
+	    const char *qid);
+void	 smtpd_session_commit_reply(struct smtpd_session *, int status);
+void	 smtpd_session_queue_lost(struct smtpd_session *);
+void	 smtpd_session_tls_done(struct smtpd_session *);
+void	 smtpd_sessions_free_all(struct smtpd_env *);
+void	 smtpd_session_free(struct smtpd_session *);
+
+/* smtpd_data.c */
+int	 smtpd_data_begin(struct smtpd_session *);
+int	 smtpd_data_process(struct smtpd_session *);
+void	 smtpd_data_pause_cb(evutil_socket_t, short, void *);
+
+/* smtpd_tls.c */
+SSL_CTX	*smtpd_tls_ctx_new(const struct bw_config *,
+	    const struct bw_listener_conf *);
+struct bufferevent *smtpd_tls_bev_implicit(struct smtpd_session *, int fd);
+int	 smtpd_tls_starttls(struct smtpd_session *);
+void	 smtpd_session_setup_bev(struct smtpd_session *);
+void	 smtpd_tls_info(struct smtpd_session *);
+
+/* smtpd_queue.c */
+void	 smtpd_queue_connect(struct smtpd_env *);
+int	 smtpd_queue_up(struct smtpd_env *);
+int	 smtpd_queue_open(struct smtpd_session *);
+int	 smtpd_queue_rcpt(struct smtpd_session *, const char *rcpt);
+int	 smtpd_queue_data(struct smtpd_session *, const void *, size_t);
+int	 smtpd_queue_commit(struct smtpd_session *);
+void	 smtpd_queue_abort(struct smtpd_session *);
+void	 smtpd_queue_forget(struct smtpd_session *);
+const char *smtpd_submit_reply(int status);
+
+/* smtpd_status.c */
+void	 smtpd_status_connect(struct smtpd_env *);
+void	 smtpd_status_send(struct smtpd_env *, struct bw_peer *, uint32_t);
+
+#endif

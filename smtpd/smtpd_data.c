@@ -1,0 +1,269 @@
+/*
+ * The DATA phase: split the client's bytes into lines, find the end of
+ * data, dot-unstuff, and stream the body to queued in MSG_DATA chunks of at
+ * most BW_DATA_CHUNK_MAX bytes, after the Received: header we prepend.
+ *
+ * Trust: body bytes are hostile.  The end of data is only <CRLF>.<CRLF>: a
+ * line counts as "." only if the previous line ended in CRLF and it ends in
+ * CRLF itself.  A bare LF or a bare CR anywhere refuses the message (SMTP
+ * smuggling: "\n.\n" or "\r.\r" never ends DATA here and never reaches the
+ * store).  Lines are bounded by smtpd_max_text_line, the message by
+ * message_size_limit; a refused message is read to its end and discarded
+ * (MSG_ABORT at once), then refused with one reply.
+ */
+#include "bw_autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "util.h"
+#include "smtpd.h"
+
+#define SMTPD_REPLY_BARE	"554 5.6.11 Message rejected: bare LF or CR " \
+				"not allowed (RFC 5321 2.3.8)"
+#define SMTPD_REPLY_LONGLINE	"554 5.6.0 Message rejected: line too long"
+
+/* Refuse the message being received; the first reason wins. */
+static void
+smtpd_data_reject(struct smtpd_session *s, const char *reply, const char *why)
+{
+	if (s->data_reject != NULL)
+		return;
+	s->data_reject = reply;
+	s->data_reject_why = why;
+	log_info("%s session=%llu addr=%s message refused: %s", s->qid,
+	    (unsigned long long)s->id, s->addr, why);
+	smtpd_queue_abort(s);
+	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
+}
+
+/* Send what is in s->chunk in frames of at most BW_DATA_CHUNK_MAX. */
+static void
+smtpd_data_flush(struct smtpd_session *s, int all)
+{
+	size_t		 len, n;
+	unsigned char	*p;
+
+	while ((len = evbuffer_get_length(s->chunk)) > 0) {
+		if (!all && len < BW_DATA_CHUNK_MAX)
+			return;
+		if (s->data_reject != NULL) {
+			evbuffer_drain(s->chunk, len);
+			return;
+		}
+		n = len < BW_DATA_CHUNK_MAX ? len : BW_DATA_CHUNK_MAX;
+		if ((p = evbuffer_pullup(s->chunk, (ssize_t)n)) == NULL ||
+		    smtpd_queue_data(s, p, n) == -1) {
+			s->tx_dead = 1;
+			smtpd_data_reject(s, smtpd_submit_reply(
+			    BW_SUBMIT_TEMPFAIL), "cannot send to queued");
+			return;
+		}
+		evbuffer_drain(s->chunk, n);
+	}
+}
+
+/* Protocol name for Received: (RFC 3848, RFC 6531). */
+static const char *
+smtpd_data_proto(const struct smtpd_session *s)
+{
+	if (s->params.smtputf8)
+		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
+	if (!s->esmtp)
+		return s->tls ? "SMTPS" : "SMTP";
+	return s->tls ? "ESMTPS" : "ESMTP";
+}
+
+/* Prepend Received: and reset the line state; -1 if it cannot be sent. */
+int
+smtpd_data_begin(struct smtpd_session *s)
+{
+	char		 date[64], tls[160] = "", forr[BW_ADDR_MAX + 16] = "";
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
+	s->data_size = 0;
+	s->data_bol = 1;
+	s->data_midline = 0;
+	s->data_lastcr = 0;
+	s->data_reject = NULL;
+	s->data_reject_why = NULL;
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
+	if (s->tls)
+		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s "
+		    "(%d bits))", s->tls_proto, s->tls_cipher, s->tls_bits);
+	if (s->nrcpt == 1)
+		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
+	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"
+	    "\tby %s (Breakwater) with %s id %s%s%s;\r\n\t%s\r\n",
+	    s->helo, s->name, s->addr, s->env->cfg.hostname,
+	    smtpd_data_proto(s), s->qid, tls, forr, date) == -1)
+		return -1;
+	s->data_size = evbuffer_get_length(s->chunk);
+	smtpd_data_flush(s, 1);
+	return s->data_reject != NULL ? -1 : 0;
+}
+
+/* The end of data: refuse, or commit and wait for queued. */
+static void
+smtpd_data_end(struct smtpd_session *s)
+{
+	struct timeval	 tv;
+
+	evtimer_del(s->ev_timer);
+	if (s->data_reject == NULL)
+		smtpd_data_flush(s, 1);
+	if (s->data_reject == NULL && smtpd_queue_commit(s) == -1) {
+		s->tx_dead = 1;
+		smtpd_data_reject(s, smtpd_submit_reply(BW_SUBMIT_TEMPFAIL),
+		    "cannot send commit to queued");
+	}
+	if (s->data_reject != NULL) {
+		s->env->c.messages_rejected++;
+		smtpd_session_reply(s, "%s", s->data_reject);
+		smtpd_session_tx_reset(s);
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		return;
+	}
+	s->phase = SMTPD_PH_WAIT_COMMIT;
+	smtpd_session_set_timeouts(s);
+	tv.tv_sec = (time_t)(SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_QUEUE_REPLY) / 1000);
+	tv.tv_usec = (suseconds_t)(SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_QUEUE_REPLY) %
+	    1000) * 1000;
+	evtimer_add(s->ev_timer, &tv);
+}
+
+/* Stop reading this session until queued has drained its backlog. */
+static void
+smtpd_data_pause(struct smtpd_session *s)
+{
+	struct timeval	 tv = { 0, SMTPD_PAUSE_CHECK_MS * 1000 };
+
+	s->paused = 1;
+	s->env->npaused++;
+	bufferevent_disable(s->bev, EV_READ);
+	if (!evtimer_pending(s->env->ev_pause, NULL))
+		evtimer_add(s->env->ev_pause, &tv);
+}
+
+void
+smtpd_data_pause_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtpd_env	*env = arg;
+	struct smtpd_session	*s;
+	struct timeval		 tv = { 0, SMTPD_PAUSE_CHECK_MS * 1000 };
+
+	if (env->npaused == 0)
+		return;
+	if (smtpd_queue_up(env) && bw_peer_wpending(env->queued) >
+	    SMTPD_QUEUE_WPENDING_MAX / 2) {
+		evtimer_add(env->ev_pause, &tv);
+		return;
+	}
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (!s->paused)
+			continue;
+		s->paused = 0;
+		env->npaused--;
+		if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
+			continue;
+		bufferevent_enable(s->bev, EV_READ);
+		bufferevent_trigger(s->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+/*
+ * Consume complete lines.  Returns 1 when the phase changed (end of data),
+ * 0 when more input is needed (or reading is paused).
+ */
+int
+smtpd_data_process(struct smtpd_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr	 p;
+	size_t			 len, linelen, off, body;
+	size_t			 maxline = (size_t)SMTPD_LIM(s,
+				    LIM_SMTPD_MAX_TEXT_LINE);
+	uint64_t		 maxsize = (uint64_t)SMTPD_LIM(s,
+				    LIM_MESSAGE_SIZE_LIMIT);
+	unsigned char		*buf;
+	int			 crlf, bare;
+
+	if (s->paused)
+		return 0;
+	if (s->data_reject == NULL && smtpd_queue_up(s->env) &&
+	    bw_peer_wpending(s->env->queued) > SMTPD_QUEUE_WPENDING_MAX) {
+		smtpd_data_pause(s);
+		return 0;
+	}
+	while ((len = evbuffer_get_length(in)) > 0) {
+		p = evbuffer_search(in, "\n", 1, NULL);
+		if (p.pos < 0) {
+			/* a partial line: bound it, keep waiting for LF */
+			if (len <= maxline)
+				break;
+			buf = evbuffer_pullup(in, (ssize_t)len);
+			if (memchr(buf, '\r', len - 1) != NULL ||
+			    (s->data_midline && s->data_lastcr && buf[0] != '\n'))
+				smtpd_data_reject(s, SMTPD_REPLY_BARE,
+				    "bare CR in message");
+			smtpd_data_reject(s, SMTPD_REPLY_LONGLINE,
+			    "line too long");
+			s->data_lastcr = buf[len - 1] == '\r';
+			s->data_midline = 1;
+			evbuffer_drain(in, len);
+			break;
+		}
+		linelen = (size_t)p.pos + 1;
+		if (linelen > maxline && !s->data_midline)
+			smtpd_data_reject(s, SMTPD_REPLY_LONGLINE,
+			    "line too long");
+		buf = evbuffer_pullup(in, (ssize_t)linelen);
+		if (linelen >= 2)
+			crlf = buf[linelen - 2] == '\r';
+		else
+			crlf = s->data_midline && s->data_lastcr;
+		body = linelen - (crlf && linelen >= 2 ? 2 : 1);
+		bare = !crlf || memchr(buf, '\r', body) != NULL ||
+		    (s->data_midline && s->data_lastcr && linelen >= 2);
+		if (!s->data_midline && s->data_bol && crlf && linelen == 3 &&
+		    buf[0] == '.') {
+			evbuffer_drain(in, linelen);
+			smtpd_data_end(s);
+			return 1;
+		}
+		if (bare && s->data_reject == NULL) {
+			s->env->c.bare_lf_rejects++;
+			smtpd_data_reject(s, SMTPD_REPLY_BARE,
+			    crlf ? "bare CR in message" : "bare LF in message");
+		}
+		if (s->data_reject == NULL) {
+			/* dot-unstuffing (RFC 5321 4.5.2) */
+			off = (!s->data_midline && buf[0] == '.') ? 1 : 0;
+			s->data_size += linelen - off;
+			if (s->data_size > maxsize)
+				smtpd_data_reject(s, smtpd_submit_reply(
+				    BW_SUBMIT_TOOBIG), "message size limit");
+			else {
+				evbuffer_add(s->chunk, buf + off, linelen - off);
+				smtpd_data_flush(s, 0);
+			}
+		}
+		evbuffer_drain(in, linelen);
+		s->data_bol = crlf;
+		s->data_midline = 0;
+		s->data_lastcr = 0;
+	}
+	smtpd_data_flush(s, 1);
+	return 0;
+}

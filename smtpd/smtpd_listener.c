@@ -1,0 +1,293 @@
+/*
+ * Listening sockets: bound (and TLS keys loaded) before the privilege drop,
+ * accepted on with evconnlistener afterwards.  Each accepted connection is
+ * checked against smtpd_max_connections (total) and
+ * smtpd_max_connections_per_ip before a session exists; over a limit the
+ * client gets one 421 line and the socket is closed (a limit close).
+ *
+ * Trust: the peer address comes from accept(); nothing else is read here.
+ */
+#include "bw_autoconf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netdb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "util.h"
+#include "smtpd.h"
+
+#define SMTPD_LISTEN_BACKLOG	1024
+#define SMTPD_ACCEPT_PAUSE_MS	100	/* after EMFILE/ENFILE */
+
+/* Bytes of the address that identify a client, and their family. */
+static int
+smtpd_ip_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	const struct sockaddr_in6	*sin6;
+
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	sin6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(key, (const unsigned char *)&sin6->sin6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(key, &sin6->sin6_addr, 16);
+	return AF_INET6;
+}
+
+static unsigned int
+smtpd_ip_hash(int family, const unsigned char key[16])
+{
+	uint32_t	 h = 2166136261u;
+	int		 i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	h ^= (uint32_t)family;
+	return h & (SMTPD_IPTAB_SIZE - 1);
+}
+
+/* Count one more connection from sa; -1 (nothing counted) over the limit. */
+static int
+smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa)
+{
+	struct smtpd_ipcount	*ic;
+	unsigned char		 key[16];
+	int			 family = smtpd_ip_key(sa, key);
+	unsigned int		 h = smtpd_ip_hash(family, key);
+
+	for (ic = env->iptab[h]; ic != NULL; ic = ic->next)
+		if (ic->family == family && memcmp(ic->addr, key, 16) == 0)
+			break;
+	if (ic != NULL) {
+		if (ic->count >= (unsigned long long)
+		    env->cfg.limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
+			return -1;
+		ic->count++;
+		return 0;
+	}
+	if ((ic = calloc(1, sizeof(*ic))) == NULL)
+		return -1;
+	ic->family = family;
+	memcpy(ic->addr, key, 16);
+	ic->count = 1;
+	ic->next = env->iptab[h];
+	env->iptab[h] = ic;
+	return 0;
+}
+
+void
+smtpd_ip_release(struct smtpd_env *env, const struct sockaddr *sa)
+{
+	struct smtpd_ipcount	*ic, **pp;
+	unsigned char		 key[16];
+	int			 family = smtpd_ip_key(sa, key);
+	unsigned int		 h = smtpd_ip_hash(family, key);
+
+	for (pp = &env->iptab[h]; (ic = *pp) != NULL; pp = &ic->next) {
+		if (ic->family != family || memcmp(ic->addr, key, 16) != 0)
+			continue;
+		if (--ic->count == 0) {
+			*pp = ic->next;
+			free(ic);
+		}
+		return;
+	}
+	log_warnx("per-IP table: release of an address never counted");
+}
+
+/* Refuse a connection with one line; best effort, never blocks. */
+static void
+smtpd_refuse(struct smtpd_env *env, int fd, const char *reply)
+{
+	char	 buf[BW_DOMAIN_MAX + 160];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "%s\r\n", reply);
+	/* best effort: a client gone or not reading just misses it */
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)!write(fd, buf, (size_t)n);
+	close(fd);
+	env->c.limit_closes++;
+}
+
+static void
+smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct smtpd_listener	*l = arg;
+	struct smtpd_env	*env = l->env;
+	char			 reply[BW_DOMAIN_MAX + 128];
+
+	if (env->shutting_down) {
+		close(fd);
+		return;
+	}
+	if (env->nsessions >= (unsigned long long)
+	    env->cfg.limits[LIM_SMTPD_MAX_CONNECTIONS]) {
+		log_info("listener=%s refused: too many connections (%lu)",
+		    l->conf->name, env->nsessions);
+		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
+		    "connections, try again later", env->cfg.hostname);
+		smtpd_refuse(env, fd, reply);
+		return;
+	}
+	if (smtpd_ip_acquire(env, sa) == -1) {
+		log_info("listener=%s refused: too many connections from "
+		    "one address", l->conf->name);
+		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
+		    "connections from your address", env->cfg.hostname);
+		smtpd_refuse(env, fd, reply);
+		return;
+	}
+	smtpd_session_new(l, fd, sa, (socklen_t)salen);
+}
+
+static void
+smtpd_accept_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtpd_listener	*l = arg;
+
+	evconnlistener_enable(l->evl);
+}
+
+/* EMFILE and friends: stop accepting for a moment instead of spinning. */
+static void
+smtpd_accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct smtpd_listener	*l = arg;
+	struct timeval		 tv = { 0, SMTPD_ACCEPT_PAUSE_MS * 1000 };
+
+	log_warn("listener=%s accept", l->conf->name);
+	evconnlistener_disable(evl);
+	evtimer_add(l->ev_resume, &tv);
+}
+
+/* Bind one listener's socket; -1 logged. */
+static int
+smtpd_listener_bind(struct smtpd_listener *l)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 port[16];
+	int		 fd = -1, on = 1, r;
+	const char	*addr = l->conf->address;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(port, sizeof(port), "%d", l->conf->port);
+	if (addr[0] == '\0' || strcmp(addr, "*") == 0)
+		addr = NULL;
+	if ((r = getaddrinfo(addr, port, &hints, &res)) != 0) {
+		log_warnx("listener=%s address %s: %s", l->conf->name,
+		    l->conf->address, gai_strerror(r));
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol))
+	    == -1)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, SMTPD_LISTEN_BACKLOG) == -1 || bw_set_nonblock(fd) == -1)
+		goto fail;
+	freeaddrinfo(res);
+	l->fd = fd;
+	return 0;
+fail:
+	log_warn("listener=%s bind %s port %d", l->conf->name,
+	    l->conf->address, l->conf->port);
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+/* Privileged: bind every listener and load its TLS context. */
+int
+smtpd_listeners_open(struct smtpd_env *env)
+{
+	struct bw_listener_conf	*lc;
+	struct smtpd_listener	*l;
+
+	TAILQ_FOREACH(lc, &env->cfg.listeners, entry) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			return -1;
+		l->env = env;
+		l->conf = lc;
+		l->fd = -1;
+		TAILQ_INSERT_TAIL(&env->listeners, l, entry);
+		if (smtpd_listener_bind(l) == -1)
+			return -1;
+		if (lc->tls != BW_TLS_NONE &&
+		    (l->ssl_ctx = smtpd_tls_ctx_new(&env->cfg, lc)) == NULL)
+			return -1;
+		log_info("listener=%s address=%s port=%d type=%s tls=%s",
+		    lc->name, lc->address, lc->port,
+		    lc->public ? "public" : "private",
+		    lc->tls == BW_TLS_NONE ? "none" :
+		    lc->tls == BW_TLS_STARTTLS ? "starttls" : "implicit");
+	}
+	if (TAILQ_EMPTY(&env->listeners))
+		log_warnx("no listener configured");
+	return 0;
+}
+
+/* Unprivileged, with an event base: start accepting. */
+int
+smtpd_listeners_start(struct smtpd_env *env)
+{
+	struct smtpd_listener	*l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		l->evl = evconnlistener_new(env->base, smtpd_accept_cb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+		if (l->evl == NULL) {
+			log_warnx("listener=%s: evconnlistener_new failed",
+			    l->conf->name);
+			return -1;
+		}
+		l->fd = -1;	/* owned by evl now */
+		evconnlistener_set_error_cb(l->evl, smtpd_accept_error_cb);
+		if ((l->ev_resume = evtimer_new(env->base,
+		    smtpd_accept_resume_cb, l)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+smtpd_listeners_close(struct smtpd_env *env)
+{
+	struct smtpd_listener	*l;
+
+	while ((l = TAILQ_FIRST(&env->listeners)) != NULL) {
+		TAILQ_REMOVE(&env->listeners, l, entry);
+		if (l->evl != NULL)
+			evconnlistener_free(l->evl);
+		if (l->fd != -1)
+			close(l->fd);
+		if (l->ev_resume != NULL)
+			event_free(l->ev_resume);
+		if (l->ssl_ctx != NULL)
+			SSL_CTX_free(l->ssl_ctx);
+		free(l);
+	}
+}

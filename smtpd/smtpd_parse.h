@@ -1,0 +1,108 @@
+/*
+ * The SMTP command parser: pure functions over one command line (CRLF
+ * already removed), no I/O and no libevent, so that it can be unit-tested
+ * on its own.  Input is untrusted network text; every output is bounded by
+ * the sizes in imsg_catalog.h (BW_ADDR_MAX, BW_DOMAIN_MAX).
+ *
+ * Grammar: RFC 5321 4.1 (commands, paths, ESMTP parameters), RFC 6531
+ * (UTF-8 in local parts and domains, only with SMTPUTF8), RFC 1870 (SIZE),
+ * RFC 6152 (BODY=8BITMIME).
+ */
+#ifndef SMTPD_PARSE_H
+#define SMTPD_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imsg_catalog.h"
+
+#define SMTP_LOCAL_MAX		64	/* RFC 5321 4.5.3.1.1 (not enforced, see parse) */
+#define SMTP_PATH_ADDR_MAX	(BW_ADDR_MAX - 2)	/* address without <> */
+
+enum smtp_cmd {
+	SMTP_CMD_UNKNOWN = 0,
+	SMTP_CMD_HELO,
+	SMTP_CMD_EHLO,
+	SMTP_CMD_MAIL,
+	SMTP_CMD_RCPT,
+	SMTP_CMD_DATA,
+	SMTP_CMD_RSET,
+	SMTP_CMD_NOOP,
+	SMTP_CMD_QUIT,
+	SMTP_CMD_HELP,
+	SMTP_CMD_VRFY,
+	SMTP_CMD_EXPN,
+	SMTP_CMD_STARTTLS,
+	SMTP_CMD_BDAT,
+	SMTP_CMD_AUTH,
+	SMTP_CMD__COUNT
+};
+const char	*smtp_cmd_name(int);
+
+/* Parser outcomes; smtp_parse_reply() gives the SMTP reply of each error. */
+enum smtp_parse_result {
+	SMTP_PARSE_OK = 0,
+	SMTP_PARSE_EUNKNOWN,	/* 500 5.5.1 command unrecognized */
+	SMTP_PARSE_ENOTIMPL,	/* 502 5.5.1 command not implemented */
+	SMTP_PARSE_ESYNTAX,	/* 501 5.5.4 syntax error in arguments */
+	SMTP_PARSE_ENOARG,	/* 501 5.5.4 argument required */
+	SMTP_PARSE_EARG,	/* 501 5.5.4 no argument allowed */
+	SMTP_PARSE_EBADCHAR,	/* 500 5.5.2 NUL or control byte in command */
+	SMTP_PARSE_ESENDER,	/* 501 5.1.7 bad sender address syntax */
+	SMTP_PARSE_ERCPT,	/* 501 5.1.3 bad recipient address syntax */
+	SMTP_PARSE_ETOOLONG,	/* 501 5.1.3 path too long */
+	SMTP_PARSE_EUTF8,	/* 553 5.6.7 UTF-8 address needs SMTPUTF8 */
+	SMTP_PARSE_EPARAM,	/* 555 5.5.4 unsupported parameter */
+	SMTP_PARSE_EPARAMSYN,	/* 501 5.5.4 bad parameter value */
+	SMTP_PARSE_EDUPPARAM,	/* 501 5.5.4 duplicate parameter */
+	SMTP_PARSE__COUNT
+};
+const char	*smtp_parse_reply(int);
+const char	*smtp_parse_result_name(int);
+
+struct smtp_command {
+	enum smtp_cmd	 cmd;
+	const char	*arg;	/* points into the line; "" if none */
+};
+
+/*
+ * Split a command line (NUL-terminated, len bytes; trailing blanks are cut
+ * in place) into verb and argument.  For MAIL and RCPT the
+ * argument starts after "FROM:" / "TO:" (spaces after the colon skipped).
+ * Checks the argument rules of each verb (HELO needs one, DATA takes none).
+ */
+int	 smtp_parse_command(char *line, size_t len, struct smtp_command *);
+
+enum smtp_body {
+	SMTP_BODY_NONE = 0,
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+};
+
+struct smtp_params {
+	uint64_t	 size;		/* SIZE=, 0 if absent */
+	int		 has_size;
+	enum smtp_body	 body;
+	int		 smtputf8;
+};
+
+struct smtp_path {
+	char		 addr[SMTP_PATH_ADDR_MAX + 1];	/* "" = null path */
+	char		 domain[BW_DOMAIN_MAX + 1];	/* lower-cased; "" if none */
+	int		 null;		/* <> */
+	int		 utf8;		/* non-ASCII bytes in the address */
+	int		 postmaster;	/* RCPT TO:<Postmaster> without a domain */
+	int		 literal;	/* domain is an address literal */
+};
+
+/* MAIL FROM argument: "<path> [params]".  UTF-8 needs the SMTPUTF8 param. */
+int	 smtp_parse_mail(const char *arg, struct smtp_path *,
+	    struct smtp_params *);
+/* RCPT TO argument; utf8_ok when the transaction's MAIL had SMTPUTF8. */
+int	 smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *);
+/* A domain (RFC 5321 Domain, U-labels allowed if utf8_ok); 0 or -1. */
+int	 smtp_domain_valid(const char *s, size_t len, int utf8_ok);
+/* Valid UTF-8 (no overlongs, no surrogates); 1 or 0. */
+int	 smtp_utf8_valid(const unsigned char *s, size_t len);
+
+#endif

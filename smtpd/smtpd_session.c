@@ -1,0 +1,973 @@
+/*
+ * One SMTP session: the state machine from banner to QUIT, command
+ * dispatch, replies, timeouts (RFC 5321 4.5.3.2) and policy (relay, RAT,
+ * recipient and message limits).  DATA bytes are handled in smtpd_data.c,
+ * TLS set-up in smtpd_tls.c, the queued side in smtpd_queue.c.
+ *
+ * Trust: every byte comes from an untrusted client.  Command lines are
+ * bounded by smtpd_max_command_line, unread input by smtpd_max_input_buffer
+ * (the read high-watermark), unsent replies by SMTPD_OUTPUT_MAX (we stop
+ * reading commands until the client reads), errors by smtpd_max_errors.
+ * Peer text is escaped with log_escape() before it is logged.
+ *
+ * Sessions are never freed under a caller: smtpd_session_close() marks the
+ * session closing and the free runs from a zero-delay event.
+ */
+#include "bw_autoconf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "log.h"
+#include "util.h"
+#include "smtpd.h"
+
+#define SMTPD_REPLY_MAX		1024	/* one reply line we build */
+
+static void	 smtpd_session_read_cb(struct bufferevent *, void *);
+static void	 smtpd_session_write_cb(struct bufferevent *, void *);
+static void	 smtpd_session_event_cb(struct bufferevent *, short, void *);
+static void	 smtpd_session_timer_cb(evutil_socket_t, short, void *);
+static void	 smtpd_session_starttls_go(struct smtpd_session *);
+
+/* Callbacks, input bound and events of the session's (new) bufferevent. */
+void
+smtpd_session_setup_bev(struct smtpd_session *s)
+{
+	bufferevent_setcb(s->bev, smtpd_session_read_cb, smtpd_session_write_cb,
+	    smtpd_session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    (size_t)SMTPD_LIM(s, LIM_SMTPD_MAX_INPUT_BUFFER));
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static const char *const smtpd_phase_names[] = {
+	"delay", "tls-implicit", "command", "wait-open", "data",
+	"wait-commit", "starttls", "closing",
+};
+
+static const char *
+smtpd_phase_name(enum smtpd_phase ph)
+{
+	if ((size_t)ph >= sizeof(smtpd_phase_names) /
+	    sizeof(smtpd_phase_names[0]))
+		return "?";
+	return smtpd_phase_names[ph];
+}
+
+static void
+smtpd_ms_to_tv(long long ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static void
+smtpd_session_timer_arm(struct smtpd_session *s, long long ms)
+{
+	struct timeval	 tv;
+
+	smtpd_ms_to_tv(ms, &tv);
+	evtimer_add(s->ev_timer, &tv);
+}
+
+/* Re-run processing from a deferred callback, never from under a caller. */
+static void
+smtpd_session_resume(struct smtpd_session *s)
+{
+	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
+		return;
+	bufferevent_trigger(s->bev, EV_READ,
+	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Read and write timeouts of the current phase (RFC 5321 4.5.3.2). */
+void
+smtpd_session_set_timeouts(struct smtpd_session *s)
+{
+	struct timeval	 rtv, wtv, *r = &rtv;
+	long long	 rms;
+
+	smtpd_ms_to_tv(SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND), &wtv);
+	switch (s->phase) {
+	case SMTPD_PH_TLS:
+	case SMTPD_PH_TLS_IMPLICIT:
+		rms = SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE);
+		smtpd_ms_to_tv(rms, &wtv);
+		break;
+	case SMTPD_PH_CMD:
+		rms = s->helo_seen ?
+		    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
+		    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING);
+		break;
+	case SMTPD_PH_DATA:
+		rms = SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_BLOCK);
+		break;
+	case SMTPD_PH_CLOSING:
+		rms = 0;
+		r = NULL;
+		wtv.tv_sec = SMTPD_CLOSE_TIMEOUT_S;
+		wtv.tv_usec = 0;
+		break;
+	default:
+		/* the greeting delay and queued waits have their own timer */
+		rms = 0;
+		r = NULL;
+		break;
+	}
+	if (r != NULL)
+		smtpd_ms_to_tv(rms, r);
+	bufferevent_set_timeouts(s->bev, r, &wtv);
+}
+
+void
+smtpd_session_reply(struct smtpd_session *s, const char *fmt, ...)
+{
+	char	 buf[SMTPD_REPLY_MAX];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	log_debug("session=%llu >>> %.*s", (unsigned long long)s->id, n, buf);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	bufferevent_write(s->bev, buf, (size_t)n);
+}
+
+static void
+smtpd_session_free_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	smtpd_session_free(arg);
+}
+
+static void
+smtpd_session_schedule_free(struct smtpd_session *s)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (s->free_scheduled)
+		return;
+	s->free_scheduled = 1;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	if (event_base_once(s->env->base, -1, EV_TIMEOUT,
+	    smtpd_session_free_cb, s, &tv) == -1) {
+		log_warnx("session=%llu: cannot schedule free; leaking it",
+		    (unsigned long long)s->id);
+	}
+}
+
+void
+smtpd_session_free(struct smtpd_session *s)
+{
+	struct smtpd_env	*env = s->env;
+
+	smtpd_queue_abort(s);
+	if (s->paused && env->npaused > 0)
+		env->npaused--;
+	TAILQ_REMOVE(&env->sessions, s, entry);
+	smtpd_ip_release(env, (struct sockaddr *)&s->ss);
+	env->nsessions--;
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->fd_owned && s->fd != -1)
+		close(s->fd);
+	if (s->ev_timer != NULL)
+		event_free(s->ev_timer);
+	if (s->chunk != NULL)
+		evbuffer_free(s->chunk);
+	free(s);
+}
+
+/* At shutdown: free every session not already on its way out. */
+void
+smtpd_sessions_free_all(struct smtpd_env *env)
+{
+	struct smtpd_session	*s, *next;
+
+	for (s = TAILQ_FIRST(&env->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (!s->free_scheduled)
+			smtpd_session_free(s);
+	}
+}
+
+/* End the session after flushing what is queued for the client. */
+void
+smtpd_session_close(struct smtpd_session *s, const char *why)
+{
+	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
+		return;
+	log_info("session=%llu addr=%s disconnect reason=%s messages=%u",
+	    (unsigned long long)s->id, s->addr, why, s->nmessages);
+	smtpd_queue_abort(s);
+	evtimer_del(s->ev_timer);
+	s->phase = SMTPD_PH_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	smtpd_session_set_timeouts(s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		smtpd_session_schedule_free(s);
+	else
+		bufferevent_enable(s->bev, EV_WRITE);
+}
+
+void
+smtpd_session_fail(struct smtpd_session *s, const char *reply,
+    const char *why)
+{
+	smtpd_session_reply(s, "%s", reply);
+	smtpd_session_close(s, why);
+}
+
+/* A client error: reply, and end the session after too many of them. */
+static void
+smtpd_session_error(struct smtpd_session *s, const char *reply)
+{
+	char	 buf[SMTPD_REPLY_MAX];
+
+	s->env->c.protocol_errors++;
+	smtpd_session_reply(s, "%s", reply);
+	if (++s->nerrors >= (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_ERRORS)) {
+		s->env->c.limit_closes++;
+		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many errors",
+		    s->env->cfg.hostname);
+		smtpd_session_fail(s, buf, "too many errors");
+	}
+}
+
+/* Forget the transaction (RSET, HELO, STARTTLS, after a message). */
+void
+smtpd_session_tx_reset(struct smtpd_session *s)
+{
+	smtpd_queue_abort(s);
+	s->tx = 0;
+	s->tx_dead = 0;
+	s->qid[0] = '\0';
+	s->sender[0] = '\0';
+	s->rcpt1[0] = '\0';
+	s->nrcpt = 0;
+	memset(&s->params, 0, sizeof(s->params));
+	if (s->chunk != NULL)
+		evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
+	s->data_size = 0;
+	s->data_reject = NULL;
+	s->data_reject_why = NULL;
+}
+
+static void
+smtpd_session_banner(struct smtpd_session *s)
+{
+	s->banner_sent = 1;
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->cfg.hostname);
+	smtpd_session_set_timeouts(s);
+}
+
+/* After accept (or the implicit-TLS handshake): delay, then banner. */
+static void
+smtpd_session_greet(struct smtpd_session *s)
+{
+	long long	 delay = s->l->conf->greeting_delay;
+
+	if (delay < 0)
+		delay = SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY);
+	if (delay > 0) {
+		s->phase = SMTPD_PH_DELAY;
+		smtpd_session_set_timeouts(s);
+		smtpd_session_timer_arm(s, delay);
+		return;
+	}
+	smtpd_session_banner(s);
+}
+
+void
+smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct smtpd_env	*env = l->env;
+	struct smtpd_session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto fail;
+	s->fd = fd;
+	s->env = env;
+	s->l = l;
+	s->id = env->next_sid++;
+	if ((size_t)salen > sizeof(s->ss))
+		salen = sizeof(s->ss);
+	memcpy(&s->ss, sa, salen);
+	if (getnameinfo(sa, salen, s->addr, sizeof(s->addr), NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		strlcpy(s->addr, "?", sizeof(s->addr));
+	strlcpy(s->name, "unknown", sizeof(s->name));
+	if ((s->chunk = evbuffer_new()) == NULL ||
+	    (s->ev_timer = evtimer_new(env->base, smtpd_session_timer_cb,
+	    s)) == NULL)
+		goto fail;
+	if (l->conf->tls == BW_TLS_IMPLICIT) {
+		s->phase = SMTPD_PH_TLS_IMPLICIT;
+		s->bev = smtpd_tls_bev_implicit(s, fd);
+	} else {
+		/* no CLOSE_ON_FREE: STARTTLS reuses the socket */
+		s->bev = bufferevent_socket_new(env->base, fd, 0);
+		s->fd_owned = 1;
+	}
+	if (s->bev == NULL)
+		goto fail;
+	fd = -1;
+	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
+	env->nsessions++;
+	env->c.connections++;
+	smtpd_session_setup_bev(s);
+	log_info("session=%llu connect addr=%s listener=%s",
+	    (unsigned long long)s->id, s->addr, l->conf->name);
+	if (s->phase == SMTPD_PH_TLS_IMPLICIT)
+		smtpd_session_set_timeouts(s);
+	else
+		smtpd_session_greet(s);
+	return;
+fail:
+	log_warn("listener=%s: cannot set up a session", l->conf->name);
+	if (fd != -1)
+		close(fd);
+	smtpd_ip_release(env, sa);
+	if (s != NULL) {
+		if (s->ev_timer != NULL)
+			event_free(s->ev_timer);
+		if (s->chunk != NULL)
+			evbuffer_free(s->chunk);
+		free(s);
+	}
+}
+
+/* ---- commands ---- */
+
+static void
+smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
+{
+	struct smtpd_env	*env = s->env;
+	const char		*ext[8];
+	size_t			 n = 0, i, len;
+	char			 size[64];
+
+	len = strcspn(arg, " ");
+	if (len > BW_DOMAIN_MAX) {
+		smtpd_session_error(s, "501 5.5.4 HELO argument too long");
+		return;
+	}
+	smtpd_session_tx_reset(s);
+	memcpy(s->helo, arg, len);
+	s->helo[len] = '\0';
+	s->helo_seen = 1;
+	s->esmtp = esmtp;
+	smtpd_session_set_timeouts(s);
+	if (!esmtp) {
+		smtpd_session_reply(s, "250 %s", env->cfg.hostname);
+		return;
+	}
+	snprintf(size, sizeof(size), "SIZE %lld",
+	    env->cfg.limits[LIM_MESSAGE_SIZE_LIMIT]);
+	ext[n++] = "PIPELINING";
+	ext[n++] = size;
+	ext[n++] = "8BITMIME";
+	ext[n++] = "ENHANCEDSTATUSCODES";
+	ext[n++] = "SMTPUTF8";
+	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
+		ext[n++] = "STARTTLS";
+	smtpd_session_reply(s, "250-%s", env->cfg.hostname);
+	for (i = 0; i < n; i++)
+		smtpd_session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-',
+		    ext[i]);
+}
+
+static void
+smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
+{
+	struct smtp_path	 path;
+	char			 buf[SMTPD_REPLY_MAX];
+	int			 r;
+
+	if (!s->helo_seen) {
+		smtpd_session_error(s, "503 5.5.1 Send HELO/EHLO first");
+		return;
+	}
+	if (s->tx && !s->tx_dead) {
+		smtpd_session_error(s, "503 5.5.1 Nested MAIL command");
+		return;
+	}
+	smtpd_session_tx_reset(s);
+	if (s->l->conf->tls_required && !s->tls) {
+		smtpd_session_error(s, "530 5.7.0 Must issue a STARTTLS "
+		    "command first");
+		return;
+	}
+	if (s->nmessages >= (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
+		s->env->c.limit_closes++;
+		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many messages "
+		    "in this connection", s->env->cfg.hostname);
+		smtpd_session_fail(s, buf, "messages per connection limit");
+		return;
+	}
+	if ((r = smtp_parse_mail(arg, &path, &s->params)) != SMTP_PARSE_OK) {
+		smtpd_session_error(s, smtp_parse_reply(r));
+		return;
+	}
+	if (s->params.has_size && s->params.size > (unsigned long long)
+	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT)) {
+		s->env->c.messages_rejected++;
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TOOBIG));
+		memset(&s->params, 0, sizeof(s->params));
+		return;
+	}
+	strlcpy(s->sender, path.addr, sizeof(s->sender));
+	if (!smtpd_queue_up(s->env) || smtpd_queue_open(s) == -1) {
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		smtpd_session_tx_reset(s);
+		return;
+	}
+	s->phase = SMTPD_PH_WAIT_OPEN;
+	smtpd_session_set_timeouts(s);
+	smtpd_session_timer_arm(s, SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_QUEUE_REPLY));
+}
+
+void
+smtpd_session_open_reply(struct smtpd_session *s, int status, const char *qid)
+{
+	char	 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
+
+	if (s->phase != SMTPD_PH_WAIT_OPEN)
+		return;
+	evtimer_del(s->ev_timer);
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_set_timeouts(s);
+	if (status != BW_SUBMIT_OK) {
+		log_info("session=%llu addr=%s MAIL refused by queued "
+		    "status=%s", (unsigned long long)s->id, s->addr,
+		    bw_submit_status_name(status));
+		if (status == BW_SUBMIT_BUSY) {
+			smtpd_session_fail(s, smtpd_submit_reply(status),
+			    "queue busy");
+			return;
+		}
+		smtpd_session_reply(s, "%s", smtpd_submit_reply(status));
+		smtpd_session_tx_reset(s);
+		smtpd_session_resume(s);
+		return;
+	}
+	strlcpy(s->qid, qid, sizeof(s->qid));
+	s->tx = 1;
+	s->nmessages++;
+	log_info("%s session=%llu addr=%s helo=%s from=<%s> size=%llu "
+	    "listener=%s%s", s->qid, (unsigned long long)s->id, s->addr,
+	    log_escape(esc, sizeof(esc), s->helo, strlen(s->helo)),
+	    s->sender, (unsigned long long)s->params.size, s->l->conf->name,
+	    s->tls ? " tls=yes" : "");
+	smtpd_session_reply(s, "%s", smtpd_submit_reply(BW_SUBMIT_OK));
+	smtpd_session_resume(s);
+}
+
+/* RAT on public listeners; relay_networks on private ones. */
+static int
+smtpd_session_relay_ok(struct smtpd_session *s, const char *domain)
+{
+	const struct bw_listener_conf	*lc = s->l->conf;
+
+	if (config_listener_accepts(lc, domain))
+		return 1;
+	if (!lc->public && bw_net_match(lc->relay_networks,
+	    lc->nrelay_networks, (const struct sockaddr *)&s->ss))
+		return 1;
+	return 0;
+}
+
+static void
+smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
+{
+	struct smtp_path	 path;
+	char			 rcpt[BW_ADDR_MAX];
+	int			 r;
+
+	if (!s->tx) {
+		smtpd_session_error(s, "503 5.5.1 Need MAIL command");
+		return;
+	}
+	if (s->tx_dead) {
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		return;
+	}
+	if (s->nrcpt >= (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS)) {
+		s->env->c.rcpt_rejected++;
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TOOMANY));
+		return;
+	}
+	if ((r = smtp_parse_rcpt(arg, s->params.smtputf8, &path)) !=
+	    SMTP_PARSE_OK) {
+		s->env->c.rcpt_rejected++;
+		smtpd_session_error(s, smtp_parse_reply(r));
+		return;
+	}
+	if (path.postmaster) {
+		/* RFC 5321 4.5.1: always accepted, it is ours */
+		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
+		strlcat(rcpt, s->env->cfg.hostname, sizeof(rcpt));
+	} else if (!smtpd_session_relay_ok(s, path.domain)) {
+		s->env->c.rcpt_rejected++;
+		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
+		    "access denied listener=%s", s->qid,
+		    (unsigned long long)s->id, s->addr, path.addr,
+		    s->l->conf->name);
+		smtpd_session_error(s, "554 5.7.1 Relay access denied");
+		return;
+	} else
+		strlcpy(rcpt, path.addr, sizeof(rcpt));
+	if (smtpd_queue_rcpt(s, rcpt) == -1) {
+		s->tx_dead = 1;
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		return;
+	}
+	if (s->nrcpt++ == 0)
+		strlcpy(s->rcpt1, rcpt, sizeof(s->rcpt1));
+	smtpd_session_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtpd_cmd_data(struct smtpd_session *s)
+{
+	if (!s->tx) {
+		smtpd_session_error(s, "503 5.5.1 Need MAIL command");
+		return;
+	}
+	if (s->tx_dead) {
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		smtpd_session_tx_reset(s);
+		return;
+	}
+	if (s->nrcpt == 0) {
+		smtpd_session_error(s, "554 5.5.1 No valid recipients");
+		return;
+	}
+	if (smtpd_data_begin(s) == -1) {
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		smtpd_session_tx_reset(s);
+		return;
+	}
+	smtpd_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->phase = SMTPD_PH_DATA;
+	smtpd_session_set_timeouts(s);
+	smtpd_session_timer_arm(s, SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_TOTAL));
+}
+
+void
+smtpd_session_commit_reply(struct smtpd_session *s, int status)
+{
+	if (s->phase != SMTPD_PH_WAIT_COMMIT)
+		return;
+	evtimer_del(s->ev_timer);
+	if (status == BW_SUBMIT_OK) {
+		s->env->c.messages_accepted++;
+		log_info("%s accepted session=%llu size=%llu nrcpt=%u",
+		    s->qid, (unsigned long long)s->id,
+		    (unsigned long long)s->data_size, s->nrcpt);
+		smtpd_session_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+	} else {
+		s->env->c.messages_rejected++;
+		log_info("%s refused by queued session=%llu status=%s", s->qid,
+		    (unsigned long long)s->id, bw_submit_status_name(status));
+		smtpd_session_reply(s, "%s", smtpd_submit_reply(status));
+	}
+	/* committed or discarded by queued: nothing to abort */
+	s->tx = 0;
+	smtpd_session_tx_reset(s);
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_set_timeouts(s);
+	if (status == BW_SUBMIT_BUSY) {
+		smtpd_session_close(s, "queue busy");
+		return;
+	}
+	smtpd_session_resume(s);
+}
+
+/* queued went away: whatever the session had open there is gone. */
+void
+smtpd_session_queue_lost(struct smtpd_session *s)
+{
+	smtpd_queue_forget(s);
+	switch (s->phase) {
+	case SMTPD_PH_WAIT_OPEN:
+	case SMTPD_PH_WAIT_COMMIT:
+		evtimer_del(s->ev_timer);
+		if (s->phase == SMTPD_PH_WAIT_COMMIT)
+			s->env->c.messages_rejected++;
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		s->tx = 0;
+		smtpd_session_tx_reset(s);
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		smtpd_session_resume(s);
+		break;
+	case SMTPD_PH_DATA:
+		s->tx_dead = 1;
+		if (s->data_reject == NULL) {
+			s->data_reject = smtpd_submit_reply(BW_SUBMIT_TEMPFAIL);
+			s->data_reject_why = "queued connection lost";
+		}
+		break;
+	default:
+		if (s->tx)
+			s->tx_dead = 1;
+		break;
+	}
+}
+
+static void
+smtpd_cmd_starttls(struct smtpd_session *s)
+{
+	if (s->l->conf->tls != BW_TLS_STARTTLS || s->l->ssl_ctx == NULL) {
+		smtpd_session_error(s, "502 5.5.1 STARTTLS not available");
+		return;
+	}
+	if (s->tls) {
+		smtpd_session_error(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	smtpd_session_tx_reset(s);
+	smtpd_session_reply(s, "220 2.0.0 Ready to start TLS");
+	/* read nothing more in plaintext; start once the 220 has left */
+	bufferevent_disable(s->bev, EV_READ);
+	s->phase = SMTPD_PH_TLS;
+	s->tls_pending = 1;
+	smtpd_session_set_timeouts(s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		smtpd_session_starttls_go(s);
+}
+
+/* The 220 is out: switch the socket to TLS. */
+static void
+smtpd_session_starttls_go(struct smtpd_session *s)
+{
+	s->tls_pending = 0;
+	if (smtpd_tls_starttls(s) == -1) {
+		log_warnx("session=%llu addr=%s: cannot start TLS",
+		    (unsigned long long)s->id, s->addr);
+		smtpd_session_schedule_free(s);
+		return;
+	}
+	smtpd_session_setup_bev(s);
+	smtpd_session_set_timeouts(s);
+}
+
+/* The handshake finished (STARTTLS or implicit). */
+void
+smtpd_session_tls_done(struct smtpd_session *s)
+{
+	enum smtpd_phase	 was = s->phase;
+
+	smtpd_tls_info(s);
+	s->env->c.tls_sessions++;
+	log_info("session=%llu addr=%s tls=%s cipher=%s bits=%d",
+	    (unsigned long long)s->id, s->addr, s->tls_proto, s->tls_cipher,
+	    s->tls_bits);
+	if (was == SMTPD_PH_TLS_IMPLICIT) {
+		smtpd_session_greet(s);
+		return;
+	}
+	/* RFC 3207 4.2: forget everything learned before TLS */
+	s->helo_seen = 0;
+	s->esmtp = 0;
+	s->helo[0] = '\0';
+	smtpd_session_tx_reset(s);
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_set_timeouts(s);
+	smtpd_session_resume(s);
+}
+
+static void
+smtpd_session_command(struct smtpd_session *s, char *line, size_t len)
+{
+	struct smtp_command	 c;
+	char			 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
+	int			 r;
+
+	s->env->c.commands++;
+	if (log_get_verbose())
+		log_debug("session=%llu <<< %s", (unsigned long long)s->id,
+		    log_escape(esc, sizeof(esc), line, len));
+	if ((r = smtp_parse_command(line, len, &c)) != SMTP_PARSE_OK) {
+		smtpd_session_error(s, smtp_parse_reply(r));
+		return;
+	}
+	switch (c.cmd) {
+	case SMTP_CMD_HELO:
+		smtpd_cmd_helo(s, c.arg, 0);
+		break;
+	case SMTP_CMD_EHLO:
+		smtpd_cmd_helo(s, c.arg, 1);
+		break;
+	case SMTP_CMD_MAIL:
+		smtpd_cmd_mail(s, c.arg);
+		break;
+	case SMTP_CMD_RCPT:
+		smtpd_cmd_rcpt(s, c.arg);
+		break;
+	case SMTP_CMD_DATA:
+		smtpd_cmd_data(s);
+		break;
+	case SMTP_CMD_RSET:
+		smtpd_session_tx_reset(s);
+		smtpd_session_reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_CMD_NOOP:
+		smtpd_session_reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_CMD_QUIT:
+		smtpd_session_fail(s, "221 2.0.0 Bye", "quit");
+		break;
+	case SMTP_CMD_HELP:
+		smtpd_session_reply(s, "214-2.0.0 Commands: EHLO HELO MAIL "
+		    "RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS");
+		smtpd_session_reply(s, "214 2.0.0 See RFC 5321");
+		break;
+	case SMTP_CMD_VRFY:
+		smtpd_session_reply(s, "252 2.5.0 Cannot VRFY user, but will "
+		    "accept message and attempt delivery");
+		break;
+	case SMTP_CMD_STARTTLS:
+		smtpd_cmd_starttls(s);
+		break;
+	default:
+		smtpd_session_error(s, smtp_parse_reply(SMTP_PARSE_EUNKNOWN));
+		break;
+	}
+}
+
+/* One command line from the input; 1 if something was consumed. */
+static int
+smtpd_session_cmd_read(struct smtpd_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr	 p;
+	size_t			 n = 0, pending = evbuffer_get_length(in);
+	size_t			 max = (size_t)SMTPD_LIM(s,
+				    LIM_SMTPD_MAX_COMMAND_LINE);
+	char			*line;
+
+	if (pending == 0)
+		return 0;
+	if (s->cmd_skip) {
+		p = evbuffer_search(in, "\n", 1, NULL);
+		if (p.pos < 0) {
+			evbuffer_drain(in, pending);
+			return 0;
+		}
+		evbuffer_drain(in, (size_t)p.pos + 1);
+		s->cmd_skip = 0;
+		return 1;
+	}
+	line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT);
+	if (line == NULL ? pending + 2 > max : n + 2 > max) {
+		free(line);
+		if (line == NULL) {
+			evbuffer_drain(in, pending);
+			s->cmd_skip = 1;
+		}
+		log_info("session=%llu addr=%s command line too long",
+		    (unsigned long long)s->id, s->addr);
+		smtpd_session_error(s, "500 5.5.2 Line too long");
+		return 1;
+	}
+	if (line == NULL)
+		return 0;
+	smtpd_session_command(s, line, n);
+	free(line);
+	return 1;
+}
+
+void
+smtpd_session_process(struct smtpd_session *s)
+{
+	struct evbuffer	*in;
+	char		 buf[SMTPD_REPLY_MAX];
+
+	for (;;) {
+		if (s->free_scheduled)
+			return;
+		in = bufferevent_get_input(s->bev);
+		switch (s->phase) {
+		case SMTPD_PH_DELAY:
+			if (evbuffer_get_length(in) == 0)
+				return;
+			evbuffer_drain(in, evbuffer_get_length(in));
+			s->env->c.protocol_errors++;
+			s->env->c.limit_closes++;
+			snprintf(buf, sizeof(buf), "554 5.5.1 %s Protocol "
+			    "error: talking before the banner",
+			    s->env->cfg.hostname);
+			smtpd_session_fail(s, buf, "pre-greeting talk");
+			return;
+		case SMTPD_PH_CMD:
+			if (evbuffer_get_length(bufferevent_get_output(s->bev))
+			    > SMTPD_OUTPUT_MAX) {
+				/* the client is not reading; wait for it */
+				s->out_blocked = 1;
+				return;
+			}
+			if (!smtpd_session_cmd_read(s))
+				return;
+			break;
+		case SMTPD_PH_DATA:
+			if (!smtpd_data_process(s))
+				return;
+			break;
+		case SMTPD_PH_TLS:
+		case SMTPD_PH_TLS_IMPLICIT:
+			/* nothing arrives here in plaintext; see smtpd_tls.c */
+			return;
+		default:
+			/* waiting for queued or closing: input stays buffered */
+			return;
+		}
+	}
+}
+
+static void
+smtpd_session_read_cb(struct bufferevent *bev, void *arg)
+{
+	smtpd_session_process(arg);
+}
+
+static void
+smtpd_session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtpd_session	*s = arg;
+
+	if (s->phase == SMTPD_PH_CLOSING) {
+		smtpd_session_schedule_free(s);
+		return;
+	}
+	if (s->tls_pending) {
+		smtpd_session_starttls_go(s);
+		return;
+	}
+	if (s->out_blocked) {
+		s->out_blocked = 0;
+		smtpd_session_process(s);
+	}
+}
+
+static void
+smtpd_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtpd_session	*s = arg;
+	char			 buf[SMTPD_REPLY_MAX];
+	unsigned long		 e;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->phase == SMTPD_PH_TLS ||
+		    s->phase == SMTPD_PH_TLS_IMPLICIT)
+			smtpd_session_tls_done(s);
+		return;
+	}
+	if (s->phase == SMTPD_PH_CLOSING) {
+		smtpd_session_schedule_free(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		s->env->c.timeouts++;
+		s->env->c.limit_closes++;
+		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: timeout "
+		    "exceeded", s->env->cfg.hostname);
+		if (s->phase == SMTPD_PH_TLS || s->phase ==
+		    SMTPD_PH_TLS_IMPLICIT) {
+			smtpd_session_close(s, "TLS handshake timeout");
+			smtpd_session_schedule_free(s);
+			return;
+		}
+		smtpd_session_fail(s, buf, "timeout");
+		return;
+	}
+	if (s->phase == SMTPD_PH_TLS || s->phase == SMTPD_PH_TLS_IMPLICIT) {
+		while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			ERR_error_string_n(e, buf, sizeof(buf));
+			log_info("session=%llu addr=%s TLS handshake "
+			    "failed: %s", (unsigned long long)s->id, s->addr,
+			    buf);
+		}
+	}
+	smtpd_session_close(s, (what & BEV_EVENT_EOF) ? "client closed" :
+	    "connection error");
+	/* nothing more can be written to a broken connection */
+	smtpd_session_schedule_free(s);
+}
+
+static void
+smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtpd_session	*s = arg;
+	char			 buf[SMTPD_REPLY_MAX];
+
+	switch (s->phase) {
+	case SMTPD_PH_DELAY:
+		smtpd_session_banner(s);
+		break;
+	case SMTPD_PH_WAIT_OPEN:
+		log_warnx("session=%llu addr=%s: no MSG_OPEN reply from "
+		    "queued in time", (unsigned long long)s->id, s->addr);
+		smtpd_queue_forget(s);
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		smtpd_session_tx_reset(s);
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		smtpd_session_resume(s);
+		break;
+	case SMTPD_PH_WAIT_COMMIT:
+		log_warnx("%s session=%llu: no commit reply from queued in "
+		    "time; aborted", s->qid, (unsigned long long)s->id);
+		s->env->c.messages_rejected++;
+		smtpd_session_reply(s, "%s",
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
+		smtpd_session_tx_reset(s);	/* sends MSG_ABORT */
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		smtpd_session_resume(s);
+		break;
+	case SMTPD_PH_DATA:
+		s->env->c.timeouts++;
+		s->env->c.limit_closes++;
+		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: DATA phase "
+		    "took too long", s->env->cfg.hostname);
+		smtpd_session_fail(s, buf, "data total timeout");
+		break;
+	default:
+		log_debug("session=%llu: stray timer in phase %s",
+		    (unsigned long long)s->id, smtpd_phase_name(s->phase));
+		break;
+	}
+}

@@ -1,0 +1,354 @@
+/*
+ * Unit tests of smtpd's command parser (smtpd/smtpd_parse.c): every verb,
+ * argument rules, paths (quoted local parts, UTF-8, domain literals, source
+ * routes, Postmaster) and ESMTP parameters.  Table-driven.
+ */
+#include "bw_autoconf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtpd_parse.h"
+
+#define TIMEOUT	10
+
+struct cmd_case {
+	const char	*line;
+	int		 want_result;
+	int		 want_cmd;
+	const char	*want_arg;	/* NULL: not checked */
+};
+
+static const struct cmd_case cmd_cases[] = {
+	{ "HELO client.example", SMTP_PARSE_OK, SMTP_CMD_HELO, "client.example" },
+	{ "helo client.example", SMTP_PARSE_OK, SMTP_CMD_HELO, "client.example" },
+	{ "EHLO [192.0.2.1]", SMTP_PARSE_OK, SMTP_CMD_EHLO, "[192.0.2.1]" },
+	{ "EHLO", SMTP_PARSE_ENOARG, SMTP_CMD_EHLO, NULL },
+	{ "HELO   ", SMTP_PARSE_ENOARG, SMTP_CMD_HELO, NULL },
+	{ "MAIL FROM:<a@b.example>", SMTP_PARSE_OK, SMTP_CMD_MAIL, "<a@b.example>" },
+	{ "mail from:<a@b.example>", SMTP_PARSE_OK, SMTP_CMD_MAIL, "<a@b.example>" },
+	{ "MAIL FROM: <a@b.example>", SMTP_PARSE_OK, SMTP_CMD_MAIL, "<a@b.example>" },
+	{ "MAIL TO:<a@b.example>", SMTP_PARSE_ESYNTAX, SMTP_CMD_MAIL, NULL },
+	{ "MAIL", SMTP_PARSE_ENOARG, SMTP_CMD_MAIL, NULL },
+	{ "MAIL FROM:", SMTP_PARSE_ENOARG, SMTP_CMD_MAIL, NULL },
+	{ "RCPT TO:<x@example.org>", SMTP_PARSE_OK, SMTP_CMD_RCPT, "<x@example.org>" },
+	{ "RCPT FROM:<x@example.org>", SMTP_PARSE_ESYNTAX, SMTP_CMD_RCPT, NULL },
+	{ "DATA", SMTP_PARSE_OK, SMTP_CMD_DATA, "" },
+	{ "DATA ", SMTP_PARSE_OK, SMTP_CMD_DATA, "" },
+	{ "DATA x", SMTP_PARSE_EARG, SMTP_CMD_DATA, NULL },
+	{ "RSET", SMTP_PARSE_OK, SMTP_CMD_RSET, "" },
+	{ "RSET now", SMTP_PARSE_EARG, SMTP_CMD_RSET, NULL },
+	{ "NOOP", SMTP_PARSE_OK, SMTP_CMD_NOOP, "" },
+	{ "NOOP anything", SMTP_PARSE_OK, SMTP_CMD_NOOP, "anything" },
+	{ "QUIT", SMTP_PARSE_OK, SMTP_CMD_QUIT, "" },
+	{ "HELP", SMTP_PARSE_OK, SMTP_CMD_HELP, "" },
+	{ "HELP MAIL", SMTP_PARSE_OK, SMTP_CMD_HELP, "MAIL" },
+	{ "VRFY postmaster", SMTP_PARSE_OK, SMTP_CMD_VRFY, "postmaster" },
+	{ "VRFY", SMTP_PARSE_ENOARG, SMTP_CMD_VRFY, NULL },
+	{ "STARTTLS", SMTP_PARSE_OK, SMTP_CMD_STARTTLS, "" },
+	{ "STARTTLS x", SMTP_PARSE_EARG, SMTP_CMD_STARTTLS, NULL },
+	{ "EXPN list", SMTP_PARSE_ENOTIMPL, SMTP_CMD_EXPN, NULL },
+	{ "BDAT 10 LAST", SMTP_PARSE_ENOTIMPL, SMTP_CMD_BDAT, NULL },
+	{ "AUTH PLAIN", SMTP_PARSE_ENOTIMPL, SMTP_CMD_AUTH, NULL },
+	{ "FOO", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
+	{ "", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
+	{ "HELOX a", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
+	{ "GET / HTTP/1.0", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
+	{ "HELO a\x01", SMTP_PARSE_EBADCHAR, SMTP_CMD_UNKNOWN, NULL },
+	{ "RSET\nQUIT", SMTP_PARSE_EBADCHAR, SMTP_CMD_UNKNOWN, NULL },
+	{ "QUIT\r", SMTP_PARSE_EBADCHAR, SMTP_CMD_UNKNOWN, NULL },
+	{ "\xc3\xa9HLO x", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
+};
+
+START_TEST(parse_commands)
+{
+	const struct cmd_case	*c = &cmd_cases[_i];
+	struct smtp_command	 cmd;
+	char			 line[256];
+	int			 r;
+
+	strcpy(line, c->line);
+	r = smtp_parse_command(line, strlen(line), &cmd);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s",
+	    c->line, smtp_parse_result_name(r),
+	    smtp_parse_result_name(c->want_result));
+	if (c->want_result == SMTP_PARSE_OK || c->want_cmd != SMTP_CMD_UNKNOWN)
+		ck_assert_msg((int)cmd.cmd == c->want_cmd, "%s: cmd %d",
+		    c->line, cmd.cmd);
+	if (c->want_arg != NULL)
+		ck_assert_str_eq(cmd.arg, c->want_arg);
+}
+END_TEST
+
+START_TEST(parse_command_nul)
+{
+	struct smtp_command	 cmd;
+	char			 line[] = "HELO a\0b";
+
+	ck_assert_int_eq(smtp_parse_command(line, sizeof(line) - 1, &cmd),
+	    SMTP_PARSE_EBADCHAR);
+}
+END_TEST
+
+struct mail_case {
+	const char	*arg;
+	int		 want_result;
+	const char	*want_addr;
+	const char	*want_domain;
+	int		 want_null;
+	int		 want_utf8;
+	uint64_t	 want_size;
+	int		 want_body;
+	int		 want_smtputf8;
+};
+
+static const struct mail_case mail_cases[] = {
+	{ "<a@b.example>", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<A.B@Mixed.EXAMPLE>", SMTP_PARSE_OK, "A.B@Mixed.EXAMPLE", "mixed.example", 0, 0, 0, 0, 0 },
+	{ "<>", SMTP_PARSE_OK, "", "", 1, 0, 0, 0, 0 },
+	{ "<> SIZE=100", SMTP_PARSE_OK, "", "", 1, 0, 100, 0, 0 },
+	{ "<a@b.example> SIZE=12345", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 12345, 0, 0 },
+	{ "<a@b.example> size=1 body=8bitmime", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 1, SMTP_BODY_8BITMIME, 0 },
+	{ "<a@b.example> BODY=7BIT", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, SMTP_BODY_7BIT, 0 },
+	{ "<a@b.example>  SIZE=5  ", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 5, 0, 0 },
+	{ "<\"john doe\"@b.example>", SMTP_PARSE_OK, "\"john doe\"@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<\"a\\\"q\"@b.example>", SMTP_PARSE_OK, "\"a\\\"q\"@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<\"a@b\"@c.example>", SMTP_PARSE_OK, "\"a@b\"@c.example", "c.example", 0, 0, 0, 0, 0 },
+	{ "<a+tag/x=y!#$%&'*^_`{|}~-@b.example>", SMTP_PARSE_OK, "a+tag/x=y!#$%&'*^_`{|}~-@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<a@[192.0.2.1]>", SMTP_PARSE_OK, "a@[192.0.2.1]", "[192.0.2.1]", 0, 0, 0, 0, 0 },
+	{ "<a@[IPv6:2001:db8::1]>", SMTP_PARSE_OK, "a@[IPv6:2001:db8::1]", "[ipv6:2001:db8::1]", 0, 0, 0, 0, 0 },
+	{ "<@relay.example:a@b.example>", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<@r1.example,@r2.example:a@b.example>", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, 0, 0 },
+	{ "<j\xc3\xb6rg@b.example> SMTPUTF8", SMTP_PARSE_OK, "j\xc3\xb6rg@b.example", "b.example", 0, 1, 0, 0, 1 },
+	{ "<a@b\xc3\xbc\x63her.example> SMTPUTF8", SMTP_PARSE_OK, "a@b\xc3\xbc\x63her.example", "b\xc3\xbc\x63her.example", 0, 1, 0, 0, 1 },
+	{ "<a@b.example> SMTPUTF8", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, 0, 1 },
+	/* errors */
+	{ "<j\xc3\xb6rg@b.example>", SMTP_PARSE_EUTF8, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<j\xc3rg@b.example> SMTPUTF8", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<j\xc0\xafrg@b.example> SMTPUTF8", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "a@b.example", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example>x", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a b@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<.a@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a.@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a..b@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<\"unterminated@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b..example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@-b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b-.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example.>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b_c.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@[192.0.2.300]>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@[IPv6:zz::1]>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@[192.0.2.1>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<@relay.example a@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> SIZE=", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> SIZE=abc", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> SIZE=99999999999999999999999", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> SIZE=1 SIZE=2", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> BODY=9BIT", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> BODY=BINARYMIME", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> BODY=7BIT BODY=7BIT", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> SMTPUTF8=yes", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> AUTH=<>", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> RET=FULL", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> =x", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
+};
+
+START_TEST(parse_mail)
+{
+	const struct mail_case	*c = &mail_cases[_i];
+	struct smtp_path	 path;
+	struct smtp_params	 prm;
+	int			 r;
+
+	r = smtp_parse_mail(c->arg, &path, &prm);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
+	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
+	if (r != SMTP_PARSE_OK)
+		return;
+	ck_assert_str_eq(path.addr, c->want_addr);
+	ck_assert_str_eq(path.domain, c->want_domain);
+	ck_assert_int_eq(path.null, c->want_null);
+	ck_assert_int_eq(path.utf8, c->want_utf8);
+	ck_assert_uint_eq(prm.size, c->want_size);
+	ck_assert_int_eq(prm.has_size, c->want_size != 0);
+	ck_assert_int_eq(prm.body, c->want_body);
+	ck_assert_int_eq(prm.smtputf8, c->want_smtputf8);
+}
+END_TEST
+
+struct rcpt_case {
+	const char	*arg;
+	int		 utf8_ok;
+	int		 want_result;
+	const char	*want_addr;
+	const char	*want_domain;
+	int		 want_postmaster;
+	int		 want_literal;
+};
+
+static const struct rcpt_case rcpt_cases[] = {
+	{ "<x@example.org>", 0, SMTP_PARSE_OK, "x@example.org", "example.org", 0, 0 },
+	{ "<x@EXAMPLE.org>", 0, SMTP_PARSE_OK, "x@EXAMPLE.org", "example.org", 0, 0 },
+	{ "<Postmaster>", 0, SMTP_PARSE_OK, "Postmaster", "", 1, 0 },
+	{ "<postmaster>", 0, SMTP_PARSE_OK, "postmaster", "", 1, 0 },
+	{ "<postmaster@example.org>", 0, SMTP_PARSE_OK, "postmaster@example.org", "example.org", 0, 0 },
+	{ "<x@[10.0.0.1]>", 0, SMTP_PARSE_OK, "x@[10.0.0.1]", "[10.0.0.1]", 0, 1 },
+	{ "<\"a b\"@example.org>", 0, SMTP_PARSE_OK, "\"a b\"@example.org", "example.org", 0, 0 },
+	{ "<\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example>", 1, SMTP_PARSE_OK,
+	  "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example", "\xe4\xbe\x8b\xe5\xad\x90.example", 0, 0 },
+	{ "<\xe7\x94\xa8\xe6\x88\xb7@example.org>", 0, SMTP_PARSE_EUTF8, NULL, NULL, 0, 0 },
+	{ "<>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+	{ "<user>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+	{ "x@example.org", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+	{ "<x@example.org> NOTIFY=NEVER", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
+	{ "<x@example.org> SIZE=1", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
+	{ "<x@exa mple.org>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+};
+
+START_TEST(parse_rcpt)
+{
+	const struct rcpt_case	*c = &rcpt_cases[_i];
+	struct smtp_path	 path;
+	int			 r;
+
+	r = smtp_parse_rcpt(c->arg, c->utf8_ok, &path);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
+	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
+	if (r != SMTP_PARSE_OK)
+		return;
+	ck_assert_str_eq(path.addr, c->want_addr);
+	ck_assert_str_eq(path.domain, c->want_domain);
+	ck_assert_int_eq(path.postmaster, c->want_postmaster);
+	ck_assert_int_eq(path.literal, c->want_literal);
+}
+END_TEST
+
+START_TEST(parse_path_too_long)
+{
+	struct smtp_path	 path;
+	struct smtp_params	 prm;
+	char			 arg[600];
+	size_t			 n;
+
+	/* 241 + 1 + 13 = 255 > SMTP_PATH_ADDR_MAX (254) */
+	arg[0] = '<';
+	memset(arg + 1, 'a', 241);
+	n = 242;
+	strcpy(arg + n, "@b.example.org>");
+	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm), SMTP_PARSE_ETOOLONG);
+	/* 240 + 1 + 13 = 254: fits exactly */
+	memmove(arg + 1, arg + 2, strlen(arg + 2) + 1);
+	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm), SMTP_PARSE_OK);
+	ck_assert_uint_eq(strlen(path.addr), SMTP_PATH_ADDR_MAX);
+	/* a label over 63 octets */
+	strcpy(arg, "<a@");
+	memset(arg + 3, 'b', 64);
+	strcpy(arg + 67, ".example>");
+	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm), SMTP_PARSE_ESENDER);
+}
+END_TEST
+
+struct utf8_case {
+	const char	*s;
+	int		 want;
+};
+
+static const struct utf8_case utf8_cases[] = {
+	{ "plain", 1 },
+	{ "\xc3\xa9", 1 },
+	{ "\xe2\x82\xac", 1 },
+	{ "\xf0\x9f\x98\x80", 1 },
+	{ "\xc3", 0 },			/* truncated */
+	{ "\xe2\x82", 0 },		/* truncated */
+	{ "\xc0\xaf", 0 },		/* overlong */
+	{ "\xe0\x80\xaf", 0 },		/* overlong */
+	{ "\xed\xa0\x80", 0 },		/* surrogate */
+	{ "\xf4\x90\x80\x80", 0 },	/* above U+10FFFF */
+	{ "\xff", 0 },
+	{ "\x80", 0 },			/* lone continuation */
+};
+
+START_TEST(utf8_valid)
+{
+	const struct utf8_case	*c = &utf8_cases[_i];
+
+	ck_assert_int_eq(smtp_utf8_valid((const unsigned char *)c->s,
+	    strlen(c->s)), c->want);
+}
+END_TEST
+
+START_TEST(replies_have_codes)
+{
+	int	 i;
+
+	for (i = 0; i < SMTP_PARSE__COUNT; i++) {
+		const char *r = smtp_parse_reply(i);
+
+		ck_assert_msg(r != NULL && strlen(r) > 10 && r[3] == ' ',
+		    "reply %d", i);
+		ck_assert_str_ne(smtp_parse_result_name(i), "?");
+	}
+	ck_assert_str_eq(smtp_cmd_name(SMTP_CMD_MAIL), "MAIL");
+}
+END_TEST
+
+#define N(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+smtpd_parse_suite(void)
+{
+	Suite	*s = suite_create("smtpd_parse");
+	TCase	*tc;
+
+	tc = tcase_create("commands");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, parse_commands, 0, N(cmd_cases));
+	tcase_add_test(tc, parse_command_nul);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mail");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, parse_mail, 0, N(mail_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rcpt");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, parse_rcpt, 0, N(rcpt_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, parse_path_too_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("utf8");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, utf8_valid, 0, N(utf8_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replies");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, replies_have_codes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(smtpd_parse_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
