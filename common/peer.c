@@ -73,6 +73,20 @@ static void	 peer_write_cb(evutil_socket_t, short, void *);
 static void	 peer_client_try(struct bw_peer *);
 static void	 peer_reconnect_cb(evutil_socket_t, short, void *);
 
+struct event_base *
+bw_event_base_new(void)
+{
+	struct event_config	*ecfg;
+	struct event_base	*base;
+
+	if ((ecfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	return base;
+}
+
 static int
 role_slot(int role)
 {

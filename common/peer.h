@@ -40,6 +40,13 @@ typedef void (*bw_peer_state_cb)(struct bw_peer *, int up, void *arg);
 
 void	 bw_peer_role_uid(int role, uid_t uid);
 
+/*
+ * The event base every daemon uses: epoll with the change list, so that a
+ * bufferevent switching its events on and off within one loop turn costs
+ * one epoll_ctl, not one per switch.
+ */
+struct event_base *bw_event_base_new(void);
+
 struct bw_peer_listener *bw_peer_listen(struct event_base *, const char *path,
 	    int allowed_roles, mode_t mode, gid_t gid,
 	    bw_peer_msg_cb, bw_peer_state_cb, void *arg);

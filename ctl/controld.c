@@ -195,7 +195,7 @@ main(int argc, char *argv[])
 
 	ctl_register_uids(&env.cfg);
 	ctl_admin_group(&env);
-	if ((env.base = event_base_new()) == NULL)
+	if ((env.base = bw_event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	ctl_listen(&env);
 

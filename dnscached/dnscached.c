@@ -155,7 +155,7 @@ main(int argc, char *argv[])
 		fatal("dns cache");
 	if (bw_mkdirs(env.cfg.runtime_dir, 0755) == -1)
 		fatal("runtime directory %s", env.cfg.runtime_dir);
-	if ((env.base = event_base_new()) == NULL)
+	if ((env.base = bw_event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if (config_runtime_path(&env.cfg, BW_SOCK_DNSCACHED, path,
 	    sizeof(path)) == -1)

@@ -40,6 +40,18 @@
 
 #define QSTORE_LOCKFILE		"queued.lock"
 #define QSTORE_KEY_MAX		(BW_QID_LEN + 4)
+#define QSTORE_TRICKLE_INTERVAL_MS	500	/* between trickle passes */
+#define QSTORE_TRICKLE_PERCENT		40	/* of the cache kept clean */
+/*
+ * Page sizes: an item larger than a quarter page goes to overflow pages of
+ * its own.  Envelope and recipient records (about 1 KiB) stay on 16 KiB
+ * leaf pages (on 4 KiB pages each took a page of its own).  Bodies use
+ * small pages: a body chunk is an overflow item anyway, and a split of a
+ * large page is logged whole (64 KiB pages doubled the log per message).
+ */
+#define QSTORE_PAGESIZE_ENVELOPE	16384
+#define QSTORE_PAGESIZE_BODY		4096
+#define QSTORE_PAGESIZE_INDEX		4096
 
 static pthread_t	 ckp_thread;
 static pthread_mutex_t	 ckp_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -79,27 +91,40 @@ qstore_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	log_warnx("store: %s", msg);
 }
 
-/* The checkpoint thread: never in the event loop, it writes pages. */
+/*
+ * The checkpoint thread: never in the event loop, it writes pages.  Between
+ * checkpoints it trickles dirty pages out so that the event loop, which
+ * allocates new pages for every message, finds clean ones to reuse instead
+ * of writing a dirty page itself (that stalled acceptance once the cache
+ * had filled).
+ */
 static void *
 qstore_ckp_main(void *arg)
 {
 	struct timespec	 ts;
-	int		 r;
+	uint64_t	 next_ckp = bw_now_ms() + (uint64_t)ckp_interval_ms;
+	int		 r, written;
 
 	pthread_mutex_lock(&ckp_mu);
 	while (!ckp_stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ckp_interval_ms / 1000;
-		ts.tv_nsec += (ckp_interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_nsec += QSTORE_TRICKLE_INTERVAL_MS * 1000000L;
+		while (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
 		if (pthread_cond_timedwait(&ckp_cv, &ckp_mu, &ts) != ETIMEDOUT)
 			continue;
 		pthread_mutex_unlock(&ckp_mu);
-		if ((r = ckp_env->txn_checkpoint(ckp_env, 0, 0, 0)) != 0)
-			log_warnx("store: checkpoint: %s", db_strerror(r));
+		if ((r = ckp_env->memp_trickle(ckp_env, QSTORE_TRICKLE_PERCENT,
+		    &written)) != 0)
+			log_warnx("store: trickle: %s", db_strerror(r));
+		if (bw_now_ms() >= next_ckp) {
+			if ((r = ckp_env->txn_checkpoint(ckp_env, 0, 0, 0)) != 0)
+				log_warnx("store: checkpoint: %s",
+				    db_strerror(r));
+			next_ckp = bw_now_ms() + (uint64_t)ckp_interval_ms;
+		}
 		pthread_mutex_lock(&ckp_mu);
 	}
 	pthread_mutex_unlock(&ckp_mu);
@@ -107,13 +132,16 @@ qstore_ckp_main(void *arg)
 }
 
 static DB *
-qstore_db_open(DB_ENV *env, const char *file)
+qstore_db_open(DB_ENV *env, const char *file, uint32_t pagesize)
 {
 	DB	*db;
 	int	 r;
 
 	if ((r = db_create(&db, env, 0)) != 0)
 		fatalx("store: db_create %s: %s", file, db_strerror(r));
+	/* applies when the file is created; an existing file keeps its own */
+	if ((r = db->set_pagesize(db, pagesize)) != 0)
+		fatalx("store: pagesize %s: %s", file, db_strerror(r));
 	if ((r = db->open(db, NULL, file, NULL, DB_BTREE,
 	    DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
 		fatalx("store: open %s: %s", file, db_strerror(r));
@@ -154,11 +182,16 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 		fatalx("store: open environment %s: %s", spool,
 		    db_strerror(r));
 	st->env = env;
-	st->messages = qstore_db_open(env, "messages.db");
-	st->body = qstore_db_open(env, "body.db");
-	st->rcpts = qstore_db_open(env, "recipients.db");
-	st->queues = qstore_db_open(env, "queues.db");
-	st->domidx = qstore_db_open(env, "domidx.db");
+	st->messages = qstore_db_open(env, "messages.db",
+	    QSTORE_PAGESIZE_ENVELOPE);
+	st->body = qstore_db_open(env, "body.db",
+	    QSTORE_PAGESIZE_BODY);
+	st->rcpts = qstore_db_open(env, "recipients.db",
+	    QSTORE_PAGESIZE_ENVELOPE);
+	st->queues = qstore_db_open(env, "queues.db",
+	    QSTORE_PAGESIZE_INDEX);
+	st->domidx = qstore_db_open(env, "domidx.db",
+	    QSTORE_PAGESIZE_INDEX);
 	if ((r = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0)
 		log_warnx("store: checkpoint: %s", db_strerror(r));
 

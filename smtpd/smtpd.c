@@ -102,7 +102,7 @@ main(int argc, char *argv[])
 		fatalx("cannot open listeners");
 	bw_privdrop(env.cfg.user_smtpd, env.cfg.chroot_dir, env.cfg.dev_mode);
 
-	if ((env.base = event_base_new()) == NULL)
+	if ((env.base = bw_event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	env.started = bw_time();
 	env.next_reqid = 1;
