@@ -40,13 +40,36 @@ smtpd_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(env->base);
 }
 
+/*
+ * Path of a runtime socket as smtpd sees it after chroot: runtime_dir
+ * must be chroot_dir or below it (production); in development mode there
+ * is no chroot.  -1 if the socket would be unreachable.
+ */
+int
+smtpd_peer_path(const struct smtpd_env *env, const char *name, char *dst,
+    size_t dstsz)
+{
+	char	 full[PATH_MAX];
+	size_t	 n = strlen(env->cfg.chroot_dir);
+
+	if (config_runtime_path(&env->cfg, name, full, sizeof(full)) == -1)
+		return -1;
+	if (env->cfg.dev_mode || geteuid() != 0 || n == 0)
+		return strlcpy(dst, full, dstsz) < dstsz ? 0 : -1;
+	while (n > 1 && env->cfg.chroot_dir[n - 1] == '/')
+		n--;
+	if (strncmp(full, env->cfg.chroot_dir, n) != 0 || full[n] != '/')
+		return -1;
+	return strlcpy(dst, full + (n == 1 ? 0 : n), dstsz) < dstsz ? 0 : -1;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct smtpd_env	 env;
 	struct event		*ev_term, *ev_int;
 	const char		*conffile = NULL, *basedir = NULL;
-	char			 pidfile[PATH_MAX];
+	char			 pidfile[PATH_MAX], sockpath[PATH_MAX];
 	int			 ch, foreground = 0, verbose = 0, checkonly = 0;
 
 	while ((ch = getopt(argc, argv, "b:df:nv")) != -1) {
@@ -97,6 +120,12 @@ main(int argc, char *argv[])
 	    sizeof(pidfile)) == -1 || bw_pidfile_write(pidfile) == -1)
 		fatal("pid file %s", pidfile);
 
+	if (smtpd_peer_path(&env, BW_SOCK_QUEUED, sockpath,
+	    sizeof(sockpath)) == -1)
+		fatalx("runtime_dir %s must be inside chroot_dir %s: smtpd "
+		    "reaches queued and controld by path after chroot",
+		    env.cfg.runtime_dir, env.cfg.chroot_dir);
+
 	/* Privileged part: ports below 1024 and the TLS keys. */
 	if (smtpd_listeners_open(&env) == -1)
 		fatalx("cannot open listeners");
@@ -116,12 +145,7 @@ main(int argc, char *argv[])
 	    &env)) == NULL)
 		fatalx("evtimer_new failed");
 
-	/*
-	 * The peers' sockets are outside the chroot: connecting by path works
-	 * only in development mode or when runtime_dir is reachable.
-	 * XXX: production needs the sockets bind-mounted into chroot_dir or
-	 * connected before the drop; bw_peer_connect reconnects by path.
-	 */
+	/* reconnecting after a peer restart goes by path, inside the chroot */
 	smtpd_queue_connect(&env);
 	smtpd_status_connect(&env);
 	if (smtpd_listeners_start(&env) == -1)

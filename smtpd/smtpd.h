@@ -191,6 +191,8 @@ void	 smtpd_tls_info(struct smtpd_session *);
 
 /* smtpd_queue.c */
 void	 smtpd_queue_connect(struct smtpd_env *);
+int	 smtpd_peer_path(const struct smtpd_env *, const char *name,
+	    char *dst, size_t dstsz);
 int	 smtpd_queue_up(struct smtpd_env *);
 int	 smtpd_queue_open(struct smtpd_session *);
 int	 smtpd_queue_rcpt(struct smtpd_session *, const char *rcpt);

@@ -309,7 +309,7 @@ smtpd_queue_connect(struct smtpd_env *env)
 {
 	char	 path[PATH_MAX];
 
-	if (config_runtime_path(&env->cfg, BW_SOCK_QUEUED, path,
+	if (smtpd_peer_path(env, BW_SOCK_QUEUED, path,
 	    sizeof(path)) == -1)
 		fatalx("queued socket path too long");
 	env->queued = bw_peer_connect(env->base, path, BW_ROLE_SMTPD, 0,

@@ -87,7 +87,7 @@ smtpd_status_connect(struct smtpd_env *env)
 {
 	char	 path[PATH_MAX];
 
-	if (config_runtime_path(&env->cfg, BW_SOCK_CONTROLD, path,
+	if (smtpd_peer_path(env, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
 		fatalx("controld socket path too long");
 	env->controld = bw_peer_connect(env->base, path, BW_ROLE_SMTPD, 0,
