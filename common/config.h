@@ -167,7 +167,8 @@ enum bw_gwrule_kind {
 struct bw_gwrule_conf {
 	TAILQ_ENTRY(bw_gwrule_conf) entry;
 	enum bw_gwrule_kind	 kind;
-	char			 match[BW_ADDR_MAX];	/* lower-cased */
+	char			 match[BW_ADDR_MAX];	/* lower-cased; a
+						   listener name as written */
 	char			 gateway[BW_NAME_MAX];
 	int			 line;
 };

@@ -179,13 +179,14 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    "second; the next server is tried after this"),
 	ROW(LIM_DNS_QUERY_DEADLINE, "dns_query_deadline",
 	    12 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
-	    "a query is answered TIMEOUT after this, whatever the retries"),
+	    "six attempts of dns_attempt_timeout: two tries at each of three "
+	    "servers; a query is answered TIMEOUT after this"),
 	ROW(LIM_DNS_TTL_MAX, "dns_ttl_max",
-	    1 * DAY, 1 * SEC, 7 * DAY, BW_UNIT_MS,
+	    1 * DAY, 5 * SEC, 7 * DAY, BW_UNIT_MS,
 	    "a record changed upstream is seen within a day even with a "
 	    "longer TTL"),
 	ROW(LIM_DNS_NEGATIVE_TTL_MAX, "dns_negative_ttl_max",
-	    1 * HOUR, 1 * SEC, 1 * DAY, BW_UNIT_MS,
+	    1 * HOUR, 5 * SEC, 1 * DAY, BW_UNIT_MS,
 	    "RFC 2308 caps negative caching; an hour keeps a new domain "
 	    "from staying unknown for long"),
 };

@@ -2,7 +2,8 @@
  * dnscached: asynchronous DNS for smtpd and deliverd: a cache by TTL with
  * negative entries, coalescing of identical queries, and an ldns/libevent
  * stub resolver asking the upstream servers (-r ADDR[:PORT], repeatable;
- * else the nameserver lines of /etc/resolv.conf; else 127.0.0.1).
+ * else dns_servers of the config; else the nameserver lines of
+ * /etc/resolv.conf; else 127.0.0.1).
  *
  * Trust: dnscached.sock admits only smtpd and deliverd, each from its own
  * uid (production) or ours (development), checked by SO_PEERCRED in peer.c;
@@ -11,6 +12,10 @@
  * user_dnscached without a chroot.
  */
 #include "bw_autoconf.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -67,7 +72,34 @@ dns_register_uids(const struct bw_config *cfg)
 	bw_peer_role_uid(BW_ROLE_DELIVERD, u.uid);
 }
 
-/* Upstreams: -r options, else resolv.conf, else the local host. */
+/* A dns_servers entry of the config, as "[ADDR]:PORT" text. */
+static int
+dns_server_from_config(const struct sockaddr_storage *ss,
+    struct dns_server *s)
+{
+	char		 addr[INET6_ADDRSTRLEN];
+	char		 text[INET6_ADDRSTRLEN + 16];
+	const void	*a;
+	int		 port;
+
+	if (ss->ss_family == AF_INET) {
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	} else
+		return -1;
+	if (inet_ntop(ss->ss_family, a, addr, sizeof(addr)) == NULL)
+		return -1;
+	snprintf(text, sizeof(text), "[%s]:%d", addr, port);
+	return dns_server_parse(text, s);
+}
+
+/*
+ * Upstreams: -r options, else dns_servers of the config, else resolv.conf,
+ * else the local host.
+ */
 static void
 dns_servers_setup(struct dnscached *env, char **opt, size_t nopt)
 {
@@ -78,6 +110,14 @@ dns_servers_setup(struct dnscached *env, char **opt, size_t nopt)
 		if (dns_server_parse(opt[i], &env->servers[env->nservers++]) ==
 		    -1)
 			fatalx("-r %s: not an address[:port]", opt[i]);
+	if (env->nservers == 0) {
+		for (n = 0; n < env->cfg.ndns_servers && n < DNS_SERVERS_MAX;
+		    n++)
+			if (dns_server_from_config(&env->cfg.dns_servers[n],
+			    &env->servers[n]) == -1)
+				fatalx("dns_servers: entry %d unusable", n + 1);
+		env->nservers = (size_t)n;
+	}
 	if (env->nservers == 0) {
 		n = dns_servers_from_resolv_conf(DNS_RESOLV_CONF,
 		    env->servers, DNS_SERVERS_MAX);
@@ -150,9 +190,13 @@ main(int argc, char *argv[])
 
 	dns_register_uids(&env.cfg);
 	dns_servers_setup(&env, servers, nservers);
-	if ((env.cache = dns_cache_new(DNS_CACHE_ENTRIES_MAX,
-	    DNS_CACHE_BYTES_MAX, NULL)) == NULL)
+	if ((env.cache = dns_cache_new(
+	    (size_t)BW_LIMIT(&env.cfg, LIM_DNS_CACHE_MAX_ENTRIES),
+	    (size_t)BW_LIMIT(&env.cfg, LIM_DNS_CACHE_MAX_BYTES), NULL)) == NULL)
 		fatal("dns cache");
+	dns_cache_ttl_limits(
+	    (uint32_t)(BW_LIMIT(&env.cfg, LIM_DNS_TTL_MAX) / 1000),
+	    (uint32_t)(BW_LIMIT(&env.cfg, LIM_DNS_NEGATIVE_TTL_MAX) / 1000));
 	if (bw_mkdirs(env.cfg.runtime_dir, 0755) == -1)
 		fatal("runtime directory %s", env.cfg.runtime_dir);
 	if ((env.base = bw_event_base_new()) == NULL)

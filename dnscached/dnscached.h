@@ -34,21 +34,19 @@ struct event_base;
 /* ---- limits (named, with the reason) ---- */
 #define DNS_SERVERS_MAX		8	/* upstreams; resolv.conf allows 3 */
 #define DNS_TRIES_PER_SERVER	2	/* attempts per upstream per query */
-#define DNS_ATTEMPT_TIMEOUT_MS	2000	/* one UDP or TCP attempt */
-#define DNS_QUERY_DEADLINE_MS	12000	/* a whole query, every attempt */
+/* One attempt and a whole query: dns_attempt_timeout, dns_query_deadline. */
 #define DNS_UDP_RECV_MAX	65535	/* largest datagram read */
 #define DNS_TCP_MSG_MAX		65535	/* DNS over TCP: 16-bit length */
 #define DNS_INFLIGHT_MAX	2048	/* distinct upstream queries at once */
 #define DNS_WAITERS_MAX		1024	/* clients waiting on one query */
 #define DNS_CLIENT_PENDING_MAX	4096	/* unanswered queries per client */
 #define DNS_CNAME_CHAIN_MAX	8	/* CNAMEs followed in one answer */
-#define DNS_CACHE_ENTRIES_MAX	20000	/* cache entries before LRU eviction */
-#define DNS_CACHE_BYTES_MAX	(64 * 1024 * 1024)	/* and bytes */
+/* Cache size: dns_cache_max_entries, dns_cache_max_bytes (config). */
 #define DNS_CACHE_BUCKETS	4096	/* hash buckets (power of 2) */
 #define DNS_TTL_MIN		5	/* s: floor for positive answers */
-#define DNS_TTL_MAX		86400	/* s: ceiling (one day) */
+#define DNS_TTL_MAX		86400	/* s: ceiling unless dns_ttl_max */
 #define DNS_NEG_TTL_MIN		5	/* s: floor for NXDOMAIN / NODATA */
-#define DNS_NEG_TTL_MAX		3600	/* s: RFC 2308 suggests 1 to 3 hours */
+#define DNS_NEG_TTL_MAX		3600	/* s: unless dns_negative_ttl_max */
 #define DNS_NEG_TTL_NOSOA	60	/* s: negative answer without an SOA */
 
 /* One answer: what is cached and what a client receives. */
@@ -79,6 +77,8 @@ size_t	 dns_cache_bytes(const struct dns_cache *);
 uint64_t dns_cache_evictions(const struct dns_cache *);
 /* The TTL an answer is cached for (clamps applied). */
 uint32_t dns_cache_ttl_clamp(uint32_t status, uint32_t ttl);
+/* Set the ceilings (s) of positive and negative TTLs (config limits). */
+void	 dns_cache_ttl_limits(uint32_t ttl_max, uint32_t neg_ttl_max);
 
 /* ---- dnscached_parse.c ---- */
 enum dns_parse_code {

@@ -2,8 +2,9 @@
  * The answer cache: (qtype, name) -> answer, kept for its TTL.  Positive
  * answers live for the smallest TTL of their records, negative ones
  * (NXDOMAIN, NODATA) for the TTL RFC 2308 gives them (the parser computes
- * it from the SOA); both are clamped to [DNS_TTL_MIN, DNS_TTL_MAX] and
- * [DNS_NEG_TTL_MIN, DNS_NEG_TTL_MAX].  Failures (SERVFAIL, TIMEOUT,
+ * it from the SOA); both are clamped to [DNS_TTL_MIN, dns_ttl_max] and
+ * [DNS_NEG_TTL_MIN, dns_negative_ttl_max] (config; DNS_TTL_MAX and
+ * DNS_NEG_TTL_MAX by default).  Failures (SERVFAIL, TIMEOUT,
  * FORMERR) are never cached.
  *
  * Bounded by an entry count and a byte count given at creation; past
@@ -64,6 +65,18 @@ dns_cache_hash(uint16_t qtype, const char *name)
 	return h;
 }
 
+/* Ceilings (s): DNS_TTL_MAX and DNS_NEG_TTL_MAX unless configured. */
+static uint32_t	dns_ttl_max = DNS_TTL_MAX;
+static uint32_t	dns_neg_ttl_max = DNS_NEG_TTL_MAX;
+
+void
+dns_cache_ttl_limits(uint32_t ttl_max, uint32_t neg_ttl_max)
+{
+	dns_ttl_max = ttl_max < DNS_TTL_MIN ? DNS_TTL_MIN : ttl_max;
+	dns_neg_ttl_max = neg_ttl_max < DNS_NEG_TTL_MIN ? DNS_NEG_TTL_MIN :
+	    neg_ttl_max;
+}
+
 uint32_t
 dns_cache_ttl_clamp(uint32_t status, uint32_t ttl)
 {
@@ -71,12 +84,12 @@ dns_cache_ttl_clamp(uint32_t status, uint32_t ttl)
 	case BW_DNS_OK:
 		if (ttl < DNS_TTL_MIN)
 			return DNS_TTL_MIN;
-		return ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
+		return ttl > dns_ttl_max ? dns_ttl_max : ttl;
 	case BW_DNS_NXDOMAIN:
 	case BW_DNS_NODATA:
 		if (ttl < DNS_NEG_TTL_MIN)
 			return DNS_NEG_TTL_MIN;
-		return ttl > DNS_NEG_TTL_MAX ? DNS_NEG_TTL_MAX : ttl;
+		return ttl > dns_neg_ttl_max ? dns_neg_ttl_max : ttl;
 	default:
 		return 0;
 	}

@@ -6,14 +6,14 @@
  * address, with that id and our question.  A truncated answer (TC) is
  * asked again over TCP to the same server.  A timeout, SERVFAIL, REFUSED
  * or socket error moves on to the next attempt; DNS_TRIES_PER_SERVER
- * attempts per server within DNS_QUERY_DEADLINE_MS in all.
+ * attempts per server within dns_query_deadline in all.
  *
  * Trust: none for packets (see dnscached_parse.c).  A forged or broken
  * datagram is counted (malformed, mismatched) and dropped, and the attempt
  * keeps waiting for the real answer; on TCP, where the stream cannot be
  * resynchronised, it ends the attempt.
  *
- * Limits: DNS_ATTEMPT_TIMEOUT_MS per attempt, DNS_UDP_READS_PER_CB
+ * Limits: dns_attempt_timeout (config) per attempt, DNS_UDP_READS_PER_CB
  * datagrams per read callback, DNS_TCP_MSG_MAX per TCP answer.
  */
 #include "bw_autoconf.h"
@@ -397,7 +397,8 @@ dns_upstream_udp(struct dns_upstream *u)
 	}
 	dns_env->c_upstream_queries++;
 	u->active = 1;
-	dns_upstream_arm(u, DNS_ATTEMPT_TIMEOUT_MS);
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->cfg,
+	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u attempt=%u",
 	    u->name, dns_qtype_name(u->qtype), s->text, u->id, u->attempt);
 	return 0;
@@ -481,7 +482,8 @@ dns_upstream_tcp(struct dns_upstream *u)
 		return -1;	/* the caller's attempt_end frees u->bev */
 	}
 	dns_env->c_upstream_queries++;
-	dns_upstream_arm(u, DNS_ATTEMPT_TIMEOUT_MS);
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->cfg,
+	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u tcp", u->name,
 	    dns_qtype_name(u->qtype), s->text, u->id);
 	return 0;
@@ -544,7 +546,8 @@ dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
 	u->fd = -1;
 	u->maxattempts = (unsigned int)(dns_env->nservers *
 	    DNS_TRIES_PER_SERVER);
-	u->deadline_ms = bw_now_ms() + DNS_QUERY_DEADLINE_MS;
+	u->deadline_ms = bw_now_ms() +
+	    (uint64_t)BW_LIMIT(&dns_env->cfg, LIM_DNS_QUERY_DEADLINE);
 	TAILQ_INSERT_TAIL(&dns_upstreams, u, entry);
 	dns_env->c_inflight++;
 	evtimer_add(u->timer, &tv);

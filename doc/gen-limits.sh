@@ -147,6 +147,40 @@ store." ;;
 checkpoints." ;;
 	ctl_timeout) echo "Longest bwctl waits for the answer to a \
 request." ;;
+	deliver_timeout_connect) echo "Longest deliverd waits for a TCP \
+connection to a destination host; then it tries the next host." ;;
+	deliver_timeout_greeting) echo "Longest deliverd waits for the 220 \
+greeting of a destination host." ;;
+	deliver_timeout_command) echo "Longest deliverd waits for the reply to \
+EHLO, MAIL FROM or RCPT TO." ;;
+	deliver_timeout_data_init) echo "Longest deliverd waits for the 354 \
+reply to DATA." ;;
+	deliver_timeout_data_block) echo "Longest one write of message text \
+to a destination host may take." ;;
+	deliver_timeout_data_final) echo "Longest deliverd waits for the reply \
+after the final dot of a message." ;;
+	deliver_idle_keep) echo "How long an idle outbound connection stays \
+open for the next message to the same domain; 0 closes it at once." ;;
+	deliver_max_connections_per_domain) echo "Concurrent outbound \
+connections to one destination domain (per gateway)." ;;
+	deliver_max_messages_per_connection) echo "Messages sent over one \
+outbound connection before deliverd closes it and opens a new one." ;;
+	deliver_max_jobs_per_domain) echo "Delivery jobs queued hands to \
+deliverd ahead for one domain; the rest wait in the queue." ;;
+	deliver_max_jobs_per_worker) echo "Delivery jobs in flight to one \
+deliverd worker, over all its domains." ;;
+	dns_cache_max_entries) echo "Answers dnscached keeps; beyond it the \
+least recently used go." ;;
+	dns_cache_max_bytes) echo "Memory of the dnscached cache; beyond it \
+the least recently used answers go." ;;
+	dns_attempt_timeout) echo "Longest dnscached waits for one upstream \
+server before it tries the next; at most dns_query_deadline." ;;
+	dns_query_deadline) echo "Longest one DNS query may take over all its \
+attempts; then the client gets a temporary failure." ;;
+	dns_ttl_max) echo "Cap on how long a positive answer is cached, \
+whatever its TTL (answers are cached for at least 5 s)." ;;
+	dns_negative_ttl_max) echo "Cap on how long a negative answer \
+(NXDOMAIN, no data) is cached (RFC 2308)." ;;
 	*) return 1 ;;
 	esac
 }

@@ -24,6 +24,7 @@
 #define TEST_TIMEOUT	30
 #define ERRS_MAX	(BW_CONFIG_ERRORS_MAX + 10)
 #define ERR_LEN		1024
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Collects what the parser reports. */
 struct errs {
@@ -93,6 +94,10 @@ srcdir(void)
 	"  port 25\n" \
 	"  type public\n" \
 	"  accept_domains example.org\n"
+
+/* Opening line of a gateway "g" and of a bounce profile "b". */
+#define GW_OPEN		"gateway g {\n"
+#define PROF_OPEN	"bounce_profile b {\n"
 
 /*
  * Every error the parser detects: the first message must start with
@@ -170,16 +175,17 @@ static const struct error_case error_cases[] = {
 	{ "control character", "hostname a\001b\n", 1, 1,
 	  "control character 0x01 in line" },
 	{ "unmatched }", "hostname a.example\n}\n", 1, 2,
-	  "\"}\" without an open listener block" },
+	  "\"}\" without an open block" },
 	{ "unclosed listener", A_OPEN, 1, 1,
 	  "listener \"a\": missing \"}\"" },
 	{ "stray {", "{\n  address 127.0.0.1\n}\n", 1, 1,
-	  "\"{\" without a listener statement" },
+	  "\"{\" without a block header" },
 	{ "brace inside a statement", "hostname a.example }\n", 1, 1,
 	  "hostname: unexpected \"}\"" },
 	{ "mistyped block header skips the body",
 	  "listner a {\n  address 127.0.0.1\n  port 25\n}\n", 1, 1,
-	  "listner: unexpected \"{\" (only \"listener NAME {\" opens a block)" },
+	  "listner: unexpected \"{\" (only listener, gateway and "
+	  "bounce_profile open a block)" },
 	{ "nested listener", A_OPEN "  listener b {\n    port 26\n  }\n}\n",
 	  1, 5, "nested listener block" },
 	{ "listener without {", "listener a\n", 1, 1,
@@ -264,6 +270,200 @@ static const struct error_case error_cases[] = {
 	{ "line too big for the default buffer", "hostname a.example\n"
 	  "smtpd_max_text_line 1m\n", 1, 2, "smtpd_max_input_buffer (262144) "
 	  "must be at least smtpd_max_text_line (1048576)" },
+	/* Gateways. */
+	{ "gateway without {", "gateway g\n", 1, 1,
+	  "gateway: expected \"gateway NAME {\"" },
+	{ "bad gateway name", "gateway a/b {\n}\n", 1, 1,
+	  "gateway: bad name \"a/b\"" },
+	{ "duplicate gateway", "gateway g {\n}\ngateway g {\n}\n", 1, 3,
+	  "duplicate gateway \"g\" (first defined at line 1)" },
+	{ "default gateway redefined twice", "gateway default {\n}\n"
+	  "gateway default {\n}\n", 1, 3,
+	  "duplicate gateway \"default\" (first defined at line 1)" },
+	{ "bad helo", GW_OPEN "  helo bad_name\n}\n", 1, 2,
+	  "helo: bad host name \"bad_name\"" },
+	{ "helo without value", GW_OPEN "  helo\n}\n", 1, 2,
+	  "helo: missing value" },
+	{ "bad source", GW_OPEN "  source 10.0.0\n}\n", 1, 2,
+	  "source: bad address \"10.0.0\" (a numeric IPv4 or IPv6 address)" },
+	{ "host name as source", GW_OPEN "  source mx.example\n}\n", 1, 2,
+	  "source: bad address \"mx.example\"" },
+	{ "source without value", GW_OPEN "  source\n}\n", 1, 2,
+	  "source: missing value" },
+	{ "source twice", GW_OPEN "  source 192.0.2.1\n"
+	  "  source 2001:db8::1 192.0.2.1\n}\n", 1, 3,
+	  "source: 192.0.2.1 listed twice" },
+	{ "too many sources", GW_OPEN "  source 192.0.2.1 192.0.2.2 "
+	  "192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6 192.0.2.7 192.0.2.8 "
+	  "192.0.2.9\n}\n", 1, 2, "source: too many addresses (max 8)" },
+	{ "unknown gateway keyword", GW_OPEN "  port 25\n}\n", 1, 2,
+	  "unknown gateway keyword \"port\"" },
+	{ "global setting in a gateway", GW_OPEN "  route a.example -> "
+	  "mx.example\n}\n", 1, 2,
+	  "route: a global setting, not valid inside gateway \"g\"" },
+	{ "helo at top level", "helo mx.example\n", 1, 1,
+	  "helo: only valid inside a gateway block" },
+	{ "nested block in a gateway", GW_OPEN "  listener x {\n  }\n}\n",
+	  1, 2, "nested listener block (close gateway \"g\" from line 1 "
+	  "with \"}\" first)" },
+	{ "unclosed gateway", GW_OPEN "  helo a.example\n", 1, 1,
+	  "gateway \"g\": missing \"}\"" },
+	/* Gateway rules and references. */
+	{ "gateway_rule without gateway", "gateway_rule sender_domain "
+	  "a.example\n", 1, 1, "gateway_rule: missing value" },
+	{ "gateway_rule bad kind", "gateway_rule domain a.example default\n",
+	  1, 1, "gateway_rule: expected listener, sender_domain or sender, "
+	  "not \"domain\"" },
+	{ "gateway_rule bad domain", "gateway_rule sender_domain a..b "
+	  "default\n", 1, 1, "gateway_rule: bad domain \"a..b\"" },
+	{ "gateway_rule sender in <>", "gateway_rule sender <a@b.example> "
+	  "default\n", 1, 1, "gateway_rule: bad sender address "
+	  "\"<a@b.example>\" (LOCAL@DOMAIN, without <>)" },
+	{ "gateway_rule sender without @", "gateway_rule sender postmaster "
+	  "default\n", 1, 1, "gateway_rule: bad sender address \"postmaster\"" },
+	{ "gateway_rule sender without local part", "gateway_rule sender "
+	  "@b.example default\n", 1, 1,
+	  "gateway_rule: bad sender address \"@b.example\"" },
+	{ "gateway_rule bad listener name", "gateway_rule listener a/b "
+	  "default\n", 1, 1, "gateway_rule: bad listener name \"a/b\"" },
+	{ "gateway_rule bad gateway name", "gateway_rule sender_domain "
+	  "a.example x/y\n", 1, 1, "gateway_rule: bad gateway name \"x/y\"" },
+	{ "gateway_rule unknown gateway", "hostname a.example\n"
+	  "gateway_rule sender_domain a.example nope\n", 1, 2,
+	  "gateway_rule sender_domain a.example: no gateway \"nope\"" },
+	{ "gateway_rule unknown listener", "gateway_rule listener nope "
+	  "default\n", 1, 1, "gateway_rule: no listener \"nope\"" },
+	{ "gateway_rule that never matches", "gateway_rule sender_domain "
+	  "a.example default\ngateway_rule sender_domain A.example default\n",
+	  1, 2, "gateway_rule sender_domain A.example: never matches, the "
+	  "rule at line 1 comes first" },
+	{ "default_gateway unknown", "hostname a.example\n"
+	  "default_gateway out\n", 1, 2, "default_gateway: no gateway "
+	  "\"out\"" },
+	{ "bounce_gateway unknown", "bounce_gateway out\n", 1, 1,
+	  "bounce_gateway: no gateway \"out\"" },
+	{ "default_gateway bad name", "default_gateway a/b\n", 1, 1,
+	  "default_gateway: bad name \"a/b\"" },
+	{ "default_gateway without value", "default_gateway\n", 1, 1,
+	  "default_gateway: missing value" },
+	{ "default_bounce_profile unknown", "default_bounce_profile slow\n",
+	  1, 1, "default_bounce_profile: no bounce_profile \"slow\"" },
+	/* Routes. */
+	{ "route without ->", "route a.example mx.example\n", 1, 1,
+	  "route: expected \"route DOMAIN -> HOST[:PORT][/PRIORITY] ...\"" },
+	{ "route without host", "route a.example ->\n", 1, 1,
+	  "route: expected \"route DOMAIN -> HOST[:PORT][/PRIORITY] ...\"" },
+	{ "route bad domain", "route a_b.example -> mx.example\n", 1, 1,
+	  "route: bad domain \"a_b.example\"" },
+	{ "route bad host", "route a.example -> mx_1.example\n", 1, 1,
+	  "route a.example: bad host \"mx_1.example\" (a host name or "
+	  "[ADDRESS], then optional :PORT and /PRIORITY)" },
+	{ "route address without []", "route a.example -> 127.0.0.1:2526\n",
+	  1, 1, "route a.example: \"127.0.0.1:2526\" is an address: write "
+	  "it as [127.0.0.1]" },
+	{ "route name inside []", "route a.example -> [mx.example]\n", 1, 1,
+	  "route a.example: bad address in \"[mx.example]\"" },
+	{ "route unclosed [", "route a.example -> [::1\n", 1, 1,
+	  "route a.example: bad host \"[::1\"" },
+	{ "route junk after ]", "route a.example -> [::1]x\n", 1, 1,
+	  "route a.example: bad host \"[::1]x\"" },
+	{ "route port 0", "route a.example -> [::1]:0\n", 1, 1,
+	  "route a.example: bad port in \"[::1]:0\" (1..65535)" },
+	{ "route port too big", "route a.example -> mx.example:65536\n", 1, 1,
+	  "route a.example: bad port in \"mx.example:65536\" (1..65535)" },
+	{ "route port empty", "route a.example -> mx.example:\n", 1, 1,
+	  "route a.example: bad port in \"mx.example:\"" },
+	{ "route priority too big", "route a.example -> mx.example/65536\n",
+	  1, 1, "route a.example: bad priority in \"mx.example/65536\" "
+	  "(0..65535)" },
+	{ "route priority negative", "route a.example -> mx.example/-1\n",
+	  1, 1, "route a.example: bad priority in \"mx.example/-1\"" },
+	{ "route too many hosts", "route a.example -> h1.example h2.example "
+	  "h3.example h4.example h5.example h6.example h7.example h8.example "
+	  "h9.example\n", 1, 1, "route a.example: too many hosts (max 8)" },
+	{ "route host twice", "route a.example -> mx.example MX.example:25\n",
+	  1, 1, "route a.example: mx.example port 25 listed twice" },
+	{ "route bad hosts each reported", "route a.example -> b_.example "
+	  "[x] ok.example c.example:0\n", 3, 1,
+	  "route a.example: bad host \"b_.example\"" },
+	{ "route domain with a trailing dot", "route a.example. -> "
+	  "mx.example\n", 1, 1, "route: bad domain \"a.example.\"" },
+	{ "duplicate route", "route a.example -> mx.example\n"
+	  "route A.EXAMPLE -> mx2.example\n", 1, 2,
+	  "duplicate route for a.example (first at line 1)" },
+	/* Bounce profiles. */
+	{ "bounce_profile without {", "bounce_profile b\n", 1, 1,
+	  "bounce_profile: expected \"bounce_profile NAME {\"" },
+	{ "duplicate bounce_profile", PROF_OPEN "}\n" PROF_OPEN "}\n", 1, 3,
+	  "duplicate bounce_profile \"b\" (first defined at line 1)" },
+	{ "retry_initial out of range", PROF_OPEN "  retry_initial 0\n}\n",
+	  1, 2, "retry_initial: 0 is out of range 1000..86400000 (ms)" },
+	{ "retry_initial too long", PROF_OPEN "  retry_initial 2d\n}\n",
+	  1, 2, "retry_initial: 2d is out of range 1000..86400000 (ms)" },
+	{ "retry_max out of range", PROF_OPEN "  retry_max 8d\n}\n", 1, 2,
+	  "retry_max: 8d is out of range 1000..604800000 (ms)" },
+	{ "max_age out of range", PROF_OPEN "  max_age 31d\n}\n", 1, 2,
+	  "max_age: 31d is out of range 1000..2592000000 (ms)" },
+	{ "max_age too short", PROF_OPEN "  max_age 500ms\n}\n", 1, 2,
+	  "max_age: 500ms is out of range 1000..2592000000 (ms)" },
+	{ "bad duration in a profile", PROF_OPEN "  retry_initial soon\n}\n",
+	  1, 2, "retry_initial: bad duration \"soon\"" },
+	{ "max_retries below -1", PROF_OPEN "  max_retries -2\n}\n", 1, 2,
+	  "max_retries: -2 is out of range -1..1000" },
+	{ "max_retries too many", PROF_OPEN "  max_retries 1001\n}\n", 1, 2,
+	  "max_retries: 1001 is out of range -1..1000" },
+	{ "max_retries not a number", PROF_OPEN "  max_retries x\n}\n", 1, 2,
+	  "max_retries: bad number \"x\"" },
+	{ "max_retries a lone -", PROF_OPEN "  max_retries -\n}\n", 1, 2,
+	  "max_retries: bad number \"-\"" },
+	{ "retry_initial longer than retry_max",
+	  PROF_OPEN "  retry_initial 2h\n}\n", 1, 1, "bounce_profile \"b\": "
+	  "retry_initial (7200000 ms) is longer than retry_max (3600000 ms)" },
+	{ "bad profile domain", PROF_OPEN "  domains a..b ok.example\n}\n",
+	  1, 2, "domains: bad domain \"a..b\"" },
+	{ "domains without value", PROF_OPEN "  domains\n}\n", 1, 2,
+	  "domains: missing value" },
+	{ "domain in two profiles", "bounce_profile a {\n  domains x.example"
+	  "\n}\n" PROF_OPEN "  domains X.example\n}\n", 1, 4,
+	  "bounce_profile \"b\": domain x.example is already in "
+	  "bounce_profile \"a\" (line 1)" },
+	{ "domain twice in one profile", PROF_OPEN "  domains x.example\n"
+	  "  domains x.example\n}\n", 1, 1,
+	  "bounce_profile \"b\": domain x.example listed twice" },
+	{ "unknown profile keyword", PROF_OPEN "  retry 5m\n}\n", 1, 2,
+	  "unknown bounce_profile keyword \"retry\"" },
+	{ "profile keyword at top level", "retry_max 1h\n", 1, 1,
+	  "retry_max: only valid inside a bounce_profile block" },
+	{ "global setting in a profile", PROF_OPEN "  hostname a.example\n"
+	  "}\n", 1, 2, "hostname: a global setting, not valid inside "
+	  "bounce_profile \"b\"" },
+	{ "nested block in a profile", PROF_OPEN "  gateway g {\n  }\n}\n",
+	  1, 2, "nested gateway block (close bounce_profile \"b\" from "
+	  "line 1 with \"}\" first)" },
+	/* DNS servers. */
+	{ "dns_servers without value", "dns_servers\n", 1, 1,
+	  "dns_servers: missing value" },
+	{ "dns_servers host name", "dns_servers resolver.example\n", 1, 1,
+	  "dns_servers: bad server \"resolver.example\" (ADDRESS, IPv4:PORT "
+	  "or [ADDRESS]:PORT)" },
+	{ "dns_servers port 0", "dns_servers 127.0.0.1:0\n", 1, 1,
+	  "dns_servers: bad port in \"127.0.0.1:0\" (1..65535)" },
+	{ "dns_servers port too big", "dns_servers [::1]:65536\n", 1, 1,
+	  "dns_servers: bad port in \"[::1]:65536\" (1..65535)" },
+	{ "dns_servers twice", "dns_servers 127.0.0.1\n"
+	  "dns_servers 127.0.0.1:53\n", 1, 2,
+	  "dns_servers: 127.0.0.1:53 listed twice" },
+	{ "dns_servers too many", "dns_servers 127.0.0.1 127.0.0.2 127.0.0.3 "
+	  "127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9\n",
+	  1, 1, "dns_servers: too many servers (max 8)" },
+	{ "dns_servers bad ones each reported", "dns_servers x 1.2.3 "
+	  "127.0.0.1 [::1\n", 3, 1, "dns_servers: bad server \"x\"" },
+	{ "DNS attempt longer than the deadline", "dns_attempt_timeout 20s\n",
+	  1, 1, "dns_attempt_timeout (20000 ms) must not exceed "
+	  "dns_query_deadline (12000 ms)" },
+	{ "DNS deadline shorter than an attempt", "hostname a.example\n"
+	  "dns_query_deadline 1s\n", 1, 2, "dns_attempt_timeout (2000 ms) "
+	  "must not exceed dns_query_deadline (1000 ms)" },
 	{ "errors go on after the first", "a 1\nb 2\nhostname ok.example\n"
 	  "c 3\n", 3, 1, "unknown keyword \"a\"" },
 };
@@ -350,6 +550,7 @@ START_TEST(config_line_too_long)
 	strcpy(text + BW_CONFIG_LINE_MAX, "\r\n");
 	e->n = 0;
 	ck_assert_int_eq(parse(&cfg, text, NULL, e), 0);
+	config_free(&cfg);
 	text[BW_CONFIG_LINE_MAX] = ' ';
 	strcpy(text + BW_CONFIG_LINE_MAX + 1, "\n");
 	ck_assert_int_eq(parse(&cfg, text, NULL, e), 1);
@@ -368,7 +569,7 @@ START_TEST(config_reports_unclosed_skipped_block)
 	ck_assert_int_eq(parse(&cfg, "hostname a.example\nlistner a {\n"
 	    "  port 25\n", NULL, e), 2);
 	ck_assert_str_eq(e->msg[0], "t.conf:2: listner: unexpected \"{\" "
-	    "(only \"listener NAME {\" opens a block)");
+	    "(only listener, gateway and bounce_profile open a block)");
 	ck_assert_str_eq(e->msg[1], "t.conf:2: block never closed: missing "
 	    "\"}\"");
 	config_free(&cfg);
@@ -507,6 +708,25 @@ static const char *const good_texts[] = {
 	"smtpd_max_input_buffer 4k\nsmtpd_max_text_line 1000\n",
 	"user smtpd a\nuser queued b\nuser deliverd c\nuser dnscached d\n"
 	    "user controld e\ndeliverd_workers 4\n",
+	"gateway g {\n}\n",
+	"gateway g{\n  helo \"\"\n  source ::1\n}\n",
+	"gateway_rule sender_domain a.example g\ngateway g {\n}\n",
+	"gateway_rule sender a@a.example default\n"
+	    "gateway_rule sender_domain a.example default\n",
+	"bounce_gateway b\ndefault_gateway b\ngateway b {\n}\n",
+	"gateway default {\n  helo out.example\n}\n",
+	"route a.example -> [127.0.0.1]\n",
+	"route a.example -> [::1]:1/0 [127.0.0.1]:65535/65535 b.example\n",
+	"route a.example -> mx.example:2525 mx.example:2526\n",
+	"bounce_profile p {\n}\n",
+	"bounce_profile p {\n  retry_initial 1s\n  retry_max 1s\n"
+	    "  max_age 1s\n  max_retries 1000\n}\n",
+	"bounce_profile p {\n  retry_initial 1d\n  retry_max 7d\n"
+	    "  max_age 30d\n  max_retries -1\n}\n",
+	"default_bounce_profile p\nbounce_profile p {\n}\n",
+	"bounce_profile default {\n  domains a.example\n}\n",
+	"dns_servers 127.0.0.1 ::1 [::1]:5353 [127.0.0.2]:1 127.0.0.3:65535\n",
+	"dns_servers 127.0.0.1:53\ndns_servers 127.0.0.1:54\n",
 };
 
 START_TEST(config_accepts_good_text)
@@ -610,6 +830,336 @@ START_TEST(config_sets_values)
 END_TEST
 
 /*
+ * The delivery caps: gateways and profiles count the built-in "default",
+ * so the file may add one fewer; one error at the first item past the cap.
+ */
+struct dcap_case {
+	const char	*what;
+	const char	*fmt;		/* one item; %d twice at most */
+	int		 lines;		/* per item */
+	int		 items;		/* generated */
+	int		 want_item;	/* 0-based index of the refused one */
+	const char	*want_msg;
+};
+
+static const struct dcap_case dcap_cases[] = {
+	{ "too many gateways", "gateway g%d {\n}\n", 2,
+	  BW_CONFIG_GATEWAYS_MAX, BW_CONFIG_GATEWAYS_MAX - 1,
+	  "too many gateways (max 64)" },
+	{ "too many bounce profiles", "bounce_profile p%d {\n}\n", 2,
+	  BW_CONFIG_PROFILES_MAX, BW_CONFIG_PROFILES_MAX - 1,
+	  "too many bounce profiles (max 64)" },
+	{ "too many routes", "route r%d.example -> mx.example\n", 1,
+	  BW_CONFIG_ROUTES_MAX + 1, BW_CONFIG_ROUTES_MAX,
+	  "too many routes (max 1024)" },
+	{ "too many gateway rules", "gateway_rule sender_domain "
+	  "r%d.example default\n", 1, BW_CONFIG_GWRULES_MAX + 1,
+	  BW_CONFIG_GWRULES_MAX, "too many gateway rules (max 1024)" },
+};
+
+START_TEST(config_caps_delivery)
+{
+	const struct dcap_case	*c = &dcap_cases[_i];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	size_t			 sz = (size_t)c->items * 128;
+	char			*text, *p, want[128];
+	int			 i;
+
+	ck_assert_ptr_nonnull(text = malloc(sz));
+	p = text;
+	*p = '\0';
+	for (i = 0; i < c->items; i++)
+		p += snprintf(p, sz - (p - text), c->fmt, i);
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 1, "%s: %d errors; "
+	    "first: %s", c->what, e->n, e->n > 0 ? e->msg[0] : "-");
+	snprintf(want, sizeof(want), "t.conf:%d: %s",
+	    c->want_item * c->lines + 1, c->want_msg);
+	ck_assert_str_eq(e->msg[0], want);
+	config_free(&cfg);
+	free(text);
+	free(e);
+}
+END_TEST
+
+/* Every delivery setting lands in its field. */
+START_TEST(config_sets_delivery_values)
+{
+	static const char text[] =
+	    PRIV						/* 1-6 */
+	    "hostname mx.example.org\n"				/* 7 */
+	    "gateway out {\n"					/* 8 */
+	    "  helo Out.Example.ORG\n"
+	    "  source 192.0.2.1 2001:db8::1\n"
+	    "  source 192.0.2.2\n"
+	    "}\n"
+	    "gateway default {\n"				/* 13 */
+	    "  source 198.51.100.1\n"
+	    "}\n"
+	    "gateway_rule listener p out\n"			/* 16 */
+	    "default_gateway out\n"
+	    "bounce_gateway default\n"
+	    "route Hub.Example -> mx1.hub.example mx2.hub.example:2525/5 "
+	    "[192.0.2.7]:26 [2001:db8::7]\n"			/* 19 */
+	    "bounce_profile fast {\n"				/* 20 */
+	    "  retry_initial 30s\n  retry_max 10m\n  max_age 1h\n"
+	    "  max_retries 0\n"
+	    "  domains A.example b.example\n  domains c.example\n"
+	    "}\n"
+	    "bounce_profile default {\n"			/* 28 */
+	    "  max_age 3d\n"
+	    "}\n"
+	    "default_bounce_profile fast\n"
+	    "dns_servers 127.0.0.1 127.0.0.2:5353 ::1 [2001:db8::53]:5300\n";
+	struct bw_config		 cfg;
+	const struct bw_gateway_conf	*gw;
+	const struct bw_route_conf	*rt;
+	const struct bw_profile_conf	*pr;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct errs			*e = errs_new();
+	char				 buf[INET6_ADDRSTRLEN];
+	int				 n = 0;
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	ck_assert_ptr_nonnull(gw = config_gateway_find(&cfg, "out"));
+	ck_assert_str_eq(gw->helo, "out.example.org");
+	ck_assert_int_eq(gw->nsources, 3);
+	ck_assert_int_eq(gw->line, 8);
+	sin = (const struct sockaddr_in *)&gw->sources[0];
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_int_eq(sin->sin_port, 0);
+	ck_assert_str_eq(inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)),
+	    "192.0.2.1");
+	sin6 = (const struct sockaddr_in6 *)&gw->sources[1];
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_str_eq(inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
+	    sizeof(buf)), "2001:db8::1");
+	/* The redefined default: its sources, and helo = hostname. */
+	ck_assert_ptr_nonnull(gw = config_gateway_find(&cfg, "default"));
+	ck_assert_int_eq(gw->nsources, 1);
+	ck_assert_str_eq(gw->helo, "mx.example.org");
+	ck_assert_int_eq(gw->line, 13);
+	TAILQ_FOREACH(gw, &cfg.gateways, entry)
+		n++;
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(cfg.default_gateway, "out");
+	ck_assert_str_eq(cfg.bounce_gateway, "default");
+
+	ck_assert_ptr_nonnull(rt = config_route_find(&cfg, "hub.example"));
+	ck_assert_str_eq(rt->domain, "hub.example");
+	ck_assert_int_eq(rt->line, 19);
+	ck_assert_int_eq(rt->nhosts, 4);
+	ck_assert_str_eq(rt->hosts[0].host, "mx1.hub.example");
+	ck_assert_int_eq(rt->hosts[0].literal, 0);
+	ck_assert_int_eq(rt->hosts[0].port, 25);
+	ck_assert_int_eq(rt->hosts[0].priority, 10);
+	ck_assert_str_eq(rt->hosts[1].host, "mx2.hub.example");
+	ck_assert_int_eq(rt->hosts[1].port, 2525);
+	ck_assert_int_eq(rt->hosts[1].priority, 5);
+	ck_assert_str_eq(rt->hosts[2].host, "192.0.2.7");
+	ck_assert_int_eq(rt->hosts[2].literal, 1);
+	ck_assert_int_eq(rt->hosts[2].port, 26);
+	ck_assert_int_eq(rt->hosts[2].priority, 30);
+	ck_assert_str_eq(rt->hosts[3].host, "2001:db8::7");
+	ck_assert_int_eq(rt->hosts[3].literal, 1);
+	ck_assert_int_eq(rt->hosts[3].port, 25);
+	ck_assert_int_eq(rt->hosts[3].priority, 40);
+
+	ck_assert_ptr_nonnull(pr = config_profile_for(&cfg, "a.example"));
+	ck_assert_str_eq(pr->name, "fast");
+	ck_assert_int_eq(pr->retry_initial, 30000);
+	ck_assert_int_eq(pr->retry_max, 600000);
+	ck_assert_int_eq(pr->max_age, 3600000);
+	ck_assert_int_eq(pr->max_retries, 0);
+	ck_assert_int_eq(pr->ndomains, 3);
+	ck_assert_str_eq(pr->domains[0], "a.example");
+	/* No domain of its own: the default_bounce_profile. */
+	ck_assert_ptr_eq(config_profile_for(&cfg, "z.example"), pr);
+	ck_assert_str_eq(cfg.default_profile, "fast");
+	/* The redefined "default" keeps the built-in values it does not set. */
+	TAILQ_FOREACH(pr, &cfg.profiles, entry)
+		if (strcmp(pr->name, "default") == 0)
+			break;
+	ck_assert_ptr_nonnull(pr);
+	ck_assert_int_eq(pr->retry_initial, 300000);
+	ck_assert_int_eq(pr->retry_max, 3600000);
+	ck_assert_int_eq(pr->max_age, 3 * 86400000LL);
+	ck_assert_int_eq(pr->max_retries, -1);
+	ck_assert_int_eq(pr->line, 28);
+
+	ck_assert_int_eq(cfg.ndns_servers, 4);
+	sin = (const struct sockaddr_in *)&cfg.dns_servers[0];
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_int_eq(ntohs(sin->sin_port), 53);
+	sin = (const struct sockaddr_in *)&cfg.dns_servers[1];
+	ck_assert_int_eq(ntohs(sin->sin_port), 5353);
+	ck_assert_str_eq(inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)),
+	    "127.0.0.2");
+	sin6 = (const struct sockaddr_in6 *)&cfg.dns_servers[2];
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_int_eq(ntohs(sin6->sin6_port), 53);
+	sin6 = (const struct sockaddr_in6 *)&cfg.dns_servers[3];
+	ck_assert_int_eq(ntohs(sin6->sin6_port), 5300);
+	ck_assert_str_eq(inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
+	    sizeof(buf)), "2001:db8::53");
+
+	config_free(&cfg);
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.gateways));
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.profiles));
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.routes));
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.gwrules));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Without any delivery setting: the built-in gateway and profile. */
+START_TEST(config_delivery_builtins)
+{
+	struct bw_config		 cfg;
+	const struct bw_gateway_conf	*gw;
+	const struct bw_profile_conf	*pr;
+	struct errs			*e = errs_new();
+
+	ck_assert_int_eq(parse(&cfg, "hostname h.example\n", NULL, e), 0);
+	ck_assert_str_eq(cfg.default_gateway, BW_GATEWAY_DEFAULT);
+	ck_assert_str_eq(cfg.bounce_gateway, BW_GATEWAY_DEFAULT);
+	ck_assert_str_eq(cfg.default_profile, BW_PROFILE_DEFAULT);
+	ck_assert_ptr_nonnull(gw = config_gateway_find(&cfg, "default"));
+	ck_assert_int_eq(gw->nsources, 0);
+	ck_assert_str_eq(gw->helo, "h.example");
+	ck_assert_int_eq(gw->line, 0);
+	ck_assert_ptr_null(config_gateway_find(&cfg, "nope"));
+	ck_assert_ptr_null(config_gateway_find(&cfg, NULL));
+	ck_assert_str_eq(config_gateway_for(&cfg, "local", "a@b.example"),
+	    "default");
+	ck_assert_str_eq(config_gateway_for(&cfg, NULL, NULL), "default");
+	ck_assert_ptr_null(config_route_find(&cfg, "b.example"));
+	ck_assert_ptr_nonnull(pr = config_profile_for(&cfg, "b.example"));
+	ck_assert_str_eq(pr->name, "default");
+	ck_assert_int_eq(pr->retry_initial, 5 * 60 * 1000);
+	ck_assert_int_eq(pr->retry_max, 60 * 60 * 1000);
+	ck_assert_int_eq(pr->max_age, 5 * 86400 * 1000LL);
+	ck_assert_int_eq(pr->max_retries, -1);
+	ck_assert_ptr_eq(config_profile_for(&cfg, NULL), pr);
+	ck_assert_int_eq(cfg.ndns_servers, 0);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Gateway rules: file order, first match wins. */
+struct gwfor_case {
+	const char	*listener;
+	const char	*sender;
+	const char	*want;
+};
+
+static const struct gwfor_case gwfor_cases[] = {
+	{ "p", "ceo@corp.example", "vip" },
+	{ "p", "CEO@Corp.Example", "vip" },
+	{ "p", "ceo@corp.example.", "vip" },
+	{ "p", "x@corp.example", "out" },
+	{ "q", "x@CORP.EXAMPLE.", "out" },
+	{ "p", "x@sub.corp.example", "fromp" },	/* not a subdomain match */
+	{ "q", "x@sub.corp.example", "main" },
+	{ "p", "\"a@b\"@news.example", "bulk" },	/* the last '@' */
+	{ "q", "news.example", "main" },		/* no '@' */
+	{ "p", "", "fromp" },				/* null sender */
+	{ "p", NULL, "fromp" },
+	{ "P", "x@other.example", "main" },		/* names: exact */
+	{ NULL, "x@other.example", "main" },
+	{ NULL, NULL, "main" },
+	{ "q", "x@news.example", "bulk" },
+	{ "q", "x@corp.example.x", "main" },
+	{ "q", "x@", "main" },
+};
+
+START_TEST(config_gateway_for_table)
+{
+	static const char text[] =
+	    PRIV
+	    "listener q {\n  address 127.0.0.1\n  port 2526\n"
+	    "  relay_networks ::1\n}\n"
+	    "gateway_rule sender CEO@corp.example vip\n"
+	    "gateway_rule sender_domain Corp.Example out\n"
+	    "gateway_rule sender_domain news.example bulk\n"
+	    "gateway_rule listener p fromp\n"
+	    "default_gateway main\n"
+	    "gateway vip {\n}\ngateway out {\n}\ngateway bulk {\n}\n"
+	    "gateway fromp {\n}\ngateway main {\n}\n";
+	const struct gwfor_case	*c = &gwfor_cases[_i];
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	const char		*got;
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	got = config_gateway_for(&cfg, c->listener, c->sender);
+	ck_assert_msg(got != NULL && strcmp(got, c->want) == 0,
+	    "(%s, %s): %s, want %s", c->listener ? c->listener : "NULL",
+	    c->sender ? c->sender : "NULL", got ? got : "NULL", c->want);
+	ck_assert_ptr_nonnull(config_gateway_find(&cfg, got));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Routes and profiles by destination domain. */
+struct dest_case {
+	const char	*domain;
+	const char	*want_route;	/* route domain or NULL */
+	const char	*want_profile;
+};
+
+static const struct dest_case dest_cases[] = {
+	{ "a.example", "a.example", "fast" },
+	{ "A.EXAMPLE", "a.example", "fast" },
+	{ "a.example.", "a.example", "fast" },
+	{ "a.example..", NULL, "slow" },
+	{ "sub.a.example", NULL, "slow" },
+	{ "b.example", "b.example", "none" },
+	{ "x.a.example", NULL, "slow" },
+	{ "example", NULL, "slow" },
+	{ "", NULL, "slow" },
+	{ ".", NULL, "slow" },
+	{ "c.example", NULL, "fast" },
+};
+
+START_TEST(config_dest_lookup_table)
+{
+	static const char text[] =
+	    "route a.example -> [127.0.0.1]:2526\n"
+	    "route B.example -> mx.example\n"
+	    "bounce_profile fast {\n  domains a.example c.example\n}\n"
+	    "bounce_profile none {\n  max_retries 0\n  domains b.example\n}\n"
+	    "bounce_profile slow {\n  retry_max 4h\n  domains x.slow.example\n"
+	    "}\n"
+	    "default_bounce_profile slow\n";
+	const struct dest_case		*c = &dest_cases[_i];
+	struct bw_config		 cfg;
+	struct errs			*e = errs_new();
+	const struct bw_route_conf	*rt;
+	const struct bw_profile_conf	*pr;
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	rt = config_route_find(&cfg, c->domain);
+	if (c->want_route == NULL)
+		ck_assert_msg(rt == NULL, "%s: route %s", c->domain,
+		    rt ? rt->domain : "");
+	else {
+		ck_assert_msg(rt != NULL, "%s: no route", c->domain);
+		ck_assert_str_eq(rt->domain, c->want_route);
+	}
+	ck_assert_ptr_nonnull(pr = config_profile_for(&cfg, c->domain));
+	ck_assert_msg(strcmp(pr->name, c->want_profile) == 0,
+	    "%s: profile %s, want %s", c->domain, pr->name, c->want_profile);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/*
  * Limits table.
  */
 
@@ -641,11 +1191,16 @@ limit_text(const struct bw_limit_def *d, long long v, char *buf, size_t sz)
 	snprintf(buf, sz, "%lld%s", v, d->unit == BW_UNIT_MS ? "ms" : "");
 }
 
-/* Room for every line-size limit, so that only the row under test fails. */
+/*
+ * Room for every line-size limit and every DNS timeout, so that only the
+ * row under test fails (5 lines).
+ */
 #define LIMIT_PREFIX \
 	"smtpd_max_input_buffer 64m\n" \
 	"smtpd_max_text_line 1000\n" \
-	"smtpd_max_command_line 512\n"
+	"smtpd_max_command_line 512\n" \
+	"dns_attempt_timeout 100ms\n" \
+	"dns_query_deadline 5m\n"
 
 static int
 limit_try(const struct bw_limit_def *d, long long v, struct errs *e,
@@ -681,7 +1236,7 @@ START_TEST(limits_range_enforced)
 	snprintf(want, sizeof(want), "out of range %lld..%lld (%s)", d->min,
 	    d->max, bw_limit_unit_name(d->unit));
 	ck_assert_int_eq(limit_try(d, d->max + 1, e, &got), 1);
-	ck_assert_msg(strncmp(e->msg[0], "t.conf:4: ", 10) == 0 &&
+	ck_assert_msg(strncmp(e->msg[0], "t.conf:6: ", 10) == 0 &&
 	    strstr(e->msg[0], d->name) != NULL &&
 	    strstr(e->msg[0], want) != NULL, "%s", e->msg[0]);
 	ck_assert_int_ne(got, d->max + 1);
@@ -796,8 +1351,9 @@ sa_from(const char *text, struct sockaddr_storage *ss)
 
 START_TEST(default_config_loads)
 {
-	struct bw_config	 cfg;
-	struct bw_listener_conf	*l;
+	struct bw_config		 cfg;
+	struct bw_listener_conf		*l;
+	const struct bw_route_conf	*rt;
 	struct sockaddr_storage	 ss;
 	struct errs		*e = errs_new();
 	int			 i;
@@ -808,7 +1364,7 @@ START_TEST(default_config_loads)
 	ck_assert_str_ne(cfg.hostname, "");
 	ck_assert_str_eq(cfg.runtime_dir, "/run/breakwater");
 	ck_assert_str_eq(cfg.spool_dir, "/var/spool/breakwater");
-	ck_assert_str_eq(cfg.chroot_dir, "/var/empty/breakwater");
+	ck_assert_str_eq(cfg.chroot_dir, "/run/breakwater");
 	ck_assert_str_eq(cfg.admin_group, "bwadmin");
 	ck_assert_str_eq(cfg.user_smtpd, "_bwsmtpd");
 	ck_assert_str_eq(cfg.user_queued, "_bwqueue");
@@ -840,6 +1396,20 @@ START_TEST(default_config_loads)
 	    sa_from("10.0.0.1", &ss)));
 	ck_assert(!bw_net_match(l->relay_networks, 2, (struct sockaddr *)
 	    sa_from("::2", &ss)));
+	/* The demo route to a local sink; nothing else. */
+	rt = config_route_find(&cfg, "demo.example");
+	ck_assert_ptr_nonnull(rt);
+	ck_assert_int_eq(rt->nhosts, 1);
+	ck_assert_str_eq(rt->hosts[0].host, "127.0.0.1");
+	ck_assert_int_eq(rt->hosts[0].literal, 1);
+	ck_assert_int_eq(rt->hosts[0].port, 2526);
+	ck_assert_ptr_eq(TAILQ_FIRST(&cfg.routes), rt);
+	ck_assert_ptr_null(TAILQ_NEXT(rt, entry));
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.gwrules));
+	ck_assert_int_eq(cfg.ndns_servers, 0);
+	ck_assert_ptr_nonnull(config_gateway_find(&cfg, "default"));
+	ck_assert_str_eq(config_profile_for(&cfg, "demo.example")->name,
+	    "default");
 	config_free(&cfg);
 
 	/* The same text through config_parse_text, and it says why 2525. */
@@ -1165,7 +1735,7 @@ static const char *const doc_keywords[] = {
 	"accept_domains", "relay_networks", "smtpd", "queued", "deliverd",
 	"dnscached", "controld", "starttls", "implicit", "_bwsmtpd",
 	"_bwqueue", "_bwdeliver", "_bwdns", "_bwctl", "bwadmin",
-	"/run/breakwater", "/var/spool/breakwater", "/var/empty/breakwater",
+	"/run/breakwater", "/var/spool/breakwater",
 	NULL
 };
 
@@ -1213,7 +1783,60 @@ START_TEST(example_names_every_limit_and_parses)
 }
 END_TEST
 
-#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+/*
+ * Every commented-out setting of the example is valid: a line whose "#"
+ * is followed (after tabs only) by a keyword or "}" is enabled, and the
+ * whole file must still parse.  Prose comments have a space after "#".
+ */
+START_TEST(example_commented_settings_parse)
+{
+	char			*ex = slurp("etc/breakwater.conf.example");
+	char			*out, *o, *line, *next;
+	struct bw_config	 cfg;
+	struct errs		*e = errs_new();
+	int			 enabled = 0;
+
+	ck_assert_ptr_nonnull(out = malloc(strlen(ex) + 1));
+	o = out;
+	for (line = ex; *line != '\0'; line = next) {
+		char	*p = line, *q;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			next++;
+		else
+			next = line + strlen(line);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		q = p + 1;
+		while (*q == '\t')
+			q++;
+		if (*p == '#' && q < next && ((*q >= 'a' && *q <= 'z') ||
+		    *q == '_' || *q == '}')) {
+			memcpy(o, line, p - line);
+			o += p - line;
+			line = p + 1;
+			enabled++;
+		}
+		memcpy(o, line, next - line);
+		o += next - line;
+	}
+	*o = '\0';
+	ck_assert_msg(config_parse_text(&cfg, "example", out, NULL, errs_cb,
+	    e) == 0, "%s", e->msg[0]);
+	/* The delivery examples are among them. */
+	ck_assert_int_gt(enabled, 50);
+	ck_assert_ptr_nonnull(config_gateway_find(&cfg, "bulk"));
+	ck_assert_ptr_nonnull(TAILQ_FIRST(&cfg.gwrules));
+	ck_assert_ptr_nonnull(config_route_find(&cfg, "corp.example.org"));
+	ck_assert_str_eq(config_profile_for(&cfg, "partner.example")->name,
+	    "partners");
+	ck_assert_int_eq(cfg.ndns_servers, 2);
+	config_free(&cfg);
+	free(out);
+	free(ex);
+	free(e);
+}
+END_TEST
 
 static TCase *
 tcase(Suite *s, const char *name)
@@ -1240,11 +1863,20 @@ config_suite(void)
 	tcase_add_test(tc, config_reports_unclosed_skipped_block);
 	tcase_add_loop_test(tc, config_caps_lists, 0, NELEM(cap_cases));
 	tcase_add_test(tc, config_caps_listeners);
+	tcase_add_loop_test(tc, config_caps_delivery, 0, NELEM(dcap_cases));
 
 	tc = tcase(s, "grammar");
 	tcase_add_loop_test(tc, config_accepts_good_text, 0,
 	    NELEM(good_texts));
 	tcase_add_test(tc, config_sets_values);
+
+	tc = tcase(s, "delivery");
+	tcase_add_test(tc, config_sets_delivery_values);
+	tcase_add_test(tc, config_delivery_builtins);
+	tcase_add_loop_test(tc, config_gateway_for_table, 0,
+	    NELEM(gwfor_cases));
+	tcase_add_loop_test(tc, config_dest_lookup_table, 0,
+	    NELEM(dest_cases));
 
 	tc = tcase(s, "limits");
 	tcase_add_loop_test(tc, limits_table_is_sane, 0, LIM__COUNT);
@@ -1275,6 +1907,7 @@ config_suite(void)
 	tc = tcase(s, "docs");
 	tcase_add_test(tc, man_page_names_every_limit);
 	tcase_add_test(tc, example_names_every_limit_and_parses);
+	tcase_add_test(tc, example_commented_settings_parse);
 	return s;
 }
 
