@@ -543,8 +543,14 @@ bw_peer_listener_close(struct bw_peer_listener *l)
 
 	if (l == NULL)
 		return;
-	while ((p = TAILQ_FIRST(&l->peers)) != NULL)
+	/* each peer's owner frees its per-connection state on the down call */
+	while ((p = TAILQ_FIRST(&l->peers)) != NULL) {
+		if (p->up && p->state_cb != NULL) {
+			p->up = 0;
+			p->state_cb(p, 0, p->arg);
+		}
 		bw_peer_close(p);
+	}
 	event_free(l->ev);
 	close(l->fd);
 	unlink(l->path);

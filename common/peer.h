@@ -50,6 +50,7 @@ struct event_base *bw_event_base_new(void);
 struct bw_peer_listener *bw_peer_listen(struct event_base *, const char *path,
 	    int allowed_roles, mode_t mode, gid_t gid,
 	    bw_peer_msg_cb, bw_peer_state_cb, void *arg);
+/* Close the listener and its peers; up peers get their down callback. */
 void	 bw_peer_listener_close(struct bw_peer_listener *);
 
 struct bw_peer *bw_peer_connect(struct event_base *, const char *path,
