@@ -4,20 +4,45 @@
  * The main process only supervises: it forks deliverd_workers workers
  * (0: one per core), restarts one that dies (with backoff) and stops them
  * on SIGTERM.  Each worker connects to queued, dnscached and controld.
- * Delivery itself (jobs, SMTP client, connection pools) comes next.
+ *
+ * In a worker, queued's DLV_* frames are assembled into jobs
+ * (deliverd_job.c) and handed to the agent of their (gateway, domain)
+ * (deliverd_agent.c), which resolves the destination (deliverd_mx.c) and
+ * runs a pool of SMTP client connections (deliverd_smtp.c, replies parsed
+ * by deliverd_reply.c, TLS in deliverd_tls.c).  Results are logged by
+ * deliverd_log.c and sent back to queued per recipient.
  */
 #ifndef DELIVERD_H
 #define DELIVERD_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include "config.h"
+
+/* glibc's sys/queue.h lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+#ifndef LIST_FOREACH_SAFE
+#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = LIST_FIRST(head);					\
+	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
 
 struct bw_peer;
 struct bw_imsg;
 struct event;
 struct event_base;
+struct evbuffer;
+struct bufferevent;
+struct ssl_st;
 
 #define DLV_WORKERS_MAX		256	/* workers, whatever the core count */
 #define DLV_BACKOFF_MIN_MS	100	/* first restart delay */
@@ -50,6 +75,256 @@ struct dlv_super {
 	struct event		*ev_stop;	/* SIGKILL deadline */
 };
 
+/* Delivery limits that are not (yet) in the config's limits table. */
+#define DLV_MX_HOSTS_MAX	16	/* MX hosts (or route hosts) kept */
+#define DLV_HOST_ADDRS_MAX	8	/* addresses kept per host */
+#define DLV_JOB_RCPTS_MAX	10000	/* recipients in one job */
+#define DLV_REPLY_LINE_MAX	2048	/* one reply line (RFC 5321: 512) */
+#define DLV_REPLY_LINES_MAX	100	/* lines of one multi-line reply */
+#define DLV_AGENT_BUCKETS	1024	/* agent hash table size */
+#define DLV_HOST_DOWN_MS	30000	/* a failed host is skipped this long */
+#define DLV_MX_MAX_AGE_MS	300000	/* resolved hosts reused this long */
+#define DLV_DNS_WAIT_MS		30000	/* dnscached must answer in time */
+#define DLV_AGENT_IDLE_FREE_MS	600000	/* an unused agent is freed */
+#define DLV_AGENT_GC_MS		60000	/* agent garbage collection period */
+#define DLV_NOTLS_MS		600000	/* after a failed TLS handshake, the
+					   host is spoken to in plaintext */
+#define DLV_SETUP_MAX		2	/* connections of an agent being set
+					   up at once: the pool grows while
+					   jobs wait, not all at once */
+
+/* ---- SMTP replies (deliverd_reply.c, pure) ---- */
+
+enum dlv_reply_feed_result {
+	DLV_REPLY_MORE = 0,	/* a continuation line; feed the next */
+	DLV_REPLY_DONE,		/* the reply is complete */
+	DLV_REPLY_BAD,		/* malformed: the connection is broken */
+};
+
+struct dlv_reply {
+	int		 code;		/* 3 digits; 0 until the 1st line */
+	int		 nlines;
+	int		 done;
+	char		 enh[BW_DSN_CODE_MAX];	/* "5.1.1" or "" */
+	char		 text[BW_REPLY_TEXT_MAX];	/* lines joined */
+};
+
+/* ESMTP extensions announced in an EHLO reply. */
+struct dlv_ext {
+	int		 esmtp;
+	int		 pipelining;
+	int		 size;
+	uint64_t	 size_max;	/* 0: no limit announced */
+	int		 eightbitmime;
+	int		 starttls;
+	int		 enhanced;
+	int		 smtputf8;
+};
+
+void	 dlv_reply_init(struct dlv_reply *);
+int	 dlv_reply_feed(struct dlv_reply *, const char *line, size_t len);
+void	 dlv_ehlo_line(struct dlv_ext *, const char *line, size_t len);
+/* Status and DSN code for a complete reply. */
+int	 dlv_reply_status(const struct dlv_reply *);
+void	 dlv_reply_dsn(const struct dlv_reply *, char *dst, size_t dstsz);
+/* Append in (len bytes) to out with dot-stuffing; *bol: at line start. */
+int	 dlv_dotstuff(struct evbuffer *out, const char *in, size_t len,
+	    int *bol);
+
+/* ---- jobs (deliverd_job.c) ---- */
+
+struct dlv_rcpt {
+	char		 addr[BW_ADDR_MAX];
+	int		 have;		/* DLV_RCPT received */
+	int		 status;	/* enum bw_dlv_status, -1: none yet */
+	int		 accepted;	/* RCPT 2xx in this transaction */
+	char		 dsn[BW_DSN_CODE_MAX];
+	char		 reply[BW_REPLY_TEXT_MAX];
+};
+
+struct dlv_job {
+	TAILQ_ENTRY(dlv_job)	 entry;
+	uint64_t		 jobid;
+	char			 qid[BW_QID_LEN + 1];
+	char			 gateway[BW_NAME_MAX];
+	char			 domain[BW_DOMAIN_MAX + 1];
+	char			 sender[BW_ADDR_MAX];
+	uint64_t		 size;
+	int64_t			 created;
+	uint32_t		 flags;
+	uint32_t		 attempts;
+	uint32_t		 nrcpt;
+	uint32_t		 nrcpt_have;
+	struct dlv_rcpt		*rcpts;
+	uint32_t		*order;		/* rcpts to send, by index */
+	uint32_t		 norder;
+	struct evbuffer		*body;
+	int			 complete;	/* DLV_END seen */
+	char			 relay[BW_RELAY_TEXT_MAX];	/* last tried */
+	uint32_t		 connections;	/* opened for this job */
+};
+TAILQ_HEAD(dlv_job_list, dlv_job);
+
+void	 dlv_job_msg(struct bw_imsg *);
+int	 dlv_addr_ok(const char *);
+void	 dlv_job_set_result(struct dlv_job *, uint32_t idx, int status,
+	    const char *dsn, const char *reply);
+/* Every recipient without a result gets this one. */
+void	 dlv_job_set_rest(struct dlv_job *, int status, const char *dsn,
+	    const char *reply);
+/* Send results and DLV_DONE, log, count, free. */
+void	 dlv_job_finish(struct dlv_job *, int unreachable, const char *reason);
+void	 dlv_job_free(struct dlv_job *);
+void	 dlv_job_drop_all(void);
+
+/* ---- destinations (deliverd_mx.c) ---- */
+
+enum dlv_mx_state {
+	DLV_MX_NONE = 0,	/* not resolved (or expired) */
+	DLV_MX_RESOLVING,
+	DLV_MX_READY,
+};
+
+struct dlv_host {
+	char		 name[BW_DOMAIN_MAX + 1];
+	int		 pref;
+	int		 port;
+	char		 addrs[DLV_HOST_ADDRS_MAX][BW_HOSTADDR_MAX];
+	int		 naddrs;
+	int		 pending;	/* address queries in flight */
+	int		 dns_temp;	/* an address query failed (temp) */
+	uint64_t	 notls_until;	/* TLS handshake failed: plaintext
+					   until then (bw_now_ms()) */
+	uint64_t	 down_until;	/* bw_now_ms(); 0 = usable */
+	uint32_t	 connections;	/* open now */
+	int64_t		 last_error_time;
+	char		 last_error[BW_REPLY_TEXT_MAX];
+	char		 last_addr[BW_HOSTADDR_MAX];
+};
+
+void	 dlv_mx_sort(struct dlv_host *, int n);
+/* Index of the host for a new connection, or -1: none usable now. */
+int	 dlv_mx_pick(const struct dlv_host *, int n, unsigned *rr,
+	    uint64_t now);
+struct dlv_agent;
+void	 dlv_mx_resolve(struct dlv_agent *);
+void	 dlv_mx_answer(struct bw_imsg *);
+void	 dlv_mx_dns_down(void);
+void	 dlv_mx_timeout_cb(int, short, void *);
+
+/* ---- agents (deliverd_agent.c) ---- */
+
+enum dlv_conn_state {
+	DLV_CS_CONNECTING = 0,
+	DLV_CS_GREETING,
+	DLV_CS_EHLO,
+	DLV_CS_HELO,
+	DLV_CS_STARTTLS,
+	DLV_CS_TLS,		/* handshake */
+	DLV_CS_IDLE,
+	DLV_CS_MAIL,		/* MAIL and RCPT replies */
+	DLV_CS_DATA,		/* 354 */
+	DLV_CS_BODY,		/* reply to the final dot */
+	DLV_CS_DATA_DISCARD,	/* pipelined DATA of an aborted transaction */
+	DLV_CS_DOT_DISCARD,	/* its lone dot, if the server said 354 */
+	DLV_CS_RSET,
+	DLV_CS_QUIT,
+	DLV_CS_CLOSED,
+};
+
+/* One SMTP client connection of an agent (deliverd_smtp.c). */
+struct dlv_conn {
+	TAILQ_ENTRY(dlv_conn)	 entry;
+	struct dlv_agent	*agent;
+	int			 host;		/* index in agent->hosts */
+	int			 addr;		/* index in the host's addrs */
+	enum dlv_conn_state	 state;
+	struct bufferevent	*bev;
+	struct event		*idle_ev;
+	int			 tls;
+	int			 setup_done;
+	int			 in_open;	/* inside dlv_smtp_open() */
+	struct dlv_ext		 ext;
+	struct dlv_reply	 reply;
+	struct dlv_job		*job;
+	uint32_t		 sent;		/* MAIL + RCPTs sent */
+	uint32_t		 replies;	/* of those, answered */
+	uint32_t		 naccepted;
+	int			 mail_ok;
+	int			 data_sent;	/* DATA pipelined with RCPTs */
+	int			 nmsgs;
+	char			 relay[BW_RELAY_TEXT_MAX];
+};
+TAILQ_HEAD(dlv_conn_list, dlv_conn);
+
+struct dlv_agent {
+	LIST_ENTRY(dlv_agent)	 hentry;
+	char			 gateway[BW_NAME_MAX];
+	char			 domain[BW_DOMAIN_MAX + 1];
+	const struct bw_gateway_conf *gw;
+	int			 routed;
+	enum dlv_mx_state	 mx_state;
+	uint64_t		 mx_expires;	/* bw_now_ms() */
+	uint32_t		 mx_gen;	/* stale answers are ignored */
+	int			 mx_pending;	/* queries in flight */
+	int			 mx_ttl;	/* smallest TTL seen, seconds */
+	struct event		*mx_timer;	/* dnscached's deadline */
+	struct dlv_host		 hosts[DLV_MX_HOSTS_MAX];
+	int			 nhosts;
+	unsigned		 rr;		/* round robin over hosts */
+	unsigned		 src_rr;	/* round robin over sources */
+	struct dlv_job_list	 jobs;		/* waiting for a connection */
+	int			 njobs;
+	struct dlv_conn_list	 conns;
+	int			 nconns;
+	int			 nsetup;	/* connections not ready yet */
+	int			 conn_cap;	/* a host refused more */
+	uint64_t		 conn_cap_until;	/* bw_now_ms() */
+	uint64_t		 last_used;	/* bw_now_ms() */
+	uint64_t		 delivered;
+	uint64_t		 tempfail;
+	uint64_t		 permfail;
+	int64_t			 last_attempt;
+	char			 last_result[BW_REPLY_TEXT_MAX];
+};
+LIST_HEAD(dlv_agent_head, dlv_agent);
+
+struct dlv_agent *dlv_agent_find(const char *gateway, const char *domain);
+void	 dlv_agent_job_add(struct dlv_job *);
+void	 dlv_agent_run(struct dlv_agent *);
+/* Resolution ended: 0 ready, else every waiting job fails with this. */
+void	 dlv_agent_resolved(struct dlv_agent *, int status, const char *dsn,
+	    const char *reason);
+void	 dlv_agent_conn_ready(struct dlv_agent *, struct dlv_conn *);
+void	 dlv_agent_conn_gone(struct dlv_agent *, struct dlv_conn *);
+void	 dlv_agent_info(struct bw_peer *, uint32_t peerid,
+	    const struct bw_domain_info_req *);
+void	 dlv_agent_init(void);
+void	 dlv_agent_drop_jobs(void);
+void	 dlv_agent_shutdown(void);
+
+/* ---- SMTP client (deliverd_smtp.c) ---- */
+
+struct dlv_conn *dlv_smtp_open(struct dlv_agent *, int hostidx);
+void	 dlv_smtp_job_start(struct dlv_conn *, struct dlv_job *);
+void	 dlv_smtp_idle(struct dlv_conn *);
+/* Close at once (no QUIT); a job on it gets a temporary failure. */
+void	 dlv_smtp_abort(struct dlv_conn *, const char *why);
+int	 dlv_smtp_is_idle(const struct dlv_conn *);
+int	 dlv_smtp_host(const struct dlv_conn *);
+int	 dlv_smtp_has_job(const struct dlv_conn *);
+
+/* ---- TLS (deliverd_tls.c) ---- */
+
+int	 dlv_tls_init(void);
+struct ssl_st *dlv_tls_new(const char *servername);
+void	 dlv_tls_free_ctx(void);
+
+/* ---- logging (deliverd_log.c) ---- */
+
+const char *dlv_status_log_name(int status);	/* sent, deferred, bounced */
+void	 dlv_log_result(const struct dlv_job *, uint32_t idx);
+
 /* A worker process. */
 struct dlv_worker {
 	struct event_base	*base;
@@ -71,7 +346,22 @@ struct dlv_worker {
 	uint64_t		 c_dnscached_connects;
 	uint64_t		 c_controld_connects;
 	uint64_t		 c_jobs;
+	uint64_t		 c_delivered;
+	uint64_t		 c_deferred;
+	uint64_t		 c_bounced;
+	uint64_t		 c_connections_opened;
+	uint64_t		 c_connections_reused;
+	uint64_t		 c_connect_failures;
+	uint64_t		 c_tls_sessions;
+	uint64_t		 c_agents;	/* live agents */
+	/* delivery state */
+	struct dlv_job_list	 assembling;	/* jobs before DLV_END */
+	uint64_t		 njobs;		/* jobs held, all states */
+	uint64_t		 dns_reqid;
+	struct event		*gc_timer;
 };
+
+extern struct dlv_worker *dlv_env;
 
 /* deliverd_super.c */
 int	 dlv_super_run(struct dlv_super *);

@@ -1,9 +1,10 @@
 /*
  * A deliverd worker's message dispatch, one function per peer.  peer.c has
- * checked each frame's catalog row (type, sender role, size) first.  No
- * job messages exist yet: queued and dnscached send nothing a worker
- * understands, so a frame from them is logged and that link is dropped
- * (peer.c reconnects it).  controld asks for STATUS.
+ * checked each frame's catalog row (type, sender role, size) first.
+ * queued sends jobs (DLV_*), dnscached answers (DNS_ANSWER), controld asks
+ * for STATUS and DOMAIN_INFO.  Anything else drops that link (peer.c
+ * reconnects it).  Losing queued drops every job (queued re-sends them);
+ * losing dnscached fails every lookup in flight (temporary failure).
  */
 #include "bw_autoconf.h"
 
@@ -28,6 +29,12 @@ void
 dlv_queued_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
 	switch (imsg->hdr.type) {
+	case BW_IMSG_DLV_JOB:
+	case BW_IMSG_DLV_RCPT:
+	case BW_IMSG_DLV_BODY:
+	case BW_IMSG_DLV_END:
+		dlv_job_msg(imsg);
+		break;
 	default:
 		dlv_unexpected(peer, imsg, "queued");
 		break;
@@ -38,6 +45,9 @@ void
 dlv_dnscached_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
 	switch (imsg->hdr.type) {
+	case BW_IMSG_DNS_ANSWER:
+		dlv_mx_answer(imsg);
+		break;
 	default:
 		dlv_unexpected(peer, imsg, "dnscached");
 		break;
@@ -59,6 +69,18 @@ dlv_status_send(struct dlv_worker *w, struct bw_peer *peer, uint32_t reqid)
 		{ "controld_connects", offsetof(struct dlv_worker,
 		    c_controld_connects) },
 		{ "jobs", offsetof(struct dlv_worker, c_jobs) },
+		{ "delivered", offsetof(struct dlv_worker, c_delivered) },
+		{ "deferred", offsetof(struct dlv_worker, c_deferred) },
+		{ "bounced", offsetof(struct dlv_worker, c_bounced) },
+		{ "connections_opened", offsetof(struct dlv_worker,
+		    c_connections_opened) },
+		{ "connections_reused", offsetof(struct dlv_worker,
+		    c_connections_reused) },
+		{ "connect_failures", offsetof(struct dlv_worker,
+		    c_connect_failures) },
+		{ "tls_sessions", offsetof(struct dlv_worker, c_tls_sessions) },
+		{ "agents", offsetof(struct dlv_worker, c_agents) },
+		{ "jobs_held", offsetof(struct dlv_worker, njobs) },
 	};
 	struct bw_status	 st;
 	size_t			 i;
@@ -92,6 +114,9 @@ dlv_controld_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_STATUS_REQ:
 		dlv_status_send(arg, peer, imsg->hdr.peerid);
 		break;
+	case BW_IMSG_DOMAIN_INFO_REQ:
+		dlv_agent_info(peer, imsg->hdr.peerid, imsg->data);
+		break;
 	default:
 		dlv_unexpected(peer, imsg, "controld");
 		break;
@@ -114,6 +139,8 @@ dlv_queued_state_cb(struct bw_peer *peer, int up, void *arg)
 	struct dlv_worker	*w = arg;
 
 	dlv_link_state(w, "queued", up, &w->c_queued_connects);
+	if (!up)
+		dlv_job_drop_all();
 }
 
 void
@@ -122,6 +149,8 @@ dlv_dnscached_state_cb(struct bw_peer *peer, int up, void *arg)
 	struct dlv_worker	*w = arg;
 
 	dlv_link_state(w, "dnscached", up, &w->c_dnscached_connects);
+	if (!up)
+		dlv_mx_dns_down();
 }
 
 void

@@ -1,6 +1,6 @@
 /*
  * A deliverd worker: its own event loop, connections to queued (jobs and
- * results, next issue), dnscached (lookups) and controld (status), each
+ * results), dnscached (lookups) and controld (status), each
  * re-established with backoff by peer.c.  It stops on SIGTERM or SIGINT,
  * and when the supervisor's pipe reports EOF (the supervisor died).
  */
@@ -20,6 +20,7 @@
 #include "deliverd.h"
 
 static struct dlv_worker	 dlv_w;
+struct dlv_worker		*dlv_env = &dlv_w;
 
 static void
 dlv_worker_stop(const char *why)
@@ -88,6 +89,11 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	    event_add(dlv_w.ev_parent, NULL) == -1)
 		fatalx("worker=%d: cannot set up events", index);
 
+	TAILQ_INIT(&dlv_w.assembling);
+	dlv_agent_init();
+	if (dlv_tls_init() == -1)
+		log_warnx("worker=%d: no TLS for outbound connections", index);
+
 	dlv_w.queued = dlv_worker_connect(BW_SOCK_QUEUED, dlv_queued_msg_cb,
 	    dlv_queued_state_cb);
 	dlv_w.dnscached = dlv_worker_connect(BW_SOCK_DNSCACHED,
@@ -102,6 +108,7 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 		fatalx("worker=%d: event loop ended unexpectedly (ret=%d)",
 		    index, ret);
 
+	dlv_agent_shutdown();
 	bw_peer_close(dlv_w.queued);
 	bw_peer_close(dlv_w.dnscached);
 	bw_peer_close(dlv_w.controld);
@@ -111,6 +118,7 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	/* Run the deferred frees of the peers just closed. */
 	event_base_loop(dlv_w.base, EVLOOP_NONBLOCK);
 	event_base_free(dlv_w.base);
+	dlv_tls_free_ctx();
 	close(parent_fd);
 	/* The config belongs to the supervisor's copy of the process image. */
 	config_free((struct bw_config *)cfg);

@@ -1,0 +1,483 @@
+/*
+ * Where a domain's mail goes: an SMTP route from the config wins; else the
+ * MX records from dnscached, hosts ordered by preference; no MX (NODATA):
+ * the implicit MX, the domain itself; a null MX (RFC 7505) or NXDOMAIN: a
+ * permanent failure at once; a DNS failure: a temporary one.  Host
+ * addresses (A, then AAAA) are looked up through dnscached as well.
+ *
+ * Host choice for a new connection (dlv_mx_pick): the best preference
+ * that has a usable host (addresses, not marked down), round robin across
+ * the hosts of that preference.
+ *
+ * Trust: dnscached's answers have passed the catalog's size check; nrr is
+ * checked against the frame length here, and record text is copied with
+ * an explicit bound.  At most DLV_MX_HOSTS_MAX hosts and
+ * DLV_HOST_ADDRS_MAX addresses per host are kept; the rest are ignored.
+ */
+#include "bw_autoconf.h"
+
+#include <sys/queue.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "peer.h"
+#include "util.h"
+#include "deliverd.h"
+
+/* An address or MX query in flight. */
+struct dlv_dnsq {
+	TAILQ_ENTRY(dlv_dnsq)	 entry;
+	uint64_t		 reqid;
+	uint32_t		 gen;
+	int			 host;		/* -1: the MX query */
+	uint16_t		 qtype;
+	char			 gateway[BW_NAME_MAX];
+	char			 domain[BW_DOMAIN_MAX + 1];
+};
+static TAILQ_HEAD(, dlv_dnsq) dlv_dnsqs = TAILQ_HEAD_INITIALIZER(dlv_dnsqs);
+
+/* Stable sort by preference (insertion sort; n is small). */
+void
+dlv_mx_sort(struct dlv_host *h, int n)
+{
+	struct dlv_host	 tmp;
+	int		 i, j;
+
+	for (i = 1; i < n; i++) {
+		if (h[i - 1].pref <= h[i].pref)
+			continue;
+		tmp = h[i];
+		for (j = i; j > 0 && h[j - 1].pref > tmp.pref; j--)
+			h[j] = h[j - 1];
+		h[j] = tmp;
+	}
+}
+
+static int
+dlv_mx_usable(const struct dlv_host *h, uint64_t now)
+{
+	return h->naddrs > 0 && h->down_until <= now;
+}
+
+/* The host for a new connection; -1 if none is usable now. */
+int
+dlv_mx_pick(const struct dlv_host *h, int n, unsigned *rr, uint64_t now)
+{
+	int	 i, best = -1, cnt = 0, want;
+
+	for (i = 0; i < n; i++) {
+		if (!dlv_mx_usable(&h[i], now))
+			continue;
+		if (best == -1 || h[i].pref < h[best].pref) {
+			best = i;
+			cnt = 1;
+		} else if (h[i].pref == h[best].pref)
+			cnt++;
+	}
+	if (best == -1)
+		return -1;
+	want = (int)(*rr % (unsigned)cnt);
+	(*rr)++;
+	for (i = 0; i < n; i++) {
+		if (!dlv_mx_usable(&h[i], now) || h[i].pref != h[best].pref)
+			continue;
+		if (want-- == 0)
+			return i;
+	}
+	return best;	/* not reached */
+}
+
+/* Forget every query of an agent (a new resolution or a deadline). */
+static void
+dlv_mx_forget(struct dlv_agent *a)
+{
+	struct dlv_dnsq	*q, *tq;
+
+	TAILQ_FOREACH_SAFE(q, &dlv_dnsqs, entry, tq) {
+		if (strcmp(q->gateway, a->gateway) != 0 ||
+		    strcmp(q->domain, a->domain) != 0)
+			continue;
+		TAILQ_REMOVE(&dlv_dnsqs, q, entry);
+		free(q);
+	}
+	a->mx_pending = 0;
+	evtimer_del(a->mx_timer);
+}
+
+static int
+dlv_mx_query(struct dlv_agent *a, int host, uint16_t qtype, const char *name)
+{
+	struct bw_dns_query	 dq;
+	struct dlv_dnsq		*q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		log_warn("domain=%s: dns query", a->domain);
+		return -1;
+	}
+	q->reqid = ++dlv_env->dns_reqid;
+	q->gen = a->mx_gen;
+	q->host = host;
+	q->qtype = qtype;
+	strlcpy(q->gateway, a->gateway, sizeof(q->gateway));
+	strlcpy(q->domain, a->domain, sizeof(q->domain));
+	memset(&dq, 0, sizeof(dq));
+	dq.reqid = q->reqid;
+	dq.qtype = qtype;
+	strlcpy(dq.name, name, sizeof(dq.name));
+	if (bw_peer_send(dlv_env->dnscached, BW_IMSG_DNS_QUERY, 0, -1, &dq,
+	    sizeof(dq)) == -1) {
+		free(q);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&dlv_dnsqs, q, entry);
+	a->mx_pending++;
+	if (host >= 0)
+		a->hosts[host].pending++;
+	return 0;
+}
+
+/* Does the gateway have a source address of this family (or none at all)? */
+static int
+dlv_mx_family_ok(const struct dlv_agent *a, int family)
+{
+	int	 i;
+
+	if (a->gw == NULL || a->gw->nsources == 0)
+		return 1;
+	for (i = 0; i < a->gw->nsources; i++)
+		if (a->gw->sources[i].ss_family == family)
+			return 1;
+	return 0;
+}
+
+/* Ask for the addresses of every host that has none. */
+static int
+dlv_mx_query_hosts(struct dlv_agent *a)
+{
+	int	 i;
+
+	for (i = 0; i < a->nhosts; i++) {
+		if (a->hosts[i].naddrs > 0)
+			continue;
+		if (dlv_mx_family_ok(a, AF_INET) &&
+		    dlv_mx_query(a, i, BW_DNS_T_A, a->hosts[i].name) == -1)
+			return -1;
+		if (dlv_mx_family_ok(a, AF_INET6) &&
+		    dlv_mx_query(a, i, BW_DNS_T_AAAA, a->hosts[i].name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Every query has been answered: decide. */
+static void
+dlv_mx_settle(struct dlv_agent *a)
+{
+	int	 i, usable = 0, temp = 0;
+	uint64_t age;
+
+	evtimer_del(a->mx_timer);
+	for (i = 0; i < a->nhosts; i++) {
+		if (a->hosts[i].naddrs > 0)
+			usable++;
+		if (a->hosts[i].dns_temp)
+			temp++;
+	}
+	if (usable == 0) {
+		if (temp > 0)
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+			    "host address lookup failed temporarily");
+		else
+			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4",
+			    "no address for any mail exchanger "
+			    "(host or domain name not found)");
+		return;
+	}
+	age = (uint64_t)a->mx_ttl * 1000;
+	if (age > DLV_MX_MAX_AGE_MS || a->mx_ttl <= 0)
+		age = DLV_MX_MAX_AGE_MS;
+	a->mx_expires = bw_now_ms() + age;
+	dlv_agent_resolved(a, 0, NULL, NULL);
+}
+
+/* dnscached did not answer in time. */
+void
+dlv_mx_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dlv_agent	*a = arg;
+
+	log_warnx("domain=%s gateway=%s: no answer from dnscached in %d ms",
+	    a->domain, a->gateway, DLV_DNS_WAIT_MS);
+	dlv_mx_forget(a);
+	a->mx_gen++;
+	dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+	    "DNS lookup timed out (dnscached)");
+}
+
+/* Copy a host's state kept across resolutions (down marks, errors). */
+static void
+dlv_mx_keep(struct dlv_host *nh, const struct dlv_host *old, int nold)
+{
+	int	 i;
+
+	for (i = 0; i < nold; i++) {
+		if (strcmp(old[i].name, nh->name) != 0)
+			continue;
+		nh->down_until = old[i].down_until;
+		nh->notls_until = old[i].notls_until;
+		nh->connections = old[i].connections;
+		nh->last_error_time = old[i].last_error_time;
+		strlcpy(nh->last_error, old[i].last_error,
+		    sizeof(nh->last_error));
+		return;
+	}
+}
+
+/* Route hosts: literal addresses at once, names through A/AAAA. */
+static void
+dlv_mx_route(struct dlv_agent *a, const struct bw_route_conf *rt)
+{
+	struct dlv_host	 old[DLV_MX_HOSTS_MAX];
+	int		 i, nold = a->nhosts;
+
+	memcpy(old, a->hosts, sizeof(old));
+	a->nhosts = 0;
+	a->routed = 1;
+	for (i = 0; i < rt->nhosts && a->nhosts < DLV_MX_HOSTS_MAX; i++) {
+		struct dlv_host *h = &a->hosts[a->nhosts++];
+
+		memset(h, 0, sizeof(*h));
+		strlcpy(h->name, rt->hosts[i].host, sizeof(h->name));
+		dlv_mx_keep(h, old, nold);
+		h->pref = rt->hosts[i].priority;
+		h->port = rt->hosts[i].port > 0 ? rt->hosts[i].port : 25;
+		if (rt->hosts[i].literal) {
+			strlcpy(h->addrs[0], rt->hosts[i].host,
+			    sizeof(h->addrs[0]));
+			h->naddrs = 1;
+		}
+	}
+	dlv_mx_sort(a->hosts, a->nhosts);
+}
+
+/* Start resolving the agent's destination. */
+void
+dlv_mx_resolve(struct dlv_agent *a)
+{
+	const struct bw_route_conf	*rt;
+	struct timeval			 tv;
+	int				 i;
+
+	dlv_mx_forget(a);
+	a->mx_gen++;
+	a->routed = 0;
+	a->mx_ttl = 0;
+	/* Keep down marks and per-host history of hosts we knew. */
+	for (i = 0; i < a->nhosts; i++) {
+		a->hosts[i].naddrs = 0;
+		a->hosts[i].pending = 0;
+		a->hosts[i].dns_temp = 0;
+	}
+	a->mx_state = DLV_MX_RESOLVING;
+	tv.tv_sec = DLV_DNS_WAIT_MS / 1000;
+	tv.tv_usec = (DLV_DNS_WAIT_MS % 1000) * 1000;
+	evtimer_add(a->mx_timer, &tv);
+
+	if ((rt = config_route_find(dlv_env->cfg, a->domain)) != NULL) {
+		dlv_mx_route(a, rt);
+		if (dlv_mx_query_hosts(a) == -1) {
+			dlv_mx_forget(a);
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+			    "DNS service unavailable (dnscached)");
+			return;
+		}
+		if (a->mx_pending == 0)
+			dlv_mx_settle(a);
+		return;
+	}
+	if (dlv_mx_query(a, -1, BW_DNS_T_MX, a->domain) == -1) {
+		dlv_mx_forget(a);
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    "DNS service unavailable (dnscached)");
+	}
+}
+
+/* The MX answer: the host list, or the domain's fate. */
+static void
+dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
+    const unsigned char *rrs, uint32_t nrr)
+{
+	struct dlv_host	 old[DLV_MX_HOSTS_MAX];
+	struct bw_dns_rr rr;
+	int		 nold = a->nhosts;
+	uint32_t	 i;
+	int		 nullmx = 0;
+
+	memcpy(old, a->hosts, sizeof(old));
+	a->nhosts = 0;
+	switch (ans->status) {
+	case BW_DNS_OK:
+		for (i = 0; i < nrr; i++) {
+			char name[BW_DOMAIN_MAX + 1];
+
+			memcpy(&rr, rrs + i * sizeof(rr), sizeof(rr));
+			if (rr.type != BW_DNS_T_MX)
+				continue;
+			BW_IMSG_STR(name, rr.data);
+			if (strcmp(name, ".") == 0 || name[0] == '\0') {
+				nullmx = 1;
+				continue;
+			}
+			if (a->nhosts >= DLV_MX_HOSTS_MAX)
+				continue;
+			memset(&a->hosts[a->nhosts], 0, sizeof(a->hosts[0]));
+			strlcpy(a->hosts[a->nhosts].name, name,
+			    sizeof(a->hosts[0].name));
+			a->hosts[a->nhosts].pref = rr.preference;
+			a->hosts[a->nhosts].port = 25;
+			dlv_mx_keep(&a->hosts[a->nhosts], old, nold);
+			a->nhosts++;
+		}
+		if (nullmx && a->nhosts == 0) {
+			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.1.10",
+			    "domain does not accept mail (null MX)");
+			return;
+		}
+		if (a->nhosts == 0) {
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+			    "MX answer without usable records");
+			return;
+		}
+		dlv_mx_sort(a->hosts, a->nhosts);
+		break;
+	case BW_DNS_NODATA:
+		/* RFC 5321 5.1: the implicit MX. */
+		memset(&a->hosts[0], 0, sizeof(a->hosts[0]));
+		strlcpy(a->hosts[0].name, a->domain, sizeof(a->hosts[0].name));
+		a->hosts[0].port = 25;
+		dlv_mx_keep(&a->hosts[0], old, nold);
+		a->nhosts = 1;
+		break;
+	case BW_DNS_NXDOMAIN:
+		dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.1.2",
+		    "domain not found (NXDOMAIN)");
+		return;
+	default:
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    ans->status == BW_DNS_TIMEOUT ?
+		    "MX lookup timed out" : "MX lookup failed (SERVFAIL)");
+		return;
+	}
+	if (dlv_mx_query_hosts(a) == -1) {
+		dlv_mx_forget(a);
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    "DNS service unavailable (dnscached)");
+		return;
+	}
+	if (a->mx_pending == 0)
+		dlv_mx_settle(a);
+}
+
+/* An A or AAAA answer for one host. */
+static void
+dlv_mx_answer_addr(struct dlv_agent *a, struct dlv_host *h,
+    const struct bw_dns_answer *ans, const unsigned char *rrs, uint32_t nrr)
+{
+	struct bw_dns_rr rr;
+	unsigned char	 bin[16];
+	uint32_t	 i;
+	int		 af;
+
+	h->pending--;
+	if (ans->status == BW_DNS_SERVFAIL || ans->status == BW_DNS_TIMEOUT) {
+		h->dns_temp = 1;
+		return;
+	}
+	if (ans->status != BW_DNS_OK)
+		return;
+	for (i = 0; i < nrr && h->naddrs < DLV_HOST_ADDRS_MAX; i++) {
+		char	 addr[BW_HOSTADDR_MAX];
+
+		memcpy(&rr, rrs + i * sizeof(rr), sizeof(rr));
+		if (rr.type != BW_DNS_T_A && rr.type != BW_DNS_T_AAAA)
+			continue;
+		af = rr.type == BW_DNS_T_A ? AF_INET : AF_INET6;
+		BW_IMSG_STR(addr, rr.data);
+		if (inet_pton(af, addr, bin) != 1)
+			continue;
+		strlcpy(h->addrs[h->naddrs++], addr, sizeof(h->addrs[0]));
+	}
+}
+
+/* A DNS_ANSWER from dnscached. */
+void
+dlv_mx_answer(struct bw_imsg *imsg)
+{
+	struct bw_dns_answer		 a_copy, *ans = &a_copy;
+	const unsigned char		*rr;
+	struct dlv_dnsq			*q;
+	struct dlv_agent		*a;
+	uint32_t			 nrr;
+
+	/* The payload is not aligned: copy the header out. */
+	memcpy(&a_copy, imsg->data, sizeof(a_copy));
+	nrr = ans->nrr;
+	if (nrr > BW_DNS_RR_MAX || imsg->datalen != sizeof(*ans) +
+	    (size_t)nrr * sizeof(struct bw_dns_rr)) {
+		log_warnx("dnscached: DNS_ANSWER with bad record count %u",
+		    nrr);
+		bw_peer_drop(dlv_env->dnscached, "bad DNS_ANSWER");
+		return;
+	}
+	rr = (const unsigned char *)imsg->data + sizeof(*ans);
+	TAILQ_FOREACH(q, &dlv_dnsqs, entry)
+		if (q->reqid == ans->reqid)
+			break;
+	if (q == NULL)
+		return;		/* forgotten: a deadline passed */
+	TAILQ_REMOVE(&dlv_dnsqs, q, entry);
+	a = dlv_agent_find(q->gateway, q->domain);
+	if (a == NULL || a->mx_gen != q->gen ||
+	    a->mx_state != DLV_MX_RESOLVING || q->host >= a->nhosts) {
+		free(q);
+		return;
+	}
+	a->mx_pending--;
+	if (ans->status == BW_DNS_OK && ans->ttl > 0 &&
+	    (a->mx_ttl <= 0 || (int)ans->ttl < a->mx_ttl))
+		a->mx_ttl = (int)ans->ttl;
+	if (q->host < 0)
+		dlv_mx_answer_mx(a, ans, rr, nrr);
+	else {
+		dlv_mx_answer_addr(a, &a->hosts[q->host], ans, rr, nrr);
+		if (a->mx_pending == 0)
+			dlv_mx_settle(a);
+	}
+	free(q);
+}
+
+/* dnscached went away: every question in flight fails now. */
+void
+dlv_mx_dns_down(void)
+{
+	struct dlv_dnsq		*q;
+	struct dlv_agent	*a;
+
+	while ((q = TAILQ_FIRST(&dlv_dnsqs)) != NULL) {
+		TAILQ_REMOVE(&dlv_dnsqs, q, entry);
+		a = dlv_agent_find(q->gateway, q->domain);
+		free(q);
+		if (a == NULL || a->mx_state != DLV_MX_RESOLVING)
+			continue;
+		dlv_mx_forget(a);
+		a->mx_gen++;
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    "lost connection to dnscached");
+	}
+}

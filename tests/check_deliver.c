@@ -1,0 +1,408 @@
+/*
+ * deliverd's pure parts: the SMTP reply parser (multi-line, enhanced
+ * codes, malformed shapes), EHLO keywords, reply status and DSN mapping,
+ * dot-stuffing, MX ordering and the spreading of connections over hosts.
+ */
+#include "bw_autoconf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "util.h"
+#include "deliverd.h"
+
+/* ---- reply parser ---- */
+
+static const struct {
+	const char	*name;
+	const char	*lines[6];
+	int		 want_result;	/* of the last line fed */
+	int		 want_code;
+	const char	*want_enh;
+	const char	*want_text;	/* prefix, NULL: not checked */
+} reply_cases[] = {
+	{ "single line", { "250 ok" }, DLV_REPLY_DONE, 250, "", "250 ok" },
+	{ "enhanced code", { "250 2.1.0 Sender ok" }, DLV_REPLY_DONE, 250,
+	    "2.1.0", "250 2.1.0 Sender ok" },
+	{ "code only", { "354" }, DLV_REPLY_DONE, 354, "", "354" },
+	{ "multi-line", { "250-mx.example hello", "250-PIPELINING",
+	    "250 SIZE 1000" }, DLV_REPLY_DONE, 250, "",
+	    "250 mx.example hello PIPELINING SIZE 1000" },
+	{ "multi-line, enhanced first", { "550-5.1.1 no such user",
+	    "550 5.1.1 really" }, DLV_REPLY_DONE, 550, "5.1.1", NULL },
+	{ "enhanced class mismatch", { "550 4.1.1 odd" }, DLV_REPLY_DONE,
+	    550, "", NULL },
+	{ "enhanced code without text", { "451 4.3.0" }, DLV_REPLY_DONE, 451,
+	    "4.3.0", NULL },
+	{ "enhanced code malformed", { "550 5.1 short" }, DLV_REPLY_DONE, 550,
+	    "", NULL },
+	{ "enhanced code glued", { "550 5.1.1x" }, DLV_REPLY_DONE, 550, "",
+	    NULL },
+	{ "continuation pending", { "250-first" }, DLV_REPLY_MORE, 250, "",
+	    NULL },
+	{ "code changes mid-reply", { "250-first", "251 second" },
+	    DLV_REPLY_BAD, 250, "", NULL },
+	{ "bad separator", { "250xok" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "too short", { "25" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "letters", { "2a0 ok" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "class 1", { "150 hmm" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "class 6", { "650 hmm" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "empty line", { "" }, DLV_REPLY_BAD, 0, "", NULL },
+	{ "malformed continuation", { "250-a", "2" }, DLV_REPLY_BAD, 250, "",
+	    NULL },
+	{ "control bytes escaped", { "250 a\tb" }, DLV_REPLY_DONE, 250, "",
+	    "250 a?b" },
+};
+
+START_TEST(reply_parse)
+{
+	struct dlv_reply	 r;
+	int			 i, res = -1;
+
+	dlv_reply_init(&r);
+	for (i = 0; i < 6 && reply_cases[_i].lines[i] != NULL; i++) {
+		res = dlv_reply_feed(&r, reply_cases[_i].lines[i],
+		    strlen(reply_cases[_i].lines[i]));
+		if (res != DLV_REPLY_MORE)
+			break;
+	}
+	ck_assert_msg(res == reply_cases[_i].want_result, "%s: result %d",
+	    reply_cases[_i].name, res);
+	if (res == DLV_REPLY_BAD)
+		return;
+	ck_assert_msg(r.code == reply_cases[_i].want_code, "%s: code %d",
+	    reply_cases[_i].name, r.code);
+	ck_assert_msg(strcmp(r.enh, reply_cases[_i].want_enh) == 0,
+	    "%s: enh '%s'", reply_cases[_i].name, r.enh);
+	if (reply_cases[_i].want_text != NULL)
+		ck_assert_msg(strncmp(r.text, reply_cases[_i].want_text,
+		    strlen(reply_cases[_i].want_text)) == 0, "%s: text '%s'",
+		    reply_cases[_i].name, r.text);
+}
+END_TEST
+
+START_TEST(reply_too_many_lines)
+{
+	struct dlv_reply	 r;
+	int			 i, res = DLV_REPLY_MORE;
+
+	dlv_reply_init(&r);
+	for (i = 0; i < DLV_REPLY_LINES_MAX + 5 && res == DLV_REPLY_MORE; i++)
+		res = dlv_reply_feed(&r, "250-x", 5);
+	ck_assert_int_eq(res, DLV_REPLY_BAD);
+	ck_assert_int_le(i, DLV_REPLY_LINES_MAX + 1);
+}
+END_TEST
+
+START_TEST(reply_long_text_cut)
+{
+	struct dlv_reply	 r;
+	char			 line[DLV_REPLY_LINE_MAX];
+	int			 i;
+
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "250-", 4);
+	dlv_reply_init(&r);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(dlv_reply_feed(&r, line, sizeof(line)),
+		    DLV_REPLY_MORE);
+	line[3] = ' ';
+	ck_assert_int_eq(dlv_reply_feed(&r, line, sizeof(line)),
+	    DLV_REPLY_DONE);
+	ck_assert_uint_lt(strlen(r.text), sizeof(r.text));
+}
+END_TEST
+
+START_TEST(reply_fed_after_done)
+{
+	struct dlv_reply	 r;
+
+	dlv_reply_init(&r);
+	ck_assert_int_eq(dlv_reply_feed(&r, "250 ok", 6), DLV_REPLY_DONE);
+	ck_assert_int_eq(dlv_reply_feed(&r, "250 ok", 6), DLV_REPLY_BAD);
+}
+END_TEST
+
+/* ---- status and DSN ---- */
+
+static const struct {
+	const char	*line;
+	int		 want_status;
+	const char	*want_dsn;
+} status_cases[] = {
+	{ "250 ok", BW_DLV_DELIVERED, "2.0.0" },
+	{ "250 2.6.0 queued", BW_DLV_DELIVERED, "2.6.0" },
+	{ "451 try later", BW_DLV_TEMPFAIL, "4.0.0" },
+	{ "452 4.5.3 too many", BW_DLV_TEMPFAIL, "4.5.3" },
+	{ "550 5.1.1 unknown", BW_DLV_PERMFAIL, "5.1.1" },
+	{ "554 no", BW_DLV_PERMFAIL, "5.0.0" },
+	{ "354 go ahead", BW_DLV_PERMFAIL, "5.0.0" },
+};
+
+START_TEST(reply_status_dsn)
+{
+	struct dlv_reply	 r;
+	char			 dsn[BW_DSN_CODE_MAX];
+
+	dlv_reply_init(&r);
+	ck_assert_int_eq(dlv_reply_feed(&r, status_cases[_i].line,
+	    strlen(status_cases[_i].line)), DLV_REPLY_DONE);
+	ck_assert_int_eq(dlv_reply_status(&r), status_cases[_i].want_status);
+	dlv_reply_dsn(&r, dsn, sizeof(dsn));
+	ck_assert_str_eq(dsn, status_cases[_i].want_dsn);
+}
+END_TEST
+
+/* ---- EHLO keywords ---- */
+
+START_TEST(ehlo_keywords)
+{
+	static const char *lines[] = {
+		"250-PIPELINING", "250-SIZE 10240000", "250-8BITMIME",
+		"250-STARTTLS", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8",
+		"250-X-UNKNOWN a b",
+		"250-AVERYLONGKEYWORDTHATWEDONOTKNOWATALLREALLY x",
+		"250 DSN",
+	};
+	struct dlv_ext	 e;
+	size_t		 i;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		dlv_ehlo_line(&e, lines[i], strlen(lines[i]));
+	ck_assert_int_eq(e.pipelining, 1);
+	ck_assert_int_eq(e.size, 1);
+	ck_assert_uint_eq(e.size_max, 10240000);
+	ck_assert_int_eq(e.eightbitmime, 1);
+	ck_assert_int_eq(e.starttls, 1);
+	ck_assert_int_eq(e.enhanced, 1);
+	ck_assert_int_eq(e.smtputf8, 1);
+
+	memset(&e, 0, sizeof(e));
+	dlv_ehlo_line(&e, "250 size", 8);
+	ck_assert_int_eq(e.size, 1);
+	ck_assert_uint_eq(e.size_max, 0);
+	dlv_ehlo_line(&e, "250 SIZE 12x", 12);
+	ck_assert_uint_eq(e.size_max, 0);
+	dlv_ehlo_line(&e, "250", 3);
+	ck_assert_int_eq(e.pipelining, 0);
+}
+END_TEST
+
+/* ---- dot-stuffing ---- */
+
+static const struct {
+	const char	*chunks[4];
+	const char	*want;
+	int		 want_bol;
+} stuff_cases[] = {
+	{ { "a\r\n" }, "a\r\n", 1 },
+	{ { ".a\r\n" }, "..a\r\n", 1 },
+	{ { "a\r\n.\r\n" }, "a\r\n..\r\n", 1 },
+	{ { "a.b\r\n..\r\n" }, "a.b\r\n...\r\n", 1 },
+	{ { "a\r\n", ".b\r\n" }, "a\r\n..b\r\n", 1 },
+	{ { "a\r", "\n.", "x" }, "a\r\n..x", 0 },
+	{ { "no newline" }, "no newline", 0 },
+	{ { "" }, "", 1 },
+	{ { ".", ".", "." }, "...." , 0 },
+};
+
+START_TEST(dotstuff)
+{
+	struct evbuffer	*out = evbuffer_new();
+	char		 got[256];
+	size_t		 n;
+	int		 bol = 1, i;
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < 4 && stuff_cases[_i].chunks[i] != NULL; i++)
+		ck_assert_int_eq(dlv_dotstuff(out, stuff_cases[_i].chunks[i],
+		    strlen(stuff_cases[_i].chunks[i]), &bol), 0);
+	n = evbuffer_get_length(out);
+	ck_assert_uint_lt(n, sizeof(got));
+	evbuffer_remove(out, got, n);
+	got[n] = '\0';
+	ck_assert_str_eq(got, stuff_cases[_i].want);
+	ck_assert_int_eq(bol, stuff_cases[_i].want_bol);
+	evbuffer_free(out);
+}
+END_TEST
+
+/* ---- addresses safe on a command line ---- */
+
+static const struct {
+	const char	*addr;
+	int		 want_ok;
+} addr_cases[] = {
+	{ "a@example.org", 1 },
+	{ "", 1 },
+	{ "\"quoted local\"@example.org", 1 },
+	{ "a@example.org\r\nRSET", 0 },
+	{ "a@example.org\n", 0 },
+	{ "a\x7f@example.org", 0 },
+	{ "a>@example.org", 0 },
+	{ "<a@example.org", 0 },
+	{ "a\t@example.org", 0 },
+};
+
+START_TEST(addr_ok)
+{
+	ck_assert_msg(dlv_addr_ok(addr_cases[_i].addr) ==
+	    addr_cases[_i].want_ok, "case %d", _i);
+}
+END_TEST
+
+/* ---- MX ordering and spreading ---- */
+
+static void
+host_set(struct dlv_host *h, const char *name, int pref, int naddrs,
+    uint64_t down_until)
+{
+	memset(h, 0, sizeof(*h));
+	strlcpy(h->name, name, sizeof(h->name));
+	h->pref = pref;
+	h->naddrs = naddrs;
+	h->down_until = down_until;
+}
+
+START_TEST(mx_sort_stable)
+{
+	struct dlv_host	 h[5];
+
+	host_set(&h[0], "c20", 20, 1, 0);
+	host_set(&h[1], "a10", 10, 1, 0);
+	host_set(&h[2], "d30", 30, 1, 0);
+	host_set(&h[3], "b10", 10, 1, 0);
+	host_set(&h[4], "e0", 0, 1, 0);
+	dlv_mx_sort(h, 5);
+	ck_assert_str_eq(h[0].name, "e0");
+	ck_assert_str_eq(h[1].name, "a10");
+	ck_assert_str_eq(h[2].name, "b10");
+	ck_assert_str_eq(h[3].name, "c20");
+	ck_assert_str_eq(h[4].name, "d30");
+}
+END_TEST
+
+static const struct {
+	const char	*name;
+	int		 prefs[4];
+	int		 naddrs[4];
+	int		 down[4];	/* 1: down now */
+	int		 n;
+	int		 picks;
+	int		 want[4];	/* picks per host */
+} pick_cases[] = {
+	{ "best preference only", { 10, 20, 30 }, { 1, 1, 1 }, { 0, 0, 0 },
+	    3, 4, { 4, 0, 0 } },
+	{ "spread over equal preference", { 10, 10, 20 }, { 1, 1, 1 },
+	    { 0, 0, 0 }, 3, 6, { 3, 3, 0 } },
+	{ "fall back when best is down", { 10, 20, 30 }, { 1, 1, 1 },
+	    { 1, 0, 0 }, 3, 4, { 0, 4, 0 } },
+	{ "fall back past a host without address", { 10, 20, 20 },
+	    { 0, 1, 1 }, { 0, 0, 0 }, 3, 4, { 0, 2, 2 } },
+	{ "one of two equal is down", { 10, 10, 20 }, { 1, 1, 1 },
+	    { 0, 1, 0 }, 3, 3, { 3, 0, 0 } },
+	{ "all down", { 10, 20 }, { 1, 1 }, { 1, 1 }, 2, 2, { 0, 0 } },
+};
+
+START_TEST(mx_pick)
+{
+	struct dlv_host	 h[4];
+	unsigned	 rr = 0;
+	int		 count[4] = { 0, 0, 0, 0 }, i, k, none = 0;
+	uint64_t	 now = 1000000;
+
+	for (i = 0; i < pick_cases[_i].n; i++)
+		host_set(&h[i], "h", pick_cases[_i].prefs[i],
+		    pick_cases[_i].naddrs[i],
+		    pick_cases[_i].down[i] ? now + 1 : now - 1);
+	for (i = 0; i < pick_cases[_i].picks; i++) {
+		k = dlv_mx_pick(h, pick_cases[_i].n, &rr, now);
+		if (k == -1)
+			none++;
+		else
+			count[k]++;
+	}
+	for (i = 0; i < pick_cases[_i].n; i++)
+		ck_assert_msg(count[i] == pick_cases[_i].want[i],
+		    "%s: host %d picked %d times", pick_cases[_i].name, i,
+		    count[i]);
+	if (strcmp(pick_cases[_i].name, "all down") == 0)
+		ck_assert_int_eq(none, pick_cases[_i].picks);
+}
+END_TEST
+
+START_TEST(mx_pick_down_expires)
+{
+	struct dlv_host	 h[2];
+	unsigned	 rr = 0;
+
+	host_set(&h[0], "a", 10, 1, 5000);
+	host_set(&h[1], "b", 20, 1, 0);
+	ck_assert_int_eq(dlv_mx_pick(h, 2, &rr, 4999), 1);
+	ck_assert_int_eq(dlv_mx_pick(h, 2, &rr, 5000), 0);
+}
+END_TEST
+
+static Suite *
+deliver_suite(void)
+{
+	Suite	*s = suite_create("deliver");
+	TCase	*tc;
+
+	tc = tcase_create("reply parser");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, reply_parse, 0,
+	    sizeof(reply_cases) / sizeof(reply_cases[0]));
+	tcase_add_test(tc, reply_too_many_lines);
+	tcase_add_test(tc, reply_long_text_cut);
+	tcase_add_test(tc, reply_fed_after_done);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reply status and dsn");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, reply_status_dsn, 0,
+	    sizeof(status_cases) / sizeof(status_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ehlo keywords");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, ehlo_keywords);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dot-stuffing");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, dotstuff, 0,
+	    sizeof(stuff_cases) / sizeof(stuff_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("addresses");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, addr_ok, 0,
+	    sizeof(addr_cases) / sizeof(addr_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mx ordering and spreading");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, mx_sort_stable);
+	tcase_add_loop_test(tc, mx_pick, 0,
+	    sizeof(pick_cases) / sizeof(pick_cases[0]));
+	tcase_add_test(tc, mx_pick_down_expires);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(deliver_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
