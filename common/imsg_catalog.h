@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		3
+#define BW_IMSG_VERSION		4
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -221,6 +221,14 @@ struct bw_queue_entry {
 	uint32_t	 state;			/* enum bw_queue_state */
 	uint64_t	 messages;		/* recipients waiting, in fact */
 	int64_t		 oldest;		/* unix time, 0 if empty */
+	/* version 4 (issue 3) */
+	uint64_t	 delivered;
+	uint64_t	 hard_bounces;
+	uint64_t	 soft_bounces;
+	int64_t		 next_retry;		/* unix time, 0 = none */
+	uint32_t	 active_jobs;		/* jobs at deliverd now */
+	uint32_t	 pad;
+	char		 last_error[BW_REPLY_TEXT_MAX];
 };
 
 struct bw_queue_end {

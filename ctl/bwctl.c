@@ -31,13 +31,20 @@ static const char bwctl_usage_text[] =
 "commands:\n"
 "  status                  every Breakwater process: state, pid, uptime,\n"
 "                          counters\n"
-"  show queue              queues by (gateway, domain): state, messages,\n"
-"                          age of the oldest\n"
+"  show queue              queues by (gateway, domain): state, queued,\n"
+"                          oldest, active jobs, delivered, hard and soft\n"
+"                          bounces, last error\n"
 "  show message QID        envelope and recipients of one message\n"
 "  list messages [LIMIT]   queued messages, oldest first (default 1000)\n"
 "  show dns                dnscached's counters: queries, hits, misses,\n"
 "                          coalesced, upstream errors, cache entries\n"
 "  dns flush               empty dnscached's cache\n"
+"  show domain D           one destination domain: queue state, next\n"
+"                          retry, oldest, counters; MX hosts and\n"
+"                          connections from deliverd\n"
+"  retry D                 retry D now (a down domain: its probe)\n"
+"  suspend D               no deliveries to D until resume\n"
+"  resume D                deliver to D again; its queue drains\n"
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
@@ -76,7 +83,8 @@ bwctl_config_error_cb(const char *msg, void *arg)
 static int
 bwctl_remote_command(const char *cmd)
 {
-	static const char *known[] = { "status", "show", "list", "dns" };
+	static const char *known[] = { "status", "show", "list", "dns",
+	    "retry", "suspend", "resume" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)

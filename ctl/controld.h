@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "imsg_catalog.h"
 
 struct bw_imsg;
@@ -61,6 +62,7 @@ enum ctl_req_kind {
 	CTL_REQ_LIST,
 	CTL_REQ_DNS_SHOW,	/* show dns: dnscached's STATUS */
 	CTL_REQ_DNS_FLUSH,	/* dns flush */
+	CTL_REQ_DOMAIN,		/* show domain, retry, suspend, resume */
 };
 
 /* One status answer and who gave it. */
@@ -94,14 +96,19 @@ struct ctl_req {
 	/* list messages */
 	struct ctl_rows		 msgs;		/* struct bw_message_list_entry */
 	struct bw_message_list_end lend;
+	/* domain commands (controld_domain.c) */
+	uint32_t		 dop;		/* enum bw_domain_cmd_op */
+	char			 domain[BW_DOMAIN_MAX + 1];
+	int			 queued_done;	/* its last reply came */
+	size_t			 workers_left;	/* deliverd INFO_END due */
+	struct ctl_rows		 dqueues;	/* bw_domain_cmd_reply */
+	struct ctl_rows		 dinfos;	/* bw_domain_info */
+	struct ctl_rows		 dhosts;	/* bw_domain_host */
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
 struct controld {
-	struct event_base	*base;
-	struct bw_config	 cfg;
-	int64_t			 started;
-	int			 shutting_down;
+	struct bw_daemon	 d;	/* cfg, base, started, shutting_down */
 	struct ctl_daemon_list	 daemons;
 	struct ctl_req_list	 reqs;
 	size_t			 nreqs;
@@ -165,6 +172,13 @@ void	 ctl_dns_status(struct ctl_req *, const struct bw_status *);
 void	 ctl_dns_msg(struct ctl_req *, struct bw_imsg *);
 void	 ctl_dns_timeout(struct ctl_req *);
 void	 ctl_dns_gone(void);
+
+/* controld_domain.c: show domain, retry, suspend, resume. */
+#define CTL_DOMAIN_ROWS_MAX	1024	/* queue/info/host rows per domain */
+void	 ctl_domain_start(struct ctl_req *, uint32_t op, const char *domain);
+void	 ctl_domain_msg(struct ctl_req *, struct bw_peer *, struct bw_imsg *);
+void	 ctl_domain_timeout(struct ctl_req *);
+void	 ctl_domain_worker_gone(void);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

@@ -112,6 +112,30 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 			return;
 		}
 	}
+	if ((strcmp(cmd.argv[0], "show") == 0 && cmd.argc == 3 &&
+	    strcmp(cmd.argv[1], "domain") == 0) || (cmd.argc == 2 &&
+	    (strcmp(cmd.argv[0], "retry") == 0 ||
+	    strcmp(cmd.argv[0], "suspend") == 0 ||
+	    strcmp(cmd.argv[0], "resume") == 0))) {
+		const char	*dom = cmd.argv[cmd.argc - 1];
+		uint32_t	 op = BW_DOMAIN_SHOW;
+
+		if (strcmp(cmd.argv[0], "retry") == 0)
+			op = BW_DOMAIN_RETRY;
+		else if (strcmp(cmd.argv[0], "suspend") == 0)
+			op = BW_DOMAIN_SUSPEND;
+		else if (strcmp(cmd.argv[0], "resume") == 0)
+			op = BW_DOMAIN_RESUME;
+		if (dom[0] == '\0' || strlen(dom) > BW_DOMAIN_MAX ||
+		    strchr(dom, '@') != NULL) {
+			ctl_reply_error(client, 2, "invalid domain '%s'",
+			    ctl_cmd_arg(e1, sizeof(e1), dom));
+			return;
+		}
+		if ((req = ctl_req_new(client, CTL_REQ_DOMAIN, json)) != NULL)
+			ctl_domain_start(req, op, dom);
+		return;
+	}
 	if (strcmp(cmd.argv[0], "dns") == 0 && cmd.argc == 2 &&
 	    strcmp(cmd.argv[1], "flush") == 0) {
 		if ((req = ctl_req_new(client, CTL_REQ_DNS_FLUSH, json)) != NULL)

@@ -75,6 +75,8 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		ctl_req_queued_gone();
 	if (role == BW_ROLE_DNSCACHED)
 		ctl_dns_gone();
+	if (role == BW_ROLE_DELIVERD)
+		ctl_domain_worker_gone();
 	/* Status requests may have been waiting only for this one. */
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
@@ -148,6 +150,20 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			break;
 		}
 		ctl_queue_msg(req, imsg);
+		break;
+	case BW_IMSG_DOMAIN_CMD_REPLY:
+	case BW_IMSG_DOMAIN_INFO:
+	case BW_IMSG_DOMAIN_HOST:
+	case BW_IMSG_DOMAIN_INFO_END:
+		/* the catalog checked the sender's role */
+		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
+		    req->kind != CTL_REQ_DOMAIN) {
+			log_debug("late %s for request %u",
+			    bw_imsg_type_name(imsg->hdr.type),
+			    imsg->hdr.peerid);
+			break;
+		}
+		ctl_domain_msg(req, peer, imsg);
 		break;
 	case BW_IMSG_DNS_FLUSH_DONE:
 		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {

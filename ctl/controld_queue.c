@@ -100,9 +100,9 @@ ctl_queue_timeout(struct ctl_req *req)
 {
 	ctl_env->c_requests_timeout++;
 	log_warnx("ctl request id=%u: queued did not answer within %lld ms",
-	    req->id, BW_LIMIT(&ctl_env->cfg, LIM_CTL_TIMEOUT));
+	    req->id, BW_LIMIT(&ctl_env->d.cfg, LIM_CTL_TIMEOUT));
 	ctl_req_fail(req, 1, "queued did not answer within %lld ms",
-	    BW_LIMIT(&ctl_env->cfg, LIM_CTL_TIMEOUT));
+	    BW_LIMIT(&ctl_env->d.cfg, LIM_CTL_TIMEOUT));
 }
 
 /* ---- show queue ---- */
@@ -126,6 +126,7 @@ ctl_queue_render(struct ctl_req *req)
 	struct bw_queue_entry	*q = req->queues.v;
 	struct ctl_json		 j;
 	char			 gw[CTL_ESC_MAX], dom[CTL_ESC_MAX], age[32];
+	char			 err[CTL_ESC_MAX];
 	int64_t			 now = bw_time();
 	size_t			 i, gww = 7, domw = 6;
 
@@ -150,6 +151,15 @@ ctl_queue_render(struct ctl_req *req)
 				ctl_json_null(&j, "oldest");
 				ctl_json_null(&j, "oldest_age");
 			}
+			ctl_json_uint(&j, "active", q[i].active_jobs);
+			ctl_json_uint(&j, "delivered", q[i].delivered);
+			ctl_json_uint(&j, "hard_bounces", q[i].hard_bounces);
+			ctl_json_uint(&j, "soft_bounces", q[i].soft_bounces);
+			if (q[i].next_retry > 0)
+				ctl_json_int(&j, "next_retry", q[i].next_retry);
+			else
+				ctl_json_null(&j, "next_retry");
+			ctl_json_str(&j, "last_error", q[i].last_error);
 			ctl_json_obj_close(&j);
 		}
 		ctl_json_arr_close(&j);
@@ -172,18 +182,24 @@ ctl_queue_render(struct ctl_req *req)
 		if (strlen(ctl_esc(dom, sizeof(dom), q[i].domain)) > domw)
 			domw = strlen(dom);
 	}
-	evbuffer_add_printf(req->out, "%-*s  %-*s  %-9s  %8s  %s\n", (int)gww,
-	    "GATEWAY", (int)domw, "DOMAIN", "STATE", "MESSAGES", "OLDEST");
+	evbuffer_add_printf(req->out, "%-*s  %-*s  %-9s  %8s  %-8s  %6s  "
+	    "%9s  %6s  %6s  %s\n", (int)gww, "GATEWAY", (int)domw, "DOMAIN",
+	    "STATE", "QUEUED", "OLDEST", "ACTIVE", "DELIVERED", "HARD", "SOFT",
+	    "LAST ERROR");
 	for (i = 0; i < req->queues.n; i++) {
 		if (q[i].oldest > 0)
 			ctl_fmt_age(age, sizeof(age), now - q[i].oldest);
 		else
 			strlcpy(age, "-", sizeof(age));
 		evbuffer_add_printf(req->out,
-		    "%-*s  %-*s  %-9s  %8" PRIu64 "  %s\n", (int)gww,
+		    "%-*s  %-*s  %-9s  %8" PRIu64 "  %-8s  %6u  %9" PRIu64
+		    "  %6" PRIu64 "  %6" PRIu64 "  %s\n", (int)gww,
 		    ctl_esc(gw, sizeof(gw), q[i].gateway), (int)domw,
 		    ctl_esc(dom, sizeof(dom), q[i].domain),
-		    bw_queue_state_name((int)q[i].state), q[i].messages, age);
+		    bw_queue_state_name((int)q[i].state), q[i].messages, age,
+		    q[i].active_jobs, q[i].delivered, q[i].hard_bounces,
+		    q[i].soft_bounces, q[i].last_error[0] ?
+		    ctl_esc(err, sizeof(err), q[i].last_error) : "-");
 	}
 	evbuffer_add_printf(req->out, "total: %" PRIu64 " queues, %" PRIu64
 	    " messages%s\n", req->qend.queues, req->qend.messages,
@@ -332,6 +348,7 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 			ctl_payload(&qe, sizeof(qe), imsg);
 			CTL_TERM(qe.gateway);
 			CTL_TERM(qe.domain);
+			CTL_TERM(qe.last_error);
 			ctl_rows_add(&req->queues, &qe);
 			return;
 		}
@@ -396,6 +413,8 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 	case CTL_REQ_STATUS:
 	case CTL_REQ_DNS_SHOW:
 	case CTL_REQ_DNS_FLUSH:
+		break;
+	case CTL_REQ_DOMAIN:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

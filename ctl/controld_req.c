@@ -79,6 +79,10 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_dns_timeout(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_DOMAIN) {
+		ctl_domain_timeout(req);
+		return;
+	}
 	ctl_queue_timeout(req);
 }
 
@@ -95,7 +99,7 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	}
 	if ((req = calloc(1, sizeof(*req))) == NULL ||
 	    (req->out = evbuffer_new()) == NULL ||
-	    (req->timer = evtimer_new(env->base, ctl_req_timer_cb,
+	    (req->timer = evtimer_new(env->d.base, ctl_req_timer_cb,
 	    req)) == NULL) {
 		log_warn("ctl request: out of memory");
 		if (req != NULL && req->out != NULL)
@@ -120,10 +124,16 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	    CTL_RCPTS_MAX);
 	ctl_rows_init(&req->msgs, sizeof(struct bw_message_list_entry),
 	    CTL_LIST_MAX);
+	ctl_rows_init(&req->dqueues, sizeof(struct bw_domain_cmd_reply),
+	    CTL_DOMAIN_ROWS_MAX);
+	ctl_rows_init(&req->dinfos, sizeof(struct bw_domain_info),
+	    CTL_DOMAIN_ROWS_MAX);
+	ctl_rows_init(&req->dhosts, sizeof(struct bw_domain_host),
+	    CTL_DOMAIN_ROWS_MAX);
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
-	ctl_req_arm(req, (uint64_t)BW_LIMIT(&env->cfg, LIM_CTL_TIMEOUT));
+	ctl_req_arm(req, (uint64_t)BW_LIMIT(&env->d.cfg, LIM_CTL_TIMEOUT));
 	return req;
 }
 
@@ -160,6 +170,9 @@ ctl_req_free(struct ctl_req *req)
 	ctl_rows_free(&req->queues);
 	ctl_rows_free(&req->rcpts);
 	ctl_rows_free(&req->msgs);
+	ctl_rows_free(&req->dqueues);
+	ctl_rows_free(&req->dinfos);
+	ctl_rows_free(&req->dhosts);
 	free(req);
 }
 

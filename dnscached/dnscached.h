@@ -25,7 +25,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "imsg_catalog.h"
+#include "status_link.h"
 
 struct bw_peer;
 struct bw_imsg;
@@ -133,17 +135,14 @@ void	 dns_query_shutdown(void);
 /* ---- dnscached_imsg.c ---- */
 void	 dns_client_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 dns_client_state_cb(struct bw_peer *, int, void *);
-void	 dns_controld_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
-void	 dns_controld_state_cb(struct bw_peer *, int, void *);
+struct dnscached;
+void	 dns_controld_connect(struct dnscached *);
 void	 dns_answer_send(struct bw_peer *, uint32_t peerid, uint64_t reqid,
 	    uint16_t qtype, const char *name, const struct dns_result *);
 
 struct dnscached {
-	struct event_base	*base;
-	struct bw_config	 cfg;
-	int64_t			 started;
-	int			 shutting_down;
-	struct bw_peer		*controld;
+	struct bw_daemon	 d;	/* cfg, base, started, shutting_down */
+	struct bw_status_link	*controld;
 	struct dns_cache	*cache;
 	struct dns_server	 servers[DNS_SERVERS_MAX];
 	size_t			 nservers;
@@ -162,7 +161,6 @@ struct dnscached {
 	uint64_t		 c_mismatched;		/* answers to another question */
 	uint64_t		 c_rejected;		/* bad queries, limits */
 	uint64_t		 c_inflight;		/* upstream queries now */
-	uint64_t		 c_controld_connects;
 };
 extern struct dnscached *dns_env;
 

@@ -1,6 +1,7 @@
 /*
  * dnscached's message dispatch: one function for its clients (smtpd,
- * deliverd workers) and one for controld.  peer.c has checked HELLO, the
+ * deliverd workers) and one for controld (status_link.c answers its
+ * STATUS_REQ; DNS_FLUSH comes here).  peer.c has checked HELLO, the
  * uid and each frame's catalog row (type, sender role, exact size) before
  * these run; payloads are copied into aligned local structs here, and
  * strings are bounded by their field size (dnscached_query.c).
@@ -9,6 +10,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -83,8 +85,9 @@ dns_client_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	}
 }
 
+/* STATUS: the counters of struct dnscached, then the cache's. */
 static void
-dns_status_send(struct bw_peer *peer, uint32_t reqid)
+dns_status_fill(struct bw_status *st, void *arg)
 {
 	static const struct {
 		const char	*name;
@@ -108,34 +111,19 @@ dns_status_send(struct bw_peer *peer, uint32_t reqid)
 		{ "clients", offsetof(struct dnscached, c_clients) },
 		{ "clients_active", offsetof(struct dnscached,
 		    c_clients_active) },
-		{ "controld_connects", offsetof(struct dnscached,
-		    c_controld_connects) },
 	};
-	struct bw_status	 st;
-	size_t			 i;
+	uint64_t	 v;
+	size_t		 i;
 
-	memset(&st, 0, sizeof(st));
-	strlcpy(st.proc, "dnscached", sizeof(st.proc));
-	st.pid = (uint32_t)getpid();
-	st.started = dns_env->started;
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		strlcpy(st.counters[i].name, counters[i].name,
-		    sizeof(st.counters[i].name));
-		memcpy(&st.counters[i].value,
-		    (const char *)dns_env + counters[i].off, sizeof(uint64_t));
+		memcpy(&v, (const char *)dns_env + counters[i].off, sizeof(v));
+		bw_status_add(st, counters[i].name, v);
 	}
-	strlcpy(st.counters[i].name, "cache_entries",
-	    sizeof(st.counters[i].name));
-	st.counters[i++].value = dns_cache_entries(dns_env->cache);
-	strlcpy(st.counters[i].name, "cache_bytes",
-	    sizeof(st.counters[i].name));
-	st.counters[i++].value = dns_cache_bytes(dns_env->cache);
-	strlcpy(st.counters[i].name, "evictions", sizeof(st.counters[i].name));
-	st.counters[i++].value = dns_cache_evictions(dns_env->cache);
-	st.ncounters = (uint32_t)i;
-	if (bw_peer_send(peer, BW_IMSG_STATUS, reqid, -1, &st,
-	    sizeof(st)) == -1)
-		log_warnx("cannot send status to controld");
+	bw_status_add(st, "controld_connects",
+	    bw_status_link_connects(dns_env->controld));
+	bw_status_add(st, "cache_entries", dns_cache_entries(dns_env->cache));
+	bw_status_add(st, "cache_bytes", dns_cache_bytes(dns_env->cache));
+	bw_status_add(st, "evictions", dns_cache_evictions(dns_env->cache));
 }
 
 static void
@@ -152,28 +140,31 @@ dns_flush(struct bw_peer *peer, uint32_t reqid)
 		log_warnx("cannot send flush result to controld");
 }
 
-void
-dns_controld_state_cb(struct bw_peer *peer, int up, void *arg)
+/* controld's requests besides STATUS_REQ (status_link.c answers that). */
+static int
+dns_controld_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
-	if (up)
-		dns_env->c_controld_connects++;
-	log_info("%s controld", up ? "connected to" : "lost connection to");
+	switch (imsg->hdr.type) {
+	case BW_IMSG_DNS_FLUSH:
+		dns_flush(peer, imsg->hdr.peerid);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 void
-dns_controld_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
+dns_controld_connect(struct dnscached *env)
 {
-	switch (imsg->hdr.type) {
-	case BW_IMSG_STATUS_REQ:
-		dns_status_send(peer, imsg->hdr.peerid);
-		break;
-	case BW_IMSG_DNS_FLUSH:
-		dns_flush(peer, imsg->hdr.peerid);
-		break;
-	default:
-		log_warnx("unexpected %s from controld",
-		    bw_imsg_type_name(imsg->hdr.type));
-		bw_peer_drop(peer, "unexpected message type");
-		break;
-	}
+	char				 path[PATH_MAX];
+	struct bw_status_link_conf	 conf = {
+		.path = path, .role = BW_ROLE_DNSCACHED, .proc = "dnscached",
+		.started = env->d.started, .fill = dns_status_fill,
+		.msg = dns_controld_msg, .arg = env,
+	};
+
+	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROLD, path,
+	    sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
+	env->controld = bw_status_link_connect(env->d.base, &conf);
 }

@@ -389,7 +389,7 @@ dns_upstream_udp(struct dns_upstream *u)
 		log_warn("dns udp to %s", s->text);
 		goto fail;
 	}
-	if ((u->ev_read = event_new(dns_env->base, u->fd, EV_READ | EV_PERSIST,
+	if ((u->ev_read = event_new(dns_env->d.base, u->fd, EV_READ | EV_PERSIST,
 	    dns_upstream_udp_cb, u)) == NULL || event_add(u->ev_read,
 	    NULL) == -1) {
 		log_warnx("dns udp: cannot add event");
@@ -397,7 +397,7 @@ dns_upstream_udp(struct dns_upstream *u)
 	}
 	dns_env->c_upstream_queries++;
 	u->active = 1;
-	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->cfg,
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->d.cfg,
 	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u attempt=%u",
 	    u->name, dns_qtype_name(u->qtype), s->text, u->id, u->attempt);
@@ -467,7 +467,7 @@ dns_upstream_tcp(struct dns_upstream *u)
 	u->tcp = 1;
 	lenb[0] = (uint8_t)(u->wirelen >> 8);
 	lenb[1] = (uint8_t)u->wirelen;
-	if ((u->bev = bufferevent_socket_new(dns_env->base, -1,
+	if ((u->bev = bufferevent_socket_new(dns_env->d.base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return -1;
 	bufferevent_setcb(u->bev, dns_upstream_tcp_read_cb, NULL,
@@ -482,7 +482,7 @@ dns_upstream_tcp(struct dns_upstream *u)
 		return -1;	/* the caller's attempt_end frees u->bev */
 	}
 	dns_env->c_upstream_queries++;
-	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->cfg,
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->d.cfg,
 	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u tcp", u->name,
 	    dns_qtype_name(u->qtype), s->text, u->id);
@@ -534,7 +534,7 @@ dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
 
 	if (dns_env->nservers == 0 || (u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->timer = evtimer_new(dns_env->base, dns_upstream_timer_cb,
+	if ((u->timer = evtimer_new(dns_env->d.base, dns_upstream_timer_cb,
 	    u)) == NULL) {
 		free(u);
 		return NULL;
@@ -547,7 +547,7 @@ dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
 	u->maxattempts = (unsigned int)(dns_env->nservers *
 	    DNS_TRIES_PER_SERVER);
 	u->deadline_ms = bw_now_ms() +
-	    (uint64_t)BW_LIMIT(&dns_env->cfg, LIM_DNS_QUERY_DEADLINE);
+	    (uint64_t)BW_LIMIT(&dns_env->d.cfg, LIM_DNS_QUERY_DEADLINE);
 	TAILQ_INSERT_TAIL(&dns_upstreams, u, entry);
 	dns_env->c_inflight++;
 	evtimer_add(u->timer, &tv);

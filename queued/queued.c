@@ -168,6 +168,9 @@ main(int argc, char *argv[])
 	log_info("store: recovered messages=%llu recipients=%llu",
 	    (unsigned long long)msgs, (unsigned long long)rcpts);
 	qmsg_init((size_t)BW_LIMIT(&env.cfg, LIM_QUEUE_MAX_OPEN_MESSAGES));
+	qsched_init(env.base);
+	qdispatch_init(env.base, env.cfg.deliverd_workers > 0 ?
+	    (uint32_t)env.cfg.deliverd_workers : 0);
 	if ((env.commit = qcommit_new(qstore_flush, &env.store,
 	    (size_t)BW_LIMIT(&env.cfg, LIM_QUEUE_MAX_COMMIT_BATCH),
 	    (unsigned int)BW_LIMIT(&env.cfg, LIM_QUEUE_COMMIT_DELAY))) == NULL)
@@ -176,6 +179,8 @@ main(int argc, char *argv[])
 	    EV_READ | EV_PERSIST, qsmtpd_commit_cb, NULL)) == NULL ||
 	    event_add(env.ev_commit, NULL) == -1)
 		fatalx("cannot set up the commit event");
+	/* after the batcher: loading may already kick off flushes */
+	qsched_load();
 
 	if (config_runtime_path(&env.cfg, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
@@ -209,6 +214,8 @@ main(int argc, char *argv[])
 	 */
 	qctl_shutdown();
 	qsmtpd_shutdown();
+	qdispatch_shutdown();
+	qsched_shutdown();
 	bw_peer_close(env.controld);
 	bw_peer_listener_close(q_listener);
 	event_free(q_ev_sigterm);

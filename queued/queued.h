@@ -12,7 +12,11 @@
  * queued_queue.c (per-(gateway, domain) records), queued_msg.c (open
  * messages, body spill), queued_space.c (free space), queued_smtpd.c
  * (submission protocol), queued_ctl.c (status and listings),
- * queued_commit.c (group commit, no DB knowledge).
+ * queued_commit.c (group commit, no DB knowledge), queued_sched.c
+ * (per-(gateway, domain) queues in memory, states, timers),
+ * queued_dispatch.c (jobs to deliverd workers), queued_result.c
+ * (results, deletion, DSN storage), queued_bounce.c (DSN text, pure),
+ * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -30,7 +34,7 @@ struct bw_peer;
 struct bw_imsg;
 struct qcommit;
 
-#define QUEUED_GATEWAY_DEFAULT	"default"	/* until gateway rules exist */
+#define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
 #define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per store record */
 #define QSTORE_VERSION		1		/* of the record layouts below */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
@@ -78,6 +82,15 @@ struct qqueue_rec {
 	uint64_t	 messages;
 	uint64_t	 recipients;
 	int64_t		 oldest;		/* 0 when empty */
+	/* scheduling state (issue 3), written in the same transactions */
+	int64_t		 next_retry;		/* unix time; down: the probe */
+	int64_t		 interval_ms;		/* current domain retry step */
+	uint32_t	 retries;		/* domain-level, since down */
+	uint32_t	 pad;
+	uint64_t	 delivered;
+	uint64_t	 hard_bounces;
+	uint64_t	 soft_bounces;
+	char		 last_error[BW_REPLY_TEXT_MAX];
 };
 #define QQUEUE_KEY_MAX	(BW_NAME_MAX + 1 + BW_DOMAIN_MAX + 1 + BW_QID_LEN)
 
@@ -115,6 +128,7 @@ struct qmsg {
 	char			 client_addr[BW_HOSTADDR_MAX];
 	char			 client_name[BW_DOMAIN_MAX + 1];
 	char			 listener[BW_NAME_MAX];
+	char			 gateway[BW_NAME_MAX];	/* gateway rules */
 	char			**rcpts;
 	uint32_t		 nrcpt;
 	uint32_t		 rcpt_alloc;
@@ -161,6 +175,14 @@ struct queued {
 	uint64_t		 c_peers_dropped;
 	uint64_t		 c_smtpd_connects;
 	uint64_t		 c_controld_connects;
+	uint64_t		 c_bounces;		/* DSNs queued */
+	uint64_t		 c_jobs_sent;
+	uint64_t		 c_jobs_done;
+	uint64_t		 c_jobs_lost;		/* worker gone */
+	uint64_t		 c_rcpt_delivered;
+	uint64_t		 c_rcpt_deferred;	/* and parked */
+	uint64_t		 c_rcpt_bounced;
+	uint64_t		 c_domains_down;	/* transitions */
 };
 extern struct queued *q_env;
 
@@ -170,7 +192,10 @@ void	 qstore_close(struct qstore *);
 int	 qstore_flush(void *);		/* qcommit_flush_fn: log_flush */
 int	 qstore_msg_put(struct qstore *, struct qmsg *);
 int	 qstore_msg_delete(struct qstore *, const char *qid);
+int	 qstore_msg_delete_txn(struct qstore *, DB_TXN *, const char *qid);
 int	 qstore_msg_get(struct qstore *, const char *qid, struct qenv_rec *);
+ssize_t	 qstore_body_chunk(struct qstore *, const char *qid, uint32_t idx,
+	    void *, size_t);
 int	 qstore_rcpt_get(struct qstore *, const char *qid, uint32_t idx,
 	    struct qrcpt_rec *);
 uint64_t qstore_body_stored(struct qstore *, const char *qid,
@@ -193,6 +218,155 @@ int	 qqueue_remove(struct qstore *, DB_TXN *, const char *gw,
 	    const char *domain, const char *qid);
 int	 qqueue_entry_from(const DBT *key, const DBT *data,
 	    struct bw_queue_entry *);
+struct qsq;
+int	 qqueue_state_put(struct qstore *, DB_TXN *, const struct qsq *);
+
+/* ---- scheduling (issue 3) ---- */
+
+#define QSCHED_DISPATCH_STEP	200	/* jobs sent per event-loop turn */
+#define QSCHED_EXPIRE_STEP	500	/* parked messages expired per turn */
+#define QSCHED_HASH_SIZE	4096	/* queue hash buckets (chained) */
+#define QSCHED_HEADERS_MAX	(32 * 1024)	/* original headers in a DSN */
+#define QSCHED_FLUSH_MS		200	/* result txns flushed this often */
+
+enum qsitem_where {
+	QSI_READY,		/* in q->ready (or parked: q not active) */
+	QSI_DEFERRED,		/* in q->heap until next_try */
+	QSI_INFLIGHT,		/* a job holds it */
+};
+
+/* One message in one (gateway, domain) queue. */
+struct qsitem {
+	TAILQ_ENTRY(qsitem)	 entry;
+	struct qsq		*q;
+	char			 qid[BW_QID_LEN + 1];
+	int			 where;		/* enum qsitem_where */
+	int64_t			 created;
+	int64_t			 next_try;	/* deferred: unix time */
+	uint32_t		 attempts;
+	size_t			 heapidx;
+};
+TAILQ_HEAD(qsitem_list, qsitem);
+
+/* One (gateway, domain) queue, in memory; queues.db mirrors its state. */
+struct qsq {
+	struct qsq		*hnext;
+	TAILQ_ENTRY(qsq)	 allentry;	/* every queue */
+	TAILQ_ENTRY(qsq)	 runentry;	/* run list or a worker's wait */
+	int			 onrun;		/* 0, 1 run list, 2 waiting */
+	char			 gateway[BW_NAME_MAX];
+	char			 domain[BW_DOMAIN_MAX + 1];
+	uint32_t		 state;		/* enum bw_queue_state */
+	int64_t			 next_retry;
+	int64_t			 interval_ms;
+	uint32_t		 retries;
+	uint64_t		 delivered;
+	uint64_t		 hard_bounces;
+	uint64_t		 soft_bounces;
+	char			 last_error[BW_REPLY_TEXT_MAX];
+	struct qsitem_list	 ready;
+	size_t			 nready;
+	struct qsitem		**heap;		/* deferred, by next_try */
+	size_t			 nheap;
+	size_t			 heapcap;
+	size_t			 nitems;	/* all its items */
+	uint32_t		 inflight;	/* jobs */
+	int			 probing;	/* the probe job is out */
+	int			 expiring;	/* a retry walk in progress */
+	struct event		*ev_retry;	/* domain retry (down) */
+	struct event		*ev_defer;	/* earliest deferred item */
+};
+
+/* queued_retry.c: pure policy */
+enum qretry_decision { QRETRY_DEFER, QRETRY_BOUNCE_RETRIES,
+	QRETRY_BOUNCE_AGE };
+long long qretry_interval(long long initial, long long max, uint32_t n);
+int	 qretry_expired(int64_t created, int64_t now, long long max_age_ms);
+int	 qretry_decide(uint32_t attempts, int max_retries, int64_t created,
+	    int64_t now, long long max_age_ms);
+
+/* queued_bounce.c: RFC 3464 text, pure */
+struct qbounce_rcpt {
+	const char	*rcpt;
+	const char	*dsn;		/* "5.1.1" */
+	const char	*relay;		/* host[addr]:port or "" */
+	const char	*reply;		/* remote reply or reason */
+};
+struct qbounce_in {
+	const char		*hostname;	/* Reporting-MTA */
+	const char		*qid;		/* original message */
+	const char		*sender;	/* the DSN goes to it */
+	int64_t			 arrival;
+	int64_t			 now;
+	const struct qbounce_rcpt *rcpts;
+	size_t			 nrcpt;
+	const char		*headers;	/* original header block */
+	size_t			 headerslen;
+	const char		*boundary;	/* unique per DSN */
+};
+char	*qbounce_build(const struct qbounce_in *, size_t *lenp);
+
+/* queued_sched.c */
+void	 qsched_init(struct event_base *);
+void	 qsched_load(void);
+void	 qsched_shutdown(void);
+struct qsq *qsched_queue_find(const char *gw, const char *domain);
+struct qsq *qsched_queue_get(const char *gw, const char *domain);
+void	 qsched_msg_added(const char *qid, int64_t created, const char *gw,
+	    char **rcpts, uint32_t nrcpt);
+void	 qsched_item_ready(struct qsitem *, int front);
+void	 qsched_item_defer(struct qsitem *, int64_t when);
+void	 qsched_item_free(struct qsitem *);
+void	 qsched_queue_down(struct qsq *, const char *reason);
+void	 qsched_queue_up(struct qsq *);
+void	 qsched_queue_retry_now(struct qsq *);
+void	 qsched_queue_suspend(struct qsq *);
+void	 qsched_queue_resume(struct qsq *);
+void	 qsched_queue_kick(struct qsq *);
+int	 qsched_queue_persist(struct qsq *);
+const struct bw_profile_conf *qsched_profile(const struct qsq *);
+void	 qsched_flush_request(void);
+int	 qsched_flush_cookie(void *);
+uint32_t qsched_queue_worker(const struct qsq *);
+struct qsq *qsched_first(void);
+struct qsq *qsched_next(struct qsq *);
+
+/* queued_dispatch.c */
+void	 qdispatch_init(struct event_base *, uint32_t nworkers);
+void	 qdispatch_shutdown(void);
+void	 qdispatch_state_cb(struct bw_peer *, int up);
+void	 qdispatch_msg_cb(struct bw_peer *, struct bw_imsg *);
+void	 qdispatch_run(struct qsq *);
+void	 qdispatch_probe(struct qsq *);
+uint32_t qdispatch_nworkers(void);
+
+/* One job out to a deliverd worker: one message, one queue. */
+struct qjres {
+	int		 status;		/* enum bw_dlv_status; -1 none */
+	char		 dsn[BW_DSN_CODE_MAX];
+	char		 relay[BW_RELAY_TEXT_MAX];
+	char		 reply[BW_REPLY_TEXT_MAX];
+};
+struct qjob {
+	TAILQ_ENTRY(qjob)	 entry;
+	uint64_t		 jobid;
+	struct qsitem		*it;
+	uint32_t		 worker;
+	uint32_t		 flags;		/* BW_DLVF_* of the job */
+	uint32_t		 nrcpt;
+	uint32_t		*ridx;		/* store index of job rcpt i */
+	struct qjres		*res;
+};
+
+/* queued_result.c */
+void	 qresult_job_done(struct qjob *, const struct bw_dlv_done *);
+void	 qresult_item_bounce_all(struct qsitem *, const char *why,
+	    const char *dsn);
+int	 qresult_dsn_send(const struct qenv_rec *, const char *qid,
+	    const struct qbounce_rcpt *, size_t n);
+
+/* queued_domain.c */
+void	 qdomain_cmd(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
 
 /* queued_msg.c */
 void	 qmsg_init(size_t max_open);

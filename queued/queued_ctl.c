@@ -73,6 +73,16 @@ qctl_status(struct bw_peer *peer, uint32_t reqid)
 		{ "peers_dropped", q_env->c_peers_dropped },
 		{ "smtpd_connects", q_env->c_smtpd_connects },
 		{ "controld_connects", q_env->c_controld_connects },
+		{ "jobs_sent", q_env->c_jobs_sent },
+		{ "jobs_done", q_env->c_jobs_done },
+		{ "jobs_active", q_env->c_jobs_sent - q_env->c_jobs_done -
+		    q_env->c_jobs_lost },
+		{ "jobs_requeued", q_env->c_jobs_lost },
+		{ "rcpt_delivered", q_env->c_rcpt_delivered },
+		{ "rcpt_deferred", q_env->c_rcpt_deferred },
+		{ "rcpt_bounced", q_env->c_rcpt_bounced },
+		{ "dsn_sent", q_env->c_bounces },
+		{ "domains_down", q_env->c_domains_down },
 	};
 
 	memset(&cs, 0, sizeof(cs));
@@ -105,6 +115,7 @@ qctl_queue_list(struct bw_peer *peer, uint32_t reqid)
 	struct bw_queue_entry	 qe;
 	struct bw_queue_end	 end;
 	struct qqueue_rec	 q;
+	struct qsq		*sq;
 	char			 kbuf[QQUEUE_KEY_MAX];
 	DBC			*c = NULL;
 	DBT			 key, data;
@@ -128,6 +139,12 @@ qctl_queue_list(struct bw_peer *peer, uint32_t reqid)
 	    end.queues < QUEUED_QUEUE_ROWS_MAX) {
 		if (qqueue_entry_from(&key, &data, &qe) == -1)
 			continue;
+		if ((sq = qsched_queue_find(qe.gateway, qe.domain)) != NULL) {
+			qe.state = sq->state;
+			qe.active_jobs = sq->inflight;
+			qe.next_retry = sq->state == BW_QUEUE_DOWN ?
+			    sq->next_retry : 0;
+		}
 		end.queues++;
 		qctl_send(peer, BW_IMSG_QUEUE_ENTRY, reqid, &qe, sizeof(qe));
 	}
@@ -338,6 +355,9 @@ qctl_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		break;
 	case BW_IMSG_MESSAGE_LIST_REQ:
 		qctl_message_list(peer, reqid, imsg);
+		break;
+	case BW_IMSG_DOMAIN_CMD:
+		qdomain_cmd(peer, reqid, imsg);
 		break;
 	default:
 		log_warnx("unexpected %s from controld",

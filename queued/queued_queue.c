@@ -216,10 +216,11 @@ qqueue_entry_from(const DBT *key, const DBT *data, struct bw_queue_entry *qe)
 	size_t			 gl;
 
 	memset(qe, 0, sizeof(*qe));
-	if (data->size != sizeof(q) ||
+	if (data->size > sizeof(q) ||
 	    (nul = memchr(k, '\0', key->size)) == NULL)
 		return -1;
-	memcpy(&q, data->data, sizeof(q));
+	memset(&q, 0, sizeof(q));
+	memcpy(&q, data->data, data->size);
 	gl = (size_t)(nul - k);
 	if (gl >= sizeof(qe->gateway) ||
 	    key->size - gl - 1 >= sizeof(qe->domain))
@@ -229,5 +230,57 @@ qqueue_entry_from(const DBT *key, const DBT *data, struct bw_queue_entry *qe)
 	qe->state = q.state;
 	qe->messages = q.recipients;
 	qe->oldest = q.oldest;
+	qe->delivered = q.delivered;
+	qe->hard_bounces = q.hard_bounces;
+	qe->soft_bounces = q.soft_bounces;
+	qe->next_retry = q.next_retry;
+	q.last_error[sizeof(q.last_error) - 1] = '\0';
+	memcpy(qe->last_error, q.last_error, sizeof(qe->last_error));
 	return 0;
+}
+
+/*
+ * The scheduling state of q into its queues.db record, inside txn.  An
+ * active queue without a record (empty) gets none; a DB error.
+ */
+int
+qqueue_state_put(struct qstore *st, DB_TXN *txn, const struct qsq *q)
+{
+	struct qqueue_rec	 rec;
+	char			 kbuf[QQUEUE_KEY_MAX];
+	DBT			 key, data;
+	int			 r;
+
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = kbuf;
+	if ((key.size = (uint32_t)qqueue_key(kbuf, sizeof(kbuf), q->gateway,
+	    q->domain)) == 0)
+		return EINVAL;
+	memset(&rec, 0, sizeof(rec));
+	data.data = &rec;
+	data.ulen = sizeof(rec);
+	data.flags = DB_DBT_USERMEM;
+	r = st->queues->get(st->queues, txn, &key, &data, DB_RMW);
+	if (r == DB_NOTFOUND) {
+		if (q->state == BW_QUEUE_ACTIVE)
+			return 0;
+		memset(&rec, 0, sizeof(rec));
+	} else if (r != 0)
+		return r;
+	if (rec.messages == 0 && q->state == BW_QUEUE_ACTIVE)
+		return st->queues->del(st->queues, txn, &key, 0);
+	rec.version = QSTORE_VERSION;
+	rec.state = q->state;
+	rec.next_retry = q->next_retry;
+	rec.interval_ms = q->interval_ms;
+	rec.retries = q->retries;
+	rec.delivered = q->delivered;
+	rec.hard_bounces = q->hard_bounces;
+	rec.soft_bounces = q->soft_bounces;
+	strlcpy(rec.last_error, q->last_error, sizeof(rec.last_error));
+	memset(&data, 0, sizeof(data));
+	data.data = &rec;
+	data.size = sizeof(rec);
+	return st->queues->put(st->queues, txn, &key, &data, 0);
 }

@@ -11,7 +11,8 @@
  * connection opened and has not committed; anything else is hostile: one
  * line is logged and the peer dropped, which discards its open messages.
  * Other peers' messages and the store are never touched by such input.
- * deliverd also connects to queued.sock; it sends nothing yet.
+ * deliverd also connects to queued.sock; its frames go to
+ * queued_dispatch.c.
  */
 #include "bw_autoconf.h"
 
@@ -59,6 +60,10 @@ qsmtpd_state_cb(struct bw_peer *peer, int up, void *arg)
 	struct qmsg		*m;
 	size_t			 aborted = 0;
 
+	if (bw_peer_role(peer) == BW_ROLE_DELIVERD) {
+		qdispatch_state_cb(peer, up);
+		return;
+	}
 	if (bw_peer_role(peer) != BW_ROLE_SMTPD) {
 		log_info("%s pid=%ld worker=%u %s",
 		    bw_role_name(bw_peer_role(peer)), (long)bw_peer_pid(peer),
@@ -166,6 +171,7 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	struct qpeer_ent	*pe = bw_peer_get_data(peer);
 	struct qmsg		*m;
 	const struct bw_config	*cfg = &q_env->cfg;
+	const char		*gw;
 	char			 esc[QSMTPD_ESC_MAX];
 
 	memcpy(&o, imsg->data, sizeof(o));
@@ -203,8 +209,12 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	q_env->c_open_messages = qmsg_open_count();
-	log_debug("%s open from=<%s> client=%s", m->qid,
-	    qsmtpd_esc(esc, sizeof(esc), m->sender), m->client_addr);
+	gw = config_gateway_for(cfg, m->listener, m->sender);
+	strlcpy(m->gateway, gw != NULL && gw[0] != '\0' ? gw :
+	    QUEUED_GATEWAY_DEFAULT, sizeof(m->gateway));
+	log_debug("%s open from=<%s> client=%s gateway=%s", m->qid,
+	    qsmtpd_esc(esc, sizeof(esc), m->sender), m->client_addr,
+	    m->gateway);
 	qsmtpd_open_reply(peer, o.reqid, BW_SUBMIT_OK, m->qid);
 }
 
@@ -351,6 +361,10 @@ qsmtpd_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
 	char	 why[96];
 
+	if (bw_peer_role(peer) == BW_ROLE_DELIVERD) {
+		qdispatch_msg_cb(peer, imsg);
+		return;
+	}
 	if (bw_peer_role(peer) != BW_ROLE_SMTPD) {
 		snprintf(why, sizeof(why), "unexpected %s",
 		    bw_imsg_type_name(imsg->hdr.type));
@@ -389,6 +403,8 @@ qsmtpd_commit_done(void *cookie, int ok, void *arg)
 	char		 esc[QSMTPD_ESC_MAX];
 	int		 status = BW_SUBMIT_OK;
 
+	if (qsched_flush_cookie(cookie))
+		return;		/* a flush of result transactions */
 	if (ok) {
 		q_env->c_messages_accepted++;
 		q_env->c_queued_messages++;
@@ -398,6 +414,9 @@ qsmtpd_commit_done(void *cookie, int ok, void *arg)
 		    qsmtpd_esc(esc, sizeof(esc), m->sender), m->size, m->nrcpt,
 		    m->client_addr, m->listener,
 		    m->qp == NULL ? " (smtpd gone before the reply)" : "");
+		/* durable now: it may be delivered */
+		qsched_msg_added(m->qid, m->created, m->gateway, m->rcpts,
+		    m->nrcpt);
 	} else {
 		/*
 		 * XXX: the transaction committed but its log did not reach

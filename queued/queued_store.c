@@ -294,7 +294,8 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	strlcpy(e.client_addr, m->client_addr, sizeof(e.client_addr));
 	strlcpy(e.client_name, m->client_name, sizeof(e.client_name));
 	strlcpy(e.listener, m->listener, sizeof(e.listener));
-	strlcpy(e.gateway, QUEUED_GATEWAY_DEFAULT, sizeof(e.gateway));
+	strlcpy(e.gateway, m->gateway[0] ? m->gateway : QUEUED_GATEWAY_DEFAULT,
+	    sizeof(e.gateway));
 
 	if ((chunk = malloc(QSTORE_BODY_CHUNK)) == NULL ||
 	    (rr = calloc(m->nrcpt, sizeof(*rr))) == NULL ||
@@ -343,8 +344,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		qqueue_rcpt_domain(rr[i].domain, sizeof(rr[i].domain),
 		    m->rcpts[i], q_env != NULL ? q_env->cfg.hostname :
 		    "localhost");
-		strlcpy(rr[i].gateway, QUEUED_GATEWAY_DEFAULT,
-		    sizeof(rr[i].gateway));
+		strlcpy(rr[i].gateway, e.gateway, sizeof(rr[i].gateway));
 		qstore_key_idx(kbuf, m->qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
@@ -363,7 +363,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		for (j = i + 1; j < m->nrcpt &&
 		    strcmp(doms[i].domain, doms[j].domain) == 0; j++)
 			;
-		if ((r = qqueue_add(st, txn, QUEUED_GATEWAY_DEFAULT,
+		if ((r = qqueue_add(st, txn, e.gateway,
 		    doms[i].domain, m->qid, j - i, m->created)) != 0)
 			goto fail;
 	}
@@ -391,23 +391,18 @@ fail_nodb:
 	return -1;
 }
 
-/* Remove a message and its queue entries in one transaction. */
+/* Remove a message and its queue entries inside txn; a DB error. */
 int
-qstore_msg_delete(struct qstore *st, const char *qid)
+qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 {
 	struct qenv_rec		 e;
 	struct qrcpt_rec	 rr;
 	unsigned char		 kbuf[QSTORE_KEY_MAX];
-	const char		*what = "begin";
 	char			 prev[BW_DOMAIN_MAX + 1];
-	DB_TXN			*txn = NULL;
 	DBT			 key, data;
 	uint32_t		 i;
 	int			 r;
 
-	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
-		goto fail;
-	what = "envelope";
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
 	key.data = (void *)qid;
@@ -417,21 +412,19 @@ qstore_msg_delete(struct qstore *st, const char *qid)
 	data.flags = DB_DBT_USERMEM;
 	if ((r = st->messages->get(st->messages, txn, &key, &data,
 	    DB_RMW)) != 0)
-		goto fail;
+		return r;
 	if ((r = st->messages->del(st->messages, txn, &key, 0)) != 0)
-		goto fail;
-	what = "body";
+		return r;
 	for (i = 0; i < e.nchunks; i++) {
 		qstore_key_idx(kbuf, qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
 		if ((r = st->body->del(st->body, txn, &key, 0)) != 0 &&
 		    r != DB_NOTFOUND)
-			goto fail;
+			return r;
 	}
 	/* Recipients were stored sorted by nothing: remove each queue entry
 	 * once; qqueue_remove() ignores one already gone. */
-	what = "recipients";
 	prev[0] = '\0';
 	for (i = 0; i < e.nrcpt; i++) {
 		qstore_key_idx(kbuf, qid, i);
@@ -444,26 +437,38 @@ qstore_msg_delete(struct qstore *st, const char *qid)
 		    DB_RMW)) == DB_NOTFOUND)
 			continue;
 		if (r != 0)
-			goto fail;
+			return r;
 		rr.domain[sizeof(rr.domain) - 1] = '\0';
 		rr.gateway[sizeof(rr.gateway) - 1] = '\0';
 		if (strcmp(prev, rr.domain) != 0 &&
 		    (r = qqueue_remove(st, txn, rr.gateway, rr.domain,
 		    qid)) != 0)
-			goto fail;
+			return r;
 		strlcpy(prev, rr.domain, sizeof(prev));
 		if ((r = st->rcpts->del(st->rcpts, txn, &key, 0)) != 0)
-			goto fail;
+			return r;
 	}
-	what = "commit";
+	return 0;
+}
+
+/* Remove a message and its queue entries in one transaction. */
+int
+qstore_msg_delete(struct qstore *st, const char *qid)
+{
+	DB_TXN	*txn = NULL;
+	int	 r;
+
+	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+		goto fail;
+	if ((r = qstore_msg_delete_txn(st, txn, qid)) != 0)
+		goto fail;
 	r = txn->commit(txn, DB_TXN_NOSYNC);
 	txn = NULL;
 	if (r != 0)
 		goto fail;
 	return 0;
 fail:
-	log_warnx("%s store: cannot delete (%s): %s", qid, what,
-	    db_strerror(r));
+	log_warnx("%s store: cannot delete: %s", qid, db_strerror(r));
 	if (txn != NULL)
 		txn->abort(txn);
 	return -1;
@@ -608,5 +613,31 @@ qstore_count(struct qstore *st, uint64_t *msgs, uint64_t *rcpts)
 	return 0;
 fail:
 	log_warnx("store: cannot count the queue: %s", db_strerror(r));
+	return -1;
+}
+
+/* Body chunk idx of qid into buf: its length, 0 if absent, -1 on error. */
+ssize_t
+qstore_body_chunk(struct qstore *st, const char *qid, uint32_t idx,
+    void *buf, size_t bufsz)
+{
+	unsigned char	 kbuf[QSTORE_KEY_MAX];
+	DBT		 key, data;
+	int		 r;
+
+	qstore_key_idx(kbuf, qid, idx);
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = kbuf;
+	key.size = QSTORE_KEY_MAX;
+	data.data = buf;
+	data.ulen = (uint32_t)bufsz;
+	data.flags = DB_DBT_USERMEM;
+	if ((r = st->body->get(st->body, NULL, &key, &data, 0)) == 0)
+		return (ssize_t)data.size;
+	if (r == DB_NOTFOUND)
+		return 0;
+	log_warnx("%s store: cannot read body chunk %u: %s", qid, idx,
+	    db_strerror(r));
 	return -1;
 }

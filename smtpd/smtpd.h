@@ -20,8 +20,10 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "imsg_catalog.h"
 #include "peer.h"
+#include "status_link.h"
 #include "smtpd_parse.h"
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
@@ -130,26 +132,23 @@ struct smtpd_counters {
 };
 
 struct smtpd_env {
-	struct bw_config	 cfg;
-	struct event_base	*base;
+	struct bw_daemon	 d;	/* cfg, base, started, shutting_down */
 	TAILQ_HEAD(, smtpd_listener) listeners;
 	struct smtpd_session_list sessions;
 	struct bw_peer		*queued;
-	struct bw_peer		*controld;
+	struct bw_status_link	*controld;
 	struct event		*ev_pause;	/* paused sessions check */
 	unsigned int		 npaused;
 	uint64_t		 next_reqid;
 	uint64_t		 next_sid;
-	int64_t			 started;
 	unsigned long		 nsessions;
-	int			 shutting_down;
 	struct smtpd_ipcount	*iptab[SMTPD_IPTAB_SIZE];
 	struct smtpd_session	*reqtab[SMTPD_HASH_SIZE];
 	struct smtpd_session	*qidtab[SMTPD_HASH_SIZE];
 	struct smtpd_counters	 c;
 };
 
-#define SMTPD_LIM(s, id)	((s)->env->cfg.limits[(id)])
+#define SMTPD_LIM(s, id)	((s)->env->d.cfg.limits[(id)])
 
 /* smtpd_listener.c */
 int	 smtpd_listeners_open(struct smtpd_env *);
@@ -204,6 +203,5 @@ const char *smtpd_submit_reply(int status);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);
-void	 smtpd_status_send(struct smtpd_env *, struct bw_peer *, uint32_t);
 
 #endif

@@ -74,7 +74,7 @@ smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa)
 			break;
 	if (ic != NULL) {
 		if (ic->count >= (unsigned long long)
-		    env->cfg.limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
+		    env->d.cfg.limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
 			return -1;
 		ic->count++;
 		return 0;
@@ -132,16 +132,16 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct smtpd_env	*env = l->env;
 	char			 reply[BW_DOMAIN_MAX + 128];
 
-	if (env->shutting_down) {
+	if (env->d.shutting_down) {
 		close(fd);
 		return;
 	}
 	if (env->nsessions >= (unsigned long long)
-	    env->cfg.limits[LIM_SMTPD_MAX_CONNECTIONS]) {
+	    env->d.cfg.limits[LIM_SMTPD_MAX_CONNECTIONS]) {
 		log_info("listener=%s refused: too many connections (%lu)",
 		    l->conf->name, env->nsessions);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections, try again later", env->cfg.hostname);
+		    "connections, try again later", env->d.cfg.hostname);
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
@@ -149,7 +149,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_info("listener=%s refused: too many connections from "
 		    "one address", l->conf->name);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections from your address", env->cfg.hostname);
+		    "connections from your address", env->d.cfg.hostname);
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
@@ -227,7 +227,7 @@ smtpd_listeners_open(struct smtpd_env *env)
 	struct bw_listener_conf	*lc;
 	struct smtpd_listener	*l;
 
-	TAILQ_FOREACH(lc, &env->cfg.listeners, entry) {
+	TAILQ_FOREACH(lc, &env->d.cfg.listeners, entry) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			return -1;
 		l->env = env;
@@ -237,7 +237,7 @@ smtpd_listeners_open(struct smtpd_env *env)
 		if (smtpd_listener_bind(l) == -1)
 			return -1;
 		if (lc->tls != BW_TLS_NONE &&
-		    (l->ssl_ctx = smtpd_tls_ctx_new(&env->cfg, lc)) == NULL)
+		    (l->ssl_ctx = smtpd_tls_ctx_new(&env->d.cfg, lc)) == NULL)
 			return -1;
 		log_info("listener=%s address=%s port=%d type=%s tls=%s",
 		    lc->name, lc->address, lc->port,
@@ -257,7 +257,7 @@ smtpd_listeners_start(struct smtpd_env *env)
 	struct smtpd_listener	*l;
 
 	TAILQ_FOREACH(l, &env->listeners, entry) {
-		l->evl = evconnlistener_new(env->base, smtpd_accept_cb, l,
+		l->evl = evconnlistener_new(env->d.base, smtpd_accept_cb, l,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
 		if (l->evl == NULL) {
 			log_warnx("listener=%s: evconnlistener_new failed",
@@ -266,7 +266,7 @@ smtpd_listeners_start(struct smtpd_env *env)
 		}
 		l->fd = -1;	/* owned by evl now */
 		evconnlistener_set_error_cb(l->evl, smtpd_accept_error_cb);
-		if ((l->ev_resume = evtimer_new(env->base,
+		if ((l->ev_resume = evtimer_new(env->d.base,
 		    smtpd_accept_resume_cb, l)) == NULL)
 			return -1;
 	}

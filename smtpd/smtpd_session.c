@@ -166,7 +166,7 @@ smtpd_session_schedule_free(struct smtpd_session *s)
 		return;
 	s->free_scheduled = 1;
 	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-	if (event_base_once(s->env->base, -1, EV_TIMEOUT,
+	if (event_base_once(s->env->d.base, -1, EV_TIMEOUT,
 	    smtpd_session_free_cb, s, &tv) == -1) {
 		log_warnx("session=%llu: cannot schedule free; leaking it",
 		    (unsigned long long)s->id);
@@ -247,7 +247,7 @@ smtpd_session_error(struct smtpd_session *s, const char *reply)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_ERRORS)) {
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many errors",
-		    s->env->cfg.hostname);
+		    s->env->d.cfg.hostname);
 		smtpd_session_fail(s, buf, "too many errors");
 	}
 }
@@ -276,7 +276,7 @@ smtpd_session_banner(struct smtpd_session *s)
 {
 	s->banner_sent = 1;
 	s->phase = SMTPD_PH_CMD;
-	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->cfg.hostname);
+	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->d.cfg.hostname);
 	smtpd_session_set_timeouts(s);
 }
 
@@ -318,7 +318,7 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 		strlcpy(s->addr, "?", sizeof(s->addr));
 	strlcpy(s->name, "unknown", sizeof(s->name));
 	if ((s->chunk = evbuffer_new()) == NULL ||
-	    (s->ev_timer = evtimer_new(env->base, smtpd_session_timer_cb,
+	    (s->ev_timer = evtimer_new(env->d.base, smtpd_session_timer_cb,
 	    s)) == NULL)
 		goto fail;
 	if (l->conf->tls == BW_TLS_IMPLICIT) {
@@ -326,7 +326,7 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 		s->bev = smtpd_tls_bev_implicit(s, fd);
 	} else {
 		/* no CLOSE_ON_FREE: STARTTLS reuses the socket */
-		s->bev = bufferevent_socket_new(env->base, fd, 0);
+		s->bev = bufferevent_socket_new(env->d.base, fd, 0);
 		s->fd_owned = 1;
 	}
 	if (s->bev == NULL)
@@ -379,11 +379,11 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	s->esmtp = esmtp;
 	smtpd_session_set_timeouts(s);
 	if (!esmtp) {
-		smtpd_session_reply(s, "250 %s", env->cfg.hostname);
+		smtpd_session_reply(s, "250 %s", env->d.cfg.hostname);
 		return;
 	}
 	snprintf(size, sizeof(size), "SIZE %lld",
-	    env->cfg.limits[LIM_MESSAGE_SIZE_LIMIT]);
+	    env->d.cfg.limits[LIM_MESSAGE_SIZE_LIMIT]);
 	ext[n++] = "PIPELINING";
 	ext[n++] = size;
 	ext[n++] = "8BITMIME";
@@ -391,7 +391,7 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	ext[n++] = "SMTPUTF8";
 	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
 		ext[n++] = "STARTTLS";
-	smtpd_session_reply(s, "250-%s", env->cfg.hostname);
+	smtpd_session_reply(s, "250-%s", env->d.cfg.hostname);
 	for (i = 0; i < n; i++)
 		smtpd_session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-',
 		    ext[i]);
@@ -422,7 +422,7 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many messages "
-		    "in this connection", s->env->cfg.hostname);
+		    "in this connection", s->env->d.cfg.hostname);
 		smtpd_session_fail(s, buf, "messages per connection limit");
 		return;
 	}
@@ -532,7 +532,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 	if (path.postmaster) {
 		/* RFC 5321 4.5.1: always accepted, it is ours */
 		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
-		strlcat(rcpt, s->env->cfg.hostname, sizeof(rcpt));
+		strlcat(rcpt, s->env->d.cfg.hostname, sizeof(rcpt));
 	} else if (!smtpd_session_relay_ok(s, path.domain)) {
 		s->env->c.rcpt_rejected++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
@@ -828,7 +828,7 @@ smtpd_session_process(struct smtpd_session *s)
 			s->env->c.limit_closes++;
 			snprintf(buf, sizeof(buf), "554 5.5.1 %s Protocol "
 			    "error: talking before the banner",
-			    s->env->cfg.hostname);
+			    s->env->d.cfg.hostname);
 			smtpd_session_fail(s, buf, "pre-greeting talk");
 			return;
 		case SMTPD_PH_CMD:
@@ -902,7 +902,7 @@ smtpd_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		s->env->c.timeouts++;
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: timeout "
-		    "exceeded", s->env->cfg.hostname);
+		    "exceeded", s->env->d.cfg.hostname);
 		if (s->phase == SMTPD_PH_TLS || s->phase ==
 		    SMTPD_PH_TLS_IMPLICIT) {
 			smtpd_session_close(s, "TLS handshake timeout");
@@ -962,7 +962,7 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		s->env->c.timeouts++;
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: DATA phase "
-		    "took too long", s->env->cfg.hostname);
+		    "took too long", s->env->d.cfg.hostname);
 		smtpd_session_fail(s, buf, "data total timeout");
 		break;
 	default:

@@ -2,6 +2,9 @@
  * smtpd's counters and its link to controld: STATUS_REQ is answered with
  * the counters named in shared_context.md (and a few more).
  *
+ * The link itself (status_link.c) answers STATUS_REQ and drops the link on
+ * any other type.
+ *
  * Trust: controld's frames passed the catalog check; we only echo its
  * request id.
  */
@@ -9,7 +12,6 @@
 
 #include <stddef.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -35,63 +37,36 @@ static const struct {
 #undef C
 };
 
-void
-smtpd_status_send(struct smtpd_env *env, struct bw_peer *peer, uint32_t reqid)
+/* STATUS: the counters above, then whether queued is up. */
+static void
+smtpd_status_fill(struct bw_status *st, void *arg)
 {
-	struct bw_status	 st;
+	struct smtpd_env	*env = arg;
+	uint64_t		 v;
 	size_t			 i, n;
 
-	memset(&st, 0, sizeof(st));
-	strlcpy(st.proc, "smtpd", sizeof(st.proc));
-	st.pid = (uint32_t)getpid();
-	st.started = env->started;
 	env->c.connections_active = env->nsessions;
 	n = sizeof(smtpd_counter_defs) / sizeof(smtpd_counter_defs[0]);
-	for (i = 0; i < n && i < BW_STATUS_COUNTERS_MAX - 1; i++) {
-		strlcpy(st.counters[i].name, smtpd_counter_defs[i].name,
-		    sizeof(st.counters[i].name));
-		memcpy(&st.counters[i].value, (const char *)&env->c +
-		    smtpd_counter_defs[i].off, sizeof(uint64_t));
+	for (i = 0; i < n; i++) {
+		memcpy(&v, (const char *)&env->c + smtpd_counter_defs[i].off,
+		    sizeof(v));
+		bw_status_add(st, smtpd_counter_defs[i].name, v);
 	}
-	strlcpy(st.counters[i].name, "queued_up", sizeof(st.counters[i].name));
-	st.counters[i++].value = smtpd_queue_up(env) ? 1 : 0;
-	st.ncounters = (uint32_t)i;
-	if (bw_peer_send(peer, BW_IMSG_STATUS, reqid, -1, &st,
-	    sizeof(st)) == -1)
-		log_warnx("cannot send status to controld");
-}
-
-static void
-smtpd_status_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
-{
-	switch (imsg->hdr.type) {
-	case BW_IMSG_STATUS_REQ:
-		smtpd_status_send(arg, peer, imsg->hdr.peerid);
-		break;
-	default:
-		log_warnx("unexpected %s from controld",
-		    bw_imsg_type_name(imsg->hdr.type));
-		bw_peer_drop(peer, "unexpected message type");
-		break;
-	}
-}
-
-static void
-smtpd_status_state_cb(struct bw_peer *peer, int up, void *arg)
-{
-	log_info("%s controld", up ? "connected to" : "lost connection to");
+	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
 }
 
 void
 smtpd_status_connect(struct smtpd_env *env)
 {
-	char	 path[PATH_MAX];
+	char				 path[PATH_MAX];
+	struct bw_status_link_conf	 conf = {
+		.path = path, .role = BW_ROLE_SMTPD, .proc = "smtpd",
+		.started = env->d.started, .fill = smtpd_status_fill,
+		.arg = env,
+	};
 
 	if (smtpd_peer_path(env, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
 		fatalx("controld socket path too long");
-	env->controld = bw_peer_connect(env->base, path, BW_ROLE_SMTPD, 0,
-	    smtpd_status_msg_cb, smtpd_status_state_cb, env);
-	if (env->controld == NULL)
-		fatal("bw_peer_connect %s", path);
+	env->controld = bw_status_link_connect(env->d.base, &conf);
 }

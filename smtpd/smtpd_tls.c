@@ -75,7 +75,7 @@ smtpd_tls_bev_implicit(struct smtpd_session *s, int fd)
 
 	if ((ssl = SSL_new(s->l->ssl_ctx)) == NULL)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(s->env->base, fd, ssl,
+	bev = bufferevent_openssl_socket_new(s->env->d.base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);
@@ -108,7 +108,7 @@ smtpd_tls_starttls(struct smtpd_session *s)
 	}
 	if ((ssl = SSL_new(s->l->ssl_ctx)) == NULL)
 		return -1;
-	bev = bufferevent_openssl_socket_new(s->env->base, s->fd, ssl,
+	bev = bufferevent_openssl_socket_new(s->env->d.base, s->fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);

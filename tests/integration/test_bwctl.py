@@ -169,8 +169,9 @@ def send_messages(bw):
 
 def check_queue_text(bw):
     lines = bw.bwctl("show", "queue").stdout.splitlines()
-    assert lines[0].split() == ["GATEWAY", "DOMAIN", "STATE", "MESSAGES",
-                                "OLDEST"], lines[0]
+    assert lines[0].split() == ["GATEWAY", "DOMAIN", "STATE", "QUEUED",
+                                "OLDEST", "ACTIVE", "DELIVERED", "HARD",
+                                "SOFT", "LAST", "ERROR"], lines[0]
     rows = [l.split() for l in lines[1:4]]
     assert [(r[1], r[3]) for r in rows] == [
         ("example.org", "3"), ("example.net", "2"), ("example.com", "1")], \
@@ -395,10 +396,18 @@ def check_still_running(bw):
         assert bw.running(p), (p, bw.log_tail(p))
 
 
+# Mail must stay queued while deliverd runs: its domains are routed to a
+# listener that never answers (deliverd waits for the greeting).
+SILENT = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+SILENT.bind(("127.0.0.1", 0))
+SILENT.listen(64)
+ROUTES = "".join("route %s -> [127.0.0.1]:%d\n" % (d, SILENT.getsockname()[1])
+                 for d in ("example.org", "example.net", "example.com"))
+
 with bwtest.Breakwater("bwctl") as bw:
     bw.write_config(bwtest.default_config(
-        bw, extra="deliverd_workers %d\nctl_timeout %ds\n" % (
-            WORKERS, CTL_TIMEOUT_S)))
+        bw, extra="deliverd_workers %d\nctl_timeout %ds\n%s" % (
+            WORKERS, CTL_TIMEOUT_S, ROUTES)))
     bw.start()
     t.run("all processes come up", lambda: bwtest.wait_for(
         lambda: all_up(bw), 20, what="status all up"))

@@ -204,7 +204,7 @@ def case_smtpd(t, have_smtpd):
         t.skip(name_all, "smtpd not built")
         return
     with bwtest.Breakwater("durable-smtpd") as bw:
-        bw.start()
+        bw.start(procs=["controld", "queued", "dnscached", "smtpd"])
         acked = Acked()
         run_clients(bw, smtp_client, acked,
                     lambda: bw.kill("queued", signal.SIGKILL))
@@ -216,7 +216,7 @@ def case_smtpd(t, have_smtpd):
         acked_all.msgs.update(acked.msgs)
         run_clients(bw, smtp_client, acked_all,
                     lambda: bw.kill_all(signal.SIGKILL))
-        bw.start()
+        bw.start(procs=["controld", "queued", "dnscached", "smtpd"])
         t.run(name_all, lambda: verify(bw, acked_all))
 
 

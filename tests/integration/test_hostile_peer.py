@@ -82,7 +82,7 @@ def main():
     t = bwtest.TAP()
     have_smtpd = os.path.exists(os.path.join(bwtest.BUILDDIR, "smtpd",
                                              "smtpd"))
-    procs = bwtest.DEFAULT_PROCS if have_smtpd else ["controld", "queued"]
+    procs = [p for p in bwtest.DEFAULT_PROCS if p != "deliverd"] if have_smtpd else ["controld", "queued"]
     with bwtest.Breakwater("hostile") as bw:
         bw.start(procs=procs)
         for name in sorted(hp.CASES):

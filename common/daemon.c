@@ -1,0 +1,229 @@
+/*
+ * The life cycle every daemon shares (see daemon.h): command line, config,
+ * logging, runtime directory, pid file, signals, dispatch and teardown.
+ *
+ * Trust: the command line and the config come from the administrator; a
+ * bad option is a usage error (exit 2), a bad config is fatal.
+ */
+#include "bw_autoconf.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "peer.h"
+#include "privdrop.h"
+#include "util.h"
+#include "daemon.h"
+
+#define BW_DAEMON_USAGE_DEFAULT	"[-dnv] [-b basedir] [-f config]"
+
+/* Zero d and name it. */
+void
+bw_daemon_init(struct bw_daemon *d, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+}
+
+static void __attribute__((noreturn))
+bw_daemon_usage(const struct bw_daemon *d, const char *usage_text)
+{
+	fprintf(stderr, "usage: %s %s\n", d->name,
+	    usage_text != NULL ? usage_text : BW_DAEMON_USAGE_DEFAULT);
+	exit(2);
+}
+
+/* The standard options, then the daemon's own through opt_cb. */
+void
+bw_daemon_args(struct bw_daemon *d, int argc, char *argv[],
+    const char *extra_optstring, bw_daemon_opt_cb opt_cb, void *arg,
+    const char *usage_text)
+{
+	char	 optstring[sizeof(BW_DAEMON_OPTSTRING) + BW_DAEMON_OPTS_MAX];
+	int	 ch;
+
+	/* sanity checks */
+	if (extra_optstring == NULL)
+		extra_optstring = "";
+	if (*extra_optstring != '\0' && opt_cb == NULL)
+		fatalx("%s: options %s without a handler", d->name,
+		    extra_optstring);
+	if (strlcpy(optstring, BW_DAEMON_OPTSTRING, sizeof(optstring)) >=
+	    sizeof(optstring) || strlcat(optstring, extra_optstring,
+	    sizeof(optstring)) >= sizeof(optstring))
+		fatalx("%s: option string too long", d->name);
+
+	while ((ch = getopt(argc, argv, optstring)) != -1) {
+		switch (ch) {
+		case 'b':
+			d->basedir = optarg;
+			break;
+		case 'd':
+			d->foreground = 1;
+			break;
+		case 'f':
+			d->conffile = optarg;
+			break;
+		case 'n':
+			d->checkonly = 1;
+			break;
+		case 'v':
+			d->verbose = 1;
+			break;
+		case '?':
+		case ':':
+			bw_daemon_usage(d, usage_text);
+		default:
+			if (opt_cb == NULL || opt_cb(ch, optarg, arg) == -1)
+				bw_daemon_usage(d, usage_text);
+			break;
+		}
+	}
+	if (optind != argc)
+		bw_daemon_usage(d, usage_text);
+}
+
+/* Config, -n, logging, SIGPIPE, runtime directory, pid file. */
+void
+bw_daemon_setup(struct bw_daemon *d)
+{
+	char	 name[BW_NAME_MAX + sizeof(".pid")];
+
+	log_init(d->name, 1);
+	log_set_verbose(d->verbose);
+	if (config_load(&d->cfg, d->conffile, d->basedir, NULL, NULL) != 0)
+		fatalx("%s: configuration has errors",
+		    d->conffile ? d->conffile : "built-in default");
+	if (d->checkonly) {
+		fprintf(stderr, "configuration OK\n");
+		config_free(&d->cfg);
+		exit(0);
+	}
+	log_init(d->name, d->foreground);
+	signal(SIGPIPE, SIG_IGN);
+	d->started = bw_time();
+
+	if (bw_mkdirs(d->cfg.runtime_dir, 0755) == -1)
+		fatal("runtime directory %s", d->cfg.runtime_dir);
+	if ((size_t)snprintf(name, sizeof(name), "%s.pid", d->name) >=
+	    sizeof(name))
+		fatalx("%s: name too long for a pid file", d->name);
+	if (config_runtime_path(&d->cfg, name, d->pidfile,
+	    sizeof(d->pidfile)) == -1 || bw_pidfile_write(d->pidfile) == -1)
+		fatal("pid file %s", d->pidfile);
+}
+
+/* SIGTERM, SIGINT: clean shutdown, exit status 0. */
+static void
+bw_daemon_signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct bw_daemon	*d = arg;
+
+	if (d->shutting_down)
+		return;
+	log_info("shutting down on signal %d", (int)sig);
+	d->shutting_down = 1;
+	if (d->on_shutdown != NULL &&
+	    d->on_shutdown(d, (int)sig, d->on_shutdown_arg) != 0)
+		return;
+	event_base_loopbreak(d->base);
+}
+
+/* The event base and the signal events. */
+void
+bw_daemon_events(struct bw_daemon *d)
+{
+	if (d->base != NULL)
+		fatalx("%s: event base set up twice", d->name);
+	if ((d->base = bw_event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d->ev_sigterm = evsignal_new(d->base, SIGTERM, bw_daemon_signal_cb, d);
+	d->ev_sigint = evsignal_new(d->base, SIGINT, bw_daemon_signal_cb, d);
+	if (d->ev_sigterm == NULL || d->ev_sigint == NULL ||
+	    evsignal_add(d->ev_sigterm, NULL) == -1 ||
+	    evsignal_add(d->ev_sigint, NULL) == -1)
+		fatalx("cannot set up signal events");
+}
+
+/* The uid each peer role must connect from (production). */
+void
+bw_daemon_peer_uids(const struct bw_daemon *d, int roles)
+{
+	static const struct {
+		int		 role;
+		size_t		 off;
+	} users[] = {
+		{ BW_ROLE_SMTPD, offsetof(struct bw_config, user_smtpd) },
+		{ BW_ROLE_QUEUED, offsetof(struct bw_config, user_queued) },
+		{ BW_ROLE_DELIVERD, offsetof(struct bw_config, user_deliverd) },
+		{ BW_ROLE_DNSCACHED, offsetof(struct bw_config, user_dnscached) },
+		{ BW_ROLE_CONTROLD, offsetof(struct bw_config, user_controld) },
+	};
+	struct bw_user	 u;
+	const char	*name;
+	size_t		 i;
+
+	if (d->cfg.dev_mode || geteuid() != 0)
+		return;
+	for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		if ((roles & users[i].role) == 0)
+			continue;
+		name = (const char *)&d->cfg + users[i].off;
+		if (bw_user_lookup(name, &u) == -1)
+			fatalx("unknown user %s for %s", name,
+			    bw_role_name(users[i].role));
+		bw_peer_role_uid(users[i].role, u.uid);
+	}
+}
+
+/* Dispatch until a signal asks for the shutdown. */
+void
+bw_daemon_run(struct bw_daemon *d, const char *extra)
+{
+	int	 ret;
+
+	if (d->base == NULL)
+		fatalx("%s: no event base", d->name);
+	log_info("started pid=%ld config=%s%s%s", (long)getpid(),
+	    d->cfg.path[0] ? d->cfg.path : "built-in",
+	    extra != NULL ? " " : "", extra != NULL ? extra : "");
+	ret = event_base_dispatch(d->base);
+	if (ret == -1 || !d->shutting_down)
+		fatalx("event loop ended unexpectedly (ret=%d)", ret);
+}
+
+/* Signal events, the deferred frees, the base. */
+void
+bw_daemon_base_free(struct bw_daemon *d)
+{
+	if (d->ev_sigterm != NULL)
+		event_free(d->ev_sigterm);
+	if (d->ev_sigint != NULL)
+		event_free(d->ev_sigint);
+	d->ev_sigterm = d->ev_sigint = NULL;
+	if (d->base != NULL) {
+		/* Run the deferred frees of the peers just closed. */
+		event_base_loop(d->base, EVLOOP_NONBLOCK);
+		event_base_free(d->base);
+		d->base = NULL;
+	}
+}
+
+/* The base if still there, pid file, config. */
+void
+bw_daemon_cleanup(struct bw_daemon *d)
+{
+	bw_daemon_base_free(d);
+	if (d->pidfile[0] != '\0')
+		bw_pidfile_remove(d->pidfile);
+	d->pidfile[0] = '\0';
+	config_free(&d->cfg);
+	log_info("stopped");
+}

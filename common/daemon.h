@@ -1,0 +1,119 @@
+/*
+ * The life cycle every Breakwater daemon shares: the standard command line
+ * (-b basedir, -d foreground, -f config, -n check, -v verbose, plus the
+ * daemon's own options), loading the config, logging, the runtime
+ * directory and pid file, the event base with SIGTERM/SIGINT handling, the
+ * dispatch whose return is fatal unless shutting down, and the teardown.
+ *
+ * A daemon's main() runs, in this order:
+ *	bw_daemon_init(&d, "queued");
+ *	bw_daemon_args(&d, argc, argv, "r:", opt_cb, arg, usage_text);
+ *	bw_daemon_setup(&d);		exits 0 after -n
+ *	... open privileged things (may call bw_daemon_events() first) ...
+ *	bw_privdrop(...);
+ *	bw_daemon_events(&d);		unless already called
+ *	... register peers and handlers ...
+ *	bw_daemon_run(&d, NULL);	returns only when shutting down
+ *	... close peers, listeners, own events ...
+ *	bw_daemon_base_free(&d);	optional: runs the deferred frees
+ *	... free what those frees still needed ...
+ *	bw_daemon_cleanup(&d);
+ *
+ * Trust: the command line and the config file come from the administrator.
+ */
+#ifndef BW_DAEMON_H
+#define BW_DAEMON_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+
+/* The options every daemon takes. */
+#define BW_DAEMON_OPTSTRING	"b:df:nv"
+/* Room for a daemon's own option letters. */
+#define BW_DAEMON_OPTS_MAX	32
+
+struct bw_daemon;
+
+/*
+ * A daemon-specific option (ch is one of extra_optstring's letters, optarg
+ * its argument or NULL): 0 when accepted, -1 for a usage error.
+ */
+typedef int (*bw_daemon_opt_cb)(int ch, const char *optarg, void *arg);
+/*
+ * Called from the signal callback after shutting_down is set: 0 to end
+ * the loop now, 1 when the daemon ends it itself later (deliverd's
+ * supervisor waits for its workers).
+ */
+typedef int (*bw_daemon_shutdown_cb)(struct bw_daemon *, int sig, void *arg);
+
+struct bw_daemon {
+	const char		*name;		/* "smtpd": log ident, pid file */
+	const char		*conffile;	/* -f; NULL: built-in default */
+	const char		*basedir;	/* -b; NULL: production layout */
+	int			 foreground;	/* -d: log to stderr */
+	int			 verbose;	/* -v: log_debug */
+	int			 checkonly;	/* -n: check the config, exit */
+	struct bw_config	 cfg;
+	char			 pidfile[PATH_MAX];	/* "" until written */
+	int64_t			 started;	/* bw_time() at setup */
+	struct event_base	*base;		/* bw_daemon_events() */
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	int			 shutting_down;	/* set by SIGTERM/SIGINT */
+	bw_daemon_shutdown_cb	 on_shutdown;	/* optional */
+	void			*on_shutdown_arg;
+};
+
+/* Zero d and name it (the name must outlive d). */
+void	 bw_daemon_init(struct bw_daemon *, const char *name);
+/*
+ * Parse the standard options and extra_optstring's (handed to opt_cb);
+ * on a usage error print "usage: " usage_text and exit 2.  usage_text is
+ * everything after the program name, e.g. "[-dnv] [-b basedir] [-f config]".
+ */
+void	 bw_daemon_args(struct bw_daemon *, int argc, char *argv[],
+	    const char *extra_optstring, bw_daemon_opt_cb opt_cb, void *arg,
+	    const char *usage_text);
+/*
+ * Load the config (fatal on errors); with -n print "configuration OK" and
+ * exit 0.  Then log for real, ignore SIGPIPE, note the start time, create
+ * the runtime directory and write runtime_dir/<name>.pid.
+ */
+void	 bw_daemon_setup(struct bw_daemon *);
+/*
+ * The event base (bw_event_base_new()) and the SIGTERM/SIGINT events that
+ * log "shutting down on signal N", set shutting_down, call on_shutdown and
+ * break the loop (a second signal while shutting down is ignored).  Set
+ * on_shutdown before.  Fatal on failure.
+ */
+void	 bw_daemon_events(struct bw_daemon *);
+/*
+ * Production (not development mode, running as root): admit on our
+ * sockets, for each role in roles (BW_ROLE_SMTPD | ...), only the uid of
+ * that role's user in the config (bw_peer_role_uid()).  Fatal when a user
+ * does not exist.  Development mode: nothing (peer.c admits our uid).
+ */
+void	 bw_daemon_peer_uids(const struct bw_daemon *, int roles);
+/*
+ * Log "started pid=N config=PATH" (then " " and extra, if not NULL) and
+ * dispatch; returns only when a signal asked for the shutdown, else fatal.
+ */
+void	 bw_daemon_run(struct bw_daemon *, const char *extra);
+/*
+ * After the caller closed its peers and events: free the signal events,
+ * run the deferred frees (peers closed just now), free the base.  For
+ * state those frees may still use (queued's store, dnscached's cache),
+ * to be freed after this and before bw_daemon_cleanup().
+ */
+void	 bw_daemon_base_free(struct bw_daemon *);
+/*
+ * bw_daemon_base_free() unless done, then remove the pid file, free the
+ * config, log "stopped".
+ */
+void	 bw_daemon_cleanup(struct bw_daemon *);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * Results of jobs: what deliverd said per recipient becomes the
+ * recipient's state in one transaction (committed without a sync; the
+ * scheduler's periodic group flush makes it durable: a crash may repeat a
+ * delivery, never lose one).  A message whose recipients are all final is
+ * deleted in that same transaction.  Permanent failures, and temporary
+ * ones past the bounce profile's limits, produce one DSN per message and
+ * result (queued_bounce.c), stored first as a new message on the bounce
+ * gateway; a bounce that fails is logged and dropped.
+ *
+ * One line per recipient result:
+ *   QID to=<r> relay=R gateway=G delay=Ns attempts=N dsn=X status=S (reply)
+ *
+ * Trust: deliverd's results were range-checked by queued_dispatch.c;
+ * their text is escaped before logging and cleaned before it goes into a
+ * DSN.
+ */
+#include "bw_autoconf.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "queued.h"
+
+#define QRESULT_ESC_MAX	(BW_REPLY_TEXT_MAX * 4 + 1)
+
+enum qoutcome { QO_SENT, QO_DEFER, QO_PARK, QO_BOUNCE };
+
+static const char *
+qresult_outcome_name(int o)
+{
+	switch (o) {
+	case QO_SENT:
+		return "sent";
+	case QO_DEFER:
+		return "deferred";
+	case QO_PARK:
+		return "deferred";	/* parked: the domain is down */
+	case QO_BOUNCE:
+		return "bounced";
+	}
+	return "?";
+}
+
+/* The first part of the body up to the blank line, at most max bytes. */
+static char *
+qresult_headers(const char *qid, size_t *lenp)
+{
+	char	*buf, *p;
+	ssize_t	 n;
+	size_t	 len;
+
+	*lenp = 0;
+	if ((buf = malloc(QSTORE_BODY_CHUNK)) == NULL)
+		return NULL;
+	if ((n = qstore_body_chunk(&q_env->store, qid, 0, buf,
+	    QSTORE_BODY_CHUNK)) <= 0) {
+		free(buf);
+		return NULL;
+	}
+	len = (size_t)n > QSCHED_HEADERS_MAX ? QSCHED_HEADERS_MAX : (size_t)n;
+	if ((p = memmem(buf, len, "\r\n\r\n", 4)) != NULL)
+		len = (size_t)(p - buf) + 2;
+	else {
+		/* cut after the last complete line */
+		while (len > 0 && buf[len - 1] != '\n')
+			len--;
+	}
+	*lenp = len;
+	return buf;
+}
+
+/* Store a DSN for n failed recipients of qid and queue it; -1 on error. */
+int
+qresult_dsn_send(const struct qenv_rec *e, const char *qid,
+    const struct qbounce_rcpt *rc, size_t n)
+{
+	struct qbounce_in	 in;
+	struct qmsg		 m;
+	char			 sender[BW_ADDR_MAX], boundary[64];
+	char			*rcpts[1], *text, *hdrs;
+	size_t			 len, hlen;
+	int			 ret = -1;
+
+	strlcpy(sender, e->sender, sizeof(sender));
+	memset(&m, 0, sizeof(m));
+	bw_qid_new(m.qid);
+	strlcpy(boundary, "bw-dsn-", sizeof(boundary));
+	strlcat(boundary, m.qid, sizeof(boundary));
+	hdrs = qresult_headers(qid, &hlen);
+	memset(&in, 0, sizeof(in));
+	in.hostname = q_env->cfg.hostname;
+	in.qid = qid;
+	in.sender = sender;
+	in.arrival = e->created;
+	in.now = bw_time();
+	in.rcpts = rc;
+	in.nrcpt = n;
+	in.headers = hdrs;
+	in.headerslen = hlen;
+	in.boundary = boundary;
+	text = qbounce_build(&in, &len);
+	free(hdrs);
+	if (text == NULL) {
+		log_warnx("%s bounce: no memory for the DSN", qid);
+		return -1;
+	}
+	m.spill_fd = -1;
+	m.created = in.now;
+	m.flags = BW_DLVF_BOUNCE;
+	strlcpy(m.listener, "bounce", sizeof(m.listener));
+	strlcpy(m.helo, q_env->cfg.hostname, sizeof(m.helo));
+	strlcpy(m.client_addr, "127.0.0.1", sizeof(m.client_addr));
+	strlcpy(m.gateway, q_env->cfg.bounce_gateway[0] ?
+	    q_env->cfg.bounce_gateway : QUEUED_GATEWAY_DEFAULT,
+	    sizeof(m.gateway));
+	rcpts[0] = sender;
+	m.rcpts = rcpts;
+	m.nrcpt = 1;
+	m.mem = (unsigned char *)text;
+	m.memlen = m.memcap = len;
+	m.size = len;
+	if (qstore_msg_put(&q_env->store, &m) == 0) {
+		q_env->c_queued_messages++;
+		q_env->c_queued_recipients++;
+		q_env->c_bounces++;
+		log_info("%s bounce of=%s to=<%s> gateway=%s nrcpt=%zu "
+		    "size=%zu", m.qid, qid, sender, m.gateway, n, len);
+		qsched_msg_added(m.qid, m.created, m.gateway, rcpts, 1);
+		qsched_flush_request();
+		ret = 0;
+	} else
+		log_warnx("%s bounce: cannot store the DSN for %s", m.qid,
+		    qid);
+	free(text);
+	return ret;
+}
+
+/*
+ * Apply outcomes to the store in one transaction: recipient records,
+ * message removal when all are final, this queue's entry when its part
+ * is final, the queue state.  Returns 1 when the item is finished here,
+ * 0 when it stays, -1 on a store error (nothing changed).
+ */
+static int
+qresult_store(struct qsitem *it, const struct qenv_rec *e,
+    const uint32_t *ridx, const struct qjres *res, const int *out,
+    uint32_t n, int64_t next_try, uint32_t *nfinal)
+{
+	struct qstore		*st = &q_env->store;
+	struct qsq		*q = it->q;
+	struct qrcpt_rec	 rr;
+	unsigned char		 kbuf[BW_QID_LEN + 4];
+	DB_TXN			*txn = NULL;
+	DBT			 key, data;
+	uint32_t		 i, left = 0, left_here = 0;
+	int			 r, done = 0;
+
+	*nfinal = 0;
+	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+		goto fail;
+	for (i = 0; i < e->nrcpt; i++) {
+		memcpy(kbuf, it->qid, BW_QID_LEN);
+		qstore_put_u32be(kbuf + BW_QID_LEN, i);
+		memset(&key, 0, sizeof(key));
+		memset(&data, 0, sizeof(data));
+		key.data = kbuf;
+		key.size = sizeof(kbuf);
+		data.data = &rr;
+		data.ulen = sizeof(rr);
+		data.flags = DB_DBT_USERMEM;
+		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
+		    DB_RMW)) == DB_NOTFOUND)
+			continue;
+		if (r != 0)
+			goto fail;
+		rr.domain[sizeof(rr.domain) - 1] = '\0';
+		rr.gateway[sizeof(rr.gateway) - 1] = '\0';
+		/* one of this job's? (n is small) */
+		for (r = 0; (uint32_t)r < n && ridx[r] != i; r++)
+			;
+		if ((uint32_t)r < n) {
+			rr.attempts = it->attempts;
+			strlcpy(rr.last_reply, res[r].reply,
+			    sizeof(rr.last_reply));
+			switch (out[r]) {
+			case QO_SENT:
+				rr.state = BW_RCPT_DELIVERED;
+				(*nfinal)++;
+				break;
+			case QO_BOUNCE:
+				rr.state = BW_RCPT_BOUNCED;
+				(*nfinal)++;
+				break;
+			case QO_DEFER:
+				rr.state = BW_RCPT_DEFERRED;
+				rr.next_try = next_try;
+				break;
+			default:
+				rr.state = BW_RCPT_QUEUED;
+				break;
+			}
+			if ((r = st->rcpts->put(st->rcpts, txn, &key, &data,
+			    0)) != 0)
+				goto fail;
+		}
+		if (rr.state == BW_RCPT_QUEUED || rr.state == BW_RCPT_DEFERRED) {
+			left++;
+			if (strcmp(rr.domain, q->domain) == 0 &&
+			    strcmp(rr.gateway, q->gateway) == 0)
+				left_here++;
+		}
+	}
+	if (left == 0) {
+		if ((r = qstore_msg_delete_txn(st, txn, it->qid)) != 0)
+			goto fail;
+		done = 1;
+	} else if (left_here == 0) {
+		if ((r = qqueue_remove(st, txn, q->gateway, q->domain,
+		    it->qid)) != 0)
+			goto fail;
+		done = 1;
+	}
+	if ((r = qqueue_state_put(st, txn, q)) != 0)
+		goto fail;
+	r = txn->commit(txn, DB_TXN_NOSYNC);
+	txn = NULL;
+	if (r != 0)
+		goto fail;
+	if (left == 0 && q_env->c_queued_messages > 0)
+		q_env->c_queued_messages--;
+	if (q_env->c_queued_recipients >= *nfinal)
+		q_env->c_queued_recipients -= *nfinal;
+	qsched_flush_request();
+	return done;
+fail:
+	log_warnx("%s results: cannot store: %s", it->qid, db_strerror(r));
+	if (txn != NULL)
+		txn->abort(txn);
+	if (r == DB_RUNRECOVERY)
+		fatalx("%s store: environment needs recovery", it->qid);
+	return -1;
+}
+
+/* Outcomes of one item (its job, or an expiry), then bounces and store. */
+static void
+qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
+    uint32_t n, const struct bw_dlv_done *d, int probe)
+{
+	const struct bw_profile_conf	*p;
+	struct qsq			*q = it->q;
+	struct qstore			*st = &q_env->store;
+	struct qenv_rec			 e;
+	struct qbounce_rcpt		*brc = NULL;
+	struct qrcpt_rec		 rr;
+	char				 esc[QRESULT_ESC_MAX];
+	char				 resc[BW_ADDR_MAX * 4 + 1];
+	char				 dsn[BW_DSN_CODE_MAX];
+	int				*out = NULL;
+	char				**names = NULL;
+	int64_t				 now = bw_time(), next_try;
+	uint32_t			 i, nb = 0, nfinal, nsent = 0;
+	int				 unreach = d != NULL && d->unreachable;
+	int				 dec, st_done;
+
+	p = qsched_profile(q);
+	if (qstore_msg_get(st, it->qid, &e) != 0) {
+		log_warnx("%s results: envelope gone", it->qid);
+		qsched_item_free(it);
+		return;
+	}
+	e.sender[sizeof(e.sender) - 1] = '\0';
+	if ((out = calloc(n ? n : 1, sizeof(*out))) == NULL ||
+	    (names = calloc(n ? n : 1, sizeof(*names))) == NULL ||
+	    (brc = calloc(n ? n : 1, sizeof(*brc))) == NULL) {
+		log_warn("%s results: no memory, retried later", it->qid);
+		free(out);
+		free(names);
+		qsched_item_ready(it, 1);
+		return;
+	}
+	it->attempts++;
+	for (i = 0; i < n; i++) {
+		if (qstore_rcpt_get(st, it->qid, ridx[i], &rr) != 0)
+			rr.rcpt[0] = '\0';
+		rr.rcpt[sizeof(rr.rcpt) - 1] = '\0';
+		names[i] = strdup(rr.rcpt);
+		if (res[i].status == -1) {
+			res[i].status = BW_DLV_TEMPFAIL;
+			strlcpy(res[i].dsn, "4.4.0", sizeof(res[i].dsn));
+			strlcpy(res[i].reply, d != NULL && d->reason[0] ?
+			    d->reason : "no result from deliverd",
+			    sizeof(res[i].reply));
+		}
+		switch (res[i].status) {
+		case BW_DLV_DELIVERED:
+			out[i] = QO_SENT;
+			nsent++;
+			break;
+		case BW_DLV_PERMFAIL:
+			out[i] = QO_BOUNCE;
+			break;
+		default:
+			dec = qretry_decide(it->attempts, p->max_retries,
+			    e.created, now, p->max_age);
+			if (dec == QRETRY_DEFER)
+				out[i] = unreach ? QO_PARK : QO_DEFER;
+			else {
+				out[i] = QO_BOUNCE;
+				/* a DSN says failed: 4.x.y becomes 5.x.y */
+				if (res[i].dsn[0] == '4')
+					res[i].dsn[0] = '5';
+				else
+					strlcpy(res[i].dsn, "5.4.7",
+					    sizeof(res[i].dsn));
+				strlcat(res[i].reply, dec == QRETRY_BOUNCE_AGE ?
+				    " (expired in the queue)" :
+				    " (too many retries)",
+				    sizeof(res[i].reply));
+			}
+			break;
+		}
+		if (out[i] == QO_BOUNCE) {
+			brc[nb].rcpt = names[i] ? names[i] : "";
+			brc[nb].dsn = res[i].dsn;
+			brc[nb].relay = res[i].relay;
+			brc[nb].reply = res[i].reply;
+			nb++;
+		}
+		if (out[i] != QO_SENT)
+			strlcpy(q->last_error, res[i].reply,
+			    sizeof(q->last_error));
+	}
+	q->delivered += nsent;
+	q->hard_bounces += nb;
+	q->soft_bounces += n - nsent - nb;
+	q_env->c_rcpt_delivered += nsent;
+	q_env->c_rcpt_bounced += nb;
+	q_env->c_rcpt_deferred += n - nsent - nb;
+
+	/* the queue's state changes with the same transaction */
+	if (d != NULL && q->state != BW_QUEUE_SUSPENDED) {
+		if (unreach && (probe || q->state == BW_QUEUE_ACTIVE))
+			qsched_queue_down(q, d->reason[0] ? d->reason :
+			    "unreachable");
+		else if (!unreach && q->state == BW_QUEUE_DOWN &&
+		    (probe || nsent > 0))
+			qsched_queue_up(q);
+		else if (probe)
+			q->probing = 0;
+	}
+
+	/* the DSN first: a crash after it repeats it, never loses it */
+	if (nb > 0) {
+		if (e.sender[0] == '\0' || (e.flags & BW_DLVF_BOUNCE))
+			log_info("%s bounce of a bounce dropped nrcpt=%u",
+			    it->qid, nb);
+		else
+			qresult_dsn_send(&e, it->qid, brc, nb);
+	}
+
+	next_try = now + (qretry_interval(p->retry_initial, p->retry_max,
+	    it->attempts - 1) + 999) / 1000;
+	st_done = qresult_store(it, &e, ridx, res, out, n, next_try, &nfinal);
+
+	for (i = 0; i < n; i++) {
+		strlcpy(rr.rcpt, names[i] ? names[i] : "", sizeof(rr.rcpt));
+		strlcpy(dsn, res[i].dsn, sizeof(dsn));
+		log_info("%s to=<%s> relay=%s gateway=%s delay=%llds "
+		    "attempts=%u dsn=%s status=%s (%s)", it->qid,
+		    log_escape(resc, sizeof(resc), rr.rcpt, strlen(rr.rcpt)),
+		    res[i].relay[0] ? res[i].relay : "none", q->gateway,
+		    (long long)(now - e.created), it->attempts,
+		    dsn[0] ? dsn : "-", qresult_outcome_name(out[i]),
+		    log_escape(esc, sizeof(esc), res[i].reply,
+		    strlen(res[i].reply)));
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(brc);
+	free(out);
+
+	if (st_done == 1)
+		qsched_item_free(it);
+	else if (st_done == -1 || unreach || q->state != BW_QUEUE_ACTIVE)
+		qsched_item_ready(it, 1);
+	else
+		qsched_item_defer(it, next_try);
+}
+
+/* DLV_DONE: every result of the job is in (missing ones: temporary). */
+void
+qresult_job_done(struct qjob *j, const struct bw_dlv_done *d)
+{
+	qresult_apply(j->it, j->ridx, j->res, j->nrcpt, d,
+	    (j->flags & BW_DLVF_PROBE) != 0);
+}
+
+/* Expiry of a parked item: every recipient of its queue bounces. */
+void
+qresult_item_bounce_all(struct qsitem *it, const char *why, const char *dsn)
+{
+	struct qsq		*q = it->q;
+	struct qenv_rec		 e;
+	struct qrcpt_rec	 rr;
+	struct qjres		*res = NULL;
+	uint32_t		*ridx = NULL, i, n = 0;
+
+	if (it->where == QSI_READY) {
+		TAILQ_REMOVE(&q->ready, it, entry);
+		q->nready--;
+		it->where = QSI_INFLIGHT;
+	}
+	if (qstore_msg_get(&q_env->store, it->qid, &e) != 0) {
+		qsched_item_free(it);
+		return;
+	}
+	if ((ridx = calloc(e.nrcpt ? e.nrcpt : 1, sizeof(*ridx))) == NULL ||
+	    (res = calloc(e.nrcpt ? e.nrcpt : 1, sizeof(*res))) == NULL) {
+		log_warn("%s expire: no memory", it->qid);
+		free(ridx);
+		qsched_item_ready(it, 0);
+		return;
+	}
+	for (i = 0; i < e.nrcpt; i++) {
+		if (qstore_rcpt_get(&q_env->store, it->qid, i, &rr) != 0)
+			continue;
+		rr.domain[sizeof(rr.domain) - 1] = '\0';
+		rr.gateway[sizeof(rr.gateway) - 1] = '\0';
+		rr.last_reply[sizeof(rr.last_reply) - 1] = '\0';
+		if ((rr.state != BW_RCPT_QUEUED &&
+		    rr.state != BW_RCPT_DEFERRED) ||
+		    strcmp(rr.domain, q->domain) != 0 ||
+		    strcmp(rr.gateway, q->gateway) != 0)
+			continue;
+		ridx[n] = i;
+		res[n].status = BW_DLV_PERMFAIL;
+		strlcpy(res[n].dsn, dsn, sizeof(res[n].dsn));
+		strlcpy(res[n].reply, why, sizeof(res[n].reply));
+		if (q->last_error[0] != '\0') {
+			strlcat(res[n].reply, "; last error: ",
+			    sizeof(res[n].reply));
+			strlcat(res[n].reply, q->last_error,
+			    sizeof(res[n].reply));
+		}
+		n++;
+	}
+	qresult_apply(it, ridx, res, n, NULL, 0);
+	free(ridx);
+	free(res);
+}
