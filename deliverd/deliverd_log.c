@@ -28,7 +28,11 @@ dlv_status_log_name(int status)
 	}
 }
 
-/* One line for recipient idx of a finished job. */
+/*
+ * One debug line for recipient idx of a finished job.  The syslog line of
+ * record is queued's (queued_result.c): only queued knows whether a
+ * temporary failure is deferred or, by the bounce profile, bounced.
+ */
 void
 dlv_log_result(const struct dlv_job *j, uint32_t idx)
 {
@@ -44,8 +48,8 @@ dlv_log_result(const struct dlv_job *j, uint32_t idx)
 	delay = (long long)(bw_time() - j->created);
 	if (delay < 0)
 		delay = 0;
-	log_info("%s to=<%s> relay=%s gateway=%s delay=%llds attempts=%u "
-	    "dsn=%s status=%s (%s)", j->qid, to, relay[0] ? relay : "none",
+	log_debug("%s to=<%s> relay=%s gateway=%s delay=%llds attempts=%u "
+	    "dsn=%s result=%s (%s)", j->qid, to, relay[0] ? relay : "none",
 	    j->gateway, delay, j->attempts + 1, r->dsn,
 	    dlv_status_log_name(r->status), reply);
 }
