@@ -1,7 +1,8 @@
 /*
- * deliverd: outbound delivery.  This entry file parses the command line
- * and the config, writes the pid file, drops privileges and hands over to
- * the supervisor, which forks the workers.
+ * deliverd: outbound delivery.  This entry file runs the daemon life
+ * cycle (daemon.c: command line, config, pid file, signals, event loop),
+ * drops privileges and hands over to the supervisor, which forks the
+ * workers.
  *
  * Trust: deliverd trusts queued for jobs (next issue) and dnscached for
  * answers; it talks to remote SMTP servers, whose replies are untrusted.
@@ -10,9 +11,7 @@
  */
 #include "bw_autoconf.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,81 +20,37 @@
 #include "util.h"
 #include "deliverd.h"
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr, "usage: deliverd [-dnv] [-b basedir] [-f config]\n");
-	exit(2);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct dlv_super sup;
-	const char	*conffile = NULL, *basedir = NULL;
-	char		 pidfile[PATH_MAX];
-	int		 ch, foreground = 0, verbose = 0, checkonly = 0, ret;
+	char		 extra[sizeof("workers=") + 16];
 	long		 n;
 
-	while ((ch = getopt(argc, argv, "b:df:nv")) != -1) {
-		switch (ch) {
-		case 'b':
-			basedir = optarg;
-			break;
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			conffile = optarg;
-			break;
-		case 'n':
-			checkonly = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
 	memset(&sup, 0, sizeof(sup));
-	log_init("deliverd", 1);
-	log_set_verbose(verbose);
-	if (config_load(&sup.cfg, conffile, basedir, NULL, NULL) != 0)
-		fatalx("%s: configuration has errors",
-		    conffile ? conffile : "built-in default");
-	if (checkonly) {
-		fprintf(stderr, "configuration OK\n");
-		config_free(&sup.cfg);
-		return 0;
-	}
-	log_init("deliverd", foreground);
-	signal(SIGPIPE, SIG_IGN);
+	bw_daemon_init(&sup.d, "deliverd");
+	bw_daemon_args(&sup.d, argc, argv, NULL, NULL, NULL, NULL);
+	bw_daemon_setup(&sup.d);
 
-	if ((n = sup.cfg.deliverd_workers) <= 0 &&
+	if ((n = sup.d.cfg.deliverd_workers) <= 0 &&
 	    (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		n = 1;
 	if (n > DLV_WORKERS_MAX)
 		n = DLV_WORKERS_MAX;
 	sup.nslots = (int)n;
 
-	if (bw_mkdirs(sup.cfg.runtime_dir, 0755) == -1)
-		fatal("runtime directory %s", sup.cfg.runtime_dir);
-	if (config_runtime_path(&sup.cfg, "deliverd.pid", pidfile,
-	    sizeof(pidfile)) == -1 || bw_pidfile_write(pidfile) == -1)
-		fatal("pid file %s", pidfile);
-
 	/* Workers inherit the dropped privileges. */
-	bw_privdrop(sup.cfg.user_deliverd, NULL, sup.cfg.dev_mode);
+	bw_privdrop(sup.d.cfg.user_deliverd, NULL, sup.d.cfg.dev_mode);
 
-	log_info("started pid=%ld workers=%d config=%s", (long)getpid(),
-	    sup.nslots, sup.cfg.path[0] ? sup.cfg.path : "built-in");
-	ret = dlv_super_run(&sup);
-	bw_pidfile_remove(pidfile);
-	config_free(&sup.cfg);
-	log_info("stopped");
-	return ret;
+	/* SIGTERM/SIGINT: stop the workers, end the loop when all are gone. */
+	sup.d.on_shutdown = dlv_super_shutdown;
+	sup.d.on_shutdown_arg = &sup;
+	bw_daemon_events(&sup.d);
+
+	dlv_super_start(&sup);
+	snprintf(extra, sizeof(extra), "workers=%d", sup.nslots);
+	bw_daemon_run(&sup.d, extra);
+	dlv_super_stop(&sup);
+	bw_daemon_cleanup(&sup.d);
+	return 0;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "daemon.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterators. */
 #ifndef TAILQ_FOREACH_SAFE
@@ -38,6 +39,7 @@
 
 struct bw_peer;
 struct bw_imsg;
+struct bw_status_link;
 struct event;
 struct event_base;
 struct evbuffer;
@@ -63,14 +65,10 @@ struct dlv_slot {
 };
 
 struct dlv_super {
-	struct event_base	*base;
-	struct bw_config	 cfg;
+	struct bw_daemon	 d;	/* base, cfg, shutting_down, signals */
 	int			 nslots;
 	struct dlv_slot		*slots;
-	int			 shutting_down;
 	uint64_t		 total_restarts;
-	struct event		*ev_sigterm;
-	struct event		*ev_sigint;
 	struct event		*ev_sigchld;
 	struct event		*ev_stop;	/* SIGKILL deadline */
 };
@@ -339,12 +337,11 @@ struct dlv_worker {
 	struct event		*ev_sigint;
 	struct bw_peer		*queued;
 	struct bw_peer		*dnscached;
-	struct bw_peer		*controld;
+	struct bw_status_link	*controld;
 	/* counters */
 	uint64_t		 c_restarts;	/* of this slot, before us */
 	uint64_t		 c_queued_connects;
 	uint64_t		 c_dnscached_connects;
-	uint64_t		 c_controld_connects;
 	uint64_t		 c_jobs;
 	uint64_t		 c_delivered;
 	uint64_t		 c_deferred;
@@ -364,7 +361,9 @@ struct dlv_worker {
 extern struct dlv_worker *dlv_env;
 
 /* deliverd_super.c */
-int	 dlv_super_run(struct dlv_super *);
+void	 dlv_super_start(struct dlv_super *);
+int	 dlv_super_shutdown(struct bw_daemon *, int sig, void *arg);
+void	 dlv_super_stop(struct dlv_super *);
 
 /* deliverd_worker.c: never returns. */
 void	 dlv_worker_main(const struct bw_config *, int index, int parent_fd,
@@ -373,9 +372,8 @@ void	 dlv_worker_main(const struct bw_config *, int index, int parent_fd,
 /* deliverd_imsg.c: the worker's dispatch, one function per peer. */
 void	 dlv_queued_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 dlv_dnscached_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
-void	 dlv_controld_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 dlv_queued_state_cb(struct bw_peer *, int, void *);
 void	 dlv_dnscached_state_cb(struct bw_peer *, int, void *);
-void	 dlv_controld_state_cb(struct bw_peer *, int, void *);
+void	 dlv_controld_connect(struct dlv_worker *);
 
 #endif

@@ -2,18 +2,21 @@
  * A deliverd worker's message dispatch, one function per peer.  peer.c has
  * checked each frame's catalog row (type, sender role, size) first.
  * queued sends jobs (DLV_*), dnscached answers (DNS_ANSWER), controld asks
- * for STATUS and DOMAIN_INFO.  Anything else drops that link (peer.c
+ * for STATUS (answered by status_link.c from dlv_status_fill) and
+ * DOMAIN_INFO.  Anything else drops that link (peer.c
  * reconnects it).  Losing queued drops every job (queued re-sends them);
  * losing dnscached fails every lookup in flight (temporary failure).
  */
 #include "bw_autoconf.h"
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "peer.h"
+#include "status_link.h"
 #include "util.h"
 #include "deliverd.h"
 
@@ -54,8 +57,11 @@ dlv_dnscached_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	}
 }
 
+#define DLV_STATUS_CONTROLD	((size_t)-1)	/* from the link, not w */
+
+/* STATUS: the counters; status_link.c fills in proc, pid and start. */
 static void
-dlv_status_send(struct dlv_worker *w, struct bw_peer *peer, uint32_t reqid)
+dlv_status_fill(struct bw_status *st, void *arg)
 {
 	static const struct {
 		const char	*name;
@@ -66,8 +72,7 @@ dlv_status_send(struct dlv_worker *w, struct bw_peer *peer, uint32_t reqid)
 		    c_queued_connects) },
 		{ "dnscached_connects", offsetof(struct dlv_worker,
 		    c_dnscached_connects) },
-		{ "controld_connects", offsetof(struct dlv_worker,
-		    c_controld_connects) },
+		{ "controld_connects", DLV_STATUS_CONTROLD },
 		{ "jobs", offsetof(struct dlv_worker, c_jobs) },
 		{ "delivered", offsetof(struct dlv_worker, c_delivered) },
 		{ "deferred", offsetof(struct dlv_worker, c_deferred) },
@@ -82,45 +87,53 @@ dlv_status_send(struct dlv_worker *w, struct bw_peer *peer, uint32_t reqid)
 		{ "agents", offsetof(struct dlv_worker, c_agents) },
 		{ "jobs_held", offsetof(struct dlv_worker, njobs) },
 	};
-	struct bw_status	 st;
+	struct dlv_worker	*w = arg;
+	uint64_t		 v;
 	size_t			 i;
 
-	memset(&st, 0, sizeof(st));
-	strlcpy(st.proc, w->proc, sizeof(st.proc));
-	st.pid = (uint32_t)getpid();
-	st.started = w->started;
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		strlcpy(st.counters[i].name, counters[i].name,
-		    sizeof(st.counters[i].name));
-		memcpy(&st.counters[i].value,
-		    (const char *)w + counters[i].off, sizeof(uint64_t));
+		if (counters[i].off == DLV_STATUS_CONTROLD)
+			v = bw_status_link_connects(w->controld);
+		else
+			memcpy(&v, (const char *)w + counters[i].off,
+			    sizeof(v));
+		bw_status_add(st, counters[i].name, v);
 	}
-	st.counters[i].value = bw_peer_is_up(w->queued) ? 1 : 0;
-	strlcpy(st.counters[i++].name, "queued_up", sizeof(st.counters[0].name));
-	st.counters[i].value = bw_peer_is_up(w->dnscached) ? 1 : 0;
-	strlcpy(st.counters[i++].name, "dnscached_up",
-	    sizeof(st.counters[0].name));
-	st.ncounters = (uint32_t)i;
-	if (bw_peer_send(peer, BW_IMSG_STATUS, reqid, -1, &st,
-	    sizeof(st)) == -1)
-		log_warnx("worker=%d: cannot send status to controld",
-		    w->index);
+	bw_status_add(st, "queued_up", bw_peer_is_up(w->queued) ? 1 : 0);
+	bw_status_add(st, "dnscached_up", bw_peer_is_up(w->dnscached) ? 1 : 0);
 }
 
-void
-dlv_controld_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
+/* controld's requests besides STATUS_REQ (status_link.c answers that). */
+static int
+dlv_controld_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
 	switch (imsg->hdr.type) {
-	case BW_IMSG_STATUS_REQ:
-		dlv_status_send(arg, peer, imsg->hdr.peerid);
-		break;
 	case BW_IMSG_DOMAIN_INFO_REQ:
 		dlv_agent_info(peer, imsg->hdr.peerid, imsg->data);
-		break;
+		return 1;
 	default:
-		dlv_unexpected(peer, imsg, "controld");
-		break;
+		return 0;
 	}
+}
+
+/* The status link logs "worker=N connected to controld" and counts. */
+void
+dlv_controld_connect(struct dlv_worker *w)
+{
+	char				 path[PATH_MAX];
+	char				 prefix[sizeof("worker=") + 16];
+	struct bw_status_link_conf	 conf = {
+		.path = path, .role = BW_ROLE_DELIVERD,
+		.worker = (uint32_t)w->index, .proc = w->proc,
+		.started = w->started, .log_prefix = prefix,
+		.fill = dlv_status_fill, .msg = dlv_controld_msg, .arg = w,
+	};
+
+	snprintf(prefix, sizeof(prefix), "worker=%d ", w->index);
+	if (config_runtime_path(w->cfg, BW_SOCK_CONTROLD, path,
+	    sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
+	w->controld = bw_status_link_connect(w->base, &conf);
 }
 
 static void
@@ -151,12 +164,4 @@ dlv_dnscached_state_cb(struct bw_peer *peer, int up, void *arg)
 	dlv_link_state(w, "dnscached", up, &w->c_dnscached_connects);
 	if (!up)
 		dlv_mx_dns_down();
-}
-
-void
-dlv_controld_state_cb(struct bw_peer *peer, int up, void *arg)
-{
-	struct dlv_worker	*w = arg;
-
-	dlv_link_state(w, "controld", up, &w->c_controld_connects);
 }

@@ -2,8 +2,9 @@
  * The deliverd supervisor: forks the workers, restarts one that dies
  * (backoff from DLV_BACKOFF_MIN_MS doubling to DLV_BACKOFF_MAX_MS, reset
  * once a worker has lived DLV_STABLE_MS; every restart is counted and
- * logged), and on SIGTERM or SIGINT passes SIGTERM to the workers and
- * returns when all are gone (SIGKILL after DLV_STOP_TIMEOUT_MS).
+ * logged), and on SIGTERM or SIGINT (daemon.c's signal events, through
+ * dlv_super_shutdown) passes SIGTERM to the workers and ends the loop when
+ * all are gone (SIGKILL after DLV_STOP_TIMEOUT_MS).
  *
  * Each worker holds the read end of a pipe whose write end only the
  * supervisor keeps: EOF there tells a worker that the supervisor died, so
@@ -63,21 +64,22 @@ dlv_super_forget(struct dlv_super *sup)
 {
 	int	 i;
 
-	if (event_reinit(sup->base) == -1)
+	if (event_reinit(sup->d.base) == -1)
 		fatalx("worker: event_reinit failed");
 	for (i = 0; i < sup->nslots; i++) {
 		if (sup->slots[i].pipe_w != -1)
 			close(sup->slots[i].pipe_w);
 		event_free(sup->slots[i].restart_ev);
 	}
-	event_free(sup->ev_sigterm);
-	event_free(sup->ev_sigint);
+	event_free(sup->d.ev_sigterm);
+	event_free(sup->d.ev_sigint);
 	event_free(sup->ev_sigchld);
 	event_free(sup->ev_stop);
-	event_base_free(sup->base);
+	event_base_free(sup->d.base);
 	free(sup->slots);
 	sup->slots = NULL;
-	sup->base = NULL;
+	sup->d.ev_sigterm = sup->d.ev_sigint = NULL;
+	sup->d.base = NULL;
 }
 
 static void
@@ -114,7 +116,7 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 		index = s->index;
 		restarts = s->restarts;
 		dlv_super_forget(sup);
-		dlv_worker_main(&sup->cfg, index, fds[0], restarts);
+		dlv_worker_main(&sup->d.cfg, index, fds[0], restarts);
 	}
 	close(fds[0]);
 	s->pid = pid;
@@ -129,7 +131,7 @@ dlv_restart_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct dlv_slot	*s = arg;
 
-	if (sup_env->shutting_down || s->pid > 0)
+	if (sup_env->d.shutting_down || s->pid > 0)
 		return;
 	dlv_slot_start(sup_env, s);
 }
@@ -167,7 +169,7 @@ dlv_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 		s->pid = 0;
 		dlv_exit_text(status, how, sizeof(how));
 		lived = bw_now_ms() - s->started_ms;
-		if (sup->shutting_down) {
+		if (sup->d.shutting_down) {
 			log_info("worker=%d pid=%ld %s", s->index, (long)pid,
 			    how);
 			continue;
@@ -186,21 +188,22 @@ dlv_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 		    (unsigned long long)sup->total_restarts);
 		dlv_timer_add(s->restart_ev, s->backoff_ms);
 	}
-	if (sup->shutting_down && dlv_live_workers(sup) == 0)
-		event_base_loopbreak(sup->base);
+	if (sup->d.shutting_down && dlv_live_workers(sup) == 0)
+		event_base_loopbreak(sup->d.base);
 }
 
-static void
-dlv_sigterm_cb(evutil_socket_t sig, short ev, void *arg)
+/*
+ * daemon.c's SIGTERM/SIGINT hook (shutting_down is set): pass SIGTERM to
+ * the workers; the loop ends when the last one is reaped (or at once when
+ * none is alive), SIGKILL after DLV_STOP_TIMEOUT_MS.
+ */
+int
+dlv_super_shutdown(struct bw_daemon *d, int sig, void *arg)
 {
 	struct dlv_super	*sup = arg;
 	int			 i;
 
-	if (sup->shutting_down)
-		return;
-	log_info("shutting down on signal %d, stopping %d workers", (int)sig,
-	    dlv_live_workers(sup));
-	sup->shutting_down = 1;
+	log_info("stopping %d workers", dlv_live_workers(sup));
 	for (i = 0; i < sup->nslots; i++) {
 		evtimer_del(sup->slots[i].restart_ev);
 		if (sup->slots[i].pid > 0 &&
@@ -209,9 +212,9 @@ dlv_sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 			    (long)sup->slots[i].pid);
 	}
 	if (dlv_live_workers(sup) == 0)
-		event_base_loopbreak(sup->base);
-	else
-		dlv_timer_add(sup->ev_stop, DLV_STOP_TIMEOUT_MS);
+		return 0;
+	dlv_timer_add(sup->ev_stop, DLV_STOP_TIMEOUT_MS);
+	return 1;
 }
 
 /* Workers that ignored SIGTERM for DLV_STOP_TIMEOUT_MS. */
@@ -230,53 +233,49 @@ dlv_stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 }
 
-int
-dlv_super_run(struct dlv_super *sup)
+/* The slots, SIGCHLD and the stop timer on daemon.c's base; fork all. */
+void
+dlv_super_start(struct dlv_super *sup)
 {
-	int	 i, ret;
+	int	 i;
 
 	sup_env = sup;
-	if ((sup->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
 	if ((sup->slots = calloc(sup->nslots, sizeof(*sup->slots))) == NULL)
 		fatal("worker slots");
 	for (i = 0; i < sup->nslots; i++) {
 		sup->slots[i].index = i;
 		sup->slots[i].pipe_w = -1;
-		if ((sup->slots[i].restart_ev = evtimer_new(sup->base,
+		if ((sup->slots[i].restart_ev = evtimer_new(sup->d.base,
 		    dlv_restart_cb, &sup->slots[i])) == NULL)
 			fatalx("evtimer_new failed");
 	}
-	sup->ev_sigterm = evsignal_new(sup->base, SIGTERM, dlv_sigterm_cb, sup);
-	sup->ev_sigint = evsignal_new(sup->base, SIGINT, dlv_sigterm_cb, sup);
-	sup->ev_sigchld = evsignal_new(sup->base, SIGCHLD, dlv_sigchld_cb, sup);
-	sup->ev_stop = evtimer_new(sup->base, dlv_stop_timeout_cb, sup);
-	if (sup->ev_sigterm == NULL || sup->ev_sigint == NULL ||
-	    sup->ev_sigchld == NULL || sup->ev_stop == NULL ||
-	    evsignal_add(sup->ev_sigterm, NULL) == -1 ||
-	    evsignal_add(sup->ev_sigint, NULL) == -1 ||
+	sup->ev_sigchld = evsignal_new(sup->d.base, SIGCHLD, dlv_sigchld_cb,
+	    sup);
+	sup->ev_stop = evtimer_new(sup->d.base, dlv_stop_timeout_cb, sup);
+	if (sup->ev_sigchld == NULL || sup->ev_stop == NULL ||
 	    evsignal_add(sup->ev_sigchld, NULL) == -1)
 		fatalx("cannot set up signal events");
 
 	for (i = 0; i < sup->nslots; i++)
 		dlv_slot_start(sup, &sup->slots[i]);
+}
 
-	ret = event_base_dispatch(sup->base);
-	if (!sup->shutting_down)
-		fatalx("event loop ended unexpectedly (ret=%d)", ret);
+/* After the loop: every worker is gone; free what _start made. */
+void
+dlv_super_stop(struct dlv_super *sup)
+{
+	int	 i;
 
 	for (i = 0; i < sup->nslots; i++) {
 		if (sup->slots[i].pipe_w != -1)
 			close(sup->slots[i].pipe_w);
 		event_free(sup->slots[i].restart_ev);
 	}
-	event_free(sup->ev_sigterm);
-	event_free(sup->ev_sigint);
 	event_free(sup->ev_sigchld);
 	event_free(sup->ev_stop);
-	event_base_free(sup->base);
 	free(sup->slots);
+	sup->slots = NULL;
+	sup->ev_sigchld = sup->ev_stop = NULL;
 	log_info("all workers stopped, restarts=%llu",
 	    (unsigned long long)sup->total_restarts);
-	return 0;
 }

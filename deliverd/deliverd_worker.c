@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "peer.h"
+#include "status_link.h"
 #include "util.h"
 #include "deliverd.h"
 
@@ -98,8 +99,7 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	    dlv_queued_state_cb);
 	dlv_w.dnscached = dlv_worker_connect(BW_SOCK_DNSCACHED,
 	    dlv_dnscached_msg_cb, dlv_dnscached_state_cb);
-	dlv_w.controld = dlv_worker_connect(BW_SOCK_CONTROLD,
-	    dlv_controld_msg_cb, dlv_controld_state_cb);
+	dlv_controld_connect(&dlv_w);
 
 	log_info("worker=%d pid=%ld running restarts=%llu", index,
 	    (long)getpid(), (unsigned long long)restarts);
@@ -111,7 +111,7 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	dlv_agent_shutdown();
 	bw_peer_close(dlv_w.queued);
 	bw_peer_close(dlv_w.dnscached);
-	bw_peer_close(dlv_w.controld);
+	bw_status_link_close(dlv_w.controld);
 	event_free(dlv_w.ev_sigterm);
 	event_free(dlv_w.ev_sigint);
 	event_free(dlv_w.ev_parent);

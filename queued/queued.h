@@ -28,7 +28,9 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "imsg_catalog.h"
+#include "status_link.h"
 
 struct bw_peer;
 struct bw_imsg;
@@ -150,11 +152,8 @@ struct qpeer {
 /* ---- the process ---- */
 
 struct queued {
-	struct event_base	*base;
-	struct bw_config	 cfg;
-	int64_t			 started;
-	int			 shutting_down;
-	struct bw_peer		*controld;
+	struct bw_daemon	 d;	/* base, cfg, started, shutting_down */
+	struct bw_status_link	*controld;
 	struct qstore		 store;
 	struct qcommit		*commit;
 	struct event		*ev_commit;
@@ -174,7 +173,6 @@ struct queued {
 	uint64_t		 c_spills;
 	uint64_t		 c_peers_dropped;
 	uint64_t		 c_smtpd_connects;
-	uint64_t		 c_controld_connects;
 	uint64_t		 c_bounces;		/* DSNs queued */
 	uint64_t		 c_jobs_sent;
 	uint64_t		 c_jobs_done;
@@ -391,8 +389,7 @@ void	 qsmtpd_commit_done(void *cookie, int ok, void *arg);
 void	 qsmtpd_shutdown(void);
 
 /* queued_ctl.c */
-void	 qctl_state_cb(struct bw_peer *, int, void *);
-void	 qctl_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
+void	 qctl_connect(struct queued *);
 void	 qctl_shutdown(void);
 
 #endif

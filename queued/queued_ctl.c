@@ -1,5 +1,6 @@
 /*
- * Requests from controld: STATUS_REQ (counters), QUEUE_LIST_REQ (the
+ * Requests from controld over the status link (status_link.c answers
+ * STATUS_REQ from qctl_status_fill's counters): QUEUE_LIST_REQ (the
  * per-(gateway, domain) records, no message scan), MESSAGE_SHOW_REQ (one
  * envelope and its recipients) and MESSAGE_LIST_REQ (messages in arrival
  * order, QUEUED_LIST_STEP rows per event-loop turn, re-armed by a
@@ -46,11 +47,11 @@ qctl_send(struct bw_peer *peer, uint32_t type, uint32_t reqid,
 		    bw_imsg_type_name(type));
 }
 
+/* STATUS: the counters; status_link.c fills in proc, pid and start. */
 static void
-qctl_status(struct bw_peer *peer, uint32_t reqid)
+qctl_status_fill(struct bw_status *st, void *arg)
 {
 	struct qcommit_stats	 cs;
-	struct bw_status	 st;
 	size_t			 i;
 	struct {
 		const char	*name;
@@ -72,7 +73,8 @@ qctl_status(struct bw_peer *peer, uint32_t reqid)
 		{ "body_spills", q_env->c_spills },
 		{ "peers_dropped", q_env->c_peers_dropped },
 		{ "smtpd_connects", q_env->c_smtpd_connects },
-		{ "controld_connects", q_env->c_controld_connects },
+		{ "controld_connects",
+		    bw_status_link_connects(q_env->controld) },
 		{ "jobs_sent", q_env->c_jobs_sent },
 		{ "jobs_done", q_env->c_jobs_done },
 		{ "jobs_active", q_env->c_jobs_sent - q_env->c_jobs_done -
@@ -93,18 +95,8 @@ qctl_status(struct bw_peer *peer, uint32_t reqid)
 	c[10].value = cs.flush_errors;
 	c[11].value = cs.largest_batch;
 	c[12].value = cs.pending;
-	memset(&st, 0, sizeof(st));
-	strlcpy(st.proc, "queued", sizeof(st.proc));
-	st.pid = (uint32_t)getpid();
-	st.started = q_env->started;
-	for (i = 0; i < sizeof(c) / sizeof(c[0]) &&
-	    i < BW_STATUS_COUNTERS_MAX; i++) {
-		strlcpy(st.counters[i].name, c[i].name,
-		    sizeof(st.counters[i].name));
-		st.counters[i].value = c[i].value;
-	}
-	st.ncounters = (uint32_t)i;
-	qctl_send(peer, BW_IMSG_STATUS, reqid, &st, sizeof(st));
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		bw_status_add(st, c[i].name, c[i].value);
 }
 
 /* Every queue record: there is one per (gateway, domain), not per message. */
@@ -309,7 +301,7 @@ qctl_message_list(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 
 	memcpy(&req, imsg->data, sizeof(req));
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->ev = evtimer_new(q_env->base, qlist_step_cb, l)) == NULL) {
+	    (l->ev = evtimer_new(q_env->d.base, qlist_step_cb, l)) == NULL) {
 		log_warn("ctl: message list");
 		free(l);
 		memset(&end, 0, sizeof(end));
@@ -325,46 +317,55 @@ qctl_message_list(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	qlist_arm(l, 0);
 }
 
-void
+/* The link logged the change; a lost link ends the listings on it. */
+static void
 qctl_state_cb(struct bw_peer *peer, int up, void *arg)
 {
 	struct qlist	*l;
 
-	if (up)
-		q_env->c_controld_connects++;
-	else
+	if (!up)
 		while ((l = TAILQ_FIRST(&qlists)) != NULL)
 			qlist_free(l);
-	log_info("%s controld", up ? "connected to" : "lost connection to");
 }
 
-void
-qctl_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
+/* controld's requests besides STATUS_REQ (status_link.c answers that). */
+static int
+qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
 	uint32_t	 reqid = imsg->hdr.peerid;
 
 	switch (imsg->hdr.type) {
-	case BW_IMSG_STATUS_REQ:
-		qctl_status(peer, reqid);
-		break;
 	case BW_IMSG_QUEUE_LIST_REQ:
 		qctl_queue_list(peer, reqid);
-		break;
+		return 1;
 	case BW_IMSG_MESSAGE_SHOW_REQ:
 		qctl_message_show(peer, reqid, imsg);
-		break;
+		return 1;
 	case BW_IMSG_MESSAGE_LIST_REQ:
 		qctl_message_list(peer, reqid, imsg);
-		break;
+		return 1;
 	case BW_IMSG_DOMAIN_CMD:
 		qdomain_cmd(peer, reqid, imsg);
-		break;
+		return 1;
 	default:
-		log_warnx("unexpected %s from controld",
-		    bw_imsg_type_name(imsg->hdr.type));
-		bw_peer_drop(peer, "unexpected message type");
-		break;
+		return 0;
 	}
+}
+
+void
+qctl_connect(struct queued *env)
+{
+	char				 path[PATH_MAX];
+	struct bw_status_link_conf	 conf = {
+		.path = path, .role = BW_ROLE_QUEUED, .proc = "queued",
+		.started = env->d.started, .fill = qctl_status_fill,
+		.msg = qctl_msg, .state = qctl_state_cb, .arg = env,
+	};
+
+	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROLD, path,
+	    sizeof(path)) == -1)
+		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
+	env->controld = bw_status_link_connect(env->d.base, &conf);
 }
 
 /* Shutdown: cancel listings in progress. */

@@ -267,7 +267,7 @@ static int
 qdispatch_worker_full(const struct qworker *w)
 {
 	return w->peer == NULL || w->inflight >=
-	    (uint32_t)BW_LIMIT(&q_env->cfg, LIM_DELIVER_MAX_JOBS_PER_WORKER) ||
+	    (uint32_t)BW_LIMIT(&q_env->d.cfg, LIM_DELIVER_MAX_JOBS_PER_WORKER) ||
 	    bw_peer_wpending(w->peer) > QDISPATCH_WPENDING_MAX;
 }
 
@@ -282,7 +282,7 @@ qdispatch_wait(struct qsq *q, struct qworker *w)
 static void
 qdispatch_run_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	uint32_t	 perdom = (uint32_t)BW_LIMIT(&q_env->cfg,
+	uint32_t	 perdom = (uint32_t)BW_LIMIT(&q_env->d.cfg,
 			    LIM_DELIVER_MAX_JOBS_PER_DOMAIN);
 	struct qsq	*q;
 	struct qworker	*w;

@@ -96,11 +96,11 @@ qdomain_cmd(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	}
 	/* suspend of a domain without mail: a queue record of its own */
 	if (c.op == BW_DOMAIN_SUSPEND && gw[0] != '\0' &&
-	    config_gateway_find(&q_env->cfg, gw) != NULL)
+	    config_gateway_find(&q_env->d.cfg, gw) != NULL)
 		(void)qsched_queue_get(gw, dom);
 	else if (c.op == BW_DOMAIN_SUSPEND && gw[0] == '\0' &&
-	    qsched_queue_find(q_env->cfg.default_gateway, dom) == NULL)
-		(void)qsched_queue_get(q_env->cfg.default_gateway, dom);
+	    qsched_queue_find(q_env->d.cfg.default_gateway, dom) == NULL)
+		(void)qsched_queue_get(q_env->d.cfg.default_gateway, dom);
 	for (q = qsched_first(); q != NULL; q = qsched_next(q)) {
 		if (strcmp(q->domain, dom) != 0 ||
 		    (gw[0] != '\0' && strcmp(q->gateway, gw) != 0))

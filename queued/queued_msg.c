@@ -114,7 +114,7 @@ qmsg_find(const char *qid)
 int
 qmsg_rcpt_add(struct qmsg *m, const char *rcpt)
 {
-	long long	 max = BW_LIMIT(&q_env->cfg, LIM_SMTPD_MAX_RECIPIENTS);
+	long long	 max = BW_LIMIT(&q_env->d.cfg, LIM_SMTPD_MAX_RECIPIENTS);
 	uint32_t	 n;
 	char		**v;
 
@@ -145,7 +145,7 @@ fail:
 static int
 qmsg_spill_open(struct qmsg *m)
 {
-	const char	*spool = q_env->cfg.spool_dir;
+	const char	*spool = q_env->d.cfg.spool_dir;
 	char		 path[PATH_MAX];
 	int		 fd;
 
@@ -193,8 +193,8 @@ qmsg_write_all(int fd, const unsigned char *p, size_t n)
 int
 qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 {
-	long long	 maxsize = BW_LIMIT(&q_env->cfg, LIM_MESSAGE_SIZE_LIMIT);
-	size_t		 memmax = (size_t)BW_LIMIT(&q_env->cfg,
+	long long	 maxsize = BW_LIMIT(&q_env->d.cfg, LIM_MESSAGE_SIZE_LIMIT);
+	size_t		 memmax = (size_t)BW_LIMIT(&q_env->d.cfg,
 			    LIM_QUEUE_BODY_MEMORY);
 	const unsigned char *p = data;
 	size_t		 n, cap;
@@ -235,7 +235,7 @@ qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 	if (m->spill_fd == -1) {
 		if ((m->spill_fd = qmsg_spill_open(m)) == -1) {
 			log_warn("%s cannot create spill file in %s", m->qid,
-			    q_env->cfg.spool_dir);
+			    q_env->d.cfg.spool_dir);
 			m->fail = BW_SUBMIT_TEMPFAIL;
 			return -1;
 		}
