@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,6 +662,28 @@ bw_peer_send(struct bw_peer *p, uint32_t type, uint32_t peerid, int fd,
     const void *data, size_t len)
 {
 	return bw_peer_send2(p, type, peerid, fd, data, len, NULL, 0);
+}
+
+int
+bw_peer_flush(struct bw_peer *p, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	uint64_t	 deadline = bw_now_ms() + (uint64_t)timeout_ms, now;
+	int		 r;
+
+	if (p == NULL || !p->connected || p->dead)
+		return -1;
+	for (;;) {
+		if ((r = bw_ibuf_write(&p->ibuf)) == 1)
+			return 0;
+		if (r == -1 || (now = bw_now_ms()) >= deadline)
+			return -1;
+		pfd.fd = p->fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)(deadline - now)) == -1 &&
+		    errno != EINTR)
+			return -1;
+	}
 }
 
 int

@@ -68,6 +68,11 @@ void	 bw_peer_drop(struct bw_peer *, const char *reason);
 /* Close a client peer for good (at shutdown). */
 void	 bw_peer_close(struct bw_peer *);
 
+/*
+ * Write everything queued for the peer, blocking up to timeout_ms: only at
+ * shutdown, so that the last replies reach it.  0 all written, else -1.
+ */
+int	 bw_peer_flush(struct bw_peer *, int timeout_ms);
 int	 bw_peer_is_up(const struct bw_peer *);
 int	 bw_peer_role(const struct bw_peer *);
 pid_t	 bw_peer_pid(const struct bw_peer *);

@@ -117,11 +117,7 @@ main(int argc, char *argv[])
 	qcommit_free(env.commit, qsmtpd_commit_done, NULL);
 	env.commit = NULL;
 	event_free(env.ev_commit);
-	/*
-	 * XXX: replies just produced are not written: the peers close now.
-	 * Their messages are durable, so a client that retries after the
-	 * lost 250 makes a duplicate (at-least-once).
-	 */
+	qsmtpd_flush_replies();
 	qctl_shutdown();
 	qsmtpd_shutdown();
 	qdispatch_shutdown();

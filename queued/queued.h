@@ -386,6 +386,7 @@ void	 qsmtpd_state_cb(struct bw_peer *, int, void *);
 void	 qsmtpd_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 qsmtpd_commit_cb(evutil_socket_t, short, void *);
 void	 qsmtpd_commit_done(void *cookie, int ok, void *arg);
+void	 qsmtpd_flush_replies(void);
 void	 qsmtpd_shutdown(void);
 
 /* queued_ctl.c */

@@ -27,6 +27,7 @@
 #include "queued_commit.h"
 
 #define QSMTPD_ESC_MAX	(BW_LOG_PEER_TEXT_MAX * 4 + 1)
+#define QSMTPD_SHUTDOWN_FLUSH_MS	2000	/* per peer, for the last replies */
 
 static TAILQ_HEAD(, qpeer_ent) qpeers = TAILQ_HEAD_INITIALIZER(qpeers);
 
@@ -447,6 +448,22 @@ void
 qsmtpd_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	qcommit_collect(q_env->commit, qsmtpd_commit_done, NULL);
+}
+
+/*
+ * Shutdown, after the batcher's last flush: write the 250 replies it just
+ * produced, so that no client retries a message that is already queued
+ * (which would make a duplicate).  Bounded by QSMTPD_SHUTDOWN_FLUSH_MS.
+ */
+void
+qsmtpd_flush_replies(void)
+{
+	struct qpeer_ent	*pe;
+
+	TAILQ_FOREACH(pe, &qpeers, entry)
+		if (bw_peer_flush(pe->qp.peer, QSMTPD_SHUTDOWN_FLUSH_MS) == -1)
+			log_warnx("smtpd peer id=%u: replies not written at "
+			    "shutdown", pe->qp.id);
 }
 
 /* Shutdown: forget every peer and open message (after the batcher). */

@@ -220,6 +220,26 @@ def case_smtpd(t, have_smtpd):
         t.run(name_all, lambda: verify(bw, acked_all))
 
 
+def case_sigterm_direct(t):
+    """A clean stop under load: every message queued got its reply, so no
+    client retries one that is already stored (a duplicate)."""
+    with bwtest.Breakwater("durable-term") as bw:
+        bw.start(procs=["controld", "queued"])
+        acked = Acked()
+        run_clients(bw, direct_client, acked,
+                    lambda: bw.kill("queued", signal.SIGTERM))
+        bw.start_one("queued")
+        bw.wait_ready(["queued"])
+
+        def check():
+            verify(bw, acked)
+            stored = {m["qid"] for m in listing(bw)["messages"]}
+            unacked = sorted(stored - set(acked.msgs))
+            assert not unacked, "stored without a reply: %s" % unacked[:10]
+        t.run("SIGTERM under load: every stored message got its reply",
+              check)
+
+
 def case_all_direct(t):
     """Kill every process (controld and queued) at once, no smtpd."""
     with bwtest.Breakwater("durable-all") as bw:
@@ -239,6 +259,7 @@ def main():
                                              "smtpd"))
     case_direct(t)
     case_all_direct(t)
+    case_sigterm_direct(t)
     case_smtpd(t, have_smtpd)
     t.done()
 
