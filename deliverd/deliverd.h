@@ -366,6 +366,7 @@ int	 dlv_super_shutdown(struct bw_daemon *, int sig, void *arg);
 void	 dlv_super_stop(struct dlv_super *);
 
 /* deliverd_worker.c: never returns. */
+void	 dlv_worker_connect_queued(struct dlv_worker *);
 void	 dlv_worker_main(const struct bw_config *, int index, int parent_fd,
 	    uint64_t restarts) __attribute__((noreturn));
 

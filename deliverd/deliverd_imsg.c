@@ -162,6 +162,8 @@ dlv_dnscached_state_cb(struct bw_peer *peer, int up, void *arg)
 	struct dlv_worker	*w = arg;
 
 	dlv_link_state(w, "dnscached", up, &w->c_dnscached_connects);
-	if (!up)
+	if (up)
+		dlv_worker_connect_queued(w);
+	else
 		dlv_mx_dns_down();
 }

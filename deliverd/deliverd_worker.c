@@ -61,6 +61,20 @@ dlv_worker_connect(const char *sock, bw_peer_msg_cb cb, bw_peer_state_cb scb)
 	return p;
 }
 
+/*
+ * Take jobs only once lookups work: queued re-sends a restarted worker's
+ * jobs at once, and without dnscached each would be deferred for a whole
+ * retry interval (or bounced, under a max_retries 0 profile).
+ */
+void
+dlv_worker_connect_queued(struct dlv_worker *w)
+{
+	if (w->queued != NULL)
+		return;
+	w->queued = dlv_worker_connect(BW_SOCK_QUEUED, dlv_queued_msg_cb,
+	    dlv_queued_state_cb);
+}
+
 void
 dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
     uint64_t restarts)
@@ -95,8 +109,7 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	if (dlv_tls_init() == -1)
 		log_warnx("worker=%d: no TLS for outbound connections", index);
 
-	dlv_w.queued = dlv_worker_connect(BW_SOCK_QUEUED, dlv_queued_msg_cb,
-	    dlv_queued_state_cb);
+	/* queued follows once dnscached is up: see dlv_worker_connect_queued */
 	dlv_w.dnscached = dlv_worker_connect(BW_SOCK_DNSCACHED,
 	    dlv_dnscached_msg_cb, dlv_dnscached_state_cb);
 	dlv_controld_connect(&dlv_w);

@@ -116,6 +116,14 @@ qdomain_cmd(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 		memset(&prev, 0, sizeof(prev));
 		BW_IMSG_STR(prev.domain, c.domain);
 	}
+	/*
+	 * The admin is told "suspended" only once it would survive a crash:
+	 * flush the log now (an fsync in the event loop, but admin commands
+	 * are rare) rather than wait for the next batched flush.
+	 */
+	if (have && (c.op == BW_DOMAIN_SUSPEND || c.op == BW_DOMAIN_RESUME) &&
+	    qstore_flush(&q_env->store) == -1)
+		log_warnx("domain=%s: state change not yet durable", dom);
 	prev.last = 1;
 	bw_peer_send(peer, BW_IMSG_DOMAIN_CMD_REPLY, reqid, -1, &prev,
 	    sizeof(prev));
