@@ -289,6 +289,7 @@ struct qbounce_rcpt {
 	const char	*dsn;		/* "5.1.1" */
 	const char	*relay;		/* host[addr]:port or "" */
 	const char	*reply;		/* remote reply or reason */
+	const char	*note;		/* our reason to give up, or NULL */
 };
 struct qbounce_in {
 	const char		*hostname;	/* Reporting-MTA */

@@ -112,6 +112,15 @@ qbounce_status(const char *dsn)
 	return i > 2 && i < BW_DSN_CODE_MAX ? dsn : "5.0.0";
 }
 
+/* "250 ...", "550-5.1.1 ...": a reply code as a remote server sends it. */
+static int
+qbounce_is_smtp_reply(const char *s)
+{
+	return s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
+	    s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-' ||
+	    s[3] == '\0');
+}
+
 /* The whole DSN (header and body, CRLF lines), malloc'ed; NULL: no memory. */
 char *
 qbounce_build(const struct qbounce_in *in, size_t *lenp)
@@ -151,7 +160,11 @@ qbounce_build(const struct qbounce_in *in, size_t *lenp)
 	for (i = 0; i < in->nrcpt; i++) {
 		qbounce_clean(c1, sizeof(c1), in->rcpts[i].rcpt);
 		qbounce_clean(c2, sizeof(c2), in->rcpts[i].reply);
-		qbuf_printf(&b, "<%s>: %s\r\n", c1, c2);
+		if (in->rcpts[i].note != NULL)
+			qbuf_printf(&b, "<%s>: %s (%s)\r\n", c1, c2,
+			    in->rcpts[i].note);
+		else
+			qbuf_printf(&b, "<%s>: %s\r\n", c1, c2);
 	}
 	qbuf_printf(&b, "\r\n");
 
@@ -175,8 +188,10 @@ qbounce_build(const struct qbounce_in *in, size_t *lenp)
 			c3[strcspn(c3, "[:")] = '\0';
 			qbuf_printf(&b, "Remote-MTA: dns; %s\r\n", host);
 		}
+		/* only a remote server's own reply is an smtp diagnostic */
 		qbounce_clean(c2, sizeof(c2), in->rcpts[i].reply);
-		qbuf_printf(&b, "Diagnostic-Code: smtp; %s\r\n", c2);
+		if (qbounce_is_smtp_reply(c2))
+			qbuf_printf(&b, "Diagnostic-Code: smtp; %s\r\n", c2);
 		qbuf_printf(&b, "Last-Attempt-Date: %s\r\n", date);
 	}
 	qbuf_printf(&b, "\r\n");

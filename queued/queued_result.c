@@ -284,6 +284,8 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	}
 	it->attempts++;
 	for (i = 0; i < n; i++) {
+		const char	*note = NULL;	/* why it bounces here */
+
 		if (qstore_rcpt_get(st, it->qid, ridx[i], &rr) != 0)
 			rr.rcpt[0] = '\0';
 		rr.rcpt[sizeof(rr.rcpt) - 1] = '\0';
@@ -316,10 +318,8 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 				else
 					strlcpy(res[i].dsn, "5.4.7",
 					    sizeof(res[i].dsn));
-				strlcat(res[i].reply, dec == QRETRY_BOUNCE_AGE ?
-				    " (expired in the queue)" :
-				    " (too many retries)",
-				    sizeof(res[i].reply));
+				note = dec == QRETRY_BOUNCE_AGE ?
+				    "expired in the queue" : "too many retries";
 			}
 			break;
 		}
@@ -328,6 +328,7 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 			brc[nb].dsn = res[i].dsn;
 			brc[nb].relay = res[i].relay;
 			brc[nb].reply = res[i].reply;
+			brc[nb].note = note;
 			nb++;
 		}
 		if (out[i] != QO_SENT)

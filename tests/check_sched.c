@@ -121,9 +121,9 @@ START_TEST(dsn_shape)
 {
 	const struct qbounce_rcpt	 rc[] = {
 		{ "bad@perm.example", "5.1.1", "mx.perm.example[192.0.2.1]:25",
-		  "550 5.1.1 no such user" },
+		  "550 5.1.1 no such user", NULL },
 		{ "worse@perm.example", "5.7.1", "",
-		  "554 denied" },
+		  "554 denied", NULL },
 	};
 	size_t		 len = 0;
 	char		*t = dsn_build(rc, 2,
@@ -179,7 +179,7 @@ static const struct {
 START_TEST(dsn_status_checked)
 {
 	struct qbounce_rcpt	 rc = { "r@x.example", status_cases[_i].dsn,
-				    "", "550 no" };
+				    "", "550 no", NULL };
 	size_t			 len;
 	char			*t = dsn_build(&rc, 1, NULL, &len);
 
@@ -194,7 +194,8 @@ END_TEST
 START_TEST(dsn_cleans_control_bytes)
 {
 	struct qbounce_rcpt	 rc = { "r@x.example\r\nBcc: a@b", "5.1.1",
-				    "h[1.2.3.4]:25", "550 no\r\nX-Inject: 1" };
+				    "h[1.2.3.4]:25", "550 no\r\nX-Inject: 1",
+				    NULL };
 	size_t			 len;
 	char			*t = dsn_build(&rc, 1, NULL, &len);
 
@@ -209,9 +210,54 @@ START_TEST(dsn_headers_without_final_crlf)
 {
 	size_t	 len;
 	char	*t = dsn_build(&(struct qbounce_rcpt){ "r@x.example", "5.1.1",
-		    "", "550" }, 1, "Subject: cut", &len);
+		    "", "550", NULL }, 1, "Subject: cut", &len);
 
 	ck_assert_ptr_nonnull(strstr(t, "Subject: cut\r\n\r\n--bw-dsn-XYZ--"));
+	free(t);
+}
+END_TEST
+
+/* Our own reasons go to the human part; Diagnostic-Code is the remote's. */
+static const struct {
+	const char	*name;
+	const char	*reply;
+	const char	*note;
+	const char	*want_human;
+	const char	*want_diag;	/* NULL: no Diagnostic-Code line */
+} diag_cases[] = {
+	{ "remote reply", "550 5.1.1 no such user", NULL,
+	  "<r@x.example>: 550 5.1.1 no such user\r\n",
+	  "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n" },
+	{ "remote 4xx, expired here", "451 4.3.0 try later",
+	  "expired in the queue",
+	  "<r@x.example>: 451 4.3.0 try later (expired in the queue)\r\n",
+	  "Diagnostic-Code: smtp; 451 4.3.0 try later\r\n" },
+	{ "local reason only", "DNS service unavailable (dnscached)",
+	  "too many retries",
+	  "<r@x.example>: DNS service unavailable (dnscached) "
+	  "(too many retries)\r\n", NULL },
+	{ "multi-line remote", "550-5.1.1 first line", NULL,
+	  "<r@x.example>: 550-5.1.1 first line\r\n",
+	  "Diagnostic-Code: smtp; 550-5.1.1 first line\r\n" },
+};
+
+START_TEST(dsn_diagnostic_code)
+{
+	struct qbounce_rcpt	 rc = { "r@x.example", "5.4.7", "",
+				    diag_cases[_i].reply, diag_cases[_i].note };
+	size_t			 len;
+	char			*t = dsn_build(&rc, 1, "Subject: x\r\n\r\n",
+				    &len);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_msg(strstr(t, diag_cases[_i].want_human) != NULL,
+	    "%s: human part", diag_cases[_i].name);
+	if (diag_cases[_i].want_diag != NULL)
+		ck_assert_msg(strstr(t, diag_cases[_i].want_diag) != NULL,
+		    "%s: diagnostic", diag_cases[_i].name);
+	else
+		ck_assert_msg(strstr(t, "Diagnostic-Code:") == NULL,
+		    "%s: no diagnostic wanted", diag_cases[_i].name);
 	free(t);
 }
 END_TEST
@@ -242,6 +288,8 @@ sched_suite(void)
 	    sizeof(status_cases) / sizeof(status_cases[0]));
 	tcase_add_test(tc, dsn_cleans_control_bytes);
 	tcase_add_test(tc, dsn_headers_without_final_crlf);
+	tcase_add_loop_test(tc, dsn_diagnostic_code, 0,
+	    (int)(sizeof(diag_cases) / sizeof(diag_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
