@@ -305,9 +305,13 @@ struct qbounce_in {
 };
 char	*qbounce_build(const struct qbounce_in *, size_t *lenp);
 
+/* The gateway of a domain's "suspended on every gateway" record. */
+#define QSCHED_ALL_GATEWAYS	"*"
+
 /* queued_sched.c */
 void	 qsched_init(struct event_base *);
 void	 qsched_load(void);
+int	 qsched_suspended_everywhere(const struct qsq *);
 void	 qsched_shutdown(void);
 struct qsq *qsched_queue_find(const char *gw, const char *domain);
 struct qsq *qsched_queue_get(const char *gw, const char *domain);

@@ -94,13 +94,15 @@ qdomain_cmd(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 		    sizeof(r));
 		return;
 	}
-	/* suspend of a domain without mail: a queue record of its own */
+	/*
+	 * Suspend of a domain without mail: a queue record of its own; on
+	 * every gateway: the record that also holds queues created later.
+	 */
 	if (c.op == BW_DOMAIN_SUSPEND && gw[0] != '\0' &&
 	    config_gateway_find(&q_env->d.cfg, gw) != NULL)
 		(void)qsched_queue_get(gw, dom);
-	else if (c.op == BW_DOMAIN_SUSPEND && gw[0] == '\0' &&
-	    qsched_queue_find(q_env->d.cfg.default_gateway, dom) == NULL)
-		(void)qsched_queue_get(q_env->d.cfg.default_gateway, dom);
+	else if (c.op == BW_DOMAIN_SUSPEND && gw[0] == '\0')
+		(void)qsched_queue_get(QSCHED_ALL_GATEWAYS, dom);
 	for (q = qsched_first(); q != NULL; q = qsched_next(q)) {
 		if (strcmp(q->domain, dom) != 0 ||
 		    (gw[0] != '\0' && strcmp(q->gateway, gw) != 0))

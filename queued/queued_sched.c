@@ -76,6 +76,22 @@ static void	qsched_retry_cb(evutil_socket_t, short, void *);
 static void	qsched_defer_cb(evutil_socket_t, short, void *);
 
 /* Find or create; NULL: no memory (logged). */
+/*
+ * "bwctl suspend D" without a gateway holds D on every gateway, also on
+ * queues created later: it is kept as the suspended queue (every gateway,
+ * D), which never holds mail of its own and is persisted like any other.
+ */
+int
+qsched_suspended_everywhere(const struct qsq *q)
+{
+	const struct qsq	*all;
+
+	if (strcmp(q->gateway, QSCHED_ALL_GATEWAYS) == 0)
+		return 0;
+	all = qsched_queue_find(QSCHED_ALL_GATEWAYS, q->domain);
+	return all != NULL && all->state == BW_QUEUE_SUSPENDED;
+}
+
 struct qsq *
 qsched_queue_get(const char *gw, const char *domain)
 {
@@ -100,6 +116,8 @@ qsched_queue_get(const char *gw, const char *domain)
 		free(q);
 		return NULL;
 	}
+	if (qsched_suspended_everywhere(q))
+		q->state = BW_QUEUE_SUSPENDED;
 	slot = qsched_hash(gw, domain) % QSCHED_HASH_SIZE;
 	q->hnext = qs_hash[slot];
 	qs_hash[slot] = q;
@@ -689,6 +707,8 @@ qsched_load(void)
 		fatalx("sched: reading domidx: %s", db_strerror(r));
 
 	TAILQ_FOREACH(q, &qs_all, allentry) {
+		if (qsched_suspended_everywhere(q))
+			q->state = BW_QUEUE_SUSPENDED;
 		if (q->state == BW_QUEUE_DOWN) {
 			if (q->interval_ms <= 0)
 				q->interval_ms = qsched_profile(q)->retry_initial;
