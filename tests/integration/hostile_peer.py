@@ -13,20 +13,15 @@ Run as a script to send one hostile case:
 import ctypes
 import os
 import socket
-import struct
 import sys
 import time
 
-import bwtest
+from imsgproto import (ADDR_MAX, DOMAIN_MAX, HDR, HOSTADDR_MAX,  # noqa: F401
+                       IMSG_VERSION, NAME_MAX, QID_LEN, ROLE, TYPES as _TYPES,
+                       Hello)
+from imsgproto import CHUNK_MAX as DATA_CHUNK_MAX  # noqa: F401
 
-
-
-IMSG_VERSION, _TYPES = bwtest.imsg_catalog()
-HDR = struct.Struct("=5I")
 MAX_PAYLOAD = 64 * 1024
-
-ROLE = {"smtpd": 1 << 0, "queued": 1 << 1, "deliverd": 1 << 2,
-        "dnscached": 1 << 3, "controld": 1 << 4, "bwctl": 1 << 5}
 
 (HELLO, MSG_OPEN, MSG_RCPT, MSG_DATA, MSG_COMMIT, MSG_ABORT, MSG_OPEN_REPLY,
  MSG_COMMIT_REPLY, STATUS_REQ, STATUS, QUEUE_LIST_REQ, QUEUE_ENTRY,
@@ -41,18 +36,6 @@ ROLE = {"smtpd": 1 << 0, "queued": 1 << 1, "deliverd": 1 << 2,
      "CTL_DONE"))
 
 SUBMIT = ["OK", "TEMPFAIL", "NOSPACE", "TOOBIG", "TOOMANY", "BUSY"]
-
-QID_LEN = 16
-ADDR_MAX = 256
-DOMAIN_MAX = 255
-NAME_MAX = 32
-HOSTADDR_MAX = 64
-DATA_CHUNK_MAX = 32 * 1024
-
-
-class Hello(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("role", ctypes.c_uint32),
-                ("pid", ctypes.c_uint32), ("worker", ctypes.c_uint32)]
 
 
 class MsgOpen(ctypes.Structure):

@@ -30,66 +30,18 @@ import threading
 import time
 
 import bwtest
+from imsgproto import (CHUNK_MAX, DELIVERED, DOMAIN_MAX, HDR, HOSTADDR_MAX,
+                       IMSG_VERSION, MSGF_8BITMIME, NAME_MAX, PERMFAIL,
+                       REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone, DlvJob, DlvRcpt,
+                       DlvResult, Hello)
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "deliver.data")
 TESTNS = shutil.which("ldns-testns") or "/usr/bin/ldns-testns"
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
-HDR = struct.Struct("=5I")              # type, len, peerid, pid, flags
-ROLE_QUEUED = 1 << 1
-ROLE_DELIVERD = 1 << 2
-QID_LEN = 16
-NAME_MAX = 32
-DOMAIN_MAX = 255
-ADDR_MAX = 256
-DSN_MAX = 16
-HOSTADDR_MAX = 64
-RELAY_MAX = DOMAIN_MAX + HOSTADDR_MAX + 16
-REPLY_MAX = 512
-CHUNK_MAX = 32 * 1024
-MSGF_8BITMIME = 0x01
-DLVF_PROBE = 0x0100
-DELIVERED, TEMPFAIL, PERMFAIL = 0, 1, 2
 
-IMSG_VERSION, TYPES = bwtest.imsg_catalog()
-T = {k[len("BW_IMSG_"):]: v for k, v in TYPES.items()}
 
 t = bwtest.TAP()
-
-
-class Hello(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("role", ctypes.c_uint32),
-                ("pid", ctypes.c_uint32), ("worker", ctypes.c_uint32)]
-
-
-class DlvJob(ctypes.Structure):
-    _fields_ = [("jobid", ctypes.c_uint64),
-                ("qid", ctypes.c_char * (QID_LEN + 1)),
-                ("gateway", ctypes.c_char * NAME_MAX),
-                ("domain", ctypes.c_char * (DOMAIN_MAX + 1)),
-                ("sender", ctypes.c_char * ADDR_MAX),
-                ("size", ctypes.c_uint64), ("created", ctypes.c_int64),
-                ("nrcpt", ctypes.c_uint32), ("flags", ctypes.c_uint32),
-                ("attempts", ctypes.c_uint32)]
-
-
-class DlvRcpt(ctypes.Structure):
-    _fields_ = [("jobid", ctypes.c_uint64), ("index", ctypes.c_uint32),
-                ("rcpt", ctypes.c_char * ADDR_MAX)]
-
-
-class DlvResult(ctypes.Structure):
-    _fields_ = [("jobid", ctypes.c_uint64), ("index", ctypes.c_uint32),
-                ("status", ctypes.c_uint32),
-                ("dsn", ctypes.c_char * DSN_MAX),
-                ("relay", ctypes.c_char * RELAY_MAX),
-                ("reply", ctypes.c_char * REPLY_MAX)]
-
-
-class DlvDone(ctypes.Structure):
-    _fields_ = [("jobid", ctypes.c_uint64), ("unreachable", ctypes.c_uint32),
-                ("connections", ctypes.c_uint32),
-                ("reason", ctypes.c_char * REPLY_MAX)]
 
 
 class FakeQueued:
@@ -146,7 +98,7 @@ class FakeQueued:
                     hello = True
                     s.sendall(HDR.pack(T["HELLO"], ctypes.sizeof(Hello), 0,
                                        os.getpid(), 0) +
-                              bytes(Hello(IMSG_VERSION, ROLE_QUEUED,
+                              bytes(Hello(IMSG_VERSION, ROLE["queued"],
                                           os.getpid(), 0)))
                     with self.lock:
                         self.conns.append(s)
@@ -280,7 +232,7 @@ class FakeControld:
                                     os.getpid(), 0) +
                            bytes(Hello(IMSG_VERSION, 1 << 4, os.getpid(),
                                        0)))
-            if Hello.from_buffer_copy(payload).role == ROLE_DELIVERD:
+            if Hello.from_buffer_copy(payload).role == ROLE["deliverd"]:
                 return
             self.others.append(self.s)
         raise TimeoutError("no HELLO from deliverd on the fake controld")

@@ -13,18 +13,15 @@ import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import time
 
 import bwtest
+from imsgproto import DOMAIN_MAX, HDR, IMSG_VERSION, ROLE, TYPES, Hello
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "zone.data")
 TESTNS = shutil.which("ldns-testns") or "/usr/bin/ldns-testns"
 
-HDR = struct.Struct("=5I")              # type, len, peerid, pid, flags
-ROLE_SMTPD = 1 << 0
-DOMAIN_MAX = 255
 RR_MAX = 32
 RDATA_TEXT_MAX = 1024
 T_A, T_PTR, T_MX, T_TXT, T_AAAA, T_TLSA = 1, 12, 15, 16, 28, 52
@@ -32,14 +29,6 @@ STATUS = ["OK", "NXDOMAIN", "NODATA", "SERVFAIL", "TIMEOUT", "FORMERR"]
 ANSF_CACHED = 0x02
 
 t = bwtest.TAP()
-
-
-IMSG_VERSION, TYPES = bwtest.imsg_catalog()
-
-
-class Hello(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("role", ctypes.c_uint32),
-                ("pid", ctypes.c_uint32), ("worker", ctypes.c_uint32)]
 
 
 class Query(ctypes.Structure):
@@ -72,7 +61,7 @@ class DnsClient:
         self.buf = b""
         self.next_reqid = 1
         self.send(TYPES["BW_IMSG_HELLO"], bytes(Hello(
-            IMSG_VERSION, ROLE_SMTPD, os.getpid(), 0)))
+            IMSG_VERSION, ROLE["smtpd"], os.getpid(), 0)))
 
     def send(self, mtype, payload, peerid=0):
         self.s.sendall(HDR.pack(mtype, len(payload), peerid, os.getpid(), 0)
