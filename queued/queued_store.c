@@ -497,10 +497,10 @@ qstore_msg_get(struct qstore *st, const char *qid, struct qenv_rec *e)
 	return -1;
 }
 
-/* Recipient idx of qid: 0, 1 if not found, -1 on error. */
-int
-qstore_rcpt_get(struct qstore *st, const char *qid, uint32_t idx,
-    struct qrcpt_rec *rr)
+/* Record qid+idx of db into buf: a Berkeley DB return code, *lenp set. */
+static int
+qstore_get_idx(DB *db, const char *qid, uint32_t idx, void *buf,
+    size_t bufsz, uint32_t *lenp)
 {
 	unsigned char	 kbuf[QSTORE_KEY_MAX];
 	DBT		 key, data;
@@ -511,11 +511,25 @@ qstore_rcpt_get(struct qstore *st, const char *qid, uint32_t idx,
 	memset(&data, 0, sizeof(data));
 	key.data = kbuf;
 	key.size = QSTORE_KEY_MAX;
-	data.data = rr;
-	data.ulen = sizeof(*rr);
+	data.data = buf;
+	data.ulen = (uint32_t)bufsz;
 	data.flags = DB_DBT_USERMEM;
+	r = db->get(db, NULL, &key, &data, 0);
+	*lenp = r == 0 ? data.size : 0;
+	return r;
+}
+
+/* Recipient idx of qid: 0, 1 if not found, -1 on error. */
+int
+qstore_rcpt_get(struct qstore *st, const char *qid, uint32_t idx,
+    struct qrcpt_rec *rr)
+{
+	uint32_t	 len;
+	int		 r;
+
 	memset(rr, 0, sizeof(*rr));
-	if ((r = st->rcpts->get(st->rcpts, NULL, &key, &data, 0)) == 0)
+	if ((r = qstore_get_idx(st->rcpts, qid, idx, rr, sizeof(*rr),
+	    &len)) == 0)
 		return 0;
 	if (r == DB_NOTFOUND)
 		return 1;
@@ -621,20 +635,11 @@ ssize_t
 qstore_body_chunk(struct qstore *st, const char *qid, uint32_t idx,
     void *buf, size_t bufsz)
 {
-	unsigned char	 kbuf[QSTORE_KEY_MAX];
-	DBT		 key, data;
+	uint32_t	 len;
 	int		 r;
 
-	qstore_key_idx(kbuf, qid, idx);
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.size = QSTORE_KEY_MAX;
-	data.data = buf;
-	data.ulen = (uint32_t)bufsz;
-	data.flags = DB_DBT_USERMEM;
-	if ((r = st->body->get(st->body, NULL, &key, &data, 0)) == 0)
-		return (ssize_t)data.size;
+	if ((r = qstore_get_idx(st->body, qid, idx, buf, bufsz, &len)) == 0)
+		return (ssize_t)len;
 	if (r == DB_NOTFOUND)
 		return 0;
 	log_warnx("%s store: cannot read body chunk %u: %s", qid, idx,
