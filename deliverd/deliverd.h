@@ -90,9 +90,6 @@ struct dlv_super {
 #define DLV_SETUP_MAX		2	/* connections of an agent being set
 					   up at once: the pool grows while
 					   jobs wait, not all at once */
-#define DLV_JOBS_PER_CONN	10	/* waiting jobs that justify one more
-					   connection: a short backlog is
-					   cleared by the open ones */
 
 /* ---- SMTP replies (deliverd_reply.c, pure) ---- */
 

@@ -6,10 +6,9 @@
  *
  * Jobs wait in the agent until a connection is ready (greeted, EHLO done,
  * TLS done); then an idle connection takes the next job.  A new connection
- * is opened only while more than DLV_JOBS_PER_CONN jobs wait per open
- * connection, at most DLV_SETUP_MAX being set up at once (the pool grows
- * step by step with the backlog), within
- * LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN.
+ * is opened only while more jobs wait than connections are being set up,
+ * at most DLV_SETUP_MAX being set up at once (the pool grows step by step
+ * while jobs wait), within LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN.
  *
  * A host that refuses, times out or greets with 4xx/5xx is marked down for
  * DLV_HOST_DOWN_MS and the next one is tried (same preference first, then
@@ -218,8 +217,8 @@ dlv_agent_run(struct dlv_agent *a)
 	if (a->conn_cap > 0 && bw_now_ms() < a->conn_cap_until &&
 	    a->conn_cap < maxconns)
 		maxconns = a->conn_cap;
-	while (a->njobs > a->nconns * DLV_JOBS_PER_CONN &&
-	    a->nsetup < DLV_SETUP_MAX && a->nconns < maxconns) {
+	while (a->njobs > a->nsetup && a->nsetup < DLV_SETUP_MAX &&
+	    a->nconns < maxconns) {
 		h = dlv_mx_pick(a->hosts, a->nhosts, &a->rr, bw_now_ms());
 		if (h == -1)
 			break;
