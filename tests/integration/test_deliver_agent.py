@@ -18,9 +18,7 @@ STARTTLS; queued's link lost and back.
 """
 
 import ctypes
-import glob
 import os
-import shutil
 import socket
 import socketserver
 import ssl
@@ -30,14 +28,15 @@ import threading
 import time
 
 import bwtest
+import peers
 from imsgproto import (CHUNK_MAX, DELIVERED, DOMAIN_MAX, HDR, HOSTADDR_MAX,
                        IMSG_VERSION, MSGF_8BITMIME, NAME_MAX, PERMFAIL,
                        REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone, DlvJob, DlvRcpt,
                        DlvResult, Hello)
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "deliver.data")
-TESTNS = shutil.which("ldns-testns") or "/usr/bin/ldns-testns"
-SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+TESTNS = peers.TESTNS
+SMTP_SINK = peers.SMTP_SINK
 
 
 
@@ -270,68 +269,6 @@ class FakeControld:
         self.ls.close()
 
 
-class TestNS:
-    """ldns-testns on a loopback port (UDP and TCP)."""
-
-    def __init__(self, logdir):
-        self.port = bwtest.free_port()
-        self.log = open(os.path.join(logdir, "testns.log"), "w")
-        self.p = subprocess.Popen([TESTNS, "-p", str(self.port), ZONE],
-                                  stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        bwtest.wait_for(lambda: bwtest.port_open(self.port), 10,
-                        what="ldns-testns on port %d" % self.port)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(timeout=10)
-        self.log.close()
-
-
-class Sink:
-    """Postfix's smtp-sink on addr:port, dumping every message to a dir."""
-
-    def __init__(self, base, addr, port=25, extra=()):
-        self.addr, self.port = addr, port
-        self.dir = os.path.join(base, "sink-%s-%d" % (addr, port))
-        os.makedirs(self.dir, exist_ok=True)
-        self.out = open(os.path.join(self.dir, "counters"), "w")
-        self.p = subprocess.Popen(
-            [SMTP_SINK, "-u", "root", "-c", "-d",
-             os.path.join(self.dir, "msg-%H%M%S.")] + list(extra) +
-            ["%s:%d" % (addr, port), "100"],
-            stdout=self.out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-        bwtest.wait_for(lambda: bwtest.port_open(port, addr), 10,
-                        what="smtp-sink on %s:%d" % (addr, port))
-
-    def messages(self):
-        out = []
-        for f in sorted(glob.glob(os.path.join(self.dir, "msg-*"))):
-            with open(f, errors="replace") as fh:
-                out.append(fh.read())
-        return out
-
-    def sessions(self):
-        """Completed sessions, from smtp-sink -c counters (sess=N)."""
-        self.out.flush()
-        with open(os.path.join(self.dir, "counters"), errors="replace") as f:
-            text = f.read()
-        n = 0
-        for part in text.replace("\r", "\n").split("\n"):
-            for w in part.split():
-                if w.startswith("sess="):
-                    n = max(n, int(w[5:]))
-        return n
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(timeout=10)
-        self.out.close()
-
-
 class PySink(socketserver.ThreadingTCPServer):
     """A scripted SMTP server: reject chosen recipients, announce a SIZE
     limit, offer STARTTLS (with a certificate, or broken)."""
@@ -532,7 +469,7 @@ def main():
 
     sinks = []
     with bwtest.Breakwater("deliver") as bw:
-        ns = TestNS(bw.logdir)
+        ns = peers.TestNS(bw.logdir, ZONE)
         fq = FakeQueued(bw.rundir)
         try:
             bw.write_config(config_text(bw, True))
@@ -560,7 +497,7 @@ def main():
 
 def run_cases(bw, fq, sinks, have_conf):
     def sink(addr, port=25, extra=()):
-        s = Sink(bw.base, addr, port, extra)
+        s = peers.Sink(bw.base, addr, port, extra, backlog=100)
         sinks.append(s)
         return s
 

@@ -11,16 +11,15 @@ connects to dnscached.sock as smtpd."""
 import ctypes
 import os
 import re
-import shutil
 import socket
-import subprocess
 import time
 
 import bwtest
+import peers
 from imsgproto import DOMAIN_MAX, HDR, IMSG_VERSION, ROLE, TYPES, Hello
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "zone.data")
-TESTNS = shutil.which("ldns-testns") or "/usr/bin/ldns-testns"
+TESTNS = peers.TESTNS
 
 RR_MAX = 32
 RDATA_TEXT_MAX = 1024
@@ -118,26 +117,6 @@ class DnsClient:
 
     def close(self):
         self.s.close()
-
-
-class TestNS:
-    """ldns-testns on a loopback port (UDP and TCP)."""
-
-    def __init__(self, logdir):
-        self.port = bwtest.free_port()
-        self.log = open(os.path.join(logdir, "testns-%d.log" % self.port),
-                        "w")
-        self.p = subprocess.Popen([TESTNS, "-v", "-p", str(self.port), ZONE],
-                                  stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        bwtest.wait_for(lambda: bwtest.port_open(self.port), 10,
-                        what="ldns-testns on port %d" % self.port)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(timeout=10)
-        self.log.close()
 
 
 def counters(bw):
@@ -296,7 +275,7 @@ def main():
         t.skip("dnscached integration", "ldns-testns not installed")
         t.done()
     with bwtest.Breakwater("dns") as bw:
-        ns = TestNS(bw.logdir)
+        ns = peers.TestNS(bw.logdir, ZONE, verbose=True)
         # a UDP socket that never answers
         dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         dead.bind(("127.0.0.1", 0))

@@ -23,7 +23,6 @@ because its dnscached link was not up yet.
 """
 
 import email
-import glob
 import os
 import re
 import shutil
@@ -35,101 +34,15 @@ import threading
 import time
 
 import bwtest
+import peers
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "relay.data")
-TESTNS = shutil.which("ldns-testns") or "/usr/bin/ldns-testns"
-SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+TESTNS = peers.TESTNS
+SMTP_SINK = peers.SMTP_SINK
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 D = ".relay.test"
 
 t = bwtest.TAP()
-
-
-class TestNS:
-    """ldns-testns on a loopback port (UDP and TCP)."""
-
-    def __init__(self, logdir):
-        self.port = bwtest.free_port()
-        self.log = open(os.path.join(logdir, "testns.log"), "w")
-        self.p = subprocess.Popen([TESTNS, "-p", str(self.port), ZONE],
-                                  stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        bwtest.wait_for(lambda: bwtest.port_open(self.port), 10,
-                        what="ldns-testns on port %d" % self.port)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(timeout=10)
-        self.log.close()
-
-
-class Sink:
-    """Postfix's smtp-sink on addr:port: every message dumped to a file of
-    its own (X-Client-Addr, X-Helo-Args, X-Rcpt-Args headers included),
-    running counters (-c) to count sessions."""
-
-    def __init__(self, base, addr, port=25, extra=(), tag=""):
-        self.addr, self.port = addr, port
-        self.dir = os.path.join(base, "sink-%s-%d%s" % (addr, port, tag))
-        os.makedirs(self.dir, exist_ok=True)
-        self.cpath = os.path.join(self.dir, "counters")
-        self.out = open(self.cpath, "w")
-        self.p = subprocess.Popen(
-            [SMTP_SINK, "-u", "root", "-c", "-d",
-             os.path.join(self.dir, "msg-%H%M%S.")] + list(extra) +
-            ["%s:%d" % (addr, port), "256"],
-            stdout=self.out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-        bwtest.wait_for(lambda: bwtest.port_open(port, addr), 10,
-                        what="smtp-sink on %s:%d" % (addr, port))
-
-    def files(self):
-        return sorted(glob.glob(os.path.join(self.dir, "msg-*")))
-
-    def count(self):
-        return len(self.files())
-
-    def messages(self):
-        out = []
-        for f in self.files():
-            try:
-                with open(f, errors="replace") as fh:
-                    out.append(fh.read())
-            except FileNotFoundError:
-                pass        # smtp-sink removes an aborted transaction's
-        return out
-
-    def rcpts(self):
-        """Every X-Rcpt-Args address of every dumped message."""
-        out = []
-        for m in self.messages():
-            out += re.findall(r"^X-Rcpt-Args: <([^>]*)>", m, re.M)
-        return out
-
-    def counter(self, name):
-        """The last value of a -c counter (sess=, msg=, quit=)."""
-        self.out.flush()
-        with open(self.cpath, errors="replace") as f:
-            text = f.read()
-        n = 0
-        for w in re.split(r"[\s\r\n]+", text):
-            if w.startswith(name + "="):
-                try:
-                    n = max(n, int(w[len(name) + 1:]))
-                except ValueError:
-                    pass
-        return n
-
-    def sessions(self):
-        return self.counter("sess")
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(timeout=10)
-        if not self.out.closed:
-            self.out.close()
 
 
 class Knocker:
@@ -390,7 +303,7 @@ def main():
 
     sinks = []
     with bwtest.Breakwater("relay") as bw:
-        ns = TestNS(bw.logdir)
+        ns = peers.TestNS(bw.logdir, ZONE)
         try:
             bw.write_config(config_text(bw, ns.port))
             r = subprocess.run([bw.binary("queued"), "-n", "-f",
@@ -414,7 +327,7 @@ def main():
 
 def run_cases(bw, sinks):
     def sink(addr, port=25, extra=(), tag=""):
-        s = Sink(bw.base, addr, port, extra, tag)
+        s = peers.Sink(bw.base, addr, port, extra, tag)
         sinks.append(s)
         return s
 

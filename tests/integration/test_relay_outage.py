@@ -16,6 +16,7 @@ import signal
 import time
 
 import bwtest
+import peers
 import test_relay as R
 
 D = R.D
@@ -37,7 +38,7 @@ def main():
 
     sinks = []
     with bwtest.Breakwater("relayout") as bw:
-        ns = R.TestNS(bw.logdir)
+        ns = peers.TestNS(bw.logdir, R.ZONE)
         try:
             bw.write_config(R.config_text(bw, ns.port))
             bw.start()
@@ -55,7 +56,7 @@ def main():
 
 def run_cases(bw, sinks):
     def sink(addr, port=25, extra=(), tag=""):
-        s = R.Sink(bw.base, addr, port, extra, tag)
+        s = peers.Sink(bw.base, addr, port, extra, tag)
         sinks.append(s)
         return s
 
