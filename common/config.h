@@ -48,7 +48,7 @@ enum bw_limit_id {
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */
 	LIM_QUEUE_MAX_COMMIT_BATCH,	/* messages per log flush, at most */
 	LIM_QUEUE_MAX_OPEN_MESSAGES,	/* messages being received at once */
-	LIM_QUEUE_BODY_MEMORY,		/* bytes of body kept in memory per message before spilling to a temp file */
+	LIM_QUEUE_SEGMENT_SIZE,		/* bytes per body segment file */
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
 	LIM_CTL_TIMEOUT,		/* ms: a bwctl request as a whole */

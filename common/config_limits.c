@@ -109,10 +109,11 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    20000, 1, 1000000, BW_UNIT_COUNT,
 	    "matches smtpd_max_connections: one message in flight per "
 	    "session"),
-	ROW(LIM_QUEUE_BODY_MEMORY, "queue_body_memory",
-	    64 * KiB, 0, 64 * MiB, BW_UNIT_BYTES,
-	    "most messages are smaller, so they never touch a temporary "
-	    "file; times queue_max_open_messages bounds the memory used"),
+	ROW(LIM_QUEUE_SEGMENT_SIZE, "queue_segment_size",
+	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES,
+	    "a few hundred messages per file at usual sizes: few files, "
+	    "and a segment left with one parked message costs only its "
+	    "blocks, the rest is freed as messages leave"),
 	ROW(LIM_QUEUE_DB_CACHE, "queue_db_cache",
 	    64 * MiB, 1 * MiB, 64 * GiB, BW_UNIT_BYTES,
 	    "keeps the queue indexes in memory; Berkeley DB's own 256 KiB "

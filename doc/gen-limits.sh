@@ -139,8 +139,10 @@ to let more commits join it." ;;
 flush." ;;
 	queue_max_open_messages) echo "Messages being received at once; MAIL \
 beyond it gets 421 4.3.2." ;;
-	queue_body_memory) echo "Bytes of one message's body that queued keeps \
-in memory before spilling the rest to a temporary file." ;;
+	queue_segment_size) echo "Size at which queued starts a new file for \
+message bodies in the spool's segments directory; a body is written there in \
+pieces of up to 64 KiB, and a file is removed when its last message has \
+left." ;;
 	queue_db_cache) echo "Size of the Berkeley DB cache of the queue \
 store." ;;
 	queue_checkpoint_interval) echo "Time between Berkeley DB \

@@ -10,7 +10,7 @@
  *
  * Files: queued.c (main), queued_store.c (environment and databases),
  * queued_queue.c (per-(gateway, domain) records), queued_msg.c (open
- * messages, body spill), queued_space.c (free space), queued_smtpd.c
+ * messages), queued_segment.c (body files), queued_space.c (free space), queued_smtpd.c
  * (submission protocol), queued_ctl.c (status and listings),
  * queued_commit.c (group commit, no DB knowledge), queued_sched.c
  * (per-(gateway, domain) queues in memory, states, timers),
@@ -31,14 +31,15 @@
 #include "daemon.h"
 #include "imsg_catalog.h"
 #include "status_link.h"
+#include "queued_segment.h"
 
 struct bw_peer;
 struct bw_imsg;
 struct qcommit;
 
 #define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
-#define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per store record */
-#define QSTORE_VERSION		1		/* of the record layouts below */
+#define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per piece, at most */
+#define QSTORE_VERSION		2		/* of the record layouts below */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
 #define QUEUED_LIST_STEP	500	/* rows per event-loop turn in listings */
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
@@ -54,7 +55,7 @@ struct qenv_rec {
 	int64_t		 created;		/* unix time of arrival */
 	uint64_t	 size;			/* body bytes */
 	uint32_t	 nrcpt;
-	uint32_t	 nchunks;		/* body records */
+	uint32_t	 nchunks;		/* body pieces (body.db records) */
 	char		 sender[BW_ADDR_MAX];
 	char		 helo[BW_DOMAIN_MAX + 1];
 	char		 client_addr[BW_HOSTADDR_MAX];
@@ -96,14 +97,31 @@ struct qqueue_rec {
 };
 #define QQUEUE_KEY_MAX	(BW_NAME_MAX + 1 + BW_DOMAIN_MAX + 1 + BW_QID_LEN)
 
+/* Body pieces waiting to be released (queued_store.c). */
+struct qstore_rel {
+	struct qseg_ext	 x;
+	uint64_t	 flush;		/* released once this flush is done */
+};
+struct qstore_rels {
+	struct qstore_rel *v;
+	size_t		 head;		/* first not yet released */
+	size_t		 n;
+	size_t		 cap;
+};
+
 struct qstore {
 	DB_ENV		*env;
 	DB		*messages;
-	DB		*body;
+	DB		*body;		/* qid + piece -> struct qseg_ext */
 	DB		*rcpts;
 	DB		*queues;
 	DB		*domidx;
 	int		 lockfd;
+	struct qseg	*seg;		/* the bodies */
+	struct qstore_rels staged;	/* deleted in the open transaction */
+	struct qstore_rels deferred;	/* deleted, waiting for a log flush */
+	uint64_t	 flush_started;	/* flusher thread; atomic */
+	uint64_t	 flush_done;	/* last flush that succeeded; atomic */
 };
 
 /* ---- messages being received ---- */
@@ -134,10 +152,12 @@ struct qmsg {
 	char			**rcpts;
 	uint32_t		 nrcpt;
 	uint32_t		 rcpt_alloc;
-	unsigned char		*mem;		/* first part of the body */
+	unsigned char		*mem;		/* body not yet in a segment */
 	size_t			 memlen;
 	size_t			 memcap;
-	int			 spill_fd;	/* the rest; -1: none */
+	struct qseg_ext		*exts;		/* pieces written, not committed */
+	uint32_t		 nexts;
+	uint32_t		 exts_cap;
 	uint64_t		 size;		/* body bytes received */
 };
 TAILQ_HEAD(qmsg_list, qmsg);
@@ -170,7 +190,6 @@ struct queued {
 	uint64_t		 c_nospace_rejects;
 	uint64_t		 c_busy_rejects;
 	uint64_t		 c_tempfails;
-	uint64_t		 c_spills;
 	uint64_t		 c_peers_dropped;
 	uint64_t		 c_smtpd_connects;
 	uint64_t		 c_bounces;		/* DSNs queued */
@@ -191,6 +210,8 @@ int	 qstore_flush(void *);		/* qcommit_flush_fn: log_flush */
 int	 qstore_msg_put(struct qstore *, struct qmsg *);
 int	 qstore_msg_delete(struct qstore *, const char *qid);
 int	 qstore_msg_delete_txn(struct qstore *, DB_TXN *, const char *qid);
+void	 qstore_txn_end(struct qstore *, int committed);
+void	 qstore_release_flushed(struct qstore *);
 int	 qstore_msg_get(struct qstore *, const char *qid, struct qenv_rec *);
 ssize_t	 qstore_body_chunk(struct qstore *, const char *qid, uint32_t idx,
 	    void *, size_t);
@@ -378,7 +399,8 @@ struct qmsg *qmsg_new(struct qpeer *, const struct bw_msg_open *);
 struct qmsg *qmsg_find(const char *qid);
 int	 qmsg_rcpt_add(struct qmsg *, const char *rcpt);
 int	 qmsg_data_add(struct qmsg *, const void *, size_t);
-ssize_t	 qmsg_body_read(struct qmsg *, uint64_t off, void *, size_t);
+int	 qmsg_body_flush(struct qmsg *);
+void	 qmsg_body_release(struct qmsg *);
 void	 qmsg_detach(struct qmsg *);
 void	 qmsg_free(struct qmsg *);
 size_t	 qmsg_open_count(void);

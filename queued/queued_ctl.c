@@ -52,6 +52,7 @@ static void
 qctl_status_fill(struct bw_status *st, void *arg)
 {
 	struct qcommit_stats	 cs;
+	struct qseg_stats	 ss;
 	size_t			 i;
 	struct {
 		const char	*name;
@@ -70,7 +71,6 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		{ "flush_errors", 0 },
 		{ "largest_batch", 0 },
 		{ "commits_pending", 0 },
-		{ "body_spills", q_env->c_spills },
 		{ "peers_dropped", q_env->c_peers_dropped },
 		{ "smtpd_connects", q_env->c_smtpd_connects },
 		{ "controld_connects",
@@ -97,6 +97,13 @@ qctl_status_fill(struct bw_status *st, void *arg)
 	c[12].value = cs.pending;
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		bw_status_add(st, c[i].name, c[i].value);
+	if (q_env->store.seg != NULL) {
+		qseg_stats(q_env->store.seg, &ss);
+		bw_status_add(st, "body_segments", ss.segments);
+		bw_status_add(st, "body_pieces", ss.pieces);
+		bw_status_add(st, "body_bytes", ss.bytes);
+		bw_status_add(st, "body_crc_errors", ss.crc_errors);
+	}
 }
 
 /* Every queue record: there is one per (gateway, domain), not per message. */

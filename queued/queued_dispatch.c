@@ -44,7 +44,8 @@ static uint32_t			 qd_nworkers;
 static TAILQ_HEAD(, qsq)	 qd_run = TAILQ_HEAD_INITIALIZER(qd_run);
 static struct event		*qd_ev_run;
 static uint64_t			 qd_jobid;
-static unsigned char		*qd_chunk;
+static unsigned char		*qd_body;	/* the body being sent */
+static size_t			 qd_body_cap;
 static uint64_t			 qd_turn_bytes;	/* body bytes this turn */
 
 uint32_t
@@ -65,8 +66,7 @@ qdispatch_init(struct event_base *base, uint32_t nworkers)
 		nworkers = n > 0 ? (uint32_t)n : 1;
 	}
 	qd_nworkers = nworkers;
-	if ((qd_workers = calloc(nworkers, sizeof(*qd_workers))) == NULL ||
-	    (qd_chunk = malloc(QSTORE_BODY_CHUNK)) == NULL)
+	if ((qd_workers = calloc(nworkers, sizeof(*qd_workers))) == NULL)
 		fatal("dispatch: workers");
 	for (i = 0; i < nworkers; i++) {
 		TAILQ_INIT(&qd_workers[i].jobs);
@@ -127,6 +127,45 @@ qdispatch_job_free(struct qjob *j)
 }
 
 /*
+ * The whole body of qid into qd_body, every piece read and checked before
+ * anything of the job goes out (a piece found damaged half-way could not
+ * be taken back from deliverd): 0, -1 damaged, -2 no memory.  A large
+ * buffer is not kept for the next message.
+ */
+static int
+qdispatch_body_load(const char *qid, const struct qenv_rec *e)
+{
+	unsigned char	*p;
+	size_t		 got = 0, want;
+	ssize_t		 len;
+	uint32_t	 c;
+
+	if (e->size > (uint64_t)BW_LIMIT(&q_env->d.cfg,
+	    LIM_MESSAGE_SIZE_LIMIT) * 2)
+		return -1;	/* no envelope of ours says that */
+	want = e->size > QSTORE_BODY_CHUNK ? (size_t)e->size :
+	    QSTORE_BODY_CHUNK;
+	if (qd_body_cap > 4 * QSTORE_BODY_CHUNK && want < qd_body_cap) {
+		free(qd_body);
+		qd_body = NULL;
+		qd_body_cap = 0;
+	}
+	if (want > qd_body_cap) {
+		if ((p = realloc(qd_body, want)) == NULL)
+			return -2;
+		qd_body = p;
+		qd_body_cap = want;
+	}
+	for (c = 0; c < e->nchunks; c++) {
+		if ((len = qstore_body_chunk(&q_env->store, qid, c,
+		    qd_body + got, (size_t)e->size - got)) <= 0)
+			return -1;
+		got += (size_t)len;
+	}
+	return got == e->size ? 0 : -1;
+}
+
+/*
  * Send the first ready item of q as one job to worker w.  0: sent, or the
  * item was dropped (stale); -1: the worker cannot take it now.
  */
@@ -142,10 +181,9 @@ qdispatch_send(struct qsq *q, struct qworker *w, uint32_t extra_flags)
 	struct bw_dlv_rcpt	 dr;
 	struct bw_dlv_body	 db;
 	struct bw_dlv_end	 de;
-	uint64_t		 sent = 0;
-	uint32_t		 i, n, c;
-	ssize_t			 len;
 	size_t			 off, part;
+	uint32_t		 i, n;
+	int			 r;
 
 	if (it == NULL)
 		return 0;
@@ -180,6 +218,17 @@ qdispatch_send(struct qsq *q, struct qworker *w, uint32_t extra_flags)
 		qdispatch_job_free(j);
 		q->nitems--;
 		free(it);
+		return 0;
+	}
+	if ((r = qdispatch_body_load(it->qid, &e)) == -2)
+		goto nomem;
+	if (r == -1) {
+		log_warnx("%s dispatch: body damaged in the queue (size %"
+		    PRIu64 ", %u pieces): bounced", it->qid, e.size,
+		    e.nchunks);
+		qdispatch_job_free(j);
+		qresult_item_bounce_all(it, "message body damaged in the queue",
+		    "5.3.0");
 		return 0;
 	}
 	if ((j->res = calloc(n, sizeof(*j->res))) == NULL)
@@ -219,23 +268,14 @@ qdispatch_send(struct qsq *q, struct qworker *w, uint32_t extra_flags)
 			goto peerfail;
 	}
 	db.jobid = j->jobid;
-	for (c = 0; c < e.nchunks; c++) {
-		if ((len = qstore_body_chunk(st, it->qid, c, qd_chunk,
-		    QSTORE_BODY_CHUNK)) <= 0)
-			break;
-		for (off = 0; off < (size_t)len; off += part) {
-			part = (size_t)len - off > BW_DATA_CHUNK_MAX ?
-			    BW_DATA_CHUNK_MAX : (size_t)len - off;
-			if (bw_peer_send2(w->peer, BW_IMSG_DLV_BODY, 0, -1,
-			    &db, sizeof(db), qd_chunk + off, part) == -1)
-				goto peerfail;
-		}
-		sent += (uint64_t)len;
+	for (off = 0; off < e.size; off += part) {
+		part = e.size - off > BW_DATA_CHUNK_MAX ? BW_DATA_CHUNK_MAX :
+		    (size_t)(e.size - off);
+		if (bw_peer_send2(w->peer, BW_IMSG_DLV_BODY, 0, -1, &db,
+		    sizeof(db), qd_body + off, part) == -1)
+			goto peerfail;
 	}
-	qd_turn_bytes += sent;
-	if (sent != e.size)
-		log_warnx("%s dispatch: body in store %" PRIu64 " of %" PRIu64
-		    " bytes", it->qid, sent, e.size);
+	qd_turn_bytes += e.size;
 	de.jobid = j->jobid;
 	if (bw_peer_send(w->peer, BW_IMSG_DLV_END, 0, -1, &de,
 	    sizeof(de)) == -1)
@@ -479,8 +519,9 @@ qdispatch_shutdown(void)
 		}
 	free(qd_workers);
 	qd_workers = NULL;
-	free(qd_chunk);
-	qd_chunk = NULL;
+	free(qd_body);
+	qd_body = NULL;
+	qd_body_cap = 0;
 	if (qd_ev_run != NULL)
 		event_free(qd_ev_run);
 	qd_ev_run = NULL;

@@ -1,9 +1,11 @@
 /*
  * Messages being received: from MSG_OPEN to the reply to MSG_COMMIT.
- * Nothing of an open message is in the store: its body is kept in memory up
- * to queue_body_memory, the rest in an unlinked temporary file in the spool
- * (O_TMPFILE where the system has it), so a crash or an abort leaves no
- * trace.  Open messages are found by qid in a hash table sized for
+ * The body is gathered in memory and written to the current body segment
+ * in pieces of QSTORE_BODY_CHUNK as it arrives, so memory per open message
+ * stays below one piece whatever its size.  Nothing names the pieces until
+ * the commit's transaction does: an abort releases them at once, and after
+ * a crash the start-up recovery frees what no committed message covers.
+ * Open messages are found by qid in a hash table sized for
  * queue_max_open_messages.
  *
  * Trust: body bytes and recipients come from smtpd and are bounded here
@@ -79,7 +81,6 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
-	m->spill_fd = -1;
 	m->state = QMSG_OPEN;
 	m->reqid = o->reqid;
 	m->flags = o->flags;
@@ -141,52 +142,58 @@ fail:
 	return -1;
 }
 
-/* An unlinked file in the spool for the part of the body past memory. */
-static int
-qmsg_spill_open(struct qmsg *m)
+/*
+ * Write the buffered body out as pieces: 0, or -1 with the message marked
+ * failed (NOSPACE or TEMPFAIL).  Also used for a DSN built in memory, whose
+ * buffer may hold more than one piece.
+ */
+int
+qmsg_body_flush(struct qmsg *m)
 {
-	const char	*spool = q_env->d.cfg.spool_dir;
-	char		 path[PATH_MAX];
-	int		 fd;
+	struct qseg_ext	*v;
+	size_t		 off, n;
+	uint32_t	 cap;
 
-#ifdef O_TMPFILE
-	if ((fd = open(spool, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
-		return fd;
-	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-		return -1;
-#endif
-	/* no O_TMPFILE: create, then unlink at once */
-	if (snprintf(path, sizeof(path), "%s/spill.XXXXXX", spool) >=
-	    (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = mkstemp(path)) == -1)
-		return -1;
-	unlink(path);
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)m;
-	return fd;
-}
-
-static int
-qmsg_write_all(int fd, const unsigned char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
+	for (off = 0; off < m->memlen; off += n) {
+		n = m->memlen - off > QSTORE_BODY_CHUNK ? QSTORE_BODY_CHUNK :
+		    m->memlen - off;
+		if (m->nexts == m->exts_cap) {
+			cap = m->exts_cap ? m->exts_cap * 2 : 4;
+			if ((v = reallocarray(m->exts, cap, sizeof(*v))) ==
+			    NULL) {
+				log_warn("%s cannot keep body pieces", m->qid);
+				m->fail = BW_SUBMIT_TEMPFAIL;
+				return -1;
+			}
+			m->exts = v;
+			m->exts_cap = cap;
+		}
+		if (qseg_write(q_env->store.seg, m->mem + off, n,
+		    &m->exts[m->nexts]) == -1) {
+			log_warn("%s cannot write the body to the spool",
+			    m->qid);
+			m->fail = errno == ENOSPC || errno == EDQUOT ?
+			    BW_SUBMIT_NOSPACE : BW_SUBMIT_TEMPFAIL;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
+		m->nexts++;
 	}
+	m->memlen = 0;
 	return 0;
+}
+
+/* Release the pieces no transaction names (abort, failed commit). */
+void
+qmsg_body_release(struct qmsg *m)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < m->nexts; i++)
+		qseg_release(q_env->store.seg, &m->exts[i]);
+	m->nexts = 0;
+	free(m->exts);
+	m->exts = NULL;
+	m->exts_cap = 0;
 }
 
 /* Append body bytes: 0, or -1 when the message failed (size, memory, disk). */
@@ -194,8 +201,6 @@ int
 qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 {
 	long long	 maxsize = BW_LIMIT(&q_env->d.cfg, LIM_MESSAGE_SIZE_LIMIT);
-	size_t		 memmax = (size_t)BW_LIMIT(&q_env->d.cfg,
-			    LIM_QUEUE_BODY_MEMORY);
 	const unsigned char *p = data;
 	size_t		 n, cap;
 	unsigned char	*nm;
@@ -206,15 +211,18 @@ qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 		m->fail = BW_SUBMIT_TOOBIG;
 		return -1;
 	}
-	/* memory part */
-	if (m->spill_fd == -1 && m->memlen < memmax) {
-		n = memmax - m->memlen < len ? memmax - m->memlen : len;
+	while (len > 0) {
+		if (m->memlen == QSTORE_BODY_CHUNK &&
+		    qmsg_body_flush(m) == -1)
+			return -1;
+		n = QSTORE_BODY_CHUNK - m->memlen < len ?
+		    QSTORE_BODY_CHUNK - m->memlen : len;
 		if (m->memlen + n > m->memcap) {
 			cap = m->memcap ? m->memcap : QMSG_MEM_INITIAL;
 			while (cap < m->memlen + n)
 				cap *= 2;
-			if (cap > memmax)
-				cap = memmax;
+			if (cap > QSTORE_BODY_CHUNK)
+				cap = QSTORE_BODY_CHUNK;
 			if ((nm = realloc(m->mem, cap)) == NULL) {
 				log_warn("%s cannot buffer body", m->qid);
 				m->fail = BW_SUBMIT_TEMPFAIL;
@@ -229,54 +237,7 @@ qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 		p += n;
 		len -= n;
 	}
-	if (len == 0)
-		return 0;
-	/* the rest goes to the spill file */
-	if (m->spill_fd == -1) {
-		if ((m->spill_fd = qmsg_spill_open(m)) == -1) {
-			log_warn("%s cannot create spill file in %s", m->qid,
-			    q_env->d.cfg.spool_dir);
-			m->fail = BW_SUBMIT_TEMPFAIL;
-			return -1;
-		}
-		q_env->c_spills++;
-	}
-	if (qmsg_write_all(m->spill_fd, p, len) == -1) {
-		log_warn("%s cannot write spill file", m->qid);
-		m->fail = errno == ENOSPC ? BW_SUBMIT_NOSPACE :
-		    BW_SUBMIT_TEMPFAIL;
-		return -1;
-	}
-	m->size += len;
 	return 0;
-}
-
-/* Read body bytes [off, off+len) back: bytes read or -1. */
-ssize_t
-qmsg_body_read(struct qmsg *m, uint64_t off, void *buf, size_t len)
-{
-	unsigned char	*p = buf;
-	size_t		 done = 0, n;
-	ssize_t		 r;
-
-	if (off + len > m->size)
-		len = (size_t)(m->size - off);
-	if (off < m->memlen) {
-		n = m->memlen - (size_t)off < len ? m->memlen - (size_t)off :
-		    len;
-		memcpy(p, m->mem + off, n);
-		done += n;
-	}
-	while (done < len) {
-		r = pread(m->spill_fd, p + done, len - done,
-		    (off_t)(off + done - m->memlen));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
 }
 
 /* The peer is gone: keep the message (it is being committed), unowned. */
@@ -305,8 +266,7 @@ qmsg_free(struct qmsg *m)
 		free(m->rcpts[i]);
 	free(m->rcpts);
 	free(m->mem);
-	if (m->spill_fd != -1)
-		close(m->spill_fd);
+	qmsg_body_release(m);
 	qmsg_count--;
 	free(m);
 }

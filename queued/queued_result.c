@@ -108,7 +108,6 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 		log_warnx("%s bounce: no memory for the DSN", qid);
 		return -1;
 	}
-	m.spill_fd = -1;
 	m.created = in.now;
 	m.flags = BW_DLVF_BOUNCE;
 	strlcpy(m.listener, "bounce", sizeof(m.listener));
@@ -228,6 +227,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 		goto fail;
 	r = txn->commit(txn, DB_TXN_NOSYNC);
 	txn = NULL;
+	qstore_txn_end(st, r == 0);
 	if (r != 0)
 		goto fail;
 	if (left == 0 && q_env->c_queued_messages > 0)
@@ -238,8 +238,10 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	return done;
 fail:
 	log_warnx("%s results: cannot store: %s", it->qid, db_strerror(r));
-	if (txn != NULL)
+	if (txn != NULL) {
 		txn->abort(txn);
+		qstore_txn_end(st, 0);
+	}
 	if (r == DB_RUNRECOVERY)
 		fatalx("%s store: environment needs recovery", it->qid);
 	return -1;
@@ -401,7 +403,7 @@ qresult_job_done(struct qjob *j, const struct bw_dlv_done *d)
 	    (j->flags & BW_DLVF_PROBE) != 0);
 }
 
-/* Expiry of a parked item: every recipient of its queue bounces. */
+/* Every recipient of the item's queue bounces (expiry, a damaged body). */
 void
 qresult_item_bounce_all(struct qsitem *it, const char *why, const char *dsn)
 {

@@ -303,8 +303,8 @@ qsmtpd_commit(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	if (qstore_msg_put(&q_env->store, m) == -1) {
-		qsmtpd_commit_fail(peer, m, BW_SUBMIT_TEMPFAIL,
-		    "store error");
+		qsmtpd_commit_fail(peer, m, m->fail == BW_SUBMIT_NOSPACE ?
+		    BW_SUBMIT_NOSPACE : BW_SUBMIT_TEMPFAIL, "store error");
 		return;
 	}
 	m->state = QMSG_COMMITTING;
@@ -312,10 +312,6 @@ qsmtpd_commit(struct bw_peer *peer, struct bw_imsg *imsg)
 	free(m->mem);
 	m->mem = NULL;
 	m->memlen = m->memcap = 0;
-	if (m->spill_fd != -1) {
-		close(m->spill_fd);
-		m->spill_fd = -1;
-	}
 	if (qcommit_submit(q_env->commit, m) == -1) {
 		/* XXX: rare (no memory): flush here, blocking the loop */
 		log_warn("%s group commit unavailable, flushing inline", qid);
@@ -448,6 +444,7 @@ void
 qsmtpd_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	qcommit_collect(q_env->commit, qsmtpd_commit_done, NULL);
+	qstore_release_flushed(&q_env->store);
 }
 
 /*

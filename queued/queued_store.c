@@ -7,14 +7,18 @@
  *
  * Databases (btrees; qids sort by arrival):
  *   messages.db	qid -> struct qenv_rec
- *   body.db		qid + chunk number -> up to QSTORE_BODY_CHUNK bytes
+ *   body.db		qid + piece number -> struct qseg_ext: where the piece
+ *			of the body is in a segment file (queued_segment.c)
  *   recipients.db	qid + index -> struct qrcpt_rec
  *   queues.db		gateway NUL domain -> struct qqueue_rec
  *   domidx.db		gateway NUL domain NUL qid -> recipients in it
  *
  * A message is written by qstore_msg_put() in one transaction committed
  * with DB_TXN_NOSYNC; durability comes from qstore_flush(), which the
- * group-commit thread calls.  A checkpoint thread runs every
+ * group-commit thread calls: it syncs the body segments, then the log, so
+ * no durable commit names a body that is not on disk.  The pieces of a
+ * deleted message are released only after a flush that started after the
+ * deletion committed: until then a crash could bring the message back.  A checkpoint thread runs every
  * queue_checkpoint_interval so that recovery replays little log and old
  * log files go (DB_LOG_AUTO_REMOVE).
  *
@@ -28,6 +32,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,7 @@
 #include "log.h"
 #include "util.h"
 #include "queued.h"
+#include "queued_segment.h"
 
 #define QSTORE_LOCKFILE		"queued.lock"
 #define QSTORE_KEY_MAX		(BW_QID_LEN + 4)
@@ -148,6 +154,126 @@ qstore_db_open(DB_ENV *env, const char *file, uint32_t pagesize)
 	return db;
 }
 
+/* A qid list for recovery. */
+struct qstore_qids {
+	char		(*v)[BW_QID_LEN + 1];
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void
+qstore_qids_add(struct qstore_qids *l, const unsigned char *qid)
+{
+	char	(*v)[BW_QID_LEN + 1];
+	size_t	 n;
+
+	if (l->n > 0 && memcmp(l->v[l->n - 1], qid, BW_QID_LEN) == 0)
+		return;		/* records of one message are adjacent */
+	if (l->n == l->cap) {
+		n = l->cap ? l->cap * 2 : 16;
+		if ((v = reallocarray(l->v, n, sizeof(*v))) == NULL)
+			fatalx("store: no memory for recovery");
+		l->v = v;
+		l->cap = n;
+	}
+	memcpy(l->v[l->n], qid, BW_QID_LEN);
+	l->v[l->n][BW_QID_LEN] = '\0';
+	l->n++;
+}
+
+/* Remove messages found damaged at start-up, one transaction each. */
+static void
+qstore_drop_damaged(struct qstore *st, const struct qstore_qids *l,
+    const char *why)
+{
+	DB_TXN	*txn;
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < l->n; i++) {
+		log_warnx("%s store: body %s: message removed (it was never "
+		    "acknowledged, or the disk lost it)", l->v[i], why);
+		if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+			fatalx("store: recovery: %s", db_strerror(r));
+		if ((r = qstore_msg_delete_txn(st, txn, l->v[i])) != 0 &&
+		    r != DB_NOTFOUND) {
+			txn->abort(txn);
+			fatalx("%s store: recovery: %s", l->v[i],
+			    db_strerror(r));
+		}
+		if ((r = txn->commit(txn, 0)) != 0)
+			fatalx("%s store: recovery: %s", l->v[i],
+			    db_strerror(r));
+		/* not released: unreferenced now, recovery frees them */
+		st->staged.head = st->staged.n = 0;
+	}
+}
+
+/*
+ * Start-up: match body.db with the segment files.  A crash can leave a
+ * durable commit whose body tail never reached the disk (the log may be
+ * written before the flusher syncs the segment; such a message was never
+ * acknowledged), so the pieces in the newest segments are read and checked
+ * first; a damaged message is removed.  Then every piece is counted, and
+ * whatever no piece covers is freed.
+ */
+static void
+qstore_body_recover(struct qstore *st)
+{
+	struct qstore_qids	 bad = { NULL, 0, 0 }, lost = { NULL, 0, 0 };
+	struct qseg_ext		 x;
+	unsigned char		 kbuf[QSTORE_KEY_MAX], *buf;
+	DBC			*c;
+	DBT			 key, data;
+	int			 pass, r;
+
+	if ((buf = malloc(QSTORE_BODY_CHUNK)) == NULL)
+		fatalx("store: no memory for recovery");
+	for (pass = 0; pass < 2; pass++) {
+		if ((r = st->body->cursor(st->body, NULL, &c, 0)) != 0)
+			fatalx("store: recovery: %s", db_strerror(r));
+		memset(&key, 0, sizeof(key));
+		memset(&data, 0, sizeof(data));
+		key.data = kbuf;
+		key.ulen = sizeof(kbuf);
+		key.flags = DB_DBT_USERMEM;
+		data.data = &x;
+		data.ulen = sizeof(x);
+		data.flags = DB_DBT_USERMEM;
+		while ((r = c->get(c, &key, &data, DB_NEXT)) == 0) {
+			if (key.size != QSTORE_KEY_MAX ||
+			    data.size != sizeof(x))
+				fatalx("store: body.db holds records of "
+				    "another layout (bodies inside the "
+				    "database): drain this spool with the "
+				    "release that wrote it");
+			if (pass == 0) {
+				if (qseg_recent(st->seg, &x) &&
+				    qseg_read(st->seg, &x, buf,
+				    QSTORE_BODY_CHUNK) == -1)
+					qstore_qids_add(&bad, kbuf);
+			} else if (qseg_recover_ref(st->seg, &x) == -1)
+				qstore_qids_add(&lost, kbuf);
+		}
+		c->close(c);
+		if (r != DB_NOTFOUND && r != DB_BUFFER_SMALL)
+			fatalx("store: recovery: %s", db_strerror(r));
+		if (r == DB_BUFFER_SMALL)
+			fatalx("store: body.db holds records of another "
+			    "layout: drain this spool with the release that "
+			    "wrote it");
+		if (pass == 0)
+			qstore_drop_damaged(st, &bad, "incomplete");
+	}
+	/* pieces of these were counted: their segments stay until the next
+	 * start, which is harmless */
+	qstore_drop_damaged(st, &lost, "outside its segment");
+	qseg_recover_done(st->seg);
+	free(bad.v);
+	free(lost.v);
+	free(buf);
+}
+
 void
 qstore_open(struct qstore *st, const struct bw_config *cfg)
 {
@@ -192,6 +318,12 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 	    QSTORE_PAGESIZE_INDEX);
 	st->domidx = qstore_db_open(env, "domidx.db",
 	    QSTORE_PAGESIZE_INDEX);
+	if (bw_path(path, sizeof(path), spool, QSEG_DIR) == -1)
+		fatalx("store: spool path too long");
+	if ((st->seg = qseg_open(path, (uint64_t)BW_LIMIT(cfg,
+	    LIM_QUEUE_SEGMENT_SIZE))) == NULL)
+		fatalx("store: cannot open the body segments in %s", path);
+	qstore_body_recover(st);
 	if ((r = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0)
 		log_warnx("store: checkpoint: %s", db_strerror(r));
 
@@ -233,6 +365,13 @@ qstore_close(struct qstore *st)
 	if ((r = st->env->close(st->env, 0)) != 0)
 		log_warnx("store: close environment: %s", db_strerror(r));
 	st->env = NULL;
+	/* pieces still waiting for a flush are freed by the next start */
+	qseg_close(st->seg);
+	st->seg = NULL;
+	free(st->staged.v);
+	free(st->deferred.v);
+	memset(&st->staged, 0, sizeof(st->staged));
+	memset(&st->deferred, 0, sizeof(st->deferred));
 	if (st->lockfd != -1)
 		close(st->lockfd);
 	st->lockfd = -1;
@@ -243,13 +382,87 @@ int
 qstore_flush(void *arg)
 {
 	struct qstore	*st = arg;
+	uint64_t	 seq;
 	int		 r;
 
+	seq = __atomic_add_fetch(&st->flush_started, 1, __ATOMIC_SEQ_CST);
+	if (qseg_sync(st->seg) == -1)
+		return -1;
 	if ((r = st->env->log_flush(st->env, NULL)) != 0) {
 		log_warnx("store: log flush: %s", db_strerror(r));
 		return -1;
 	}
+	__atomic_store_n(&st->flush_done, seq, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+/* Remember a piece to release; without memory it stays until a restart
+ * frees it. */
+static void
+qstore_rels_push(struct qstore_rels *l, const struct qseg_ext *x,
+    uint64_t flush)
+{
+	struct qstore_rel	*v;
+	size_t			 n;
+
+	if (l->head > 0 && l->head == l->n)
+		l->head = l->n = 0;
+	if (l->n == l->cap) {
+		if (l->head > 0) {
+			memmove(l->v, l->v + l->head,
+			    (l->n - l->head) * sizeof(*l->v));
+			l->n -= l->head;
+			l->head = 0;
+		}
+		if (l->n == l->cap) {
+			n = l->cap ? l->cap * 2 : 256;
+			if ((v = reallocarray(l->v, n, sizeof(*v))) == NULL) {
+				log_warnx("store: no memory to release a body "
+				    "piece; its space returns at restart");
+				return;
+			}
+			l->v = v;
+			l->cap = n;
+		}
+	}
+	l->v[l->n].x = *x;
+	l->v[l->n].flush = flush;
+	l->n++;
+}
+
+/*
+ * The transaction that deleted messages (qstore_msg_delete_txn) ended: on
+ * commit their pieces wait for the next flush, else they stay.
+ */
+void
+qstore_txn_end(struct qstore *st, int committed)
+{
+	uint64_t	 next;
+	size_t		 i;
+
+	if (committed && st->staged.n > 0) {
+		next = __atomic_load_n(&st->flush_started, __ATOMIC_SEQ_CST) +
+		    1;
+		for (i = st->staged.head; i < st->staged.n; i++)
+			qstore_rels_push(&st->deferred, &st->staged.v[i].x,
+			    next);
+		qsched_flush_request();
+	}
+	st->staged.head = st->staged.n = 0;
+}
+
+/* Release the pieces whose deletion a finished flush made durable. */
+void
+qstore_release_flushed(struct qstore *st)
+{
+	struct qstore_rels	*l = &st->deferred;
+	uint64_t		 done;
+
+	done = __atomic_load_n(&st->flush_done, __ATOMIC_SEQ_CST);
+	while (l->head < l->n && l->v[l->head].flush <= done)
+		qseg_release(st->seg, &l->v[l->head++].x);
+	if (l->head == l->n)
+		l->head = l->n = 0;
 }
 
 struct qdom {
@@ -272,14 +485,16 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	struct qenv_rec		 e;
 	struct qrcpt_rec	*rr = NULL;
 	struct qdom		*doms = NULL;
-	unsigned char		 kbuf[QSTORE_KEY_MAX], *chunk = NULL;
+	unsigned char		 kbuf[QSTORE_KEY_MAX];
 	const char		*what = "begin";
 	DB_TXN			*txn = NULL;
 	DBT			 key, data;
-	uint64_t		 off;
-	uint32_t		 i, j, n;
-	ssize_t			 got;
+	uint32_t		 i, j;
 	int			 r = 0;
+
+	/* the body's last part goes to its segment first */
+	if (qmsg_body_flush(m) == -1)
+		goto fail_nodb;
 
 	memset(&e, 0, sizeof(e));
 	e.version = QSTORE_VERSION;
@@ -287,8 +502,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	e.created = m->created;
 	e.size = m->size;
 	e.nrcpt = m->nrcpt;
-	e.nchunks = (uint32_t)((m->size + QSTORE_BODY_CHUNK - 1) /
-	    QSTORE_BODY_CHUNK);
+	e.nchunks = m->nexts;
 	strlcpy(e.sender, m->sender, sizeof(e.sender));
 	strlcpy(e.helo, m->helo, sizeof(e.helo));
 	strlcpy(e.client_addr, m->client_addr, sizeof(e.client_addr));
@@ -297,8 +511,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	strlcpy(e.gateway, m->gateway[0] ? m->gateway : QUEUED_GATEWAY_DEFAULT,
 	    sizeof(e.gateway));
 
-	if ((chunk = malloc(QSTORE_BODY_CHUNK)) == NULL ||
-	    (rr = calloc(m->nrcpt, sizeof(*rr))) == NULL ||
+	if ((rr = calloc(m->nrcpt, sizeof(*rr))) == NULL ||
 	    (doms = calloc(m->nrcpt, sizeof(*doms))) == NULL) {
 		log_warn("%s store: cannot allocate", m->qid);
 		goto fail_nodb;
@@ -318,20 +531,12 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		goto fail;
 
 	what = "body";
-	for (off = 0, i = 0; off < m->size; off += (uint64_t)got, i++) {
-		n = m->size - off > QSTORE_BODY_CHUNK ? QSTORE_BODY_CHUNK :
-		    (uint32_t)(m->size - off);
-		if ((got = qmsg_body_read(m, off, chunk, n)) != (ssize_t)n) {
-			log_warn("%s store: cannot read the spilled body",
-			    m->qid);
-			r = EIO;
-			goto fail;
-		}
+	for (i = 0; i < m->nexts; i++) {
 		qstore_key_idx(kbuf, m->qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
-		data.data = chunk;
-		data.size = n;
+		data.data = &m->exts[i];
+		data.size = sizeof(m->exts[i]);
 		if ((r = st->body->put(st->body, txn, &key, &data, 0)) != 0)
 			goto fail;
 	}
@@ -373,7 +578,10 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	txn = NULL;
 	if (r != 0)
 		goto fail;
-	free(chunk);
+	/* the pieces belong to the store now */
+	free(m->exts);
+	m->exts = NULL;
+	m->nexts = m->exts_cap = 0;
 	free(rr);
 	free(doms);
 	return 0;
@@ -385,7 +593,7 @@ fail:
 	if (r == DB_RUNRECOVERY)
 		fatalx("%s store: environment needs recovery", m->qid);
 fail_nodb:
-	free(chunk);
+	qmsg_body_release(m);
 	free(rr);
 	free(doms);
 	return -1;
@@ -397,6 +605,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 {
 	struct qenv_rec		 e;
 	struct qrcpt_rec	 rr;
+	struct qseg_ext		 x;
 	unsigned char		 kbuf[QSTORE_KEY_MAX];
 	char			 prev[BW_DOMAIN_MAX + 1];
 	DBT			 key, data;
@@ -419,9 +628,18 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 		qstore_key_idx(kbuf, qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
-		if ((r = st->body->del(st->body, txn, &key, 0)) != 0 &&
-		    r != DB_NOTFOUND)
+		data.data = &x;
+		data.ulen = sizeof(x);
+		data.flags = DB_DBT_USERMEM;
+		if ((r = st->body->get(st->body, txn, &key, &data,
+		    DB_RMW)) == DB_NOTFOUND)
+			continue;
+		if (r != 0)
 			return r;
+		if ((r = st->body->del(st->body, txn, &key, 0)) != 0)
+			return r;
+		if (data.size == sizeof(x))
+			qstore_rels_push(&st->staged, &x, 0);
 	}
 	/* Recipients were stored sorted by nothing: remove each queue entry
 	 * once; qqueue_remove() ignores one already gone. */
@@ -464,13 +682,16 @@ qstore_msg_delete(struct qstore *st, const char *qid)
 		goto fail;
 	r = txn->commit(txn, DB_TXN_NOSYNC);
 	txn = NULL;
+	qstore_txn_end(st, r == 0);
 	if (r != 0)
 		goto fail;
 	return 0;
 fail:
 	log_warnx("%s store: cannot delete: %s", qid, db_strerror(r));
-	if (txn != NULL)
+	if (txn != NULL) {
 		txn->abort(txn);
+		qstore_txn_end(st, 0);
+	}
 	return -1;
 }
 
@@ -538,28 +759,19 @@ qstore_rcpt_get(struct qstore *st, const char *qid, uint32_t idx,
 	return -1;
 }
 
-/* Body bytes actually in the store (sizes only, nothing copied). */
+/* Body bytes the store's piece records account for. */
 uint64_t
 qstore_body_stored(struct qstore *st, const char *qid, uint32_t nchunks)
 {
-	unsigned char	 kbuf[QSTORE_KEY_MAX];
-	DBT		 key, data;
+	struct qseg_ext	 x;
 	uint64_t	 total = 0;
-	uint32_t	 i;
-	int		 r;
+	uint32_t	 i, len;
 
 	for (i = 0; i < nchunks; i++) {
-		qstore_key_idx(kbuf, qid, i);
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
-		data.flags = DB_DBT_USERMEM;	/* ulen 0: just the size */
-		r = st->body->get(st->body, NULL, &key, &data, 0);
-		if (r == DB_BUFFER_SMALL || r == 0)
-			total += data.size;
-		else
+		if (qstore_get_idx(st->body, qid, i, &x, sizeof(x), &len) !=
+		    0 || len != sizeof(x))
 			break;
+		total += x.len;
 	}
 	return total;
 }
@@ -630,19 +842,30 @@ fail:
 	return -1;
 }
 
-/* Body chunk idx of qid into buf: its length, 0 if absent, -1 on error. */
+/* Body piece idx of qid into buf: its length, 0 if absent, -1 on error
+ * (unreadable, or its check value does not match). */
 ssize_t
 qstore_body_chunk(struct qstore *st, const char *qid, uint32_t idx,
     void *buf, size_t bufsz)
 {
+	struct qseg_ext	 x;
+	ssize_t		 n;
 	uint32_t	 len;
 	int		 r;
 
-	if ((r = qstore_get_idx(st->body, qid, idx, buf, bufsz, &len)) == 0)
-		return (ssize_t)len;
-	if (r == DB_NOTFOUND)
+	if ((r = qstore_get_idx(st->body, qid, idx, &x, sizeof(x),
+	    &len)) == DB_NOTFOUND)
 		return 0;
-	log_warnx("%s store: cannot read body chunk %u: %s", qid, idx,
-	    db_strerror(r));
-	return -1;
+	if (r != 0) {
+		log_warnx("%s store: cannot read body piece %u: %s", qid, idx,
+		    db_strerror(r));
+		return -1;
+	}
+	if (len != sizeof(x) || (n = qseg_read(st->seg, &x, buf,
+	    bufsz)) == -1) {
+		log_warn("%s store: body piece %u (segment %08x offset %" PRIu64
+		    ") unreadable", qid, idx, x.seg, x.off);
+		return -1;
+	}
+	return n;
 }

@@ -1,0 +1,597 @@
+/*
+ * Body segments (see queued_segment.h).
+ *
+ * The set of segment files is an array sorted by number: new segments get
+ * the next number, so they are appended; a segment leaves when its last
+ * piece is released.  The current segment takes every write until the next
+ * piece would pass queue_segment_size.  A retired current segment's
+ * descriptor is handed to the flusher, which syncs and closes it; reads of
+ * older segments use a small descriptor cache.
+ *
+ * Trust: pieces are written and read by queued alone; the records that name
+ * them come from our own store, yet a record that points outside its file
+ * or whose CRC does not match is refused, never trusted.
+ */
+#include "bw_autoconf.h"
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "log.h"
+#include "queued_segment.h"
+
+#define QSEG_NAME_LEN	8		/* hex digits of a segment file */
+
+struct qseg_range {
+	uint64_t	 off;
+	uint64_t	 len;
+};
+
+struct qseg_file {
+	uint32_t		 id;
+	uint64_t		 live;		/* pieces */
+	uint64_t		 bytes;		/* in live pieces */
+	uint64_t		 size;		/* file size at start-up */
+	struct qseg_range	*ranges;	/* recovery only */
+	size_t			 nranges;
+	size_t			 ranges_cap;
+};
+
+struct qseg_rdfd {
+	uint32_t	 id;
+	int		 fd;		/* -1: free slot */
+	uint64_t	 used;		/* LRU clock */
+};
+
+struct qseg {
+	int			 dirfd;
+	uint64_t		 seg_size;
+	struct qseg_file	*files;
+	size_t			 nfiles;
+	size_t			 files_cap;
+	uint32_t		 next_id;
+	int			 have_cur;
+	uint32_t		 cur_id;
+	int			 cur_fd;
+	uint64_t		 cur_tail;
+	struct qseg_rdfd	 rd[QSEG_FD_CACHE];
+	uint64_t		 rd_clock;
+	struct qseg_stats	 st;
+	/* shared with the flusher thread */
+	pthread_mutex_t		 mu;
+	int			*retired;	/* written, to sync and close */
+	size_t			 nretired;
+	size_t			 retired_cap;
+	int			 sync_fd;	/* the current segment */
+	int			 dir_dirty;	/* a segment file was created */
+};
+
+static void
+qseg_name(char name[QSEG_NAME_LEN + 1], uint32_t id)
+{
+	snprintf(name, QSEG_NAME_LEN + 1, "%08x", id);
+}
+
+static uint64_t
+qseg_round(uint64_t n)
+{
+	return (n + QSEG_ALIGN - 1) / QSEG_ALIGN * QSEG_ALIGN;
+}
+
+/* Index of segment id, or -1. */
+static ssize_t
+qseg_find(const struct qseg *s, uint32_t id)
+{
+	size_t	 lo = 0, hi = s->nfiles, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->files[mid].id == id)
+			return (ssize_t)mid;
+		if (s->files[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int
+qseg_file_cmp(const void *a, const void *b)
+{
+	const struct qseg_file	*x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+qseg_range_cmp(const void *a, const void *b)
+{
+	const struct qseg_range	*x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Append a file entry (ids only grow, so the array stays sorted). */
+static struct qseg_file *
+qseg_file_add(struct qseg *s, uint32_t id, uint64_t size)
+{
+	struct qseg_file	*f;
+	size_t			 n;
+
+	if (s->nfiles == s->files_cap) {
+		n = s->files_cap ? s->files_cap * 2 : 16;
+		if ((f = reallocarray(s->files, n, sizeof(*f))) == NULL)
+			return NULL;
+		s->files = f;
+		s->files_cap = n;
+	}
+	f = &s->files[s->nfiles++];
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	f->size = size;
+	return f;
+}
+
+/* A descriptor for segment id (event loop): the current one or cached. */
+static int
+qseg_fd(struct qseg *s, uint32_t id)
+{
+	char		 name[QSEG_NAME_LEN + 1];
+	size_t		 i, victim = 0;
+	int		 fd;
+
+	if (s->have_cur && id == s->cur_id)
+		return s->cur_fd;
+	for (i = 0; i < QSEG_FD_CACHE; i++)
+		if (s->rd[i].fd != -1 && s->rd[i].id == id) {
+			s->rd[i].used = ++s->rd_clock;
+			return s->rd[i].fd;
+		}
+	qseg_name(name, id);
+	if ((fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	for (i = 0; i < QSEG_FD_CACHE; i++) {
+		if (s->rd[i].fd == -1) {
+			victim = i;
+			break;
+		}
+		if (s->rd[i].used < s->rd[victim].used)
+			victim = i;
+	}
+	if (s->rd[victim].fd != -1)
+		close(s->rd[victim].fd);
+	s->rd[victim].id = id;
+	s->rd[victim].fd = fd;
+	s->rd[victim].used = ++s->rd_clock;
+	return fd;
+}
+
+/* Segment idx has no live piece and takes no writes: remove it. */
+static void
+qseg_file_drop(struct qseg *s, size_t idx)
+{
+	char	 name[QSEG_NAME_LEN + 1];
+	size_t	 i;
+
+	for (i = 0; i < QSEG_FD_CACHE; i++)
+		if (s->rd[i].fd != -1 && s->rd[i].id == s->files[idx].id) {
+			close(s->rd[i].fd);
+			s->rd[i].fd = -1;
+		}
+	qseg_name(name, s->files[idx].id);
+	if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("store: cannot remove segment %s", name);
+	free(s->files[idx].ranges);
+	memmove(&s->files[idx], &s->files[idx + 1],
+	    (s->nfiles - idx - 1) * sizeof(s->files[0]));
+	s->nfiles--;
+}
+
+/* Free the blocks of [off, off+len) (aligned); where the file system
+ * cannot, they come back when the segment is unlinked. */
+static void
+qseg_punch(int fd, uint32_t id, uint64_t off, uint64_t len)
+{
+	static int	 warned;
+
+	if (len == 0)
+		return;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)off, (off_t)len) == -1 && !warned) {
+		warned = 1;
+		log_warn("store: cannot free blocks of segment %08x (space "
+		    "comes back when the segment is removed)", id);
+	}
+}
+
+struct qseg *
+qseg_open(const char *dir, uint64_t segment_size)
+{
+	struct qseg	*s;
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	char		*end;
+	unsigned long	 id;
+	size_t		 i;
+	int		 fd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	/* set up the CRC (it picks its implementation on the first call)
+	 * here, before the flusher thread exists */
+	(void)bw_crc32c(0, NULL, 0);
+	s->seg_size = segment_size;
+	s->cur_fd = s->sync_fd = -1;
+	for (i = 0; i < QSEG_FD_CACHE; i++)
+		s->rd[i].fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("store: cannot create %s", dir);
+		goto fail;
+	}
+	if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("store: cannot open %s", dir);
+		goto fail;
+	}
+	if ((fd = dup(s->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		log_warn("store: cannot list %s", dir);
+		if (fd != -1)
+			close(fd);
+		goto fail_dir;
+	}
+	s->next_id = 1;
+	while ((de = readdir(d)) != NULL) {
+		/* exactly the names qseg_name() makes: 8 lower-case hex */
+		if (strlen(de->d_name) != QSEG_NAME_LEN ||
+		    strspn(de->d_name, "0123456789abcdef") != QSEG_NAME_LEN)
+			continue;
+		id = strtoul(de->d_name, &end, 16);
+		if (*end != '\0' || id == 0 || id >= UINT32_MAX)
+			continue;
+		if (fstatat(s->dirfd, de->d_name, &sb, 0) == -1 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (qseg_file_add(s, (uint32_t)id, (uint64_t)sb.st_size) ==
+		    NULL) {
+			closedir(d);
+			log_warnx("store: no memory for the segment list");
+			goto fail_dir;
+		}
+		if (id >= s->next_id)
+			s->next_id = (uint32_t)id + 1;
+	}
+	closedir(d);
+	if (s->nfiles > 0)
+		qsort(s->files, s->nfiles, sizeof(*s->files), qseg_file_cmp);
+	return s;
+fail_dir:
+	close(s->dirfd);
+fail:
+	free(s->files);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	return NULL;
+}
+
+int
+qseg_recover_ref(struct qseg *s, const struct qseg_ext *x)
+{
+	struct qseg_file	*f;
+	struct qseg_range	*r;
+	ssize_t			 i;
+	size_t			 n;
+
+	if ((i = qseg_find(s, x->seg)) == -1)
+		return -1;
+	f = &s->files[i];
+	if (x->len == 0 || x->off % QSEG_ALIGN != 0 || x->off > f->size ||
+	    x->len > f->size - x->off)
+		return -1;
+	if (f->nranges == f->ranges_cap) {
+		n = f->ranges_cap ? f->ranges_cap * 2 : 64;
+		if ((r = reallocarray(f->ranges, n, sizeof(*r))) == NULL)
+			fatalx("store: no memory to recover segment %08x",
+			    f->id);
+		f->ranges = r;
+		f->ranges_cap = n;
+	}
+	f->ranges[f->nranges].off = x->off;
+	f->ranges[f->nranges].len = x->len;
+	f->nranges++;
+	f->live++;
+	f->bytes += x->len;
+	s->st.pieces++;
+	s->st.bytes += x->len;
+	return 0;
+}
+
+int
+qseg_recent(const struct qseg *s, const struct qseg_ext *x)
+{
+	if (s->nfiles <= QSEG_VERIFY_RECENT)
+		return 1;
+	return x->seg >= s->files[s->nfiles - QSEG_VERIFY_RECENT].id;
+}
+
+void
+qseg_recover_done(struct qseg *s)
+{
+	struct qseg_file	*f;
+	uint64_t		 pos;
+	size_t			 i, k;
+	int			 fd;
+
+	for (i = 0; i < s->nfiles; ) {
+		f = &s->files[i];
+		if (f->live == 0) {
+			qseg_file_drop(s, i);
+			continue;
+		}
+		qsort(f->ranges, f->nranges, sizeof(*f->ranges),
+		    qseg_range_cmp);
+		if ((fd = qseg_fd(s, f->id)) == -1) {
+			log_warn("store: cannot open segment %08x", f->id);
+			i++;
+			continue;
+		}
+		/* what no committed piece covers: aborted or never
+		 * acknowledged bodies of the previous run */
+		for (pos = 0, k = 0; k < f->nranges; k++) {
+			if (f->ranges[k].off > pos)
+				qseg_punch(fd, f->id, pos,
+				    f->ranges[k].off - pos);
+			if (qseg_round(f->ranges[k].off + f->ranges[k].len) >
+			    pos)
+				pos = qseg_round(f->ranges[k].off +
+				    f->ranges[k].len);
+		}
+		if (pos < f->size && ftruncate(fd, (off_t)pos) == -1)
+			log_warn("store: cannot truncate segment %08x", f->id);
+		free(f->ranges);
+		f->ranges = NULL;
+		f->nranges = f->ranges_cap = 0;
+		i++;
+	}
+	s->st.segments = s->nfiles;
+}
+
+/* Start the next segment; the old current one goes to the flusher. */
+static int
+qseg_roll(struct qseg *s)
+{
+	char	 name[QSEG_NAME_LEN + 1];
+	ssize_t	 old;
+	int	 fd, *v;
+	size_t	 n;
+
+	if (s->next_id == 0 || s->next_id == UINT32_MAX) {
+		log_warnx("store: segment numbers exhausted");
+		errno = EOVERFLOW;
+		return -1;
+	}
+	qseg_name(name, s->next_id);
+	if ((fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if (qseg_file_add(s, s->next_id, 0) == NULL) {
+		close(fd);
+		unlinkat(s->dirfd, name, 0);
+		errno = ENOMEM;
+		return -1;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->have_cur) {
+		if (s->nretired == s->retired_cap) {
+			n = s->retired_cap ? s->retired_cap * 2 : 8;
+			if ((v = reallocarray(s->retired, n, sizeof(*v))) ==
+			    NULL) {
+				pthread_mutex_unlock(&s->mu);
+				s->nfiles--;
+				close(fd);
+				unlinkat(s->dirfd, name, 0);
+				errno = ENOMEM;
+				return -1;
+			}
+			s->retired = v;
+			s->retired_cap = n;
+		}
+		s->retired[s->nretired++] = s->cur_fd;
+	}
+	s->sync_fd = fd;
+	s->dir_dirty = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (s->have_cur && (old = qseg_find(s, s->cur_id)) != -1 &&
+	    s->files[old].live == 0)
+		qseg_file_drop(s, (size_t)old);
+	s->have_cur = 1;
+	s->cur_id = s->next_id++;
+	s->cur_fd = fd;
+	s->cur_tail = 0;
+	s->st.segments = s->nfiles;
+	return 0;
+}
+
+int
+qseg_write(struct qseg *s, const void *buf, size_t len, struct qseg_ext *x)
+{
+	const unsigned char	*p = buf;
+	size_t			 done = 0;
+	ssize_t			 w, i;
+
+	if (len == 0 || len > UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!s->have_cur || (s->cur_tail > 0 &&
+	    s->cur_tail + len > s->seg_size))
+		if (qseg_roll(s) == -1)
+			return -1;
+	while (done < len) {
+		w = pwrite(s->cur_fd, p + done, len - done,
+		    (off_t)(s->cur_tail + done));
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	memset(x, 0, sizeof(*x));
+	x->seg = s->cur_id;
+	x->len = (uint32_t)len;
+	x->off = s->cur_tail;
+	x->crc = bw_crc32c(0, buf, len);
+	s->cur_tail = qseg_round(s->cur_tail + len);
+	if ((i = qseg_find(s, s->cur_id)) != -1) {
+		s->files[i].live++;
+		s->files[i].bytes += len;
+	}
+	s->st.pieces++;
+	s->st.bytes += len;
+	s->st.writes++;
+	return 0;
+}
+
+ssize_t
+qseg_read(struct qseg *s, const struct qseg_ext *x, void *buf, size_t bufsz)
+{
+	unsigned char	*p = buf;
+	size_t		 done = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	if (x->len == 0 || x->len > bufsz || qseg_find(s, x->seg) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = qseg_fd(s, x->seg)) == -1)
+		return -1;
+	while (done < x->len) {
+		r = pread(fd, p + done, x->len - done, (off_t)(x->off + done));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EBADMSG;	/* short: lost tail */
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	if (bw_crc32c(0, buf, x->len) != x->crc) {
+		s->st.crc_errors++;
+		errno = EBADMSG;
+		return -1;
+	}
+	return (ssize_t)x->len;
+}
+
+void
+qseg_release(struct qseg *s, const struct qseg_ext *x)
+{
+	struct qseg_file	*f;
+	ssize_t			 i;
+	int			 fd;
+
+	if ((i = qseg_find(s, x->seg)) == -1)
+		return;
+	f = &s->files[i];
+	if (x->len == 0 || x->off % QSEG_ALIGN != 0 || f->live == 0) {
+		/* our own record, yet never punch what it does not own */
+		log_warnx("store: bad piece release (segment %08x offset %"
+		    PRIu64 " length %u)", x->seg, x->off, x->len);
+		return;
+	}
+	if ((fd = qseg_fd(s, x->seg)) != -1)
+		qseg_punch(fd, x->seg, x->off, qseg_round(x->len));
+	if (f->live > 0)
+		f->live--;
+	f->bytes = f->bytes >= x->len ? f->bytes - x->len : 0;
+	if (s->st.pieces > 0)
+		s->st.pieces--;
+	s->st.bytes = s->st.bytes >= x->len ? s->st.bytes - x->len : 0;
+	s->st.releases++;
+	if (f->live == 0 && !(s->have_cur && f->id == s->cur_id)) {
+		qseg_file_drop(s, (size_t)i);
+		s->st.segments = s->nfiles;
+	}
+}
+
+int
+qseg_sync(struct qseg *s)
+{
+	int	*retired, cur, dir, r = 0;
+	size_t	 n, i;
+
+	pthread_mutex_lock(&s->mu);
+	retired = s->retired;
+	n = s->nretired;
+	s->retired = NULL;
+	s->nretired = s->retired_cap = 0;
+	cur = s->sync_fd;
+	dir = s->dir_dirty;
+	s->dir_dirty = 0;
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < n; i++) {
+		if (fdatasync(retired[i]) == -1) {
+			log_warn("store: cannot sync a body segment");
+			r = -1;
+		}
+		close(retired[i]);
+	}
+	free(retired);
+	if (cur != -1 && fdatasync(cur) == -1) {
+		log_warn("store: cannot sync the body segment");
+		r = -1;
+	}
+	if (dir && fsync(s->dirfd) == -1) {
+		log_warn("store: cannot sync the segment directory");
+		pthread_mutex_lock(&s->mu);
+		s->dir_dirty = 1;
+		pthread_mutex_unlock(&s->mu);
+		r = -1;
+	}
+	return r;
+}
+
+void
+qseg_stats(const struct qseg *s, struct qseg_stats *st)
+{
+	*st = s->st;
+	st->segments = s->nfiles;
+}
+
+void
+qseg_close(struct qseg *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return;
+	if (qseg_sync(s) == -1)
+		log_warnx("store: body segments not synced at close");
+	if (s->cur_fd != -1)
+		close(s->cur_fd);
+	for (i = 0; i < QSEG_FD_CACHE; i++)
+		if (s->rd[i].fd != -1)
+			close(s->rd[i].fd);
+	for (i = 0; i < s->nfiles; i++)
+		free(s->files[i].ranges);
+	free(s->files);
+	close(s->dirfd);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

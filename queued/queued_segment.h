@@ -1,0 +1,80 @@
+/*
+ * Body segments: message bodies live outside Berkeley DB, in append-only
+ * files under the spool (segments/NNNNNNNN).  The event loop writes each
+ * body piece at the tail of the current segment (page cache only); the
+ * group-commit flusher makes every segment written so far durable before
+ * it flushes the log, so a message whose commit is durable has its body on
+ * disk too.  A piece's place and CRC-32C are its record in body.db, in the
+ * message's transaction.  When a message is gone for good, its pieces are
+ * punched out of their segment (the file system frees the blocks at once)
+ * and a segment with no live piece left is unlinked.
+ *
+ * Why not in the database: a body stored in Berkeley DB is written three
+ * times (log on insert, log again on delete for undo, then the pages), and
+ * a large parked backlog of bodies fills its cache; here it is written once
+ * and a parked body is never touched again until it is delivered.
+ *
+ * Threads: everything but qseg_sync() belongs to the event loop;
+ * qseg_sync() runs in the flusher thread.
+ */
+#ifndef QUEUED_SEGMENT_H
+#define QUEUED_SEGMENT_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#define QSEG_DIR	"segments"	/* under the spool */
+#define QSEG_ALIGN	4096		/* pieces start on a block boundary */
+#define QSEG_FD_CACHE	16		/* descriptors of older segments kept */
+#define QSEG_VERIFY_RECENT 2		/* newest segments checked at start */
+
+/* One body piece: where it is and its check value (a body.db record). */
+struct qseg_ext {
+	uint32_t	 seg;		/* segment number */
+	uint32_t	 len;		/* bytes */
+	uint64_t	 off;		/* in the segment, QSEG_ALIGN aligned */
+	uint32_t	 crc;		/* CRC-32C of the bytes */
+	uint32_t	 reserved;	/* 0 */
+};
+
+struct qseg;
+
+struct qseg_stats {
+	uint64_t	 segments;	/* files */
+	uint64_t	 pieces;	/* live pieces */
+	uint64_t	 bytes;		/* bytes in live pieces */
+	uint64_t	 writes;
+	uint64_t	 releases;
+	uint64_t	 crc_errors;
+};
+
+/* Open (creating) dir; segment files found there wait for recovery.
+ * NULL (errno, and one log line) on failure. */
+struct qseg	*qseg_open(const char *dir, uint64_t segment_size);
+/* Start-up, before any write: count one live piece. -1 when it names no
+ * segment file or lies outside it (the caller drops its message). */
+int		 qseg_recover_ref(struct qseg *, const struct qseg_ext *);
+/* 1 when x lies in one of the newest segments, whose tail a crash may
+ * have lost (its commit reached the log before its data reached the disk:
+ * never acknowledged, but recovered); the caller reads it to check. */
+int		 qseg_recent(const struct qseg *, const struct qseg_ext *);
+/* End of recovery: unlink segments with no live piece, punch out every
+ * byte no live piece covers.  Writes go to a new segment. */
+void		 qseg_recover_done(struct qseg *);
+/* Append a piece: 0, or -1 with errno (ENOSPC, EIO, ...). */
+int		 qseg_write(struct qseg *, const void *, size_t,
+		    struct qseg_ext *);
+/* Read a piece into buf: its length, or -1 with errno (EBADMSG: the CRC
+ * does not match, EINVAL: bufsz too small or a bad record). */
+ssize_t		 qseg_read(struct qseg *, const struct qseg_ext *, void *,
+		    size_t bufsz);
+/* The piece is gone for good (its deletion is durable, or it was never
+ * committed): free its blocks, unlink its segment when it was the last. */
+void		 qseg_release(struct qseg *, const struct qseg_ext *);
+/* Flusher thread: make every piece written so far durable: 0 or -1. */
+int		 qseg_sync(struct qseg *);
+void		 qseg_stats(const struct qseg *, struct qseg_stats *);
+/* Sync and close everything (the flusher has stopped). */
+void		 qseg_close(struct qseg *);
+
+#endif
