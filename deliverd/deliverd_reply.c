@@ -202,16 +202,24 @@ dlv_reply_dsn(const struct dlv_reply *r, char *dst, size_t dstsz)
 int
 dlv_dotstuff(struct evbuffer *out, const char *in, size_t len, int *bol)
 {
-	size_t	 start = 0, i;
+	const char	*nl;
+	size_t		 start = 0, i = 0;
 
-	for (i = 0; i < len; i++) {
+	/* line by line with memchr: bodies are long, dots at line starts
+	 * rare */
+	while (i < len) {
 		if (*bol && in[i] == '.') {
 			if (evbuffer_add(out, in + start, i - start) == -1 ||
 			    evbuffer_add(out, ".", 1) == -1)
 				return -1;
 			start = i;
 		}
-		*bol = (in[i] == '\n');
+		if ((nl = memchr(in + i, '\n', len - i)) == NULL) {
+			*bol = 0;
+			break;
+		}
+		i = (size_t)(nl - in) + 1;
+		*bol = 1;
 	}
 	if (evbuffer_add(out, in + start, len - start) == -1)
 		return -1;
