@@ -183,6 +183,76 @@ smtpd_data_pause_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
+ * The common case, without a libevent call per line: every complete line
+ * of the input's first contiguous block, checked exactly as below and
+ * added to the chunk in runs (split only where a leading dot is removed).
+ * Returns 1 at the end of data, 0 when it consumed lines, -1 when it
+ * cannot start (a continued overlong line, or no whole line in the first
+ * block): the line-by-line path takes over for one line.
+ */
+static int
+smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
+    uint64_t maxsize)
+{
+	struct evbuffer_iovec	 v;
+	const unsigned char	*buf, *line, *nl;
+	size_t			 avail, pos = 0, run = 0, linelen;
+	int			 crlf;
+
+	if (s->data_midline || evbuffer_peek(in, -1, NULL, &v, 1) < 1 ||
+	    v.iov_len == 0)
+		return -1;
+	buf = v.iov_base;
+	avail = v.iov_len;
+	while (pos < avail && (nl = memchr(buf + pos, '\n', avail - pos)) !=
+	    NULL) {
+		line = buf + pos;
+		linelen = (size_t)(nl - line) + 1;
+		if (linelen > maxline)
+			smtpd_data_reject(s, SMTPD_REPLY_LONGLINE,
+			    "line too long");
+		crlf = linelen >= 2 && line[linelen - 2] == '\r';
+		if (s->data_bol && crlf && linelen == 3 && line[0] == '.') {
+			if (s->data_reject == NULL && pos > run)
+				evbuffer_add(s->chunk, buf + run, pos - run);
+			evbuffer_drain(in, pos + linelen);
+			smtpd_data_end(s);
+			return 1;
+		}
+		if ((!crlf || memchr(line, '\r', linelen - (crlf ? 2 : 1)) !=
+		    NULL) && s->data_reject == NULL) {
+			s->env->c.bare_lf_rejects++;
+			smtpd_data_reject(s, SMTPD_REPLY_BARE,
+			    crlf ? "bare CR in message" : "bare LF in message");
+		}
+		if (s->data_reject == NULL) {
+			/* dot-unstuffing (RFC 5321 4.5.2) */
+			if (line[0] == '.') {
+				if (pos > run)
+					evbuffer_add(s->chunk, buf + run,
+					    pos - run);
+				run = pos + 1;
+			}
+			s->data_size += linelen - (line[0] == '.');
+			if (s->data_size > maxsize)
+				smtpd_data_reject(s, smtpd_submit_reply(
+				    BW_SUBMIT_TOOBIG), "message size limit");
+		}
+		pos += linelen;
+		if (s->data_reject != NULL)
+			run = pos;
+		s->data_bol = crlf;
+	}
+	if (pos == 0)
+		return -1;
+	if (s->data_reject == NULL && pos > run)
+		evbuffer_add(s->chunk, buf + run, pos - run);
+	evbuffer_drain(in, pos);
+	smtpd_data_flush(s, 0);
+	return 0;
+}
+
+/*
  * Consume complete lines.  Returns 1 when the phase changed (end of data),
  * 0 when more input is needed (or reading is paused).
  */
@@ -197,7 +267,7 @@ smtpd_data_process(struct smtpd_session *s)
 	uint64_t		 maxsize = (uint64_t)SMTPD_LIM(s,
 				    LIM_MESSAGE_SIZE_LIMIT);
 	unsigned char		*buf;
-	int			 crlf, bare;
+	int			 crlf, bare, r;
 
 	if (s->paused)
 		return 0;
@@ -207,6 +277,10 @@ smtpd_data_process(struct smtpd_session *s)
 		return 0;
 	}
 	while ((len = evbuffer_get_length(in)) > 0) {
+		if ((r = smtpd_data_fast(s, in, maxline, maxsize)) == 1)
+			return 1;
+		if (r == 0)
+			continue;
 		p = evbuffer_search(in, "\n", 1, NULL);
 		if (p.pos < 0) {
 			/* a partial line: bound it, keep waiting for LF */
