@@ -499,35 +499,93 @@ qseg_read(struct qseg *s, const struct qseg_ext *x, void *buf, size_t bufsz)
 	return (ssize_t)x->len;
 }
 
-void
-qseg_release(struct qseg *s, const struct qseg_ext *x)
+static int
+qseg_ext_cmp(const void *a, const void *b)
+{
+	const struct qseg_ext	*x = a, *y = b;
+
+	if (x->seg != y->seg)
+		return x->seg < y->seg ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Count one piece out; 0, or -1 for a record that names no live piece. */
+static int
+qseg_unref(struct qseg *s, const struct qseg_ext *x)
 {
 	struct qseg_file	*f;
 	ssize_t			 i;
-	int			 fd;
 
 	if ((i = qseg_find(s, x->seg)) == -1)
-		return;
+		return -1;
 	f = &s->files[i];
 	if (x->len == 0 || x->off % QSEG_ALIGN != 0 || f->live == 0) {
 		/* our own record, yet never punch what it does not own */
 		log_warnx("store: bad piece release (segment %08x offset %"
 		    PRIu64 " length %u)", x->seg, x->off, x->len);
-		return;
+		return -1;
 	}
-	if ((fd = qseg_fd(s, x->seg)) != -1)
-		qseg_punch(fd, x->seg, x->off, qseg_round(x->len));
-	if (f->live > 0)
-		f->live--;
+	f->live--;
 	f->bytes = f->bytes >= x->len ? f->bytes - x->len : 0;
 	if (s->st.pieces > 0)
 		s->st.pieces--;
 	s->st.bytes = s->st.bytes >= x->len ? s->st.bytes - x->len : 0;
 	s->st.releases++;
-	if (f->live == 0 && !(s->have_cur && f->id == s->cur_id)) {
-		qseg_file_drop(s, (size_t)i);
-		s->st.segments = s->nfiles;
+	return 0;
+}
+
+/*
+ * Release n pieces (xs is sorted in place).  Pieces written one after the
+ * other are usually released together, so neighbours are freed with one
+ * punch; a segment left empty is unlinked without any.
+ */
+void
+qseg_release_batch(struct qseg *s, struct qseg_ext *xs, size_t n)
+{
+	uint64_t	 start = 0, end = 0;
+	uint32_t	 seg = 0;
+	ssize_t		 i;
+	size_t		 k, m = 0;
+	int		 fd, open_range = 0;
+
+	if (n > 1)
+		qsort(xs, n, sizeof(*xs), qseg_ext_cmp);
+	for (k = 0; k < n; k++)
+		if (qseg_unref(s, &xs[k]) == 0)
+			xs[m++] = xs[k];
+	for (k = 0; k <= m; k++) {
+		if (k < m && open_range && xs[k].seg == seg &&
+		    xs[k].off == end) {
+			end = qseg_round(xs[k].off + xs[k].len);
+			continue;
+		}
+		if (open_range && (i = qseg_find(s, seg)) != -1 &&
+		    (s->files[i].live > 0 || (s->have_cur &&
+		    seg == s->cur_id)) && (fd = qseg_fd(s, seg)) != -1)
+			qseg_punch(fd, seg, start, end - start);
+		if (k == m)
+			break;
+		open_range = 1;
+		seg = xs[k].seg;
+		start = xs[k].off;
+		end = qseg_round(xs[k].off + xs[k].len);
 	}
+	/* empty segments that take no more writes go as a whole */
+	for (k = 0; k < m; k++)
+		if ((i = qseg_find(s, xs[k].seg)) != -1 &&
+		    s->files[i].live == 0 &&
+		    !(s->have_cur && xs[k].seg == s->cur_id)) {
+			qseg_file_drop(s, (size_t)i);
+			s->st.segments = s->nfiles;
+		}
+}
+
+void
+qseg_release(struct qseg *s, const struct qseg_ext *x)
+{
+	struct qseg_ext	 one = *x;
+
+	qseg_release_batch(s, &one, 1);
 }
 
 int

@@ -71,6 +71,10 @@ ssize_t		 qseg_read(struct qseg *, const struct qseg_ext *, void *,
 /* The piece is gone for good (its deletion is durable, or it was never
  * committed): free its blocks, unlink its segment when it was the last. */
 void		 qseg_release(struct qseg *, const struct qseg_ext *);
+/* The same for n pieces at once (xs is reordered): neighbours in a
+ * segment are freed with one punch. */
+void		 qseg_release_batch(struct qseg *, struct qseg_ext *xs,
+		    size_t n);
 /* Flusher thread: make every piece written so far durable: 0 or -1. */
 int		 qseg_sync(struct qseg *);
 void		 qseg_stats(const struct qseg *, struct qseg_stats *);

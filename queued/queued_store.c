@@ -451,16 +451,30 @@ qstore_txn_end(struct qstore *st, int committed)
 	st->staged.head = st->staged.n = 0;
 }
 
-/* Release the pieces whose deletion a finished flush made durable. */
+/* Release the pieces whose deletion a finished flush made durable, in
+ * one batch so that neighbouring pieces are freed together. */
 void
 qstore_release_flushed(struct qstore *st)
 {
 	struct qstore_rels	*l = &st->deferred;
+	struct qseg_ext		*xs;
 	uint64_t		 done;
+	size_t			 k, n;
 
 	done = __atomic_load_n(&st->flush_done, __ATOMIC_SEQ_CST);
-	while (l->head < l->n && l->v[l->head].flush <= done)
-		qseg_release(st->seg, &l->v[l->head++].x);
+	for (n = 0; l->head + n < l->n && l->v[l->head + n].flush <= done; n++)
+		;
+	if (n == 0)
+		return;
+	if ((xs = reallocarray(NULL, n, sizeof(*xs))) != NULL) {
+		for (k = 0; k < n; k++)
+			xs[k] = l->v[l->head + k].x;
+		qseg_release_batch(st->seg, xs, n);
+		free(xs);
+	} else
+		for (k = 0; k < n; k++)
+			qseg_release(st->seg, &l->v[l->head + k].x);
+	l->head += n;
 	if (l->head == l->n)
 		l->head = l->n = 0;
 }
