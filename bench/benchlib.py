@@ -11,6 +11,7 @@ stopped by pid, also on errors.  See bench/README.md.
 
 import datetime
 import os
+import resource
 import platform
 import re
 import shutil
@@ -297,6 +298,89 @@ def smtp_source(port, messages, sessions, size, timeout, rcpt,
         raise BenchError("smtp-source failed (%d): %s" % (
             r.returncode, (r.stderr or r.stdout)[-2000:]))
     return t0, t1
+
+
+def median_of(repeat, run_one):
+    """Run a measurement repeat times; the median by rate, or the first
+    failure.  Each run is on a fresh instance (run_one's job)."""
+    runs = []
+    for i in range(repeat):
+        r = run_one(i)
+        if r.error:
+            return r
+        runs.append(r)
+    runs.sort(key=lambda r: r.rate)
+    best = runs[len(runs) // 2]
+    if repeat > 1:
+        best.note = "median of %d: %s msg/s%s" % (repeat, "/".join(
+            "%.0f" % r.rate for r in runs), "; " + best.note if best.note
+            else "")
+    return best
+
+
+def _proc_cpu(pid):
+    """CPU seconds (user + system) of one live process, 0 if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return 0.0
+    fields = st[st.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu():
+    """(busy, all) CPU seconds of the whole machine since boot."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = v
+    tck = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq + steal
+    return busy / tck, (busy + idle + iowait) / tck
+
+
+class CpuMeter:
+    """Where the CPU of a timed run went, from the kernel's own counters:
+    the whole machine (/proc/stat), the sink (its /proc/PID/stat) and
+    smtp-source (this process's reaped children).  The MTA is charged with
+    the rest, which also holds this script's polling and kernel threads
+    (disk writeback), so the MTA figure is an upper bound."""
+
+    def __init__(self, sink_pid):
+        self.sink_pid = sink_pid
+        self.start_vals = None
+        self.result = None
+
+    @staticmethod
+    def _children():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    def start(self):
+        self.start_vals = (_machine_cpu(), _proc_cpu(self.sink_pid),
+                           self._children())
+
+    def stop(self, messages):
+        (b0, a0), s0, c0 = self.start_vals
+        b1, a1 = _machine_cpu()
+        sink = _proc_cpu(self.sink_pid) - s0
+        source = self._children() - c0
+        busy, total = b1 - b0, a1 - a0
+        n = max(messages, 1)
+        self.result = {
+            "mta_ms": max(busy - sink - source, 0) * 1000 / n,
+            "sink_ms": sink * 1000 / n,
+            "source_ms": source * 1000 / n,
+            "idle": (total - busy) / total if total > 0 else 0.0,
+        }
+        return self.result
+
+    def text(self):
+        r = self.result
+        if r is None:
+            return ""
+        return "cpu ms/msg: mta %.2f sink %.2f source %.2f, idle %.0f%%" % (
+            r["mta_ms"], r["sink_ms"], r["source_ms"], 100 * r["idle"])
 
 
 # ---------------------------------------------------------------------------
