@@ -68,6 +68,7 @@ struct qseg {
 	uint64_t		 rd_clock;
 	struct qseg_stats	 st;
 	/* shared with the flusher thread */
+	pthread_mutex_t		 sync_mu;	/* one qseg_sync() at a time */
 	pthread_mutex_t		 mu;
 	int			*retired;	/* written, to sync and close */
 	size_t			 nretired;
@@ -237,6 +238,7 @@ qseg_open(const char *dir, uint64_t segment_size)
 	for (i = 0; i < QSEG_FD_CACHE; i++)
 		s->rd[i].fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->sync_mu, NULL);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		log_warn("store: cannot create %s", dir);
 		goto fail;
@@ -281,6 +283,7 @@ fail_dir:
 fail:
 	free(s->files);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->sync_mu);
 	free(s);
 	return NULL;
 }
@@ -594,6 +597,11 @@ qseg_sync(struct qseg *s)
 	int	*retired, cur, dir, r = 0;
 	size_t	 n, i;
 
+	/*
+	 * Serialised: a second caller (the event loop's inline flush) must
+	 * not return while the first still syncs descriptors it took.
+	 */
+	pthread_mutex_lock(&s->sync_mu);
 	pthread_mutex_lock(&s->mu);
 	retired = s->retired;
 	n = s->nretired;
@@ -622,6 +630,7 @@ qseg_sync(struct qseg *s)
 		pthread_mutex_unlock(&s->mu);
 		r = -1;
 	}
+	pthread_mutex_unlock(&s->sync_mu);
 	return r;
 }
 
@@ -651,5 +660,6 @@ qseg_close(struct qseg *s)
 	free(s->files);
 	close(s->dirfd);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->sync_mu);
 	free(s);
 }
