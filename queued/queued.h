@@ -222,6 +222,7 @@ uint64_t qstore_body_stored(struct qstore *, const char *qid,
 uint32_t qstore_rcpt_stored(struct qstore *, const char *qid,
 	    uint32_t nrcpt);
 int	 qstore_count(struct qstore *, uint64_t *msgs, uint64_t *rcpts);
+void	 qstore_dbt_user(DBT *, void *, uint32_t);
 void	 qstore_put_u32be(unsigned char *, uint32_t);
 uint32_t qstore_get_u32be(const unsigned char *);
 

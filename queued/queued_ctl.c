@@ -126,14 +126,8 @@ qctl_queue_list(struct bw_peer *peer, uint32_t reqid)
 		qctl_send(peer, BW_IMSG_QUEUE_END, reqid, &end, sizeof(end));
 		return;
 	}
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.ulen = sizeof(kbuf);
-	key.flags = DB_DBT_USERMEM;
-	data.data = &q;
-	data.ulen = sizeof(q);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&key, kbuf, sizeof(kbuf));
+	qstore_dbt_user(&data, &q, sizeof(q));
 	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0 &&
 	    end.queues < QUEUED_QUEUE_ROWS_MAX) {
 		if (qqueue_entry_from(&key, &data, &qe) == -1)
@@ -244,14 +238,8 @@ qlist_step_cb(evutil_socket_t fd, short ev, void *arg)
 	memset(&end, 0, sizeof(end));
 	if ((r = st->messages->cursor(st->messages, NULL, &c, 0)) != 0)
 		goto done;
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.ulen = BW_QID_LEN;
-	key.flags = DB_DBT_USERMEM;
-	data.data = &e;
-	data.ulen = sizeof(e);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&key, kbuf, BW_QID_LEN);
+	qstore_dbt_user(&data, &e, sizeof(e));
 	if (l->last[0] != '\0') {
 		memcpy(kbuf, l->last, BW_QID_LEN);
 		key.size = BW_QID_LEN;

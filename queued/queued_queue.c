@@ -64,10 +64,7 @@ qqueue_get(struct qstore *st, DB_TXN *txn, DBT *key, struct qqueue_rec *q)
 	DBT	 data;
 	int	 r;
 
-	memset(&data, 0, sizeof(data));
-	data.data = q;
-	data.ulen = sizeof(*q);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, q, sizeof(*q));
 	memset(q, 0, sizeof(*q));
 	r = st->queues->get(st->queues, txn, key, &data, DB_RMW);
 	if (r == DB_NOTFOUND) {
@@ -146,9 +143,7 @@ qqueue_remove(struct qstore *st, DB_TXN *txn, const char *gw,
 	if ((key.size = (uint32_t)qqueue_idx_key(kbuf, sizeof(kbuf), gw,
 	    domain, qid)) == 0)
 		return EINVAL;
-	data.data = &nrcpt;
-	data.ulen = sizeof(nrcpt);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, &nrcpt, sizeof(nrcpt));
 	r = st->domidx->get(st->domidx, txn, &key, &data, DB_RMW);
 	if (r == DB_NOTFOUND)
 		return 0;
@@ -182,9 +177,7 @@ qqueue_remove(struct qstore *st, DB_TXN *txn, const char *gw,
 	key.size = (uint32_t)plen;
 	key.ulen = sizeof(ibuf);
 	key.flags = DB_DBT_USERMEM;
-	data.data = &n2;
-	data.ulen = sizeof(n2);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, &n2, sizeof(n2));
 	r = c->get(c, &key, &data, DB_SET_RANGE);
 	c->close(c);
 	if (r == 0 && key.size == plen + BW_QID_LEN &&
@@ -193,9 +186,7 @@ qqueue_remove(struct qstore *st, DB_TXN *txn, const char *gw,
 		memset(&data, 0, sizeof(data));
 		key.data = ibuf + plen;
 		key.size = BW_QID_LEN;
-		data.data = &e;
-		data.ulen = sizeof(e);
-		data.flags = DB_DBT_USERMEM;
+		qstore_dbt_user(&data, &e, sizeof(e));
 		if ((r = st->messages->get(st->messages, txn, &key, &data,
 		    0)) == 0)
 			q.oldest = e.created;
@@ -258,9 +249,7 @@ qqueue_state_put(struct qstore *st, DB_TXN *txn, const struct qsq *q)
 	    q->domain)) == 0)
 		return EINVAL;
 	memset(&rec, 0, sizeof(rec));
-	data.data = &rec;
-	data.ulen = sizeof(rec);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, &rec, sizeof(rec));
 	r = st->queues->get(st->queues, txn, &key, &data, DB_RMW);
 	if (r == DB_NOTFOUND) {
 		if (q->state == BW_QUEUE_ACTIVE)

@@ -168,9 +168,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 		memset(&data, 0, sizeof(data));
 		key.data = kbuf;
 		key.size = sizeof(kbuf);
-		data.data = &rr;
-		data.ulen = sizeof(rr);
-		data.flags = DB_DBT_USERMEM;
+		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
 			continue;

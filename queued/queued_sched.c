@@ -643,14 +643,8 @@ qsched_load(void)
 
 	if ((r = st->queues->cursor(st->queues, NULL, &c, 0)) != 0)
 		fatalx("sched: queues cursor: %s", db_strerror(r));
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.ulen = sizeof(kbuf) - 1;
-	key.flags = DB_DBT_USERMEM;
-	data.data = &rec;
-	data.ulen = sizeof(rec);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&key, kbuf, sizeof(kbuf) - 1);
+	qstore_dbt_user(&data, &rec, sizeof(rec));
 	while (memset(&rec, 0, sizeof(rec)),
 	    (r = c->get(c, &key, &data, DB_NEXT)) == 0) {
 		if ((nul = memchr(kbuf, '\0', key.size)) == NULL)

@@ -232,14 +232,8 @@ qstore_body_recover(struct qstore *st)
 	for (pass = 0; pass < 2; pass++) {
 		if ((r = st->body->cursor(st->body, NULL, &c, 0)) != 0)
 			fatalx("store: recovery: %s", db_strerror(r));
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
-		key.data = kbuf;
-		key.ulen = sizeof(kbuf);
-		key.flags = DB_DBT_USERMEM;
-		data.data = &x;
-		data.ulen = sizeof(x);
-		data.flags = DB_DBT_USERMEM;
+		qstore_dbt_user(&key, kbuf, sizeof(kbuf));
+		qstore_dbt_user(&data, &x, sizeof(x));
 		while ((r = c->get(c, &key, &data, DB_NEXT)) == 0) {
 			if (key.size != QSTORE_KEY_MAX ||
 			    data.size != sizeof(x))
@@ -375,6 +369,16 @@ qstore_close(struct qstore *st)
 	if (st->lockfd != -1)
 		close(st->lockfd);
 	st->lockfd = -1;
+}
+
+/* A DBT over caller memory: Berkeley DB writes at most len bytes there. */
+void
+qstore_dbt_user(DBT *d, void *buf, uint32_t len)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = buf;
+	d->ulen = len;
+	d->flags = DB_DBT_USERMEM;
 }
 
 /* qcommit_flush_fn: make every committed transaction durable. */
@@ -630,9 +634,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 	memset(&data, 0, sizeof(data));
 	key.data = (void *)qid;
 	key.size = BW_QID_LEN;
-	data.data = &e;
-	data.ulen = sizeof(e);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, &e, sizeof(e));
 	if ((r = st->messages->get(st->messages, txn, &key, &data,
 	    DB_RMW)) != 0)
 		return r;
@@ -642,9 +644,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 		qstore_key_idx(kbuf, qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
-		data.data = &x;
-		data.ulen = sizeof(x);
-		data.flags = DB_DBT_USERMEM;
+		qstore_dbt_user(&data, &x, sizeof(x));
 		if ((r = st->body->get(st->body, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
 			continue;
@@ -662,9 +662,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 		qstore_key_idx(kbuf, qid, i);
 		key.data = kbuf;
 		key.size = QSTORE_KEY_MAX;
-		data.data = &rr;
-		data.ulen = sizeof(rr);
-		data.flags = DB_DBT_USERMEM;
+		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
 			continue;
@@ -720,9 +718,7 @@ qstore_msg_get(struct qstore *st, const char *qid, struct qenv_rec *e)
 	memset(&data, 0, sizeof(data));
 	key.data = (void *)qid;
 	key.size = BW_QID_LEN;
-	data.data = e;
-	data.ulen = sizeof(*e);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, e, sizeof(*e));
 	memset(e, 0, sizeof(*e));
 	if ((r = st->messages->get(st->messages, NULL, &key, &data, 0)) == 0)
 		return 0;
@@ -746,9 +742,7 @@ qstore_get_idx(DB *db, const char *qid, uint32_t idx, void *buf,
 	memset(&data, 0, sizeof(data));
 	key.data = kbuf;
 	key.size = QSTORE_KEY_MAX;
-	data.data = buf;
-	data.ulen = (uint32_t)bufsz;
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, buf, (uint32_t)bufsz);
 	r = db->get(db, NULL, &key, &data, 0);
 	*lenp = r == 0 ? data.size : 0;
 	return r;
@@ -829,9 +823,7 @@ qstore_count(struct qstore *st, uint64_t *msgs, uint64_t *rcpts)
 		goto fail;
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.ulen = sizeof(kbuf);
-	key.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&key, kbuf, sizeof(kbuf));
 	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;	/* no data copied */
 	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0)
 		(*msgs)++;
@@ -841,9 +833,7 @@ qstore_count(struct qstore *st, uint64_t *msgs, uint64_t *rcpts)
 		goto fail;
 	if ((r = st->queues->cursor(st->queues, NULL, &c, 0)) != 0)
 		goto fail;
-	data.data = &q;
-	data.ulen = sizeof(q);
-	data.flags = DB_DBT_USERMEM;
+	qstore_dbt_user(&data, &q, sizeof(q));
 	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0)
 		if (data.size == sizeof(q))
 			*rcpts += q.recipients;
