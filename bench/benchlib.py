@@ -120,28 +120,43 @@ def stop_popen(p, what):
 # ---------------------------------------------------------------------------
 # Destinations.
 
-# With --pin: the command prefix that puts smtp-source and smtp-sink on
-# their own CPU (see pin_harness()).
-HARNESS_PREFIX = []
+# With --pin: the CPUs of the MTA under test (see pin_harness()).
+MTA_CPUS = None
 
 
 def pin_harness():
-    """Keep the load generator and the sink off the MTA's CPUs: they run
-    on CPU 0, this script and everything it starts afterwards (the MTA
-    under test) on the others.  On a 2-core machine each side gets one
-    core, so the MTA's rate no longer depends on how much CPU the harness
-    took (at 100 KiB smtp-sink alone needs about as much as Breakwater).
-    Returns a description for the report, or None when it cannot pin."""
-    global HARNESS_PREFIX
+    """Keep the load generator, the sink and this script off the MTA's
+    CPUs: they run on CPU 0, the MTA (started inside mta_cpus()) on the
+    others.  On a 2-core machine each side gets one core, so the MTA's rate
+    no longer depends on how much CPU the harness took (at 100 KiB
+    smtp-sink alone needs about as much as Breakwater).  Returns a
+    description for the report, or None when it cannot pin."""
+    global MTA_CPUS
     cpus = sorted(os.sched_getaffinity(0))
-    taskset = shutil.which("taskset")
-    if len(cpus) < 2 or taskset is None:
+    if len(cpus) < 2:
         return None
     harness, mta = cpus[0], cpus[1:]
-    os.sched_setaffinity(0, mta)
-    HARNESS_PREFIX = [taskset, "-c", str(harness)]
-    return "smtp-source and smtp-sink on CPU %d, the MTA on CPU %s" % (
-        harness, ",".join(str(c) for c in mta))
+    os.sched_setaffinity(0, {harness})
+    MTA_CPUS = set(mta)
+    return "smtp-source, smtp-sink and this script on CPU %d, the MTA on " \
+        "CPU %s" % (harness, ",".join(str(c) for c in mta))
+
+
+class mta_cpus:
+    """Context: processes started inside it (and everything they fork
+    later) run on the MTA's CPUs; a no-op without pin_harness()."""
+
+    def __enter__(self):
+        self.saved = None
+        if MTA_CPUS:
+            self.saved = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, MTA_CPUS)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            os.sched_setaffinity(0, self.saved)
+        return False
 
 
 class Sink:
@@ -163,7 +178,7 @@ class Sink:
         self.thread = None
 
     def start(self):
-        cmd = HARNESS_PREFIX + [SMTP_SINK, "-c", "-m", str(self.backlog)]
+        cmd = [SMTP_SINK, "-c", "-m", str(self.backlog)]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
         cmd += ["127.0.0.1:%d" % self.port, str(self.backlog)]
@@ -305,7 +320,7 @@ class DeadListener:
 def smtp_source(port, messages, sessions, size, timeout, rcpt,
                 keepalive=False):
     """Run smtp-source to completion; returns (start, end) monotonic."""
-    cmd = HARNESS_PREFIX + [
+    cmd = [
         SMTP_SOURCE, "-4", "-l", str(size), "-m", str(messages),
         "-s", str(sessions), "-f", SENDER, "-t", rcpt,
         "-M", "client.bench.test"]
