@@ -51,6 +51,7 @@ enum bw_limit_id {
 	LIM_QUEUE_SEGMENT_SIZE,		/* bytes per body segment file */
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
+	LIM_QUEUE_IDLE_FORGET,		/* ms an empty queue stays in memory */
 	LIM_CTL_TIMEOUT,		/* ms: a bwctl request as a whole */
 	/* delivery (deliverd and queued's scheduler) */
 	LIM_DELIVER_TIMEOUT_CONNECT,	/* ms: TCP connect to an MX */

@@ -122,6 +122,10 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    1 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
 	    "recovery after a crash replays about a minute of log, and old "
 	    "log files can be removed soon"),
+	ROW(LIM_QUEUE_IDLE_FORGET, "queue_idle_forget",
+	    10 * MINUTE, 1 * SEC, 1 * DAY, BW_UNIT_MS,
+	    "a domain that gets mail keeps its queue between messages; one "
+	    "that got mail once does not hold memory for ever"),
 	ROW(LIM_CTL_TIMEOUT, "ctl_timeout",
 	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
 	    "long enough for a listing from a busy queued, short enough that "

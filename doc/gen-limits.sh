@@ -145,6 +145,10 @@ pieces of up to 64 KiB, and a file is removed when its last message has \
 left." ;;
 	queue_db_cache) echo "Size of the Berkeley DB cache of the queue \
 store." ;;
+	queue_idle_forget) echo "How long queued keeps the in-memory queue of a \
+(gateway, domain) that is active and empty before it forgets it (with its \
+counters: delivered, bounces, last error); the next message for that domain \
+starts a new one." ;;
 	queue_checkpoint_interval) echo "Time between Berkeley DB \
 checkpoints." ;;
 	ctl_timeout) echo "Longest bwctl waits for the answer to a \

@@ -94,6 +94,7 @@ main(int argc, char *argv[])
 	    (unsigned long long)msgs, (unsigned long long)rcpts);
 	qmsg_init((size_t)BW_LIMIT(&env.d.cfg, LIM_QUEUE_MAX_OPEN_MESSAGES));
 	qsched_init(env.d.base);
+	qidle_init(env.d.base, BW_LIMIT(&env.d.cfg, LIM_QUEUE_IDLE_FORGET));
 	qdispatch_init(env.d.base, env.d.cfg.deliverd_workers > 0 ?
 	    (uint32_t)env.d.cfg.deliverd_workers : 0);
 	if ((env.commit = qcommit_new(qstore_flush, &env.store,
@@ -121,6 +122,7 @@ main(int argc, char *argv[])
 	qctl_shutdown();
 	qsmtpd_shutdown();
 	qdispatch_shutdown();
+	qidle_shutdown();
 	qsched_shutdown();
 	bw_status_link_close(env.controld);
 	env.controld = NULL;

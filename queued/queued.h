@@ -16,7 +16,8 @@
  * (per-(gateway, domain) queues in memory, states, timers),
  * queued_dispatch.c (jobs to deliverd workers), queued_result.c
  * (results, deletion, DSN storage), queued_bounce.c (DSN text, pure),
- * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD).
+ * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD),
+ * queued_idle.c (forgetting empty queues).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -295,6 +296,7 @@ struct qsq {
 	int			 expiring;	/* a retry walk in progress */
 	struct event		*ev_retry;	/* domain retry (down) */
 	struct event		*ev_defer;	/* earliest deferred item */
+	uint64_t		 idle_since;	/* ms, queued_idle.c; 0: busy */
 };
 
 /* queued_retry.c: pure policy */
@@ -355,6 +357,14 @@ int	 qsched_flush_cookie(void *);
 uint32_t qsched_queue_worker(const struct qsq *);
 struct qsq *qsched_first(void);
 struct qsq *qsched_next(struct qsq *);
+int	 qsched_queue_idle(const struct qsq *);
+void	 qsched_queue_free(struct qsq *);
+size_t	 qsched_count(void);
+
+/* queued_idle.c: forget queues that stay empty */
+void	 qidle_init(struct event_base *, long long forget_ms);
+void	 qidle_shutdown(void);
+uint64_t qidle_forgotten(void);
 
 /* queued_dispatch.c */
 void	 qdispatch_init(struct event_base *, uint32_t nworkers);

@@ -85,6 +85,8 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		{ "rcpt_bounced", q_env->c_rcpt_bounced },
 		{ "dsn_sent", q_env->c_bounces },
 		{ "domains_down", q_env->c_domains_down },
+		{ "queues_in_memory", (uint64_t)qsched_count() },
+		{ "queues_forgotten", qidle_forgotten() },
 	};
 
 	memset(&cs, 0, sizeof(cs));

@@ -31,6 +31,7 @@
 
 static struct qsq		*qs_hash[QSCHED_HASH_SIZE];
 static TAILQ_HEAD(, qsq)	 qs_all = TAILQ_HEAD_INITIALIZER(qs_all);
+static size_t			 qs_count;	/* queues in qs_all */
 static struct event_base	*qs_base;
 static struct event		*qs_ev_flush;
 static int			 qs_flush_token;	/* its address: a cookie */
@@ -122,7 +123,50 @@ qsched_queue_get(const char *gw, const char *domain)
 	q->hnext = qs_hash[slot];
 	qs_hash[slot] = q;
 	TAILQ_INSERT_TAIL(&qs_all, q, allentry);
+	qs_count++;
 	return q;
+}
+
+/*
+ * 1 when nothing refers to q but the hash and the list: active, no
+ * message, no job, no timer, on no run or wait list, not the "suspended
+ * everywhere" record.  Its counters are in memory only (queues.db drops
+ * the record of an empty active queue), as after a restart.
+ */
+int
+qsched_queue_idle(const struct qsq *q)
+{
+	return q->state == BW_QUEUE_ACTIVE && q->nitems == 0 &&
+	    q->inflight == 0 && !q->probing && !q->expiring && q->onrun == 0 &&
+	    strcmp(q->gateway, QSCHED_ALL_GATEWAYS) != 0 &&
+	    !evtimer_pending(q->ev_retry, NULL) &&
+	    !evtimer_pending(q->ev_defer, NULL);
+}
+
+/* Take an idle queue (qsched_queue_idle) out and free it. */
+void
+qsched_queue_free(struct qsq *q)
+{
+	struct qsq	**pp;
+
+	for (pp = &qs_hash[qsched_hash(q->gateway, q->domain) %
+	    QSCHED_HASH_SIZE]; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == q) {
+			*pp = q->hnext;
+			break;
+		}
+	TAILQ_REMOVE(&qs_all, q, allentry);
+	qs_count--;
+	free(q->heap);
+	event_free(q->ev_retry);
+	event_free(q->ev_defer);
+	free(q);
+}
+
+size_t
+qsched_count(void)
+{
+	return qs_count;
 }
 
 struct qsq *
@@ -727,6 +771,7 @@ qsched_shutdown(void)
 
 	while ((q = TAILQ_FIRST(&qs_all)) != NULL) {
 		TAILQ_REMOVE(&qs_all, q, allentry);
+		qs_count--;
 		while ((it = TAILQ_FIRST(&q->ready)) != NULL) {
 			TAILQ_REMOVE(&q->ready, it, entry);
 			free(it);
