@@ -125,7 +125,8 @@ void	 dlv_ehlo_line(struct dlv_ext *, const char *line, size_t len);
 /* Status and DSN code for a complete reply. */
 int	 dlv_reply_status(const struct dlv_reply *);
 void	 dlv_reply_dsn(const struct dlv_reply *, char *dst, size_t dstsz);
-/* Append in (len bytes) to out with dot-stuffing; *bol: at line start. */
+/* Append in (len bytes) to out with dot-stuffing; *bol: at line start.
+ * out NULL: 1 if in needs stuffing, nothing copied. */
 int	 dlv_dotstuff(struct evbuffer *out, const char *in, size_t len,
 	    int *bol);
 

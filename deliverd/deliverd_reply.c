@@ -197,7 +197,9 @@ dlv_reply_dsn(const struct dlv_reply *r, char *dst, size_t dstsz)
 /*
  * Copy body bytes to out, doubling a '.' that starts a line (RFC 5321
  * 4.5.2).  *bol says whether in starts at the beginning of a line, and is
- * updated for the next chunk.  0, or -1 when out cannot grow.
+ * updated for the next chunk.  0, or -1 when out cannot grow.  With out
+ * NULL nothing is copied: 1 as soon as a line starts with '.' (the body
+ * needs stuffing), else 0.
  */
 int
 dlv_dotstuff(struct evbuffer *out, const char *in, size_t len, int *bol)
@@ -209,6 +211,8 @@ dlv_dotstuff(struct evbuffer *out, const char *in, size_t len, int *bol)
 	 * rare */
 	while (i < len) {
 		if (*bol && in[i] == '.') {
+			if (out == NULL)
+				return 1;
 			if (evbuffer_add(out, in + start, i - start) == -1 ||
 			    evbuffer_add(out, ".", 1) == -1)
 				return -1;
@@ -221,7 +225,7 @@ dlv_dotstuff(struct evbuffer *out, const char *in, size_t len, int *bol)
 		i = (size_t)(nl - in) + 1;
 		*bol = 1;
 	}
-	if (evbuffer_add(out, in + start, len - start) == -1)
+	if (out != NULL && evbuffer_add(out, in + start, len - start) == -1)
 		return -1;
 	return 0;
 }

@@ -553,13 +553,17 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 	    LIM_DELIVER_TIMEOUT_COMMAND);
 }
 
-/* 354: the body, dot-stuffed, and the final dot. */
+/*
+ * 354: the body, dot-stuffed, and the final dot.  Most bodies have no line
+ * that starts with '.': they go out by reference to the job's buffer, not
+ * copied (the job keeps it until the final reply).
+ */
 static void
 dlv_smtp_body(struct dlv_conn *c)
 {
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec	*v = NULL;
-	int			 n, i, bol = 1;
+	int			 n, i, bol = 1, stuff = 0, r = 0;
 
 	n = evbuffer_peek(c->job->body, -1, NULL, NULL, 0);
 	if (n > 0) {
@@ -568,14 +572,20 @@ dlv_smtp_body(struct dlv_conn *c)
 			return;
 		}
 		n = evbuffer_peek(c->job->body, -1, NULL, v, n);
-		for (i = 0; i < n; i++)
-			if (dlv_dotstuff(out, v[i].iov_base, v[i].iov_len,
-			    &bol) == -1) {
-				free(v);
-				dlv_smtp_fail(c, "out of memory");
-				return;
-			}
+		for (i = 0; i < n && !stuff; i++)
+			stuff = dlv_dotstuff(NULL, v[i].iov_base,
+			    v[i].iov_len, &bol);
+		if (!stuff)
+			r = evbuffer_add_buffer_reference(out, c->job->body);
+		else
+			for (i = 0, bol = 1; i < n && r == 0; i++)
+				r = dlv_dotstuff(out, v[i].iov_base,
+				    v[i].iov_len, &bol);
 		free(v);
+		if (r == -1) {
+			dlv_smtp_fail(c, "out of memory");
+			return;
+		}
 	}
 	if (!bol)
 		evbuffer_add(out, "\r\n", 2);

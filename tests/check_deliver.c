@@ -231,6 +231,26 @@ START_TEST(dotstuff)
 }
 END_TEST
 
+/* Without an output: 1 exactly when the copy above changed something. */
+START_TEST(dotstuff_scan)
+{
+	size_t	 in = 0, i;
+	int	 bol = 1, r = 0;
+
+	for (i = 0; i < 4 && stuff_cases[_i].chunks[i] != NULL && r == 0;
+	    i++) {
+		in += strlen(stuff_cases[_i].chunks[i]);
+		r = dlv_dotstuff(NULL, stuff_cases[_i].chunks[i],
+		    strlen(stuff_cases[_i].chunks[i]), &bol);
+	}
+	for (; i < 4 && stuff_cases[_i].chunks[i] != NULL; i++)
+		in += strlen(stuff_cases[_i].chunks[i]);
+	ck_assert_int_eq(r, strlen(stuff_cases[_i].want) != in);
+	if (r == 0)
+		ck_assert_int_eq(bol, stuff_cases[_i].want_bol);
+}
+END_TEST
+
 /* ---- addresses safe on a command line ---- */
 
 static const struct {
@@ -376,6 +396,8 @@ deliver_suite(void)
 	tc = tcase_create("dot-stuffing");
 	tcase_set_timeout(tc, 10);
 	tcase_add_loop_test(tc, dotstuff, 0,
+	    sizeof(stuff_cases) / sizeof(stuff_cases[0]));
+	tcase_add_loop_test(tc, dotstuff_scan, 0,
 	    sizeof(stuff_cases) / sizeof(stuff_cases[0]));
 	suite_add_tcase(s, tc);
 
