@@ -367,6 +367,17 @@ class Breakwater:
             return json.loads(r.stdout)
         return r
 
+    def counters(self, proc):
+        """bwctl status counters of proc, summed over its processes
+        (deliverd[0], deliverd[1], ... count as deliverd)."""
+        st = self.bwctl("status", json_out=True)
+        out = {}
+        for p in st.get("processes", []):
+            if p.get("name", "").split("[")[0] == proc:
+                for k, v in p.get("counters", {}).items():
+                    out[k] = out.get(k, 0) + v
+        return out
+
     def swaks(self, *args, port=None, timeout=60):
         cmd = [SWAKS, "--server", "127.0.0.1", "--port",
                str(port or self.private_port), "--timeout", "30"] + list(args)

@@ -103,3 +103,26 @@ class Sink:
             self.p.wait(timeout=10)
         if not self.out.closed:
             self.out.close()
+
+
+def main_with_sink(t, name, config_text, run_cases):
+    """A whole test program: every daemon with config_text(bw, sink_port),
+    one smtp-sink on a free 127.0.0.1 port, run_cases(bw, sink); then every
+    daemon must still run and no sanitizer may have spoken.  Ends with
+    t.done()."""
+    if not os.path.exists(SMTP_SINK):
+        t.skip(name, "smtp-sink not installed")
+        t.done()
+    with bwtest.Breakwater(name) as bw:
+        sink = Sink(bw.base, "127.0.0.1", bwtest.free_port())
+        try:
+            bw.write_config(config_text(bw, sink.port))
+            bw.start()
+            run_cases(bw, sink)
+        finally:
+            sink.stop()
+        for p in bwtest.DEFAULT_PROCS:
+            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
+    t.ok(not bw.sanitizer_reports, "no sanitizer reports",
+         "\n".join(bw.sanitizer_reports))
+    t.done()

@@ -414,14 +414,6 @@ class PySinkHandler(socketserver.StreamRequestHandler):
                 self.reply("502 5.5.1 unknown")
 
 
-def status_counters(bw):
-    st = bw.bwctl("status", json_out=True)
-    for p in st.get("processes", []):
-        if p.get("name", "").startswith("deliverd"):
-            return p.get("counters", {})
-    return {}
-
-
 def statuses(results):
     return sorted(r.status for r in results.values())
 
@@ -555,7 +547,7 @@ def run_cases(bw, fq, sinks, have_conf):
     s41 = sink("127.0.3.41")
 
     def reuse():
-        before = status_counters(bw).get("connections_reused", 0)
+        before = bw.counters("deliverd").get("connections_reused", 0)
         ids = [fq.send_job("reuse.test", ["r%d@reuse.test" % i])
                for i in range(40)]
         for j in ids:
@@ -569,7 +561,7 @@ def run_cases(bw, fq, sinks, have_conf):
         # jobs of the (slow, Python) fake queued: allow a few reopenings
         sess = s41.sessions()
         assert 1 <= sess <= 8, "sessions at the sink: %d" % sess
-        after = status_counters(bw).get("connections_reused", 0)
+        after = bw.counters("deliverd").get("connections_reused", 0)
         assert after - before >= 32, (before, after)
     t.run("40 messages reuse at most 8 connections", reuse)
 
@@ -733,12 +725,12 @@ def run_cases(bw, fq, sinks, have_conf):
     p95 = pysink("127.0.3.95", tls_cert=cert)
 
     def starttls():
-        before = status_counters(bw).get("tls_sessions", 0)
+        before = bw.counters("deliverd").get("tls_sessions", 0)
         done, res = fq.wait_done(fq.send_job("tls.test", ["a@tls.test"]))
         assert statuses(res) == [DELIVERED], [
             (r.status, r.reply) for r in res.values()]
         assert p95.tls_sessions == 1, p95.tls_sessions
-        assert status_counters(bw).get("tls_sessions", 0) == before + 1
+        assert bw.counters("deliverd").get("tls_sessions", 0) == before + 1
     t.run("opportunistic STARTTLS", starttls)
 
     def tls_broken():
@@ -821,7 +813,7 @@ def run_cases(bw, fq, sinks, have_conf):
     t.run("queued's link lost: deliverd reconnects and delivers", queued_lost)
 
     def info_counters():
-        c = status_counters(bw)
+        c = bw.counters("deliverd")
         for k in ("jobs", "delivered", "deferred", "bounced",
                   "connections_opened", "connections_reused",
                   "connect_failures", "tls_sessions", "agents"):

@@ -11,7 +11,6 @@ retry; a suspended domain keeps its queue; mail to a forgotten domain
 creates its queue again and is delivered.
 """
 
-import os
 import smtplib
 
 import bwtest
@@ -49,32 +48,11 @@ def send(bw, rcpt):
                    "Subject: idle\r\n\r\nhello\r\n")
 
 
-def counters(bw):
-    st = bw.bwctl("status", json_out=True)
-    for p in st.get("processes", []):
-        if p["name"] == "queued":
-            return p.get("counters", {})
-    return {}
-
-
 def main():
-    if not os.path.exists(peers.SMTP_SINK):
-        t.skip("idle queues", "smtp-sink not installed")
-        t.done()
-    with bwtest.Breakwater("idle") as bw:
-        sink = peers.Sink(bw.base, "127.0.0.1", bwtest.free_port())
-        dead_port = bwtest.free_port()      # nothing listens there
-        try:
-            bw.write_config(config_text(bw, sink.port, dead_port))
-            bw.start()
-            run_cases(bw, sink)
-        finally:
-            sink.stop()
-        for p in bwtest.DEFAULT_PROCS:
-            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
-    t.ok(not bw.sanitizer_reports, "no sanitizer reports",
-         "\n".join(bw.sanitizer_reports))
-    t.done()
+    peers.main_with_sink(
+        t, "idle",
+        lambda bw, port: config_text(bw, port, bwtest.free_port()),
+        run_cases)
 
 
 def run_cases(bw, sink):
@@ -86,9 +64,9 @@ def run_cases(bw, sink):
         bwtest.wait_for(lambda: sink.count() >= N, 30,
                         what="%d messages at the sink" % N)
         bwtest.wait_for(
-            lambda: counters(bw).get("queues_forgotten", 0) >= N, 15,
-            what="%d queues forgotten (%s)" % (N, counters(bw)))
-        c = counters(bw)
+            lambda: bw.counters("queued").get("queues_forgotten", 0) >= N, 15,
+            what="%d queues forgotten (%s)" % (N, bw.counters("queued")))
+        c = bw.counters("queued")
         # left: down.idle.test (down, one message) and held (suspended):
         # neither may go, nothing of the 30 may stay
         assert 2 <= c["queues_in_memory"] <= 3, c
@@ -105,7 +83,7 @@ def run_cases(bw, sink):
         send(bw, "again@d0" + D)
         bwtest.wait_for(lambda: sink.count() > before, 20,
                         what="the message to a forgotten domain")
-        assert counters(bw)["queues_in_memory"] >= 1
+        assert bw.counters("queued")["queues_in_memory"] >= 1
     t.run("mail to a forgotten domain makes a new queue and is delivered",
           comes_back)
 

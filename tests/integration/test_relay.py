@@ -373,7 +373,7 @@ def run_cases(bw, sinks):
     s41 = sink("127.0.4.41")
 
     def reuse():
-        c0 = status_of(bw, "deliverd").get("connections_reused", 0)
+        c0 = bw.counters("deliverd").get("connections_reused", 0)
         send(bw, ["r@reuse" + D], count=60)
         bwtest.wait_for(lambda: s41.count() == 60, 30,
                         what="60 messages at the sink")
@@ -383,7 +383,7 @@ def run_cases(bw, sinks):
         # (it idles out unused), so allow twice the domain's limit of 4.
         sess = s41.sessions()
         assert 1 <= sess <= 8, "60 messages took %d sessions" % sess
-        reused = status_of(bw, "deliverd").get("connections_reused", 0) - c0
+        reused = bw.counters("deliverd").get("connections_reused", 0) - c0
         assert reused >= 60 - sess, (reused, sess)
         sys_note("reuse: 60 messages, %d sessions at the sink, %d jobs on "
                  "a reused connection" % (sess, reused))
@@ -757,22 +757,12 @@ def bwctl_cases(bw, sink):
     t.run("bwctl: resume of an unknown domain", unknown)
 
 
-def status_of(bw, proc):
-    st = bw.bwctl("status", json_out=True)
-    out = {}
-    for p in st.get("processes", []):
-        if p.get("name", "").split("[")[0] == proc:
-            for k, v in p.get("counters", {}).items():
-                out[k] = out.get(k, 0) + v
-    return out
-
-
 def final_cases(bw, origin):
     def empty():
         bwtest.wait_for(lambda: all(q["messages"] == 0
                                     for q in queues(bw).values()), 15,
                         what="every queue empty: %r" % queues(bw))
-        c = status_of(bw, "queued")
+        c = bw.counters("queued")
         assert c.get("queued_messages") == 0, c
         assert c.get("queued_recipients") == 0, c
         # counters restart with queued; the sender's MX has the DSNs

@@ -200,7 +200,7 @@ def run_cases(bw, sinks):
           "queued right after it)", lambda: _assert(resume_durable()))
 
     def counters():
-        c = R.status_of(bw, "queued")
+        c = bw.counters("queued")
         assert c.get("queued_messages") == 0, c
         assert c.get("open_messages") == 0, c
     t.run("end: nothing left in the queue", counters)

@@ -83,14 +83,6 @@ def arrived(sink, tag):
     return None
 
 
-def qcounters(bw):
-    st = bw.bwctl("status", json_out=True)
-    for p in st.get("processes", []):
-        if p["name"] == "queued":
-            return p.get("counters", {})
-    return {}
-
-
 def segdir(bw):
     return os.path.join(bw.spooldir, "segments")
 
@@ -111,22 +103,7 @@ def restart_queued(bw):
 
 
 def main():
-    if not os.path.exists(peers.SMTP_SINK):
-        t.skip("body segments", "smtp-sink not installed")
-        t.done()
-    with bwtest.Breakwater("segments") as bw:
-        sink = peers.Sink(bw.base, "127.0.0.1", bwtest.free_port())
-        try:
-            bw.write_config(config_text(bw, sink.port))
-            bw.start()
-            run_cases(bw, sink)
-        finally:
-            sink.stop()
-        for p in bwtest.DEFAULT_PROCS:
-            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
-    t.ok(not bw.sanitizer_reports, "no sanitizer reports",
-         "\n".join(bw.sanitizer_reports))
-    t.done()
+    peers.main_with_sink(t, "segments", config_text, run_cases)
 
 
 def run_cases(bw, sink):
@@ -150,9 +127,9 @@ def run_cases(bw, sink):
           "included", round_trip)
 
     def space_returns():
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces") == 0, 20,
-                        what="body_pieces 0 (%s)" % qcounters(bw))
-        c = qcounters(bw)
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 20,
+                        what="body_pieces 0 (%s)" % bw.counters("queued"))
+        c = bw.counters("queued")
         assert c.get("body_bytes") == 0, c
         assert len(seg_files(bw)) <= 1, seg_files(bw)
         assert seg_allocated(bw) < 64 * 1024, seg_allocated(bw)
@@ -177,14 +154,14 @@ def run_cases(bw, sink):
         chunk = ("x" * 78 + "\r\n").encode() * 400
         for _ in range(10):     # about 320 KiB: several pieces written
             s.sendall(chunk)
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces", 0) >= 2,
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces", 0) >= 2,
                         10, what="pieces written during DATA")
         f.close()       # the file object holds the socket open too
         s.close()
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces") == 0, 20,
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 20,
                         what="pieces released after the drop (%s)" %
-                        qcounters(bw))
-        assert qcounters(bw).get("body_bytes") == 0
+                        bw.counters("queued"))
+        assert bw.counters("queued").get("body_bytes") == 0
     t.run("a session dropped during DATA leaves no piece", dropped_in_data)
 
     def crash_damaged():
@@ -208,7 +185,7 @@ def run_cases(bw, sink):
             f.readline()
         s.sendall(("y" * 78 + "\r\n").encode() * 3000)    # 240 KiB
         # victim 2 pieces, kept 3 x 2, the open message 3 so far
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces", 0) >= 11,
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces", 0) >= 11,
                         10, what="the open message's pieces written")
         newest = seg_files(bw)[-1]
         bw.kill("queued")
@@ -228,7 +205,7 @@ def run_cases(bw, sink):
         assert victim not in qids, lst
         for tag, (qid, _lines) in keep.items():
             assert qid in qids, (tag, qid, lst)
-        c = qcounters(bw)
+        c = bw.counters("queued")
         assert c.get("body_crc_errors", 0) >= 1, c
         # only the kept messages' pieces hold space: the open message's
         # and the victim's were freed by the start-up recovery
@@ -243,7 +220,7 @@ def run_cases(bw, sink):
             assert arrived(sink, tag) == lines, tag
         time.sleep(1)
         assert arrived(sink, "victim") is None, "the damaged body was sent"
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces") == 0, 20,
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 20,
                         what="body_pieces 0 after the drain")
     t.run("kill -9 of queued: a damaged body is found at start and "
           "removed, the others arrive intact, orphan space is freed",
@@ -251,7 +228,7 @@ def run_cases(bw, sink):
 
     def damaged_at_delivery():
         bw.bwctl("suspend", D)
-        before = qcounters(bw)
+        before = bw.counters("queued")
         qid, lines = send(bw, "rot", 150 * 1024)
         # flip a byte of its second piece in the live segment file
         needle = lines[len(lines) * 3 // 4].encode()
@@ -273,10 +250,10 @@ def run_cases(bw, sink):
                      if "multipart/report" in m and qid in m], 30,
             what="a DSN for %s" % qid)
         assert "Status: 5.3.0" in dsn[0], dsn[0][:3000]
-        c = qcounters(bw)
+        c = bw.counters("queued")
         assert c["body_crc_errors"] > before.get("body_crc_errors", 0), c
         assert not arrived(sink, "rot"), "the damaged body was sent"
-        bwtest.wait_for(lambda: qcounters(bw).get("body_pieces") == 0, 20,
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 20,
                         what="body_pieces 0 after the bounce")
     t.run("a piece damaged on disk is found at delivery: the message "
           "bounces with 5.3.0, nothing of it is sent", damaged_at_delivery)
