@@ -16,6 +16,16 @@
 
 #include "util.h"
 
+uint32_t
+bw_fnv1a(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char	*p = data;
+
+	while (len-- > 0)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
 uint64_t
 bw_now_ms(void)
 {

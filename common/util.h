@@ -11,6 +11,11 @@
 #include "imsg_catalog.h"
 
 uint64_t bw_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+
+/* FNV-1a for hash tables (not for anything a peer could exploit the
+ * collisions of beyond a longer chain): continue h over len bytes. */
+#define BW_FNV1A_INIT	2166136261u
+uint32_t bw_fnv1a(uint32_t h, const void *data, size_t len);
 int64_t	 bw_time(void);			/* wall clock, seconds */
 
 /*

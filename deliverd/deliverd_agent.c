@@ -38,18 +38,14 @@
 
 static struct dlv_agent_head	 dlv_agents[DLV_AGENT_BUCKETS];
 
+/* gateway and domain with their NULs: "a" + "bc" is not "ab" + "c" */
 static unsigned
 dlv_agent_hash(const char *gateway, const char *domain)
 {
-	uint32_t	 h = 2166136261u;
-	const char	*p;
+	uint32_t	 h;
 
-	for (p = gateway; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (p = domain; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % DLV_AGENT_BUCKETS;
+	h = bw_fnv1a(BW_FNV1A_INIT, gateway, strlen(gateway) + 1);
+	return bw_fnv1a(h, domain, strlen(domain)) % DLV_AGENT_BUCKETS;
 }
 
 struct dlv_agent *

@@ -56,13 +56,9 @@ struct dns_cache {
 static uint32_t
 dns_cache_hash(uint16_t qtype, const char *name)
 {
-	uint32_t	 h = 2166136261u;
+	unsigned char	 t[2] = { qtype & 0xff, qtype >> 8 };
 
-	h = (h ^ (qtype & 0xff)) * 16777619u;
-	h = (h ^ (qtype >> 8)) * 16777619u;
-	for (; *name != '\0'; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h;
+	return bw_fnv1a(bw_fnv1a(BW_FNV1A_INIT, t, 2), name, strlen(name));
 }
 
 /* Ceilings (s): DNS_TTL_MAX and DNS_NEG_TTL_MAX unless configured. */

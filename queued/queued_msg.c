@@ -53,18 +53,11 @@ qmsg_table_free(void)
 	qmsg_hash = NULL;
 }
 
-/* FNV-1a over the qid. */
 static size_t
 qmsg_slot(const char *qid)
 {
-	uint32_t	 h = 2166136261u;
-	size_t		 i;
-
-	for (i = 0; i < BW_QID_LEN && qid[i] != '\0'; i++) {
-		h ^= (unsigned char)qid[i];
-		h *= 16777619u;
-	}
-	return h & qmsg_hash_mask;
+	return bw_fnv1a(BW_FNV1A_INIT, qid, strnlen(qid, BW_QID_LEN)) &
+	    qmsg_hash_mask;
 }
 
 size_t

@@ -37,18 +37,12 @@ static struct event		*qs_ev_flush;
 static int			 qs_flush_token;	/* its address: a cookie */
 static int			 qs_flush_pending;
 
+/* gateway with its NUL, then domain: the same pair hashes the same */
 static uint32_t
 qsched_hash(const char *gw, const char *domain)
 {
-	uint32_t	 h = 2166136261u;
-	const char	*p;
-
-	for (p = gw; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ 0) * 16777619u;
-	for (p = domain; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
+	return bw_fnv1a(bw_fnv1a(BW_FNV1A_INIT, gw, strlen(gw) + 1), domain,
+	    strlen(domain));
 }
 
 /* The deliverd worker that owns this queue. */

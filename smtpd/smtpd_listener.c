@@ -51,11 +51,8 @@ smtpd_ip_key(const struct sockaddr *sa, unsigned char key[16])
 static unsigned int
 smtpd_ip_hash(int family, const unsigned char key[16])
 {
-	uint32_t	 h = 2166136261u;
-	int		 i;
+	uint32_t	 h = bw_fnv1a(BW_FNV1A_INIT, key, 16);
 
-	for (i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 16777619u;
 	h ^= (uint32_t)family;
 	return h & (SMTPD_IPTAB_SIZE - 1);
 }
