@@ -4,6 +4,7 @@ byte order and alignment, like the C side.  Type numbers and the protocol
 version are read from the catalog itself (bwtest.imsg_catalog)."""
 
 import ctypes
+import socket
 import struct
 
 import bwtest
@@ -62,3 +63,27 @@ class DlvDone(ctypes.Structure):
     _fields_ = [("jobid", ctypes.c_uint64), ("unreachable", ctypes.c_uint32),
                 ("connections", ctypes.c_uint32),
                 ("reason", ctypes.c_char * REPLY_MAX)]
+
+
+def read_frames(sock, on_frame, stopping, timeout=0.3, bufsize=262144):
+    """Read imsg frames from sock until the peer closes or stopping()
+    is true; on_frame(mtype, payload) for each whole frame."""
+    buf = b""
+    sock.settimeout(timeout)
+    while not stopping():
+        try:
+            data = sock.recv(bufsize)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        buf += data
+        while len(buf) >= HDR.size:
+            mtype, mlen, _peerid, _pid, _flags = HDR.unpack_from(buf)
+            if len(buf) < HDR.size + mlen:
+                break
+            payload = buf[HDR.size:HDR.size + mlen]
+            buf = buf[HDR.size + mlen:]
+            on_frame(mtype, payload)

@@ -32,7 +32,7 @@ import peers
 from imsgproto import (CHUNK_MAX, DELIVERED, DOMAIN_MAX, HDR, HOSTADDR_MAX,
                        IMSG_VERSION, MSGF_8BITMIME, NAME_MAX, PERMFAIL,
                        REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone, DlvJob, DlvRcpt,
-                       DlvResult, Hello)
+                       DlvResult, Hello, read_frames)
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "deliver.data")
 TESTNS = peers.TESTNS
@@ -74,43 +74,29 @@ class FakeQueued:
                              daemon=True).start()
 
     def _serve(self, s):
-        buf = b""
-        hello = False
-        s.settimeout(0.5)
-        while not self.stopping:
-            try:
-                data = s.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            buf += data
-            while len(buf) >= HDR.size:
-                mtype, mlen, _peerid, _pid, _flags = HDR.unpack_from(buf)
-                if len(buf) < HDR.size + mlen:
-                    break
-                payload = buf[HDR.size:HDR.size + mlen]
-                buf = buf[HDR.size + mlen:]
-                if mtype == T["HELLO"] and not hello:
-                    hello = True
-                    s.sendall(HDR.pack(T["HELLO"], ctypes.sizeof(Hello), 0,
-                                       os.getpid(), 0) +
-                              bytes(Hello(IMSG_VERSION, ROLE["queued"],
-                                          os.getpid(), 0)))
-                    with self.lock:
-                        self.conns.append(s)
-                elif mtype == T["DLV_RESULT"]:
-                    r = DlvResult.from_buffer_copy(payload)
-                    with self.lock:
-                        self.results.setdefault(r.jobid, {})[r.index] = r
-                elif mtype == T["DLV_DONE"]:
-                    d = DlvDone.from_buffer_copy(payload)
-                    with self.lock:
-                        self.done[d.jobid] = d
-                else:
-                    self.errors.append("unexpected type %d" % mtype)
+        hello = []
+
+        def frame(mtype, payload):
+            if mtype == T["HELLO"] and not hello:
+                hello.append(1)
+                s.sendall(HDR.pack(T["HELLO"], ctypes.sizeof(Hello), 0,
+                                   os.getpid(), 0) +
+                          bytes(Hello(IMSG_VERSION, ROLE["queued"],
+                                      os.getpid(), 0)))
+                with self.lock:
+                    self.conns.append(s)
+            elif mtype == T["DLV_RESULT"]:
+                r = DlvResult.from_buffer_copy(payload)
+                with self.lock:
+                    self.results.setdefault(r.jobid, {})[r.index] = r
+            elif mtype == T["DLV_DONE"]:
+                d = DlvDone.from_buffer_copy(payload)
+                with self.lock:
+                    self.done[d.jobid] = d
+            else:
+                self.errors.append("unexpected type %d" % mtype)
+        read_frames(s, frame, lambda: self.stopping, timeout=0.5,
+                    bufsize=65536)
         with self.lock:
             if s in self.conns:
                 self.conns.remove(s)

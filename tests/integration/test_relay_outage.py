@@ -10,7 +10,6 @@ gateway's source address; kill -9 of queued with hundreds of deliveries in
 flight: after its restart every message arrives at least once.
 """
 
-import os
 import re
 import signal
 import time
@@ -28,30 +27,7 @@ def _assert(cond):
 
 
 def main():
-    for tool in (R.TESTNS, R.SMTP_SINK, R.SMTP_SOURCE):
-        if not os.path.exists(tool):
-            t.skip("relay outage", "%s not installed" % tool)
-            t.done()
-    if os.geteuid() != 0:
-        t.skip("relay outage", "needs root for MX hosts on port 25")
-        t.done()
-
-    sinks = []
-    with bwtest.Breakwater("relayout") as bw:
-        ns = peers.TestNS(bw.logdir, R.ZONE)
-        try:
-            bw.write_config(R.config_text(bw, ns.port))
-            bw.start()
-            run_cases(bw, sinks)
-        finally:
-            for s in sinks:
-                s.stop()
-            ns.stop()
-        for p in ("controld", "queued", "dnscached", "smtpd", "deliverd"):
-            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
-    t.ok(not bw.sanitizer_reports, "no sanitizer reports",
-         "\n".join(bw.sanitizer_reports))
-    t.done()
+    R.main_with_stack(t, "relayout", "relay outage", run_cases)
 
 
 def run_cases(bw, sinks):

@@ -29,7 +29,7 @@ import time
 import bwtest
 from imsgproto import (DELIVERED, DLVF_BOUNCE, DLVF_PROBE, HDR, IMSG_VERSION,
                        PERMFAIL, REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone,
-                       DlvJob, DlvRcpt, DlvResult, Hello)
+                       DlvJob, DlvRcpt, DlvResult, Hello, read_frames)
 
 
 
@@ -108,25 +108,7 @@ class FakeDeliverd:
             job.jobid, unreachable, 1, reason.encode())))
 
     def _serve(self, s):
-        buf = b""
-        s.settimeout(0.3)
-        while not self.stopping:
-            try:
-                data = s.recv(262144)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            buf += data
-            while len(buf) >= HDR.size:
-                mtype, mlen, _p, _pid, _f = HDR.unpack_from(buf)
-                if len(buf) < HDR.size + mlen:
-                    break
-                payload = buf[HDR.size:HDR.size + mlen]
-                buf = buf[HDR.size + mlen:]
-                self._frame(mtype, payload)
+        read_frames(s, self._frame, lambda: self.stopping)
         s.close()
 
     def _frame(self, mtype, payload):
