@@ -23,6 +23,11 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+import netwait  # noqa: E402 - found through the path above
+from netwait import free_port, port_open  # noqa: E402,F401 - API
+
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 POSTFIX = "/usr/sbin/postfix"
@@ -47,33 +52,9 @@ def log(msg):
     sys.stderr.flush()
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def wait_for(cond, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            v = cond()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last = e
-        time.sleep(interval)
-    raise BenchError("timed out after %ds waiting for %s%s" % (
-        timeout, what, (": %r" % last) if last else ""))
+    """netwait.wait_for, failing with BenchError."""
+    return netwait.wait_for(cond, timeout, interval, what, error=BenchError)
 
 
 def alive(pid):

@@ -30,6 +30,8 @@ import tempfile
 import time
 import traceback
 
+from netwait import free_port, port_open, wait_for  # noqa: F401 - API
+
 BUILDDIR = os.environ.get("BW_BUILDDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 SRCDIR = os.environ.get("BW_SRCDIR") or os.path.abspath(
@@ -69,37 +71,6 @@ def imsg_catalog():
     names = [w.strip().split("=")[0].strip() for w in body.split(",")]
     types = {n: i for i, n in enumerate(x for x in names if x)}
     return version, types
-
-
-def free_port(host="127.0.0.1"):
-    """A TCP port that is free right now on host."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond, timeout=10.0, interval=0.05, what="condition"):
-    """Call cond() until it returns a true value or timeout passes."""
-    deadline = time.monotonic() + timeout
-    last_exc = None
-    while time.monotonic() < deadline:
-        try:
-            v = cond()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last_exc = e
-        time.sleep(interval)
-    raise TimeoutError("timed out after %.1fs waiting for %s%s" % (
-        timeout, what, (": %r" % last_exc) if last_exc else ""))
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def make_cert(directory, cn="localhost"):

@@ -1,0 +1,39 @@
+"""Waiting for things on loopback: a free port, an open port, a condition.
+Shared by the integration tests (bwtest.py) and the benchmarks
+(bench/benchlib.py); no dependency on a build."""
+
+import socket
+import time
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port that is free right now on host."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(cond, timeout=10.0, interval=0.05, what="condition",
+             error=TimeoutError):
+    """Call cond() until it returns a true value (returned) or timeout
+    passes (error raised, naming what and the last exception)."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            v = cond()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last_exc = e
+        time.sleep(interval)
+    raise error("timed out after %.1fs waiting for %s%s" % (
+        timeout, what, (": %r" % last_exc) if last_exc else ""))
