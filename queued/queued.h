@@ -224,6 +224,9 @@ uint32_t qstore_rcpt_stored(struct qstore *, const char *qid,
 	    uint32_t nrcpt);
 int	 qstore_count(struct qstore *, uint64_t *msgs, uint64_t *rcpts);
 void	 qstore_dbt_user(DBT *, void *, uint32_t);
+#define QSTORE_KEY_MAX	(BW_QID_LEN + 4)	/* qid + big-endian index */
+void	 qstore_key_idx(DBT *, unsigned char kbuf[QSTORE_KEY_MAX],
+	    const char *qid, uint32_t idx);
 void	 qstore_put_u32be(unsigned char *, uint32_t);
 uint32_t qstore_get_u32be(const unsigned char *);
 

@@ -152,7 +152,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	struct qstore		*st = &q_env->store;
 	struct qsq		*q = it->q;
 	struct qrcpt_rec	 rr;
-	unsigned char		 kbuf[BW_QID_LEN + 4];
+	unsigned char		 kbuf[QSTORE_KEY_MAX];
 	DB_TXN			*txn = NULL;
 	DBT			 key, data;
 	uint32_t		 i, left = 0, left_here = 0;
@@ -162,12 +162,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
 		goto fail;
 	for (i = 0; i < e->nrcpt; i++) {
-		memcpy(kbuf, it->qid, BW_QID_LEN);
-		qstore_put_u32be(kbuf + BW_QID_LEN, i);
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
-		key.data = kbuf;
-		key.size = sizeof(kbuf);
+		qstore_key_idx(&key, kbuf, it->qid, i);
 		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)

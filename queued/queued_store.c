@@ -45,7 +45,6 @@
 #include "queued_segment.h"
 
 #define QSTORE_LOCKFILE		"queued.lock"
-#define QSTORE_KEY_MAX		(BW_QID_LEN + 4)
 #define QSTORE_TRICKLE_INTERVAL_MS	500	/* between trickle passes */
 #define QSTORE_TRICKLE_PERCENT		40	/* of the cache kept clean */
 /*
@@ -82,13 +81,17 @@ qstore_get_u32be(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* qid + big-endian index: the key of body chunks and recipients. */
-static void
-qstore_key_idx(unsigned char key[QSTORE_KEY_MAX], const char *qid,
+/* qid + big-endian index in kbuf, and key over it: the key of body
+ * pieces and recipients. */
+void
+qstore_key_idx(DBT *key, unsigned char kbuf[QSTORE_KEY_MAX], const char *qid,
     uint32_t idx)
 {
-	memcpy(key, qid, BW_QID_LEN);
-	qstore_put_u32be(key + BW_QID_LEN, idx);
+	memcpy(kbuf, qid, BW_QID_LEN);
+	qstore_put_u32be(kbuf + BW_QID_LEN, idx);
+	memset(key, 0, sizeof(*key));
+	key->data = kbuf;
+	key->size = QSTORE_KEY_MAX;
 }
 
 static void
@@ -550,9 +553,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 
 	what = "body";
 	for (i = 0; i < m->nexts; i++) {
-		qstore_key_idx(kbuf, m->qid, i);
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
+		qstore_key_idx(&key, kbuf, m->qid, i);
 		data.data = &m->exts[i];
 		data.size = sizeof(m->exts[i]);
 		if ((r = st->body->put(st->body, txn, &key, &data, 0)) != 0)
@@ -568,9 +569,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		    m->rcpts[i], q_env != NULL ? q_env->d.cfg.hostname :
 		    "localhost");
 		strlcpy(rr[i].gateway, e.gateway, sizeof(rr[i].gateway));
-		qstore_key_idx(kbuf, m->qid, i);
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
+		qstore_key_idx(&key, kbuf, m->qid, i);
 		data.data = &rr[i];
 		data.size = sizeof(rr[i]);
 		if ((r = st->rcpts->put(st->rcpts, txn, &key, &data, 0)) != 0)
@@ -641,9 +640,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 	if ((r = st->messages->del(st->messages, txn, &key, 0)) != 0)
 		return r;
 	for (i = 0; i < e.nchunks; i++) {
-		qstore_key_idx(kbuf, qid, i);
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
+		qstore_key_idx(&key, kbuf, qid, i);
 		qstore_dbt_user(&data, &x, sizeof(x));
 		if ((r = st->body->get(st->body, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
@@ -659,9 +656,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 	 * once; qqueue_remove() ignores one already gone. */
 	prev[0] = '\0';
 	for (i = 0; i < e.nrcpt; i++) {
-		qstore_key_idx(kbuf, qid, i);
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
+		qstore_key_idx(&key, kbuf, qid, i);
 		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
@@ -737,11 +732,7 @@ qstore_get_idx(DB *db, const char *qid, uint32_t idx, void *buf,
 	DBT		 key, data;
 	int		 r;
 
-	qstore_key_idx(kbuf, qid, idx);
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = kbuf;
-	key.size = QSTORE_KEY_MAX;
+	qstore_key_idx(&key, kbuf, qid, idx);
 	qstore_dbt_user(&data, buf, (uint32_t)bufsz);
 	r = db->get(db, NULL, &key, &data, 0);
 	*lenp = r == 0 ? data.size : 0;
@@ -794,12 +785,8 @@ qstore_rcpt_stored(struct qstore *st, const char *qid, uint32_t nrcpt)
 	int		 r;
 
 	for (i = 0; i < nrcpt; i++) {
-		qstore_key_idx(kbuf, qid, i);
-		memset(&key, 0, sizeof(key));
-		memset(&data, 0, sizeof(data));
-		key.data = kbuf;
-		key.size = QSTORE_KEY_MAX;
-		data.flags = DB_DBT_USERMEM;
+		qstore_key_idx(&key, kbuf, qid, i);
+		qstore_dbt_user(&data, NULL, 0);	/* just the size */
 		r = st->rcpts->get(st->rcpts, NULL, &key, &data, 0);
 		if (r == DB_BUFFER_SMALL || r == 0)
 			n++;
