@@ -206,6 +206,21 @@ dlv_mx_settle(struct dlv_agent *a)
 	dlv_agent_resolved(a, 0, NULL, NULL);
 }
 
+/* Ask for the addresses of the hosts now known (MX or route); with
+ * nothing to wait for, decide at once. */
+static void
+dlv_mx_resolve_hosts(struct dlv_agent *a)
+{
+	if (dlv_mx_query_hosts(a) == -1) {
+		dlv_mx_forget(a);
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    "DNS service unavailable (dnscached)");
+		return;
+	}
+	if (a->mx_pending == 0)
+		dlv_mx_settle(a);
+}
+
 /* dnscached did not answer in time. */
 void
 dlv_mx_timeout_cb(evutil_socket_t fd, short ev, void *arg)
@@ -291,14 +306,7 @@ dlv_mx_resolve(struct dlv_agent *a)
 
 	if ((rt = config_route_find(dlv_env->cfg, a->domain)) != NULL) {
 		dlv_mx_route(a, rt);
-		if (dlv_mx_query_hosts(a) == -1) {
-			dlv_mx_forget(a);
-			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
-			    "DNS service unavailable (dnscached)");
-			return;
-		}
-		if (a->mx_pending == 0)
-			dlv_mx_settle(a);
+		dlv_mx_resolve_hosts(a);
 		return;
 	}
 	if (dlv_mx_query(a, -1, BW_DNS_T_MX, a->domain) == -1) {
@@ -374,14 +382,7 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 		    "MX lookup timed out" : "MX lookup failed (SERVFAIL)");
 		return;
 	}
-	if (dlv_mx_query_hosts(a) == -1) {
-		dlv_mx_forget(a);
-		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
-		    "DNS service unavailable (dnscached)");
-		return;
-	}
-	if (a->mx_pending == 0)
-		dlv_mx_settle(a);
+	dlv_mx_resolve_hosts(a);
 }
 
 /* An A or AAAA answer for one host. */
