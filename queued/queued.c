@@ -124,6 +124,7 @@ main(int argc, char *argv[])
 	qdispatch_shutdown();
 	qidle_shutdown();
 	qsched_shutdown();
+	qstore_punch_shutdown(&env.store);
 	bw_status_link_close(env.controld);
 	env.controld = NULL;
 	bw_peer_listener_close(q_listener);

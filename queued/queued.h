@@ -213,6 +213,8 @@ int	 qstore_msg_delete(struct qstore *, const char *qid);
 int	 qstore_msg_delete_txn(struct qstore *, DB_TXN *, const char *qid);
 void	 qstore_txn_end(struct qstore *, int committed);
 void	 qstore_release_flushed(struct qstore *);
+void	 qstore_punch_schedule(struct qstore *, struct event_base *);
+void	 qstore_punch_shutdown(struct qstore *);
 int	 qstore_msg_get(struct qstore *, const char *qid, struct qenv_rec *);
 ssize_t	 qstore_body_chunk(struct qstore *, const char *qid, uint32_t idx,
 	    void *, size_t);

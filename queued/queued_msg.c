@@ -183,6 +183,7 @@ qmsg_body_release(struct qmsg *m)
 
 	for (i = 0; i < m->nexts; i++)
 		qseg_release(q_env->store.seg, &m->exts[i]);
+	qstore_punch_schedule(&q_env->store, q_env->d.base);
 	m->nexts = 0;
 	free(m->exts);
 	m->exts = NULL;

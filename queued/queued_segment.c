@@ -45,6 +45,9 @@ struct qseg_file {
 	struct qseg_range	*ranges;	/* recovery only */
 	size_t			 nranges;
 	size_t			 ranges_cap;
+	struct qseg_range	*freed;		/* released, not yet punched */
+	size_t			 nfreed;
+	size_t			 freed_cap;
 };
 
 struct qseg_rdfd {
@@ -194,6 +197,7 @@ qseg_file_drop(struct qseg *s, size_t idx)
 	if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
 		log_warn("store: cannot remove segment %s", name);
 	free(s->files[idx].ranges);
+	free(s->files[idx].freed);
 	memmove(&s->files[idx], &s->files[idx + 1],
 	    (s->nfiles - idx - 1) * sizeof(s->files[0]));
 	s->nfiles--;
@@ -214,6 +218,93 @@ qseg_punch(int fd, uint32_t id, uint64_t off, uint64_t len)
 		log_warn("store: cannot free blocks of segment %08x (space "
 		    "comes back when the segment is removed)", id);
 	}
+}
+
+/* Punch out every range released in f since its last punch. */
+static void
+qseg_file_punch_freed(struct qseg *s, struct qseg_file *f)
+{
+	uint64_t	 start, end;
+	size_t		 k;
+	int		 fd;
+
+	if (f->nfreed == 0)
+		return;
+	if ((fd = qseg_fd(s, f->id)) != -1) {
+		qsort(f->freed, f->nfreed, sizeof(*f->freed), qseg_range_cmp);
+		start = f->freed[0].off;
+		end = start + f->freed[0].len;
+		for (k = 1; k <= f->nfreed; k++) {
+			if (k < f->nfreed && f->freed[k].off <= end) {
+				if (f->freed[k].off + f->freed[k].len > end)
+					end = f->freed[k].off +
+					    f->freed[k].len;
+				continue;
+			}
+			qseg_punch(fd, f->id, start, end - start);
+			if (k < f->nfreed) {
+				start = f->freed[k].off;
+				end = start + f->freed[k].len;
+			}
+		}
+	}
+	f->nfreed = 0;
+}
+
+/*
+ * Remember [off, off+len) of f to punch later: a segment usually empties
+ * soon after it was written and is unlinked whole, which is much cheaper
+ * than a punch per release.  Ranges that follow each other merge; when
+ * the list is full (or cannot grow) the file's ranges are punched now.
+ */
+static void
+qseg_file_defer_punch(struct qseg *s, struct qseg_file *f, uint64_t off,
+    uint64_t len)
+{
+	struct qseg_range	*r;
+	size_t			 n;
+	int			 fd;
+
+	if (f->nfreed > 0 && f->freed[f->nfreed - 1].off +
+	    f->freed[f->nfreed - 1].len == off) {
+		f->freed[f->nfreed - 1].len += len;
+		return;
+	}
+	if (f->nfreed == f->freed_cap) {
+		n = f->freed_cap ? f->freed_cap * 2 : 16;
+		if (n > QSEG_FREED_MAX || (r = reallocarray(f->freed, n,
+		    sizeof(*r))) == NULL) {
+			qseg_file_punch_freed(s, f);
+			if ((fd = qseg_fd(s, f->id)) != -1)
+				qseg_punch(fd, f->id, off, len);
+			return;
+		}
+		f->freed = r;
+		f->freed_cap = n;
+	}
+	f->freed[f->nfreed].off = off;
+	f->freed[f->nfreed].len = len;
+	f->nfreed++;
+}
+
+int
+qseg_punch_pending(const struct qseg *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].nfreed > 0)
+			return 1;
+	return 0;
+}
+
+void
+qseg_punch_freed(struct qseg *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nfiles; i++)
+		qseg_file_punch_freed(s, &s->files[i]);
 }
 
 struct qseg *
@@ -549,7 +640,7 @@ qseg_release_batch(struct qseg *s, struct qseg_ext *xs, size_t n)
 	uint32_t	 seg = 0;
 	ssize_t		 i;
 	size_t		 k, m = 0;
-	int		 fd, open_range = 0;
+	int		 open_range = 0;
 
 	if (n > 1)
 		qsort(xs, n, sizeof(*xs), qseg_ext_cmp);
@@ -564,8 +655,9 @@ qseg_release_batch(struct qseg *s, struct qseg_ext *xs, size_t n)
 		}
 		if (open_range && (i = qseg_find(s, seg)) != -1 &&
 		    (s->files[i].live > 0 || (s->have_cur &&
-		    seg == s->cur_id)) && (fd = qseg_fd(s, seg)) != -1)
-			qseg_punch(fd, seg, start, end - start);
+		    seg == s->cur_id)))
+			qseg_file_defer_punch(s, &s->files[i], start,
+			    end - start);
 		if (k == m)
 			break;
 		open_range = 1;
@@ -650,13 +742,16 @@ qseg_close(struct qseg *s)
 		return;
 	if (qseg_sync(s) == -1)
 		log_warnx("store: body segments not synced at close");
+	qseg_punch_freed(s);
 	if (s->cur_fd != -1)
 		close(s->cur_fd);
 	for (i = 0; i < QSEG_FD_CACHE; i++)
 		if (s->rd[i].fd != -1)
 			close(s->rd[i].fd);
-	for (i = 0; i < s->nfiles; i++)
+	for (i = 0; i < s->nfiles; i++) {
 		free(s->files[i].ranges);
+		free(s->files[i].freed);
+	}
 	free(s->files);
 	close(s->dirfd);
 	pthread_mutex_destroy(&s->mu);

@@ -5,9 +5,11 @@
  * group-commit flusher makes every segment written so far durable before
  * it flushes the log, so a message whose commit is durable has its body on
  * disk too.  A piece's place and CRC-32C are its record in body.db, in the
- * message's transaction.  When a message is gone for good, its pieces are
- * punched out of their segment (the file system frees the blocks at once)
- * and a segment with no live piece left is unlinked.
+ * message's transaction.  When a message is gone for good, a segment with
+ * no live piece left is unlinked; the pieces of a segment that still holds
+ * others are punched out (the file system frees the blocks) in one sorted
+ * batch within QSEG_PUNCH_DELAY_MS: most segments empty in that time and
+ * go whole, without a punch per message.
  *
  * Why not in the database: a body stored in Berkeley DB is written three
  * times (log on insert, log again on delete for undo, then the pages), and
@@ -27,6 +29,9 @@
 #define QSEG_ALIGN	4096		/* pieces start on a block boundary */
 #define QSEG_FD_CACHE	16		/* descriptors of older segments kept */
 #define QSEG_VERIFY_RECENT 2		/* newest segments checked at start */
+#define QSEG_FREED_MAX	4096		/* released ranges of a segment that
+					   wait for their punch */
+#define QSEG_PUNCH_DELAY_MS 1000	/* longest wait of a released range */
 
 /* One body piece: where it is and its check value (a body.db record). */
 struct qseg_ext {
@@ -69,12 +74,18 @@ int		 qseg_write(struct qseg *, const void *, size_t,
 ssize_t		 qseg_read(struct qseg *, const struct qseg_ext *, void *,
 		    size_t bufsz);
 /* The piece is gone for good (its deletion is durable, or it was never
- * committed): free its blocks, unlink its segment when it was the last. */
+ * committed): unlink its segment when it was the last, else remember its
+ * blocks for qseg_punch_freed(). */
 void		 qseg_release(struct qseg *, const struct qseg_ext *);
 /* The same for n pieces at once (xs is reordered): neighbours in a
  * segment are freed with one punch. */
 void		 qseg_release_batch(struct qseg *, struct qseg_ext *xs,
 		    size_t n);
+/* 1 when released blocks wait for qseg_punch_freed(). */
+int		 qseg_punch_pending(const struct qseg *);
+/* Free the blocks of every released piece whose segment is still there
+ * (the caller runs it within QSEG_PUNCH_DELAY_MS of a release). */
+void		 qseg_punch_freed(struct qseg *);
 /* Flusher thread: make every piece written so far durable: 0 or -1. */
 int		 qseg_sync(struct qseg *);
 void		 qseg_stats(const struct qseg *, struct qseg_stats *);

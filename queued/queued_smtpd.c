@@ -445,6 +445,7 @@ qsmtpd_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	qcommit_collect(q_env->commit, qsmtpd_commit_done, NULL);
 	qstore_release_flushed(&q_env->store);
+	qstore_punch_schedule(&q_env->store, q_env->d.base);
 }
 
 /*

@@ -458,6 +458,44 @@ qstore_txn_end(struct qstore *st, int committed)
 	st->staged.head = st->staged.n = 0;
 }
 
+static struct event	*qstore_punch_ev;
+
+static void
+qstore_punch_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qstore	*st = arg;
+
+	qseg_punch_freed(st->seg);
+}
+
+/* Released blocks wait at most QSEG_PUNCH_DELAY_MS for their punch. */
+void
+qstore_punch_schedule(struct qstore *st, struct event_base *base)
+{
+	struct timeval	 tv = { QSEG_PUNCH_DELAY_MS / 1000,
+			    (QSEG_PUNCH_DELAY_MS % 1000) * 1000 };
+
+	if (!qseg_punch_pending(st->seg))
+		return;
+	if (qstore_punch_ev == NULL && (qstore_punch_ev = evtimer_new(base,
+	    qstore_punch_cb, st)) == NULL) {
+		qseg_punch_freed(st->seg);	/* no timer: at once */
+		return;
+	}
+	if (!evtimer_pending(qstore_punch_ev, NULL))
+		evtimer_add(qstore_punch_ev, &tv);
+}
+
+void
+qstore_punch_shutdown(struct qstore *st)
+{
+	if (qstore_punch_ev == NULL)
+		return;
+	event_free(qstore_punch_ev);
+	qstore_punch_ev = NULL;
+	qseg_punch_freed(st->seg);
+}
+
 /* Release the pieces whose deletion a finished flush made durable, in
  * one batch so that neighbouring pieces are freed together. */
 void

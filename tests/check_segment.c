@@ -491,6 +491,12 @@ START_TEST(seg_release_frees_blocks)
 		ck_assert_uint_eq(st.bytes, (uint64_t)(32 - (i + 1)) * T_BIG);
 		ck_assert_uint_eq(st.releases, (uint64_t)i + 1);
 	}
+	/* the blocks wait for the deferred punch, the survivor's stay */
+	ck_assert(qseg_punch_pending(s));
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_ge(sb.st_blocks, before);
+	qseg_punch_freed(s);
+	ck_assert(!qseg_punch_pending(s));
 	ck_assert_int_eq(stat(p, &sb), 0);
 	if (punch)
 		ck_assert_msg(sb.st_blocks <= before / 2,
