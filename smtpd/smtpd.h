@@ -28,6 +28,8 @@
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
 #define SMTPD_QUEUE_WPENDING_MAX (16 * 1024 * 1024)	/* unsent bytes to queued before DATA reading pauses */
+#define SMTPD_LIBEVENT_READ	4096		/* libevent 2.1's most per read event */
+#define SMTPD_DATA_READ_MAX	(64 * 1024)	/* one extra read of DATA bytes */
 #define SMTPD_HASH_SIZE		4096	/* buckets of the reqid and qid tables */
 #define SMTPD_IPTAB_SIZE	4096	/* buckets of the per-IP connection table */
 #define SMTPD_RECEIVED_MAX	2048	/* the Received: header we prepend */
@@ -111,6 +113,7 @@ struct smtpd_session {
 	int			 data_bol;	/* next byte starts a line after CRLF */
 	int			 data_midline;	/* part of this line was drained */
 	int			 data_lastcr;	/* last drained byte was CR */
+	size_t			 data_seen;	/* input left after the last pass */
 	const char		*data_reject;	/* reply when the message is refused */
 	const char		*data_reject_why;
 };

@@ -13,6 +13,7 @@
  */
 #include "bw_autoconf.h"
 
+#include <sys/uio.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,6 +93,7 @@ smtpd_data_begin(struct smtpd_session *s)
 	s->data_bol = 1;
 	s->data_midline = 0;
 	s->data_lastcr = 0;
+	s->data_seen = evbuffer_get_length(bufferevent_get_input(s->bev));
 	s->data_reject = NULL;
 	s->data_reject_why = NULL;
 	if (localtime_r(&now, &tm) == NULL ||
@@ -253,6 +255,51 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 }
 
 /*
+ * libevent 2.1 reads at most 4 KiB per read event, so a 100 KiB body took
+ * some 30 wake-ups, reads and FIONREADs.  When a plaintext read filled
+ * those 4 KiB, more is likely waiting: take what the socket holds, up to
+ * SMTPD_DATA_READ_MAX and within smtpd_max_input_buffer.  End of file and
+ * errors are left for libevent's next read to report.
+ */
+static void
+smtpd_data_read_more(struct smtpd_session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec	 v[2];
+	size_t			 have = evbuffer_get_length(in), room, got;
+	size_t			 max = (size_t)SMTPD_LIM(s,
+				    LIM_SMTPD_MAX_INPUT_BUFFER);
+	ssize_t			 r;
+	int			 i, n;
+
+	if (!s->fd_owned || s->fd == -1 || have < s->data_seen +
+	    SMTPD_LIBEVENT_READ || have >= max)
+		return;
+	room = max - have < SMTPD_DATA_READ_MAX ? max - have :
+	    SMTPD_DATA_READ_MAX;
+	/* the bufferevent keeps the input's end frozen between its reads */
+	evbuffer_unfreeze(in, 0);
+	if ((n = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0) {
+		evbuffer_freeze(in, 0);
+		return;
+	}
+	for (i = 0, got = 0; i < n && got < room; i++) {
+		if (v[i].iov_len > room - got)
+			v[i].iov_len = room - got;
+		got += v[i].iov_len;
+	}
+	n = i;
+	if ((r = readv(s->fd, (struct iovec *)v, n)) <= 0)
+		r = 0;
+	for (i = 0, got = (size_t)r; i < n; i++) {
+		if (v[i].iov_len > got)
+			v[i].iov_len = got;
+		got -= v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, n);
+	evbuffer_freeze(in, 0);
+}
+
+/*
  * Consume complete lines.  Returns 1 when the phase changed (end of data),
  * 0 when more input is needed (or reading is paused).
  */
@@ -276,6 +323,7 @@ smtpd_data_process(struct smtpd_session *s)
 		smtpd_data_pause(s);
 		return 0;
 	}
+	smtpd_data_read_more(s, in);
 	while ((len = evbuffer_get_length(in)) > 0) {
 		if ((r = smtpd_data_fast(s, in, maxline, maxsize)) == 1)
 			return 1;
@@ -338,6 +386,7 @@ smtpd_data_process(struct smtpd_session *s)
 		s->data_midline = 0;
 		s->data_lastcr = 0;
 	}
+	s->data_seen = evbuffer_get_length(in);
 	smtpd_data_flush(s, 1);
 	return 0;
 }
