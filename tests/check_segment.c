@@ -271,6 +271,13 @@ START_TEST(crc_large_matches_reference)
 			    t_crc32c_ref(0, buf + off, len));
 	ck_assert_uint_eq(bw_crc32c(0, buf + 3, T_MIB + 13),
 	    t_crc32c_ref(0, buf + 3, T_MIB + 13));
+	/* around the three-stripe blocks of the fast path (1 KiB stripes) */
+	for (len = 3 * 1024 - 9; len < 3 * 1024 + 9; len++)
+		ck_assert_uint_eq(bw_crc32c(0x5a5a5a5a, buf + 5, len),
+		    t_crc32c_ref(0x5a5a5a5a, buf + 5, len));
+	for (len = 6 * 1024 - 1; len < 6 * 1024 + 2; len++)
+		ck_assert_uint_eq(bw_crc32c(0, buf, len),
+		    t_crc32c_ref(0, buf, len));
 	free(buf);
 }
 END_TEST
