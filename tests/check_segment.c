@@ -522,6 +522,64 @@ START_TEST(seg_release_frees_blocks)
 }
 END_TEST
 
+/*
+ * More released ranges than a segment may keep waiting (QSEG_FREED_MAX):
+ * every other piece of 2 x QSEG_FREED_MAX + 2 is released, so no two merge;
+ * the list never grows past its bound, its blocks are punched when it is
+ * full, and the survivors read back intact.
+ */
+START_TEST(seg_release_bounded_wait)
+{
+	char			 dir[PATH_MAX], sdir[PATH_MAX], p[PATH_MAX];
+	const size_t		 n = 2 * QSEG_FREED_MAX + 2;
+	struct qseg		*s;
+	struct qseg_ext		*x;
+	struct stat		 sb;
+	unsigned char		 buf[512], out[512];
+	blkcnt_t		 before;
+	size_t			 i;
+	int			 punch;
+
+	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
+	punch = t_punch_works(dir);
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 256 * T_MIB));
+	qseg_recover_done(s);
+	x = t_xmalloc(n * sizeof(*x));
+	for (i = 0; i < n; i++) {
+		t_fill(buf, sizeof(buf), (uint32_t)i + 7);
+		ck_assert_int_eq(qseg_write(s, buf, sizeof(buf), &x[i]), 0);
+	}
+	t_seg_path(p, sizeof(p), sdir, x[0].seg);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	before = sb.st_blocks;
+	for (i = 0; i < n; i += 2)
+		qseg_release(s, &x[i]);
+	/* QSEG_FREED_MAX + 1 releases: the full list went at once */
+	ck_assert_int_eq(stat(p, &sb), 0);
+	if (punch)
+		ck_assert_msg(sb.st_blocks < before * 3 / 4,
+		    "st_blocks %lld -> %lld before the timer", (long long)before,
+		    (long long)sb.st_blocks);
+	ck_assert(!qseg_punch_pending(s));
+	qseg_punch_freed(s);
+	ck_assert(!qseg_punch_pending(s));
+	ck_assert_int_eq(stat(p, &sb), 0);
+	if (punch)
+		ck_assert_msg(sb.st_blocks <= before / 2 + 8,
+		    "st_blocks %lld -> %lld", (long long)before,
+		    (long long)sb.st_blocks);
+	for (i = 1; i < n; i += 2) {
+		t_fill(buf, sizeof(buf), (uint32_t)i + 7);
+		ck_assert_int_eq(qseg_read(s, &x[i], out, sizeof(out)),
+		    (ssize_t)sizeof(out));
+		ck_assert_mem_eq(out, buf, sizeof(buf));
+	}
+	qseg_close(s);
+	free(x);
+	t_rm_tree(dir);
+}
+END_TEST
+
 #define ROLL_N	40
 
 /* Small segments roll; an emptied old segment goes, the current stays. */
@@ -966,6 +1024,7 @@ segment_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_unchecked_fixture(tc, t_base_setup, t_base_teardown);
 	tcase_add_test(tc, seg_release_frees_blocks);
+	tcase_add_test(tc, seg_release_bounded_wait);
 	tcase_add_test(tc, seg_roll_and_unlink);
 	suite_add_tcase(s, tc);
 
