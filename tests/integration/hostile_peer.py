@@ -18,7 +18,7 @@ import time
 
 from imsgproto import (ADDR_MAX, DOMAIN_MAX, HDR, HOSTADDR_MAX,  # noqa: F401
                        IMSG_VERSION, NAME_MAX, QID_LEN, ROLE, TYPES as _TYPES,
-                       Hello)
+                       Hello, take_frame)
 from imsgproto import CHUNK_MAX as DATA_CHUNK_MAX  # noqa: F401
 
 MAX_PAYLOAD = 64 * 1024
@@ -112,12 +112,9 @@ class Peer:
         if timeout is not None:
             self.sock.settimeout(timeout)
         while True:
-            if len(self.buf) >= HDR.size:
-                t, ln, peerid, _, _ = HDR.unpack_from(self.buf)
-                if len(self.buf) >= HDR.size + ln:
-                    p = self.buf[HDR.size:HDR.size + ln]
-                    self.buf = self.buf[HDR.size + ln:]
-                    return t, peerid, p
+            f, self.buf = take_frame(self.buf)
+            if f is not None:
+                return f
             d = self.sock.recv(1 << 20)
             if not d:
                 raise ConnectionError("closed by peer")

@@ -65,6 +65,18 @@ class DlvDone(ctypes.Structure):
                 ("reason", ctypes.c_char * REPLY_MAX)]
 
 
+def take_frame(buf):
+    """The first whole frame of buf: ((mtype, peerid, payload), rest), or
+    (None, buf) while more bytes are needed."""
+    if len(buf) < HDR.size:
+        return None, buf
+    mtype, mlen, peerid, _pid, _flags = HDR.unpack_from(buf)
+    if len(buf) < HDR.size + mlen:
+        return None, buf
+    return (mtype, peerid, buf[HDR.size:HDR.size + mlen]), \
+        buf[HDR.size + mlen:]
+
+
 def read_frames(sock, on_frame, stopping, timeout=0.3, bufsize=262144):
     """Read imsg frames from sock until the peer closes or stopping()
     is true; on_frame(mtype, payload) for each whole frame."""
@@ -80,10 +92,8 @@ def read_frames(sock, on_frame, stopping, timeout=0.3, bufsize=262144):
         if not data:
             break
         buf += data
-        while len(buf) >= HDR.size:
-            mtype, mlen, _peerid, _pid, _flags = HDR.unpack_from(buf)
-            if len(buf) < HDR.size + mlen:
+        while True:
+            f, buf = take_frame(buf)
+            if f is None:
                 break
-            payload = buf[HDR.size:HDR.size + mlen]
-            buf = buf[HDR.size + mlen:]
-            on_frame(mtype, payload)
+            on_frame(f[0], f[2])

@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import bwtest
+from imsgproto import HDR, take_frame
 
 WORKERS = 2
 CTL_TIMEOUT_S = 3
@@ -21,7 +22,6 @@ BWCTL = os.path.join(bwtest.BUILDDIR, "ctl", "bwctl")
 QID_RE = re.compile(r"queued as ([0-9A-F]{16})")
 
 # imsg framing (common/imsg.h, imsg_catalog.h), native byte order.
-HDR = struct.Struct("=IIIII")           # type, len, peerid, pid, flags
 HELLO = struct.Struct("=IIII")          # version, role, pid, worker
 IMSG_VERSION, TYPES = bwtest.imsg_catalog()
 ROLE_BWCTL = 1 << 5
@@ -91,12 +91,11 @@ def read_answer(s, timeout=10):
     buf, text = b"", b""
     deadline = time.monotonic() + timeout
     while True:
-        while len(buf) >= HDR.size:
-            type_, ln, _, _, _ = HDR.unpack_from(buf)
-            if len(buf) < HDR.size + ln:
+        while True:
+            f, buf = take_frame(buf)
+            if f is None:
                 break
-            payload = buf[HDR.size:HDR.size + ln]
-            buf = buf[HDR.size + ln:]
+            type_, _peerid, payload = f
             if type_ == T_CTL_OUTPUT:
                 text += payload
             elif type_ == T_CTL_DONE:

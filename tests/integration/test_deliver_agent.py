@@ -32,7 +32,8 @@ import peers
 from imsgproto import (CHUNK_MAX, DELIVERED, DOMAIN_MAX, HDR, HOSTADDR_MAX,
                        IMSG_VERSION, MSGF_8BITMIME, NAME_MAX, PERMFAIL,
                        REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone, DlvJob, DlvRcpt,
-                       DlvResult, Hello, read_frames)
+                       DlvResult, Hello, read_frames,
+                       take_frame)
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "deliver.data")
 TESTNS = peers.TESTNS
@@ -224,12 +225,9 @@ class FakeControld:
 
     def frame(self):
         while True:
-            if len(self.buf) >= HDR.size:
-                mtype, mlen, peerid, _pid, _fl = HDR.unpack_from(self.buf)
-                if len(self.buf) >= HDR.size + mlen:
-                    payload = self.buf[HDR.size:HDR.size + mlen]
-                    self.buf = self.buf[HDR.size + mlen:]
-                    return mtype, peerid, payload
+            f, self.buf = take_frame(self.buf)
+            if f is not None:
+                return f
             data = self.s.recv(65536)
             if not data:
                 raise EOFError("deliverd closed controld's link")

@@ -16,7 +16,8 @@ import time
 
 import bwtest
 import peers
-from imsgproto import DOMAIN_MAX, HDR, IMSG_VERSION, ROLE, TYPES, Hello
+from imsgproto import (DOMAIN_MAX, HDR, IMSG_VERSION, ROLE, TYPES, Hello,
+                       take_frame)
 
 ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "zone.data")
 TESTNS = peers.TESTNS
@@ -81,12 +82,9 @@ class DnsClient:
 
     def frame(self):
         while True:
-            if len(self.buf) >= HDR.size:
-                mtype, mlen, peerid, _, _ = HDR.unpack_from(self.buf)
-                if len(self.buf) >= HDR.size + mlen:
-                    data = self.buf[HDR.size:HDR.size + mlen]
-                    self.buf = self.buf[HDR.size + mlen:]
-                    return mtype, peerid, data
+            f, self.buf = take_frame(self.buf)
+            if f is not None:
+                return f
             chunk = self.s.recv(65536)
             if not chunk:
                 raise AssertionError("dnscached closed the connection")
