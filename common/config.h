@@ -49,6 +49,7 @@ enum bw_limit_id {
 	LIM_QUEUE_MAX_COMMIT_BATCH,	/* messages per log flush, at most */
 	LIM_QUEUE_MAX_OPEN_MESSAGES,	/* messages being received at once */
 	LIM_QUEUE_SEGMENT_SIZE,		/* bytes per body segment file */
+	LIM_QUEUE_SEGMENT_SPARES,	/* emptied segment files kept */
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
 	LIM_QUEUE_IDLE_FORGET,		/* ms an empty queue stays in memory */

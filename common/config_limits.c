@@ -114,6 +114,11 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    "a few hundred messages per file at usual sizes: few files, "
 	    "and a segment left with one parked message costs only its "
 	    "blocks, the rest is freed as messages leave"),
+	ROW(LIM_QUEUE_SEGMENT_SPARES, "queue_segment_spares",
+	    2, 0, 64, BW_UNIT_COUNT,
+	    "overwriting a kept file costs the file system less than half "
+	    "the CPU of filling a new one; two cover a segment emptying "
+	    "while the next fills, for at most two segments of disk"),
 	ROW(LIM_QUEUE_DB_CACHE, "queue_db_cache",
 	    64 * MiB, 1 * MiB, 64 * GiB, BW_UNIT_BYTES,
 	    "keeps the queue indexes in memory; Berkeley DB's own 256 KiB "

@@ -142,7 +142,10 @@ beyond it gets 421 4.3.2." ;;
 	queue_segment_size) echo "Size at which queued starts a new file for \
 message bodies in the spool's segments directory; a body is written there in \
 pieces of up to 64 KiB, and a file is removed when its last message has \
-left." ;;
+left (or kept as a spare, see queue_segment_spares)." ;;
+	queue_segment_spares) echo "Emptied segment files queued keeps (renamed \
+spare-NNNNNNNN in the segments directory) to overwrite as the next segments \
+instead of creating new files; 0 removes every emptied file." ;;
 	queue_db_cache) echo "Size of the Berkeley DB cache of the queue \
 store." ;;
 	queue_idle_forget) echo "How long queued keeps the in-memory queue of a \

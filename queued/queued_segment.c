@@ -3,8 +3,12 @@
  *
  * The set of segment files is an array sorted by number: new segments get
  * the next number, so they are appended; a segment leaves when its last
- * piece is released.  The current segment takes every write until the next
- * piece would pass queue_segment_size.  A retired current segment's
+ * piece is released, renamed to a spare while there is room for one.  The
+ * current segment takes every write until the next piece would pass
+ * queue_segment_size; the next one is the newest spare renamed, else a new
+ * file.  A spare holds only pieces whose deletion was durable: no record
+ * names it, and the rename to a segment number is synced (dir_dirty) before
+ * any record naming that number can be.  A retired current segment's
  * descriptor is handed to the flusher, which syncs and closes it; reads of
  * older segments use a small descriptor cache.
  *
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -31,6 +36,7 @@
 #include "queued_segment.h"
 
 #define QSEG_NAME_LEN	8		/* hex digits of a segment file */
+#define QSEG_SPARE_NAME_LEN (sizeof(QSEG_SPARE_PREFIX) - 1 + QSEG_NAME_LEN)
 
 struct qseg_range {
 	uint64_t	 off;
@@ -48,6 +54,7 @@ struct qseg_file {
 	struct qseg_range	*freed;		/* released, not yet punched */
 	size_t			 nfreed;
 	size_t			 freed_cap;
+	uint64_t		 freed_since;	/* ms (monotonic) of freed[0] */
 };
 
 struct qseg_rdfd {
@@ -68,6 +75,10 @@ struct qseg {
 	int			 cur_fd;
 	uint64_t		 cur_tail;
 	struct qseg_rdfd	 rd[QSEG_FD_CACHE];
+	uint32_t		*spare;		/* ids of spare files, oldest
+						   first */
+	size_t			 nspare;
+	size_t			 spare_max;
 	uint64_t		 rd_clock;
 	struct qseg_stats	 st;
 	/* shared with the flusher thread */
@@ -84,6 +95,38 @@ static void
 qseg_name(char name[QSEG_NAME_LEN + 1], uint32_t id)
 {
 	snprintf(name, QSEG_NAME_LEN + 1, "%08x", id);
+}
+
+static void
+qseg_spare_name(char name[QSEG_SPARE_NAME_LEN + 1], uint32_t id)
+{
+	snprintf(name, QSEG_SPARE_NAME_LEN + 1, QSEG_SPARE_PREFIX "%08x", id);
+}
+
+/* The id of an 8 hex digit name (lower case, as qseg_name() writes it),
+ * or 0 for any other name. */
+static uint32_t
+qseg_name_id(const char *hex)
+{
+	unsigned long	 id;
+	char		*end;
+
+	if (strlen(hex) != QSEG_NAME_LEN ||
+	    strspn(hex, "0123456789abcdef") != QSEG_NAME_LEN)
+		return 0;
+	id = strtoul(hex, &end, 16);
+	if (*end != '\0' || id >= UINT32_MAX)
+		return 0;
+	return (uint32_t)id;
+}
+
+static uint64_t
+qseg_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint64_t
@@ -181,20 +224,27 @@ qseg_fd(struct qseg *s, uint32_t id)
 	return fd;
 }
 
-/* Segment idx has no live piece and takes no writes: remove it. */
+/* Segment idx has no live piece and takes no writes: keep it as a spare
+ * when there is room, else remove it. */
 static void
 qseg_file_drop(struct qseg *s, size_t idx)
 {
-	char	 name[QSEG_NAME_LEN + 1];
-	size_t	 i;
+	char		 name[QSEG_NAME_LEN + 1];
+	char		 spare[QSEG_SPARE_NAME_LEN + 1];
+	uint32_t	 id = s->files[idx].id;
+	size_t		 i;
 
 	for (i = 0; i < QSEG_FD_CACHE; i++)
-		if (s->rd[i].fd != -1 && s->rd[i].id == s->files[idx].id) {
+		if (s->rd[i].fd != -1 && s->rd[i].id == id) {
 			close(s->rd[i].fd);
 			s->rd[i].fd = -1;
 		}
-	qseg_name(name, s->files[idx].id);
-	if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
+	qseg_name(name, id);
+	qseg_spare_name(spare, id);
+	if (s->nspare < s->spare_max &&
+	    renameat(s->dirfd, name, s->dirfd, spare) == 0)
+		s->spare[s->nspare++] = id;
+	else if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
 		log_warn("store: cannot remove segment %s", name);
 	free(s->files[idx].ranges);
 	free(s->files[idx].freed);
@@ -282,6 +332,8 @@ qseg_file_defer_punch(struct qseg *s, struct qseg_file *f, uint64_t off,
 		f->freed = r;
 		f->freed_cap = n;
 	}
+	if (f->nfreed == 0)
+		f->freed_since = qseg_now_ms();
 	f->freed[f->nfreed].off = off;
 	f->freed[f->nfreed].len = len;
 	f->nfreed++;
@@ -307,20 +359,49 @@ qseg_punch_freed(struct qseg *s)
 		qseg_file_punch_freed(s, &s->files[i]);
 }
 
+int64_t
+qseg_punch_due(struct qseg *s, uint64_t min_wait_ms)
+{
+	struct qseg_file	*f;
+	uint64_t		 now = qseg_now_ms(), waited;
+	int64_t			 next = -1, left;
+	size_t			 i;
+
+	for (i = 0; i < s->nfiles; i++) {
+		f = &s->files[i];
+		if (f->nfreed == 0)
+			continue;
+		waited = now >= f->freed_since ? now - f->freed_since : 0;
+		if (waited >= min_wait_ms) {
+			qseg_file_punch_freed(s, f);
+			continue;
+		}
+		left = (int64_t)(min_wait_ms - waited);
+		if (next == -1 || left < next)
+			next = left;
+	}
+	return next;
+}
+
 struct qseg *
-qseg_open(const char *dir, uint64_t segment_size)
+qseg_open(const char *dir, uint64_t segment_size, size_t spares)
 {
 	struct qseg	*s;
 	struct dirent	*de;
 	struct stat	 sb;
 	DIR		*d;
-	char		*end;
-	unsigned long	 id;
+	uint32_t	 id;
 	size_t		 i;
-	int		 fd;
+	int		 fd, spare;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	if (spares > 0 && (s->spare = calloc(spares, sizeof(*s->spare))) ==
+	    NULL) {
+		free(s);
+		return NULL;
+	}
+	s->spare_max = spares;
 	/* set up the CRC (it picks its implementation on the first call)
 	 * here, before the flusher thread exists */
 	(void)bw_crc32c(0, NULL, 0);
@@ -346,24 +427,31 @@ qseg_open(const char *dir, uint64_t segment_size)
 	}
 	s->next_id = 1;
 	while ((de = readdir(d)) != NULL) {
-		/* exactly the names qseg_name() makes: 8 lower-case hex */
-		if (strlen(de->d_name) != QSEG_NAME_LEN ||
-		    strspn(de->d_name, "0123456789abcdef") != QSEG_NAME_LEN)
-			continue;
-		id = strtoul(de->d_name, &end, 16);
-		if (*end != '\0' || id == 0 || id >= UINT32_MAX)
+		/* exactly the names qseg_name() and qseg_spare_name() make */
+		spare = strncmp(de->d_name, QSEG_SPARE_PREFIX,
+		    sizeof(QSEG_SPARE_PREFIX) - 1) == 0;
+		if ((id = qseg_name_id(de->d_name + (spare ?
+		    sizeof(QSEG_SPARE_PREFIX) - 1 : 0))) == 0)
 			continue;
 		if (fstatat(s->dirfd, de->d_name, &sb, 0) == -1 ||
 		    !S_ISREG(sb.st_mode))
 			continue;
-		if (qseg_file_add(s, (uint32_t)id, (uint64_t)sb.st_size) ==
-		    NULL) {
+		/* a spare's number is never given to a segment again */
+		if (id >= s->next_id)
+			s->next_id = id + 1;
+		if (spare) {
+			if (s->nspare < s->spare_max)
+				s->spare[s->nspare++] = id;
+			else if (unlinkat(s->dirfd, de->d_name, 0) == -1)
+				log_warn("store: cannot remove %s",
+				    de->d_name);
+			continue;
+		}
+		if (qseg_file_add(s, id, (uint64_t)sb.st_size) == NULL) {
 			closedir(d);
 			log_warnx("store: no memory for the segment list");
 			goto fail_dir;
 		}
-		if (id >= s->next_id)
-			s->next_id = (uint32_t)id + 1;
 	}
 	closedir(d);
 	if (s->nfiles > 0)
@@ -373,6 +461,7 @@ fail_dir:
 	close(s->dirfd);
 fail:
 	free(s->files);
+	free(s->spare);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->sync_mu);
 	free(s);
@@ -461,6 +550,29 @@ qseg_recover_done(struct qseg *s)
 	s->st.segments = s->nfiles;
 }
 
+/* The newest spare renamed to name and opened, or -1 (none left; a spare
+ * that cannot be taken is removed). */
+static int
+qseg_take_spare(struct qseg *s, const char *name)
+{
+	char	 spare[QSEG_SPARE_NAME_LEN + 1];
+	int	 fd;
+
+	while (s->nspare > 0) {
+		qseg_spare_name(spare, s->spare[--s->nspare]);
+		if (renameat(s->dirfd, spare, s->dirfd, name) == -1) {
+			log_warn("store: cannot reuse %s", spare);
+			unlinkat(s->dirfd, spare, 0);
+			continue;
+		}
+		if ((fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC)) != -1)
+			return fd;
+		log_warn("store: cannot open %s (was %s)", name, spare);
+		unlinkat(s->dirfd, name, 0);
+	}
+	return -1;
+}
+
 /* Start the next segment; the old current one goes to the flusher. */
 static int
 qseg_roll(struct qseg *s)
@@ -476,7 +588,8 @@ qseg_roll(struct qseg *s)
 		return -1;
 	}
 	qseg_name(name, s->next_id);
-	if ((fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+	if ((fd = qseg_take_spare(s, name)) == -1 &&
+	    (fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0600)) == -1)
 		return -1;
 	if (qseg_file_add(s, s->next_id, 0) == NULL) {
@@ -731,6 +844,7 @@ qseg_stats(const struct qseg *s, struct qseg_stats *st)
 {
 	*st = s->st;
 	st->segments = s->nfiles;
+	st->spares = s->nspare;
 }
 
 void
@@ -753,6 +867,7 @@ qseg_close(struct qseg *s)
 		free(s->files[i].freed);
 	}
 	free(s->files);
+	free(s->spare);
 	close(s->dirfd);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->sync_mu);

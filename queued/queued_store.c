@@ -318,7 +318,8 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 	if (bw_path(path, sizeof(path), spool, QSEG_DIR) == -1)
 		fatalx("store: spool path too long");
 	if ((st->seg = qseg_open(path, (uint64_t)BW_LIMIT(cfg,
-	    LIM_QUEUE_SEGMENT_SIZE))) == NULL)
+	    LIM_QUEUE_SEGMENT_SIZE), (size_t)BW_LIMIT(cfg,
+	    LIM_QUEUE_SEGMENT_SPARES))) == NULL)
 		fatalx("store: cannot open the body segments in %s", path);
 	qstore_body_recover(st);
 	if ((r = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0)
@@ -464,11 +465,18 @@ static void
 qstore_punch_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct qstore	*st = arg;
+	struct timeval	 tv;
+	int64_t		 next;
 
-	qseg_punch_freed(st->seg);
+	if ((next = qseg_punch_due(st->seg, QSEG_PUNCH_DELAY_MS)) < 0)
+		return;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(qstore_punch_ev, &tv);
 }
 
-/* Released blocks wait at most QSEG_PUNCH_DELAY_MS for their punch. */
+/* A segment's released blocks are punched once the first of them has
+ * waited QSEG_PUNCH_DELAY_MS (see queued_segment.h). */
 void
 qstore_punch_schedule(struct qstore *st, struct event_base *base)
 {

@@ -309,7 +309,7 @@ START_TEST(seg_round_trip)
 	size_t			 i;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	in = t_xmalloc(T_BIG);
 	out = t_xmalloc(T_BIG);
@@ -372,7 +372,7 @@ START_TEST(seg_crc_mismatch)
 	int			 fd, i;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	for (i = 0; i < 3; i++) {
 		t_fill(in, sizeof(in), (uint32_t)i + 100);
@@ -428,7 +428,7 @@ START_TEST(seg_forged_ext)
 	unsigned char		*buf;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	buf = t_xmalloc(T_BIG);
 	t_fill(buf, 1000, 5);
@@ -472,11 +472,12 @@ START_TEST(seg_release_frees_blocks)
 	struct stat		 sb;
 	unsigned char		*buf;
 	blkcnt_t		 before;
+	int64_t			 next;
 	int			 i, punch;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
 	punch = t_punch_works(dir);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	buf = t_xmalloc(T_BIG);
 	for (i = 0; i < 32; i++) {
@@ -498,11 +499,16 @@ START_TEST(seg_release_frees_blocks)
 		ck_assert_uint_eq(st.bytes, (uint64_t)(32 - (i + 1)) * T_BIG);
 		ck_assert_uint_eq(st.releases, (uint64_t)i + 1);
 	}
-	/* the blocks wait for the deferred punch, the survivor's stay */
+	/* the blocks wait for the deferred punch, the survivor's stay: not
+	 * due before the first release has waited, then due */
+	ck_assert(qseg_punch_pending(s));
+	next = qseg_punch_due(s, 3600 * 1000);
+	ck_assert_int_gt(next, 3590 * 1000);
+	ck_assert_int_le(next, 3600 * 1000);
 	ck_assert(qseg_punch_pending(s));
 	ck_assert_int_eq(stat(p, &sb), 0);
 	ck_assert_int_ge(sb.st_blocks, before);
-	qseg_punch_freed(s);
+	ck_assert_int_eq(qseg_punch_due(s, 0), -1);
 	ck_assert(!qseg_punch_pending(s));
 	ck_assert_int_eq(stat(p, &sb), 0);
 	if (punch)
@@ -542,7 +548,7 @@ START_TEST(seg_release_bounded_wait)
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
 	punch = t_punch_works(dir);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 256 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 256 * T_MIB, 0));
 	qseg_recover_done(s);
 	x = t_xmalloc(n * sizeof(*x));
 	for (i = 0; i < n; i++) {
@@ -594,7 +600,7 @@ START_TEST(seg_roll_and_unlink)
 	int			 i, nfirst = 0;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, T_MIB, 0));
 	qseg_recover_done(s);
 	buf = t_xmalloc(T_BIG);
 	for (i = 0; i < ROLL_N; i++) {
@@ -696,7 +702,7 @@ START_TEST(seg_sync_concurrent)
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
 	/* tiny segments: the writer rolls while the flusher syncs */
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 3 * QSEG_ALIGN));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 3 * QSEG_ALIGN, 0));
 	qseg_recover_done(s);
 	ck_assert_int_eq(qseg_sync(s), 0);	/* nothing written yet */
 	x = t_xmalloc(T_SYNC_WRITES * sizeof(*x));
@@ -749,7 +755,7 @@ START_TEST(seg_recovery)
 	int			 fd;
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	for (i = 0; i < 3; i++)
 		t_fill(in[i], sizeof(in[i]), (uint32_t)i + 40);
@@ -766,7 +772,7 @@ START_TEST(seg_recovery)
 	    REC_ODDNAME), (int)sizeof(odd));
 	t_file_write(odd, in[1], 100);
 
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_stats(s, &st);
 	ck_assert_uint_eq(st.segments, 2);
 	ck_assert_int_eq(qseg_recover_ref(s, &a), 0);
@@ -860,12 +866,12 @@ START_TEST(seg_recover_forged)
 	unsigned char		 in[1000];
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	t_fill(in, sizeof(in), 9);
 	ck_assert_int_eq(qseg_write(s, in, sizeof(in), &a), 0);
 	qseg_close(s);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	f = a;
 	if (rforge_cases[_i].other_seg)
 		f.seg = a.seg + 1;
@@ -899,13 +905,13 @@ START_TEST(seg_recovery_tail)
 	unsigned char		 in[8000], out[8000];
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_recover_done(s);
 	t_fill(in, sizeof(in), 3);
 	ck_assert_int_eq(qseg_write(s, in, 100, &a), 0);
 	ck_assert_int_eq(qseg_write(s, in, 8000, &b), 0);
 	qseg_close(s);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	ck_assert_int_eq(qseg_recover_ref(s, &a), 0);
 	qseg_recover_done(s);
 	t_seg_path(p, sizeof(p), sdir, a.seg);
@@ -932,7 +938,7 @@ START_TEST(seg_recent)
 
 	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
 	/* one piece per segment */
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, QSEG_ALIGN));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, QSEG_ALIGN, 0));
 	qseg_recover_done(s);
 	t_fill(in, sizeof(in), 11);
 	for (i = 0; i < 4; i++) {
@@ -941,7 +947,7 @@ START_TEST(seg_recent)
 			ck_assert_uint_gt(x[i].seg, x[i - 1].seg);
 	}
 	qseg_close(s);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, QSEG_ALIGN));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, QSEG_ALIGN, 0));
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(qseg_recover_ref(s, &x[i]), 0);
 	ck_assert(!qseg_recent(s, &x[0]));
@@ -978,7 +984,7 @@ START_TEST(seg_strangers_ignored)
 	ck_assert_int_lt(snprintf(p, sizeof(p), "%s/%s", sdir, name),
 	    (int)sizeof(p));
 	t_file_write(p, "stranger", 8);
-	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB));
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, 64 * T_MIB, 0));
 	qseg_stats(s, &st);
 	ck_assert_msg(st.segments == 0, "\"%s\" taken for a segment", name);
 	qseg_recover_done(s);
@@ -994,6 +1000,138 @@ END_TEST
 START_TEST(seg_close_null)
 {
 	qseg_close(NULL);
+}
+END_TEST
+
+static void
+t_spare_path(char *buf, size_t bufsz, const char *segdir, uint32_t id)
+{
+	ck_assert_int_lt(snprintf(buf, bufsz, "%s/" QSEG_SPARE_PREFIX "%08x",
+	    segdir, id), (int)bufsz);
+}
+
+static ino_t
+t_ino(const char *path)
+{
+	struct stat	 sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* Release every piece of segment seg among x[0..n). */
+static void
+t_release_seg(struct qseg *s, const struct qseg_ext *x, int n, uint32_t seg)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (x[i].seg == seg)
+			qseg_release(s, &x[i]);
+}
+
+/*
+ * Emptied segments are kept as spares (up to the limit, the rest removed)
+ * and the next segment is the newest spare renamed: same file, new number,
+ * its old bytes overwritten; spares found at start-up are kept up to the
+ * limit, and their numbers are never given out again.
+ */
+START_TEST(seg_spares_reused)
+{
+	char			 dir[PATH_MAX], sdir[PATH_MAX], p[PATH_MAX];
+	char			 q[PATH_MAX];
+	struct qseg		*s;
+	struct qseg_ext		 x[ROLL_N], y[ROLL_N];
+	struct qseg_stats	 st;
+	unsigned char		*buf;
+	uint32_t		 seg[3], last, grown;
+	ino_t			 ino;
+	int			 i, ny = 0;
+
+	t_dir_make(dir, sizeof(dir), sdir, sizeof(sdir));
+	/* eight pieces a segment: five of them */
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, T_MIB / 2, 2));
+	qseg_recover_done(s);
+	buf = t_xmalloc(T_BIG);
+	for (i = 0; i < ROLL_N; i++) {
+		t_fill(buf, T_BIG, (uint32_t)i + 1);
+		ck_assert_int_eq(qseg_write(s, buf, T_BIG, &x[i]), 0);
+	}
+	last = x[ROLL_N - 1].seg;
+	seg[0] = x[0].seg;
+	ck_assert_uint_lt(seg[0] + 3, last);	/* 3 full ones, then more */
+	seg[1] = seg[0] + 1;
+	seg[2] = seg[0] + 2;
+	for (i = 0; i < 3; i++)
+		t_release_seg(s, x, ROLL_N, seg[i]);
+	/* two spares, by their old numbers; the third emptied one is gone */
+	for (i = 0; i < 3; i++)
+		ck_assert(!t_seg_exists(sdir, seg[i]));
+	t_spare_path(p, sizeof(p), sdir, seg[0]);
+	ck_assert(t_exists(p));
+	t_spare_path(p, sizeof(p), sdir, seg[2]);
+	ck_assert(!t_exists(p));
+	t_spare_path(p, sizeof(p), sdir, seg[1]);
+	ck_assert(t_exists(p));
+	ino = t_ino(p);
+	qseg_stats(s, &st);
+	ck_assert_uint_eq(st.spares, 2);
+	ck_assert_uint_eq(st.segments, (uint64_t)t_seg_count(sdir));
+
+	/* fill the current segment: the next one is the newest spare */
+	for (grown = last; grown == last && ny < ROLL_N; ny++) {
+		t_fill(buf, T_BIG, 1000 + (uint32_t)ny);
+		ck_assert_int_eq(qseg_write(s, buf, T_BIG, &y[ny]), 0);
+		grown = y[ny].seg;
+	}
+	ck_assert_uint_eq(grown, last + 1);
+	ck_assert_uint_eq(y[ny - 1].off, 0);
+	ck_assert(!t_exists(p));
+	t_seg_path(q, sizeof(q), sdir, grown);
+	ck_assert(t_ino(q) == ino);
+	qseg_stats(s, &st);
+	ck_assert_uint_eq(st.spares, 1);
+	/* more pieces over the old bytes; all read back */
+	for (; ny < 8; ny++) {
+		t_fill(buf, T_BIG - ny, 1000 + (uint32_t)ny);
+		ck_assert_int_eq(qseg_write(s, buf, T_BIG - ny, &y[ny]), 0);
+		ck_assert_uint_eq(y[ny].seg, grown);
+	}
+	for (i = 0; i < ny; i++) {
+		ck_assert_int_eq(qseg_read(s, &y[i], buf, T_BIG),
+		    (ssize_t)y[i].len);
+		ck_assert_uint_eq(bw_crc32c(0, buf, y[i].len), y[i].crc);
+	}
+	for (i = 0; i < ROLL_N; i++)
+		if (x[i].seg > seg[2])
+			ck_assert_int_eq(qseg_read(s, &x[i], buf, T_BIG), T_BIG);
+	qseg_close(s);
+
+	/* start-up with a stranger spare beyond every segment number: with
+	 * room for one, one of the two is removed; numbers go on after it */
+	t_spare_path(p, sizeof(p), sdir, REC_ORPHAN);
+	t_file_write(p, buf, 100);
+	ck_assert_ptr_nonnull(s = qseg_open(sdir, T_MIB / 2, 1));
+	qseg_stats(s, &st);
+	ck_assert_uint_eq(st.spares, 1);
+	t_spare_path(p, sizeof(p), sdir, seg[0]);
+	t_spare_path(q, sizeof(q), sdir, REC_ORPHAN);
+	ck_assert_int_eq(t_exists(p) + t_exists(q), 1);
+	/* no record survives: every segment empties into the spare or goes */
+	qseg_recover_done(s);
+	ck_assert_int_eq(t_seg_count(sdir), 0);
+	qseg_stats(s, &st);
+	ck_assert_uint_eq(st.spares, 1);
+	ck_assert_uint_eq(st.segments, 0);
+	ck_assert_int_eq(qseg_write(s, buf, 100, &y[0]), 0);
+	ck_assert_uint_gt(y[0].seg, REC_ORPHAN);
+	ck_assert_int_eq(qseg_read(s, &y[0], buf, T_BIG), 100);
+	qseg_stats(s, &st);
+	ck_assert_uint_eq(st.spares, 0);
+	ck_assert_uint_eq(st.segments, 1);
+	qseg_close(s);
+	free(buf);
+	t_rm_tree(dir);
 }
 END_TEST
 
@@ -1026,6 +1164,7 @@ segment_suite(void)
 	tcase_add_test(tc, seg_release_frees_blocks);
 	tcase_add_test(tc, seg_release_bounded_wait);
 	tcase_add_test(tc, seg_roll_and_unlink);
+	tcase_add_test(tc, seg_spares_reused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sync");

@@ -11,7 +11,9 @@ free again (allocated blocks, bwctl status); a session dropped in the
 middle of DATA leaves no piece; after kill -9 of queued, a message whose
 piece was damaged on disk is found by the start-up check and removed with
 one log line, the others are delivered intact, and the space of a body
-that was being received at the crash is freed.
+that was being received at the crash is freed; emptied segments are kept
+as spares (queue_segment_spares, default 2) and the next segment is a
+spare's file, renamed (same inode), its old bytes overwritten.
 """
 
 import os
@@ -97,6 +99,12 @@ def seg_allocated(bw):
     return sum(os.stat(f).st_blocks * 512 for f in seg_files(bw))
 
 
+def spare_files(bw):
+    d = segdir(bw)
+    return sorted(os.path.join(d, f) for f in os.listdir(d)
+                  if re.fullmatch(r"spare-[0-9a-f]{8}", f))
+
+
 def restart_queued(bw):
     bw.start_one("queued")
     bw.wait_ready(["controld", "queued", "smtpd", "deliverd"])
@@ -132,11 +140,48 @@ def run_cases(bw, sink):
         c = bw.counters("queued")
         assert c.get("body_bytes") == 0, c
         assert len(seg_files(bw)) <= 1, seg_files(bw)
-        # the current segment's blocks go with the deferred punch (1 s)
-        bwtest.wait_for(lambda: seg_allocated(bw) < 64 * 1024, 10,
+        # the current segment's blocks go with the deferred punch, 10 s
+        # after the first of them was released
+        bwtest.wait_for(lambda: seg_allocated(bw) < 64 * 1024, 25,
                         what="segment blocks freed")
     t.run("delivered: pieces released, segment space free again",
           space_returns)
+
+    def spares_reused():
+        # 1 MiB segments, about 200 KiB a message, held in the queue: four
+        # full segments and the current one
+        bw.bwctl("suspend", D)
+        first = {}
+        for i in range(20):
+            first["sp%d" % i] = send(bw, "sp%d" % i, 200 * 1024)[1]
+        held = {os.stat(f).st_ino for f in seg_files(bw)}
+        assert len(held) >= 5, seg_files(bw)
+        bw.bwctl("resume", D)
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 30,
+                        what="first batch delivered (%s)" % bw.counters("queued"))
+        # four emptied, not current: two kept, the others removed
+        spares = spare_files(bw)
+        assert len(spares) == 2, (spares, os.listdir(segdir(bw)))
+        inodes = {os.stat(f).st_ino for f in spares}
+        assert inodes <= held, (inodes, held)
+        bw.bwctl("suspend", D)
+        second = {}
+        for i in range(8):
+            second["sq%d" % i] = send(bw, "sq%d" % i, 200 * 1024)[1]
+        # the next segments are the spares' files
+        taken = [f for f in seg_files(bw) if os.stat(f).st_ino in inodes]
+        assert taken, (seg_files(bw), spare_files(bw))
+        bw.bwctl("resume", D)
+        want = dict(first, **second)
+        bwtest.wait_for(lambda: all(arrived(sink, g) == ls
+                                    for g, ls in want.items()), 60,
+                        what="28 complete messages at the sink")
+        bwtest.wait_for(lambda: bw.counters("queued").get("body_pieces") == 0, 30,
+                        what="second batch delivered")
+        assert len(spare_files(bw)) <= 2, spare_files(bw)
+    t.run("emptied segments are kept as two spares and reused as the next "
+          "segments (same inode); bodies written over old ones arrive "
+          "byte for byte", spares_reused)
 
     def dropped_in_data():
         s = socket.create_connection(("127.0.0.1", bw.private_port), 10)
