@@ -30,7 +30,8 @@ struct bw_peer {
 	int			 fd;
 	struct bw_ibuf		 ibuf;
 	struct event		*ev_read;
-	struct event		*ev_write;
+	struct event		*ev_write;	/* armed while a write was short */
+	struct event		*ev_flush;	/* active: frames wait to go out */
 	struct event		*ev_timer;	/* HELLO timeout or reconnect */
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int			 my_role;
@@ -151,7 +152,8 @@ peer_disconnect(struct bw_peer *p)
 		return;
 	event_free(p->ev_read);
 	event_free(p->ev_write);
-	p->ev_read = p->ev_write = NULL;
+	event_free(p->ev_flush);
+	p->ev_read = p->ev_write = p->ev_flush = NULL;
 	if (p->ev_timer != NULL)
 		evtimer_del(p->ev_timer);
 	bw_ibuf_clear(&p->ibuf);
@@ -274,12 +276,15 @@ peer_attach(struct bw_peer *p, int fd)
 	p->ev_read = event_new(p->base, fd, EV_READ | EV_PERSIST,
 	    peer_read_cb, p);
 	p->ev_write = event_new(p->base, fd, EV_WRITE, peer_write_cb, p);
-	if (p->ev_read == NULL || p->ev_write == NULL) {
+	p->ev_flush = event_new(p->base, -1, 0, peer_write_cb, p);
+	if (p->ev_read == NULL || p->ev_write == NULL || p->ev_flush == NULL) {
 		if (p->ev_read != NULL)
 			event_free(p->ev_read);
 		if (p->ev_write != NULL)
 			event_free(p->ev_write);
-		p->ev_read = p->ev_write = NULL;
+		if (p->ev_flush != NULL)
+			event_free(p->ev_flush);
+		p->ev_read = p->ev_write = p->ev_flush = NULL;
 		bw_ibuf_clear(&p->ibuf);
 		return -1;
 	}
@@ -414,6 +419,12 @@ peer_read_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/*
+ * Write what is queued: from ev_flush, once per event-loop turn in which
+ * frames were composed, straight to the socket; from ev_write when an
+ * earlier write was short.  Arming EV_WRITE for every burst cost two
+ * epoll_ctl and one more loop turn per burst (several per message).
+ */
 static void
 peer_write_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -421,6 +432,8 @@ peer_write_cb(evutil_socket_t fd, short ev, void *arg)
 	char		 reason[128];
 	int		 r;
 
+	if (ev != EV_WRITE && event_pending(p->ev_write, EV_WRITE, NULL))
+		return;		/* a short write is waiting for room */
 	if ((r = bw_ibuf_write(&p->ibuf)) == -1) {
 		snprintf(reason, sizeof(reason), "write: %s", strerror(errno));
 		bw_peer_drop(p, reason);
@@ -653,7 +666,7 @@ bw_peer_send2(struct bw_peer *p, uint32_t type, uint32_t peerid, int fd,
 		return -1;
 	}
 	if (!event_pending(p->ev_write, EV_WRITE, NULL))
-		event_add(p->ev_write, NULL);
+		event_active(p->ev_flush, EV_TIMEOUT, 0);
 	return 0;
 }
 

@@ -80,6 +80,8 @@ struct smtpd_session {
 	int			 fd_owned;	/* plaintext bev: we close fd */
 	int			 tls_pending;	/* STARTTLS: 220 being flushed */
 	struct event		*ev_timer;	/* delay, queue reply, DATA deadline */
+	struct event		*ev_flush;	/* plaintext: replies go out */
+	int			 flush_pending;	/* ev_flush is active */
 	struct sockaddr_storage	 ss;
 	char			 addr[BW_HOSTADDR_MAX];
 	char			 name[BW_DOMAIN_MAX + 1];
