@@ -1,9 +1,12 @@
 """smtpd limits and abuse: SIZE, actual size, recipients, command line
 length, bare LF smuggling, pre-greeting talk, idle clients, messages per
-connection, connections per IP.  After the abuse, smtpd must still serve."""
+connection, connections per IP, a pipelining client that does not read its
+replies.  After the abuse, smtpd must still serve."""
 
 import re
 import smtplib
+import socket
+import threading
 import time
 
 import bwtest
@@ -172,6 +175,45 @@ def _greets(bw):
         c.close()
 
 
+def check_unread_replies(bw):
+    """60,000 pipelined EHLOs (about 6 MB of replies, more than the kernel
+    buffers smtpd's socket) from a client that reads nothing for a while:
+    smtpd's direct reply writes fall short, EV_WRITE takes over, command
+    reading stops past SMTPD_OUTPUT_MAX of unsent replies; others are
+    served meanwhile; once the client reads, every reply arrives and the
+    session goes on."""
+    n = 60000
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", bw.private_port))
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"220")
+    sender = threading.Thread(target=s.sendall,
+                              args=(b"EHLO flood.example\r\n" * n,),
+                              daemon=True)
+    sender.start()
+    time.sleep(1.5)     # below smtpd_timeout_command (3s)
+    other = session(bw)
+    assert other.cmd("NOOP")[0] == 250
+    other.cmd("QUIT")
+    other.close()
+    got = lines = 0
+    deadline = time.time() + 60
+    while got < n and time.time() < deadline:
+        ln = f.readline()
+        assert ln[:3] == b"250", (got, lines, ln)
+        lines += 1
+        if ln[3:4] == b" ":
+            got += 1
+    assert got == n, got
+    sender.join(10)
+    s.sendall(b"QUIT\r\n")
+    assert f.readline().startswith(b"221"), "no 221 after the flood"
+    f.close()
+    s.close()
+
+
 def check_still_serves(bw):
     r = bw.swaks("--to", "user@example.org", "--from", "s@b.example")
     assert "queued as" in r.stdout, r.stdout + r.stderr
@@ -213,6 +255,9 @@ listener delayed {
     t.run("messages per connection limit: 421", check_messages_per_connection,
           bw)
     t.run("per-IP connection limit: 421 for the 4th", check_per_ip, bw)
+    t.run("a pipelining client that does not read: every reply arrives "
+          "in order once it does, others are served meanwhile",
+          check_unread_replies, bw)
     t.run("smtpd still serves after the abuse", check_still_serves, bw)
     r = bw.bwctl("status", check=False)
     t.ok("limit_closes" in r.stdout, "status shows limit_closes", r.stdout)
