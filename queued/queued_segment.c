@@ -350,15 +350,6 @@ qseg_punch_pending(const struct qseg *s)
 	return 0;
 }
 
-void
-qseg_punch_freed(struct qseg *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->nfiles; i++)
-		qseg_file_punch_freed(s, &s->files[i]);
-}
-
 int64_t
 qseg_punch_due(struct qseg *s, uint64_t min_wait_ms)
 {
@@ -856,7 +847,7 @@ qseg_close(struct qseg *s)
 		return;
 	if (qseg_sync(s) == -1)
 		log_warnx("store: body segments not synced at close");
-	qseg_punch_freed(s);
+	(void)qseg_punch_due(s, 0);
 	if (s->cur_fd != -1)
 		close(s->cur_fd);
 	for (i = 0; i < QSEG_FD_CACHE; i++)

@@ -89,20 +89,18 @@ ssize_t		 qseg_read(struct qseg *, const struct qseg_ext *, void *,
 		    size_t bufsz);
 /* The piece is gone for good (its deletion is durable, or it was never
  * committed): unlink its segment when it was the last, else remember its
- * blocks for qseg_punch_freed(). */
+ * blocks for qseg_punch_due(). */
 void		 qseg_release(struct qseg *, const struct qseg_ext *);
 /* The same for n pieces at once (xs is reordered): neighbours in a
  * segment are freed with one punch. */
 void		 qseg_release_batch(struct qseg *, struct qseg_ext *xs,
 		    size_t n);
-/* 1 when released blocks wait for qseg_punch_freed(). */
+/* 1 when released blocks wait for qseg_punch_due(). */
 int		 qseg_punch_pending(const struct qseg *);
-/* Free the blocks of every released piece whose segment is still there
- * (at shutdown). */
-void		 qseg_punch_freed(struct qseg *);
-/* The same for the segments whose first waiting range was released at
- * least min_wait_ms ago: the milliseconds until the next one is due, or
- * -1 when none waits. */
+/* Free the blocks of the released pieces of every segment whose first
+ * waiting range was released at least min_wait_ms ago (0: all of them,
+ * at shutdown): the milliseconds until the next one is due, or -1 when
+ * none waits. */
 int64_t		 qseg_punch_due(struct qseg *, uint64_t min_wait_ms);
 /* Flusher thread: make every piece written so far durable: 0 or -1. */
 int		 qseg_sync(struct qseg *);

@@ -487,7 +487,7 @@ qstore_punch_schedule(struct qstore *st, struct event_base *base)
 		return;
 	if (qstore_punch_ev == NULL && (qstore_punch_ev = evtimer_new(base,
 	    qstore_punch_cb, st)) == NULL) {
-		qseg_punch_freed(st->seg);	/* no timer: at once */
+		(void)qseg_punch_due(st->seg, 0);	/* no timer: at once */
 		return;
 	}
 	if (!evtimer_pending(qstore_punch_ev, NULL))
@@ -501,7 +501,7 @@ qstore_punch_shutdown(struct qstore *st)
 		return;
 	event_free(qstore_punch_ev);
 	qstore_punch_ev = NULL;
-	qseg_punch_freed(st->seg);
+	(void)qseg_punch_due(st->seg, 0);
 }
 
 /* Release the pieces whose deletion a finished flush made durable, in
