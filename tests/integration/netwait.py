@@ -2,12 +2,30 @@
 Shared by the integration tests (bwtest.py) and the benchmarks
 (bench/benchlib.py); no dependency on a build."""
 
+import random
 import socket
 import time
+
+# Ports handed out below the kernel's ephemeral range: a port the kernel
+# picked for us (bind to 0) is free now, but the kernel may hand it to
+# any outgoing connection before the daemon binds it ("Address already in
+# use" in a parallel make check).  Outside that range only another
+# free_port() can take it.
+FREE_PORT_RANGE = (20000, 32000)
+FREE_PORT_TRIES = 200
 
 
 def free_port(host="127.0.0.1"):
     """A TCP port that is free right now on host."""
+    lo, hi = FREE_PORT_RANGE
+    for _ in range(FREE_PORT_TRIES):
+        port = random.randint(lo, hi)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
