@@ -38,9 +38,10 @@
 static void
 config_defaults(struct bw_config *cfg)
 {
-	int	 i;
+	int	 i, refs = cfg->refs;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->refs = refs;
 	TAILQ_INIT(&cfg->listeners);
 	TAILQ_INIT(&cfg->gateways);
 	TAILQ_INIT(&cfg->gwrules);
@@ -201,6 +202,42 @@ config_free(struct bw_config *cfg)
 		config_profile_free(pr);
 	}
 	TAILQ_INIT(&cfg->profiles);
+}
+
+struct bw_config *
+config_new(void)
+{
+	struct bw_config	*cfg;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		return NULL;
+	config_defaults(cfg);
+	cfg->refs = 1;
+	return cfg;
+}
+
+struct bw_config *
+config_ref(struct bw_config *cfg)
+{
+	/* sanity checks */
+	if (cfg->refs <= 0)
+		fatalx("config_ref: configuration already freed");
+	cfg->refs++;
+	return cfg;
+}
+
+void
+config_unref(struct bw_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	/* sanity checks */
+	if (cfg->refs <= 0)
+		fatalx("config_unref: configuration already freed");
+	if (--cfg->refs > 0)
+		return;
+	config_free(cfg);
+	free(cfg);
 }
 
 int

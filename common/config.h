@@ -216,6 +216,7 @@ struct bw_profile_conf {
 TAILQ_HEAD(bw_profile_list, bw_profile_conf);
 
 struct bw_config {
+	int			 refs;		/* config_new/ref/unref */
 	char			 path[PATH_MAX];	/* "" = built-in */
 	char			 hostname[BW_DOMAIN_MAX + 1];
 	char			 runtime_dir[PATH_MAX];
@@ -265,6 +266,15 @@ int	 config_load(struct bw_config *, const char *path, const char *basedir,
 int	 config_parse_text(struct bw_config *, const char *name, const char *text,
 	    const char *basedir, bw_config_error_cb errcb, void *arg);
 void	 config_free(struct bw_config *);
+/*
+ * A configuration on the heap with one reference, for the daemons: a
+ * reload builds a new one while sessions and agents started under the old
+ * one keep a reference to it until they end.  config_load() and
+ * config_parse_text() keep refs.  config_unref() frees at the last one.
+ */
+struct bw_config *config_new(void);		/* NULL: out of memory */
+struct bw_config *config_ref(struct bw_config *);
+void	 config_unref(struct bw_config *);
 extern const char bw_config_default_text[];
 
 /* Path of a runtime socket or file: runtime_dir/name. */

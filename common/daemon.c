@@ -95,29 +95,69 @@ void
 bw_daemon_setup(struct bw_daemon *d)
 {
 	char	 name[BW_NAME_MAX + sizeof(".pid")];
+	int	 n;
 
 	log_init(d->name, 1);
 	log_set_verbose(d->verbose);
-	if (config_load(&d->cfg, d->conffile, d->basedir, NULL, NULL) != 0)
+	if ((d->cfg = config_new()) == NULL)
+		fatal("configuration");
+	if (config_load(d->cfg, d->conffile, d->basedir, NULL, NULL) != 0)
 		fatalx("%s: configuration has errors",
 		    d->conffile ? d->conffile : "built-in default");
 	if (d->checkonly) {
 		fprintf(stderr, "configuration OK\n");
-		config_free(&d->cfg);
+		config_unref(d->cfg);
 		exit(0);
 	}
 	log_init(d->name, d->foreground);
 	signal(SIGPIPE, SIG_IGN);
 	d->started = bw_time();
 
-	if (bw_mkdirs(d->cfg.runtime_dir, 0755) == -1)
-		fatal("runtime directory %s", d->cfg.runtime_dir);
-	if ((size_t)snprintf(name, sizeof(name), "%s.pid", d->name) >=
-	    sizeof(name))
+	d->production = !d->cfg->dev_mode && geteuid() == 0;
+
+	if (bw_mkdirs(d->cfg->runtime_dir, 0755) == -1)
+		fatal("runtime directory %s", d->cfg->runtime_dir);
+	if (config_runtime_path(d->cfg, d->name, d->piddir,
+	    sizeof(d->piddir)) == -1)
+		fatalx("%s: runtime directory name too long", d->name);
+	if (bw_mkdirs(d->piddir, 0755) == -1)
+		fatal("pid directory %s", d->piddir);
+	n = snprintf(name, sizeof(name), "%s.pid", d->name);
+	if (n < 0 || (size_t)n >= sizeof(name))
 		fatalx("%s: name too long for a pid file", d->name);
-	if (config_runtime_path(&d->cfg, name, d->pidfile,
-	    sizeof(d->pidfile)) == -1 || bw_pidfile_write(d->pidfile) == -1)
-		fatal("pid file %s", d->pidfile);
+	if (bw_path(d->pidfile, sizeof(d->pidfile), d->piddir, name) == -1 ||
+	    bw_pidfile_write(d->pidfile) == -1)
+		fatal("pid file %s/%s", d->piddir, name);
+}
+
+void
+bw_daemon_privdrop(struct bw_daemon *d, const char *user,
+    const char *chroot_dir)
+{
+	struct bw_user	 u;
+	size_t		 n;
+
+	if (d->production) {
+		if (bw_user_lookup(user, &u) == -1)
+			fatalx("privdrop: unknown user %s", user);
+		if (chown(d->piddir, u.uid, u.gid) == -1 ||
+		    chown(d->pidfile, u.uid, u.gid) == -1)
+			fatal("pid directory %s for %s", d->piddir, user);
+		if (chroot_dir != NULL) {
+			/* the pid file's path as seen inside the chroot */
+			n = strlen(chroot_dir);
+			while (n > 1 && chroot_dir[n - 1] == '/')
+				n--;
+			if (strncmp(d->pidfile, chroot_dir, n) != 0 ||
+			    d->pidfile[n] != '/')
+				fatalx("pid file %s is outside chroot_dir %s",
+				    d->pidfile, chroot_dir);
+			memmove(d->pidfile, d->pidfile + (n == 1 ? 0 : n),
+			    strlen(d->pidfile + (n == 1 ? 0 : n)) + 1);
+			strlcpy(d->chroot, chroot_dir, sizeof(d->chroot));
+		}
+	}
+	bw_privdrop(user, chroot_dir, !d->production);
 }
 
 /* SIGTERM, SIGINT: clean shutdown, exit status 0. */
@@ -170,12 +210,12 @@ bw_daemon_peer_uids(const struct bw_daemon *d, int roles)
 	const char	*name;
 	size_t		 i;
 
-	if (d->cfg.dev_mode || geteuid() != 0)
+	if (d->cfg->dev_mode || geteuid() != 0)
 		return;
 	for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
 		if ((roles & users[i].role) == 0)
 			continue;
-		name = (const char *)&d->cfg + users[i].off;
+		name = (const char *)d->cfg + users[i].off;
 		if (bw_user_lookup(name, &u) == -1)
 			fatalx("unknown user %s for %s", name,
 			    bw_role_name(users[i].role));
@@ -192,7 +232,7 @@ bw_daemon_run(struct bw_daemon *d, const char *extra)
 	if (d->base == NULL)
 		fatalx("%s: no event base", d->name);
 	log_info("started pid=%ld config=%s%s%s", (long)getpid(),
-	    d->cfg.path[0] ? d->cfg.path : "built-in",
+	    d->cfg != NULL && d->cfg->path[0] ? d->cfg->path : "built-in",
 	    extra != NULL ? " " : "", extra != NULL ? extra : "");
 	ret = event_base_dispatch(d->base);
 	if (ret == -1 || !d->shutting_down)
@@ -224,6 +264,7 @@ bw_daemon_cleanup(struct bw_daemon *d)
 	if (d->pidfile[0] != '\0')
 		bw_pidfile_remove(d->pidfile);
 	d->pidfile[0] = '\0';
-	config_free(&d->cfg);
+	config_unref(d->cfg);
+	d->cfg = NULL;
 	log_info("stopped");
 }

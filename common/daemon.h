@@ -57,8 +57,11 @@ struct bw_daemon {
 	int			 foreground;	/* -d: log to stderr */
 	int			 verbose;	/* -v: log_debug */
 	int			 checkonly;	/* -n: check the config, exit */
-	struct bw_config	 cfg;
+	struct bw_config	*cfg;		/* the current one (reload swaps it) */
+	char			 piddir[PATH_MAX];	/* runtime_dir/<name> */
 	char			 pidfile[PATH_MAX];	/* "" until written */
+	char			 chroot[PATH_MAX];	/* "" unless chrooted */
+	int			 production;	/* root, no -b: will drop */
 	int64_t			 started;	/* bw_time() at setup */
 	struct event_base	*base;		/* bw_daemon_events() */
 	struct event		*ev_sigterm;
@@ -81,9 +84,19 @@ void	 bw_daemon_args(struct bw_daemon *, int argc, char *argv[],
 /*
  * Load the config (fatal on errors); with -n print "configuration OK" and
  * exit 0.  Then log for real, ignore SIGPIPE, note the start time, create
- * the runtime directory and write runtime_dir/<name>.pid.
+ * the runtime directory and write runtime_dir/<name>/<name>.pid.  The pid
+ * file has a directory of its own because the runtime directory stays
+ * root's (it holds the sockets): after the drop the daemon can still
+ * remove its pid file, and no daemon can touch another's files.
  */
 void	 bw_daemon_setup(struct bw_daemon *);
+/*
+ * Production: give the pid directory to user, then bw_privdrop() (chroot
+ * to chroot_dir if not NULL).  Development mode: bw_privdrop()'s one log
+ * line.  Fatal on any failure.
+ */
+void	 bw_daemon_privdrop(struct bw_daemon *, const char *user,
+	    const char *chroot_dir);
 /*
  * The event base (bw_event_base_new()) and the SIGTERM/SIGINT events that
  * log "shutting down on signal N", set shutting_down, call on_shutdown and

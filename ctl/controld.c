@@ -45,11 +45,11 @@ ctl_admin_group(struct controld *env)
 
 	env->have_admin_gid = 0;
 	env->admin_gid = (gid_t)-1;
-	if (env->d.cfg.admin_group[0] == '\0')
+	if (env->d.cfg->admin_group[0] == '\0')
 		return;
-	if ((gr = getgrnam(env->d.cfg.admin_group)) == NULL) {
+	if ((gr = getgrnam(env->d.cfg->admin_group)) == NULL) {
 		log_info("admin group %s does not exist: control socket is "
-		    "for root only", env->d.cfg.admin_group);
+		    "for root only", env->d.cfg->admin_group);
 		return;
 	}
 	env->admin_gid = gr->gr_gid;
@@ -62,7 +62,7 @@ ctl_listen(struct controld *env)
 	char	 path[PATH_MAX];
 	mode_t	 mode;
 
-	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROLD, path,
+	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
 	/* Each daemon runs as its own user; SO_PEERCRED does the check. */
@@ -73,7 +73,7 @@ ctl_listen(struct controld *env)
 	if (ctl_daemon_listener == NULL)
 		fatal("listen on %s", path);
 
-	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROL, path,
+	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROL, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_CONTROL);
 	mode = env->have_admin_gid ? 0660 : 0600;
@@ -82,7 +82,7 @@ ctl_listen(struct controld *env)
 	if (ctl_client_listener == NULL)
 		fatal("listen on %s", path);
 	log_info("listening on %s mode=%04o group=%s", path, (unsigned)mode,
-	    env->have_admin_gid ? env->d.cfg.admin_group : "-");
+	    env->have_admin_gid ? env->d.cfg->admin_group : "-");
 }
 
 int
@@ -109,7 +109,7 @@ main(int argc, char *argv[])
 	bw_daemon_events(&env.d);
 	ctl_listen(&env);
 
-	bw_privdrop(env.d.cfg.user_controld, NULL, env.d.cfg.dev_mode);
+	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);
 
 	bw_daemon_run(&env.d, NULL);
 

@@ -124,9 +124,9 @@ ctl_dns_timeout(struct ctl_req *req)
 {
 	ctl_env->c_requests_timeout++;
 	log_warnx("ctl request id=%u: dnscached did not answer within %lld ms",
-	    req->id, BW_LIMIT(&ctl_env->d.cfg, LIM_CTL_TIMEOUT));
+	    req->id, BW_LIMIT(ctl_env->d.cfg, LIM_CTL_TIMEOUT));
 	ctl_req_fail(req, 1, "dnscached did not answer within %lld ms",
-	    BW_LIMIT(&ctl_env->d.cfg, LIM_CTL_TIMEOUT));
+	    BW_LIMIT(ctl_env->d.cfg, LIM_CTL_TIMEOUT));
 }
 
 /* dnscached disconnected: its requests fail now. */

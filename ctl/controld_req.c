@@ -133,7 +133,7 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
-	ctl_req_arm(req, (uint64_t)BW_LIMIT(&env->d.cfg, LIM_CTL_TIMEOUT));
+	ctl_req_arm(req, (uint64_t)BW_LIMIT(env->d.cfg, LIM_CTL_TIMEOUT));
 	return req;
 }
 

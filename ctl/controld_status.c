@@ -157,7 +157,7 @@ ctl_status_start(struct ctl_req *req)
 			continue;
 		req->asked[req->nasked++] = d->peerid;
 	}
-	wait = (uint64_t)BW_LIMIT(&env->d.cfg, LIM_CTL_TIMEOUT);
+	wait = (uint64_t)BW_LIMIT(env->d.cfg, LIM_CTL_TIMEOUT);
 	if (wait > CTL_STATUS_WAIT_MS)
 		wait = CTL_STATUS_WAIT_MS;
 	ctl_req_arm(req, wait);
@@ -249,7 +249,7 @@ ctl_proc_listed(const struct ctl_proc *procs, size_t n, const char *name)
 static long
 ctl_status_workers(void)
 {
-	long	 n = ctl_env->d.cfg.deliverd_workers;
+	long	 n = ctl_env->d.cfg->deliverd_workers;
 
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		n = 1;

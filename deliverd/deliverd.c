@@ -32,7 +32,7 @@ main(int argc, char *argv[])
 	bw_daemon_args(&sup.d, argc, argv, NULL, NULL, NULL, NULL);
 	bw_daemon_setup(&sup.d);
 
-	if ((n = sup.d.cfg.deliverd_workers) <= 0 &&
+	if ((n = sup.d.cfg->deliverd_workers) <= 0 &&
 	    (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		n = 1;
 	if (n > DLV_WORKERS_MAX)
@@ -40,7 +40,7 @@ main(int argc, char *argv[])
 	sup.nslots = (int)n;
 
 	/* Workers inherit the dropped privileges. */
-	bw_privdrop(sup.d.cfg.user_deliverd, NULL, sup.d.cfg.dev_mode);
+	bw_daemon_privdrop(&sup.d, sup.d.cfg->user_deliverd, NULL);
 
 	/* SIGTERM/SIGINT: stop the workers, end the loop when all are gone. */
 	sup.d.on_shutdown = dlv_super_shutdown;

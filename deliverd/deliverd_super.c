@@ -116,7 +116,7 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 		index = s->index;
 		restarts = s->restarts;
 		dlv_super_forget(sup);
-		dlv_worker_main(&sup->d.cfg, index, fds[0], restarts);
+		dlv_worker_main(sup->d.cfg, index, fds[0], restarts);
 	}
 	close(fds[0]);
 	s->pid = pid;

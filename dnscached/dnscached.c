@@ -97,9 +97,9 @@ dns_servers_setup(struct dnscached *env, char **opt, size_t nopt)
 		    -1)
 			fatalx("-r %s: not an address[:port]", opt[i]);
 	if (env->nservers == 0) {
-		for (n = 0; n < env->d.cfg.ndns_servers && n < DNS_SERVERS_MAX;
+		for (n = 0; n < env->d.cfg->ndns_servers && n < DNS_SERVERS_MAX;
 		    n++)
-			if (dns_server_from_config(&env->d.cfg.dns_servers[n],
+			if (dns_server_from_config(&env->d.cfg->dns_servers[n],
 			    &env->servers[n]) == -1)
 				fatalx("dns_servers: entry %d unusable", n + 1);
 		env->nservers = (size_t)n;
@@ -136,14 +136,14 @@ main(int argc, char *argv[])
 	bw_daemon_peer_uids(&env.d, BW_ROLE_SMTPD | BW_ROLE_DELIVERD);
 	dns_servers_setup(&env, opts.servers, opts.nservers);
 	if ((env.cache = dns_cache_new(
-	    (size_t)BW_LIMIT(&env.d.cfg, LIM_DNS_CACHE_MAX_ENTRIES),
-	    (size_t)BW_LIMIT(&env.d.cfg, LIM_DNS_CACHE_MAX_BYTES), NULL)) == NULL)
+	    (size_t)BW_LIMIT(env.d.cfg, LIM_DNS_CACHE_MAX_ENTRIES),
+	    (size_t)BW_LIMIT(env.d.cfg, LIM_DNS_CACHE_MAX_BYTES), NULL)) == NULL)
 		fatal("dns cache");
 	dns_cache_ttl_limits(
-	    (uint32_t)(BW_LIMIT(&env.d.cfg, LIM_DNS_TTL_MAX) / 1000),
-	    (uint32_t)(BW_LIMIT(&env.d.cfg, LIM_DNS_NEGATIVE_TTL_MAX) / 1000));
+	    (uint32_t)(BW_LIMIT(env.d.cfg, LIM_DNS_TTL_MAX) / 1000),
+	    (uint32_t)(BW_LIMIT(env.d.cfg, LIM_DNS_NEGATIVE_TTL_MAX) / 1000));
 	bw_daemon_events(&env.d);
-	if (config_runtime_path(&env.d.cfg, BW_SOCK_DNSCACHED, path,
+	if (config_runtime_path(env.d.cfg, BW_SOCK_DNSCACHED, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_DNSCACHED);
 	/* Clients run as other users; SO_PEERCRED does the check. */
@@ -152,7 +152,7 @@ main(int argc, char *argv[])
 	    dns_client_msg_cb, dns_client_state_cb, &env)) == NULL)
 		fatal("listen on %s", path);
 
-	bw_privdrop(env.d.cfg.user_dnscached, NULL, env.d.cfg.dev_mode);
+	bw_daemon_privdrop(&env.d, env.d.cfg->user_dnscached, NULL);
 
 	dns_controld_connect(&env);
 	bw_daemon_run(&env.d, NULL);

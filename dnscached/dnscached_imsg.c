@@ -163,7 +163,7 @@ dns_controld_connect(struct dnscached *env)
 		.msg = dns_controld_msg, .arg = env,
 	};
 
-	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROLD, path,
+	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
 	env->controld = bw_status_link_connect(env->d.base, &conf);

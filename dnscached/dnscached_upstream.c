@@ -397,7 +397,7 @@ dns_upstream_udp(struct dns_upstream *u)
 	}
 	dns_env->c_upstream_queries++;
 	u->active = 1;
-	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->d.cfg,
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(dns_env->d.cfg,
 	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u attempt=%u",
 	    u->name, dns_qtype_name(u->qtype), s->text, u->id, u->attempt);
@@ -482,7 +482,7 @@ dns_upstream_tcp(struct dns_upstream *u)
 		return -1;	/* the caller's attempt_end frees u->bev */
 	}
 	dns_env->c_upstream_queries++;
-	dns_upstream_arm(u, (uint64_t)BW_LIMIT(&dns_env->d.cfg,
+	dns_upstream_arm(u, (uint64_t)BW_LIMIT(dns_env->d.cfg,
 	    LIM_DNS_ATTEMPT_TIMEOUT));
 	log_debug("dns query name=%s type=%s server=%s id=%u tcp", u->name,
 	    dns_qtype_name(u->qtype), s->text, u->id);
@@ -547,7 +547,7 @@ dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
 	u->maxattempts = (unsigned int)(dns_env->nservers *
 	    DNS_TRIES_PER_SERVER);
 	u->deadline_ms = bw_now_ms() +
-	    (uint64_t)BW_LIMIT(&dns_env->d.cfg, LIM_DNS_QUERY_DEADLINE);
+	    (uint64_t)BW_LIMIT(dns_env->d.cfg, LIM_DNS_QUERY_DEADLINE);
 	TAILQ_INSERT_TAIL(&dns_upstreams, u, entry);
 	dns_env->c_inflight++;
 	evtimer_add(u->timer, &tv);

@@ -66,7 +66,7 @@ main(int argc, char *argv[])
 
 	/* Production: only smtpd's and deliverd's users may connect. */
 	bw_daemon_peer_uids(&env.d, BW_ROLE_SMTPD | BW_ROLE_DELIVERD);
-	q_spool_prepare(&env.d.cfg);
+	q_spool_prepare(env.d.cfg);
 	bw_daemon_events(&env.d);
 
 	/*
@@ -74,7 +74,7 @@ main(int argc, char *argv[])
 	 * directory may be root's); connections wait in the backlog until
 	 * the store is open and the loop runs.
 	 */
-	if (config_runtime_path(&env.d.cfg, BW_SOCK_QUEUED, path,
+	if (config_runtime_path(env.d.cfg, BW_SOCK_QUEUED, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_QUEUED);
 	if ((q_listener = bw_peer_listen(env.d.base, path,
@@ -82,24 +82,24 @@ main(int argc, char *argv[])
 	    qsmtpd_msg_cb, qsmtpd_state_cb, &env)) == NULL)
 		fatal("listen on %s", path);
 
-	bw_privdrop(env.d.cfg.user_queued, NULL, env.d.cfg.dev_mode);
+	bw_daemon_privdrop(&env.d, env.d.cfg->user_queued, NULL);
 
 	/* Recovery first: nobody may submit before the store is sane. */
-	qstore_open(&env.store, &env.d.cfg);
+	qstore_open(&env.store, env.d.cfg);
 	if (qstore_count(&env.store, &msgs, &rcpts) == 0) {
 		env.c_queued_messages = msgs;
 		env.c_queued_recipients = rcpts;
 	}
 	log_info("store: recovered messages=%llu recipients=%llu",
 	    (unsigned long long)msgs, (unsigned long long)rcpts);
-	qmsg_init((size_t)BW_LIMIT(&env.d.cfg, LIM_QUEUE_MAX_OPEN_MESSAGES));
+	qmsg_init((size_t)BW_LIMIT(env.d.cfg, LIM_QUEUE_MAX_OPEN_MESSAGES));
 	qsched_init(env.d.base);
-	qidle_init(env.d.base, BW_LIMIT(&env.d.cfg, LIM_QUEUE_IDLE_FORGET));
-	qdispatch_init(env.d.base, env.d.cfg.deliverd_workers > 0 ?
-	    (uint32_t)env.d.cfg.deliverd_workers : 0);
+	qidle_init(env.d.base, BW_LIMIT(env.d.cfg, LIM_QUEUE_IDLE_FORGET));
+	qdispatch_init(env.d.base, env.d.cfg->deliverd_workers > 0 ?
+	    (uint32_t)env.d.cfg->deliverd_workers : 0);
 	if ((env.commit = qcommit_new(qstore_flush, &env.store,
-	    (size_t)BW_LIMIT(&env.d.cfg, LIM_QUEUE_MAX_COMMIT_BATCH),
-	    (unsigned int)BW_LIMIT(&env.d.cfg, LIM_QUEUE_COMMIT_DELAY))) ==
+	    (size_t)BW_LIMIT(env.d.cfg, LIM_QUEUE_MAX_COMMIT_BATCH),
+	    (unsigned int)BW_LIMIT(env.d.cfg, LIM_QUEUE_COMMIT_DELAY))) ==
 	    NULL)
 		fatal("group commit");
 	if ((env.ev_commit = event_new(env.d.base, qcommit_fd(env.commit),
@@ -111,7 +111,7 @@ main(int argc, char *argv[])
 
 	qctl_connect(&env);
 
-	snprintf(extra, sizeof(extra), "spool=%s", env.d.cfg.spool_dir);
+	snprintf(extra, sizeof(extra), "spool=%s", env.d.cfg->spool_dir);
 	bw_daemon_run(&env.d, extra);
 
 	/* Commits in flight get their flush and replies first. */

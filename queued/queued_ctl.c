@@ -359,7 +359,7 @@ qctl_connect(struct queued *env)
 		.msg = qctl_msg, .state = qctl_state_cb, .arg = env,
 	};
 
-	if (config_runtime_path(&env->d.cfg, BW_SOCK_CONTROLD, path,
+	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROLD, path,
 	    sizeof(path)) == -1)
 		fatalx("runtime path for %s too long", BW_SOCK_CONTROLD);
 	env->controld = bw_status_link_connect(env->d.base, &conf);

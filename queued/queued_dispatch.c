@@ -140,7 +140,7 @@ qdispatch_body_load(const char *qid, const struct qenv_rec *e)
 	ssize_t		 len;
 	uint32_t	 c;
 
-	if (e->size > (uint64_t)BW_LIMIT(&q_env->d.cfg,
+	if (e->size > (uint64_t)BW_LIMIT(q_env->d.cfg,
 	    LIM_MESSAGE_SIZE_LIMIT) * 2)
 		return -1;	/* no envelope of ours says that */
 	want = e->size > QSTORE_BODY_CHUNK ? (size_t)e->size :
@@ -307,7 +307,7 @@ static int
 qdispatch_worker_full(const struct qworker *w)
 {
 	return w->peer == NULL || w->inflight >=
-	    (uint32_t)BW_LIMIT(&q_env->d.cfg, LIM_DELIVER_MAX_JOBS_PER_WORKER) ||
+	    (uint32_t)BW_LIMIT(q_env->d.cfg, LIM_DELIVER_MAX_JOBS_PER_WORKER) ||
 	    bw_peer_wpending(w->peer) > QDISPATCH_WPENDING_MAX;
 }
 
@@ -322,7 +322,7 @@ qdispatch_wait(struct qsq *q, struct qworker *w)
 static void
 qdispatch_run_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	uint32_t	 perdom = (uint32_t)BW_LIMIT(&q_env->d.cfg,
+	uint32_t	 perdom = (uint32_t)BW_LIMIT(q_env->d.cfg,
 			    LIM_DELIVER_MAX_JOBS_PER_DOMAIN);
 	struct qsq	*q;
 	struct qworker	*w;

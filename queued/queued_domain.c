@@ -99,7 +99,7 @@ qdomain_cmd(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	 * every gateway: the record that also holds queues created later.
 	 */
 	if (c.op == BW_DOMAIN_SUSPEND && gw[0] != '\0' &&
-	    config_gateway_find(&q_env->d.cfg, gw) != NULL)
+	    config_gateway_find(q_env->d.cfg, gw) != NULL)
 		(void)qsched_queue_get(gw, dom);
 	else if (c.op == BW_DOMAIN_SUSPEND && gw[0] == '\0')
 		(void)qsched_queue_get(QSCHED_ALL_GATEWAYS, dom);

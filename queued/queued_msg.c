@@ -108,7 +108,7 @@ qmsg_find(const char *qid)
 int
 qmsg_rcpt_add(struct qmsg *m, const char *rcpt)
 {
-	long long	 max = BW_LIMIT(&q_env->d.cfg, LIM_SMTPD_MAX_RECIPIENTS);
+	long long	 max = BW_LIMIT(q_env->d.cfg, LIM_SMTPD_MAX_RECIPIENTS);
 	uint32_t	 n;
 	char		**v;
 
@@ -194,7 +194,7 @@ qmsg_body_release(struct qmsg *m)
 int
 qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 {
-	long long	 maxsize = BW_LIMIT(&q_env->d.cfg, LIM_MESSAGE_SIZE_LIMIT);
+	long long	 maxsize = BW_LIMIT(q_env->d.cfg, LIM_MESSAGE_SIZE_LIMIT);
 	const unsigned char *p = data;
 	size_t		 n, cap;
 	unsigned char	*nm;

@@ -92,7 +92,7 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	strlcat(boundary, m.qid, sizeof(boundary));
 	hdrs = qresult_headers(qid, &hlen);
 	memset(&in, 0, sizeof(in));
-	in.hostname = q_env->d.cfg.hostname;
+	in.hostname = q_env->d.cfg->hostname;
 	in.qid = qid;
 	in.sender = sender;
 	in.arrival = e->created;
@@ -111,10 +111,10 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	m.created = in.now;
 	m.flags = BW_DLVF_BOUNCE;
 	strlcpy(m.listener, "bounce", sizeof(m.listener));
-	strlcpy(m.helo, q_env->d.cfg.hostname, sizeof(m.helo));
+	strlcpy(m.helo, q_env->d.cfg->hostname, sizeof(m.helo));
 	strlcpy(m.client_addr, "127.0.0.1", sizeof(m.client_addr));
-	strlcpy(m.gateway, q_env->d.cfg.bounce_gateway[0] ?
-	    q_env->d.cfg.bounce_gateway : QUEUED_GATEWAY_DEFAULT,
+	strlcpy(m.gateway, q_env->d.cfg->bounce_gateway[0] ?
+	    q_env->d.cfg->bounce_gateway : QUEUED_GATEWAY_DEFAULT,
 	    sizeof(m.gateway));
 	rcpts[0] = sender;
 	m.rcpts = rcpts;

@@ -178,7 +178,7 @@ qsched_next(struct qsq *q)
 const struct bw_profile_conf *
 qsched_profile(const struct qsq *q)
 {
-	return config_profile_for(&q_env->d.cfg, q->domain);
+	return config_profile_for(q_env->d.cfg, q->domain);
 }
 
 /* ---- the deferred heap (min by next_try) ---- */
@@ -360,11 +360,11 @@ qsched_msg_added(const char *qid, int64_t created, const char *gw,
 
 	for (i = 0; i < nrcpt; i++) {
 		qqueue_rcpt_domain(dom, sizeof(dom), rcpts[i],
-		    q_env->d.cfg.hostname);
+		    q_env->d.cfg->hostname);
 		/* seen before in this message? (nrcpt is bounded) */
 		for (j = 0; j < i; j++) {
 			qqueue_rcpt_domain(prev, sizeof(prev), rcpts[j],
-			    q_env->d.cfg.hostname);
+			    q_env->d.cfg->hostname);
 			if (strcmp(prev, dom) == 0)
 				break;
 		}

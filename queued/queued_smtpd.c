@@ -171,7 +171,7 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	struct bw_msg_open	 o;
 	struct qpeer_ent	*pe = bw_peer_get_data(peer);
 	struct qmsg		*m;
-	const struct bw_config	*cfg = &q_env->d.cfg;
+	const struct bw_config	*cfg = q_env->d.cfg;
 	const char		*gw;
 	char			 esc[QSMTPD_ESC_MAX];
 
@@ -235,7 +235,7 @@ qsmtpd_rcpt(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	if (qmsg_rcpt_add(m, rcpt) == -1 && m->fail == BW_SUBMIT_TOOMANY &&
-	    m->nrcpt == (uint32_t)BW_LIMIT(&q_env->d.cfg,
+	    m->nrcpt == (uint32_t)BW_LIMIT(q_env->d.cfg,
 	    LIM_SMTPD_MAX_RECIPIENTS))
 		log_info("%s too many recipients (limit %u)", qid, m->nrcpt);
 }

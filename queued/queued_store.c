@@ -612,7 +612,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		rr[i].state = BW_RCPT_QUEUED;
 		strlcpy(rr[i].rcpt, m->rcpts[i], sizeof(rr[i].rcpt));
 		qqueue_rcpt_domain(rr[i].domain, sizeof(rr[i].domain),
-		    m->rcpts[i], q_env != NULL ? q_env->d.cfg.hostname :
+		    m->rcpts[i], q_env != NULL ? q_env->d.cfg->hostname :
 		    "localhost");
 		strlcpy(rr[i].gateway, e.gateway, sizeof(rr[i].gateway));
 		qstore_key_idx(&key, kbuf, m->qid, i);

@@ -30,15 +30,15 @@ smtpd_peer_path(const struct smtpd_env *env, const char *name, char *dst,
     size_t dstsz)
 {
 	char	 full[PATH_MAX];
-	size_t	 n = strlen(env->d.cfg.chroot_dir);
+	size_t	 n = strlen(env->d.cfg->chroot_dir);
 
-	if (config_runtime_path(&env->d.cfg, name, full, sizeof(full)) == -1)
+	if (config_runtime_path(env->d.cfg, name, full, sizeof(full)) == -1)
 		return -1;
-	if (env->d.cfg.dev_mode || geteuid() != 0 || n == 0)
+	if (!env->d.production || n == 0)
 		return strlcpy(dst, full, dstsz) < dstsz ? 0 : -1;
-	while (n > 1 && env->d.cfg.chroot_dir[n - 1] == '/')
+	while (n > 1 && env->d.cfg->chroot_dir[n - 1] == '/')
 		n--;
-	if (strncmp(full, env->d.cfg.chroot_dir, n) != 0 || full[n] != '/')
+	if (strncmp(full, env->d.cfg->chroot_dir, n) != 0 || full[n] != '/')
 		return -1;
 	return strlcpy(dst, full + (n == 1 ? 0 : n), dstsz) < dstsz ? 0 : -1;
 }
@@ -56,19 +56,19 @@ main(int argc, char *argv[])
 	bw_daemon_setup(&env.d);
 	tzset();	/* Received: dates need the zone before chroot */
 
-	if (env.d.cfg.dev_mode && bw_mkdirs(env.d.cfg.chroot_dir, 0755) == -1)
-		fatal("chroot directory %s", env.d.cfg.chroot_dir);
+	if (env.d.cfg->dev_mode && bw_mkdirs(env.d.cfg->chroot_dir, 0755) == -1)
+		fatal("chroot directory %s", env.d.cfg->chroot_dir);
 	if (smtpd_peer_path(&env, BW_SOCK_QUEUED, sockpath,
 	    sizeof(sockpath)) == -1)
 		fatalx("runtime_dir %s must be inside chroot_dir %s: smtpd "
 		    "reaches queued and controld by path after chroot",
-		    env.d.cfg.runtime_dir, env.d.cfg.chroot_dir);
+		    env.d.cfg->runtime_dir, env.d.cfg->chroot_dir);
 
 	/* Privileged part: ports below 1024 and the TLS keys. */
 	if (smtpd_listeners_open(&env) == -1)
 		fatalx("cannot open listeners");
-	bw_privdrop(env.d.cfg.user_smtpd, env.d.cfg.chroot_dir,
-	    env.d.cfg.dev_mode);
+	bw_daemon_privdrop(&env.d, env.d.cfg->user_smtpd,
+	    env.d.cfg->chroot_dir);
 
 	bw_daemon_events(&env.d);
 	env.next_reqid = 1;

@@ -153,7 +153,7 @@ struct smtpd_env {
 	struct smtpd_counters	 c;
 };
 
-#define SMTPD_LIM(s, id)	((s)->env->d.cfg.limits[(id)])
+#define SMTPD_LIM(s, id)	((s)->env->d.cfg->limits[(id)])
 
 /* smtpd_listener.c */
 int	 smtpd_listeners_open(struct smtpd_env *);

@@ -106,7 +106,7 @@ smtpd_data_begin(struct smtpd_session *s)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
 	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"
 	    "\tby %s (Breakwater) with %s id %s%s%s;\r\n\t%s\r\n",
-	    s->helo, s->name, s->addr, s->env->d.cfg.hostname,
+	    s->helo, s->name, s->addr, s->env->d.cfg->hostname,
 	    smtpd_data_proto(s), s->qid, tls, forr, date) == -1)
 		return -1;
 	s->data_size = evbuffer_get_length(s->chunk);

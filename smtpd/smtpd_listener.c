@@ -71,7 +71,7 @@ smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa)
 			break;
 	if (ic != NULL) {
 		if (ic->count >= (unsigned long long)
-		    env->d.cfg.limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
+		    env->d.cfg->limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
 			return -1;
 		ic->count++;
 		return 0;
@@ -134,11 +134,11 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	if (env->nsessions >= (unsigned long long)
-	    env->d.cfg.limits[LIM_SMTPD_MAX_CONNECTIONS]) {
+	    env->d.cfg->limits[LIM_SMTPD_MAX_CONNECTIONS]) {
 		log_info("listener=%s refused: too many connections (%lu)",
 		    l->conf->name, env->nsessions);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections, try again later", env->d.cfg.hostname);
+		    "connections, try again later", env->d.cfg->hostname);
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
@@ -146,7 +146,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_info("listener=%s refused: too many connections from "
 		    "one address", l->conf->name);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections from your address", env->d.cfg.hostname);
+		    "connections from your address", env->d.cfg->hostname);
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
@@ -224,7 +224,7 @@ smtpd_listeners_open(struct smtpd_env *env)
 	struct bw_listener_conf	*lc;
 	struct smtpd_listener	*l;
 
-	TAILQ_FOREACH(lc, &env->d.cfg.listeners, entry) {
+	TAILQ_FOREACH(lc, &env->d.cfg->listeners, entry) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			return -1;
 		l->env = env;
@@ -234,7 +234,7 @@ smtpd_listeners_open(struct smtpd_env *env)
 		if (smtpd_listener_bind(l) == -1)
 			return -1;
 		if (lc->tls != BW_TLS_NONE &&
-		    (l->ssl_ctx = smtpd_tls_ctx_new(&env->d.cfg, lc)) == NULL)
+		    (l->ssl_ctx = smtpd_tls_ctx_new(env->d.cfg, lc)) == NULL)
 			return -1;
 		log_info("listener=%s address=%s port=%d type=%s tls=%s",
 		    lc->name, lc->address, lc->port,

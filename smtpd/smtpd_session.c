@@ -276,7 +276,7 @@ smtpd_session_error(struct smtpd_session *s, const char *reply)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_ERRORS)) {
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many errors",
-		    s->env->d.cfg.hostname);
+		    s->env->d.cfg->hostname);
 		smtpd_session_fail(s, buf, "too many errors");
 	}
 }
@@ -305,7 +305,7 @@ smtpd_session_banner(struct smtpd_session *s)
 {
 	s->banner_sent = 1;
 	s->phase = SMTPD_PH_CMD;
-	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->d.cfg.hostname);
+	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->d.cfg->hostname);
 	smtpd_session_set_timeouts(s);
 }
 
@@ -411,11 +411,11 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	s->esmtp = esmtp;
 	smtpd_session_set_timeouts(s);
 	if (!esmtp) {
-		smtpd_session_reply(s, "250 %s", env->d.cfg.hostname);
+		smtpd_session_reply(s, "250 %s", env->d.cfg->hostname);
 		return;
 	}
 	snprintf(size, sizeof(size), "SIZE %lld",
-	    env->d.cfg.limits[LIM_MESSAGE_SIZE_LIMIT]);
+	    env->d.cfg->limits[LIM_MESSAGE_SIZE_LIMIT]);
 	ext[n++] = "PIPELINING";
 	ext[n++] = size;
 	ext[n++] = "8BITMIME";
@@ -423,7 +423,7 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	ext[n++] = "SMTPUTF8";
 	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
 		ext[n++] = "STARTTLS";
-	smtpd_session_reply(s, "250-%s", env->d.cfg.hostname);
+	smtpd_session_reply(s, "250-%s", env->d.cfg->hostname);
 	for (i = 0; i < n; i++)
 		smtpd_session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-',
 		    ext[i]);
@@ -454,7 +454,7 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many messages "
-		    "in this connection", s->env->d.cfg.hostname);
+		    "in this connection", s->env->d.cfg->hostname);
 		smtpd_session_fail(s, buf, "messages per connection limit");
 		return;
 	}
@@ -564,7 +564,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 	if (path.postmaster) {
 		/* RFC 5321 4.5.1: always accepted, it is ours */
 		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
-		strlcat(rcpt, s->env->d.cfg.hostname, sizeof(rcpt));
+		strlcat(rcpt, s->env->d.cfg->hostname, sizeof(rcpt));
 	} else if (!smtpd_session_relay_ok(s, path.domain)) {
 		s->env->c.rcpt_rejected++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
@@ -860,7 +860,7 @@ smtpd_session_process(struct smtpd_session *s)
 			s->env->c.limit_closes++;
 			snprintf(buf, sizeof(buf), "554 5.5.1 %s Protocol "
 			    "error: talking before the banner",
-			    s->env->d.cfg.hostname);
+			    s->env->d.cfg->hostname);
 			smtpd_session_fail(s, buf, "pre-greeting talk");
 			return;
 		case SMTPD_PH_CMD:
@@ -969,7 +969,7 @@ smtpd_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		s->env->c.timeouts++;
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: timeout "
-		    "exceeded", s->env->d.cfg.hostname);
+		    "exceeded", s->env->d.cfg->hostname);
 		if (s->phase == SMTPD_PH_TLS || s->phase ==
 		    SMTPD_PH_TLS_IMPLICIT) {
 			smtpd_session_close(s, "TLS handshake timeout");
@@ -1029,7 +1029,7 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		s->env->c.timeouts++;
 		s->env->c.limit_closes++;
 		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: DATA phase "
-		    "took too long", s->env->d.cfg.hostname);
+		    "took too long", s->env->d.cfg->hostname);
 		smtpd_session_fail(s, buf, "data total timeout");
 		break;
 	default:

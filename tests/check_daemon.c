@@ -189,7 +189,7 @@ START_TEST(daemon_setup_writes_pidfile)
 	d.basedir = tmpbase;
 	d.foreground = 1;
 	bw_daemon_setup(&d);
-	snprintf(want, sizeof(want), "%s/run/testd.pid", tmpbase);
+	snprintf(want, sizeof(want), "%s/run/testd/testd.pid", tmpbase);
 	ck_assert_str_eq(d.pidfile, want);
 	ck_assert_ptr_nonnull(f = fopen(want, "r"));
 	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);

@@ -249,7 +249,7 @@ class Breakwater:
                 "dnscached": "dnscached.sock"}.get(proc)
         if sock:
             return os.path.exists(os.path.join(self.rundir, sock))
-        return os.path.exists(os.path.join(self.rundir, proc + ".pid"))
+        return os.path.exists(os.path.join(self.rundir, proc, proc + ".pid"))
 
     def send_signal(self, proc, sig):
         p = self.procs[proc]

@@ -49,7 +49,7 @@ def workers_up(bw):
 
 
 def pidfile(bw, proc):
-    return os.path.join(bw.rundir, proc + ".pid")
+    return os.path.join(bw.rundir, proc, proc + ".pid")
 
 
 def accepted(bw):
