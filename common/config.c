@@ -16,6 +16,7 @@
 #include "bw_autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,8 @@ config_basedir_apply(struct config_parser *p, const char *basedir)
 }
 
 /*
- * Parse one source (fp or text; openerr: it could not be opened) into
- * cfg.  Returns the number of errors.
+ * Parse one source (fp or text; openerr: why it could not be read, the
+ * whole message) into cfg.  Returns the number of errors.
  */
 static int
 config_run(struct bw_config *cfg, const char *name, FILE *fp,
@@ -122,7 +123,7 @@ config_run(struct bw_config *cfg, const char *name, FILE *fp,
 	p->arg = arg;
 	config_builtins_add(p);
 	if (openerr != NULL)
-		config_error(p, 0, "cannot open: %s", openerr);
+		config_error(p, 0, "%s", openerr);
 	else {
 		memset(&src, 0, sizeof(src));
 		src.fp = fp;
@@ -145,25 +146,110 @@ config_parse_text(struct bw_config *cfg, const char *name, const char *text,
 	    NULL, text != NULL ? text : "", NULL, basedir, errcb, arg);
 }
 
+/*
+ * The whole file in memory (at most BW_CONFIG_FILE_MAX bytes), so that its
+ * digest covers exactly the text parsed.  NULL with *why set.
+ */
+static char *
+config_read_fd(int fd, size_t *lenp, const char **why, char *whybuf,
+    size_t whysz)
+{
+	char	*buf = NULL, *nbuf;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap >= BW_CONFIG_FILE_MAX) {
+				*why = "cannot read: larger than 16 MiB";
+				goto fail;
+			}
+			cap = cap == 0 ? 64 * 1024 : cap * 2;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL) {
+				*why = "cannot read: out of memory";
+				goto fail;
+			}
+			buf = nbuf;
+		}
+		n = pread(fd, buf + len, cap - len, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(whybuf, whysz, "read error: %s",
+			    strerror(errno));
+			*why = whybuf;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+int
+config_load_fd(struct bw_config *cfg, int fd, const char *name,
+    const char *basedir, bw_config_error_cb errcb, void *arg)
+{
+	const char	*why = NULL;
+	char		*text, whybuf[128];
+	size_t		 len = 0;
+	FILE		*fp;
+	int		 nerr;
+
+	config_defaults(cfg);
+	if (strlcpy(cfg->path, name, sizeof(cfg->path)) >= sizeof(cfg->path))
+		return config_run(cfg, name, NULL, NULL,
+		    "cannot open: File name too long", basedir, errcb, arg);
+	if ((text = config_read_fd(fd, &len, &why, whybuf,
+	    sizeof(whybuf))) == NULL)
+		return config_run(cfg, name, NULL, NULL, why, basedir, errcb,
+		    arg);
+	cfg->digest = bw_fnv1a(BW_FNV1A_INIT, text, len);
+	/* a stream, not a string: a NUL byte is an error on its line */
+	if (len == 0)
+		nerr = config_run(cfg, name, NULL, "", NULL, basedir, errcb,
+		    arg);
+	else if ((fp = fmemopen(text, len, "r")) == NULL)
+		nerr = config_run(cfg, name, NULL, NULL,
+		    "cannot read: out of memory", basedir, errcb, arg);
+	else {
+		nerr = config_run(cfg, name, fp, NULL, NULL, basedir, errcb,
+		    arg);
+		fclose(fp);
+	}
+	free(text);
+	return nerr;
+}
+
 int
 config_load(struct bw_config *cfg, const char *path, const char *basedir,
     bw_config_error_cb errcb, void *arg)
 {
-	FILE	*fp;
-	int	 nerr;
+	char	 why[128];
+	int	 fd, nerr;
 
-	if (path == NULL)
-		return config_parse_text(cfg, CONFIG_BUILTIN_NAME,
+	if (path == NULL) {
+		nerr = config_parse_text(cfg, CONFIG_BUILTIN_NAME,
 		    bw_config_default_text, basedir, errcb, arg);
-	config_defaults(cfg);
-	if (strlcpy(cfg->path, path, sizeof(cfg->path)) >= sizeof(cfg->path))
-		return config_run(cfg, path, NULL, NULL,
-		    strerror(ENAMETOOLONG), basedir, errcb, arg);
-	if ((fp = fopen(path, "r")) == NULL)
-		return config_run(cfg, path, NULL, NULL, strerror(errno),
-		    basedir, errcb, arg);
-	nerr = config_run(cfg, path, fp, NULL, NULL, basedir, errcb, arg);
-	fclose(fp);
+		cfg->digest = bw_fnv1a(BW_FNV1A_INIT, bw_config_default_text,
+		    strlen(bw_config_default_text));
+		return nerr;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, sizeof(why), "cannot open: %s", strerror(errno));
+		config_defaults(cfg);
+		strlcpy(cfg->path, path, sizeof(cfg->path));
+		return config_run(cfg, path, NULL, NULL, why, basedir, errcb,
+		    arg);
+	}
+	nerr = config_load_fd(cfg, fd, path, basedir, errcb, arg);
+	close(fd);
 	return nerr;
 }
 

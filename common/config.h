@@ -25,6 +25,8 @@
 #define BW_CONFIG_ERRORS_MAX	100	/* errors collected before giving up */
 #define BW_CONFIG_LIST_MAX	1024	/* domains or networks in one list */
 #define BW_CONFIG_LISTENERS_MAX	64	/* listener blocks in one file */
+#define BW_CONFIG_FILE_MAX	(16 * 1024 * 1024)	/* bytes of one file: room
+					   for tens of thousands of list entries */
 
 /* Limits, in table order.  Values are long long in the unit of the row. */
 enum bw_limit_id {
@@ -217,6 +219,8 @@ TAILQ_HEAD(bw_profile_list, bw_profile_conf);
 
 struct bw_config {
 	int			 refs;		/* config_new/ref/unref */
+	uint32_t		 digest;	/* FNV-1a of the text parsed */
+	uint32_t		 generation;	/* 1 at start, +1 per reload */
 	char			 path[PATH_MAX];	/* "" = built-in */
 	char			 hostname[BW_DOMAIN_MAX + 1];
 	char			 runtime_dir[PATH_MAX];
@@ -262,6 +266,30 @@ typedef void (*bw_config_error_cb)(const char *msg, void *arg);
  */
 int	 config_load(struct bw_config *, const char *path, const char *basedir,
 	    bw_config_error_cb errcb, void *arg);
+/*
+ * Load from an open descriptor (read from its start with pread, so that
+ * the descriptor's offset does not matter); name is the path for messages
+ * and cfg->path.  Same contract as config_load.  A daemon that cannot open
+ * the file itself (smtpd in its chroot) gets the descriptor from controld.
+ */
+int	 config_load_fd(struct bw_config *, int fd, const char *name,
+	    const char *basedir, bw_config_error_cb errcb, void *arg);
+/*
+ * Reload (config_reload.c).  config_reload_prepare() parses the file of
+ * the running configuration oc again (from fd if not -1, else by its path;
+ * the built-in text when oc has none), logs every error prefixed with who
+ * ("" or "worker=1 ") and returns NULL with the first error in err; or
+ * returns the new configuration, one reference, generation + 1, with the
+ * settings that need a restart kept from oc (config_keep_startup(), which
+ * logs each one that differs and returns how many, also in *kept).
+ */
+struct bw_config *config_reload_prepare(const struct bw_config *oc, int fd,
+	    const char *basedir, const char *who, char *err, size_t errsz,
+	    int *kept);
+int	 config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
+	    const char *who);
+/* 1 if a running daemon keeps the old value of this limit (see above). */
+int	 config_limit_needs_restart(enum bw_limit_id);
 /* Parse text (name is used in messages); same contract as config_load. */
 int	 config_parse_text(struct bw_config *, const char *name, const char *text,
 	    const char *basedir, bw_config_error_cb errcb, void *arg);

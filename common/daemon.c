@@ -19,6 +19,7 @@
 #include "log.h"
 #include "peer.h"
 #include "privdrop.h"
+#include "status_link.h"
 #include "util.h"
 #include "daemon.h"
 
@@ -104,6 +105,7 @@ bw_daemon_setup(struct bw_daemon *d)
 	if (config_load(d->cfg, d->conffile, d->basedir, NULL, NULL) != 0)
 		fatalx("%s: configuration has errors",
 		    d->conffile ? d->conffile : "built-in default");
+	d->cfg->generation = 1;
 	if (d->checkonly) {
 		fprintf(stderr, "configuration OK\n");
 		config_unref(d->cfg);
@@ -176,6 +178,70 @@ bw_daemon_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+int
+bw_daemon_reload(struct bw_daemon *d, int fd,
+    struct bw_config_reload_result *res)
+{
+	struct bw_config	*oc = d->cfg, *nc;
+	int			 kept;
+
+	memset(res, 0, sizeof(*res));
+	nc = config_reload_prepare(oc, fd, d->basedir, "", res->text,
+	    sizeof(res->text), &kept);
+	if (nc != NULL && d->on_reload != NULL && d->on_reload(d, nc, oc,
+	    res->text, sizeof(res->text), d->on_reload_arg) == -1) {
+		log_warnx("reload refused: %s; keeping the running "
+		    "configuration (generation %u)", res->text,
+		    oc->generation);
+		config_unref(nc);
+		nc = NULL;
+	}
+	if (nc == NULL) {
+		d->reload_failures++;
+		res->generation = oc->generation;
+		res->digest = oc->digest;
+		return -1;
+	}
+	d->cfg = nc;
+	config_unref(oc);
+	d->reloads++;
+	res->ok = 1;
+	res->generation = nc->generation;
+	res->digest = nc->digest;
+	res->kept = (uint32_t)kept;
+	if (kept > 0)
+		snprintf(res->text, sizeof(res->text), "%d setting%s need%s a "
+		    "restart (see the log)", kept, kept == 1 ? "" : "s",
+		    kept == 1 ? "s" : "");
+	log_info("reload: configuration applied generation=%u digest=%08x "
+	    "kept_until_restart=%d", nc->generation, nc->digest, kept);
+	return 0;
+}
+
+void
+bw_daemon_status_add(const struct bw_daemon *d, struct bw_status *st)
+{
+	bw_status_add(st, "config_generation", d->cfg->generation);
+	bw_status_add(st, "config_digest", d->cfg->digest);
+	bw_status_add(st, "config_reload_failures", d->reload_failures);
+}
+
+/* SIGHUP: reload, from the file or through the daemon's own way. */
+static void
+bw_daemon_signal_hup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct bw_daemon		*d = arg;
+	struct bw_config_reload_result	 res;
+
+	if (d->shutting_down)
+		return;
+	log_info("reloading the configuration on signal %d", (int)sig);
+	if (d->on_sighup != NULL)
+		d->on_sighup(d, d->on_reload_arg);
+	else
+		(void)bw_daemon_reload(d, -1, &res);
+}
+
 /* The event base and the signal events. */
 void
 bw_daemon_events(struct bw_daemon *d)
@@ -186,9 +252,12 @@ bw_daemon_events(struct bw_daemon *d)
 		fatalx("event_base_new failed");
 	d->ev_sigterm = evsignal_new(d->base, SIGTERM, bw_daemon_signal_cb, d);
 	d->ev_sigint = evsignal_new(d->base, SIGINT, bw_daemon_signal_cb, d);
+	d->ev_sighup = evsignal_new(d->base, SIGHUP, bw_daemon_signal_hup_cb, d);
 	if (d->ev_sigterm == NULL || d->ev_sigint == NULL ||
+	    d->ev_sighup == NULL ||
 	    evsignal_add(d->ev_sigterm, NULL) == -1 ||
-	    evsignal_add(d->ev_sigint, NULL) == -1)
+	    evsignal_add(d->ev_sigint, NULL) == -1 ||
+	    evsignal_add(d->ev_sighup, NULL) == -1)
 		fatalx("cannot set up signal events");
 }
 
@@ -247,7 +316,9 @@ bw_daemon_base_free(struct bw_daemon *d)
 		event_free(d->ev_sigterm);
 	if (d->ev_sigint != NULL)
 		event_free(d->ev_sigint);
-	d->ev_sigterm = d->ev_sigint = NULL;
+	if (d->ev_sighup != NULL)
+		event_free(d->ev_sighup);
+	d->ev_sigterm = d->ev_sigint = d->ev_sighup = NULL;
 	if (d->base != NULL) {
 		/* Run the deferred frees of the peers just closed. */
 		event_base_loop(d->base, EVLOOP_NONBLOCK);

@@ -49,6 +49,16 @@ typedef int (*bw_daemon_opt_cb)(int ch, const char *optarg, void *arg);
  * supervisor waits for its workers).
  */
 typedef int (*bw_daemon_shutdown_cb)(struct bw_daemon *, int sig, void *arg);
+/*
+ * A reload: make the daemon use nc (oc is still d->cfg).  0 to go on (then
+ * d->cfg becomes nc and the daemon's own reference to oc is dropped:
+ * whatever still runs under oc must hold a reference of its own), or -1
+ * with the reason in err to keep oc.
+ */
+typedef int (*bw_daemon_reload_cb)(struct bw_daemon *, struct bw_config *nc,
+	    struct bw_config *oc, char *err, size_t errsz, void *arg);
+/* SIGHUP, for a daemon that cannot read the file itself (smtpd). */
+typedef void (*bw_daemon_sighup_cb)(struct bw_daemon *, void *arg);
 
 struct bw_daemon {
 	const char		*name;		/* "smtpd": log ident, pid file */
@@ -66,9 +76,15 @@ struct bw_daemon {
 	struct event_base	*base;		/* bw_daemon_events() */
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
+	struct event		*ev_sighup;
 	int			 shutting_down;	/* set by SIGTERM/SIGINT */
 	bw_daemon_shutdown_cb	 on_shutdown;	/* optional */
 	void			*on_shutdown_arg;
+	bw_daemon_reload_cb	 on_reload;	/* optional */
+	bw_daemon_sighup_cb	 on_sighup;	/* optional */
+	void			*on_reload_arg;	/* for both */
+	uint64_t		 reloads;	/* applied */
+	uint64_t		 reload_failures;	/* refused */
 };
 
 /* Zero d and name it (the name must outlive d). */
@@ -104,6 +120,17 @@ void	 bw_daemon_privdrop(struct bw_daemon *, const char *user,
  * on_shutdown before.  Fatal on failure.
  */
 void	 bw_daemon_events(struct bw_daemon *);
+/*
+ * Reload the configuration: from fd (not kept) when not -1, else from the
+ * file the daemon started with.  The new text is checked whole; on any
+ * error, or when on_reload refuses, the running configuration stays and
+ * the reason is logged (file:line) and put in res.  0 when applied.
+ * SIGHUP calls it with -1, or on_sighup when set.
+ */
+int	 bw_daemon_reload(struct bw_daemon *, int fd,
+	    struct bw_config_reload_result *res);
+/* Add config_generation, config_digest and config_reloads to a status. */
+void	 bw_daemon_status_add(const struct bw_daemon *, struct bw_status *);
 /*
  * Production (not development mode, running as root): admit on our
  * sockets, for each role in roles (BW_ROLE_SMTPD | ...), only the uid of

@@ -101,6 +101,15 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_DOMAIN_CMD_REPLY] = { BW_IMSG_DOMAIN_CMD_REPLY,
 	    "DOMAIN_CMD_REPLY", BW_ROLE_QUEUED,
 	    FIXED(struct bw_domain_cmd_reply) },
+	[BW_IMSG_CONFIG_RELOAD] = { BW_IMSG_CONFIG_RELOAD, "CONFIG_RELOAD",
+	    BW_ROLE_CONTROLD, FIXED(struct bw_config_reload) },
+	[BW_IMSG_CONFIG_RELOAD_RESULT] = { BW_IMSG_CONFIG_RELOAD_RESULT,
+	    "CONFIG_RELOAD_RESULT", BW_ROLE_SMTPD | BW_ROLE_QUEUED |
+	    BW_ROLE_DELIVERD | BW_ROLE_DNSCACHED,
+	    FIXED(struct bw_config_reload_result) },
+	[BW_IMSG_CONFIG_REQ] = { BW_IMSG_CONFIG_REQ, "CONFIG_REQ",
+	    BW_ROLE_SMTPD | BW_ROLE_QUEUED | BW_ROLE_DELIVERD |
+	    BW_ROLE_DNSCACHED, 0, 0 },
 };
 
 static const struct {

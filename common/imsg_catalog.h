@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		4
+#define BW_IMSG_VERSION		5
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -25,7 +25,7 @@
 #define BW_CTL_ARGC_MAX		8
 #define BW_CTL_ARG_MAX		256
 #define BW_CTL_TEXT_MAX		(16 * 1024)	/* one CTL_OUTPUT chunk */
-#define BW_STATUS_COUNTERS_MAX	32
+#define BW_STATUS_COUNTERS_MAX	96	/* queued alone has 30-odd */
 #define BW_REPLY_TEXT_MAX	512	/* a remote SMTP reply kept for logs */
 
 /* Roles: one bit each, so that a catalog row can allow several. */
@@ -97,6 +97,12 @@ enum bw_imsg_type {
 	 * and the queue's side of show domain */
 	BW_IMSG_DOMAIN_CMD,
 	BW_IMSG_DOMAIN_CMD_REPLY,
+	/* controld -> daemons: apply the config file passed with the frame;
+	 * daemons -> controld: the outcome; a daemon that cannot open the
+	 * file itself (smtpd, chrooted) asks for it on SIGHUP */
+	BW_IMSG_CONFIG_RELOAD,
+	BW_IMSG_CONFIG_RELOAD_RESULT,
+	BW_IMSG_CONFIG_REQ,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -505,6 +511,26 @@ struct bw_domain_cmd_reply {
 	uint32_t	 active_jobs;
 	char		 last_error[BW_REPLY_TEXT_MAX];
 	char		 profile[BW_NAME_MAX];
+};
+
+/*
+ * Reload.  CONFIG_RELOAD carries the configuration file as a descriptor
+ * (SCM_RIGHTS), one opened for each daemon; hdr.peerid is controld's
+ * request id (0: the daemon asked with CONFIG_REQ after a SIGHUP), echoed
+ * in CONFIG_RELOAD_RESULT.
+ */
+struct bw_config_reload {
+	uint32_t	 flags;			/* reserved, 0 */
+};
+
+#define BW_RELOAD_TEXT_MAX	1024	/* the first error, file:line: ... */
+
+struct bw_config_reload_result {
+	uint32_t	 ok;			/* 1 applied, 0 refused */
+	uint32_t	 generation;		/* the configuration now running */
+	uint32_t	 digest;		/* its text's FNV-1a */
+	uint32_t	 kept;			/* settings that need a restart */
+	char		 text[BW_RELOAD_TEXT_MAX];	/* why refused, or notes */
 };
 
 #endif

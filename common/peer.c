@@ -382,6 +382,15 @@ peer_frame(struct bw_peer *p, struct bw_imsg *imsg)
 		return;
 	}
 	p->msg_cb(p, imsg, p->arg);
+	/*
+	 * A handler that keeps the passed descriptor sets imsg->fd to -1;
+	 * any other is closed here, so a peer cannot fill our descriptor
+	 * table by attaching them to frames that take none.
+	 */
+	if (imsg->fd != -1) {
+		close(imsg->fd);
+		imsg->fd = -1;
+	}
 }
 
 static void

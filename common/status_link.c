@@ -28,6 +28,7 @@ struct bw_status_link {
 	uint64_t		 connects;
 	bw_status_fill_cb	 fill;
 	bw_status_msg_cb	 msg;
+	bw_status_reload_cb	 reload;
 	bw_peer_state_cb	 state;
 	void			*arg;
 };
@@ -65,6 +66,28 @@ bw_status_link_status(struct bw_status_link *l, uint32_t reqid)
 		log_warnx("%scannot send status to controld", l->prefix);
 }
 
+/* CONFIG_RELOAD: the daemon applies the file, controld gets the outcome. */
+static void
+bw_status_link_reload(struct bw_status_link *l, struct bw_imsg *imsg)
+{
+	struct bw_config_reload_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	if (imsg->fd == -1)
+		strlcpy(res.text, "no configuration file came with the "
+		    "request", sizeof(res.text));
+	else if (l->reload == NULL)
+		strlcpy(res.text, "this process cannot reload",
+		    sizeof(res.text));
+	else
+		l->reload(imsg->fd, &res, l->arg);
+	res.text[sizeof(res.text) - 1] = '\0';
+	if (bw_peer_send(l->peer, BW_IMSG_CONFIG_RELOAD_RESULT,
+	    imsg->hdr.peerid, -1, &res, sizeof(res)) == -1)
+		log_warnx("%scannot send the reload result to controld",
+		    l->prefix);
+}
+
 static void
 bw_status_link_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
@@ -72,6 +95,10 @@ bw_status_link_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 
 	if (imsg->hdr.type == BW_IMSG_STATUS_REQ) {
 		bw_status_link_status(l, imsg->hdr.peerid);
+		return;
+	}
+	if (imsg->hdr.type == BW_IMSG_CONFIG_RELOAD) {
+		bw_status_link_reload(l, imsg);
 		return;
 	}
 	if (l->msg != NULL && l->msg(peer, imsg, l->arg))
@@ -113,6 +140,7 @@ bw_status_link_connect(struct event_base *base,
 	l->started = conf->started;
 	l->fill = conf->fill;
 	l->msg = conf->msg;
+	l->reload = conf->reload;
 	l->state = conf->state;
 	l->arg = conf->arg;
 	l->peer = bw_peer_connect(base, conf->path, conf->role, conf->worker,
@@ -130,6 +158,14 @@ bw_status_link_close(struct bw_status_link *l)
 		return;
 	bw_peer_close(l->peer);
 	free(l);
+}
+
+int
+bw_status_link_config_request(struct bw_status_link *l)
+{
+	if (l == NULL || !bw_peer_is_up(l->peer))
+		return -1;
+	return bw_peer_send(l->peer, BW_IMSG_CONFIG_REQ, 0, -1, NULL, 0);
 }
 
 struct bw_peer *

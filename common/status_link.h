@@ -25,6 +25,12 @@ struct bw_status_link;
 
 /* Add the counters; proc, pid and started are already set. */
 typedef void (*bw_status_fill_cb)(struct bw_status *, void *arg);
+/*
+ * CONFIG_RELOAD from controld: apply the configuration read from fd (the
+ * callback does not keep fd) and fill res; the link sends res back.
+ */
+typedef void (*bw_status_reload_cb)(int fd,
+	    struct bw_config_reload_result *res, void *arg);
 /* Another type from controld: 1 when handled, 0 when unexpected. */
 typedef int (*bw_status_msg_cb)(struct bw_peer *, struct bw_imsg *,
 	    void *arg);
@@ -38,6 +44,7 @@ struct bw_status_link_conf {
 	const char		*log_prefix;	/* "worker=1 ", or NULL */
 	bw_status_fill_cb	 fill;	/* required */
 	bw_status_msg_cb	 msg;	/* optional: other types */
+	bw_status_reload_cb	 reload;	/* optional: CONFIG_RELOAD */
 	bw_peer_state_cb	 state;	/* optional: after the link's log line */
 	void			*arg;	/* for fill, msg and state */
 };
@@ -51,6 +58,14 @@ struct bw_peer *bw_status_link_peer(const struct bw_status_link *);
 int	 bw_status_link_is_up(const struct bw_status_link *);
 /* Connections established so far (the "controld_connects" counter). */
 uint64_t bw_status_link_connects(const struct bw_status_link *);
+
+/*
+ * Ask controld for the configuration file (CONFIG_REQ): it answers with
+ * CONFIG_RELOAD, handled like one from `bwctl config reload`.  For a
+ * daemon that cannot open the file itself (smtpd in its chroot).  -1 when
+ * the link is down.
+ */
+int	 bw_status_link_config_request(struct bw_status_link *);
 
 /* Append one counter: -1 (and nothing added) when the status is full. */
 int	 bw_status_add(struct bw_status *, const char *name, uint64_t value);

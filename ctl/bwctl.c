@@ -48,6 +48,9 @@ static const char bwctl_usage_text[] =
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
+"  config reload           every running process checks the file it was\n"
+"                          started with and applies it, or keeps its\n"
+"                          configuration and says why (file:line)\n"
 "  help                    this text\n"
 "\n"
 "options:\n"
@@ -73,10 +76,10 @@ bwctl_flush(struct evbuffer *buf, int fd)
 	return 0;
 }
 
+/* Errors of the file bwctl reads to find controld: see main(). */
 static void
-bwctl_config_error_cb(const char *msg, void *arg)
+bwctl_config_quiet_cb(const char *msg, void *arg)
 {
-	fprintf(stderr, "%s\n", msg);
 }
 
 /* Commands controld knows; anything else is a usage error here. */
@@ -105,7 +108,7 @@ main(int argc, char *argv[])
 	const char		*conffile = NULL, *basedir = NULL;
 	const char		*sockpath = NULL;
 	char			 path[PATH_MAX];
-	int			 ch, json = 0, i, ret;
+	int			 ch, json = 0, i, ret, reload = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("bwctl", 1);
@@ -147,10 +150,15 @@ main(int argc, char *argv[])
 		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "check") == 0)
 			return bwctl_config_check(argc == 3 ? argv[2] :
 			    conffile, basedir, json);
-		fprintf(stderr, "bwctl: usage: bwctl config check [FILE]\n");
-		return BWCTL_EXIT_USAGE;
+		if (argc == 2 && strcmp(argv[1], "reload") == 0)
+			reload = 1;
+		else {
+			fprintf(stderr, "bwctl: usage: bwctl config check "
+			    "[FILE] | bwctl config reload\n");
+			return BWCTL_EXIT_USAGE;
+		}
 	}
-	if (!bwctl_remote_command(argv[0])) {
+	if (!reload && !bwctl_remote_command(argv[0])) {
 		fprintf(stderr, "bwctl: unknown command '%s'\n", argv[0]);
 		bwctl_usage(stderr);
 		return BWCTL_EXIT_USAGE;
@@ -167,14 +175,17 @@ main(int argc, char *argv[])
 			return BWCTL_EXIT_USAGE;
 		}
 
-	/* The config tells where the socket is and how long to wait. */
-	if (config_load(&cfg, conffile, basedir, bwctl_config_error_cb,
-	    NULL) != 0) {
-		fprintf(stderr, "bwctl: %s has errors; see 'bwctl config "
-		    "check'\n", conffile ? conffile : "the built-in default");
-		config_free(&cfg);
-		return BWCTL_EXIT_FAIL;
-	}
+	/*
+	 * The config tells where the socket is and how long to wait.  A file
+	 * with errors (being edited, say) does not lock the admin out: what
+	 * parsed still names the runtime directory.  For a reload controld
+	 * itself reports the errors, with their lines, and changes nothing.
+	 */
+	if (config_load(&cfg, conffile, basedir, bwctl_config_quiet_cb,
+	    NULL) != 0 && !reload)
+		fprintf(stderr, "bwctl: warning: %s has errors (see 'bwctl "
+		    "config check'); finding controld with what parsed\n",
+		    conffile ? conffile : "the built-in default");
 	if (sockpath == NULL) {
 		if (config_runtime_path(&cfg, BW_SOCK_CONTROL, path,
 		    sizeof(path)) == -1) {
@@ -185,8 +196,9 @@ main(int argc, char *argv[])
 		}
 		sockpath = path;
 	}
-	ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT), json,
-	    argc, argv);
+	/* controld waits ctl_timeout for the daemons' answers, then replies */
+	ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT) +
+	    (reload ? BWCTL_RELOAD_MARGIN_MS : 0), json, argc, argv);
 	config_free(&cfg);
 	return ret;
 }

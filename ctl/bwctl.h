@@ -12,6 +12,8 @@
 /* Exit codes. */
 #define BWCTL_EXIT_OK		0
 #define BWCTL_EXIT_FAIL		1	/* the command failed */
+/* bwctl waits this much longer than controld waits for a reload's answers */
+#define BWCTL_RELOAD_MARGIN_MS	2000
 #define BWCTL_EXIT_USAGE	2	/* bad command line, version mismatch */
 
 struct evbuffer;

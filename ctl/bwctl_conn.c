@@ -180,6 +180,19 @@ bwctl_exchange(struct bwctl_conn *c, long long timeout_ms)
 	return 0;
 }
 
+/*
+ * A failed command may still answer in JSON (a refused reload lists its
+ * errors): that goes to stdout for the program reading it; a plain error
+ * line goes to stderr.
+ */
+static int
+bwctl_output_is_json(struct evbuffer *out)
+{
+	unsigned char	*p = evbuffer_pullup(out, 1);
+
+	return p != NULL && (*p == '{' || *p == '[');
+}
+
 int
 bwctl_request(const char *sockpath, long long timeout_ms, int json,
     int argc, char *argv[])
@@ -211,7 +224,8 @@ bwctl_request(const char *sockpath, long long timeout_ms, int json,
 		ret = c.exitcode;
 		if (ret < 0 || ret > 125)
 			ret = BWCTL_EXIT_FAIL;
-		if (ret == BWCTL_EXIT_OK)
+		if (ret == BWCTL_EXIT_OK || (json &&
+		    bwctl_output_is_json(c.out)))
 			bwctl_flush(c.out, STDOUT_FILENO);
 		else {
 			fprintf(stderr, "bwctl: ");

@@ -63,6 +63,19 @@ enum ctl_req_kind {
 	CTL_REQ_DNS_SHOW,	/* show dns: dnscached's STATUS */
 	CTL_REQ_DNS_FLUSH,	/* dns flush */
 	CTL_REQ_DOMAIN,		/* show domain, retry, suspend, resume */
+	CTL_REQ_RELOAD,		/* config reload */
+};
+
+/* One daemon's answer to a reload. */
+struct ctl_reload_row {
+	uint32_t			 peerid;
+	char				 proc[BW_NAME_MAX];
+	struct bw_config_reload_result	 res;
+};
+
+/* One error of a configuration that did not check. */
+struct ctl_reload_error {
+	char			 text[BW_CONFIG_LINE_MAX];
 };
 
 /* One status answer and who gave it. */
@@ -104,6 +117,10 @@ struct ctl_req {
 	struct ctl_rows		 dqueues;	/* bw_domain_cmd_reply */
 	struct ctl_rows		 dinfos;	/* bw_domain_info */
 	struct ctl_rows		 dhosts;	/* bw_domain_host */
+	/* config reload */
+	struct bw_config_reload_result self;	/* controld's own */
+	struct ctl_rows		 reloads;	/* struct ctl_reload_row */
+	struct ctl_rows		 rerrors;	/* struct ctl_reload_error */
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
@@ -115,6 +132,7 @@ struct controld {
 	uint32_t		 next_reqid;
 	gid_t			 admin_gid;	/* (gid_t)-1: no admin group */
 	int			 have_admin_gid;
+	struct ctl_req		*reload_req;	/* the reload in progress */
 	/* counters */
 	uint64_t		 c_requests;
 	uint64_t		 c_requests_failed;
@@ -179,6 +197,13 @@ void	 ctl_domain_start(struct ctl_req *, uint32_t op, const char *domain);
 void	 ctl_domain_msg(struct ctl_req *, struct bw_peer *, struct bw_imsg *);
 void	 ctl_domain_timeout(struct ctl_req *);
 void	 ctl_domain_worker_gone(void);
+
+/* controld_reload.c: config reload. */
+void	 ctl_reload_start(struct ctl_req *);
+void	 ctl_reload_result(struct bw_peer *, struct bw_imsg *);
+void	 ctl_reload_request(struct bw_peer *);
+void	 ctl_reload_check_done(struct ctl_req *);
+void	 ctl_reload_timeout(struct ctl_req *);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

@@ -136,6 +136,12 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 			ctl_domain_start(req, op, dom);
 		return;
 	}
+	if (strcmp(cmd.argv[0], "config") == 0 && cmd.argc == 2 &&
+	    strcmp(cmd.argv[1], "reload") == 0) {
+		if ((req = ctl_req_new(client, CTL_REQ_RELOAD, json)) != NULL)
+			ctl_reload_start(req);
+		return;
+	}
 	if (strcmp(cmd.argv[0], "dns") == 0 && cmd.argc == 2 &&
 	    strcmp(cmd.argv[1], "flush") == 0) {
 		if ((req = ctl_req_new(client, CTL_REQ_DNS_FLUSH, json)) != NULL)

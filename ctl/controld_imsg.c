@@ -82,6 +82,8 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		next = TAILQ_NEXT(req, entry);
 		if (req->kind == CTL_REQ_STATUS)
 			ctl_status_check_done(req);
+		else if (req->kind == CTL_REQ_RELOAD)
+			ctl_reload_check_done(req);
 	}
 }
 
@@ -164,6 +166,12 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			break;
 		}
 		ctl_domain_msg(req, peer, imsg);
+		break;
+	case BW_IMSG_CONFIG_RELOAD_RESULT:
+		ctl_reload_result(peer, imsg);
+		break;
+	case BW_IMSG_CONFIG_REQ:
+		ctl_reload_request(peer);
 		break;
 	case BW_IMSG_DNS_FLUSH_DONE:
 		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {

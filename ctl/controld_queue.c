@@ -415,6 +415,7 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 	case CTL_REQ_DNS_FLUSH:
 		break;
 	case CTL_REQ_DOMAIN:
+	case CTL_REQ_RELOAD:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

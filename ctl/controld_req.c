@@ -83,6 +83,10 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_domain_timeout(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_RELOAD) {
+		ctl_reload_timeout(req);
+		return;
+	}
 	ctl_queue_timeout(req);
 }
 
@@ -130,6 +134,10 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	    CTL_DOMAIN_ROWS_MAX);
 	ctl_rows_init(&req->dhosts, sizeof(struct bw_domain_host),
 	    CTL_DOMAIN_ROWS_MAX);
+	ctl_rows_init(&req->reloads, sizeof(struct ctl_reload_row),
+	    CTL_DAEMONS_MAX);
+	ctl_rows_init(&req->rerrors, sizeof(struct ctl_reload_error),
+	    BW_CONFIG_ERRORS_MAX);
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
@@ -173,6 +181,10 @@ ctl_req_free(struct ctl_req *req)
 	ctl_rows_free(&req->dqueues);
 	ctl_rows_free(&req->dinfos);
 	ctl_rows_free(&req->dhosts);
+	ctl_rows_free(&req->reloads);
+	ctl_rows_free(&req->rerrors);
+	if (ctl_env->reload_req == req)
+		ctl_env->reload_req = NULL;
 	free(req);
 }
 
@@ -274,7 +286,8 @@ ctl_req_queued_gone(void)
 		next = TAILQ_NEXT(req, entry);
 		if (req->kind != CTL_REQ_STATUS &&
 		    req->kind != CTL_REQ_DNS_SHOW &&
-		    req->kind != CTL_REQ_DNS_FLUSH)
+		    req->kind != CTL_REQ_DNS_FLUSH &&
+		    req->kind != CTL_REQ_RELOAD)
 			ctl_req_fail(req, 1, "queued went away while "
 			    "answering; try again");
 	}

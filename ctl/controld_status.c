@@ -135,6 +135,7 @@ ctl_status_self(struct bw_status *st)
 	    sizeof(st->counters[i].name));
 	st->counters[i++].value = env->nreqs;
 	st->ncounters = (uint32_t)i;
+	bw_daemon_status_add(&env->d, st);
 }
 
 void

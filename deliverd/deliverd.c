@@ -45,6 +45,8 @@ main(int argc, char *argv[])
 	/* SIGTERM/SIGINT: stop the workers, end the loop when all are gone. */
 	sup.d.on_shutdown = dlv_super_shutdown;
 	sup.d.on_shutdown_arg = &sup;
+	sup.d.on_reload = dlv_super_reload;
+	sup.d.on_reload_arg = &sup;
 	bw_daemon_events(&sup.d);
 
 	dlv_super_start(&sup);

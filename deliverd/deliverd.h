@@ -292,6 +292,7 @@ struct dlv_agent *dlv_agent_find(const char *gateway, const char *domain);
 void	 dlv_agent_job_add(struct dlv_job *);
 void	 dlv_agent_run(struct dlv_agent *);
 /* Resolution ended: 0 ready, else every waiting job fails with this. */
+void	 dlv_agent_reload(const struct bw_config *);
 void	 dlv_agent_resolved(struct dlv_agent *, int status, const char *dsn,
 	    const char *reason);
 void	 dlv_agent_conn_ready(struct dlv_agent *, struct dlv_conn *);
@@ -327,7 +328,8 @@ void	 dlv_log_result(const struct dlv_job *, uint32_t idx);
 /* A worker process. */
 struct dlv_worker {
 	struct event_base	*base;
-	const struct bw_config	*cfg;
+	struct bw_config	*cfg;		/* reload replaces it */
+	const char		*basedir;	/* -b, or NULL */
 	int			 index;
 	char			 proc[BW_NAME_MAX];	/* "deliverd[N]" */
 	int64_t			 started;
@@ -336,6 +338,7 @@ struct dlv_worker {
 	struct event		*ev_parent;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
+	struct event		*ev_sighup;
 	struct bw_peer		*queued;
 	struct bw_peer		*dnscached;
 	struct bw_status_link	*controld;
@@ -352,6 +355,7 @@ struct dlv_worker {
 	uint64_t		 c_connect_failures;
 	uint64_t		 c_tls_sessions;
 	uint64_t		 c_agents;	/* live agents */
+	uint64_t		 c_reload_failures;
 	/* delivery state */
 	struct dlv_job_list	 assembling;	/* jobs before DLV_END */
 	uint64_t		 njobs;		/* jobs held, all states */
@@ -364,11 +368,15 @@ extern struct dlv_worker *dlv_env;
 /* deliverd_super.c */
 void	 dlv_super_start(struct dlv_super *);
 int	 dlv_super_shutdown(struct bw_daemon *, int sig, void *arg);
+int	 dlv_super_reload(struct bw_daemon *, struct bw_config *,
+	    struct bw_config *, char *, size_t, void *);
 void	 dlv_super_stop(struct dlv_super *);
 
 /* deliverd_worker.c: never returns. */
 void	 dlv_worker_connect_queued(struct dlv_worker *);
-void	 dlv_worker_main(const struct bw_config *, int index, int parent_fd,
+int	 dlv_worker_reload(int fd, struct bw_config_reload_result *);
+void	 dlv_worker_main(struct bw_config *, const char *basedir, int index,
+	    int parent_fd,
 	    uint64_t restarts) __attribute__((noreturn));
 
 /* deliverd_imsg.c: the worker's dispatch, one function per peer. */

@@ -388,6 +388,29 @@ dlv_agent_drop_jobs(void)
 		}
 }
 
+/*
+ * A reload: agents look their gateway up in the new configuration, and
+ * resolve again (a route may have changed) once their open connections
+ * are done; connections in a transaction finish as they are.
+ */
+void
+dlv_agent_reload(const struct bw_config *nc)
+{
+	struct dlv_agent	*a;
+	int			 i;
+
+	for (i = 0; i < DLV_AGENT_BUCKETS; i++)
+		LIST_FOREACH(a, &dlv_agents[i], hentry) {
+			a->gw = config_gateway_find(nc, a->gateway);
+			if (a->gw == NULL)
+				log_warnx("domain=%s: gateway %s is no longer "
+				    "configured, using no source address",
+				    a->domain, a->gateway);
+			if (a->mx_state == DLV_MX_READY)
+				a->mx_expires = 0;
+		}
+}
+
 /* Worker exit: close everything, free every agent. */
 void
 dlv_agent_shutdown(void)

@@ -101,6 +101,16 @@ dlv_status_fill(struct bw_status *st, void *arg)
 	}
 	bw_status_add(st, "queued_up", bw_peer_is_up(w->queued) ? 1 : 0);
 	bw_status_add(st, "dnscached_up", bw_peer_is_up(w->dnscached) ? 1 : 0);
+	bw_status_add(st, "config_generation", w->cfg->generation);
+	bw_status_add(st, "config_digest", w->cfg->digest);
+	bw_status_add(st, "config_reload_failures", w->c_reload_failures);
+}
+
+/* CONFIG_RELOAD from controld (bwctl config reload). */
+static void
+dlv_controld_reload(int fd, struct bw_config_reload_result *res, void *arg)
+{
+	(void)dlv_worker_reload(fd, res);
 }
 
 /* controld's requests besides STATUS_REQ (status_link.c answers that). */
@@ -126,7 +136,8 @@ dlv_controld_connect(struct dlv_worker *w)
 		.path = path, .role = BW_ROLE_DELIVERD,
 		.worker = (uint32_t)w->index, .proc = w->proc,
 		.started = w->started, .log_prefix = prefix,
-		.fill = dlv_status_fill, .msg = dlv_controld_msg, .arg = w,
+		.fill = dlv_status_fill, .msg = dlv_controld_msg,
+		.reload = dlv_controld_reload, .arg = w,
 	};
 
 	snprintf(prefix, sizeof(prefix), "worker=%d ", w->index);

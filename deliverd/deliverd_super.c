@@ -73,13 +73,33 @@ dlv_super_forget(struct dlv_super *sup)
 	}
 	event_free(sup->d.ev_sigterm);
 	event_free(sup->d.ev_sigint);
+	event_free(sup->d.ev_sighup);
 	event_free(sup->ev_sigchld);
 	event_free(sup->ev_stop);
 	event_base_free(sup->d.base);
 	free(sup->slots);
 	sup->slots = NULL;
-	sup->d.ev_sigterm = sup->d.ev_sigint = NULL;
+	sup->d.ev_sigterm = sup->d.ev_sigint = sup->d.ev_sighup = NULL;
 	sup->d.base = NULL;
+}
+
+/*
+ * SIGHUP checked the file for the supervisor (it needs it only to start
+ * workers); each worker reloads it on the SIGHUP passed on here.
+ */
+int
+dlv_super_reload(struct bw_daemon *d, struct bw_config *nc,
+    struct bw_config *oc, char *err, size_t errsz, void *arg)
+{
+	struct dlv_super	*sup = arg;
+	int			 i;
+
+	for (i = 0; i < sup->nslots; i++)
+		if (sup->slots[i].pid > 0 &&
+		    kill(sup->slots[i].pid, SIGHUP) == -1)
+			log_warn("worker=%d pid=%ld: cannot pass SIGHUP on",
+			    sup->slots[i].index, (long)sup->slots[i].pid);
+	return 0;
 }
 
 static void
@@ -116,7 +136,8 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 		index = s->index;
 		restarts = s->restarts;
 		dlv_super_forget(sup);
-		dlv_worker_main(sup->d.cfg, index, fds[0], restarts);
+		dlv_worker_main(sup->d.cfg, sup->d.basedir, index, fds[0],
+		    restarts);
 	}
 	close(fds[0]);
 	s->pid = pid;

@@ -37,6 +37,47 @@ dlv_worker_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	dlv_worker_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+/*
+ * Reload from fd, or from the file (-1): the supervisor forwards its
+ * SIGHUP, controld sends a descriptor for `bwctl config reload`.
+ */
+int
+dlv_worker_reload(int fd, struct bw_config_reload_result *res)
+{
+	struct bw_config	*nc, *oc = dlv_w.cfg;
+	char			 who[sizeof("worker=") + 16];
+	int			 kept;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(who, sizeof(who), "worker=%d ", dlv_w.index);
+	if ((nc = config_reload_prepare(oc, fd, dlv_w.basedir, who,
+	    res->text, sizeof(res->text), &kept)) == NULL) {
+		dlv_w.c_reload_failures++;
+		res->generation = oc->generation;
+		res->digest = oc->digest;
+		return -1;
+	}
+	dlv_agent_reload(nc);
+	dlv_w.cfg = nc;
+	config_unref(oc);
+	res->ok = 1;
+	res->generation = nc->generation;
+	res->digest = nc->digest;
+	res->kept = (uint32_t)kept;
+	log_info("%sreload: configuration applied generation=%u digest=%08x "
+	    "kept_until_restart=%d", who, nc->generation, nc->digest, kept);
+	return 0;
+}
+
+static void
+dlv_worker_sighup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct bw_config_reload_result	 res;
+
+	if (!dlv_w.shutting_down)
+		(void)dlv_worker_reload(-1, &res);
+}
+
 /* Readable supervisor pipe: EOF (nothing is ever written). */
 static void
 dlv_worker_parent_cb(evutil_socket_t fd, short ev, void *arg)
@@ -76,13 +117,15 @@ dlv_worker_connect_queued(struct dlv_worker *w)
 }
 
 void
-dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
-    uint64_t restarts)
+dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
+    int parent_fd, uint64_t restarts)
 {
-	int	 ret;
+	struct bw_config_reload_result	 res;
+	int				 ret;
 
 	memset(&dlv_w, 0, sizeof(dlv_w));
 	dlv_w.cfg = cfg;
+	dlv_w.basedir = basedir;
 	dlv_w.index = index;
 	dlv_w.parent_fd = parent_fd;
 	dlv_w.c_restarts = restarts;
@@ -95,14 +138,25 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	    dlv_worker_signal_cb, NULL);
 	dlv_w.ev_sigint = evsignal_new(dlv_w.base, SIGINT,
 	    dlv_worker_signal_cb, NULL);
+	dlv_w.ev_sighup = evsignal_new(dlv_w.base, SIGHUP,
+	    dlv_worker_sighup_cb, NULL);
 	dlv_w.ev_parent = event_new(dlv_w.base, parent_fd,
 	    EV_READ | EV_PERSIST, dlv_worker_parent_cb, NULL);
 	if (dlv_w.ev_sigterm == NULL || dlv_w.ev_sigint == NULL ||
-	    dlv_w.ev_parent == NULL ||
+	    dlv_w.ev_sighup == NULL || dlv_w.ev_parent == NULL ||
 	    evsignal_add(dlv_w.ev_sigterm, NULL) == -1 ||
 	    evsignal_add(dlv_w.ev_sigint, NULL) == -1 ||
+	    evsignal_add(dlv_w.ev_sighup, NULL) == -1 ||
 	    event_add(dlv_w.ev_parent, NULL) == -1)
 		fatalx("worker=%d: cannot set up events", index);
+
+	/*
+	 * A worker started again after a crash reads the file as it is now,
+	 * as any restarted process does: the supervisor's copy may predate
+	 * a `bwctl config reload`, which reaches only the workers.
+	 */
+	if (restarts > 0)
+		(void)dlv_worker_reload(-1, &res);
 
 	TAILQ_INIT(&dlv_w.assembling);
 	dlv_agent_init();
@@ -127,14 +181,15 @@ dlv_worker_main(const struct bw_config *cfg, int index, int parent_fd,
 	bw_status_link_close(dlv_w.controld);
 	event_free(dlv_w.ev_sigterm);
 	event_free(dlv_w.ev_sigint);
+	event_free(dlv_w.ev_sighup);
 	event_free(dlv_w.ev_parent);
 	/* Run the deferred frees of the peers just closed. */
 	event_base_loop(dlv_w.base, EVLOOP_NONBLOCK);
 	event_base_free(dlv_w.base);
 	dlv_tls_free_ctx();
 	close(parent_fd);
-	/* The config belongs to the supervisor's copy of the process image. */
-	config_free((struct bw_config *)cfg);
+	/* Ours, or the supervisor's copy in this process image. */
+	config_unref(dlv_w.cfg);
 	log_info("worker=%d stopped", index);
 	exit(0);
 }

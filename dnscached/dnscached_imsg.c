@@ -124,6 +124,16 @@ dns_status_fill(struct bw_status *st, void *arg)
 	bw_status_add(st, "cache_entries", dns_cache_entries(dns_env->cache));
 	bw_status_add(st, "cache_bytes", dns_cache_bytes(dns_env->cache));
 	bw_status_add(st, "evictions", dns_cache_evictions(dns_env->cache));
+	bw_daemon_status_add(&dns_env->d, st);
+}
+
+/* CONFIG_RELOAD from controld (bwctl config reload). */
+static void
+dns_controld_reload(int fd, struct bw_config_reload_result *res, void *arg)
+{
+	struct dnscached	*env = arg;
+
+	(void)bw_daemon_reload(&env->d, fd, res);
 }
 
 static void
@@ -160,7 +170,8 @@ dns_controld_connect(struct dnscached *env)
 	struct bw_status_link_conf	 conf = {
 		.path = path, .role = BW_ROLE_DNSCACHED, .proc = "dnscached",
 		.started = env->d.started, .fill = dns_status_fill,
-		.msg = dns_controld_msg, .arg = env,
+		.msg = dns_controld_msg, .reload = dns_controld_reload,
+		.arg = env,
 	};
 
 	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROLD, path,

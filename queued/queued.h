@@ -150,6 +150,7 @@ struct qmsg {
 	char			 client_name[BW_DOMAIN_MAX + 1];
 	char			 listener[BW_NAME_MAX];
 	char			 gateway[BW_NAME_MAX];	/* gateway rules */
+	struct bw_config	*cfg;		/* limits it was opened under */
 	char			**rcpts;
 	uint32_t		 nrcpt;
 	uint32_t		 rcpt_alloc;

@@ -106,6 +106,16 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		bw_status_add(st, "body_bytes", ss.bytes);
 		bw_status_add(st, "body_crc_errors", ss.crc_errors);
 	}
+	bw_daemon_status_add(&q_env->d, st);
+}
+
+/* CONFIG_RELOAD from controld (bwctl config reload). */
+static void
+qctl_reload(int fd, struct bw_config_reload_result *res, void *arg)
+{
+	struct queued	*env = arg;
+
+	(void)bw_daemon_reload(&env->d, fd, res);
 }
 
 /* Every queue record: there is one per (gateway, domain), not per message. */
@@ -356,7 +366,8 @@ qctl_connect(struct queued *env)
 	struct bw_status_link_conf	 conf = {
 		.path = path, .role = BW_ROLE_QUEUED, .proc = "queued",
 		.started = env->d.started, .fill = qctl_status_fill,
-		.msg = qctl_msg, .state = qctl_state_cb, .arg = env,
+		.msg = qctl_msg, .state = qctl_state_cb, .reload = qctl_reload,
+		.arg = env,
 	};
 
 	if (config_runtime_path(env->d.cfg, BW_SOCK_CONTROLD, path,

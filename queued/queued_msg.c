@@ -75,6 +75,8 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->state = QMSG_OPEN;
+	/* a reload while it is received does not change its limits */
+	m->cfg = config_ref(q_env->d.cfg);
 	m->reqid = o->reqid;
 	m->flags = o->flags;
 	m->created = bw_time();
@@ -108,7 +110,7 @@ qmsg_find(const char *qid)
 int
 qmsg_rcpt_add(struct qmsg *m, const char *rcpt)
 {
-	long long	 max = BW_LIMIT(q_env->d.cfg, LIM_SMTPD_MAX_RECIPIENTS);
+	long long	 max = BW_LIMIT(m->cfg, LIM_SMTPD_MAX_RECIPIENTS);
 	uint32_t	 n;
 	char		**v;
 
@@ -194,7 +196,7 @@ qmsg_body_release(struct qmsg *m)
 int
 qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 {
-	long long	 maxsize = BW_LIMIT(q_env->d.cfg, LIM_MESSAGE_SIZE_LIMIT);
+	long long	 maxsize = BW_LIMIT(m->cfg, LIM_MESSAGE_SIZE_LIMIT);
 	const unsigned char *p = data;
 	size_t		 n, cap;
 	unsigned char	*nm;
@@ -261,6 +263,7 @@ qmsg_free(struct qmsg *m)
 	free(m->rcpts);
 	free(m->mem);
 	qmsg_body_release(m);
+	config_unref(m->cfg);
 	qmsg_count--;
 	free(m);
 }

@@ -235,7 +235,7 @@ qsmtpd_rcpt(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	if (qmsg_rcpt_add(m, rcpt) == -1 && m->fail == BW_SUBMIT_TOOMANY &&
-	    m->nrcpt == (uint32_t)BW_LIMIT(q_env->d.cfg,
+	    m->nrcpt == (uint32_t)BW_LIMIT(m->cfg,
 	    LIM_SMTPD_MAX_RECIPIENTS))
 		log_info("%s too many recipients (limit %u)", qid, m->nrcpt);
 }

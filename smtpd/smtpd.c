@@ -52,6 +52,7 @@ main(int argc, char *argv[])
 	bw_daemon_init(&env.d, "smtpd");
 	bw_daemon_args(&env.d, argc, argv, NULL, NULL, NULL, NULL);
 	TAILQ_INIT(&env.listeners);
+	TAILQ_INIT(&env.retired_listeners);
 	TAILQ_INIT(&env.sessions);
 	bw_daemon_setup(&env.d);
 	tzset();	/* Received: dates need the zone before chroot */
@@ -71,6 +72,7 @@ main(int argc, char *argv[])
 	    env.d.cfg->chroot_dir);
 
 	bw_daemon_events(&env.d);
+	smtpd_reload_init(&env);
 	env.next_reqid = 1;
 	env.next_sid = 1;
 	if ((env.ev_pause = evtimer_new(env.d.base, smtpd_data_pause_cb,

@@ -46,6 +46,9 @@ struct smtpd_listener {
 	struct evconnlistener	*evl;
 	SSL_CTX			*ssl_ctx;	/* NULL: no TLS */
 	struct event		*ev_resume;	/* accept paused after EMFILE */
+	unsigned int		 nsessions;	/* open sessions it accepted */
+	int			 retired;	/* removed by a reload */
+	struct bw_config	*cfg_hold;	/* retired: conf's configuration */
 };
 
 struct smtpd_ipcount {
@@ -74,6 +77,7 @@ struct smtpd_session {
 	int			 in_qidtab;
 	struct smtpd_env	*env;
 	struct smtpd_listener	*l;
+	struct bw_config	*cfg;		/* the one it started under */
 	uint64_t		 id;		/* for logs */
 	struct bufferevent	*bev;
 	int			 fd;
@@ -139,6 +143,8 @@ struct smtpd_counters {
 struct smtpd_env {
 	struct bw_daemon	 d;	/* cfg, base, started, shutting_down */
 	TAILQ_HEAD(, smtpd_listener) listeners;
+	TAILQ_HEAD(, smtpd_listener) retired_listeners;	/* reload removed
+						   them; sessions remain */
 	struct smtpd_session_list sessions;
 	struct bw_peer		*queued;
 	struct bw_status_link	*controld;
@@ -153,9 +159,22 @@ struct smtpd_env {
 	struct smtpd_counters	 c;
 };
 
-#define SMTPD_LIM(s, id)	((s)->env->d.cfg->limits[(id)])
+/* A session keeps the limits of the configuration it started under. */
+#define SMTPD_LIM(s, id)	((s)->cfg->limits[(id)])
+
+/* smtpd_reload.c */
+void	 smtpd_reload_init(struct smtpd_env *);
+void	 smtpd_reload_link_cb(int, struct bw_config_reload_result *, void *);
 
 /* smtpd_listener.c */
+struct smtpd_listener *smtpd_listener_new(struct smtpd_env *,
+	    const struct bw_config *, struct bw_listener_conf *);
+int	 smtpd_listener_start(struct smtpd_listener *);
+void	 smtpd_listener_stop(struct smtpd_listener *);
+void	 smtpd_listener_free(struct smtpd_listener *);
+void	 smtpd_listener_session_gone(struct smtpd_listener *);
+int	 smtpd_listeners_reload(struct smtpd_env *, struct bw_config *nc,
+	    struct bw_config *oc, char *err, size_t errsz);
 int	 smtpd_listeners_open(struct smtpd_env *);
 int	 smtpd_listeners_start(struct smtpd_env *);
 void	 smtpd_listeners_close(struct smtpd_env *);

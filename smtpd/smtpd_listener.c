@@ -217,6 +217,99 @@ fail:
 	return -1;
 }
 
+/* One listener's text for the log. */
+static void
+smtpd_listener_log(const struct bw_listener_conf *lc, const char *what)
+{
+	log_info("listener=%s address=%s port=%d type=%s tls=%s%s", lc->name,
+	    lc->address, lc->port, lc->public ? "public" : "private",
+	    lc->tls == BW_TLS_NONE ? "none" :
+	    lc->tls == BW_TLS_STARTTLS ? "starttls" : "implicit", what);
+}
+
+/* Bind a listener for lc and load its TLS context; NULL logged. */
+struct smtpd_listener *
+smtpd_listener_new(struct smtpd_env *env, const struct bw_config *cfg,
+    struct bw_listener_conf *lc)
+{
+	struct smtpd_listener	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("listener=%s", lc->name);
+		return NULL;
+	}
+	l->env = env;
+	l->conf = lc;
+	l->fd = -1;
+	if (smtpd_listener_bind(l) == -1 || (lc->tls != BW_TLS_NONE &&
+	    (l->ssl_ctx = smtpd_tls_ctx_new(cfg, lc)) == NULL)) {
+		smtpd_listener_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Unprivileged, with an event base: start accepting on l. */
+int
+smtpd_listener_start(struct smtpd_listener *l)
+{
+	l->evl = evconnlistener_new(l->env->d.base, smtpd_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+	if (l->evl == NULL) {
+		log_warnx("listener=%s: evconnlistener_new failed",
+		    l->conf->name);
+		return -1;
+	}
+	l->fd = -1;	/* owned by evl now */
+	evconnlistener_set_error_cb(l->evl, smtpd_accept_error_cb);
+	if ((l->ev_resume = evtimer_new(l->env->d.base,
+	    smtpd_accept_resume_cb, l)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Stop accepting: the socket closes, sessions already open go on. */
+void
+smtpd_listener_stop(struct smtpd_listener *l)
+{
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	l->evl = NULL;
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+	if (l->ev_resume != NULL)
+		event_free(l->ev_resume);
+	l->ev_resume = NULL;
+}
+
+void
+smtpd_listener_free(struct smtpd_listener *l)
+{
+	smtpd_listener_stop(l);
+	if (l->ssl_ctx != NULL)
+		SSL_CTX_free(l->ssl_ctx);
+	config_unref(l->cfg_hold);
+	free(l);
+}
+
+/*
+ * A session of l ended: a listener removed by a reload goes with its last
+ * session (its sessions still read its conf and TLS context).
+ */
+void
+smtpd_listener_session_gone(struct smtpd_listener *l)
+{
+	if (l->nsessions > 0)
+		l->nsessions--;
+	if (l->retired && l->nsessions == 0) {
+		TAILQ_REMOVE(&l->env->retired_listeners, l, entry);
+		log_info("listener=%s: last session ended, removed",
+		    l->conf->name);
+		smtpd_listener_free(l);
+	}
+}
+
 /* Privileged: bind every listener and load its TLS context. */
 int
 smtpd_listeners_open(struct smtpd_env *env)
@@ -225,22 +318,10 @@ smtpd_listeners_open(struct smtpd_env *env)
 	struct smtpd_listener	*l;
 
 	TAILQ_FOREACH(lc, &env->d.cfg->listeners, entry) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
+		if ((l = smtpd_listener_new(env, env->d.cfg, lc)) == NULL)
 			return -1;
-		l->env = env;
-		l->conf = lc;
-		l->fd = -1;
 		TAILQ_INSERT_TAIL(&env->listeners, l, entry);
-		if (smtpd_listener_bind(l) == -1)
-			return -1;
-		if (lc->tls != BW_TLS_NONE &&
-		    (l->ssl_ctx = smtpd_tls_ctx_new(env->d.cfg, lc)) == NULL)
-			return -1;
-		log_info("listener=%s address=%s port=%d type=%s tls=%s",
-		    lc->name, lc->address, lc->port,
-		    lc->public ? "public" : "private",
-		    lc->tls == BW_TLS_NONE ? "none" :
-		    lc->tls == BW_TLS_STARTTLS ? "starttls" : "implicit");
+		smtpd_listener_log(lc, "");
 	}
 	if (TAILQ_EMPTY(&env->listeners))
 		log_warnx("no listener configured");
@@ -253,20 +334,9 @@ smtpd_listeners_start(struct smtpd_env *env)
 {
 	struct smtpd_listener	*l;
 
-	TAILQ_FOREACH(l, &env->listeners, entry) {
-		l->evl = evconnlistener_new(env->d.base, smtpd_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
-		if (l->evl == NULL) {
-			log_warnx("listener=%s: evconnlistener_new failed",
-			    l->conf->name);
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (smtpd_listener_start(l) == -1)
 			return -1;
-		}
-		l->fd = -1;	/* owned by evl now */
-		evconnlistener_set_error_cb(l->evl, smtpd_accept_error_cb);
-		if ((l->ev_resume = evtimer_new(env->d.base,
-		    smtpd_accept_resume_cb, l)) == NULL)
-			return -1;
-	}
 	return 0;
 }
 
@@ -277,14 +347,142 @@ smtpd_listeners_close(struct smtpd_env *env)
 
 	while ((l = TAILQ_FIRST(&env->listeners)) != NULL) {
 		TAILQ_REMOVE(&env->listeners, l, entry);
-		if (l->evl != NULL)
-			evconnlistener_free(l->evl);
-		if (l->fd != -1)
-			close(l->fd);
-		if (l->ev_resume != NULL)
-			event_free(l->ev_resume);
-		if (l->ssl_ctx != NULL)
-			SSL_CTX_free(l->ssl_ctx);
-		free(l);
+		smtpd_listener_free(l);
 	}
+	while ((l = TAILQ_FIRST(&env->retired_listeners)) != NULL) {
+		TAILQ_REMOVE(&env->retired_listeners, l, entry);
+		smtpd_listener_free(l);
+	}
+}
+
+/*
+ * Reload: listeners of nc matched to running ones by address and port
+ * keep their socket (and their TLS context: the key files are outside
+ * the chroot, so TLS settings of a running listener change at a restart);
+ * new ones are bound now -- all or nothing, so a port that cannot be bound
+ * (below 1024 after the privilege drop, or in use) refuses the reload;
+ * running ones no longer named stop accepting and go with their last
+ * session.
+ */
+static struct smtpd_listener *
+smtpd_listener_match(struct smtpd_env *env, const struct bw_listener_conf *nl,
+    struct smtpd_listener **matched, size_t nmatched)
+{
+	struct smtpd_listener	*l;
+	size_t			 i;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if (strcmp(l->conf->address, nl->address) != 0 ||
+		    l->conf->port != nl->port)
+			continue;
+		for (i = 0; i < nmatched; i++)
+			if (matched[i] == l)
+				break;
+		if (i == nmatched)
+			return l;
+	}
+	return NULL;
+}
+
+static const char *
+smtpd_listener_cert(const struct bw_config *cfg,
+    const struct bw_listener_conf *lc, int key)
+{
+	if (key)
+		return lc->tls_key[0] != '\0' ? lc->tls_key : cfg->tls_key;
+	return lc->tls_cert[0] != '\0' ? lc->tls_cert : cfg->tls_cert;
+}
+
+/* A kept listener's TLS stays what it was loaded with. */
+static void
+smtpd_listener_keep_tls(struct bw_listener_conf *nl,
+    const struct bw_config *nc, const struct smtpd_listener *l,
+    const struct bw_config *oc)
+{
+	const struct bw_listener_conf	*ol = l->conf;
+
+	if (nl->tls == ol->tls &&
+	    strcmp(smtpd_listener_cert(nc, nl, 0),
+	    smtpd_listener_cert(oc, ol, 0)) == 0 &&
+	    strcmp(smtpd_listener_cert(nc, nl, 1),
+	    smtpd_listener_cert(oc, ol, 1)) == 0)
+		return;
+	log_warnx("reload: listener=%s: TLS mode or key files changed: they "
+	    "take effect at the next restart of smtpd; keeping tls=%s",
+	    nl->name, ol->tls == BW_TLS_NONE ? "none" :
+	    ol->tls == BW_TLS_STARTTLS ? "starttls" : "implicit");
+	nl->tls = ol->tls;
+	strlcpy(nl->tls_cert, smtpd_listener_cert(oc, ol, 0),
+	    sizeof(nl->tls_cert));
+	strlcpy(nl->tls_key, smtpd_listener_cert(oc, ol, 1),
+	    sizeof(nl->tls_key));
+}
+
+int
+smtpd_listeners_reload(struct smtpd_env *env, struct bw_config *nc,
+    struct bw_config *oc, char *err, size_t errsz)
+{
+	struct smtpd_listener	*matched[BW_CONFIG_LISTENERS_MAX];
+	struct smtpd_listener	*added[BW_CONFIG_LISTENERS_MAX];
+	struct smtpd_listener	*l, *next;
+	struct bw_listener_conf	*nl;
+	size_t			 nmatched = 0, nadded = 0, i;
+
+	TAILQ_FOREACH(nl, &nc->listeners, entry) {
+		if (nmatched >= BW_CONFIG_LISTENERS_MAX)
+			break;
+		if ((l = smtpd_listener_match(env, nl, matched,
+		    nmatched)) != NULL) {
+			matched[nmatched++] = l;
+			continue;
+		}
+		matched[nmatched++] = NULL;
+		if ((l = smtpd_listener_new(env, nc, nl)) == NULL ||
+		    smtpd_listener_start(l) == -1) {
+			snprintf(err, errsz, "listener %s: cannot listen on "
+			    "%s port %d (see the log; a port below 1024 or TLS "
+			    "keys outside the chroot need a restart of smtpd)",
+			    nl->name, nl->address, nl->port);
+			if (l != NULL)
+				smtpd_listener_free(l);
+			for (i = 0; i < nadded; i++)
+				smtpd_listener_free(added[i]);
+			return -1;
+		}
+		added[nadded++] = l;
+	}
+	/* Everything could be bound: switch. */
+	i = 0;
+	TAILQ_FOREACH(nl, &nc->listeners, entry) {
+		if (i >= nmatched)
+			break;
+		if ((l = matched[i++]) == NULL)
+			continue;
+		smtpd_listener_keep_tls(nl, nc, l, oc);
+		l->conf = nl;
+	}
+	for (l = TAILQ_FIRST(&env->listeners); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		for (i = 0; i < nmatched; i++)
+			if (matched[i] == l)
+				break;
+		if (i < nmatched)
+			continue;
+		TAILQ_REMOVE(&env->listeners, l, entry);
+		smtpd_listener_stop(l);
+		smtpd_listener_log(l->conf, " removed by reload");
+		if (l->nsessions == 0) {
+			smtpd_listener_free(l);
+			continue;
+		}
+		/* its conf lives in the configuration being replaced */
+		l->cfg_hold = config_ref(oc);
+		l->retired = 1;
+		TAILQ_INSERT_TAIL(&env->retired_listeners, l, entry);
+	}
+	for (i = 0; i < nadded; i++) {
+		TAILQ_INSERT_TAIL(&env->listeners, added[i], entry);
+		smtpd_listener_log(added[i]->conf, " added by reload");
+	}
+	return 0;
 }

@@ -221,6 +221,8 @@ smtpd_session_free(struct smtpd_session *s)
 		event_free(s->ev_flush);
 	if (s->chunk != NULL)
 		evbuffer_free(s->chunk);
+	config_unref(s->cfg);
+	smtpd_listener_session_gone(s->l);
 	free(s);
 }
 
@@ -338,6 +340,8 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	s->fd = fd;
 	s->env = env;
 	s->l = l;
+	l->nsessions++;
+	s->cfg = config_ref(env->d.cfg);
 	s->id = env->next_sid++;
 	if ((size_t)salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
@@ -385,6 +389,9 @@ fail:
 			event_free(s->ev_flush);
 		if (s->chunk != NULL)
 			evbuffer_free(s->chunk);
+		config_unref(s->cfg);
+		if (s->l != NULL)
+			smtpd_listener_session_gone(s->l);
 		free(s);
 	}
 }

@@ -53,6 +53,7 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 		bw_status_add(st, smtpd_counter_defs[i].name, v);
 	}
 	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
+	bw_daemon_status_add(&env->d, st);
 }
 
 void
@@ -62,7 +63,7 @@ smtpd_status_connect(struct smtpd_env *env)
 	struct bw_status_link_conf	 conf = {
 		.path = path, .role = BW_ROLE_SMTPD, .proc = "smtpd",
 		.started = env->d.started, .fill = smtpd_status_fill,
-		.arg = env,
+		.reload = smtpd_reload_link_cb, .arg = env,
 	};
 
 	if (smtpd_peer_path(env, BW_SOCK_CONTROLD, path,

@@ -1504,7 +1504,7 @@ START_TEST(file_errors_name_the_file)
 	/* A directory opens but cannot be read. */
 	e->n = 0;
 	ck_assert_int_eq(config_load(&cfg, "/", NULL, errs_cb, e), 1);
-	ck_assert_msg(strncmp(e->msg[0], "/:1: read error", 15) == 0, "%s",
+	ck_assert_msg(strncmp(e->msg[0], "/: read error", 13) == 0, "%s",
 	    e->msg[0]);
 	config_free(&cfg);
 
@@ -1534,6 +1534,97 @@ START_TEST(file_nul_byte_rejected)
 	config_free(&cfg);
 	unlink(path);
 	free(e);
+}
+END_TEST
+
+/* The text of a file as a descriptor, for config_load_fd. */
+static int
+text_fd(const char *text, char *path)
+{
+	int	 fd;
+
+	strcpy(path, "/tmp/check_config.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	/* the offset must not matter: config_load_fd reads with pread */
+	return fd;
+}
+
+START_TEST(load_fd_reads_whole_file_with_digest)
+{
+	char			 path[] = "/tmp/check_config.XXXXXX";
+	struct bw_config	*a = config_new(), *b = config_new();
+	struct errs		*e = errs_new();
+	int			 fd;
+
+	fd = text_fd("hostname fd.example\nsmtpd_max_errors 7\n", path);
+	ck_assert_int_eq(config_load_fd(a, fd, "named.conf", NULL, errs_cb, e),
+	    0);
+	ck_assert_str_eq(a->hostname, "fd.example");
+	ck_assert_str_eq(a->path, "named.conf");
+	ck_assert_int_eq(BW_LIMIT(a, LIM_SMTPD_MAX_ERRORS), 7);
+	ck_assert_int_eq(a->refs, 1);
+	ck_assert_int_eq(config_load(b, path, NULL, errs_cb, e), 0);
+	ck_assert_uint_eq(a->digest, b->digest);
+	ck_assert_uint_ne(a->digest, 0);
+	close(fd);
+	unlink(path);
+	/* errors name the file given, with their lines */
+	fd = text_fd("hostname x\nbogus 1\n", path);
+	ck_assert_int_eq(config_load_fd(b, fd, "named.conf", NULL, errs_cb,
+	    e), 1);
+	ck_assert_ptr_nonnull(strstr(e->msg[0], "named.conf:2: unknown"));
+	close(fd);
+	unlink(path);
+	config_unref(a);
+	config_unref(b);
+	free(e);
+}
+END_TEST
+
+START_TEST(reload_keeps_restart_settings)
+{
+	struct bw_config	*oc = config_new(), *nc;
+	char			 path[] = "/tmp/check_config.XXXXXX";
+	char			 err[256];
+	int			 fd, kept;
+
+	ck_assert_int_eq(config_parse_text(oc, "old", "deliverd_workers 2\n"
+	    "queue_db_cache 64m\nsmtpd_max_errors 5\nspool_dir /old\n"
+	    "dns_servers 127.0.0.1:53\n", NULL, NULL, NULL), 0);
+	snprintf(oc->path, sizeof(oc->path), "reload.conf");
+	oc->generation = 4;
+	fd = text_fd("deliverd_workers 3\nqueue_db_cache 128m\n"
+	    "smtpd_max_errors 9\nspool_dir /new\ndns_servers 127.0.0.2\n"
+	    "route r.example -> [127.0.0.1]:25\n", path);
+	nc = config_reload_prepare(oc, fd, NULL, "", err, sizeof(err), &kept);
+	ck_assert_ptr_nonnull(nc);
+	ck_assert_int_eq(kept, 4);
+	ck_assert_int_eq(nc->generation, 5);
+	ck_assert_int_eq(nc->deliverd_workers, 2);
+	ck_assert_int_eq(BW_LIMIT(nc, LIM_QUEUE_DB_CACHE), 64LL << 20);
+	ck_assert_str_eq(nc->spool_dir, "/old");
+	ck_assert_int_eq(nc->ndns_servers, 1);
+	ck_assert_int_eq(memcmp(&nc->dns_servers[0], &oc->dns_servers[0],
+	    sizeof(oc->dns_servers[0])), 0);
+	/* what a running daemon can change, changed */
+	ck_assert_int_eq(BW_LIMIT(nc, LIM_SMTPD_MAX_ERRORS), 9);
+	ck_assert_ptr_nonnull(config_route_find(nc, "r.example"));
+	ck_assert_int_eq(config_limit_needs_restart(LIM_QUEUE_DB_CACHE), 1);
+	ck_assert_int_eq(config_limit_needs_restart(LIM_SMTPD_MAX_ERRORS), 0);
+	config_unref(nc);
+	close(fd);
+	unlink(path);
+	/* a file with errors: NULL, the first error, oc untouched */
+	fd = text_fd("smtpd_max_errors 0\nfrob\n", path);
+	ck_assert_ptr_null(config_reload_prepare(oc, fd, NULL, "", err,
+	    sizeof(err), &kept));
+	ck_assert_ptr_nonnull(strstr(err, "2 errors, first: reload.conf:1:"));
+	ck_assert_int_eq(oc->generation, 4);
+	ck_assert_int_eq(BW_LIMIT(oc, LIM_SMTPD_MAX_ERRORS), 5);
+	close(fd);
+	unlink(path);
+	config_unref(oc);
 }
 END_TEST
 
@@ -1895,6 +1986,8 @@ config_suite(void)
 	tc = tcase(s, "files");
 	tcase_add_test(tc, file_errors_name_the_file);
 	tcase_add_test(tc, file_nul_byte_rejected);
+	tcase_add_test(tc, load_fd_reads_whole_file_with_digest);
+	tcase_add_test(tc, reload_keeps_restart_settings);
 
 	tc = tcase(s, "networks");
 	tcase_add_loop_test(tc, net_parse_table, 0, NELEM(net_parse_cases));

@@ -288,6 +288,7 @@ START_TEST(daemon_run_without_signal_dies)
 	/* no events but the signals: remove them and the loop ends */
 	event_del(d.ev_sigterm);
 	event_del(d.ev_sigint);
+	event_del(d.ev_sighup);
 	bw_daemon_run(&d, NULL);
 }
 END_TEST
