@@ -1567,6 +1567,7 @@ START_TEST(load_fd_reads_whole_file_with_digest)
 	ck_assert_int_eq(config_load(b, path, NULL, errs_cb, e), 0);
 	ck_assert_uint_eq(a->digest, b->digest);
 	ck_assert_uint_ne(a->digest, 0);
+	config_free(b);
 	close(fd);
 	unlink(path);
 	/* errors name the file given, with their lines */
