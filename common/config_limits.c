@@ -94,6 +94,11 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    0, 0, 1 * MINUTE, BW_UNIT_MS,
 	    "off: a few seconds catches clients that talk before the banner "
 	    "(RFC 5321 4.3.1), but delays every legitimate session"),
+	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
+	    50, 1, 1000, BW_UNIT_COUNT,
+	    "Postfix's default: real paths take well under 20 hops, and a "
+	    "looping message is stopped after 50 passes (RFC 5321 6.3 "
+	    "suggests at least 100)"),
 	ROW(LIM_QUEUE_MIN_FREE_SPACE, "queue_min_free_space",
 	    256 * MiB, 0, 1024 * GiB, BW_UNIT_BYTES,
 	    "room for several maximum-size messages plus Berkeley DB logs; "

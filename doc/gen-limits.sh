@@ -131,6 +131,9 @@ answer at the end of data; then the client gets 451 4.3.0 and the message \
 is aborted." ;;
 	smtpd_greeting_delay) echo "Pause before the banner (0: none).  A \
 listener's greeting_delay overrides it for that listener." ;;
+	hopcount_limit) echo "A message that arrives with this many \
+Received: header fields or more is refused at the end of data with 554 \
+5.4.6 Too many hops: it is looping." ;;
 	queue_min_free_space) echo "Free space the spool file system must keep; \
 below it MAIL gets 452 4.3.1." ;;
 	queue_commit_delay) echo "Extra time queued waits before a log flush, \

@@ -25,6 +25,7 @@
 #include "peer.h"
 #include "status_link.h"
 #include "smtpd_parse.h"
+#include "smtpd_hdrscan.h"
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
 #define SMTPD_QUEUE_WPENDING_MAX (16 * 1024 * 1024)	/* unsent bytes to queued before DATA reading pauses */
@@ -120,6 +121,7 @@ struct smtpd_session {
 	int			 data_midline;	/* part of this line was drained */
 	int			 data_lastcr;	/* last drained byte was CR */
 	size_t			 data_seen;	/* input left after the last pass */
+	struct smtp_hdrscan	 hdrs;		/* Received: count (hop limit) */
 	const char		*data_reject;	/* reply when the message is refused */
 	const char		*data_reject_why;
 };
@@ -138,6 +140,7 @@ struct smtpd_counters {
 	uint64_t	 commands;
 	uint64_t	 protocol_errors;
 	uint64_t	 bare_lf_rejects;
+	uint64_t	 hopcount_rejects;	/* over hopcount_limit */
 };
 
 struct smtpd_env {

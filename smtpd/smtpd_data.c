@@ -8,8 +8,9 @@
  * CRLF itself.  A bare LF or a bare CR anywhere refuses the message (SMTP
  * smuggling: "\n.\n" or "\r.\r" never ends DATA here and never reaches the
  * store).  Lines are bounded by smtpd_max_text_line, the message by
- * message_size_limit; a refused message is read to its end and discarded
- * (MSG_ABORT at once), then refused with one reply.
+ * message_size_limit, its Received: fields by hopcount_limit (a mail
+ * loop); a refused message is read to its end and discarded (MSG_ABORT at
+ * once), then refused with one reply.
  */
 #include "bw_autoconf.h"
 
@@ -28,6 +29,7 @@
 #define SMTPD_REPLY_BARE	"554 5.6.11 Message rejected: bare LF or CR " \
 				"not allowed (RFC 5321 2.3.8)"
 #define SMTPD_REPLY_LONGLINE	"554 5.6.0 Message rejected: line too long"
+#define SMTPD_REPLY_HOPS	"554 5.4.6 Too many hops"
 
 /* Refuse the message being received; the first reason wins. */
 static void
@@ -41,6 +43,30 @@ smtpd_data_reject(struct smtpd_session *s, const char *reply, const char *why)
 	    (unsigned long long)s->id, s->addr, why);
 	smtpd_queue_abort(s);
 	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
+}
+
+/*
+ * Message text (dot-unstuffed) for the chunk.  Its header section is
+ * scanned on the way: a message that already carries hopcount_limit
+ * Received: fields would leave here with one more, so it is looping (RFC
+ * 5321 6.3).  It is refused at the end of data, not accepted and bounced:
+ * the refusal costs nobody a bounce, and a forged sender gets no
+ * backscatter.
+ */
+static void
+smtpd_data_add(struct smtpd_session *s, const void *p, size_t n)
+{
+	if (!smtp_hdrscan_done(&s->hdrs)) {
+		smtp_hdrscan_feed(&s->hdrs, p, n);
+		if (s->hdrs.received >= (unsigned long long)
+		    SMTPD_LIM(s, LIM_HOPCOUNT_LIMIT)) {
+			s->env->c.hopcount_rejects++;
+			smtpd_data_reject(s, SMTPD_REPLY_HOPS, "too many hops "
+			    "(mail loop?)");
+			return;
+		}
+	}
+	evbuffer_add(s->chunk, p, n);
 }
 
 /* Send what is in s->chunk in frames of at most BW_DATA_CHUNK_MAX. */
@@ -96,6 +122,7 @@ smtpd_data_begin(struct smtpd_session *s)
 	s->data_seen = evbuffer_get_length(bufferevent_get_input(s->bev));
 	s->data_reject = NULL;
 	s->data_reject_why = NULL;
+	smtp_hdrscan_init(&s->hdrs);
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
@@ -216,7 +243,7 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 		crlf = linelen >= 2 && line[linelen - 2] == '\r';
 		if (s->data_bol && crlf && linelen == 3 && line[0] == '.') {
 			if (s->data_reject == NULL && pos > run)
-				evbuffer_add(s->chunk, buf + run, pos - run);
+				smtpd_data_add(s, buf + run, pos - run);
 			evbuffer_drain(in, pos + linelen);
 			smtpd_data_end(s);
 			return 1;
@@ -231,7 +258,7 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 			/* dot-unstuffing (RFC 5321 4.5.2) */
 			if (line[0] == '.') {
 				if (pos > run)
-					evbuffer_add(s->chunk, buf + run,
+					smtpd_data_add(s, buf + run,
 					    pos - run);
 				run = pos + 1;
 			}
@@ -248,7 +275,7 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 	if (pos == 0)
 		return -1;
 	if (s->data_reject == NULL && pos > run)
-		evbuffer_add(s->chunk, buf + run, pos - run);
+		smtpd_data_add(s, buf + run, pos - run);
 	evbuffer_drain(in, pos);
 	smtpd_data_flush(s, 0);
 	return 0;
@@ -377,7 +404,7 @@ smtpd_data_process(struct smtpd_session *s)
 				smtpd_data_reject(s, smtpd_submit_reply(
 				    BW_SUBMIT_TOOBIG), "message size limit");
 			else {
-				evbuffer_add(s->chunk, buf + off, linelen - off);
+				smtpd_data_add(s, buf + off, linelen - off);
 				smtpd_data_flush(s, 0);
 			}
 		}

@@ -34,6 +34,7 @@ static const struct {
 	C(commands),
 	C(protocol_errors),
 	C(bare_lf_rejects),
+	C(hopcount_rejects),
 #undef C
 };
 
