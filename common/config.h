@@ -122,6 +122,8 @@ struct bw_listener_conf {
 	char			 tls_cert[PATH_MAX];	/* "" = global */
 	char			 tls_key[PATH_MAX];
 	long long		 greeting_delay;	/* ms, -1 = limit's value */
+	int			 allow_untrusted_routing; /* public: accept
+						   user%host@ours and kin */
 	/* RAT: domains a public listener accepts mail for. */
 	char			**accept_domains;
 	int			 naccept_domains;

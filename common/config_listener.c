@@ -1,9 +1,10 @@
 /*
  * Listener blocks ("listener NAME {" ... "}"): address, port, public or
- * private, TLS, greeting delay, and the two lists that decide who may
- * send what: accept_domains (RAT: the domains a public listener takes
- * mail for) and relay_networks (the clients a private listener relays
- * for).  Also the lookups smtpd makes against them at run time:
+ * private, TLS, greeting delay, and what decides who may send what:
+ * accept_domains (RAT: the domains a public listener takes mail for),
+ * allow_untrusted_routing (whether a public listener takes user%host@ours)
+ * and relay_networks (the clients a private listener relays for).  Also
+ * the lookups smtpd makes against them at run time:
  * config_listener_accepts, and the network (CIDR) helpers bw_net_parse
  * and bw_net_match.
  *
@@ -225,15 +226,17 @@ config_listener_stmt(struct config_parser *p)
 			config_error(p, p->line, "tls: expected none, starttls "
 			    "or implicit, not \"%s\"",
 			    config_esc(e, sizeof(e), v));
-	} else if (strcmp(k, "tls_required") == 0) {
+	} else if (strcmp(k, "tls_required") == 0 ||
+	    strcmp(k, "allow_untrusted_routing") == 0) {
 		if (config_args(p, 1) == -1)
 			return;
 		if ((yn = config_yesno(p->tok[1].s)) == -1)
-			config_error(p, p->line, "tls_required: expected yes "
-			    "or no, not \"%s\"",
-			    config_esc(e, sizeof(e), p->tok[1].s));
-		else
+			config_error(p, p->line, "%s: expected yes or no, not "
+			    "\"%s\"", k, config_esc(e, sizeof(e), p->tok[1].s));
+		else if (strcmp(k, "tls_required") == 0)
 			l->tls_required = yn;
+		else
+			l->allow_untrusted_routing = yn;
 	} else if (strcmp(k, "tls_cert") == 0) {
 		if (config_args(p, 1) == 0)
 			config_path(p, p->tok[1].s, l->tls_cert,
@@ -286,6 +289,11 @@ config_listener_close(struct config_parser *p)
 	if (!l->public && l->naccept_domains > 0)
 		config_error(p, l->line, "listener \"%s\": accept_domains is "
 		    "for public listeners only (add \"type public\")",
+		    l->name);
+	if (!l->public && l->allow_untrusted_routing)
+		config_error(p, l->line, "listener \"%s\": "
+		    "allow_untrusted_routing is for public listeners only "
+		    "(a private listener's clients may route anyway)",
 		    l->name);
 	if (l->tls_required && l->tls == BW_TLS_NONE)
 		config_error(p, l->line, "listener \"%s\": tls_required yes "

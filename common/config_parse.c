@@ -85,6 +85,7 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "tls", BLK_LISTENER },
 	{ "tls_required", BLK_LISTENER },
 	{ "greeting_delay", BLK_LISTENER },
+	{ "allow_untrusted_routing", BLK_LISTENER },
 	{ "accept_domains", BLK_LISTENER },
 	{ "relay_networks", BLK_LISTENER },
 	{ "helo", BLK_GATEWAY },

@@ -141,6 +141,7 @@ struct smtpd_counters {
 	uint64_t	 protocol_errors;
 	uint64_t	 bare_lf_rejects;
 	uint64_t	 hopcount_rejects;	/* over hopcount_limit */
+	uint64_t	 routing_rejects;	/* user%host@ours on public */
 };
 
 struct smtpd_env {

@@ -570,3 +570,21 @@ smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *path)
 		return r;
 	return smtp_parse_params(p, 1, NULL);
 }
+
+int
+smtp_addr_routed(const char *addr)
+{
+	const char	*p = addr;
+
+	/* unquoted: the local part ends at the first '@' */
+	if (*p != '"')
+		return strcspn(p, "%!@") < strcspn(p, "@");
+	/* quoted: the closing quote ends the local part, \" does not */
+	for (p++; *p != '\0' && *p != '"'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		if (*p == '%' || *p == '!' || *p == '@')
+			return 1;
+	}
+	return 0;
+}

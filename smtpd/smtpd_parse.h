@@ -105,4 +105,13 @@ int	 smtp_domain_valid(const char *s, size_t len, int utf8_ok);
 /* Valid UTF-8 (no overlongs, no surrogates); 1 or 0. */
 int	 smtp_utf8_valid(const unsigned char *s, size_t len);
 
+/*
+ * Sender-specified routing in an address as smtp_parse_rcpt() leaves it
+ * (local@domain, the local part possibly quoted): 1 if the local part
+ * holds '%' or '!', or '@' inside quotes (user%host@d, host!user@d,
+ * "user@host"@d), which a next hop may take as a route to another
+ * domain.  A source route (<@a:u@d>) is already dropped by the parser.
+ */
+int	 smtp_addr_routed(const char *addr);
+
 #endif

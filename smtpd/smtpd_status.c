@@ -35,6 +35,7 @@ static const struct {
 	C(protocol_errors),
 	C(bare_lf_rejects),
 	C(hopcount_rejects),
+	C(routing_rejects),
 #undef C
 };
 

@@ -231,6 +231,11 @@ static const struct error_case error_cases[] = {
 	  "listener \"a\": tls implicit needs tls_cert and tls_key" },
 	{ "tls_required without tls", PUB_OPEN "  tls_required yes\n}\n",
 	  1, 1, "tls_required yes needs tls starttls or implicit" },
+	{ "routing allowed on a private listener",
+	  A_OPEN "  allow_untrusted_routing yes\n}\n", 1, 1,
+	  "allow_untrusted_routing is for public listeners only" },
+	{ "routing bad yes/no", PUB_OPEN "  allow_untrusted_routing maybe\n}\n",
+	  1, 6, "allow_untrusted_routing: expected yes or no, not \"maybe\"" },
 	{ "bad type", A_OPEN "  type semi\n}\n", 1, 5,
 	  "type: expected public or private, not \"semi\"" },
 	{ "bad tls", A_OPEN "  tls maybe\n}\n", 1, 5,
@@ -703,6 +708,9 @@ static const char *const good_texts[] = {
 	PUB_OPEN "  tls starttls\n  tls_required yes\n}\n"
 	    "tls_cert /etc/c.pem\ntls_key /etc/k.pem\n",
 	PUB_OPEN "  tls implicit\n  tls_cert /c\n  tls_key /k\n}\n",
+	PUB_OPEN "  allow_untrusted_routing yes\n}\n",
+	A_OPEN "  allow_untrusted_routing no\n}\n",
+	"hopcount_limit 1\n",
 	PUB_OPEN "  accept_domains EXAMPLE.NET *.example.net\n"
 	    "  accept_domains xn--bcher-kva.example\n  greeting_delay 5s\n}\n",
 	"smtpd_max_input_buffer 4k\nsmtpd_max_text_line 1000\n",
@@ -757,6 +765,7 @@ START_TEST(config_sets_values)
 	    "listener in {\n"
 	    "  address ::\n  port 25\n  type public\n  tls starttls\n"
 	    "  tls_required no\n  greeting_delay 3s\n"
+	    "  allow_untrusted_routing yes\n"
 	    "  accept_domains Example.org *.example.org\n"
 	    "  accept_domains example.net\n"
 	    "}\n"
@@ -802,6 +811,7 @@ START_TEST(config_sets_values)
 	ck_assert_int_eq(l->tls_required, 0);
 	ck_assert_str_eq(l->tls_cert, "");
 	ck_assert_int_eq(l->greeting_delay, 3000);
+	ck_assert_int_eq(l->allow_untrusted_routing, 1);
 	ck_assert_int_eq(l->naccept_domains, 3);
 	ck_assert_str_eq(l->accept_domains[0], "example.org");
 	ck_assert_str_eq(l->accept_domains[1], "*.example.org");
@@ -817,6 +827,7 @@ START_TEST(config_sets_values)
 	ck_assert_str_eq(l->tls_cert, "/o/c");
 	ck_assert_str_eq(l->tls_key, "/o/k");
 	ck_assert_int_eq(l->greeting_delay, -1);
+	ck_assert_int_eq(l->allow_untrusted_routing, 0);
 	ck_assert_int_eq(l->nrelay_networks, 3);
 	ck_assert_int_eq(l->relay_networks[1].family, AF_INET6);
 	ck_assert_int_eq(l->relay_networks[1].prefixlen, 32);
@@ -1824,6 +1835,7 @@ static const char *const doc_keywords[] = {
 	"hostname", "runtime_dir", "spool_dir", "chroot_dir", "tls_cert",
 	"tls_key", "admin_group", "user", "deliverd_workers", "listener",
 	"address", "port", "type", "tls", "tls_required", "greeting_delay",
+	"allow_untrusted_routing",
 	"accept_domains", "relay_networks", "smtpd", "queued", "deliverd",
 	"dnscached", "controld", "starttls", "implicit", "_bwsmtpd",
 	"_bwqueue", "_bwdeliver", "_bwdns", "_bwctl", "bwadmin",

@@ -1,7 +1,8 @@
 /*
  * Unit tests of smtpd's command parser (smtpd/smtpd_parse.c): every verb,
  * argument rules, paths (quoted local parts, UTF-8, domain literals, source
- * routes, Postmaster) and ESMTP parameters.  Table-driven.
+ * routes, Postmaster), ESMTP parameters and the sender-specified routing
+ * detector.  Table-driven.
  */
 #include "bw_autoconf.h"
 
@@ -285,6 +286,44 @@ START_TEST(utf8_valid)
 }
 END_TEST
 
+/* Sender-specified routing, on addresses as RCPT TO leaves them. */
+struct routed_case {
+	const char	*rcpt;
+	int		 want;
+};
+
+static const struct routed_case routed_cases[] = {
+	{ "<user@example.org>", 0 },
+	{ "<first.last+tag@example.org>", 0 },
+	{ "<\"quoted user\"@example.org>", 0 },
+	{ "<\"\"@example.org>", 0 },
+	{ "<@relay.example:user@example.org>", 0 },	/* A-d-l dropped */
+	{ "<user@[192.0.2.1]>", 0 },
+	{ "<user%other.example@example.org>", 1 },
+	{ "<%@example.org>", 1 },
+	{ "<other.example!user@example.org>", 1 },
+	{ "<a!b%c@example.org>", 1 },
+	{ "<\"user@other.example\"@example.org>", 1 },
+	{ "<\"user%other\"@example.org>", 1 },
+	{ "<\"a!b\"@example.org>", 1 },
+	{ "<\"user\\@other.example\"@example.org>", 1 },	/* \@ */
+	{ "<\"a\\\"@b\"@example.org>", 1 },	/* "a\"@b" */
+	{ "<\"a\\\\\"@example.org>", 0 },	/* "a\\" */
+};
+
+START_TEST(addr_routed)
+{
+	const struct routed_case	*c = &routed_cases[_i];
+	struct smtp_path		 path;
+
+	ck_assert_msg(smtp_parse_rcpt(c->rcpt, 0, &path) == SMTP_PARSE_OK,
+	    "%s does not parse", c->rcpt);
+	ck_assert_msg(smtp_addr_routed(path.addr) == c->want,
+	    "%s (%s): routed %d, want %d", c->rcpt, path.addr,
+	    smtp_addr_routed(path.addr), c->want);
+}
+END_TEST
+
 START_TEST(replies_have_codes)
 {
 	int	 i;
@@ -332,6 +371,11 @@ smtpd_parse_suite(void)
 	tc = tcase_create("utf8");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_loop_test(tc, utf8_valid, 0, N(utf8_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("routing");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, addr_routed, 0, N(routed_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replies");
