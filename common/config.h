@@ -46,6 +46,7 @@ enum bw_limit_id {
 	LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE,	/* ms */
 	LIM_SMTPD_TIMEOUT_QUEUE_REPLY,	/* ms: queued's answer to commit */
 	LIM_SMTPD_GREETING_DELAY,	/* ms: pause before the banner */
+	LIM_SMTPD_JUNK_COMMAND_LIMIT,	/* NOOP, RSET, VRFY, HELP per message */
 	LIM_HOPCOUNT_LIMIT,		/* Received: fields a message may carry */
 	LIM_QUEUE_MIN_FREE_SPACE,	/* bytes free on the spool fs */
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */

@@ -94,6 +94,11 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    0, 0, 1 * MINUTE, BW_UNIT_MS,
 	    "off: a few seconds catches clients that talk before the banner "
 	    "(RFC 5321 4.3.1), but delays every legitimate session"),
+	ROW(LIM_SMTPD_JUNK_COMMAND_LIMIT, "smtpd_junk_command_limit",
+	    100, 1, 100000, BW_UNIT_COUNT,
+	    "Postfix's default: far more than a client needs between two "
+	    "messages, while a session kept alive with NOOP or RSET alone "
+	    "ends after smtpd_max_errors more"),
 	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
 	    50, 1, 1000, BW_UNIT_COUNT,
 	    "Postfix's default: real paths take well under 20 hops, and a "

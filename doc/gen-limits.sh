@@ -112,8 +112,10 @@ send before smtpd closes it." ;;
 listeners." ;;
 	smtpd_max_connections_per_ip) echo "Concurrent SMTP sessions from one \
 client address." ;;
-	smtpd_max_errors) echo "Bad commands in one session before smtpd \
-disconnects the client." ;;
+	smtpd_max_errors) echo "Bad commands (and junk commands past \
+smtpd_junk_command_limit) a client may send without sending mail; at this \
+many smtpd answers 421 4.7.0 and disconnects.  An accepted message starts \
+the count again." ;;
 	smtpd_max_input_buffer) echo "Unprocessed input bytes buffered for one \
 session (pipelined commands, partial lines); must be at least \
 smtpd_max_command_line and smtpd_max_text_line." ;;
@@ -131,6 +133,9 @@ answer at the end of data; then the client gets 451 4.3.0 and the message \
 is aborted." ;;
 	smtpd_greeting_delay) echo "Pause before the banner (0: none).  A \
 listener's greeting_delay overrides it for that listener." ;;
+	smtpd_junk_command_limit) echo "NOOP, RSET, VRFY and HELP commands a \
+client may send without sending mail; each one past it counts toward \
+smtpd_max_errors.  An accepted message starts the count again." ;;
 	hopcount_limit) echo "A message that arrives with this many \
 Received: header fields or more is refused at the end of data with 554 \
 5.4.6 Too many hops: it is looping." ;;

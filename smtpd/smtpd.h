@@ -84,7 +84,8 @@ struct smtpd_session {
 	int			 fd;
 	int			 fd_owned;	/* plaintext bev: we close fd */
 	int			 tls_pending;	/* STARTTLS: 220 being flushed */
-	struct event		*ev_timer;	/* delay, queue reply, DATA deadline */
+	struct event		*ev_timer;	/* delay, command line, TLS handshake
+						   and DATA deadlines, queue reply */
 	struct event		*ev_flush;	/* plaintext: replies go out */
 	int			 flush_pending;	/* ev_flush is active */
 	struct sockaddr_storage	 ss;
@@ -103,7 +104,8 @@ struct smtpd_session {
 	char			 tls_proto[32];
 	char			 tls_cipher[64];
 	int			 tls_bits;
-	unsigned int		 nerrors;
+	unsigned int		 nerrors;	/* since the last message */
+	unsigned int		 njunk;		/* NOOP, RSET, ... since then */
 	unsigned int		 nmessages;
 	/* the transaction */
 	int			 tx;		/* MAIL accepted, qid valid */
@@ -140,6 +142,9 @@ struct smtpd_counters {
 	uint64_t	 commands;
 	uint64_t	 protocol_errors;
 	uint64_t	 bare_lf_rejects;
+	uint64_t	 pregreet_rejects;	/* talked before the banner */
+	uint64_t	 pipelining_rejects;	/* input behind a waiting command */
+	uint64_t	 early_data_rejects;	/* text behind DATA before 354 */
 	uint64_t	 hopcount_rejects;	/* over hopcount_limit */
 	uint64_t	 routing_rejects;	/* user%host@ours on public */
 };

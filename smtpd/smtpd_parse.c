@@ -588,3 +588,20 @@ smtp_addr_routed(const char *addr)
 	}
 	return 0;
 }
+
+int
+smtp_cmd_may_pipeline(int cmd, int pipelining)
+{
+	switch (cmd) {
+	case SMTP_CMD_QUIT:
+	case SMTP_CMD_STARTTLS:
+	case SMTP_CMD_BDAT:
+		return 1;
+	case SMTP_CMD_EHLO:
+	case SMTP_CMD_HELO:
+	case SMTP_CMD_DATA:
+		return 0;
+	default:
+		return pipelining;
+	}
+}

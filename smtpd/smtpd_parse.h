@@ -114,4 +114,15 @@ int	 smtp_utf8_valid(const unsigned char *s, size_t len);
  */
 int	 smtp_addr_routed(const char *addr);
 
+/*
+ * RFC 2920 3.1: 1 if the client may send more input behind cmd without
+ * waiting for its reply.  pipelining: the client greeted with EHLO, and
+ * so saw PIPELINING offered.  EHLO, HELO and DATA end a pipelined group
+ * (message text may follow DATA only after the 354); without PIPELINING
+ * every command waits.  QUIT ends the session anyway, plaintext behind
+ * STARTTLS is discarded by the TLS switch, and BDAT's chunk follows it
+ * by design (RFC 3030).
+ */
+int	 smtp_cmd_may_pipeline(int cmd, int pipelining);
+
 #endif

@@ -1,14 +1,18 @@
 /*
  * One SMTP session: the state machine from banner to QUIT, command
- * dispatch, replies, timeouts (RFC 5321 4.5.3.2) and policy (relay, RAT,
- * recipient and message limits).  DATA bytes are handled in smtpd_data.c,
- * TLS set-up in smtpd_tls.c, the queued side in smtpd_queue.c.
+ * dispatch, replies, timeouts (RFC 5321 4.5.3.2), SMTP synchronization
+ * (pregreet, RFC 2920 pipelining) and policy (relay, RAT, sender-specified
+ * routing, recipient and message limits).  DATA bytes are handled in
+ * smtpd_data.c, TLS set-up in smtpd_tls.c, the queued side in
+ * smtpd_queue.c.
  *
  * Trust: every byte comes from an untrusted client.  Command lines are
- * bounded by smtpd_max_command_line, unread input by smtpd_max_input_buffer
- * (the read high-watermark), unsent replies by SMTPD_OUTPUT_MAX (we stop
- * reading commands until the client reads), errors by smtpd_max_errors.
- * Peer text is escaped with log_escape() before it is logged.
+ * bounded by smtpd_max_command_line and must be complete within their
+ * timeout, unread input by smtpd_max_input_buffer (the read
+ * high-watermark), unsent replies by SMTPD_OUTPUT_MAX (we stop reading
+ * commands until the client reads), errors by smtpd_max_errors, junk
+ * commands by smtpd_junk_command_limit.  Peer text is escaped with
+ * log_escape() before it is logged.
  *
  * Sessions are never freed under a caller: smtpd_session_close() marks the
  * session closing and the free runs from a zero-delay event.
@@ -118,37 +122,56 @@ smtpd_session_resume(struct smtpd_session *s)
 	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
-/* Read and write timeouts of the current phase (RFC 5321 4.5.3.2). */
+/*
+ * The deadline of the command line the session waits for: it runs from
+ * the previous command (its reply goes out in the same loop turn) or the
+ * banner, to the CRLF, however the bytes trickle in.  A read timeout
+ * alone restarts with every byte: one byte a minute held a session for
+ * ever.  Re-armed as each line is taken; other phases replace it.
+ */
+static void
+smtpd_session_cmd_deadline(struct smtpd_session *s)
+{
+	smtpd_session_timer_arm(s, s->helo_seen ?
+	    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
+	    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING));
+}
+
+/*
+ * Read and write timeouts of the current phase (RFC 5321 4.5.3.2).  A
+ * command line and a TLS handshake have a deadline on ev_timer instead of
+ * a read timeout; DATA has both, per read and in total.
+ */
 void
 smtpd_session_set_timeouts(struct smtpd_session *s)
 {
 	struct timeval	 rtv, wtv, *r = &rtv;
-	long long	 rms;
+	long long	 rms = 0;
 
 	smtpd_ms_to_tv(SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND), &wtv);
 	switch (s->phase) {
 	case SMTPD_PH_TLS:
 	case SMTPD_PH_TLS_IMPLICIT:
-		rms = SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE);
-		smtpd_ms_to_tv(rms, &wtv);
+		smtpd_ms_to_tv(SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE),
+		    &wtv);
+		r = NULL;
+		smtpd_session_timer_arm(s, SMTPD_LIM(s,
+		    LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE));
 		break;
 	case SMTPD_PH_CMD:
-		rms = s->helo_seen ?
-		    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
-		    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING);
+		r = NULL;
+		smtpd_session_cmd_deadline(s);
 		break;
 	case SMTPD_PH_DATA:
 		rms = SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_BLOCK);
 		break;
 	case SMTPD_PH_CLOSING:
-		rms = 0;
 		r = NULL;
 		wtv.tv_sec = SMTPD_CLOSE_TIMEOUT_S;
 		wtv.tv_usec = 0;
 		break;
 	default:
 		/* the greeting delay and queued waits have their own timer */
-		rms = 0;
 		r = NULL;
 		break;
 	}
@@ -266,14 +289,12 @@ smtpd_session_fail(struct smtpd_session *s, const char *reply,
 	smtpd_session_close(s, why);
 }
 
-/* A client error: reply, and end the session after too many of them. */
+/* Count a client error; end the session after too many of them. */
 static void
-smtpd_session_error(struct smtpd_session *s, const char *reply)
+smtpd_session_error_count(struct smtpd_session *s)
 {
 	char	 buf[SMTPD_REPLY_MAX];
 
-	s->env->c.protocol_errors++;
-	smtpd_session_reply(s, "%s", reply);
 	if (++s->nerrors >= (unsigned long long)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_ERRORS)) {
 		s->env->c.limit_closes++;
@@ -281,6 +302,86 @@ smtpd_session_error(struct smtpd_session *s, const char *reply)
 		    s->env->d.cfg->hostname);
 		smtpd_session_fail(s, buf, "too many errors");
 	}
+}
+
+/* A client error: reply, and end the session after too many of them. */
+static void
+smtpd_session_error(struct smtpd_session *s, const char *reply)
+{
+	s->env->c.protocol_errors++;
+	smtpd_session_reply(s, "%s", reply);
+	smtpd_session_error_count(s);
+}
+
+/*
+ * NOOP, RSET, VRFY, HELP: answered as usual, but past
+ * smtpd_junk_command_limit since the last accepted message each one
+ * also counts as an error, so that a session kept open with them alone
+ * ends (Postfix's smtpd_junk_command_limit).
+ */
+static void
+smtpd_session_junk(struct smtpd_session *s)
+{
+	if (++s->njunk > (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_JUNK_COMMAND_LIMIT))
+		smtpd_session_error_count(s);
+}
+
+/*
+ * SMTP synchronization: a client that does not wait for our replies
+ * where it must (RFC 5321 4.3.1 before the banner, RFC 2920 3.1 behind
+ * EHLO, HELO, DATA, and behind anything without PIPELINING) is a spam
+ * engine or a broken client, and what it sent ahead cannot be told
+ * apart: commands or message text.  Refuse, log one line, count it, drop
+ * the unread input and end the session (an open message is aborted), as
+ * Postfix's postscreen does for pregreet and pipelining.
+ */
+enum smtpd_sync {
+	SMTPD_SYNC_PREGREET,	/* input before the banner */
+	SMTPD_SYNC_PIPELINING,	/* input behind a command that must wait */
+	SMTPD_SYNC_EARLY_DATA,	/* message text behind DATA, before 354 */
+};
+
+static void
+smtpd_session_sync_violation(struct smtpd_session *s, enum smtpd_sync v,
+    int cmd)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	size_t		 pending = evbuffer_get_length(in);
+	char		 buf[SMTPD_REPLY_MAX];
+	const char	*why;
+
+	switch (v) {
+	case SMTPD_SYNC_PREGREET:
+		s->env->c.pregreet_rejects++;
+		why = "pregreet";
+		snprintf(buf, sizeof(buf), "554 5.5.1 %s Protocol error: "
+		    "talked before greeting", s->env->d.cfg->hostname);
+		break;
+	case SMTPD_SYNC_EARLY_DATA:
+		s->env->c.early_data_rejects++;
+		why = "early-data";
+		strlcpy(buf, "503 5.5.0 Improper use of SMTP command "
+		    "pipelining: message text sent before the 354 reply",
+		    sizeof(buf));
+		break;
+	case SMTPD_SYNC_PIPELINING:
+	default:
+		s->env->c.pipelining_rejects++;
+		why = "pipelining";
+		strlcpy(buf, "503 5.5.0 Improper use of SMTP command "
+		    "pipelining", sizeof(buf));
+		break;
+	}
+	s->env->c.protocol_errors++;
+	s->env->c.limit_closes++;
+	log_info("%s%ssession=%llu addr=%s sync violation=%s after=%s "
+	    "pending=%zu greeting=%s", s->tx ? s->qid : "", s->tx ? " " : "",
+	    (unsigned long long)s->id, s->addr, why,
+	    v == SMTPD_SYNC_PREGREET ? "connect" : smtp_cmd_name(cmd),
+	    pending, !s->helo_seen ? "none" : s->esmtp ? "ehlo" : "helo");
+	evbuffer_drain(in, pending);
+	smtpd_session_fail(s, buf, why);
 }
 
 /* Forget the transaction (RSET, HELO, STARTTLS, after a message). */
@@ -300,6 +401,46 @@ smtpd_session_tx_reset(struct smtpd_session *s)
 	s->data_size = 0;
 	s->data_reject = NULL;
 	s->data_reject_why = NULL;
+}
+
+/* 421 and close: a deadline passed (reason goes to the log). */
+static void
+smtpd_session_timeout(struct smtpd_session *s, const char *why)
+{
+	char	 buf[SMTPD_REPLY_MAX];
+
+	s->env->c.timeouts++;
+	s->env->c.limit_closes++;
+	snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: timeout exceeded",
+	    s->env->d.cfg->hostname);
+	smtpd_session_fail(s, buf, why);
+}
+
+/* The TLS handshake did not finish in time: nothing can be said in TLS. */
+static void
+smtpd_session_tls_timeout(struct smtpd_session *s)
+{
+	s->env->c.timeouts++;
+	s->env->c.limit_closes++;
+	smtpd_session_close(s, "TLS handshake timeout");
+	smtpd_session_schedule_free(s);
+}
+
+/*
+ * At the end of the greeting delay: did the client say anything?  Bytes
+ * that arrived in this loop turn may not have been read yet, so a
+ * plaintext socket is peeked as well (one system call per delayed
+ * session; TLS records are left to the TLS layer).
+ */
+static int
+smtpd_session_talked_early(struct smtpd_session *s)
+{
+	char	 c;
+
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		return 1;
+	return s->fd_owned && s->fd != -1 &&
+	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
 static void
@@ -661,6 +802,9 @@ smtpd_session_commit_reply(struct smtpd_session *s, int status)
 		    s->qid, (unsigned long long)s->id,
 		    (unsigned long long)s->data_size, s->nrcpt);
 		smtpd_session_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+		/* the limits count what a client does without sending mail */
+		s->nerrors = 0;
+		s->njunk = 0;
 	} else {
 		s->env->c.messages_rejected++;
 		log_info("%s refused by queued session=%llu status=%s", s->qid,
@@ -774,8 +918,13 @@ smtpd_session_tls_done(struct smtpd_session *s)
 	smtpd_session_resume(s);
 }
 
+/*
+ * more: input is already buffered behind this line, so the client sent it
+ * before our reply to this command existed.
+ */
 static void
-smtpd_session_command(struct smtpd_session *s, char *line, size_t len)
+smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
+    int more)
 {
 	struct smtp_command	 c;
 	char			 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
@@ -785,7 +934,14 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len)
 	if (log_get_verbose())
 		log_debug("session=%llu <<< %s", (unsigned long long)s->id,
 		    log_escape(esc, sizeof(esc), line, len));
-	if ((r = smtp_parse_command(line, len, &c)) != SMTP_PARSE_OK) {
+	r = smtp_parse_command(line, len, &c);
+	if (more && !smtp_cmd_may_pipeline(c.cmd, s->helo_seen && s->esmtp)) {
+		smtpd_session_sync_violation(s, c.cmd == SMTP_CMD_DATA &&
+		    r == SMTP_PARSE_OK ? SMTPD_SYNC_EARLY_DATA :
+		    SMTPD_SYNC_PIPELINING, c.cmd);
+		return;
+	}
+	if (r != SMTP_PARSE_OK) {
 		smtpd_session_error(s, smtp_parse_reply(r));
 		return;
 	}
@@ -808,9 +964,11 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len)
 	case SMTP_CMD_RSET:
 		smtpd_session_tx_reset(s);
 		smtpd_session_reply(s, "250 2.0.0 Ok");
+		smtpd_session_junk(s);
 		break;
 	case SMTP_CMD_NOOP:
 		smtpd_session_reply(s, "250 2.0.0 Ok");
+		smtpd_session_junk(s);
 		break;
 	case SMTP_CMD_QUIT:
 		smtpd_session_fail(s, "221 2.0.0 Bye", "quit");
@@ -819,10 +977,12 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len)
 		smtpd_session_reply(s, "214-2.0.0 Commands: EHLO HELO MAIL "
 		    "RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS");
 		smtpd_session_reply(s, "214 2.0.0 See RFC 5321");
+		smtpd_session_junk(s);
 		break;
 	case SMTP_CMD_VRFY:
 		smtpd_session_reply(s, "252 2.5.0 Cannot VRFY user, but will "
 		    "accept message and attempt delivery");
+		smtpd_session_junk(s);
 		break;
 	case SMTP_CMD_STARTTLS:
 		smtpd_cmd_starttls(s);
@@ -865,12 +1025,15 @@ smtpd_session_cmd_read(struct smtpd_session *s)
 		}
 		log_info("session=%llu addr=%s command line too long",
 		    (unsigned long long)s->id, s->addr);
+		smtpd_session_cmd_deadline(s);
 		smtpd_session_error(s, "500 5.5.2 Line too long");
 		return 1;
 	}
 	if (line == NULL)
 		return 0;
-	smtpd_session_command(s, line, n);
+	/* the next line's time starts with this one's reply */
+	smtpd_session_cmd_deadline(s);
+	smtpd_session_command(s, line, n, evbuffer_get_length(in) > 0);
 	free(line);
 	return 1;
 }
@@ -879,7 +1042,6 @@ void
 smtpd_session_process(struct smtpd_session *s)
 {
 	struct evbuffer	*in;
-	char		 buf[SMTPD_REPLY_MAX];
 
 	for (;;) {
 		if (s->free_scheduled)
@@ -887,15 +1049,9 @@ smtpd_session_process(struct smtpd_session *s)
 		in = bufferevent_get_input(s->bev);
 		switch (s->phase) {
 		case SMTPD_PH_DELAY:
-			if (evbuffer_get_length(in) == 0)
-				return;
-			evbuffer_drain(in, evbuffer_get_length(in));
-			s->env->c.protocol_errors++;
-			s->env->c.limit_closes++;
-			snprintf(buf, sizeof(buf), "554 5.5.1 %s Protocol "
-			    "error: talking before the banner",
-			    s->env->d.cfg->hostname);
-			smtpd_session_fail(s, buf, "pre-greeting talk");
+			if (evbuffer_get_length(in) > 0)
+				smtpd_session_sync_violation(s,
+				    SMTPD_SYNC_PREGREET, SMTP_CMD_UNKNOWN);
 			return;
 		case SMTPD_PH_CMD:
 			if (evbuffer_get_length(bufferevent_get_output(s->bev))
@@ -1000,17 +1156,11 @@ smtpd_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		s->env->c.timeouts++;
-		s->env->c.limit_closes++;
-		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: timeout "
-		    "exceeded", s->env->d.cfg->hostname);
 		if (s->phase == SMTPD_PH_TLS || s->phase ==
-		    SMTPD_PH_TLS_IMPLICIT) {
-			smtpd_session_close(s, "TLS handshake timeout");
-			smtpd_session_schedule_free(s);
-			return;
-		}
-		smtpd_session_fail(s, buf, "timeout");
+		    SMTPD_PH_TLS_IMPLICIT)
+			smtpd_session_tls_timeout(s);
+		else
+			smtpd_session_timeout(s, "timeout");
 		return;
 	}
 	if (s->phase == SMTPD_PH_TLS || s->phase == SMTPD_PH_TLS_IMPLICIT) {
@@ -1035,7 +1185,22 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 	switch (s->phase) {
 	case SMTPD_PH_DELAY:
+		if (smtpd_session_talked_early(s)) {
+			smtpd_session_sync_violation(s, SMTPD_SYNC_PREGREET,
+			    SMTP_CMD_UNKNOWN);
+			break;
+		}
 		smtpd_session_banner(s);
+		break;
+	case SMTPD_PH_CMD:
+		smtpd_session_timeout(s, evbuffer_get_length(
+		    bufferevent_get_input(s->bev)) > 0 ? "command line not "
+		    "completed in time" : s->helo_seen ? "command timeout" :
+		    "greeting timeout");
+		break;
+	case SMTPD_PH_TLS:
+	case SMTPD_PH_TLS_IMPLICIT:
+		smtpd_session_tls_timeout(s);
 		break;
 	case SMTPD_PH_WAIT_OPEN:
 		log_warnx("session=%llu addr=%s: no MSG_OPEN reply from "

@@ -34,6 +34,9 @@ static const struct {
 	C(commands),
 	C(protocol_errors),
 	C(bare_lf_rejects),
+	C(pregreet_rejects),
+	C(pipelining_rejects),
+	C(early_data_rejects),
 	C(hopcount_rejects),
 	C(routing_rejects),
 #undef C

@@ -710,7 +710,7 @@ static const char *const good_texts[] = {
 	PUB_OPEN "  tls implicit\n  tls_cert /c\n  tls_key /k\n}\n",
 	PUB_OPEN "  allow_untrusted_routing yes\n}\n",
 	A_OPEN "  allow_untrusted_routing no\n}\n",
-	"hopcount_limit 1\n",
+	"hopcount_limit 1\nsmtpd_junk_command_limit 100000\n",
 	PUB_OPEN "  accept_domains EXAMPLE.NET *.example.net\n"
 	    "  accept_domains xn--bcher-kva.example\n  greeting_delay 5s\n}\n",
 	"smtpd_max_input_buffer 4k\nsmtpd_max_text_line 1000\n",

@@ -1,8 +1,8 @@
 /*
  * Unit tests of smtpd's command parser (smtpd/smtpd_parse.c): every verb,
  * argument rules, paths (quoted local parts, UTF-8, domain literals, source
- * routes, Postmaster), ESMTP parameters and the sender-specified routing
- * detector.  Table-driven.
+ * routes, Postmaster), ESMTP parameters, the sender-specified routing
+ * detector and the RFC 2920 pipelining rule.  Table-driven.
  */
 #include "bw_autoconf.h"
 
@@ -324,6 +324,36 @@ START_TEST(addr_routed)
 }
 END_TEST
 
+/* RFC 2920 3.1: which commands may have more input behind them. */
+START_TEST(cmd_may_pipeline)
+{
+	static const int	 group[] = {
+		SMTP_CMD_MAIL, SMTP_CMD_RCPT, SMTP_CMD_RSET, SMTP_CMD_NOOP,
+		SMTP_CMD_HELP, SMTP_CMD_VRFY, SMTP_CMD_UNKNOWN,
+	};
+	static const int	 last[] = {
+		SMTP_CMD_EHLO, SMTP_CMD_HELO, SMTP_CMD_DATA,
+	};
+	static const int	 exempt[] = {
+		SMTP_CMD_QUIT, SMTP_CMD_STARTTLS, SMTP_CMD_BDAT,
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(group) / sizeof(group[0]); i++) {
+		ck_assert_int_eq(smtp_cmd_may_pipeline(group[i], 1), 1);
+		ck_assert_int_eq(smtp_cmd_may_pipeline(group[i], 0), 0);
+	}
+	for (i = 0; i < sizeof(last) / sizeof(last[0]); i++) {
+		ck_assert_int_eq(smtp_cmd_may_pipeline(last[i], 1), 0);
+		ck_assert_int_eq(smtp_cmd_may_pipeline(last[i], 0), 0);
+	}
+	for (i = 0; i < sizeof(exempt) / sizeof(exempt[0]); i++) {
+		ck_assert_int_eq(smtp_cmd_may_pipeline(exempt[i], 1), 1);
+		ck_assert_int_eq(smtp_cmd_may_pipeline(exempt[i], 0), 1);
+	}
+}
+END_TEST
+
 START_TEST(replies_have_codes)
 {
 	int	 i;
@@ -376,6 +406,11 @@ smtpd_parse_suite(void)
 	tc = tcase_create("routing");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_loop_test(tc, addr_routed, 0, N(routed_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pipelining");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, cmd_may_pipeline);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replies");

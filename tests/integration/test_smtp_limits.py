@@ -176,7 +176,7 @@ def _greets(bw):
 
 
 def check_unread_replies(bw):
-    """60,000 pipelined EHLOs (about 6 MB of replies, more than the kernel
+    """60,000 pipelined HELPs (about 6 MB of replies, more than the kernel
     buffers smtpd's socket) from a client that reads nothing for a while:
     smtpd's direct reply writes fall short, EV_WRITE takes over, command
     reading stops past SMTPD_OUTPUT_MAX of unsent replies; others are
@@ -189,8 +189,12 @@ def check_unread_replies(bw):
     s.connect(("127.0.0.1", bw.private_port))
     f = s.makefile("rb")
     assert f.readline().startswith(b"220")
+    # RFC 2920: EHLO ends a pipelined group, HELP may be pipelined
+    s.sendall(b"EHLO flood.example\r\n")
+    while f.readline()[3:4] != b" ":
+        pass
     sender = threading.Thread(target=s.sendall,
-                              args=(b"EHLO flood.example\r\n" * n,),
+                              args=(b"HELP\r\n" * n,),
                               daemon=True)
     sender.start()
     time.sleep(1.5)     # below smtpd_timeout_command (3s)
@@ -202,7 +206,7 @@ def check_unread_replies(bw):
     deadline = time.time() + 60
     while got < n and time.time() < deadline:
         ln = f.readline()
-        assert ln[:3] == b"250", (got, lines, ln)
+        assert ln[:3] == b"214", (got, lines, ln)
         lines += 1
         if ln[3:4] == b" ":
             got += 1
@@ -229,6 +233,7 @@ smtpd_max_messages_per_connection 2
 smtpd_max_connections_per_ip 3
 smtpd_timeout_greeting 3s
 smtpd_timeout_command 3s
+smtpd_junk_command_limit 100000
 """ % SIZE_LIMIT) + """
 listener delayed {
     address 127.0.0.1

@@ -4,9 +4,11 @@ Received: header records the TLS protocol and cipher."""
 
 import os
 import re
+import select
 import socket
 import ssl
 import subprocess
+import time
 import warnings
 
 import bwtest
@@ -40,15 +42,45 @@ def check_ehlo_offers_starttls(bw):
     c.close()
 
 
+def read_reply(f, deadline):
+    """The lines of one SMTP reply from f, within deadline (monotonic)."""
+    lines = []
+    while time.monotonic() < deadline:
+        if not select.select([f], [], [], 0.5)[0]:
+            continue
+        line = f.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line[3:4] != b"-":
+            break
+    return b"".join(lines).decode("utf-8", "replace")
+
+
 def check_s_client(bw):
-    r = subprocess.run(
+    """One command at a time, each after the previous reply: smtpd refuses
+    a client that pipelines behind EHLO (RFC 2920)."""
+    p = subprocess.Popen(
         ["openssl", "s_client", "-starttls", "smtp", "-quiet",
          "-connect", "127.0.0.1:%d" % bw.starttls_port],
-        input="EHLO sclient.example\r\nNOOP\r\nQUIT\r\n", capture_output=True,
-        text=True, timeout=30)
-    out = r.stdout
-    assert re.search(r"^250[ -]", out, re.M), out + r.stderr
-    assert "221 2.0.0" in out, out + r.stderr
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, bufsize=0)
+    out = ""
+    try:
+        deadline = time.monotonic() + 30
+        for cmd in (b"EHLO sclient.example\r\n", b"NOOP\r\n",
+                    b"QUIT\r\n"):
+            p.stdin.write(cmd)
+            out += read_reply(p.stdout, deadline)
+    finally:
+        try:
+            _, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+    err = err.decode("utf-8", "replace")
+    assert re.search(r"^250[ -]", out, re.M), out + err
+    assert "221 2.0.0" in out, out + err
     assert "STARTTLS" not in out, "STARTTLS offered again inside TLS: " + out
 
 
