@@ -132,13 +132,15 @@ message may take." ;;
 answer at the end of data; then the client gets 451 4.3.0 and the message \
 is aborted." ;;
 	smtpd_greeting_delay) echo "Pause before the banner (0: none).  A \
-listener's greeting_delay overrides it for that listener." ;;
+listener's greeting_delay overrides it for that listener.  A client that \
+sends anything before the banner gets 554 5.5.1 and is disconnected (see \
+SMTP DEFENCES)." ;;
 	smtpd_junk_command_limit) echo "NOOP, RSET, VRFY and HELP commands a \
 client may send without sending mail; each one past it counts toward \
 smtpd_max_errors.  An accepted message starts the count again." ;;
 	hopcount_limit) echo "A message that arrives with this many \
 Received: header fields or more is refused at the end of data with 554 \
-5.4.6 Too many hops: it is looping." ;;
+5.4.6 Too many hops: it is looping (see SMTP DEFENCES)." ;;
 	queue_min_free_space) echo "Free space the spool file system must keep; \
 below it MAIL gets 452 4.3.1." ;;
 	queue_commit_delay) echo "Extra time queued waits before a log flush, \
