@@ -496,7 +496,8 @@ def main():
     finally:
         if fd:
             fd.stop()
-        bw.stop_all()
+        # the context manager's exit: stop every daemon, remove the base
+        bw.__exit__(None, None, None)
         t.ok(not bw.sanitizer_reports, "no sanitizer reports",
              "\n".join(bw.sanitizer_reports[:5]))
     t.done()
