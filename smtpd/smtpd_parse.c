@@ -43,7 +43,7 @@ static const struct smtp_cmd_def smtp_cmd_defs[] = {
 	{ SMTP_CMD_VRFY, "VRFY", 1, SMTP_PARSE_OK },
 	{ SMTP_CMD_EXPN, "EXPN", 2, SMTP_PARSE_ENOTIMPL },
 	{ SMTP_CMD_STARTTLS, "STARTTLS", 0, SMTP_PARSE_OK },
-	{ SMTP_CMD_BDAT, "BDAT", 2, SMTP_PARSE_ENOTIMPL },
+	{ SMTP_CMD_BDAT, "BDAT", 1, SMTP_PARSE_OK },
 	{ SMTP_CMD_AUTH, "AUTH", 2, SMTP_PARSE_ENOTIMPL },
 };
 #define SMTP_NCMDS	(sizeof(smtp_cmd_defs) / sizeof(smtp_cmd_defs[0]))
@@ -515,7 +515,7 @@ smtp_parse_params(const char *p, int is_rcpt, struct smtp_params *prm)
 			else if (strcasecmp(val, "8BITMIME") == 0)
 				prm->body = SMTP_BODY_8BITMIME;
 			else if (strcasecmp(val, "BINARYMIME") == 0)
-				return SMTP_PARSE_EPARAM;
+				prm->body = SMTP_BODY_BINARYMIME;
 			else
 				return SMTP_PARSE_EPARAMSYN;
 		} else if (strcasecmp(kw, "SMTPUTF8") == 0) {
@@ -604,4 +604,87 @@ smtp_cmd_may_pipeline(int cmd, int pipelining)
 	default:
 		return pipelining;
 	}
+}
+
+int
+smtp_parse_bdat(const char *arg, uint64_t *size, int *last)
+{
+	const char	*p = arg;
+	uint64_t	 n = 0;
+	int		 d;
+
+	if (!isdigit((unsigned char)*p))
+		return SMTP_PARSE_ESYNTAX;
+	for (; isdigit((unsigned char)*p); p++) {
+		d = *p - '0';
+		if (n > (UINT64_MAX - (uint64_t)d) / 10)
+			return SMTP_PARSE_ESYNTAX;
+		n = n * 10 + (uint64_t)d;
+	}
+	if (*p == '\0') {
+		*size = n;
+		*last = 0;
+		return SMTP_PARSE_OK;
+	}
+	if (*p != ' ')
+		return SMTP_PARSE_ESYNTAX;
+	while (*p == ' ')
+		p++;
+	if (strcasecmp(p, "LAST") != 0)
+		return SMTP_PARSE_ESYNTAX;
+	*size = n;
+	*last = 1;
+	return SMTP_PARSE_OK;
+}
+
+void
+smtp_body_scan_init(struct smtp_body_scan *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+}
+
+/*
+ * Line by line with memchr, as DATA does: bodies are long, CR and LF are
+ * rare.  A CR is only good right before LF; the LF may come in the next
+ * call (a chunk boundary inside CRLF).
+ */
+int
+smtp_body_scan(struct smtp_body_scan *sc, const unsigned char *buf,
+    size_t len, size_t maxline)
+{
+	const unsigned char	*nl;
+	size_t			 pos = 0, seg;
+
+	if (len == 0)
+		return SMTP_BODY_OK;
+	if (sc->lastcr && buf[0] != '\n')
+		return SMTP_BODY_EBARECR;
+	while (pos < len) {
+		nl = memchr(buf + pos, '\n', len - pos);
+		seg = (nl != NULL ? (size_t)(nl - buf) + 1 : len) - pos;
+		if (sc->linelen + seg > maxline)
+			return SMTP_BODY_ELONGLINE;
+		if (nl == NULL) {
+			/* an unfinished line: a CR only as its last octet */
+			if (memchr(buf + pos, '\r', seg - 1) != NULL)
+				return SMTP_BODY_EBARECR;
+			sc->linelen += seg;
+			sc->lastcr = buf[len - 1] == '\r';
+			return SMTP_BODY_OK;
+		}
+		if (seg >= 2 ? buf[pos + seg - 2] != '\r' : !sc->lastcr)
+			return SMTP_BODY_EBARELF;
+		if (seg > 2 && memchr(buf + pos, '\r', seg - 2) != NULL)
+			return SMTP_BODY_EBARECR;
+		pos += seg;
+		sc->linelen = 0;
+		sc->lastcr = 0;
+	}
+	return SMTP_BODY_OK;
+}
+
+int
+smtp_body_scan_end(const struct smtp_body_scan *sc)
+{
+	return sc->lastcr ? SMTP_BODY_EBARECR : SMTP_BODY_OK;
 }

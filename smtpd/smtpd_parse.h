@@ -6,7 +6,7 @@
  *
  * Grammar: RFC 5321 4.1 (commands, paths, ESMTP parameters), RFC 6531
  * (UTF-8 in local parts and domains, only with SMTPUTF8), RFC 1870 (SIZE),
- * RFC 6152 (BODY=8BITMIME).
+ * RFC 6152 (BODY=8BITMIME), RFC 3030 (BDAT, BODY=BINARYMIME).
  */
 #ifndef SMTPD_PARSE_H
 #define SMTPD_PARSE_H
@@ -77,6 +77,7 @@ enum smtp_body {
 	SMTP_BODY_NONE = 0,
 	SMTP_BODY_7BIT,
 	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME,	/* RFC 3030 3: only with BDAT */
 };
 
 struct smtp_params {
@@ -100,6 +101,37 @@ int	 smtp_parse_mail(const char *arg, struct smtp_path *,
 	    struct smtp_params *);
 /* RCPT TO argument; utf8_ok when the transaction's MAIL had SMTPUTF8. */
 int	 smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *);
+/*
+ * BDAT argument (RFC 3030 2): chunk-size [SP "LAST"].  chunk-size is
+ * 1*DIGIT and must fit in 64 bits; "LAST" is case-insensitive.  OK or
+ * ESYNTAX; nothing is written on error.
+ */
+int	 smtp_parse_bdat(const char *arg, uint64_t *size, int *last);
+
+/*
+ * The line check of a non-BINARYMIME BDAT body, which has no dot or
+ * end-of-data to find: the chunks are one byte stream, split anywhere
+ * (inside CRLF too), and every line must end in CRLF and hold at most
+ * maxline octets with it, as in DATA.  State carries over between calls.
+ */
+enum smtp_body_result {
+	SMTP_BODY_OK = 0,
+	SMTP_BODY_EBARELF,	/* LF without CR before it */
+	SMTP_BODY_EBARECR,	/* CR not followed by LF */
+	SMTP_BODY_ELONGLINE,	/* a line over maxline octets */
+};
+
+struct smtp_body_scan {
+	size_t		 linelen;	/* octets of the unfinished line */
+	int		 lastcr;	/* the last octet seen was CR */
+};
+
+void	 smtp_body_scan_init(struct smtp_body_scan *);
+int	 smtp_body_scan(struct smtp_body_scan *, const unsigned char *buf,
+	    size_t len, size_t maxline);
+/* At the end of the body: EBARECR if it ended in CR, else OK. */
+int	 smtp_body_scan_end(const struct smtp_body_scan *);
+
 /* A domain (RFC 5321 Domain, U-labels allowed if utf8_ok); 0 or -1. */
 int	 smtp_domain_valid(const char *s, size_t len, int utf8_ok);
 /* Valid UTF-8 (no overlongs, no surrogates); 1 or 0. */

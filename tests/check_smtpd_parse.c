@@ -2,7 +2,9 @@
  * Unit tests of smtpd's command parser (smtpd/smtpd_parse.c): every verb,
  * argument rules, paths (quoted local parts, UTF-8, domain literals, source
  * routes, Postmaster), ESMTP parameters, the sender-specified routing
- * detector and the RFC 2920 pipelining rule.  Table-driven.
+ * detector, the RFC 2920 pipelining rule, the BDAT argument and the line
+ * check of BDAT bodies (the same answer wherever the chunks split them).
+ * Table-driven.
  */
 #include "bw_autoconf.h"
 
@@ -50,7 +52,9 @@ static const struct cmd_case cmd_cases[] = {
 	{ "STARTTLS", SMTP_PARSE_OK, SMTP_CMD_STARTTLS, "" },
 	{ "STARTTLS x", SMTP_PARSE_EARG, SMTP_CMD_STARTTLS, NULL },
 	{ "EXPN list", SMTP_PARSE_ENOTIMPL, SMTP_CMD_EXPN, NULL },
-	{ "BDAT 10 LAST", SMTP_PARSE_ENOTIMPL, SMTP_CMD_BDAT, NULL },
+	{ "BDAT 10 LAST", SMTP_PARSE_OK, SMTP_CMD_BDAT, "10 LAST" },
+	{ "bdat 0 last", SMTP_PARSE_OK, SMTP_CMD_BDAT, "0 last" },
+	{ "BDAT", SMTP_PARSE_ENOARG, SMTP_CMD_BDAT, NULL },
 	{ "AUTH PLAIN", SMTP_PARSE_ENOTIMPL, SMTP_CMD_AUTH, NULL },
 	{ "FOO", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
 	{ "", SMTP_PARSE_EUNKNOWN, SMTP_CMD_UNKNOWN, NULL },
@@ -112,6 +116,8 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@b.example> SIZE=12345", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 12345, 0, 0 },
 	{ "<a@b.example> size=1 body=8bitmime", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 1, SMTP_BODY_8BITMIME, 0 },
 	{ "<a@b.example> BODY=7BIT", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, SMTP_BODY_7BIT, 0 },
+	{ "<a@b.example> BODY=BINARYMIME", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 0, SMTP_BODY_BINARYMIME, 0 },
+	{ "<a@b.example> body=binarymime SIZE=9", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 9, SMTP_BODY_BINARYMIME, 0 },
 	{ "<a@b.example>  SIZE=5  ", SMTP_PARSE_OK, "a@b.example", "b.example", 0, 0, 5, 0, 0 },
 	{ "<\"john doe\"@b.example>", SMTP_PARSE_OK, "\"john doe\"@b.example", "b.example", 0, 0, 0, 0, 0 },
 	{ "<\"a\\\"q\"@b.example>", SMTP_PARSE_OK, "\"a\\\"q\"@b.example", "b.example", 0, 0, 0, 0, 0 },
@@ -154,7 +160,7 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@b.example> SIZE=99999999999999999999999", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> SIZE=1 SIZE=2", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> BODY=9BIT", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
-	{ "<a@b.example> BODY=BINARYMIME", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> BODY=BINARYMIME BODY=8BITMIME", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> BODY=7BIT BODY=7BIT", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> SMTPUTF8=yes", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> AUTH=<>", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
@@ -254,6 +260,171 @@ START_TEST(parse_path_too_long)
 	memset(arg + 3, 'b', 64);
 	strcpy(arg + 67, ".example>");
 	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm), SMTP_PARSE_ESENDER);
+}
+END_TEST
+
+/* ---- BDAT (RFC 3030 2) ---- */
+
+struct bdat_case {
+	const char	*arg;		/* after "BDAT ", trailing blanks cut */
+	int		 want_result;
+	uint64_t	 want_size;
+	int		 want_last;
+};
+
+static const struct bdat_case bdat_cases[] = {
+	{ "10", SMTP_PARSE_OK, 10, 0 },
+	{ "10 LAST", SMTP_PARSE_OK, 10, 1 },
+	{ "0 LAST", SMTP_PARSE_OK, 0, 1 },
+	{ "0", SMTP_PARSE_OK, 0, 0 },
+	{ "007 last", SMTP_PARSE_OK, 7, 1 },
+	{ "5  Last", SMTP_PARSE_OK, 5, 1 },
+	{ "18446744073709551615", SMTP_PARSE_OK, UINT64_MAX, 0 },
+	{ "18446744073709551616", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "99999999999999999999999 LAST", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "abc", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "-1", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "+1", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "1e3", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "0x10", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "10 FIRST", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "10 LASTX", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "10 LAST x", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "10 LAST LAST", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "10\tLAST", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ "LAST", SMTP_PARSE_ESYNTAX, 0, 0 },
+	{ " 10", SMTP_PARSE_ESYNTAX, 0, 0 },
+};
+
+START_TEST(parse_bdat)
+{
+	const struct bdat_case	*c = &bdat_cases[_i];
+	uint64_t		 size = 12345;
+	int			 last = 7, r;
+
+	r = smtp_parse_bdat(c->arg, &size, &last);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
+	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
+	if (r != SMTP_PARSE_OK) {
+		/* nothing written on error */
+		ck_assert_uint_eq(size, 12345);
+		ck_assert_int_eq(last, 7);
+		return;
+	}
+	ck_assert_uint_eq(size, c->want_size);
+	ck_assert_int_eq(last, c->want_last);
+}
+END_TEST
+
+/* A whole command line through both parsers, as smtpd does. */
+START_TEST(parse_bdat_line)
+{
+	struct smtp_command	 c;
+	char			 line[64];
+	uint64_t		 size;
+	int			 last;
+
+	strcpy(line, "BDAT 4096 LAST  ");
+	ck_assert_int_eq(smtp_parse_command(line, strlen(line), &c),
+	    SMTP_PARSE_OK);
+	ck_assert_int_eq(c.cmd, SMTP_CMD_BDAT);
+	ck_assert_int_eq(smtp_parse_bdat(c.arg, &size, &last), SMTP_PARSE_OK);
+	ck_assert_uint_eq(size, 4096);
+	ck_assert_int_eq(last, 1);
+	strcpy(line, "BDAT 12\r");
+	ck_assert_int_eq(smtp_parse_command(line, strlen(line), &c),
+	    SMTP_PARSE_EBADCHAR);
+}
+END_TEST
+
+struct scan_case {
+	const char	*body;
+	size_t		 maxline;
+	int		 want;		/* of the scan, whole body at once */
+	int		 want_end;	/* smtp_body_scan_end() after an OK scan */
+	int		 want_open;	/* a last line without CRLF */
+};
+
+static const struct scan_case scan_cases[] = {
+	{ "line\r\n", 100, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ "a\r\nb\r\n\r\n", 100, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ "\r\n", 100, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ "", 100, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ ".\r\n..\r\n", 100, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ "no line end", 100, SMTP_BODY_OK, SMTP_BODY_OK, 1 },
+	{ "a\r\nb", 100, SMTP_BODY_OK, SMTP_BODY_OK, 1 },
+	{ "ends in CR\r", 100, SMTP_BODY_OK, SMTP_BODY_EBARECR, 1 },
+	{ "a\nb\r\n", 100, SMTP_BODY_EBARELF, 0, 0 },
+	{ "\n", 100, SMTP_BODY_EBARELF, 0, 0 },
+	{ "a\r\n\n", 100, SMTP_BODY_EBARELF, 0, 0 },
+	{ "a\r\n.\n", 100, SMTP_BODY_EBARELF, 0, 0 },
+	{ "a\rb\r\n", 100, SMTP_BODY_EBARECR, 0, 0 },
+	{ "a\r\r\n", 100, SMTP_BODY_EBARECR, 0, 0 },
+	{ "\r.\r", 100, SMTP_BODY_EBARECR, 0, 0 },
+	{ "ab\rc", 100, SMTP_BODY_EBARECR, 0, 0 },
+	/* maxline counts the CRLF, as in DATA */
+	{ "12345678\r\n", 10, SMTP_BODY_OK, SMTP_BODY_OK, 0 },
+	{ "123456789\r\n", 10, SMTP_BODY_ELONGLINE, 0, 0 },
+	{ "ok\r\n12345678901", 10, SMTP_BODY_ELONGLINE, 0, 0 },
+	{ "1234567890", 10, SMTP_BODY_OK, SMTP_BODY_OK, 1 },
+};
+
+/* Scan body in pieces cut at the offsets in cuts (ncuts, ascending). */
+static int
+scan_pieces(const char *body, const size_t *cuts, size_t ncuts,
+    size_t maxline, struct smtp_body_scan *sc)
+{
+	size_t	 len = strlen(body), prev = 0, i, end;
+	int	 r;
+
+	smtp_body_scan_init(sc);
+	for (i = 0; i <= ncuts; i++) {
+		end = i < ncuts ? cuts[i] : len;
+		r = smtp_body_scan(sc, (const unsigned char *)body + prev,
+		    end - prev, maxline);
+		if (r != SMTP_BODY_OK)
+			return r;
+		prev = end;
+	}
+	return SMTP_BODY_OK;
+}
+
+START_TEST(body_scan)
+{
+	const struct scan_case	*c = &scan_cases[_i];
+	struct smtp_body_scan	 sc;
+	size_t			 len = strlen(c->body), cut, cuts[64], i;
+	int			 r;
+
+	r = scan_pieces(c->body, NULL, 0, c->maxline, &sc);
+	ck_assert_msg(r == c->want, "case %d: %d, want %d", _i, r, c->want);
+	if (r == SMTP_BODY_OK) {
+		ck_assert_int_eq(smtp_body_scan_end(&sc), c->want_end);
+		ck_assert_int_eq(sc.linelen > 0, c->want_open);
+	}
+	/*
+	 * Wherever the chunks split the body (inside CRLF too), the body is
+	 * refused or taken alike; the kind of refusal may differ ("a\rb\n"
+	 * is a bare CR or a bare LF depending on the split).
+	 */
+	for (cut = 0; cut <= len; cut++) {
+		r = scan_pieces(c->body, &cut, 1, c->maxline, &sc);
+		ck_assert_msg((r == SMTP_BODY_OK) == (c->want == SMTP_BODY_OK),
+		    "case %d cut at %zu: %d", _i, cut, r);
+		if (r == SMTP_BODY_OK)
+			ck_assert_int_eq(smtp_body_scan_end(&sc), c->want_end);
+	}
+	ck_assert_uint_lt(len, sizeof(cuts) / sizeof(cuts[0]));
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	r = scan_pieces(c->body, cuts, len, c->maxline, &sc);
+	ck_assert_msg((r == SMTP_BODY_OK) == (c->want == SMTP_BODY_OK),
+	    "case %d one octet at a time: %d", _i, r);
+	if (r == SMTP_BODY_OK) {
+		ck_assert_int_eq(smtp_body_scan_end(&sc), c->want_end);
+		ck_assert_int_eq(sc.linelen > 0, c->want_open);
+	}
 }
 END_TEST
 
@@ -396,6 +567,17 @@ smtpd_parse_suite(void)
 	tc = tcase_create("limits");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_test(tc, parse_path_too_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bdat");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, parse_bdat, 0, N(bdat_cases));
+	tcase_add_test(tc, parse_bdat_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bdat body lines");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, body_scan, 0, N(scan_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("utf8");
