@@ -103,7 +103,8 @@ struct smtpd_session {
 	int			 tls;
 	char			 tls_proto[32];
 	char			 tls_cipher[64];
-	int			 tls_bits;
+	int			 tls_bits;	/* secret bits of the cipher */
+	int			 tls_alg_bits;	/* the algorithm's bits */
 	unsigned int		 nerrors;	/* since the last message */
 	unsigned int		 njunk;		/* NOOP, RSET, ... since then */
 	unsigned int		 nmessages;

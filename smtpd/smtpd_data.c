@@ -126,9 +126,10 @@ smtpd_data_begin(struct smtpd_session *s)
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
-	if (s->tls)
+	if (s->tls)	/* Postfix's form, which log tools know */
 		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s "
-		    "(%d bits))", s->tls_proto, s->tls_cipher, s->tls_bits);
+		    "(%d/%d bits))", s->tls_proto, s->tls_cipher, s->tls_bits,
+		    s->tls_alg_bits);
 	if (s->nrcpt == 1)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
 	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"

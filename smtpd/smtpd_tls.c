@@ -126,14 +126,14 @@ void
 smtpd_tls_info(struct smtpd_session *s)
 {
 	SSL	*ssl = bufferevent_openssl_get_ssl(s->bev);
-	int	 bits = 0;
+	int	 alg_bits = 0;
 
 	if (ssl == NULL)
 		return;
 	strlcpy(s->tls_proto, SSL_get_version(ssl), sizeof(s->tls_proto));
 	strlcpy(s->tls_cipher, SSL_get_cipher_name(ssl),
 	    sizeof(s->tls_cipher));
-	SSL_get_cipher_bits(ssl, &bits);
-	s->tls_bits = bits;
+	s->tls_bits = SSL_get_cipher_bits(ssl, &alg_bits);
+	s->tls_alg_bits = alg_bits;
 	s->tls = 1;
 }
