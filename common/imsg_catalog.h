@@ -142,7 +142,8 @@ struct bw_hello {
 #define BW_MSGF_8BITMIME	0x01
 #define BW_MSGF_SMTPUTF8	0x02
 #define BW_MSGF_TLS		0x04
-#define BW_MSGF_BODY_BINARY	0x08
+#define BW_MSGF_BODY_BINARY	0x08	/* BODY=BINARYMIME (RFC 3030): the
+					   body is octets, not lines */
 
 struct bw_msg_open {
 	uint64_t	 reqid;			/* smtpd's id, echoed back */
@@ -179,7 +180,8 @@ struct bw_msg_rcpt {
 	uint32_t	 flags;			/* reserved: NOTIFY etc. */
 };
 
-/* Followed by 1..BW_DATA_CHUNK_MAX body bytes (CRLF lines, dot-unstuffed). */
+/* Followed by 1..BW_DATA_CHUNK_MAX body bytes (CRLF lines, dot-unstuffed;
+ * any octets with BW_MSGF_BODY_BINARY). */
 struct bw_msg_data {
 	char		 qid[BW_QID_LEN + 1];
 };

@@ -100,7 +100,7 @@ meaning() {
 	smtpd_max_command_line) echo "Longest SMTP command line smtpd \
 accepts." ;;
 	smtpd_max_text_line) echo "Longest line of message text smtpd \
-accepts during DATA." ;;
+accepts during DATA and in a BDAT message that is not BODY=BINARYMIME." ;;
 	message_size_limit) echo "Largest message smtpd accepts, checked \
 against the SIZE= hint of MAIL and against the text received; a larger one \
 gets 552 5.3.4." ;;
@@ -124,9 +124,9 @@ command after its banner." ;;
 	smtpd_timeout_command) echo "How long smtpd waits for the next \
 command." ;;
 	smtpd_timeout_data_block) echo "How long smtpd waits for more message \
-text during DATA." ;;
+text during DATA or a BDAT chunk." ;;
 	smtpd_timeout_data_total) echo "Longest the whole DATA phase of one \
-message may take." ;;
+message may take; with BDAT, from the first chunk to the last." ;;
 	smtpd_timeout_tls_handshake) echo "Longest a TLS handshake may take." ;;
 	smtpd_timeout_queue_reply) echo "How long smtpd waits for queued's \
 answer at the end of data; then the client gets 451 4.3.0 and the message \

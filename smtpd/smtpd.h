@@ -36,6 +36,7 @@
 #define SMTPD_RECEIVED_MAX	2048	/* the Received: header we prepend */
 #define SMTPD_PAUSE_CHECK_MS	20	/* re-check of paused DATA sessions */
 #define SMTPD_CLOSE_TIMEOUT_S	10	/* flushing the last reply before close */
+#define SMTPD_EHLO_EXT_MAX	16	/* extension lines in the EHLO reply */
 
 struct smtpd_env;
 
@@ -68,6 +69,7 @@ enum smtpd_phase {
 	SMTPD_PH_WAIT_COMMIT,	/* MSG_COMMIT sent */
 	SMTPD_PH_TLS,		/* STARTTLS handshake */
 	SMTPD_PH_CLOSING,	/* last reply being flushed */
+	SMTPD_PH_BDAT,		/* reading the octets of a BDAT chunk */
 };
 
 struct smtpd_session {
@@ -127,6 +129,15 @@ struct smtpd_session {
 	struct smtp_hdrscan	 hdrs;		/* Received: count (hop limit) */
 	const char		*data_reject;	/* reply when the message is refused */
 	const char		*data_reject_why;
+	/* BDAT (RFC 3030) */
+	int			 bdat;		/* this transaction uses BDAT */
+	int			 bdat_last;	/* the chunk being read is LAST */
+	uint64_t		 bdat_left;	/* its octets still to read */
+	unsigned int		 bdat_chunks;	/* chunks of this message */
+	uint64_t		 bdat_deadline;	/* bw_now_ms(): data total */
+	const char		*bdat_refuse;	/* chunk discarded, then this */
+	int			 bdat_refuse_err;	/* ... counted as an error */
+	struct smtp_body_scan	 bdat_scan;	/* line check (not binary) */
 };
 TAILQ_HEAD(smtpd_session_list, smtpd_session);
 
@@ -148,6 +159,7 @@ struct smtpd_counters {
 	uint64_t	 early_data_rejects;	/* text behind DATA before 354 */
 	uint64_t	 hopcount_rejects;	/* over hopcount_limit */
 	uint64_t	 routing_rejects;	/* user%host@ours on public */
+	uint64_t	 data_pauses;	/* DATA/BDAT reading paused for queued */
 };
 
 struct smtpd_env {
@@ -198,8 +210,10 @@ void	 smtpd_session_reply(struct smtpd_session *, const char *, ...)
 void	 smtpd_session_close(struct smtpd_session *, const char *why);
 void	 smtpd_session_fail(struct smtpd_session *, const char *reply,
 	    const char *why);
+void	 smtpd_session_error(struct smtpd_session *, const char *reply);
 void	 smtpd_session_process(struct smtpd_session *);
 void	 smtpd_session_set_timeouts(struct smtpd_session *);
+void	 smtpd_session_timer_arm(struct smtpd_session *, long long ms);
 void	 smtpd_session_tx_reset(struct smtpd_session *);
 void	 smtpd_session_open_reply(struct smtpd_session *, int status,
 	    const char *qid);
@@ -212,6 +226,10 @@ void	 smtpd_session_free(struct smtpd_session *);
 /* smtpd_data.c */
 int	 smtpd_data_begin(struct smtpd_session *);
 int	 smtpd_data_process(struct smtpd_session *);
+void	 smtpd_bdat_start(struct smtpd_session *, uint64_t size, int last,
+	    const char *refuse, int refuse_is_error);
+int	 smtpd_bdat_process(struct smtpd_session *);
+long long smtpd_bdat_left_ms(const struct smtpd_session *);
 void	 smtpd_data_pause_cb(evutil_socket_t, short, void *);
 
 /* smtpd_tls.c */

@@ -1,16 +1,35 @@
 /*
- * The DATA phase: split the client's bytes into lines, find the end of
- * data, dot-unstuff, and stream the body to queued in MSG_DATA chunks of at
- * most BW_DATA_CHUNK_MAX bytes, after the Received: header we prepend.
+ * The message content: DATA and BDAT (RFC 3030) share one path to
+ * queued.  smtpd_data_begin() prepends the Received: header, the body
+ * streams to queued in MSG_DATA chunks of at most BW_DATA_CHUNK_MAX bytes
+ * (smtpd_data_flush), a refused message is aborted at once and answered
+ * once its bytes are read (smtpd_data_reject), and the end commits and
+ * waits for queued (smtpd_data_end): the 250 with the queue id is sent by
+ * smtpd_session_commit_reply() only after queued's commit reply, for the
+ * final dot and for BDAT LAST alike.  Both pause reading while queued is
+ * slow (smtpd_data_pause) and both run under the whole-data deadline.
  *
- * Trust: body bytes are hostile.  The end of data is only <CRLF>.<CRLF>: a
- * line counts as "." only if the previous line ended in CRLF and it ends in
- * CRLF itself.  A bare LF or a bare CR anywhere refuses the message (SMTP
- * smuggling: "\n.\n" or "\r.\r" never ends DATA here and never reaches the
- * store).  Lines are bounded by smtpd_max_text_line, the message by
- * message_size_limit, its Received: fields by hopcount_limit (a mail
- * loop); a refused message is read to its end and discarded (MSG_ABORT at
- * once), then refused with one reply.
+ * DATA: split the client's bytes into lines, find the end of data,
+ * dot-unstuff.  Trust: body bytes are hostile.  The end of data is only
+ * <CRLF>.<CRLF>: a line counts as "." only if the previous line ended in
+ * CRLF and it ends in CRLF itself.  A bare LF or a bare CR anywhere
+ * refuses the message (SMTP smuggling: "\n.\n" or "\r.\r" never ends
+ * DATA here and never reaches the store).  Lines are bounded by
+ * smtpd_max_text_line, the message by message_size_limit, its Received:
+ * fields by hopcount_limit (a mail loop); a refused message is read to its
+ * end and discarded (MSG_ABORT at once), then refused with one reply.
+ *
+ * BDAT: exactly the announced octets, no dot-stuffing and no end marker.
+ * A BODY=BINARYMIME message is stored exactly as received.  Any other
+ * BDAT message is still lines (RFC 3030 3): the chunks are checked as one
+ * byte stream with the same rules as DATA (smtp_body_scan: a bare LF or
+ * CR refuses the message with 554 5.6.11, a line over
+ * smtpd_max_text_line with 554 5.6.0), so that nothing stored from BDAT
+ * could end a DATA transaction early when deliverd relays it to a host
+ * without CHUNKING; a last line without CRLF gets one, since the store
+ * holds CRLF lines.  A chunk that cannot be taken (no transaction, no
+ * recipient, over message_size_limit, after an error) is still read and
+ * discarded before its reply, so that the session stays in sync.
  */
 #include "bw_autoconf.h"
 
@@ -46,15 +65,15 @@ smtpd_data_reject(struct smtpd_session *s, const char *reply, const char *why)
 }
 
 /*
- * Message text (dot-unstuffed) for the chunk.  Its header section is
- * scanned on the way: a message that already carries hopcount_limit
- * Received: fields would leave here with one more, so it is looping (RFC
- * 5321 6.3).  It is refused at the end of data, not accepted and bounced:
- * the refusal costs nobody a bounce, and a forged sender gets no
- * backscatter.
+ * Message text (dot-unstuffed, or BDAT octets) on its way to the chunk:
+ * its header section is scanned: a message that already carries
+ * hopcount_limit Received: fields would leave here with one more, so it is
+ * looping (RFC 5321 6.3).  It is refused at the end of data (with BDAT,
+ * of the chunk), not accepted and bounced: the refusal costs nobody a
+ * bounce, and a forged sender gets no backscatter.  0, or -1 when refused.
  */
-static void
-smtpd_data_add(struct smtpd_session *s, const void *p, size_t n)
+static int
+smtpd_data_hops(struct smtpd_session *s, const void *p, size_t n)
 {
 	if (!smtp_hdrscan_done(&s->hdrs)) {
 		smtp_hdrscan_feed(&s->hdrs, p, n);
@@ -63,10 +82,18 @@ smtpd_data_add(struct smtpd_session *s, const void *p, size_t n)
 			s->env->c.hopcount_rejects++;
 			smtpd_data_reject(s, SMTPD_REPLY_HOPS, "too many hops "
 			    "(mail loop?)");
-			return;
+			return -1;
 		}
 	}
-	evbuffer_add(s->chunk, p, n);
+	return 0;
+}
+
+/* DATA's text, through the hop scan, to the chunk. */
+static void
+smtpd_data_add(struct smtpd_session *s, const void *p, size_t n)
+{
+	if (smtpd_data_hops(s, p, n) == 0)
+		evbuffer_add(s->chunk, p, n);
 }
 
 /* Send what is in s->chunk in frames of at most BW_DATA_CHUNK_MAX. */
@@ -142,6 +169,18 @@ smtpd_data_begin(struct smtpd_session *s)
 	return s->data_reject != NULL ? -1 : 0;
 }
 
+/* The refused message's bytes are all read: its one reply. */
+static void
+smtpd_data_refused(struct smtpd_session *s)
+{
+	evtimer_del(s->ev_timer);
+	s->env->c.messages_rejected++;
+	smtpd_session_reply(s, "%s", s->data_reject);
+	smtpd_session_tx_reset(s);
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_set_timeouts(s);
+}
+
 /* The end of data: refuse, or commit and wait for queued. */
 static void
 smtpd_data_end(struct smtpd_session *s)
@@ -157,11 +196,7 @@ smtpd_data_end(struct smtpd_session *s)
 		    "cannot send commit to queued");
 	}
 	if (s->data_reject != NULL) {
-		s->env->c.messages_rejected++;
-		smtpd_session_reply(s, "%s", s->data_reject);
-		smtpd_session_tx_reset(s);
-		s->phase = SMTPD_PH_CMD;
-		smtpd_session_set_timeouts(s);
+		smtpd_data_refused(s);
 		return;
 	}
 	s->phase = SMTPD_PH_WAIT_COMMIT;
@@ -180,6 +215,7 @@ smtpd_data_pause(struct smtpd_session *s)
 
 	s->paused = 1;
 	s->env->npaused++;
+	s->env->c.data_pauses++;
 	bufferevent_disable(s->bev, EV_READ);
 	if (!evtimer_pending(s->env->ev_pause, NULL))
 		evtimer_add(s->env->ev_pause, &tv);
@@ -417,4 +453,192 @@ smtpd_data_process(struct smtpd_session *s)
 	s->data_seen = evbuffer_get_length(in);
 	smtpd_data_flush(s, 1);
 	return 0;
+}
+
+/* ---- BDAT (RFC 3030) ---- */
+
+/* What is left of the BDAT whole-data deadline, in ms (0: it is over). */
+long long
+smtpd_bdat_left_ms(const struct smtpd_session *s)
+{
+	uint64_t	 now = bw_now_ms();
+
+	return now >= s->bdat_deadline ? 0 : (long long)(s->bdat_deadline -
+	    now);
+}
+
+/*
+ * A BDAT command was accepted by the session: read its size octets as the
+ * next chunk of the message, or, with refuse set, read and discard them
+ * and then answer refuse (a client error if refuse_is_error).  The first
+ * chunk of a message starts it as DATA does (Received:, the whole-data
+ * deadline); the running total is held to message_size_limit before any
+ * octet is read.
+ */
+void
+smtpd_bdat_start(struct smtpd_session *s, uint64_t size, int last,
+    const char *refuse, int refuse_is_error)
+{
+	uint64_t	 maxsize = (uint64_t)SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT);
+
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_refuse = refuse;
+	s->bdat_refuse_err = refuse_is_error;
+	s->phase = SMTPD_PH_BDAT;
+	smtpd_session_set_timeouts(s);
+	/*
+	 * The whole-data deadline runs from a message's first chunk (a
+	 * refused chunk has one of its own, which bounds the discarding).
+	 * The session's timer holds it while a chunk is read; between the
+	 * chunks the command deadline takes its place unless it is earlier.
+	 */
+	if (refuse != NULL || !s->bdat)
+		s->bdat_deadline = bw_now_ms() +
+		    (uint64_t)SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_TOTAL);
+	smtpd_session_timer_arm(s, smtpd_bdat_left_ms(s));
+	if (refuse != NULL)
+		return;
+	if (!s->bdat) {
+		s->bdat = 1;
+		s->bdat_chunks = 0;
+		smtp_body_scan_init(&s->bdat_scan);
+		if (smtpd_data_begin(s) == -1) {
+			s->tx_dead = 1;
+			smtpd_data_reject(s, smtpd_submit_reply(
+			    BW_SUBMIT_TEMPFAIL), "cannot send to queued");
+		}
+	}
+	s->bdat_chunks++;
+	if (s->data_reject == NULL && (size > maxsize ||
+	    s->data_size + size > maxsize))
+		smtpd_data_reject(s, smtpd_submit_reply(BW_SUBMIT_TOOBIG),
+		    "message size limit");
+}
+
+/* The non-binary line check failed: refuse the message (DATA's replies). */
+static void
+smtpd_bdat_scan_fail(struct smtpd_session *s, int r)
+{
+	if (r == SMTP_BODY_ELONGLINE) {
+		smtpd_data_reject(s, SMTPD_REPLY_LONGLINE, "line too long");
+		return;
+	}
+	s->env->c.bare_lf_rejects++;
+	smtpd_data_reject(s, SMTPD_REPLY_BARE, r == SMTP_BODY_EBARELF ?
+	    "bare LF in message" : "bare CR in message");
+}
+
+/* LAST is read: the last line gets its CRLF, then the end of data. */
+static void
+smtpd_bdat_end(struct smtpd_session *s)
+{
+	int	 r;
+
+	if (s->data_reject == NULL && s->params.body != SMTP_BODY_BINARYMIME) {
+		if ((r = smtp_body_scan_end(&s->bdat_scan)) != SMTP_BODY_OK)
+			smtpd_bdat_scan_fail(s, r);
+		else if (s->bdat_scan.linelen > 0) {
+			s->data_size += 2;
+			if (evbuffer_add(s->chunk, "\r\n", 2) == -1)
+				smtpd_data_reject(s, smtpd_submit_reply(
+				    BW_SUBMIT_TEMPFAIL), "out of memory");
+		}
+	}
+	smtpd_data_end(s);
+}
+
+/* The chunk's octets are all read: its reply, or the end of the message. */
+static void
+smtpd_bdat_chunk_done(struct smtpd_session *s)
+{
+	const char	*refuse = s->bdat_refuse;
+
+	s->bdat_refuse = NULL;
+	if (refuse != NULL) {
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		if (s->bdat_refuse_err)
+			smtpd_session_error(s, refuse);
+		else
+			smtpd_session_reply(s, "%s", refuse);
+		return;
+	}
+	if (s->bdat_last) {
+		smtpd_bdat_end(s);
+		return;
+	}
+	if (s->data_reject != NULL) {
+		smtpd_data_refused(s);
+		return;
+	}
+	s->phase = SMTPD_PH_CMD;
+	smtpd_session_set_timeouts(s);
+	smtpd_session_reply(s, "250 2.0.0 Chunk %u accepted",
+	    s->bdat_chunks);
+}
+
+/*
+ * Take the chunk's octets as they come, block by block of the input: to
+ * the message (checked as lines unless BINARYMIME), or discarded after a
+ * refusal.  Octets after the chunk stay for the next command.  Returns 1
+ * when the chunk is complete (the phase changed), 0 when more input is
+ * needed or reading is paused.
+ */
+int
+smtpd_bdat_process(struct smtpd_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 n;
+	size_t			 maxline = (size_t)SMTPD_LIM(s,
+				    LIM_SMTPD_MAX_TEXT_LINE);
+	int			 keep, moved, r;
+
+	if (s->paused)
+		return 0;
+	keep = s->bdat_refuse == NULL && s->data_reject == NULL;
+	if (keep && smtpd_queue_up(s->env) &&
+	    bw_peer_wpending(s->env->queued) > SMTPD_QUEUE_WPENDING_MAX) {
+		smtpd_data_pause(s);
+		return 0;
+	}
+	if (s->bdat_left > 0)
+		smtpd_data_read_more(s, in);
+	while (s->bdat_left > 0 && evbuffer_peek(in, -1, NULL, &v, 1) >= 1 &&
+	    v.iov_len > 0) {
+		n = v.iov_len;
+		if ((uint64_t)n > s->bdat_left)
+			n = (size_t)s->bdat_left;
+		s->bdat_left -= n;
+		keep = s->bdat_refuse == NULL && s->data_reject == NULL;
+		if (keep && s->params.body != SMTP_BODY_BINARYMIME &&
+		    (r = smtp_body_scan(&s->bdat_scan, v.iov_base, n,
+		    maxline)) != SMTP_BODY_OK) {
+			smtpd_bdat_scan_fail(s, r);
+			keep = 0;
+		}
+		if (keep && smtpd_data_hops(s, v.iov_base, n) == -1)
+			keep = 0;
+		if (!keep) {
+			evbuffer_drain(in, n);
+			continue;
+		}
+		if ((moved = evbuffer_remove_buffer(in, s->chunk, n)) !=
+		    (int)n) {
+			/* the chunk's octets leave the input whatever */
+			evbuffer_drain(in, n - (moved > 0 ? (size_t)moved : 0));
+			smtpd_data_reject(s, smtpd_submit_reply(
+			    BW_SUBMIT_TEMPFAIL), "out of memory");
+			continue;
+		}
+		s->data_size += n;
+		smtpd_data_flush(s, 0);
+	}
+	s->data_seen = evbuffer_get_length(in);
+	smtpd_data_flush(s, 1);
+	if (s->bdat_left > 0)
+		return 0;
+	smtpd_bdat_chunk_done(s);
+	return 1;
 }

@@ -136,6 +136,8 @@ smtpd_queue_open(struct smtpd_session *s)
 	mo.size_hint = s->params.has_size ? s->params.size : 0;
 	if (s->params.body == SMTP_BODY_8BITMIME)
 		mo.flags |= BW_MSGF_8BITMIME;
+	if (s->params.body == SMTP_BODY_BINARYMIME)
+		mo.flags |= BW_MSGF_BODY_BINARY;
 	if (s->params.smtputf8)
 		mo.flags |= BW_MSGF_SMTPUTF8;
 	if (s->tls)

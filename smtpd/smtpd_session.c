@@ -2,8 +2,8 @@
  * One SMTP session: the state machine from banner to QUIT, command
  * dispatch, replies, timeouts (RFC 5321 4.5.3.2), SMTP synchronization
  * (pregreet, RFC 2920 pipelining) and policy (relay, RAT, sender-specified
- * routing, recipient and message limits).  DATA bytes are handled in
- * smtpd_data.c, TLS set-up in smtpd_tls.c, the queued side in
+ * routing, recipient and message limits).  DATA and BDAT bytes are handled
+ * in smtpd_data.c, TLS set-up in smtpd_tls.c, the queued side in
  * smtpd_queue.c.
  *
  * Trust: every byte comes from an untrusted client.  Command lines are
@@ -84,7 +84,7 @@ smtpd_session_flush_later(struct smtpd_session *s)
 
 static const char *const smtpd_phase_names[] = {
 	"delay", "tls-implicit", "command", "wait-open", "data",
-	"wait-commit", "starttls", "closing",
+	"wait-commit", "starttls", "closing", "bdat",
 };
 
 static const char *
@@ -103,7 +103,8 @@ smtpd_ms_to_tv(long long ms, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
 }
 
-static void
+/* The session's one timer: greeting delay, queued waits, data deadline. */
+void
 smtpd_session_timer_arm(struct smtpd_session *s, long long ms)
 {
 	struct timeval	 tv;
@@ -132,9 +133,14 @@ smtpd_session_resume(struct smtpd_session *s)
 static void
 smtpd_session_cmd_deadline(struct smtpd_session *s)
 {
-	smtpd_session_timer_arm(s, s->helo_seen ?
-	    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
-	    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING));
+	long long	 ms = s->helo_seen ?
+			    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
+			    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING);
+
+	/* between BDAT chunks the whole-data deadline may come first */
+	if (s->bdat && smtpd_bdat_left_ms(s) < ms)
+		ms = smtpd_bdat_left_ms(s);
+	smtpd_session_timer_arm(s, ms);
 }
 
 /*
@@ -163,6 +169,7 @@ smtpd_session_set_timeouts(struct smtpd_session *s)
 		smtpd_session_cmd_deadline(s);
 		break;
 	case SMTPD_PH_DATA:
+	case SMTPD_PH_BDAT:
 		rms = SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_BLOCK);
 		break;
 	case SMTPD_PH_CLOSING:
@@ -305,7 +312,7 @@ smtpd_session_error_count(struct smtpd_session *s)
 }
 
 /* A client error: reply, and end the session after too many of them. */
-static void
+void
 smtpd_session_error(struct smtpd_session *s, const char *reply)
 {
 	s->env->c.protocol_errors++;
@@ -401,6 +408,13 @@ smtpd_session_tx_reset(struct smtpd_session *s)
 	s->data_size = 0;
 	s->data_reject = NULL;
 	s->data_reject_why = NULL;
+	s->bdat_chunks = 0;
+	if (s->bdat) {
+		s->bdat = 0;
+		/* the timer may hold the whole-data deadline: now a command's */
+		if (s->phase == SMTPD_PH_CMD)
+			smtpd_session_cmd_deadline(s);
+	}
 }
 
 /* 421 and close: a deadline passed (reason goes to the log). */
@@ -543,7 +557,7 @@ static void
 smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 {
 	struct smtpd_env	*env = s->env;
-	const char		*ext[8];
+	const char		*ext[SMTPD_EHLO_EXT_MAX];
 	size_t			 n = 0, i, len;
 	char			 size[64];
 
@@ -569,6 +583,8 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	ext[n++] = "8BITMIME";
 	ext[n++] = "ENHANCEDSTATUSCODES";
 	ext[n++] = "SMTPUTF8";
+	ext[n++] = "CHUNKING";
+	ext[n++] = "BINARYMIME";
 	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
 		ext[n++] = "STARTTLS";
 	smtpd_session_reply(s, "250-%s", env->d.cfg->hostname);
@@ -774,6 +790,20 @@ smtpd_cmd_data(struct smtpd_session *s)
 		smtpd_session_tx_reset(s);
 		return;
 	}
+	/*
+	 * RFC 3030 2 and 3: 503, and the transaction stays as it was (the
+	 * client must RSET or go on with BDAT).
+	 */
+	if (s->bdat) {
+		smtpd_session_error(s, "503 5.5.1 DATA not allowed after BDAT "
+		    "in the same transaction");
+		return;
+	}
+	if (s->params.body == SMTP_BODY_BINARYMIME) {
+		smtpd_session_error(s, "503 5.6.1 BODY=BINARYMIME requires "
+		    "BDAT, not DATA");
+		return;
+	}
 	if (s->nrcpt == 0) {
 		smtpd_session_error(s, "554 5.5.1 No valid recipients");
 		return;
@@ -790,6 +820,52 @@ smtpd_cmd_data(struct smtpd_session *s)
 	smtpd_session_timer_arm(s, SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_DATA_TOTAL));
 }
 
+/*
+ * BDAT chunk-size [LAST] (RFC 3030 2).  Whatever the answer, once the size
+ * is known its octets are read before the reply (smtpd_bdat_start), so a
+ * pipelining client stays in sync: BDAT without a transaction is refused
+ * 503, without a recipient 554, after queued lost the message 451, over
+ * message_size_limit 552.  A size that is not a number cannot be skipped:
+ * 501, the message in progress (if any) is aborted since its chunk
+ * boundaries are lost, and what follows is read as commands.
+ */
+static void
+smtpd_cmd_bdat(struct smtpd_session *s, const char *arg)
+{
+	uint64_t	 size;
+	int		 last;
+
+	if (smtp_parse_bdat(arg, &size, &last) != SMTP_PARSE_OK) {
+		if (s->tx && s->bdat) {
+			log_info("%s session=%llu addr=%s message refused: "
+			    "malformed BDAT", s->qid,
+			    (unsigned long long)s->id, s->addr);
+			s->env->c.messages_rejected++;
+			smtpd_session_tx_reset(s);
+		}
+		smtpd_session_error(s, "501 5.5.4 Syntax: BDAT chunk-size "
+		    "[LAST]");
+		return;
+	}
+	if (!s->tx) {
+		smtpd_bdat_start(s, size, last, "503 5.5.1 Need MAIL command",
+		    1);
+		return;
+	}
+	if (s->tx_dead) {
+		smtpd_session_tx_reset(s);
+		smtpd_bdat_start(s, size, last,
+		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL), 0);
+		return;
+	}
+	if (s->nrcpt == 0) {
+		smtpd_bdat_start(s, size, last,
+		    "554 5.5.1 No valid recipients", 1);
+		return;
+	}
+	smtpd_bdat_start(s, size, last, NULL, 0);
+}
+
 void
 smtpd_session_commit_reply(struct smtpd_session *s, int status)
 {
@@ -798,9 +874,12 @@ smtpd_session_commit_reply(struct smtpd_session *s, int status)
 	evtimer_del(s->ev_timer);
 	if (status == BW_SUBMIT_OK) {
 		s->env->c.messages_accepted++;
-		log_info("%s accepted session=%llu size=%llu nrcpt=%u",
+		log_info("%s accepted session=%llu size=%llu nrcpt=%u%s%s",
 		    s->qid, (unsigned long long)s->id,
-		    (unsigned long long)s->data_size, s->nrcpt);
+		    (unsigned long long)s->data_size, s->nrcpt,
+		    s->bdat ? " bdat=yes" : "",
+		    s->params.body == SMTP_BODY_BINARYMIME ?
+		    " body=binarymime" : "");
 		smtpd_session_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
 		/* the limits count what a client does without sending mail */
 		s->nerrors = 0;
@@ -842,6 +921,13 @@ smtpd_session_queue_lost(struct smtpd_session *s)
 		smtpd_session_set_timeouts(s);
 		smtpd_session_resume(s);
 		break;
+	case SMTPD_PH_BDAT:
+		if (s->bdat_refuse != NULL) {	/* a chunk being discarded */
+			if (s->tx)
+				s->tx_dead = 1;
+			break;
+		}
+		/* FALLTHROUGH */
 	case SMTPD_PH_DATA:
 		s->tx_dead = 1;
 		if (s->data_reject == NULL) {
@@ -961,6 +1047,9 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
 	case SMTP_CMD_DATA:
 		smtpd_cmd_data(s);
 		break;
+	case SMTP_CMD_BDAT:
+		smtpd_cmd_bdat(s, c.arg);
+		break;
 	case SMTP_CMD_RSET:
 		smtpd_session_tx_reset(s);
 		smtpd_session_reply(s, "250 2.0.0 Ok");
@@ -975,7 +1064,7 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
 		break;
 	case SMTP_CMD_HELP:
 		smtpd_session_reply(s, "214-2.0.0 Commands: EHLO HELO MAIL "
-		    "RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS");
+		    "RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS");
 		smtpd_session_reply(s, "214 2.0.0 See RFC 5321");
 		smtpd_session_junk(s);
 		break;
@@ -1065,6 +1154,10 @@ smtpd_session_process(struct smtpd_session *s)
 			break;
 		case SMTPD_PH_DATA:
 			if (!smtpd_data_process(s))
+				return;
+			break;
+		case SMTPD_PH_BDAT:
+			if (!smtpd_bdat_process(s))
 				return;
 			break;
 		case SMTPD_PH_TLS:
@@ -1177,11 +1270,23 @@ smtpd_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	smtpd_session_schedule_free(s);
 }
 
+/* smtpd_timeout_data_total is over: DATA, or BDAT from its first chunk. */
+static void
+smtpd_session_data_timeout(struct smtpd_session *s)
+{
+	char	 buf[SMTPD_REPLY_MAX];
+
+	s->env->c.timeouts++;
+	s->env->c.limit_closes++;
+	snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: DATA phase took too "
+	    "long", s->env->d.cfg->hostname);
+	smtpd_session_fail(s, buf, "data total timeout");
+}
+
 static void
 smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct smtpd_session	*s = arg;
-	char			 buf[SMTPD_REPLY_MAX];
 
 	switch (s->phase) {
 	case SMTPD_PH_DELAY:
@@ -1193,6 +1298,11 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		smtpd_session_banner(s);
 		break;
 	case SMTPD_PH_CMD:
+		if (s->bdat && smtpd_bdat_left_ms(s) == 0) {
+			/* between the chunks of a BDAT message */
+			smtpd_session_data_timeout(s);
+			break;
+		}
 		smtpd_session_timeout(s, evbuffer_get_length(
 		    bufferevent_get_input(s->bev)) > 0 ? "command line not "
 		    "completed in time" : s->helo_seen ? "command timeout" :
@@ -1225,11 +1335,8 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		smtpd_session_resume(s);
 		break;
 	case SMTPD_PH_DATA:
-		s->env->c.timeouts++;
-		s->env->c.limit_closes++;
-		snprintf(buf, sizeof(buf), "421 4.4.2 %s Error: DATA phase "
-		    "took too long", s->env->d.cfg->hostname);
-		smtpd_session_fail(s, buf, "data total timeout");
+	case SMTPD_PH_BDAT:
+		smtpd_session_data_timeout(s);
 		break;
 	default:
 		log_debug("session=%llu: stray timer in phase %s",
