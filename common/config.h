@@ -70,6 +70,7 @@ enum bw_limit_id {
 	LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION,
 	LIM_DELIVER_MAX_JOBS_PER_DOMAIN,	/* jobs queued sends ahead to one domain */
 	LIM_DELIVER_MAX_JOBS_PER_WORKER,	/* jobs in flight to one deliverd worker */
+	LIM_DELIVER_BDAT_CHUNK_SIZE,	/* bytes per outbound BDAT chunk */
 	LIM_DNS_CACHE_MAX_ENTRIES,
 	LIM_DNS_CACHE_MAX_BYTES,
 	LIM_DNS_ATTEMPT_TIMEOUT,	/* ms: one upstream try */

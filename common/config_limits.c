@@ -186,6 +186,12 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	ROW(LIM_DELIVER_MAX_JOBS_PER_WORKER, "deliver_max_jobs_per_worker",
 	    5000, 1, 1000000, BW_UNIT_COUNT,
 	    "bounds a delivery worker's memory while queued holds the rest"),
+	ROW(LIM_DELIVER_BDAT_CHUNK_SIZE, "deliver_bdat_chunk_size",
+	    1 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES,
+	    "most messages fit in one chunk, which goes with MAIL and RCPT "
+	    "in one round trip; a larger one waits for a recipient to be "
+	    "accepted after its first chunk, so a server refusing every "
+	    "recipient costs at most this much"),
 	ROW(LIM_DNS_CACHE_MAX_ENTRIES, "dns_cache_max_entries",
 	    20000, 16, 10000000, BW_UNIT_COUNT,
 	    "covers the destinations of a busy relay; least recently used "

@@ -117,6 +117,8 @@ struct dlv_ext {
 	int		 starttls;
 	int		 enhanced;
 	int		 smtputf8;
+	int		 chunking;	/* RFC 3030: BDAT */
+	int		 binarymime;	/* RFC 3030: BODY=BINARYMIME */
 };
 
 void	 dlv_reply_init(struct dlv_reply *);
@@ -129,6 +131,16 @@ void	 dlv_reply_dsn(const struct dlv_reply *, char *dst, size_t dstsz);
  * out NULL: 1 if in needs stuffing, nothing copied. */
 int	 dlv_dotstuff(struct evbuffer *out, const char *in, size_t len,
 	    int *bol);
+
+/* ---- message bodies on the wire (deliverd_body.c) ---- */
+
+/* DATA: body dot-stuffed, then the final dot; 0 or -1 (no memory). */
+int	 dlv_body_data(struct evbuffer *out, struct evbuffer *body,
+	    int *stuffed);
+/* BDAT: the next chunk of at most max bytes from *off, LAST on the last
+ * one, by reference (the body may be freed before out is sent); 0 or -1. */
+int	 dlv_body_bdat(struct evbuffer *out, struct evbuffer *body,
+	    size_t *off, size_t max);
 
 /* ---- jobs (deliverd_job.c) ---- */
 
@@ -226,6 +238,8 @@ enum dlv_conn_state {
 	DLV_CS_BODY,		/* reply to the final dot */
 	DLV_CS_DATA_DISCARD,	/* pipelined DATA of an aborted transaction */
 	DLV_CS_DOT_DISCARD,	/* its lone dot, if the server said 354 */
+	DLV_CS_BDAT,		/* replies to BDAT chunks */
+	DLV_CS_BDAT_DISCARD,	/* ... of a failed transaction */
 	DLV_CS_RSET,
 	DLV_CS_QUIT,
 	DLV_CS_CLOSED,
@@ -251,6 +265,10 @@ struct dlv_conn {
 	uint32_t		 naccepted;
 	int			 mail_ok;
 	int			 data_sent;	/* DATA pipelined with RCPTs */
+	int			 bdat;		/* body goes with BDAT */
+	size_t			 body_off;	/* body bytes sent in chunks */
+	uint32_t		 chunks_sent;
+	uint32_t		 chunks_answered;
 	int			 nmsgs;
 	char			 relay[BW_RELAY_TEXT_MAX];
 };

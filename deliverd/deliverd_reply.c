@@ -148,6 +148,10 @@ dlv_ehlo_line(struct dlv_ext *e, const char *line, size_t len)
 		e->enhanced = 1;
 	else if (strcasecmp(kw, "SMTPUTF8") == 0)
 		e->smtputf8 = 1;
+	else if (strcasecmp(kw, "CHUNKING") == 0)
+		e->chunking = 1;
+	else if (strcasecmp(kw, "BINARYMIME") == 0)
+		e->binarymime = 1;
 	else if (strcasecmp(kw, "SIZE") == 0) {
 		char			*end;
 		unsigned long long	 v;

@@ -2,9 +2,18 @@
  * The SMTP client: one connection of an agent's pool, on a libevent
  * bufferevent.  Connect (bound to a source address of the gateway when it
  * has any), greeting, EHLO (HELO when EHLO gets 5xx), opportunistic
- * STARTTLS, then transactions: MAIL (SIZE=, BODY=8BITMIME) and the RCPTs,
- * and DATA, sent together when the server offers PIPELINING, the body
- * dot-stuffed, per-recipient results.  A connection serves up to
+ * STARTTLS, then transactions: MAIL (SIZE=, BODY=8BITMIME or BINARYMIME)
+ * and the RCPTs, and DATA, sent together when the server offers
+ * PIPELINING, the body dot-stuffed, per-recipient results.  A server that
+ * offers CHUNKING gets the body in BDAT chunks of deliver_bdat_chunk_size
+ * instead (RFC 3030; deliverd_body.c): with PIPELINING the first chunk
+ * goes with MAIL and RCPT (a message of one chunk takes one round trip),
+ * the rest once a recipient is accepted, so that a server refusing every
+ * recipient costs at most one chunk; without PIPELINING one chunk per
+ * reply.  A BODY=BINARYMIME message goes only to a server that offers
+ * both CHUNKING and BINARYMIME; elsewhere its recipients fail for good
+ * with 5.6.3 (conversion required but not supported) and the sender gets
+ * a DSN.  A connection serves up to
  * LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION transactions; between jobs it
  * waits LIM_DELIVER_IDLE_KEEP, then QUITs.
  *
@@ -50,7 +59,7 @@
 static const char *dlv_cs_names[] = {
 	"connect", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake",
 	"idle", "MAIL/RCPT", "DATA", "end of data", "DATA (aborted)",
-	"dot (aborted)", "RSET", "QUIT", "closed",
+	"dot (aborted)", "BDAT", "BDAT (aborted)", "RSET", "QUIT", "closed",
 };
 
 /* The state's name for logs. */
@@ -435,6 +444,35 @@ dlv_smtp_rcpt(struct dlv_conn *c, uint32_t k)
 	c->sent++;
 }
 
+/*
+ * BDAT chunks: with PIPELINING all that are left (first, only one: the
+ * RCPT replies are not in), else one once the previous one is answered.
+ */
+static void
+dlv_smtp_bdat_send(struct dlv_conn *c, int first)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 max = (size_t)BW_LIMIT(dlv_env->cfg,
+			    LIM_DELIVER_BDAT_CHUNK_SIZE), before;
+	size_t		 size = evbuffer_get_length(c->job->body);
+
+	if (!c->ext.pipelining && c->chunks_sent > c->chunks_answered)
+		return;
+	do {
+		if (c->chunks_sent > 0 && c->body_off == size)
+			return;		/* LAST is out */
+		before = c->body_off;
+		if (dlv_body_bdat(out, c->job->body, &c->body_off, max) == -1) {
+			dlv_smtp_fail(c, "out of memory");
+			return;
+		}
+		c->chunks_sent++;
+		log_debug("domain=%s relay=%s > BDAT %zu%s", c->agent->domain,
+		    c->relay, c->body_off - before,
+		    c->body_off == size ? " LAST" : "");
+	} while (c->ext.pipelining && !first);
+}
+
 /* Start a transaction for job j on an idle connection. */
 void
 dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
@@ -461,11 +499,26 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 		dlv_smtp_ready(c);
 		return;
 	}
+	if ((j->flags & BW_MSGF_BODY_BINARY) &&
+	    (!c->ext.chunking || !c->ext.binarymime)) {
+		char reply[BW_REPLY_TEXT_MAX];
+
+		/* RFC 3030 3: no conversion of a binary body into lines */
+		snprintf(reply, sizeof(reply), "%s does not offer BINARYMIME "
+		    "and CHUNKING; the binary message cannot be converted",
+		    c->relay);
+		dlv_job_set_rest(j, BW_DLV_PERMFAIL, "5.6.3", reply);
+		dlv_smtp_job_done(c);
+		dlv_smtp_ready(c);
+		return;
+	}
 	params[0] = '\0';
 	if (c->ext.size)
 		snprintf(params, sizeof(params), " SIZE=%llu",
 		    (unsigned long long)j->size);
-	if (c->ext.eightbitmime && (j->flags & BW_MSGF_8BITMIME))
+	if (j->flags & BW_MSGF_BODY_BINARY)
+		strlcat(params, " BODY=BINARYMIME", sizeof(params));
+	else if (c->ext.eightbitmime && (j->flags & BW_MSGF_8BITMIME))
 		strlcat(params, " BODY=8BITMIME", sizeof(params));
 	if (c->ext.smtputf8 && (j->flags & BW_MSGF_SMTPUTF8))
 		strlcat(params, " SMTPUTF8", sizeof(params));
@@ -474,16 +527,24 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	c->naccepted = 0;
 	c->mail_ok = 0;
 	c->data_sent = 0;
+	c->bdat = c->ext.chunking;
+	c->body_off = 0;
+	c->chunks_sent = 0;
+	c->chunks_answered = 0;
 	for (i = 0; i < j->nrcpt; i++)
 		j->rcpts[i].accepted = 0;
 	dlv_smtp_cmd(c, "MAIL FROM:<%s>%s", j->sender, params);
 	c->sent++;
 	if (c->ext.pipelining) {
-		/* RFC 2920 3.1: DATA may end the group. */
 		for (i = 0; i < j->norder; i++)
 			dlv_smtp_rcpt(c, i);
-		dlv_smtp_cmd(c, "DATA");
-		c->data_sent = 1;
+		if (c->bdat)	/* RFC 3030 4.2: BDAT may be pipelined */
+			dlv_smtp_bdat_send(c, 1);
+		else {
+			/* RFC 2920 3.1: DATA may end the group. */
+			dlv_smtp_cmd(c, "DATA");
+			c->data_sent = 1;
+		}
 	}
 	c->state = DLV_CS_MAIL;
 	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
@@ -537,13 +598,25 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 		return;
 	if (!c->mail_ok || c->naccepted == 0) {
 		dlv_smtp_job_done(c);
-		if (c->data_sent) {
+		if (c->chunks_sent > 0) {
+			/* Their replies (503 or 554, normally) are due. */
+			c->state = DLV_CS_BDAT_DISCARD;
+			dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_FINAL,
+			    LIM_DELIVER_TIMEOUT_DATA_BLOCK);
+		} else if (c->data_sent) {
 			/* Its reply (503 or 554, normally) is still due. */
 			c->state = DLV_CS_DATA_DISCARD;
 			dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_INIT,
 			    LIM_DELIVER_TIMEOUT_COMMAND);
 		} else
 			dlv_smtp_rset(c);
+		return;
+	}
+	if (c->bdat) {
+		c->state = DLV_CS_BDAT;
+		dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_FINAL,
+		    LIM_DELIVER_TIMEOUT_DATA_BLOCK);
+		dlv_smtp_bdat_send(c, 0);
 		return;
 	}
 	if (!c->data_sent)
@@ -561,40 +634,48 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 static void
 dlv_smtp_body(struct dlv_conn *c)
 {
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	struct evbuffer_iovec	*v = NULL;
-	int			 n, i, bol = 1, stuff = 0, r = 0;
+	int	 stuffed;
 
-	n = evbuffer_peek(c->job->body, -1, NULL, NULL, 0);
-	if (n > 0) {
-		if ((v = calloc((size_t)n, sizeof(*v))) == NULL) {
-			dlv_smtp_fail(c, "out of memory");
-			return;
-		}
-		n = evbuffer_peek(c->job->body, -1, NULL, v, n);
-		for (i = 0; i < n && !stuff; i++)
-			stuff = dlv_dotstuff(NULL, v[i].iov_base,
-			    v[i].iov_len, &bol);
-		if (!stuff)
-			r = evbuffer_add_buffer_reference(out, c->job->body);
-		else
-			for (i = 0, bol = 1; i < n && r == 0; i++)
-				r = dlv_dotstuff(out, v[i].iov_base,
-				    v[i].iov_len, &bol);
-		free(v);
-		if (r == -1) {
-			dlv_smtp_fail(c, "out of memory");
-			return;
-		}
+	if (dlv_body_data(bufferevent_get_output(c->bev), c->job->body,
+	    &stuffed) == -1) {
+		dlv_smtp_fail(c, "out of memory");
+		return;
 	}
-	if (!bol)
-		evbuffer_add(out, "\r\n", 2);
-	evbuffer_add(out, ".\r\n", 3);
-	log_debug("domain=%s relay=%s > (%llu body bytes) .", c->agent->domain,
-	    c->relay, (unsigned long long)c->job->size);
+	log_debug("domain=%s relay=%s > (%llu body bytes%s) .",
+	    c->agent->domain, c->relay, (unsigned long long)c->job->size,
+	    stuffed ? ", dot-stuffed" : "");
 	c->state = DLV_CS_BODY;
 	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_FINAL,
 	    LIM_DELIVER_TIMEOUT_DATA_BLOCK);
+}
+
+/*
+ * A reply to a BDAT chunk (RFC 3030 2).  2xx: the next chunk, or after
+ * LAST the recipients' results.  Else the transaction failed: the
+ * accepted recipients get this reply, and the replies to chunks already
+ * sent are awaited before RSET.
+ */
+static void
+dlv_smtp_bdat_reply(struct dlv_conn *c)
+{
+	c->chunks_answered++;
+	if (c->reply.code / 100 != 2) {
+		dlv_smtp_result_all(c, 1);
+		dlv_smtp_job_done(c);
+		if (c->chunks_answered < c->chunks_sent)
+			c->state = DLV_CS_BDAT_DISCARD;
+		else
+			dlv_smtp_rset(c);
+		return;
+	}
+	if (c->chunks_answered == c->chunks_sent &&
+	    c->body_off == evbuffer_get_length(c->job->body)) {
+		dlv_smtp_result_all(c, 1);
+		dlv_smtp_job_done(c);
+		dlv_smtp_ready(c);
+		return;
+	}
+	dlv_smtp_bdat_send(c, 0);
 }
 
 /* 220 to STARTTLS: put TLS under the connection. */
@@ -721,6 +802,13 @@ dlv_smtp_reply(struct dlv_conn *c)
 		break;
 	case DLV_CS_DOT_DISCARD:
 		dlv_smtp_rset(c);
+		break;
+	case DLV_CS_BDAT:
+		dlv_smtp_bdat_reply(c);
+		break;
+	case DLV_CS_BDAT_DISCARD:
+		if (++c->chunks_answered >= c->chunks_sent)
+			dlv_smtp_rset(c);
 		break;
 	case DLV_CS_RSET:
 		if (cls == 2)

@@ -188,6 +188,8 @@ outbound connection before deliverd closes it and opens a new one." ;;
 deliverd ahead for one domain; the rest wait in the queue." ;;
 	deliver_max_jobs_per_worker) echo "Delivery jobs in flight to one \
 deliverd worker, over all its domains." ;;
+	deliver_bdat_chunk_size) echo "Largest BDAT chunk deliverd sends to a \
+server that offers CHUNKING (RFC 3030)." ;;
 	dns_cache_max_entries) echo "Answers dnscached keeps; beyond it the \
 least recently used go." ;;
 	dns_cache_max_bytes) echo "Memory of the dnscached cache; beyond it \

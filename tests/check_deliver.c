@@ -1,7 +1,8 @@
 /*
  * deliverd's pure parts: the SMTP reply parser (multi-line, enhanced
  * codes, malformed shapes), EHLO keywords, reply status and DSN mapping,
- * dot-stuffing, MX ordering and the spreading of connections over hosts.
+ * dot-stuffing, the body in BDAT chunks, MX ordering and the spreading of
+ * connections over hosts.
  */
 #include "bw_autoconf.h"
 
@@ -165,6 +166,7 @@ START_TEST(ehlo_keywords)
 		"250-STARTTLS", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8",
 		"250-X-UNKNOWN a b",
 		"250-AVERYLONGKEYWORDTHATWEDONOTKNOWATALLREALLY x",
+		"250-chunking", "250-BINARYMIME",
 		"250 DSN",
 	};
 	struct dlv_ext	 e;
@@ -180,6 +182,8 @@ START_TEST(ehlo_keywords)
 	ck_assert_int_eq(e.starttls, 1);
 	ck_assert_int_eq(e.enhanced, 1);
 	ck_assert_int_eq(e.smtputf8, 1);
+	ck_assert_int_eq(e.chunking, 1);
+	ck_assert_int_eq(e.binarymime, 1);
 
 	memset(&e, 0, sizeof(e));
 	dlv_ehlo_line(&e, "250 size", 8);
@@ -189,6 +193,84 @@ START_TEST(ehlo_keywords)
 	ck_assert_uint_eq(e.size_max, 0);
 	dlv_ehlo_line(&e, "250", 3);
 	ck_assert_int_eq(e.pipelining, 0);
+	dlv_ehlo_line(&e, "250-CHUNKINGX", 13);
+	ck_assert_int_eq(e.chunking, 0);
+}
+END_TEST
+
+/* ---- the body in BDAT chunks ---- */
+
+static const struct {
+	size_t		 size;		/* body bytes (in pieces of 7) */
+	size_t		 max;		/* chunk size */
+	const char	*want_cmds;	/* the BDAT lines, joined by '|' */
+} bdat_cases[] = {
+	{ 0, 16, "BDAT 0 LAST" },
+	{ 5, 16, "BDAT 5 LAST" },
+	{ 16, 16, "BDAT 16 LAST" },
+	{ 17, 16, "BDAT 16|BDAT 1 LAST" },
+	{ 48, 16, "BDAT 16|BDAT 16|BDAT 16 LAST" },
+	{ 100, 30, "BDAT 30|BDAT 30|BDAT 30|BDAT 10 LAST" },
+	{ 100, 1, NULL },	/* 100 chunks of 1 */
+};
+
+/*
+ * Chunks until LAST; the body is freed before the output is read (a job
+ * may end with its chunks still queued for the socket): the output must
+ * still hold every byte, each chunk exactly behind its BDAT line.
+ */
+START_TEST(bdat_chunks)
+{
+	struct evbuffer	*body = evbuffer_new(), *out = evbuffer_new();
+	char		 src[256], cmds[512] = "", *p, *nl, line[64];
+	size_t		 size = bdat_cases[_i].size, off = 0, i, n, got = 0;
+	int		 nchunks = 0;
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < size; i++)
+		src[i] = (char)(i * 37 + 1);	/* CR, LF, NUL among them */
+	for (i = 0; i < size; i += 7)
+		evbuffer_add(body, src + i, size - i < 7 ? size - i : 7);
+	do {
+		ck_assert_int_eq(dlv_body_bdat(out, body, &off,
+		    bdat_cases[_i].max), 0);
+		ck_assert_int_lt(++nchunks, 1000);
+	} while (off < size);
+	ck_assert_uint_eq(off, size);
+	evbuffer_free(body);
+	n = evbuffer_get_length(out);
+	p = (char *)evbuffer_pullup(out, -1);
+	while (n > 0) {
+		size_t	 clen;
+
+		ck_assert_ptr_nonnull(nl = memchr(p, '\n', n));
+		ck_assert_uint_lt((size_t)(nl - p), sizeof(line));
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = '\0';
+		ck_assert_msg(nl > p && nl[-1] == '\r', "no CRLF: %s", line);
+		line[nl - p - 1] = '\0';
+		ck_assert_int_eq(strncmp(line, "BDAT ", 5), 0);
+		clen = strtoul(line + 5, NULL, 10);
+		if (cmds[0] != '\0')
+			strlcat(cmds, "|", sizeof(cmds));
+		strlcat(cmds, line, sizeof(cmds));
+		n -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+		ck_assert_uint_le(clen, n);
+		ck_assert_int_eq(memcmp(p, src + got, clen), 0);
+		got += clen;
+		p += clen;
+		n -= clen;
+		/* LAST only on the last chunk */
+		ck_assert_int_eq(strstr(line, " LAST") != NULL, n == 0);
+	}
+	ck_assert_uint_eq(got, size);
+	if (bdat_cases[_i].want_cmds != NULL)
+		ck_assert_str_eq(cmds, bdat_cases[_i].want_cmds);
+	else
+		ck_assert_int_eq(nchunks, (int)size);
+	evbuffer_free(out);
 }
 END_TEST
 
@@ -399,6 +481,12 @@ deliver_suite(void)
 	    sizeof(stuff_cases) / sizeof(stuff_cases[0]));
 	tcase_add_loop_test(tc, dotstuff_scan, 0,
 	    sizeof(stuff_cases) / sizeof(stuff_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bdat chunks");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, bdat_chunks, 0,
+	    sizeof(bdat_cases) / sizeof(bdat_cases[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("addresses");
