@@ -533,22 +533,22 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	c->chunks_answered = 0;
 	for (i = 0; i < j->nrcpt; i++)
 		j->rcpts[i].accepted = 0;
+	c->state = DLV_CS_MAIL;
+	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
+	    LIM_DELIVER_TIMEOUT_COMMAND);
 	dlv_smtp_cmd(c, "MAIL FROM:<%s>%s", j->sender, params);
 	c->sent++;
 	if (c->ext.pipelining) {
 		for (i = 0; i < j->norder; i++)
 			dlv_smtp_rcpt(c, i);
 		if (c->bdat)	/* RFC 3030 4.2: BDAT may be pipelined */
-			dlv_smtp_bdat_send(c, 1);
+			dlv_smtp_bdat_send(c, 1);	/* may fail the job */
 		else {
 			/* RFC 2920 3.1: DATA may end the group. */
 			dlv_smtp_cmd(c, "DATA");
 			c->data_sent = 1;
 		}
 	}
-	c->state = DLV_CS_MAIL;
-	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
-	    LIM_DELIVER_TIMEOUT_COMMAND);
 }
 
 /* The reply text, with the class's generic code where it has none. */
