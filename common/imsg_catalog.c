@@ -110,6 +110,9 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_CONFIG_REQ] = { BW_IMSG_CONFIG_REQ, "CONFIG_REQ",
 	    BW_ROLE_SMTPD | BW_ROLE_QUEUED | BW_ROLE_DELIVERD |
 	    BW_ROLE_DNSCACHED, 0, 0 },
+	[BW_IMSG_MSG_COMMIT_CHECK] = { BW_IMSG_MSG_COMMIT_CHECK,
+	    "MSG_COMMIT_CHECK", BW_ROLE_SMTPD,
+	    FIXED(struct bw_msg_commit_check) },
 };
 
 static const struct {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		5
+#define BW_IMSG_VERSION		6
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -103,6 +103,9 @@ enum bw_imsg_type {
 	BW_IMSG_CONFIG_RELOAD,
 	BW_IMSG_CONFIG_RELOAD_RESULT,
 	BW_IMSG_CONFIG_REQ,
+	/* smtpd -> queued: did this commit, whose reply was lost with a
+	 * previous connection, make it?  Answered with MSG_COMMIT_REPLY. */
+	BW_IMSG_MSG_COMMIT_CHECK,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -193,6 +196,12 @@ struct bw_msg_commit {
 };
 
 struct bw_msg_abort {
+	char		 qid[BW_QID_LEN + 1];
+};
+
+/* MSG_COMMIT_CHECK: queued answers MSG_COMMIT_REPLY OK when the message
+ * is in its durable store, TEMPFAIL when it is not. */
+struct bw_msg_commit_check {
 	char		 qid[BW_QID_LEN + 1];
 };
 

@@ -93,6 +93,8 @@ main(int argc, char *argv[])
 	log_info("store: recovered messages=%llu recipients=%llu",
 	    (unsigned long long)msgs, (unsigned long long)rcpts);
 	qmsg_init((size_t)BW_LIMIT(env.d.cfg, LIM_QUEUE_MAX_OPEN_MESSAGES));
+	/* smtpd waits this long for a commit reply lost with our predecessor */
+	qcheck_init(BW_LIMIT(env.d.cfg, LIM_SMTPD_TIMEOUT_QUEUE_REPLY));
 	qsched_init(env.d.base);
 	qidle_init(env.d.base, BW_LIMIT(env.d.cfg, LIM_QUEUE_IDLE_FORGET));
 	qdispatch_init(env.d.base, env.d.cfg->deliverd_workers > 0 ?
@@ -121,6 +123,7 @@ main(int argc, char *argv[])
 	qsmtpd_flush_replies();
 	qctl_shutdown();
 	qsmtpd_shutdown();
+	qcheck_shutdown();
 	qdispatch_shutdown();
 	qidle_shutdown();
 	qsched_shutdown();

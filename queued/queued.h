@@ -17,7 +17,8 @@
  * queued_dispatch.c (jobs to deliverd workers), queued_result.c
  * (results, deletion, DSN storage), queued_bounce.c (DSN text, pure),
  * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD),
- * queued_idle.c (forgetting empty queues).
+ * queued_idle.c (forgetting empty queues), queued_fail.c (leaving after a
+ * storage failure).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -46,6 +47,9 @@ struct qcommit;
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
 #define QUEUED_RCPT_ROWS_MAX	10000	/* MESSAGE_RCPT rows per show */
 #define QUEUED_LIST_MAX		1000000	/* MESSAGE_LIST_ENTRY rows, limit 0 */
+#define QUEUED_EXIT_STORAGE	75	/* exit status after a storage failure
+					   (EX_TEMPFAIL): restart, recover */
+#define QSTORE_FAIL_MAX		256	/* text of the first storage failure */
 
 /* ---- store records (native byte order: the spool never moves) ---- */
 
@@ -123,6 +127,7 @@ struct qstore {
 	struct qstore_rels deferred;	/* deleted, waiting for a log flush */
 	uint64_t	 flush_started;	/* flusher thread; atomic */
 	uint64_t	 flush_done;	/* last flush that succeeded; atomic */
+	int		 failed;	/* a sync failed: sticky; atomic */
 };
 
 /* ---- messages being received ---- */
@@ -187,6 +192,7 @@ struct queued {
 	uint64_t		 c_flush_errors;
 	uint64_t		 c_largest_batch;
 	uint64_t		 c_open_messages;
+	uint64_t		 c_committing;		/* waiting for a flush */
 	uint64_t		 c_queued_messages;
 	uint64_t		 c_queued_recipients;
 	uint64_t		 c_nospace_rejects;
@@ -209,6 +215,10 @@ extern struct queued *q_env;
 void	 qstore_open(struct qstore *, const struct bw_config *);
 void	 qstore_close(struct qstore *);
 int	 qstore_flush(void *);		/* qcommit_flush_fn: log_flush */
+void	 qstore_fail(struct qstore *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 qstore_failed(struct qstore *);
+void	 qstore_fail_reason(char *dst, size_t dstsz);
 int	 qstore_msg_put(struct qstore *, struct qmsg *);
 int	 qstore_msg_delete(struct qstore *, const char *qid);
 int	 qstore_msg_delete_txn(struct qstore *, DB_TXN *, const char *qid);
@@ -424,6 +434,7 @@ size_t	 qmsg_open_count(void);
 
 /* queued_space.c */
 int	 qspace_ok(const char *spool, long long min_free);
+void	 qspace_recheck(void);
 
 /* queued_smtpd.c */
 void	 qsmtpd_state_cb(struct bw_peer *, int, void *);
@@ -432,6 +443,15 @@ void	 qsmtpd_commit_cb(evutil_socket_t, short, void *);
 void	 qsmtpd_commit_done(void *cookie, int ok, void *arg);
 void	 qsmtpd_flush_replies(void);
 void	 qsmtpd_shutdown(void);
+
+/* queued_check.c: MSG_COMMIT_CHECK answers */
+void	 qcheck_init(long long window_ms);
+void	 qcheck_note_gone(const char *qid);
+int	 qcheck_committed(const char *qid);
+void	 qcheck_shutdown(void);
+
+/* queued_fail.c */
+void	 qfail_storage(void) __attribute__((noreturn));
 
 /* queued_ctl.c */
 void	 qctl_connect(struct queued *);

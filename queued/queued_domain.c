@@ -125,7 +125,7 @@ qdomain_cmd(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	 */
 	if (have && (c.op == BW_DOMAIN_SUSPEND || c.op == BW_DOMAIN_RESUME) &&
 	    qstore_flush(&q_env->store) == -1)
-		log_warnx("domain=%s: state change not yet durable", dom);
+		qfail_storage();
 	prev.last = 1;
 	bw_peer_send(peer, BW_IMSG_DOMAIN_CMD_REPLY, reqid, -1, &prev,
 	    sizeof(prev));

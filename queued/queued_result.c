@@ -223,6 +223,8 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	qstore_txn_end(st, r == 0);
 	if (r != 0)
 		goto fail;
+	if (left == 0)
+		qcheck_note_gone(it->qid);
 	if (left == 0 && q_env->c_queued_messages > 0)
 		q_env->c_queued_messages--;
 	if (q_env->c_queued_recipients >= *nfinal)

@@ -33,6 +33,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "util.h"
 #include "queued_segment.h"
 
 #define QSEG_NAME_LEN	8		/* hex digits of a segment file */
@@ -80,6 +81,9 @@ struct qseg {
 	size_t			 nspare;
 	size_t			 spare_max;
 	uint64_t		 rd_clock;
+	uint32_t		 direct_id;	/* recovery: O_DIRECT descriptor */
+	int			 direct_fd;	/* -1 none, -2 not supported */
+	unsigned char		*direct_buf;	/* aligned */
 	struct qseg_stats	 st;
 	/* shared with the flusher thread */
 	pthread_mutex_t		 sync_mu;	/* one qseg_sync() at a time */
@@ -88,6 +92,8 @@ struct qseg {
 	size_t			 nretired;
 	size_t			 retired_cap;
 	int			 sync_fd;	/* the current segment */
+	uint32_t		 sync_id;	/* its number */
+	char			 sync_err[QSEG_ERR_MAX];	/* first failure */
 	int			 dir_dirty;	/* a segment file was created */
 };
 
@@ -397,7 +403,7 @@ qseg_open(const char *dir, uint64_t segment_size, size_t spares)
 	 * here, before the flusher thread exists */
 	(void)bw_crc32c(0, NULL, 0);
 	s->seg_size = segment_size;
-	s->cur_fd = s->sync_fd = -1;
+	s->cur_fd = s->sync_fd = s->direct_fd = -1;
 	for (i = 0; i < QSEG_FD_CACHE; i++)
 		s->rd[i].fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
@@ -499,6 +505,115 @@ qseg_recent(const struct qseg *s, const struct qseg_ext *x)
 	return x->seg >= s->files[s->nfiles - QSEG_VERIFY_RECENT].id;
 }
 
+/*
+ * The O_DIRECT descriptor of segment id, or -1 (then the page cache is
+ * read: a file system without O_DIRECT, such as tmpfs, loses its pages
+ * only with the machine anyway).
+ */
+static int
+qseg_direct_fd(struct qseg *s, uint32_t id)
+{
+	char	 name[QSEG_NAME_LEN + 1];
+	int	 fd;
+
+	if (s->direct_fd == -2)
+		return -1;
+	if (s->direct_fd >= 0 && s->direct_id == id)
+		return s->direct_fd;
+	if (s->direct_buf == NULL && posix_memalign((void **)&s->direct_buf,
+	    QSEG_ALIGN, QSEG_DIRECT_MAX) != 0) {
+		s->direct_buf = NULL;
+		s->direct_fd = -2;
+		return -1;
+	}
+	if (s->direct_fd >= 0)
+		close(s->direct_fd);
+	s->direct_fd = -1;
+	qseg_name(name, id);
+	if ((fd = openat(s->dirfd, name, O_RDONLY | O_DIRECT | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == EINVAL)
+			s->direct_fd = -2;
+		return -1;
+	}
+	s->direct_fd = fd;
+	s->direct_id = id;
+	return fd;
+}
+
+/*
+ * Start-up check of a piece as the disk holds it: after a failed fsync
+ * the page cache may still show bytes that never reached the disk, and
+ * reading through it would find a lost body intact.  O_DIRECT where the
+ * file system has it, the page cache where not.
+ */
+ssize_t
+qseg_read_disk(struct qseg *s, const struct qseg_ext *x, void *buf,
+    size_t bufsz)
+{
+	size_t	 want, done = 0;
+	ssize_t	 r;
+	int	 fd;
+
+	if (x->len == 0 || x->len > bufsz || qseg_find(s, x->seg) == -1 ||
+	    x->off % QSEG_ALIGN != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	want = qseg_round(x->len);
+	if (want > QSEG_DIRECT_MAX || (fd = qseg_direct_fd(s, x->seg)) == -1)
+		return qseg_read(s, x, buf, bufsz);
+	while (done < x->len) {
+		r = pread(fd, s->direct_buf + done, want - done,
+		    (off_t)(x->off + done));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EINVAL && done == 0) {
+			/* alignment the device does not take */
+			close(s->direct_fd);
+			s->direct_fd = -2;
+			return qseg_read(s, x, buf, bufsz);
+		}
+		if (r <= 0) {
+			if (r == 0)
+				errno = EBADMSG;	/* short: lost tail */
+			return -1;
+		}
+		done += (size_t)r;
+		if (done % QSEG_ALIGN != 0 && done < x->len) {
+			errno = EBADMSG;	/* short inside the file */
+			return -1;
+		}
+	}
+	if (bw_crc32c(0, s->direct_buf, x->len) != x->crc) {
+		s->st.crc_errors++;
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(buf, s->direct_buf, x->len);
+	return (ssize_t)x->len;
+}
+
+int
+qseg_sync_all(struct qseg *s)
+{
+	size_t	 i;
+	int	 fd;
+
+	for (i = 0; i < s->nfiles; i++)
+		if ((fd = qseg_fd(s, s->files[i].id)) == -1 ||
+		    fdatasync(fd) == -1) {
+			log_warn("store: segment %08x cannot be synced",
+			    s->files[i].id);
+			return -1;
+		}
+	if (fsync(s->dirfd) == -1) {
+		log_warn("store: the segment directory cannot be synced");
+		return -1;
+	}
+	return 0;
+}
+
 void
 qseg_recover_done(struct qseg *s)
 {
@@ -507,6 +622,11 @@ qseg_recover_done(struct qseg *s)
 	size_t			 i, k;
 	int			 fd;
 
+	if (s->direct_fd >= 0)
+		close(s->direct_fd);
+	s->direct_fd = -1;
+	free(s->direct_buf);
+	s->direct_buf = NULL;
 	for (i = 0; i < s->nfiles; ) {
 		f = &s->files[i];
 		if (f->live == 0) {
@@ -608,6 +728,7 @@ qseg_roll(struct qseg *s)
 		s->retired[s->nretired++] = s->cur_fd;
 	}
 	s->sync_fd = fd;
+	s->sync_id = s->next_id;
 	s->dir_dirty = 1;
 	pthread_mutex_unlock(&s->mu);
 	if (s->have_cur && (old = qseg_find(s, s->cur_id)) != -1 &&
@@ -787,15 +908,30 @@ qseg_release(struct qseg *s, const struct qseg_ext *x)
 	qseg_release_batch(s, &one, 1);
 }
 
+/* Remember the first failure of a sync round for qseg_sync_error(). */
+static void
+qseg_sync_fail(struct qseg *s, const char *what, int err)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->sync_err[0] == '\0')
+		snprintf(s->sync_err, sizeof(s->sync_err), "%s: %s", what,
+		    strerror(err));
+	pthread_mutex_unlock(&s->mu);
+}
+
 int
 qseg_sync(struct qseg *s)
 {
+	char	 what[64];
 	int	*retired, cur, dir, r = 0;
 	size_t	 n, i;
 
 	/*
 	 * Serialised: a second caller (the event loop's inline flush) must
 	 * not return while the first still syncs descriptors it took.
+	 * A failure is not retried here: after a failed fsync the kernel
+	 * may have dropped the dirty pages, so a later success would prove
+	 * nothing (the caller stops trusting the store).
 	 */
 	pthread_mutex_lock(&s->sync_mu);
 	pthread_mutex_lock(&s->mu);
@@ -806,28 +942,37 @@ qseg_sync(struct qseg *s)
 	cur = s->sync_fd;
 	dir = s->dir_dirty;
 	s->dir_dirty = 0;
+	snprintf(what, sizeof(what), "fdatasync of body segment %08x",
+	    s->sync_id);
 	pthread_mutex_unlock(&s->mu);
 	for (i = 0; i < n; i++) {
 		if (fdatasync(retired[i]) == -1) {
-			log_warn("store: cannot sync a body segment");
+			qseg_sync_fail(s, "fdatasync of a full body segment",
+			    errno);
 			r = -1;
 		}
 		close(retired[i]);
 	}
 	free(retired);
 	if (cur != -1 && fdatasync(cur) == -1) {
-		log_warn("store: cannot sync the body segment");
+		qseg_sync_fail(s, what, errno);
 		r = -1;
 	}
 	if (dir && fsync(s->dirfd) == -1) {
-		log_warn("store: cannot sync the segment directory");
-		pthread_mutex_lock(&s->mu);
-		s->dir_dirty = 1;
-		pthread_mutex_unlock(&s->mu);
+		qseg_sync_fail(s, "fsync of the segment directory", errno);
 		r = -1;
 	}
 	pthread_mutex_unlock(&s->sync_mu);
 	return r;
+}
+
+void
+qseg_sync_error(struct qseg *s, char *dst, size_t dstsz)
+{
+	pthread_mutex_lock(&s->mu);
+	strlcpy(dst, s->sync_err[0] != '\0' ? s->sync_err :
+	    "a body segment sync failed", dstsz);
+	pthread_mutex_unlock(&s->mu);
 }
 
 void
@@ -857,6 +1002,9 @@ qseg_close(struct qseg *s)
 		free(s->files[i].ranges);
 		free(s->files[i].freed);
 	}
+	if (s->direct_fd >= 0)
+		close(s->direct_fd);
+	free(s->direct_buf);
 	free(s->files);
 	free(s->spare);
 	close(s->dirfd);

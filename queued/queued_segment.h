@@ -43,6 +43,8 @@
 #define QSEG_PUNCH_DELAY_MS 10000	/* wait of a segment's first released
 					   range before its punch */
 #define QSEG_SPARE_PREFIX "spare-"	/* an emptied segment kept for reuse */
+#define QSEG_ERR_MAX	128		/* text of the first sync failure */
+#define QSEG_DIRECT_MAX	(128 * 1024)	/* largest piece read with O_DIRECT */
 
 /* One body piece: where it is and its check value (a body.db record). */
 struct qseg_ext {
@@ -77,6 +79,13 @@ int		 qseg_recover_ref(struct qseg *, const struct qseg_ext *);
  * have lost (its commit reached the log before its data reached the disk:
  * never acknowledged, but recovered); the caller reads it to check. */
 int		 qseg_recent(const struct qseg *, const struct qseg_ext *);
+/* qseg_read() of the bytes on the disk (O_DIRECT where the file system
+ * has it), not of the page cache: the start-up check. */
+ssize_t		 qseg_read_disk(struct qseg *, const struct qseg_ext *,
+		    void *buf, size_t bufsz);
+/* Start-up, after recovery: fdatasync every segment and the directory, so
+ * that whatever recovery kept is on the disk: 0 or -1 (logged). */
+int		 qseg_sync_all(struct qseg *);
 /* End of recovery: unlink segments with no live piece, punch out every
  * byte no live piece covers.  Writes go to a new segment. */
 void		 qseg_recover_done(struct qseg *);
@@ -102,8 +111,12 @@ int		 qseg_punch_pending(const struct qseg *);
  * at shutdown): the milliseconds until the next one is due, or -1 when
  * none waits. */
 int64_t		 qseg_punch_due(struct qseg *, uint64_t min_wait_ms);
-/* Flusher thread: make every piece written so far durable: 0 or -1. */
+/* Flusher thread: make every piece written so far durable: 0 or -1 (not
+ * retried: see qseg_sync_error()). */
 int		 qseg_sync(struct qseg *);
+/* What the first failed sync was ("fdatasync of body segment 00000003:
+ * Input/output error"). */
+void		 qseg_sync_error(struct qseg *, char *dst, size_t dstsz);
 void		 qseg_stats(const struct qseg *, struct qseg_stats *);
 /* Sync and close everything (the flusher has stopped). */
 void		 qseg_close(struct qseg *);

@@ -180,6 +180,8 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 		qsmtpd_drop(peer, NULL, "MSG_OPEN from an unknown peer");
 		return;
 	}
+	if (qstore_failed(&q_env->store))
+		qfail_storage();	/* the checkpoint thread met it */
 	if (!qspace_ok(cfg->spool_dir, BW_LIMIT(cfg,
 	    LIM_QUEUE_MIN_FREE_SPACE))) {
 		q_env->c_nospace_rejects++;
@@ -268,6 +270,8 @@ qsmtpd_commit_fail(struct bw_peer *peer, struct qmsg *m, int status,
 	    m->nrcpt);
 	if (status == BW_SUBMIT_TEMPFAIL)
 		q_env->c_tempfails++;
+	else if (status == BW_SUBMIT_NOSPACE)
+		q_env->c_nospace_rejects++;	/* the disk filled up */
 	q_env->c_messages_aborted++;
 	qsmtpd_commit_reply(peer, m->qid, status);
 	qmsg_free(m);
@@ -308,6 +312,7 @@ qsmtpd_commit(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	m->state = QMSG_COMMITTING;
+	q_env->c_committing++;
 	/* the body is in the store now; keep only the envelope */
 	free(m->mem);
 	m->mem = NULL;
@@ -353,6 +358,48 @@ qsmtpd_abort(struct bw_peer *peer, struct bw_imsg *imsg)
 	q_env->c_open_messages = qmsg_open_count();
 }
 
+/*
+ * MSG_COMMIT_CHECK (queued_check.c): a commit whose reply smtpd lost with
+ * an earlier connection.  A message still being committed here, whose
+ * peer is gone, gets its reply on this connection when its flush is done;
+ * any other is answered from the store now.
+ */
+static void
+qsmtpd_check(struct bw_peer *peer, struct bw_imsg *imsg)
+{
+	struct bw_msg_commit_check	 c;
+	struct qpeer_ent		*pe = bw_peer_get_data(peer);
+	struct qmsg			*m;
+	char				 qid[BW_QID_LEN + 1];
+	int				 ok;
+
+	memcpy(&c, imsg->data, sizeof(c));
+	BW_IMSG_STR(qid, c.qid);
+	if (!bw_qid_valid(qid) || pe == NULL) {
+		qsmtpd_drop(peer, NULL, "malformed MSG_COMMIT_CHECK");
+		return;
+	}
+	if ((m = qmsg_find(qid)) != NULL) {
+		if (m->state != QMSG_COMMITTING || (m->qp != NULL &&
+		    m->qp != &pe->qp)) {
+			qsmtpd_drop(peer, qid, "commit check of a message "
+			    "not committed, or another peer's");
+			return;
+		}
+		if (m->qp == NULL) {
+			m->qp = &pe->qp;
+			TAILQ_INSERT_TAIL(&pe->qp.msgs, m, pentry);
+		}
+		log_info("%s commit check: still being committed, the reply "
+		    "follows", qid);
+		return;
+	}
+	ok = qcheck_committed(qid);
+	log_info("%s commit check: %s", qid, ok ? "in the store (smtpd "
+	    "answers 250)" : "not in the store (smtpd answers 451)");
+	qsmtpd_commit_reply(peer, qid, ok ? BW_SUBMIT_OK : BW_SUBMIT_TEMPFAIL);
+}
+
 void
 qsmtpd_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
@@ -384,6 +431,9 @@ qsmtpd_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_MSG_ABORT:
 		qsmtpd_abort(peer, imsg);
 		break;
+	case BW_IMSG_MSG_COMMIT_CHECK:
+		qsmtpd_check(peer, imsg);
+		break;
 	default:
 		snprintf(why, sizeof(why), "unexpected %s",
 		    bw_imsg_type_name(imsg->hdr.type));
@@ -400,39 +450,27 @@ qsmtpd_commit_done(void *cookie, int ok, void *arg)
 	char		 esc[QSMTPD_ESC_MAX];
 	int		 status = BW_SUBMIT_OK;
 
+	/*
+	 * A failed flush: nothing that waited for it is known to be durable,
+	 * nor known not to be.  No reply, no attempt to delete (another
+	 * write to a store that failed); restart through recovery.
+	 */
+	if (!ok)
+		qfail_storage();
 	if (qsched_flush_cookie(cookie))
 		return;		/* a flush of result transactions */
-	if (ok) {
-		q_env->c_messages_accepted++;
-		q_env->c_queued_messages++;
-		q_env->c_queued_recipients += m->nrcpt;
-		log_info("%s queued from=<%s> size=%" PRIu64 " nrcpt=%u "
-		    "client=%s listener=%s%s", m->qid,
-		    qsmtpd_esc(esc, sizeof(esc), m->sender), m->size, m->nrcpt,
-		    m->client_addr, m->listener,
-		    m->qp == NULL ? " (smtpd gone before the reply)" : "");
-		/* durable now: it may be delivered */
-		qsched_msg_added(m->qid, m->created, m->gateway, m->rcpts,
-		    m->nrcpt);
-	} else {
-		/*
-		 * XXX: the transaction committed but its log did not reach
-		 * the disk.  Take it out again so the client's retry is the
-		 * only copy; if even that fails, it may survive as a
-		 * duplicate (at-least-once).
-		 */
-		status = BW_SUBMIT_TEMPFAIL;
-		q_env->c_tempfails++;
-		if (qstore_msg_delete(&q_env->store, m->qid) == 0)
-			log_warnx("%s log flush failed: TEMPFAIL, message "
-			    "removed", m->qid);
-		else {
-			log_warnx("%s log flush failed: TEMPFAIL, message "
-			    "may stay queued", m->qid);
-			q_env->c_queued_messages++;
-			q_env->c_queued_recipients += m->nrcpt;
-		}
-	}
+	q_env->c_committing--;
+	q_env->c_messages_accepted++;
+	q_env->c_queued_messages++;
+	q_env->c_queued_recipients += m->nrcpt;
+	log_info("%s queued from=<%s> size=%" PRIu64 " nrcpt=%u "
+	    "client=%s listener=%s%s", m->qid,
+	    qsmtpd_esc(esc, sizeof(esc), m->sender), m->size, m->nrcpt,
+	    m->client_addr, m->listener,
+	    m->qp == NULL ? " (smtpd gone before the reply)" : "");
+	/* durable now: it may be delivered */
+	qsched_msg_added(m->qid, m->created, m->gateway, m->rcpts,
+	    m->nrcpt);
 	if (m->qp != NULL)
 		qsmtpd_commit_reply(m->qp->peer, m->qid, status);
 	qmsg_free(m);

@@ -44,3 +44,10 @@ qspace_ok(const char *spool, long long min_free)
 	qspace_low = low;
 	return !low;
 }
+
+/* A write met a full disk: the next qspace_ok() asks statvfs again. */
+void
+qspace_recheck(void)
+{
+	qspace_low = -1;
+}

@@ -34,6 +34,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,6 +66,47 @@ static pthread_cond_t	 ckp_cv = PTHREAD_COND_INITIALIZER;
 static int		 ckp_stop, ckp_started;
 static long long	 ckp_interval_ms;
 static DB_ENV		*ckp_env;
+static struct qstore	*ckp_store;
+
+/* The first storage failure, whichever thread met it. */
+static pthread_mutex_t	 fail_mu = PTHREAD_MUTEX_INITIALIZER;
+static char		 fail_what[QSTORE_FAIL_MAX];
+
+/*
+ * A sync, or a write whose outcome is unknown, failed.  From now on no
+ * flush is attempted and none succeeds: after a failed fsync the kernel
+ * may have dropped the dirty pages and cleared the error, so a second
+ * fsync that "succeeds" would prove nothing (PostgreSQL's fsyncgate).
+ * The event loop leaves through recovery (qfail_storage()).  Any thread.
+ */
+void
+qstore_fail(struct qstore *st, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	pthread_mutex_lock(&fail_mu);
+	if (fail_what[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(fail_what, sizeof(fail_what), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&fail_mu);
+	__atomic_store_n(&st->failed, 1, __ATOMIC_SEQ_CST);
+}
+
+int
+qstore_failed(struct qstore *st)
+{
+	return __atomic_load_n(&st->failed, __ATOMIC_SEQ_CST);
+}
+
+void
+qstore_fail_reason(char *dst, size_t dstsz)
+{
+	pthread_mutex_lock(&fail_mu);
+	strlcpy(dst, fail_what[0] != '\0' ? fail_what : "unknown", dstsz);
+	pthread_mutex_unlock(&fail_mu);
+}
 
 void
 qstore_put_u32be(unsigned char *p, uint32_t v)
@@ -125,12 +168,19 @@ qstore_ckp_main(void *arg)
 		if (pthread_cond_timedwait(&ckp_cv, &ckp_mu, &ts) != ETIMEDOUT)
 			continue;
 		pthread_mutex_unlock(&ckp_mu);
+		/* a page write or a sync that failed here is a storage
+		 * failure like any other: nothing after it is trusted */
+		if (qstore_failed(ckp_store)) {
+			pthread_mutex_lock(&ckp_mu);
+			continue;
+		}
 		if ((r = ckp_env->memp_trickle(ckp_env, QSTORE_TRICKLE_PERCENT,
 		    &written)) != 0)
-			log_warnx("store: trickle: %s", db_strerror(r));
-		if (bw_now_ms() >= next_ckp) {
+			qstore_fail(ckp_store, "writing cached pages: %s",
+			    db_strerror(r));
+		if (r == 0 && bw_now_ms() >= next_ckp) {
 			if ((r = ckp_env->txn_checkpoint(ckp_env, 0, 0, 0)) != 0)
-				log_warnx("store: checkpoint: %s",
+				qstore_fail(ckp_store, "checkpoint: %s",
 				    db_strerror(r));
 			next_ckp = bw_now_ms() + (uint64_t)ckp_interval_ms;
 		}
@@ -217,7 +267,8 @@ qstore_drop_damaged(struct qstore *st, const struct qstore_qids *l,
  * durable commit whose body tail never reached the disk (the log may be
  * written before the flusher syncs the segment; such a message was never
  * acknowledged), so the pieces in the newest segments are read and checked
- * first; a damaged message is removed.  Then every piece is counted, and
+ * first, from the disk and not from the page cache (after a failed fsync
+ * the cache may show what the disk lost); a damaged message is removed.  Then every piece is counted, and
  * whatever no piece covers is freed.
  */
 static void
@@ -246,7 +297,7 @@ qstore_body_recover(struct qstore *st)
 				    "release that wrote it");
 			if (pass == 0) {
 				if (qseg_recent(st->seg, &x) &&
-				    qseg_read(st->seg, &x, buf,
+				    qseg_read_disk(st->seg, &x, buf,
 				    QSTORE_BODY_CHUNK) == -1)
 					qstore_qids_add(&bad, kbuf);
 			} else if (qseg_recover_ref(st->seg, &x) == -1)
@@ -269,6 +320,33 @@ qstore_body_recover(struct qstore *st)
 	free(bad.v);
 	free(lost.v);
 	free(buf);
+}
+
+/*
+ * What recovery found is what smtpd's MSG_COMMIT_CHECK is answered from,
+ * so it must be on the disk, not only in the page cache that a killed
+ * queued left behind: every body segment and every log file is synced
+ * once before anyone is served.
+ */
+static void
+qstore_sync_recovered(struct qstore *st)
+{
+	char	**list = NULL, **p;
+	int	 fd, r;
+
+	if (qseg_sync_all(st->seg) == -1)
+		fatalx("store: the body segments cannot be synced after "
+		    "recovery");
+	if ((r = st->env->log_archive(st->env, &list, DB_ARCH_ABS |
+	    DB_ARCH_LOG)) != 0)
+		fatalx("store: log files: %s", db_strerror(r));
+	for (p = list; p != NULL && *p != NULL; p++) {
+		if ((fd = open(*p, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fdatasync(fd) == -1)
+			fatal("store: log file %s cannot be synced", *p);
+		close(fd);
+	}
+	free(list);
 }
 
 void
@@ -323,9 +401,11 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 		fatalx("store: cannot open the body segments in %s", path);
 	qstore_body_recover(st);
 	if ((r = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0)
-		log_warnx("store: checkpoint: %s", db_strerror(r));
+		fatalx("store: checkpoint after recovery: %s", db_strerror(r));
+	qstore_sync_recovered(st);
 
 	ckp_env = env;
+	ckp_store = st;
 	ckp_stop = 0;
 	ckp_interval_ms = BW_LIMIT(cfg, LIM_QUEUE_CHECKPOINT_INTERVAL);
 	if ((r = pthread_create(&ckp_thread, NULL, qstore_ckp_main,
@@ -393,11 +473,18 @@ qstore_flush(void *arg)
 	uint64_t	 seq;
 	int		 r;
 
+	char		 why[QSEG_ERR_MAX];
+
+	if (qstore_failed(st))
+		return -1;	/* never again after a failure */
 	seq = __atomic_add_fetch(&st->flush_started, 1, __ATOMIC_SEQ_CST);
-	if (qseg_sync(st->seg) == -1)
+	if (qseg_sync(st->seg) == -1) {
+		qseg_sync_error(st->seg, why, sizeof(why));
+		qstore_fail(st, "%s", why);
 		return -1;
+	}
 	if ((r = st->env->log_flush(st->env, NULL)) != 0) {
-		log_warnx("store: log flush: %s", db_strerror(r));
+		qstore_fail(st, "log flush: %s", db_strerror(r));
 		return -1;
 	}
 	__atomic_store_n(&st->flush_done, seq, __ATOMIC_SEQ_CST);

@@ -113,6 +113,8 @@ struct smtpd_session {
 	/* the transaction */
 	int			 tx;		/* MAIL accepted, qid valid */
 	int			 tx_dead;	/* queued lost it: 451 until RSET */
+	int			 commit_doubt;	/* queued went away before the
+						   commit reply: MSG_COMMIT_CHECK */
 	uint64_t		 reqid;
 	char			 qid[BW_QID_LEN + 1];
 	char			 sender[BW_ADDR_MAX];

@@ -194,6 +194,20 @@ smtpd_queue_commit(struct smtpd_session *s)
 	return 0;
 }
 
+/* MSG_COMMIT_CHECK: the answer is a MSG_COMMIT_REPLY (qid table). */
+static void
+smtpd_queue_check(struct smtpd_session *s)
+{
+	struct bw_msg_commit_check	 mc;
+
+	memset(&mc, 0, sizeof(mc));
+	strlcpy(mc.qid, s->qid, sizeof(mc.qid));
+	if (bw_peer_send(s->env->queued, BW_IMSG_MSG_COMMIT_CHECK, 0, -1, &mc,
+	    sizeof(mc)) == -1)
+		log_warnx("%s session=%llu: cannot ask queued about the "
+		    "commit", s->qid, (unsigned long long)s->id);
+}
+
 static void
 smtpd_queue_abort_qid(struct smtpd_env *env, const char *qid)
 {
@@ -296,6 +310,11 @@ smtpd_queue_state_cb(struct bw_peer *peer, int up, void *arg)
 	if (up) {
 		env->c.queue_connects++;
 		log_info("connected to queued");
+		/* commits whose reply was lost with the last connection */
+		TAILQ_FOREACH(s, &env->sessions, entry)
+			if (s->phase == SMTPD_PH_WAIT_COMMIT &&
+			    s->commit_doubt)
+				smtpd_queue_check(s);
 		return;
 	}
 	log_warnx("lost connection to queued; failing open transactions");

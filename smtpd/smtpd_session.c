@@ -872,6 +872,11 @@ smtpd_session_commit_reply(struct smtpd_session *s, int status)
 	if (s->phase != SMTPD_PH_WAIT_COMMIT)
 		return;
 	evtimer_del(s->ev_timer);
+	if (s->commit_doubt)
+		log_info("%s session=%llu commit check: %s", s->qid,
+		    (unsigned long long)s->id, status == BW_SUBMIT_OK ?
+		    "queued has it" : "queued does not have it");
+	s->commit_doubt = 0;
 	if (status == BW_SUBMIT_OK) {
 		s->env->c.messages_accepted++;
 		log_info("%s accepted session=%llu size=%llu nrcpt=%u%s%s",
@@ -902,17 +907,29 @@ smtpd_session_commit_reply(struct smtpd_session *s, int status)
 	smtpd_session_resume(s);
 }
 
-/* queued went away: whatever the session had open there is gone. */
+/*
+ * queued went away: whatever the session had open there is gone, except
+ * a commit whose reply did not come: it may be in the store (queued died
+ * after its log flush) or not.  Such a session keeps waiting, within its
+ * queue-reply timeout, and asks the queued it reconnects to
+ * (MSG_COMMIT_CHECK): 250 if the message is there, 451 if not, so that a
+ * client is never told 451 for a message that will be delivered.
+ */
 void
 smtpd_session_queue_lost(struct smtpd_session *s)
 {
+	if (s->phase == SMTPD_PH_WAIT_COMMIT) {
+		if (!s->commit_doubt)
+			log_info("%s session=%llu: queued went away before the "
+			    "commit reply; asking again once it is back",
+			    s->qid, (unsigned long long)s->id);
+		s->commit_doubt = 1;
+		return;
+	}
 	smtpd_queue_forget(s);
 	switch (s->phase) {
 	case SMTPD_PH_WAIT_OPEN:
-	case SMTPD_PH_WAIT_COMMIT:
 		evtimer_del(s->ev_timer);
-		if (s->phase == SMTPD_PH_WAIT_COMMIT)
-			s->env->c.messages_rejected++;
 		smtpd_session_reply(s, "%s",
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
 		s->tx = 0;
@@ -1324,8 +1341,20 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		smtpd_session_resume(s);
 		break;
 	case SMTPD_PH_WAIT_COMMIT:
-		log_warnx("%s session=%llu: no commit reply from queued in "
-		    "time; aborted", s->qid, (unsigned long long)s->id);
+		if (s->commit_doubt) {
+			/* XXX: queued was not back in time; if it kept the
+			 * message, the client's retry makes a duplicate */
+			log_warnx("%s session=%llu: queued not back in time "
+			    "to confirm the commit; 451, the message may "
+			    "still be delivered", s->qid,
+			    (unsigned long long)s->id);
+			smtpd_queue_forget(s);
+			s->commit_doubt = 0;
+			s->tx_dead = 1;		/* no MSG_ABORT */
+		} else
+			log_warnx("%s session=%llu: no commit reply from "
+			    "queued in time; aborted", s->qid,
+			    (unsigned long long)s->id);
 		s->env->c.messages_rejected++;
 		smtpd_session_reply(s, "%s",
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));

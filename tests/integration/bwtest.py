@@ -189,11 +189,14 @@ class Breakwater:
         if wait:
             self.wait_ready(procs)
 
-    def start_one(self, proc, extra_args=()):
+    def start_one(self, proc, extra_args=(), env_extra=None):
+        """env_extra: variables added to this process's environment (a
+        fault-injection shim, say)."""
         if proc in self.procs and self.procs[proc].poll() is None:
             raise RuntimeError("%s already running" % proc)
         log = open(os.path.join(self.logdir, proc + ".log"), "a")
         env = dict(os.environ)
+        env.update(env_extra or {})
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         cmd = [self.binary(proc), "-d", "-f", self.config_path,
