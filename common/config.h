@@ -58,6 +58,7 @@ enum bw_limit_id {
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
 	LIM_QUEUE_IDLE_FORGET,		/* ms an empty queue stays in memory */
 	LIM_CTL_TIMEOUT,		/* ms: a bwctl request as a whole */
+	LIM_CTL_VERIFY_TIMEOUT,		/* ms: bwctl queue verify / repair */
 	/* delivery (deliverd and queued's scheduler) */
 	LIM_DELIVER_TIMEOUT_CONNECT,	/* ms: TCP connect to an MX */
 	LIM_DELIVER_TIMEOUT_GREETING,	/* ms: 220 banner (RFC 5321 4.5.3.2.1: 5m) */

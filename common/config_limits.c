@@ -145,6 +145,10 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
 	    "long enough for a listing from a busy queued, short enough that "
 	    "a stuck daemon does not hang bwctl"),
+	ROW(LIM_CTL_VERIFY_TIMEOUT, "ctl_verify_timeout",
+	    1 * HOUR, 1 * MINUTE, 1 * DAY, BW_UNIT_MS,
+	    "queue verify reads every stored body piece between other work; "
+	    "an hour covers a spool of several hundred gigabytes"),
 	ROW(LIM_DELIVER_TIMEOUT_CONNECT, "deliver_timeout_connect",
 	    30 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
 	    "a host that has not completed the TCP handshake in 30 s is "

@@ -113,6 +113,15 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_MSG_COMMIT_CHECK] = { BW_IMSG_MSG_COMMIT_CHECK,
 	    "MSG_COMMIT_CHECK", BW_ROLE_SMTPD,
 	    FIXED(struct bw_msg_commit_check) },
+	[BW_IMSG_QUEUE_VERIFY_REQ] = { BW_IMSG_QUEUE_VERIFY_REQ,
+	    "QUEUE_VERIFY_REQ", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_queue_verify_req) },
+	[BW_IMSG_QUEUE_VERIFY_ROW] = { BW_IMSG_QUEUE_VERIFY_ROW,
+	    "QUEUE_VERIFY_ROW", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_verify_row) },
+	[BW_IMSG_QUEUE_VERIFY_END] = { BW_IMSG_QUEUE_VERIFY_END,
+	    "QUEUE_VERIFY_END", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_verify_end) },
 };
 
 static const struct {
@@ -273,4 +282,17 @@ bw_dlv_status_name(int status)
 	if (status < 0 || status >= BW_DLV_STATUS__COUNT)
 		return "?";
 	return names[status];
+}
+
+const char *
+bw_verify_row_kind_name(int kind)
+{
+	static const char *names[BW_VROW_KIND__COUNT] = {
+		"damaged", "orphan", "quarantined", "skipped", "removed",
+		"released"
+	};
+
+	if (kind < 0 || kind >= BW_VROW_KIND__COUNT)
+		return "?";
+	return names[kind];
 }

@@ -106,6 +106,11 @@ enum bw_imsg_type {
 	/* smtpd -> queued: did this commit, whose reply was lost with a
 	 * previous connection, make it?  Answered with MSG_COMMIT_REPLY. */
 	BW_IMSG_MSG_COMMIT_CHECK,
+	/* controld -> queued, queued -> controld: bwctl queue verify, repair,
+	 * quarantine, release, delete */
+	BW_IMSG_QUEUE_VERIFY_REQ,
+	BW_IMSG_QUEUE_VERIFY_ROW,
+	BW_IMSG_QUEUE_VERIFY_END,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -542,6 +547,64 @@ struct bw_config_reload_result {
 	uint32_t	 digest;		/* its text's FNV-1a */
 	uint32_t	 kept;			/* settings that need a restart */
 	char		 text[BW_RELOAD_TEXT_MAX];	/* why refused, or notes */
+};
+
+/*
+ * bwctl queue verify / repair / quarantine / release QID / delete QID:
+ * one QUEUE_VERIFY_REQ, any number of rows, one QUEUE_VERIFY_END.
+ */
+enum bw_verify_op {
+	BW_VERIFY_CHECK = 0,	/* read every stored piece, report */
+	BW_VERIFY_REPAIR,	/* the same, quarantining damaged messages */
+	BW_VERIFY_LIST,		/* the quarantined messages */
+	BW_VERIFY_RELEASE,	/* a quarantined message back to its queues */
+	BW_VERIFY_DELETE,	/* a quarantined message removed for good */
+	BW_VERIFY_OP__COUNT
+};
+
+enum bw_verify_row_kind {
+	BW_VROW_DAMAGED = 0,	/* a problem of message qid */
+	BW_VROW_ORPHAN,		/* a record naming qid, whose envelope is gone */
+	BW_VROW_QUARANTINED,	/* repair quarantined it; or a listing row */
+	BW_VROW_SKIPPED,	/* damaged, but in delivery now: not moved */
+	BW_VROW_REMOVED,	/* repair removed an orphan record */
+	BW_VROW_RELEASED,	/* release or delete done */
+	BW_VROW_KIND__COUNT
+};
+const char	*bw_verify_row_kind_name(int);
+
+#define BW_VERIFY_TEXT_MAX	256	/* one problem, as text */
+
+struct bw_queue_verify_req {
+	uint32_t	 op;			/* enum bw_verify_op */
+	char		 qid[BW_QID_LEN + 1];	/* release, delete */
+};
+
+struct bw_queue_verify_row {
+	char		 qid[BW_QID_LEN + 1];
+	uint32_t	 kind;			/* enum bw_verify_row_kind */
+	int64_t		 when;			/* quarantined at (unix time) */
+	char		 what[BW_VERIFY_TEXT_MAX];
+};
+
+enum bw_verify_status {
+	BW_VERIFY_DONE = 0,
+	BW_VERIFY_BUSY,		/* another verify or repair is running */
+	BW_VERIFY_ERROR,	/* the store could not be read (logged) */
+	BW_VERIFY_NOTFOUND,	/* release, delete: not quarantined */
+};
+
+struct bw_queue_verify_end {
+	uint32_t	 status;		/* enum bw_verify_status */
+	uint32_t	 pad;
+	uint64_t	 messages;		/* envelopes read */
+	uint64_t	 pieces;		/* body pieces read and checked */
+	uint64_t	 bytes;			/* in those pieces */
+	uint64_t	 records;		/* index and recipient records */
+	uint64_t	 damaged;		/* messages with a problem */
+	uint64_t	 orphans;		/* records without an envelope */
+	uint64_t	 quarantined;		/* by this repair; listing: all */
+	uint64_t	 skipped;		/* damaged, in delivery, not moved */
 };
 
 #endif

@@ -45,6 +45,15 @@ static const char bwctl_usage_text[] =
 "  retry D                 retry D now (a down domain: its probe)\n"
 "  suspend D               no deliveries to D until resume\n"
 "  resume D                deliver to D again; its queue drains\n"
+"  queue verify            read and check every stored piece of the spool\n"
+"                          (CRC of body pieces, envelopes, recipients,\n"
+"                          index entries) while mail flows; damage is\n"
+"                          reported by queue id, exit status 3\n"
+"  queue repair            the same, and damaged messages go to the\n"
+"                          quarantine (out of the queues, kept)\n"
+"  queue quarantine        the quarantined messages\n"
+"  queue release QID       a quarantined message back to its queues\n"
+"  queue delete QID        a quarantined message removed for good\n"
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
@@ -59,7 +68,8 @@ static const char bwctl_usage_text[] =
 "  -s socket   path of controld's control socket\n"
 "  -j, --json  machine-readable output\n"
 "\n"
-"exit status: 0 success, 1 the command failed, 2 usage error\n";
+"exit status: 0 success, 1 the command failed, 2 usage error,\n"
+"  3 queue verify found damage (or repair left some in place)\n";
 
 static void
 bwctl_usage(FILE *f)
@@ -87,7 +97,7 @@ static int
 bwctl_remote_command(const char *cmd)
 {
 	static const char *known[] = { "status", "show", "list", "dns",
-	    "retry", "suspend", "resume" };
+	    "retry", "suspend", "resume", "queue" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -196,9 +206,15 @@ main(int argc, char *argv[])
 		}
 		sockpath = path;
 	}
-	/* controld waits ctl_timeout for the daemons' answers, then replies */
-	ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT) +
-	    (reload ? BWCTL_RELOAD_MARGIN_MS : 0), json, argc, argv);
+	/* controld waits ctl_timeout for the daemons' answers, then replies;
+	 * verify and repair read the whole spool */
+	if (argc == 2 && strcmp(argv[0], "queue") == 0 &&
+	    (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "repair") == 0))
+		ret = bwctl_request(sockpath, BW_LIMIT(&cfg,
+		    LIM_CTL_VERIFY_TIMEOUT), json, argc, argv);
+	else
+		ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT) +
+		    (reload ? BWCTL_RELOAD_MARGIN_MS : 0), json, argc, argv);
 	config_free(&cfg);
 	return ret;
 }

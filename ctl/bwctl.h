@@ -15,6 +15,8 @@
 /* bwctl waits this much longer than controld waits for a reload's answers */
 #define BWCTL_RELOAD_MARGIN_MS	2000
 #define BWCTL_EXIT_USAGE	2	/* bad command line, version mismatch */
+#define BWCTL_EXIT_DAMAGE	3	/* queue verify found damage: a report,
+					   printed on stdout */
 
 struct evbuffer;
 

@@ -224,7 +224,7 @@ bwctl_request(const char *sockpath, long long timeout_ms, int json,
 		ret = c.exitcode;
 		if (ret < 0 || ret > 125)
 			ret = BWCTL_EXIT_FAIL;
-		if (ret == BWCTL_EXIT_OK || (json &&
+		if (ret == BWCTL_EXIT_OK || ret == BWCTL_EXIT_DAMAGE || (json &&
 		    bwctl_output_is_json(c.out)))
 			bwctl_flush(c.out, STDOUT_FILENO);
 		else {

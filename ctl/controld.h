@@ -64,6 +64,7 @@ enum ctl_req_kind {
 	CTL_REQ_DNS_FLUSH,	/* dns flush */
 	CTL_REQ_DOMAIN,		/* show domain, retry, suspend, resume */
 	CTL_REQ_RELOAD,		/* config reload */
+	CTL_REQ_VERIFY,		/* queue verify, repair, quarantine, ... */
 };
 
 /* One daemon's answer to a reload. */
@@ -121,6 +122,9 @@ struct ctl_req {
 	struct bw_config_reload_result self;	/* controld's own */
 	struct ctl_rows		 reloads;	/* struct ctl_reload_row */
 	struct ctl_rows		 rerrors;	/* struct ctl_reload_error */
+	/* queue verify and friends (controld_verify.c) */
+	uint32_t		 vop;		/* enum bw_verify_op */
+	struct ctl_rows		 vrows;		/* bw_queue_verify_row */
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
@@ -204,6 +208,13 @@ void	 ctl_reload_result(struct bw_peer *, struct bw_imsg *);
 void	 ctl_reload_request(struct bw_peer *);
 void	 ctl_reload_check_done(struct ctl_req *);
 void	 ctl_reload_timeout(struct ctl_req *);
+
+/* controld_verify.c: bwctl queue verify, repair, quarantine, release,
+ * delete. */
+#define CTL_VERIFY_ROWS_MAX	100000	/* rows kept for one answer */
+#define CTL_EXIT_DAMAGE		3	/* verify found damage (bwctl.h) */
+void	 ctl_verify_start(struct ctl_req *, uint32_t op, const char *qid);
+void	 ctl_verify_msg(struct ctl_req *, struct bw_imsg *);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

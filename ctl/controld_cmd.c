@@ -53,6 +53,44 @@ ctl_cmd_limit(const char *arg, uint64_t *limit)
 	return 0;
 }
 
+/* queue verify | repair | quarantine | release QID | delete QID */
+static void
+ctl_cmd_queue(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	 op;
+		uint32_t	 argc;
+	} ops[] = {
+		{ "verify", BW_VERIFY_CHECK, 2 },
+		{ "repair", BW_VERIFY_REPAIR, 2 },
+		{ "quarantine", BW_VERIFY_LIST, 2 },
+		{ "release", BW_VERIFY_RELEASE, 3 },
+		{ "delete", BW_VERIFY_DELETE, 3 },
+	};
+	struct ctl_req	*req;
+	char		 e1[64], qid[BW_QID_LEN + 1];
+	size_t		 i;
+
+	qid[0] = '\0';
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(cmd->argv[1], ops[i].name) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]) || cmd->argc != ops[i].argc) {
+		ctl_reply_error(client, 2, "usage: queue verify | repair | "
+		    "quarantine | release QID | delete QID");
+		return;
+	}
+	if (ops[i].argc == 3 && ctl_cmd_qid(cmd->argv[2], qid) == -1) {
+		ctl_reply_error(client, 2, "invalid queue id '%s': %d hex "
+		    "digits expected", ctl_cmd_arg(e1, sizeof(e1),
+		    cmd->argv[2]), BW_QID_LEN);
+		return;
+	}
+	if ((req = ctl_req_new(client, CTL_REQ_VERIFY, json)) != NULL)
+		ctl_verify_start(req, ops[i].op, qid);
+}
+
 void
 ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 {
@@ -140,6 +178,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 	    strcmp(cmd.argv[1], "reload") == 0) {
 		if ((req = ctl_req_new(client, CTL_REQ_RELOAD, json)) != NULL)
 			ctl_reload_start(req);
+		return;
+	}
+	if (strcmp(cmd.argv[0], "queue") == 0 && cmd.argc >= 2) {
+		ctl_cmd_queue(client, &cmd, json);
 		return;
 	}
 	if (strcmp(cmd.argv[0], "dns") == 0 && cmd.argc == 2 &&

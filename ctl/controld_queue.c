@@ -416,6 +416,7 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 		break;
 	case CTL_REQ_DOMAIN:
 	case CTL_REQ_RELOAD:
+	case CTL_REQ_VERIFY:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

@@ -87,6 +87,12 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_reload_timeout(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_VERIFY) {
+		ctl_env->c_requests_timeout++;
+		ctl_req_fail(req, 1, "queued did not finish within the time "
+		    "allowed (ctl_verify_timeout for verify and repair)");
+		return;
+	}
 	ctl_queue_timeout(req);
 }
 
@@ -138,6 +144,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	    CTL_DAEMONS_MAX);
 	ctl_rows_init(&req->rerrors, sizeof(struct ctl_reload_error),
 	    BW_CONFIG_ERRORS_MAX);
+	ctl_rows_init(&req->vrows, sizeof(struct bw_queue_verify_row),
+	    CTL_VERIFY_ROWS_MAX);
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
@@ -185,6 +193,7 @@ ctl_req_free(struct ctl_req *req)
 	ctl_rows_free(&req->rerrors);
 	if (ctl_env->reload_req == req)
 		ctl_env->reload_req = NULL;
+	ctl_rows_free(&req->vrows);
 	free(req);
 }
 

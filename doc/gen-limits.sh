@@ -166,6 +166,8 @@ starts a new one." ;;
 checkpoints." ;;
 	ctl_timeout) echo "Longest bwctl waits for the answer to a \
 request." ;;
+	ctl_verify_timeout) echo "Longest bwctl queue verify or repair \
+runs (instead of ctl_timeout)." ;;
 	deliver_timeout_connect) echo "Longest deliverd waits for a TCP \
 connection to a destination host; then it tries the next host." ;;
 	deliver_timeout_greeting) echo "Longest deliverd waits for the 220 \

@@ -102,6 +102,15 @@ struct qqueue_rec {
 };
 #define QQUEUE_KEY_MAX	(BW_NAME_MAX + 1 + BW_DOMAIN_MAX + 1 + BW_QID_LEN)
 
+/* quarantine: qid -> why bwctl queue repair took the message out of its
+ * queues (queued_quarantine.c); its records and pieces stay */
+struct qquar_rec {
+	uint32_t	 version;
+	uint32_t	 pad;
+	int64_t		 when;			/* unix time */
+	char		 why[BW_VERIFY_TEXT_MAX];
+};
+
 /* Body pieces waiting to be released (queued_store.c). */
 struct qstore_rel {
 	struct qseg_ext	 x;
@@ -121,6 +130,7 @@ struct qstore {
 	DB		*rcpts;
 	DB		*queues;
 	DB		*domidx;
+	DB		*quarantine;	/* qid -> struct qquar_rec */
 	int		 lockfd;
 	struct qseg	*seg;		/* the bodies */
 	struct qstore_rels staged;	/* deleted in the open transaction */
@@ -236,6 +246,11 @@ uint64_t qstore_body_stored(struct qstore *, const char *qid,
 uint32_t qstore_rcpt_stored(struct qstore *, const char *qid,
 	    uint32_t nrcpt);
 int	 qstore_count(struct qstore *, uint64_t *msgs, uint64_t *rcpts);
+int	 qstore_quarantined(struct qstore *, const char *qid);
+/* The record layouts this release reads: 0, or -1 with why filled. */
+int	 qstore_env_read(const DBT *, struct qenv_rec *, char *why, size_t);
+int	 qstore_rcpt_read(const DBT *, struct qrcpt_rec *, char *why, size_t);
+int	 qstore_ext_read(const DBT *, struct qseg_ext *, char *why, size_t);
 void	 qstore_dbt_user(DBT *, void *, uint32_t);
 #define QSTORE_KEY_MAX	(BW_QID_LEN + 4)	/* qid + big-endian index */
 void	 qstore_key_idx(DBT *, unsigned char kbuf[QSTORE_KEY_MAX],
@@ -376,6 +391,9 @@ struct qsq *qsched_next(struct qsq *);
 int	 qsched_queue_idle(const struct qsq *);
 void	 qsched_queue_free(struct qsq *);
 size_t	 qsched_count(void);
+struct qsitem *qsched_item_find(struct qsq *, const char *qid);
+int	 qsched_item_add(const char *qid, int64_t created, const char *gw,
+	    const char *domain);
 
 /* queued_idle.c: forget queues that stay empty */
 void	 qidle_init(struct event_base *, long long forget_ms);
@@ -390,6 +408,7 @@ void	 qdispatch_msg_cb(struct bw_peer *, struct bw_imsg *);
 void	 qdispatch_run(struct qsq *);
 void	 qdispatch_probe(struct qsq *);
 uint32_t qdispatch_nworkers(void);
+int	 qdispatch_busy(const char *qid);
 
 /* One job out to a deliverd worker: one message, one queue. */
 struct qjres {
@@ -449,6 +468,20 @@ void	 qcheck_init(long long window_ms);
 void	 qcheck_note_gone(const char *qid);
 int	 qcheck_committed(const char *qid);
 void	 qcheck_shutdown(void);
+
+/* queued_quarantine.c: bwctl queue repair's quarantine */
+int	 qquar_put(const char *qid, const char *why);
+void	 qquar_cmd(struct bw_peer *, uint32_t reqid, uint32_t op,
+	    const char *qid);
+
+/* queued_verify.c: bwctl queue verify and repair */
+#define QVERIFY_STEP_MSGS	200		/* envelopes per turn */
+#define QVERIFY_STEP_BYTES	(4 * 1024 * 1024)	/* body read per turn */
+#define QVERIFY_STEP_KEYS	2000		/* index records per turn */
+#define QVERIFY_ROWS_PER_MSG	8		/* problems told per message */
+#define QVERIFY_ROWS_MAX	100000		/* rows per run */
+void	 qverify_cmd(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
+void	 qverify_shutdown(void);
 
 /* queued_fail.c */
 void	 qfail_storage(void) __attribute__((noreturn));

@@ -330,9 +330,11 @@ qctl_state_cb(struct bw_peer *peer, int up, void *arg)
 {
 	struct qlist	*l;
 
-	if (!up)
+	if (!up) {
 		while ((l = TAILQ_FIRST(&qlists)) != NULL)
 			qlist_free(l);
+		qverify_shutdown();
+	}
 }
 
 /* controld's requests besides STATUS_REQ (status_link.c answers that). */
@@ -353,6 +355,9 @@ qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		return 1;
 	case BW_IMSG_DOMAIN_CMD:
 		qdomain_cmd(peer, reqid, imsg);
+		return 1;
+	case BW_IMSG_QUEUE_VERIFY_REQ:
+		qverify_cmd(peer, reqid, imsg);
 		return 1;
 	default:
 		return 0;
@@ -384,4 +389,5 @@ qctl_shutdown(void)
 
 	while ((l = TAILQ_FIRST(&qlists)) != NULL)
 		qlist_free(l);
+	qverify_shutdown();
 }

@@ -526,3 +526,17 @@ qdispatch_shutdown(void)
 		event_free(qd_ev_run);
 	qd_ev_run = NULL;
 }
+
+/* 1 when a job at deliverd holds message qid (bwctl queue repair waits). */
+int
+qdispatch_busy(const char *qid)
+{
+	struct qjob	*j;
+	uint32_t	 i;
+
+	for (i = 0; i < qd_nworkers; i++)
+		TAILQ_FOREACH(j, &qd_workers[i].jobs, entry)
+			if (strcmp(j->it->qid, qid) == 0)
+				return 1;
+	return 0;
+}

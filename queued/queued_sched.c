@@ -782,3 +782,34 @@ qsched_shutdown(void)
 		event_free(qs_ev_flush);
 	qs_ev_flush = NULL;
 }
+
+/* The item of qid in q, or NULL; a walk of the queue (bwctl queue repair
+ * only, on damaged messages). */
+struct qsitem *
+qsched_item_find(struct qsq *q, const char *qid)
+{
+	struct qsitem	*it;
+	size_t		 i;
+
+	TAILQ_FOREACH(it, &q->ready, entry)
+		if (strcmp(it->qid, qid) == 0)
+			return it;
+	for (i = 0; i < q->nheap; i++)
+		if (strcmp(q->heap[i]->qid, qid) == 0)
+			return q->heap[i];
+	return NULL;
+}
+
+/* A message back in the queue (gw, domain): bwctl queue release. */
+int
+qsched_item_add(const char *qid, int64_t created, const char *gw,
+    const char *domain)
+{
+	struct qsq	*q;
+
+	if ((q = qsched_queue_get(gw, domain)) == NULL ||
+	    qsched_item_new(q, qid, created) == NULL)
+		return -1;
+	qsched_queue_kick(q);
+	return 0;
+}

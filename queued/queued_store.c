@@ -12,6 +12,7 @@
  *   recipients.db	qid + index -> struct qrcpt_rec
  *   queues.db		gateway NUL domain -> struct qqueue_rec
  *   domidx.db		gateway NUL domain NUL qid -> recipients in it
+ *   quarantine.db	qid -> struct qquar_rec: out of the queues, kept
  *
  * A message is written by qstore_msg_put() in one transaction committed
  * with DB_TXN_NOSYNC; durability comes from qstore_flush(), which the
@@ -296,7 +297,9 @@ qstore_body_recover(struct qstore *st)
 				    "database): drain this spool with the "
 				    "release that wrote it");
 			if (pass == 0) {
+				/* a quarantined message is kept as it is */
 				if (qseg_recent(st->seg, &x) &&
+				    !qstore_quarantined(st, (char *)kbuf) &&
 				    qseg_read_disk(st->seg, &x, buf,
 				    QSTORE_BODY_CHUNK) == -1)
 					qstore_qids_add(&bad, kbuf);
@@ -393,6 +396,8 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 	    QSTORE_PAGESIZE_INDEX);
 	st->domidx = qstore_db_open(env, "domidx.db",
 	    QSTORE_PAGESIZE_INDEX);
+	st->quarantine = qstore_db_open(env, "quarantine.db",
+	    QSTORE_PAGESIZE_INDEX);
 	if (bw_path(path, sizeof(path), spool, QSEG_DIR) == -1)
 		fatalx("store: spool path too long");
 	if ((st->seg = qseg_open(path, (uint64_t)BW_LIMIT(cfg,
@@ -417,7 +422,7 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 void
 qstore_close(struct qstore *st)
 {
-	DB	*dbs[5];
+	DB	*dbs[6];
 	int	 i, r;
 
 	if (st->env == NULL)
@@ -437,7 +442,8 @@ qstore_close(struct qstore *st)
 	dbs[2] = st->rcpts;
 	dbs[3] = st->queues;
 	dbs[4] = st->domidx;
-	for (i = 0; i < 5; i++)
+	dbs[5] = st->quarantine;
+	for (i = 0; i < 6; i++)
 		if (dbs[i] != NULL && (r = dbs[i]->close(dbs[i], 0)) != 0)
 			log_warnx("store: close: %s", db_strerror(r));
 	if ((r = st->env->close(st->env, 0)) != 0)
@@ -951,6 +957,16 @@ qstore_count(struct qstore *st, uint64_t *msgs, uint64_t *rcpts)
 	c = NULL;
 	if (r != DB_NOTFOUND)
 		goto fail;
+	/* quarantined messages are in no queue */
+	if ((r = st->quarantine->cursor(st->quarantine, NULL, &c, 0)) != 0)
+		goto fail;
+	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0)
+		if (*msgs > 0)
+			(*msgs)--;
+	c->close(c);
+	c = NULL;
+	if (r != DB_NOTFOUND)
+		goto fail;
 	if ((r = st->queues->cursor(st->queues, NULL, &c, 0)) != 0)
 		goto fail;
 	qstore_dbt_user(&data, &q, sizeof(q));
@@ -992,4 +1008,113 @@ qstore_body_chunk(struct qstore *st, const char *qid, uint32_t idx,
 		return -1;
 	}
 	return n;
+}
+
+/* 1 when qid is in the quarantine (bwctl queue repair). */
+int
+qstore_quarantined(struct qstore *st, const char *qid)
+{
+	DBT	 key, data;
+	int	 r;
+
+	memset(&key, 0, sizeof(key));
+	key.data = (void *)qid;
+	key.size = BW_QID_LEN;
+	qstore_dbt_user(&data, NULL, 0);	/* just whether it is there */
+	r = st->quarantine->get(st->quarantine, NULL, &key, &data, 0);
+	return r == 0 || r == DB_BUFFER_SMALL;
+}
+
+/*
+ * The record layouts: the one place that says which envelope, recipient
+ * and piece records this release reads (bwctl queue verify uses them).  A
+ * later release that adds a field keeps accepting the older sizes here.
+ */
+static int
+qstore_layout(const DBT *d, size_t want, uint32_t version, char *why,
+    size_t whysz, const char *what)
+{
+	if (d->size != want) {
+		snprintf(why, whysz, "%s record of %u bytes, not %zu", what,
+		    d->size, want);
+		return -1;
+	}
+	if (version == 0 || version > QSTORE_VERSION) {
+		snprintf(why, whysz, "%s record of unknown version %u", what,
+		    version);
+		return -1;
+	}
+	return 0;
+}
+
+int
+qstore_env_read(const DBT *d, struct qenv_rec *e, char *why, size_t whysz)
+{
+	if (d->data != e) {	/* else read in place */
+		memset(e, 0, sizeof(*e));
+		memcpy(e, d->data, d->size < sizeof(*e) ? d->size :
+		    sizeof(*e));
+	}
+	if (qstore_layout(d, sizeof(*e), e->version, why, whysz,
+	    "envelope") == -1)
+		return -1;
+	e->sender[sizeof(e->sender) - 1] = '\0';
+	e->gateway[sizeof(e->gateway) - 1] = '\0';
+	if (e->nrcpt == 0) {
+		snprintf(why, whysz, "envelope with no recipient");
+		return -1;
+	}
+	if ((e->size == 0) != (e->nchunks == 0) || e->nchunks >
+	    e->size / QSTORE_BODY_CHUNK + 1) {
+		snprintf(why, whysz, "envelope: %u body pieces for %llu bytes",
+		    e->nchunks, (unsigned long long)e->size);
+		return -1;
+	}
+	return 0;
+}
+
+int
+qstore_rcpt_read(const DBT *d, struct qrcpt_rec *rr, char *why, size_t whysz)
+{
+	if (d->data != rr) {	/* else read in place */
+		memset(rr, 0, sizeof(*rr));
+		memcpy(rr, d->data, d->size < sizeof(*rr) ? d->size :
+		    sizeof(*rr));
+	}
+	if (qstore_layout(d, sizeof(*rr), rr->version, why, whysz,
+	    "recipient") == -1)
+		return -1;
+	if (rr->state >= BW_RCPT_STATE__COUNT) {
+		snprintf(why, whysz, "recipient in unknown state %u",
+		    rr->state);
+		return -1;
+	}
+	if (memchr(rr->rcpt, '\0', sizeof(rr->rcpt)) == NULL ||
+	    memchr(rr->domain, '\0', sizeof(rr->domain)) == NULL ||
+	    memchr(rr->gateway, '\0', sizeof(rr->gateway)) == NULL ||
+	    rr->domain[0] == '\0' || rr->gateway[0] == '\0') {
+		snprintf(why, whysz, "recipient record with a broken address, "
+		    "domain or gateway");
+		return -1;
+	}
+	return 0;
+}
+
+int
+qstore_ext_read(const DBT *d, struct qseg_ext *x, char *why, size_t whysz)
+{
+	if (d->size != sizeof(*x)) {
+		snprintf(why, whysz, "piece record of %u bytes, not %zu",
+		    d->size, sizeof(*x));
+		return -1;
+	}
+	if (d->data != x)
+		memcpy(x, d->data, sizeof(*x));
+	if (x->len == 0 || x->len > QSTORE_BODY_CHUNK ||
+	    x->off % QSEG_ALIGN != 0) {
+		snprintf(why, whysz, "piece record with length %u at offset "
+		    "%llu", x->len, (unsigned long long)x->off);
+		return -1;
+	}
+	return 0;
 }
