@@ -1,6 +1,6 @@
 /*
  * A storage failure: a sync of the log or of a body segment failed, or a
- * body piece could not be written for a reason other than a full disk.
+ * body piece could not be written (EIO).
  * After a failed fsync the kernel may have dropped the dirty pages and
  * cleared the error, so trying again and believing a success would be a
  * lie (PostgreSQL's fsyncgate).  queued therefore stops trusting the

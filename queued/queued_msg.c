@@ -166,20 +166,24 @@ qmsg_body_flush(struct qmsg *m)
 		if (qseg_write(q_env->store.seg, m->mem + off, n,
 		    &m->exts[m->nexts]) == -1) {
 			/*
-			 * A full disk refuses this message and leaves the
-			 * file as it was.  Anything else (EIO) says the
-			 * file system is failing: nothing written since the
-			 * last good sync is certain any more.
+			 * EIO says the file system is failing: nothing
+			 * written since the last good sync is certain any
+			 * more.  A full disk refuses this message and leaves
+			 * the file as it was; anything else (no descriptor
+			 * for a new segment, say) fails this message only.
 			 */
-			if (errno != ENOSPC && errno != EDQUOT) {
+			if (errno == EIO) {
 				qstore_fail(&q_env->store, "%s write of a body "
 				    "piece: %s", m->qid, strerror(errno));
 				qfail_storage();
 			}
 			log_warn("%s cannot write the body to the spool",
 			    m->qid);
-			m->fail = BW_SUBMIT_NOSPACE;
-			qspace_recheck();
+			if (errno == ENOSPC || errno == EDQUOT) {
+				m->fail = BW_SUBMIT_NOSPACE;
+				qspace_recheck();
+			} else
+				m->fail = BW_SUBMIT_TEMPFAIL;
 			return -1;
 		}
 		m->nexts++;
