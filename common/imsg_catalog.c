@@ -264,7 +264,8 @@ const char *
 bw_dns_status_name(int status)
 {
 	static const char *names[BW_DNS_STATUS__COUNT] = {
-		"ok", "nxdomain", "nodata", "servfail", "timeout", "formerr"
+		"ok", "nxdomain", "nodata", "servfail", "timeout", "formerr",
+		"cname_loop"
 	};
 
 	if (status < 0 || status >= BW_DNS_STATUS__COUNT)

@@ -351,6 +351,8 @@ enum bw_dns_status {
 	BW_DNS_SERVFAIL,	/* every upstream failed or refused */
 	BW_DNS_TIMEOUT,		/* no upstream answered in time */
 	BW_DNS_FORMERR,		/* the query itself was not acceptable */
+	BW_DNS_CNAME_LOOP,	/* a CNAME loop, or a chain longer than
+				   dnscached follows: temporary, not cached */
 	BW_DNS_STATUS__COUNT
 };
 const char	*bw_dns_status_name(int);
@@ -362,7 +364,8 @@ struct bw_dns_query {
 	char		 name[BW_DOMAIN_MAX + 1];	/* trailing dot optional */
 };
 
-#define BW_DNS_ANSF_TRUNCATED	0x01	/* more than BW_DNS_RR_MAX records */
+#define BW_DNS_ANSF_TRUNCATED	0x01	/* more than BW_DNS_RR_MAX records (MX:
+						   the lowest preferences are kept) */
 #define BW_DNS_ANSF_CACHED	0x02	/* answered from the cache */
 
 struct bw_dns_answer {

@@ -42,7 +42,9 @@ struct event_base;
 #define DNS_INFLIGHT_MAX	2048	/* distinct upstream queries at once */
 #define DNS_WAITERS_MAX		1024	/* clients waiting on one query */
 #define DNS_CLIENT_PENDING_MAX	4096	/* unanswered queries per client */
-#define DNS_CNAME_CHAIN_MAX	8	/* CNAMEs followed in one answer */
+#define DNS_CNAME_CHAIN_MAX	8	/* CNAMEs followed in one answer; a
+					   longer chain (or a loop) is
+					   BW_DNS_CNAME_LOOP, temporary */
 /* Cache size: dns_cache_max_entries, dns_cache_max_bytes (config). */
 #define DNS_CACHE_BUCKETS	4096	/* hash buckets (power of 2) */
 #define DNS_TTL_MIN		5	/* s: floor for positive answers */
@@ -101,6 +103,14 @@ const char *dns_qtype_name(uint16_t qtype);
 /* A query packet (RD set) in malloc'd wire format; 0 or -1. */
 int	 dns_query_build(uint16_t id, uint16_t qtype, const char *name,
 	    uint8_t **wire, size_t *len);
+/*
+ * MX records beyond BW_DNS_RR_MAX: keep the lowest preferences (ties: the
+ * first in wire order); seq[] tracks wire positions, n counts records
+ * offered.  dns_mx_sort orders what was kept.  Used by dns_answer_parse.
+ */
+void	 dns_mx_keep(struct dns_result *, uint32_t *seq,
+	    const struct bw_dns_rr *, uint32_t n);
+void	 dns_mx_sort(struct dns_result *, uint32_t *seq);
 /* Parse an answer to (id, qtype, name). */
 enum dns_parse_code dns_answer_parse(const uint8_t *wire, size_t len,
 	    uint16_t id, uint16_t qtype, const char *name,

@@ -8,6 +8,11 @@
  * types and sizes) before a byte is copied, and every text written is cut
  * to BW_DNS_RDATA_TEXT_MAX.  A packet that is not the answer to our
  * question (id, question name, type, class) is a mismatch, never used.
+ * At most BW_DNS_RR_MAX records are kept: for MX the lowest preferences,
+ * whatever their order on the wire (an answer that lists its best hosts
+ * last must not lose them).  A CNAME chain longer than DNS_CNAME_CHAIN_MAX,
+ * a loop included, is BW_DNS_CNAME_LOOP: a temporary failure, as a
+ * resolver's SERVFAIL would be, never "no such name".
  *
  * Pure: no I/O, no globals.
  */
@@ -341,63 +346,102 @@ dns_negative_ttl(const ldns_pkt *pkt)
 	return DNS_NEG_TTL_NOSOA;
 }
 
-/* MX by preference, stable (at most BW_DNS_RR_MAX records). */
-static void
-dns_mx_sort(struct dns_result *res)
+/*
+ * One more MX record for the answer: while there is room it is appended;
+ * once BW_DNS_RR_MAX are held it replaces the worst one held (the highest
+ * preference, the latest in wire order among equals) if its preference is
+ * lower.  seq[] holds each slot's position in wire order, n the records
+ * offered so far.  Whatever the wire order, the lowest preferences are
+ * kept, not the first records.
+ */
+void
+dns_mx_keep(struct dns_result *res, uint32_t *seq, const struct bw_dns_rr *rr,
+    uint32_t n)
+{
+	uint32_t	 i, worst = 0;
+
+	if (res->nrr < BW_DNS_RR_MAX) {
+		res->rr[res->nrr] = *rr;
+		seq[res->nrr++] = n;
+		return;
+	}
+	res->flags |= BW_DNS_ANSF_TRUNCATED;
+	for (i = 1; i < res->nrr; i++)
+		if (res->rr[i].preference > res->rr[worst].preference ||
+		    (res->rr[i].preference == res->rr[worst].preference &&
+		    seq[i] > seq[worst]))
+			worst = i;
+	if (rr->preference >= res->rr[worst].preference)
+		return;
+	res->rr[worst] = *rr;
+	seq[worst] = n;
+}
+
+/* MX by preference, ties in wire order (seq from dns_mx_keep). */
+void
+dns_mx_sort(struct dns_result *res, uint32_t *seq)
 {
 	struct bw_dns_rr	 tmp;
-	uint32_t		 i, j;
+	uint32_t		 i, j, ts;
 
 	for (i = 1; i < res->nrr; i++) {
-		for (j = i; j > 0 && res->rr[j - 1].preference >
-		    res->rr[j].preference; j--) {
+		for (j = i; j > 0 && (res->rr[j - 1].preference >
+		    res->rr[j].preference || (res->rr[j - 1].preference ==
+		    res->rr[j].preference && seq[j - 1] > seq[j])); j--) {
 			tmp = res->rr[j];
 			res->rr[j] = res->rr[j - 1];
 			res->rr[j - 1] = tmp;
+			ts = seq[j];
+			seq[j] = seq[j - 1];
+			seq[j - 1] = ts;
 		}
 	}
 }
 
 /*
  * The records of qtype for name in the answer section, following a CNAME
- * chain (at most DNS_CNAME_CHAIN_MAX links).  The TTL is the smallest of
- * the records and CNAMEs used.
+ * chain of at most DNS_CNAME_CHAIN_MAX links.  The TTL is the smallest of
+ * the records and CNAMEs used.  Returns -1 when the chain goes on past
+ * the limit (a loop does): the caller's status is BW_DNS_CNAME_LOOP, a
+ * temporary failure, never "no such record".
  */
-static void
+static int
 dns_answer_collect(const ldns_pkt *pkt, uint16_t qtype, const char *name,
     struct dns_result *res)
 {
 	const ldns_rr_list	*ans = ldns_pkt_answer(pkt);
 	const ldns_rr		*rr;
+	struct bw_dns_rr	 one;
 	char			 cur[BW_DOMAIN_MAX + 1], next[BW_DOMAIN_MAX + 1];
-	uint32_t		 ttl = UINT32_MAX;
+	uint32_t		 ttl = UINT32_MAX, seq[BW_DNS_RR_MAX], nmx = 0;
 	size_t			 i, n, link;
 	int			 cname;
 
 	n = ans != NULL ? ldns_rr_list_rr_count(ans) : 0;
 	strlcpy(cur, name, sizeof(cur));
-	for (link = 0; link <= DNS_CNAME_CHAIN_MAX; link++) {
-		cname = 0;
+	for (link = 0;; link++) {
 		for (i = 0; i < n; i++) {
 			rr = ldns_rr_list_rr(ans, i);
 			if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
 			    ldns_rr_get_type(rr) != qtype ||
 			    !dns_owner_is(rr, cur))
 				continue;
-			if (res->nrr >= BW_DNS_RR_MAX) {
+			if (qtype != BW_DNS_T_MX && res->nrr >= BW_DNS_RR_MAX) {
 				res->flags |= BW_DNS_ANSF_TRUNCATED;
 				break;
 			}
-			if (dns_rr_convert(rr, qtype,
-			    &res->rr[res->nrr]) == -1)
+			if (dns_rr_convert(rr, qtype, &one) == -1)
 				continue;
-			if (res->rr[res->nrr].ttl < ttl)
-				ttl = res->rr[res->nrr].ttl;
-			res->nrr++;
+			if (one.ttl < ttl)
+				ttl = one.ttl;
+			if (qtype == BW_DNS_T_MX)
+				dns_mx_keep(res, seq, &one, nmx++);
+			else
+				res->rr[res->nrr++] = one;
 		}
 		if (res->nrr > 0)
 			break;
-		for (i = 0; i < n && !cname; i++) {
+		for (i = 0, cname = 0; i < n && !cname; i++) {
 			rr = ldns_rr_list_rr(ans, i);
 			if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
 			    ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
@@ -412,8 +456,13 @@ dns_answer_collect(const ldns_pkt *pkt, uint16_t qtype, const char *name,
 		}
 		if (!cname)
 			break;
+		if (link == DNS_CNAME_CHAIN_MAX)
+			return -1;
 	}
+	if (qtype == BW_DNS_T_MX)
+		dns_mx_sort(res, seq);
 	res->ttl = ttl == UINT32_MAX ? 0 : ttl;
+	return 0;
 }
 
 enum dns_parse_code
@@ -465,12 +514,12 @@ dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id, uint16_t qtype,
 	}
 	switch (ldns_pkt_get_rcode(pkt)) {
 	case LDNS_RCODE_NOERROR:
-		dns_answer_collect(pkt, qtype, name, res);
-		if (res->nrr > 0) {
+		if (dns_answer_collect(pkt, qtype, name, res) == -1) {
+			memset(res, 0, offsetof(struct dns_result, rr));
+			res->status = BW_DNS_CNAME_LOOP;
+		} else if (res->nrr > 0)
 			res->status = BW_DNS_OK;
-			if (qtype == BW_DNS_T_MX)
-				dns_mx_sort(res);
-		} else {
+		else {
 			res->status = BW_DNS_NODATA;
 			res->ttl = dns_negative_ttl(pkt);
 		}

@@ -3,7 +3,8 @@
  * clamps, negative entries, LRU eviction, flush) and the parser (answers
  * of every type built with ldns, and hand-made hostile packets: truncated
  * header, compression loops and bad pointers, rdata overrun, question
- * count mismatches, huge counts, wrong id / name / type).
+ * count mismatches, huge counts, wrong id / name / type); CNAME chains
+ * past the limit and loops; more MX records than are kept.
  */
 #include "bw_autoconf.h"
 
@@ -68,6 +69,7 @@ static const struct {
 	{ "servfail not cached", BW_DNS_SERVFAIL, 300, 0, 0, 0 },
 	{ "timeout not cached", BW_DNS_TIMEOUT, 300, 0, 0, 0 },
 	{ "formerr not cached", BW_DNS_FORMERR, 300, 0, 0, 0 },
+	{ "cname loop not cached", BW_DNS_CNAME_LOOP, 300, 0, 0, 0 },
 };
 
 START_TEST(cache_ttl_expiry)
@@ -292,6 +294,13 @@ static const struct pkt_case pkt_cases[] = {
 	    { "l1.test. 30 IN CNAME l2.test.",
 	      "l2.test. 30 IN CNAME l1.test." },
 	    { "test. 600 IN SOA ns.test. h.test. 1 2 3 4 50" },
+	    DNS_PARSE_OK, BW_DNS_CNAME_LOOP, 0, 0, NULL, 0 },
+	{ "mx cname loop", BW_DNS_T_MX, "l1.test", LDNS_RCODE_NOERROR,
+	    { "l1.test. 30 IN CNAME l1.test." }, { NULL },
+	    DNS_PARSE_OK, BW_DNS_CNAME_LOOP, 0, 0, NULL, 0 },
+	{ "cname to nothing", BW_DNS_T_A, "alias.test", LDNS_RCODE_NOERROR,
+	    { "alias.test. 30 IN CNAME h.test." },
+	    { "test. 600 IN SOA ns.test. h.test. 1 2 3 4 50" },
 	    DNS_PARSE_OK, BW_DNS_NODATA, 0, 50, NULL, 0 },
 	{ "other owner ignored", BW_DNS_T_A, "h.test", LDNS_RCODE_NOERROR,
 	    { "evil.test. 60 IN A 192.0.2.66" },
@@ -403,6 +412,145 @@ START_TEST(parse_too_many_records)
 	    res), DNS_PARSE_OK);
 	ck_assert_uint_eq(res->nrr, 6);
 	ck_assert_uint_le(res->nrr, BW_DNS_RR_MAX);
+	free(wire);
+	free(res);
+}
+END_TEST
+
+/* An answer packet with n answer records; wire is malloc'd. */
+static size_t
+pkt_build_n(uint8_t **wire, uint16_t id, const char *qname, uint16_t qtype,
+    char (*answer)[96], size_t n)
+{
+	ldns_pkt	*pkt;
+	ldns_rr		*rr;
+	size_t		 len = 0, i;
+
+	pkt = ldns_pkt_query_new(ldns_dname_new_frm_str(qname),
+	    (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, LDNS_RD);
+	ck_assert_ptr_nonnull(pkt);
+	ldns_pkt_set_id(pkt, id);
+	ldns_pkt_set_qr(pkt, 1);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(ldns_rr_new_frm_str(&rr, answer[i], 0, NULL,
+		    NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
+	}
+	ck_assert_int_eq(ldns_pkt2wire(wire, pkt, &len), LDNS_STATUS_OK);
+	ldns_pkt_free(pkt);
+	return len;
+}
+
+/* DNS_CNAME_CHAIN_MAX links are followed; one more is a loop's status. */
+START_TEST(parse_cname_chain_limit)
+{
+	char			 ans[DNS_CNAME_CHAIN_MAX + 2][96];
+	struct dns_result	*res;
+	uint8_t			*wire;
+	size_t			 len, links, i;
+
+	res = malloc(sizeof(*res));
+	for (links = DNS_CNAME_CHAIN_MAX; links <= DNS_CNAME_CHAIN_MAX + 1;
+	    links++) {
+		for (i = 0; i < links; i++)
+			snprintf(ans[i], sizeof(ans[i]),
+			    "c%zu.test. 60 IN CNAME c%zu.test.", i, i + 1);
+		snprintf(ans[links], sizeof(ans[links]),
+		    "c%zu.test. 60 IN MX 10 mx.test.", links);
+		len = pkt_build_n(&wire, 9, "c0.test", BW_DNS_T_MX, ans,
+		    links + 1);
+		ck_assert_int_eq(dns_answer_parse(wire, len, 9, BW_DNS_T_MX,
+		    "c0.test", res), DNS_PARSE_OK);
+		if (links == DNS_CNAME_CHAIN_MAX) {
+			ck_assert_uint_eq(res->status, BW_DNS_OK);
+			ck_assert_uint_eq(res->nrr, 1);
+			ck_assert_str_eq(res->rr[0].data, "mx.test");
+		} else {
+			ck_assert_uint_eq(res->status, BW_DNS_CNAME_LOOP);
+			ck_assert_uint_eq(res->nrr, 0);
+		}
+		free(wire);
+	}
+	free(res);
+}
+END_TEST
+
+/*
+ * More MX records than BW_DNS_RR_MAX: the lowest preferences are kept,
+ * sorted, ties in wire order -- whatever the order on the wire.
+ */
+static const struct {
+	const char	*label;
+	int		 step;		/* preference of record i: see below */
+} mx_cut_cases[] = {
+	{ "best last", -1 },		/* 89, 88, ... 50 */
+	{ "best first", 1 },		/* 50, 51, ... 89 */
+	{ "interleaved", 7 },		/* 50 + (i * 7) % 40 */
+};
+
+START_TEST(parse_mx_keeps_lowest)
+{
+	char			 ans[40][96];
+	struct dns_result	*res;
+	uint8_t			*wire;
+	size_t			 len, i;
+	int			 pref;
+
+	res = malloc(sizeof(*res));
+	for (i = 0; i < 40; i++) {
+		if (mx_cut_cases[_i].step == -1)
+			pref = 89 - (int)i;
+		else
+			pref = 50 + (int)(i * (size_t)mx_cut_cases[_i].step %
+			    40);
+		snprintf(ans[i], sizeof(ans[i]),
+		    "m.test. 60 IN MX %d h%d.test.", pref, pref);
+	}
+	len = pkt_build_n(&wire, 11, "m.test", BW_DNS_T_MX, ans, 40);
+	ck_assert_int_eq(dns_answer_parse(wire, len, 11, BW_DNS_T_MX,
+	    "m.test", res), DNS_PARSE_OK);
+	ck_assert_uint_eq(res->status, BW_DNS_OK);
+	ck_assert_uint_eq(res->nrr, BW_DNS_RR_MAX);
+	ck_assert(res->flags & BW_DNS_ANSF_TRUNCATED);
+	for (i = 0; i < res->nrr; i++) {
+		char want[32];
+
+		ck_assert_msg(res->rr[i].preference == 50 + i,
+		    "%s: record %zu has preference %u", mx_cut_cases[_i].label,
+		    i, res->rr[i].preference);
+		snprintf(want, sizeof(want), "h%zu.test", 50 + i);
+		ck_assert_str_eq(res->rr[i].data, want);
+	}
+	free(wire);
+	free(res);
+}
+END_TEST
+
+/* Equal preferences beyond the limit: the first ones on the wire stay,
+ * in wire order; a better record late on the wire still gets in. */
+START_TEST(parse_mx_ties)
+{
+	char			 ans[40][96];
+	struct dns_result	*res;
+	uint8_t			*wire;
+	size_t			 len, i;
+
+	res = malloc(sizeof(*res));
+	for (i = 0; i < 39; i++)
+		snprintf(ans[i], sizeof(ans[i]), "m.test. 60 IN MX 20 t%zu.test.",
+		    i);
+	snprintf(ans[39], sizeof(ans[39]), "m.test. 60 IN MX 5 best.test.");
+	len = pkt_build_n(&wire, 12, "m.test", BW_DNS_T_MX, ans, 40);
+	ck_assert_int_eq(dns_answer_parse(wire, len, 12, BW_DNS_T_MX,
+	    "m.test", res), DNS_PARSE_OK);
+	ck_assert_uint_eq(res->nrr, BW_DNS_RR_MAX);
+	ck_assert_str_eq(res->rr[0].data, "best.test");
+	for (i = 1; i < res->nrr; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "t%zu.test", i - 1);
+		ck_assert_str_eq(res->rr[i].data, want);
+	}
 	free(wire);
 	free(res);
 }
@@ -619,6 +767,14 @@ dns_suite(void)
 	tcase_add_loop_test(tc, parse_answers, 0, NCASES(pkt_cases));
 	tcase_add_test(tc, parse_too_many_records);
 	tcase_add_test(tc, query_build_roundtrip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("CNAME chain limit, MX cut to the best");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, parse_cname_chain_limit);
+	tcase_add_loop_test(tc, parse_mx_keeps_lowest, 0,
+	    NCASES(mx_cut_cases));
+	tcase_add_test(tc, parse_mx_ties);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse mismatched answers");
