@@ -9,8 +9,9 @@
  * (deliverd_job.c) and handed to the agent of their (gateway, domain)
  * (deliverd_agent.c), which resolves the destination (deliverd_mx.c) and
  * runs a pool of SMTP client connections (deliverd_smtp.c, replies parsed
- * by deliverd_reply.c, TLS in deliverd_tls.c).  Results are logged by
- * deliverd_log.c and sent back to queued per recipient.
+ * by deliverd_reply.c, TLS in deliverd_tls.c).  deliverd_self.c tells
+ * whether a next hop is this gateway (mail that would loop).  Results are
+ * logged by deliverd_log.c and sent back to queued per recipient.
  */
 #ifndef DELIVERD_H
 #define DELIVERD_H
@@ -90,6 +91,10 @@ struct dlv_super {
 #define DLV_SETUP_MAX		2	/* connections of an agent being set
 					   up at once: the pool grows while
 					   jobs wait, not all at once */
+#define DLV_SELF_IFADDRS_MAX	256	/* interface addresses remembered for
+					   the loop check; more are ignored */
+#define DLV_SELF_IFADDRS_MS	60000	/* the interface addresses are read
+					   again after this (DHCP, new IPs) */
 
 /* ---- SMTP replies (deliverd_reply.c, pure) ---- */
 
@@ -204,6 +209,10 @@ struct dlv_host {
 	int		 naddrs;
 	int		 pending;	/* address queries in flight */
 	int		 dns_temp;	/* an address query failed (temp) */
+	int		 dns_status;	/* its enum bw_dns_status */
+	int		 self;		/* this gateway, or a preference not
+					   better than this gateway's: never
+					   used (until the next resolution) */
 	uint64_t	 notls_until;	/* TLS handshake failed: plaintext
 					   until then (bw_now_ms()) */
 	uint64_t	 down_until;	/* bw_now_ms(); 0 = usable */
@@ -214,6 +223,11 @@ struct dlv_host {
 };
 
 void	 dlv_mx_sort(struct dlv_host *, int n);
+/* Insert a host by preference (after equal ones) into h[0..*n), keeping
+ * the max best; its index, or -1 when it is worse than all of a full
+ * list.  The new entry is zeroed but for name, pref and port 25. */
+int	 dlv_mx_add(struct dlv_host *h, int *n, int max, const char *name,
+	    int pref);
 /* Index of the host for a new connection, or -1: none usable now. */
 int	 dlv_mx_pick(const struct dlv_host *, int n, unsigned *rr,
 	    uint64_t now);
@@ -222,6 +236,12 @@ void	 dlv_mx_resolve(struct dlv_agent *);
 void	 dlv_mx_answer(struct bw_imsg *);
 void	 dlv_mx_dns_down(void);
 void	 dlv_mx_timeout_cb(int, short, void *);
+/* Host hostidx is this gateway (why): it and every host of its preference
+ * or worse are no longer used. */
+void	 dlv_mx_self(struct dlv_agent *, int hostidx, const char *relay,
+	    const char *why);
+/* 1 when a host is this gateway and no host has a better preference. */
+int	 dlv_mx_loops(const struct dlv_agent *);
 
 /* ---- agents (deliverd_agent.c) ---- */
 
@@ -285,6 +305,11 @@ struct dlv_agent {
 	uint32_t		 mx_gen;	/* stale answers are ignored */
 	int			 mx_pending;	/* queries in flight */
 	int			 mx_ttl;	/* smallest TTL seen, seconds */
+	int			 self_pref;	/* this gateway's preference
+						   in the host list; -1: not
+						   in it */
+	char			 self_relay[BW_RELAY_TEXT_MAX];	/* the host
+						   found to be us */
 	struct event		*mx_timer;	/* dnscached's deadline */
 	struct dlv_host		 hosts[DLV_MX_HOSTS_MAX];
 	int			 nhosts;
@@ -314,6 +339,8 @@ void	 dlv_agent_reload(const struct bw_config *);
 void	 dlv_agent_resolved(struct dlv_agent *, int status, const char *dsn,
 	    const char *reason);
 void	 dlv_agent_conn_ready(struct dlv_agent *, struct dlv_conn *);
+/* The host list leads back to this gateway: every waiting job bounces. */
+void	 dlv_agent_loop(struct dlv_agent *);
 void	 dlv_agent_conn_gone(struct dlv_agent *, struct dlv_conn *);
 void	 dlv_agent_info(struct bw_peer *, uint32_t peerid,
 	    const struct bw_domain_info_req *);
@@ -331,6 +358,28 @@ void	 dlv_smtp_abort(struct dlv_conn *, const char *why);
 int	 dlv_smtp_is_idle(const struct dlv_conn *);
 int	 dlv_smtp_host(const struct dlv_conn *);
 int	 dlv_smtp_has_job(const struct dlv_conn *);
+
+/* ---- is a next hop this gateway? (deliverd_self.c) ---- */
+
+struct dlv_ifaddrs {
+	int		 n;
+	struct {
+		int		 family;	/* AF_INET, AF_INET6 */
+		unsigned char	 a[16];
+	}		 addr[DLV_SELF_IFADDRS_MAX];
+	uint64_t	 loaded_ms;		/* bw_now_ms(); 0: never */
+};
+
+/* Pure: 1 if a connection to addr:port reaches one of cfg's listeners. */
+int	 dlv_self_addr(const struct bw_config *, const struct dlv_ifaddrs *,
+	    const char *addr, int port);
+/* Pure: 1 if the first word of a greeting or EHLO/HELO reply (text as
+ * dlv_reply keeps it, code first) is hostname. */
+int	 dlv_self_name(const char *text, const char *hostname);
+/* Pure: add one interface address (text) to the list; 0 or -1. */
+int	 dlv_self_ifaddr_add(struct dlv_ifaddrs *, const char *addr);
+/* This host's interface addresses, read again when old. */
+const struct dlv_ifaddrs *dlv_self_ifaddrs(void);
 
 /* ---- TLS (deliverd_tls.c) ---- */
 

@@ -19,6 +19,10 @@
  * with a temporary failure and DLV_DONE{unreachable}: queued parks the
  * domain.  A probe job (BW_DLVF_PROBE) clears the down marks first.
  *
+ * A host list that leads back to this gateway (deliverd_mx.c): every
+ * waiting job bounces with 5.4.6 at once (dlv_agent_loop), one log line
+ * per message.
+ *
  * An agent without jobs or connections is freed after
  * DLV_AGENT_IDLE_FREE_MS (checked every DLV_AGENT_GC_MS).
  */
@@ -74,6 +78,7 @@ dlv_agent_new(const char *gateway, const char *domain)
 	}
 	strlcpy(a->gateway, gateway, sizeof(a->gateway));
 	strlcpy(a->domain, domain, sizeof(a->domain));
+	a->self_pref = -1;
 	a->gw = config_gateway_find(dlv_env->cfg, gateway);
 	if (a->gw == NULL)
 		log_warnx("domain=%s: gateway %s is not configured, using no "
@@ -143,6 +148,7 @@ dlv_agent_resolved(struct dlv_agent *a, int status, const char *dsn,
 	}
 	a->mx_state = DLV_MX_NONE;
 	a->nhosts = a->nconns > 0 ? a->nhosts : 0;
+	a->self_pref = -1;
 	while ((j = TAILQ_FIRST(&a->jobs)) != NULL) {
 		TAILQ_REMOVE(&a->jobs, j, entry);
 		a->njobs--;
@@ -187,6 +193,26 @@ dlv_agent_unreachable(struct dlv_agent *a)
 	}
 }
 
+void
+dlv_agent_loop(struct dlv_agent *a)
+{
+	struct dlv_job	*j;
+	char		 reply[BW_REPLY_TEXT_MAX], relay[BW_RELAY_TEXT_MAX * 4];
+
+	snprintf(reply, sizeof(reply), "mail for %s loops back to myself",
+	    a->domain);
+	log_escape(relay, sizeof(relay), a->self_relay, strlen(a->self_relay));
+	while ((j = TAILQ_FIRST(&a->jobs)) != NULL) {
+		TAILQ_REMOVE(&a->jobs, j, entry);
+		a->njobs--;
+		strlcpy(j->relay, a->self_relay, sizeof(j->relay));
+		log_warnx("%s domain=%s gateway=%s relay=%s: %s", j->qid,
+		    a->domain, a->gateway, relay, reply);
+		dlv_job_set_rest(j, BW_DLV_PERMFAIL, "5.4.6", reply);
+		dlv_job_finish(j, 0, reply);
+	}
+}
+
 /* Give waiting jobs to idle connections; open more while jobs wait. */
 void
 dlv_agent_run(struct dlv_agent *a)
@@ -198,10 +224,15 @@ dlv_agent_run(struct dlv_agent *a)
 
 	if (a->mx_state != DLV_MX_READY)
 		return;
+	if (dlv_mx_loops(a)) {
+		dlv_agent_loop(a);
+		return;
+	}
 	TAILQ_FOREACH_SAFE(c, &a->conns, entry, tc) {
 		if (TAILQ_EMPTY(&a->jobs))
 			break;
-		if (!dlv_smtp_is_idle(c))
+		/* a host found to be us (or worse) since: let it idle out */
+		if (!dlv_smtp_is_idle(c) || a->hosts[dlv_smtp_host(c)].self)
 			continue;
 		j = TAILQ_FIRST(&a->jobs);
 		TAILQ_REMOVE(&a->jobs, j, entry);
@@ -234,7 +265,8 @@ dlv_agent_conn_ready(struct dlv_agent *a, struct dlv_conn *c)
 	struct dlv_job	*j;
 
 	a->last_used = bw_now_ms();
-	if ((j = TAILQ_FIRST(&a->jobs)) == NULL) {
+	if ((j = TAILQ_FIRST(&a->jobs)) == NULL ||
+	    a->hosts[dlv_smtp_host(c)].self) {
 		dlv_smtp_idle(c);
 		return;
 	}

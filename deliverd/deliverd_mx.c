@@ -5,14 +5,28 @@
  * permanent failure at once; a DNS failure: a temporary one.  Host
  * addresses (A, then AAAA) are looked up through dnscached as well.
  *
+ * A CNAME loop (or a chain longer than dnscached follows) is a temporary
+ * DNS failure like SERVFAIL, for the MX and for the addresses.
+ *
+ * Mail loops (Postfix's rule): when a host of the list is this gateway
+ * (deliverd_self.c: one of our listeners' address and port, or, once
+ * connected, a greeting or EHLO naming our hostname), only hosts with a
+ * better preference than ours are used: we are a backup MX and hold the
+ * mail for them.  When no better host is left, we are the best MX and
+ * the mail would come straight back: every recipient bounces with 5.4.6
+ * "mail for D loops back to myself".  Bounce, not defer: the cause is a
+ * DNS or route misconfiguration that retrying does not fix, and the
+ * sender learns at once.
+ *
  * Host choice for a new connection (dlv_mx_pick): the best preference
- * that has a usable host (addresses, not marked down), round robin across
- * the hosts of that preference.
+ * that has a usable host (addresses, not marked down, not us or worse),
+ * round robin across the hosts of that preference.
  *
  * Trust: dnscached's answers have passed the catalog's size check; nrr is
  * checked against the frame length here, and record text is copied with
- * an explicit bound.  At most DLV_MX_HOSTS_MAX hosts and
- * DLV_HOST_ADDRS_MAX addresses per host are kept; the rest are ignored.
+ * an explicit bound.  At most DLV_MX_HOSTS_MAX hosts (the best
+ * preferences, whatever the order of the answer) and DLV_HOST_ADDRS_MAX
+ * addresses per host are kept; the rest are ignored.
  */
 #include "bw_autoconf.h"
 
@@ -59,10 +73,55 @@ dlv_mx_sort(struct dlv_host *h, int n)
 	}
 }
 
+int
+dlv_mx_add(struct dlv_host *h, int *n, int max, const char *name, int pref)
+{
+	int	 i, at;
+
+	for (at = *n; at > 0 && h[at - 1].pref > pref; at--)
+		;
+	if (at >= max)
+		return -1;
+	i = *n < max ? *n : max - 1;	/* the last one falls off when full */
+	for (; i > at; i--)
+		h[i] = h[i - 1];
+	if (*n < max)
+		(*n)++;
+	memset(&h[at], 0, sizeof(h[at]));
+	strlcpy(h[at].name, name, sizeof(h[at].name));
+	h[at].pref = pref;
+	h[at].port = 25;
+	return at;
+}
+
 static int
 dlv_mx_usable(const struct dlv_host *h, uint64_t now)
 {
-	return h->naddrs > 0 && h->down_until <= now;
+	return h->naddrs > 0 && h->down_until <= now && !h->self;
+}
+
+/* What a failed lookup was, for the reply text. */
+static const char *
+dlv_mx_dns_why(int status)
+{
+	switch (status) {
+	case BW_DNS_TIMEOUT:
+		return "timed out";
+	case BW_DNS_FORMERR:
+		return "refused (FORMERR)";
+	case BW_DNS_CNAME_LOOP:
+		return "failed: CNAME loop or chain too long";
+	default:
+		return "failed (SERVFAIL)";
+	}
+}
+
+/* A temporary DNS failure: SERVFAIL, timeout, CNAME loop. */
+static int
+dlv_mx_dns_temp(int status)
+{
+	return status == BW_DNS_SERVFAIL || status == BW_DNS_TIMEOUT ||
+	    status == BW_DNS_CNAME_LOOP;
 }
 
 /* The host for a new connection; -1 if none is usable now. */
@@ -175,25 +234,103 @@ dlv_mx_query_hosts(struct dlv_agent *a)
 	return 0;
 }
 
+void
+dlv_mx_self(struct dlv_agent *a, int hostidx, const char *relay,
+    const char *why)
+{
+	struct dlv_host	*h = &a->hosts[hostidx];
+	int		 i, pref = h->pref;
+
+	if (a->self_pref < 0 || pref < a->self_pref) {
+		a->self_pref = pref;
+		strlcpy(a->self_relay, relay, sizeof(a->self_relay));
+	}
+	h->last_error_time = bw_time();
+	snprintf(h->last_error, sizeof(h->last_error), "this gateway (%s)",
+	    why);
+	for (i = 0; i < a->nhosts; i++) {
+		if (a->hosts[i].pref < a->self_pref || a->hosts[i].self)
+			continue;
+		a->hosts[i].self = 1;
+		if (i != hostidx)
+			snprintf(a->hosts[i].last_error,
+			    sizeof(a->hosts[i].last_error), "not used: "
+			    "preference %d is not better than this "
+			    "gateway's (%d)", a->hosts[i].pref, a->self_pref);
+	}
+	h->self = 1;
+	log_warnx("domain=%s gateway=%s relay=%s is this gateway (%s): %s",
+	    a->domain, a->gateway, relay, why, dlv_mx_loops(a) ?
+	    "mail loops back to myself" : "only better preferences are used");
+}
+
+int
+dlv_mx_loops(const struct dlv_agent *a)
+{
+	int	 i;
+
+	if (a->self_pref < 0)
+		return 0;
+	for (i = 0; i < a->nhosts; i++)
+		if (a->hosts[i].pref < a->self_pref)
+			return 0;
+	return 1;
+}
+
+/* Hosts whose address is one of our listeners (before any connection). */
+static void
+dlv_mx_find_self(struct dlv_agent *a)
+{
+	const struct dlv_ifaddrs	*ifa = dlv_self_ifaddrs();
+	char				 relay[BW_RELAY_TEXT_MAX];
+	int				 i, k;
+
+	for (i = 0; i < a->nhosts; i++) {
+		struct dlv_host *h = &a->hosts[i];
+
+		for (k = 0; k < h->naddrs; k++) {
+			if (!dlv_self_addr(dlv_env->cfg, ifa, h->addrs[k],
+			    h->port))
+				continue;
+			snprintf(relay, sizeof(relay), "%s[%s]:%d", h->name,
+			    h->addrs[k], h->port);
+			dlv_mx_self(a, i, relay, "its address is one of our "
+			    "listeners");
+			break;
+		}
+	}
+}
+
 /* Every query has been answered: decide. */
 static void
 dlv_mx_settle(struct dlv_agent *a)
 {
-	int	 i, usable = 0, temp = 0;
-	uint64_t age;
+	const struct dlv_host	*tf = NULL;
+	char			 why[BW_REPLY_TEXT_MAX];
+	int			 i, usable = 0;
+	uint64_t		 age;
 
 	evtimer_del(a->mx_timer);
+	dlv_mx_find_self(a);
 	for (i = 0; i < a->nhosts; i++) {
+		if (a->hosts[i].self)
+			continue;
 		if (a->hosts[i].naddrs > 0)
 			usable++;
-		if (a->hosts[i].dns_temp)
-			temp++;
+		if (a->hosts[i].dns_temp && tf == NULL)
+			tf = &a->hosts[i];
 	}
-	if (usable == 0) {
-		if (temp > 0)
-			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
-			    "host address lookup failed temporarily");
-		else
+	if (usable == 0 && !dlv_mx_loops(a)) {
+		if (tf != NULL) {
+			snprintf(why, sizeof(why), "address lookup for %s %s",
+			    tf->name, dlv_mx_dns_why(tf->dns_status));
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3", why);
+		} else if (a->self_pref >= 0) {
+			snprintf(why, sizeof(why), "unable to find primary "
+			    "relay for %s (no address for a mail exchanger "
+			    "better than this gateway)", a->domain);
+			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4", why);
+		} else
 			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4",
 			    "no address for any mail exchanger "
 			    "(host or domain name not found)");
@@ -293,11 +430,14 @@ dlv_mx_resolve(struct dlv_agent *a)
 	a->mx_gen++;
 	a->routed = 0;
 	a->mx_ttl = 0;
+	a->self_pref = -1;
+	a->self_relay[0] = '\0';
 	/* Keep down marks and per-host history of hosts we knew. */
 	for (i = 0; i < a->nhosts; i++) {
 		a->hosts[i].naddrs = 0;
 		a->hosts[i].pending = 0;
 		a->hosts[i].dns_temp = 0;
+		a->hosts[i].self = 0;
 	}
 	a->mx_state = DLV_MX_RESOLVING;
 	tv.tv_sec = DLV_DNS_WAIT_MS / 1000;
@@ -323,7 +463,8 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 {
 	struct dlv_host	 old[DLV_MX_HOSTS_MAX];
 	struct bw_dns_rr rr;
-	int		 nold = a->nhosts;
+	char		 why[BW_REPLY_TEXT_MAX];
+	int		 nold = a->nhosts, at;
 	uint32_t	 i;
 	int		 nullmx = 0;
 
@@ -342,15 +483,10 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 				nullmx = 1;
 				continue;
 			}
-			if (a->nhosts >= DLV_MX_HOSTS_MAX)
-				continue;
-			memset(&a->hosts[a->nhosts], 0, sizeof(a->hosts[0]));
-			strlcpy(a->hosts[a->nhosts].name, name,
-			    sizeof(a->hosts[0].name));
-			a->hosts[a->nhosts].pref = rr.preference;
-			a->hosts[a->nhosts].port = 25;
-			dlv_mx_keep(&a->hosts[a->nhosts], old, nold);
-			a->nhosts++;
+			/* the best DLV_MX_HOSTS_MAX, whatever the order */
+			if ((at = dlv_mx_add(a->hosts, &a->nhosts,
+			    DLV_MX_HOSTS_MAX, name, rr.preference)) >= 0)
+				dlv_mx_keep(&a->hosts[at], old, nold);
 		}
 		if (nullmx && a->nhosts == 0) {
 			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.1.10",
@@ -362,7 +498,6 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 			    "MX answer without usable records");
 			return;
 		}
-		dlv_mx_sort(a->hosts, a->nhosts);
 		break;
 	case BW_DNS_NODATA:
 		/* RFC 5321 5.1: the implicit MX. */
@@ -377,9 +512,9 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 		    "domain not found (NXDOMAIN)");
 		return;
 	default:
-		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
-		    ans->status == BW_DNS_TIMEOUT ?
-		    "MX lookup timed out" : "MX lookup failed (SERVFAIL)");
+		snprintf(why, sizeof(why), "MX lookup for %s %s", a->domain,
+		    dlv_mx_dns_why((int)ans->status));
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3", why);
 		return;
 	}
 	dlv_mx_resolve_hosts(a);
@@ -396,8 +531,13 @@ dlv_mx_answer_addr(struct dlv_agent *a, struct dlv_host *h,
 	int		 af;
 
 	h->pending--;
-	if (ans->status == BW_DNS_SERVFAIL || ans->status == BW_DNS_TIMEOUT) {
+	if (dlv_mx_dns_temp((int)ans->status)) {
 		h->dns_temp = 1;
+		h->dns_status = (int)ans->status;
+		h->last_error_time = bw_time();
+		snprintf(h->last_error, sizeof(h->last_error), "%s lookup %s",
+		    ans->qtype == BW_DNS_T_A ? "A" : "AAAA",
+		    dlv_mx_dns_why((int)ans->status));
 		return;
 	}
 	if (ans->status != BW_DNS_OK)

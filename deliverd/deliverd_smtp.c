@@ -17,6 +17,9 @@
  * LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION transactions; between jobs it
  * waits LIM_DELIVER_IDLE_KEEP, then QUITs.
  *
+ * A greeting or EHLO/HELO reply naming our own hostname marks the host as
+ * this gateway (dlv_mx_self) and the connection QUITs.
+ *
  * Failures before the connection is ready (refused, timeout, 4xx/5xx
  * greeting, EHLO and HELO refused) count against the host: it is marked
  * down and the agent picks another.  A failed TLS handshake marks the host
@@ -730,6 +733,29 @@ dlv_smtp_ehlo(struct dlv_conn *c)
 	    LIM_DELIVER_TIMEOUT_COMMAND);
 }
 
+/*
+ * A greeting or EHLO/HELO reply that names our own hostname: the server
+ * is this gateway (behind an address we do not know as ours) or hands
+ * everything back to it.  The host is not used again (deliverd_mx.c
+ * decides between a backup MX and a loop); the connection QUITs.
+ */
+static int
+dlv_smtp_self(struct dlv_conn *c, const char *what)
+{
+	char	 why[BW_DOMAIN_MAX + 64];
+
+	if (!dlv_self_name(c->reply.text, dlv_env->cfg->hostname))
+		return 0;
+	snprintf(why, sizeof(why), "%s with my own hostname %s", what,
+	    dlv_env->cfg->hostname);
+	dlv_mx_self(c->agent, c->host, c->relay, why);
+	dlv_smtp_cmd(c, "QUIT");
+	c->state = DLV_CS_QUIT;
+	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
+	    LIM_DELIVER_TIMEOUT_COMMAND);
+	return 1;
+}
+
 /* A complete reply in the current state. */
 static void
 dlv_smtp_reply(struct dlv_conn *c)
@@ -742,9 +768,13 @@ dlv_smtp_reply(struct dlv_conn *c)
 			dlv_smtp_host_fail(c, c->reply.text);
 			return;
 		}
+		if (dlv_smtp_self(c, "greeted me"))
+			return;
 		dlv_smtp_ehlo(c);
 		break;
 	case DLV_CS_EHLO:
+		if (cls == 2 && dlv_smtp_self(c, "replied to EHLO"))
+			return;
 		if (cls == 2) {
 			c->ext.esmtp = 1;
 			if (c->ext.starttls && !c->tls &&
@@ -761,6 +791,8 @@ dlv_smtp_reply(struct dlv_conn *c)
 			dlv_smtp_host_fail(c, c->reply.text);
 		break;
 	case DLV_CS_HELO:
+		if (cls == 2 && dlv_smtp_self(c, "replied to HELO"))
+			return;
 		if (cls == 2)
 			dlv_smtp_ready(c);
 		else

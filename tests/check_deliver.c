@@ -2,7 +2,9 @@
  * deliverd's pure parts: the SMTP reply parser (multi-line, enhanced
  * codes, malformed shapes), EHLO keywords, reply status and DSN mapping,
  * dot-stuffing, the body in BDAT chunks, MX ordering and the spreading of
- * connections over hosts.
+ * connections over hosts, the MX cut to the best preferences, and the
+ * loop checks (is a next hop one of our listeners, does a greeting name
+ * our hostname).
  */
 #include "bw_autoconf.h"
 
@@ -12,6 +14,7 @@
 
 #include <event2/buffer.h>
 
+#include "config.h"
 #include "util.h"
 #include "deliverd.h"
 
@@ -392,7 +395,7 @@ static const struct {
 	const char	*name;
 	int		 prefs[4];
 	int		 naddrs[4];
-	int		 down[4];	/* 1: down now */
+	int		 down[4];	/* 1: down now, 2: it is us */
 	int		 n;
 	int		 picks;
 	int		 want[4];	/* picks per host */
@@ -408,6 +411,8 @@ static const struct {
 	{ "one of two equal is down", { 10, 10, 20 }, { 1, 1, 1 },
 	    { 0, 1, 0 }, 3, 3, { 3, 0, 0 } },
 	{ "all down", { 10, 20 }, { 1, 1 }, { 1, 1 }, 2, 2, { 0, 0 } },
+	{ "a host that is us is never picked", { 10, 20 }, { 1, 1 },
+	    { 2, 0 }, 2, 2, { 0, 2 } },
 };
 
 START_TEST(mx_pick)
@@ -417,10 +422,12 @@ START_TEST(mx_pick)
 	int		 count[4] = { 0, 0, 0, 0 }, i, k, none = 0;
 	uint64_t	 now = 1000000;
 
-	for (i = 0; i < pick_cases[_i].n; i++)
+	for (i = 0; i < pick_cases[_i].n; i++) {
 		host_set(&h[i], "h", pick_cases[_i].prefs[i],
 		    pick_cases[_i].naddrs[i],
-		    pick_cases[_i].down[i] ? now + 1 : now - 1);
+		    pick_cases[_i].down[i] == 1 ? now + 1 : now - 1);
+		h[i].self = pick_cases[_i].down[i] == 2;
+	}
 	for (i = 0; i < pick_cases[_i].picks; i++) {
 		k = dlv_mx_pick(h, pick_cases[_i].n, &rr, now);
 		if (k == -1)
@@ -446,6 +453,172 @@ START_TEST(mx_pick_down_expires)
 	host_set(&h[1], "b", 20, 1, 0);
 	ck_assert_int_eq(dlv_mx_pick(h, 2, &rr, 4999), 1);
 	ck_assert_int_eq(dlv_mx_pick(h, 2, &rr, 5000), 0);
+}
+END_TEST
+
+/*
+ * dlv_mx_add: whatever the order of the records, the best max are kept,
+ * sorted, equal preferences in arrival order.
+ */
+static const struct {
+	const char	*name;
+	int		 prefs[24];
+	int		 n;
+	int		 max;
+	int		 want[8];	/* preferences kept, in order */
+	int		 nwant;
+} mxadd_cases[] = {
+	{ "best last", { 90, 80, 70, 60, 50, 40, 30, 20, 10 }, 9, 4,
+	    { 10, 20, 30, 40 }, 4 },
+	{ "best first", { 10, 20, 30, 40, 50, 60 }, 6, 4,
+	    { 10, 20, 30, 40 }, 4 },
+	{ "room for all", { 30, 10, 20 }, 3, 4, { 10, 20, 30 }, 3 },
+	{ "ties keep arrival order", { 20, 10, 20, 10, 20 }, 5, 3,
+	    { 10, 10, 20 }, 3 },
+	{ "worse than a full list: dropped", { 1, 2, 3, 9, 8, 7 }, 6, 3,
+	    { 1, 2, 3 }, 3 },
+};
+
+START_TEST(mx_add_keeps_best)
+{
+	struct dlv_host	 h[8];
+	char		 name[16];
+	int		 i, n = 0;
+
+	for (i = 0; i < mxadd_cases[_i].n; i++) {
+		snprintf(name, sizeof(name), "h%d", i);
+		(void)dlv_mx_add(h, &n, mxadd_cases[_i].max, name,
+		    mxadd_cases[_i].prefs[i]);
+	}
+	ck_assert_int_eq(n, mxadd_cases[_i].nwant);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(h[i].pref == mxadd_cases[_i].want[i] &&
+		    h[i].port == 25 && !h[i].self, "%s: host %d pref %d",
+		    mxadd_cases[_i].name, i, h[i].pref);
+	if (strcmp(mxadd_cases[_i].name, "ties keep arrival order") == 0) {
+		ck_assert_str_eq(h[0].name, "h1");
+		ck_assert_str_eq(h[1].name, "h3");
+		ck_assert_str_eq(h[2].name, "h0");
+	}
+}
+END_TEST
+
+/* 40 MX records from a list of 16: the 16 lowest, whatever the order. */
+START_TEST(mx_add_forty)
+{
+	struct dlv_host	*h;
+	char		 name[16];
+	int		 i, n = 0;
+
+	h = calloc(DLV_MX_HOSTS_MAX, sizeof(*h));
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "h%d", 89 - i);
+		(void)dlv_mx_add(h, &n, DLV_MX_HOSTS_MAX, name, 89 - i);
+	}
+	ck_assert_int_eq(n, DLV_MX_HOSTS_MAX);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(h[i].pref, 50 + i);
+	free(h);
+}
+END_TEST
+
+/* ---- loop checks ---- */
+
+static const char self_conf[] =
+    "hostname mx.example.org\n"
+    "listener a {\n address 192.0.2.10\n port 25\n type public\n"
+    " accept_domains example.org\n}\n"
+    "listener b {\n address 0.0.0.0\n port 2525\n type public\n"
+    " accept_domains example.org\n}\n"
+    "listener c {\n address :: \n port 587\n type public\n"
+    " accept_domains example.org\n}\n"
+    "listener d {\n address 2001:db8::25\n port 25\n type public\n"
+    " accept_domains example.org\n}\n";
+
+static const struct {
+	const char	*name;
+	const char	*addr;
+	int		 port;
+	int		 want;
+} self_addr_cases[] = {
+	{ "our listener's address and port", "192.0.2.10", 25, 1 },
+	{ "our address, another port", "192.0.2.10", 2526, 0 },
+	{ "another address, our port", "192.0.2.11", 25, 0 },
+	{ "IPv4-mapped form of our address", "::ffff:192.0.2.10", 25, 1 },
+	{ "wildcard: loopback", "127.0.0.1", 2525, 1 },
+	{ "wildcard: anywhere in 127/8", "127.1.2.3", 2525, 1 },
+	{ "wildcard: an interface address", "198.51.100.7", 2525, 1 },
+	{ "wildcard: a remote address", "198.51.100.8", 2525, 0 },
+	{ "wildcard: the IPv4 one does not cover IPv6", "::1", 2525, 0 },
+	{ "IPv6 wildcard: ::1", "::1", 587, 1 },
+	{ "IPv6 wildcard: an interface address", "2001:db8::7", 587, 1 },
+	{ "IPv6 wildcard: does not cover IPv4", "127.0.0.1", 587, 0 },
+	{ "IPv6 wildcard: a remote address", "2001:db8::8", 587, 0 },
+	{ "IPv6 listener's address", "2001:DB8:0::25", 25, 1 },
+	{ "specific listener: loopback is not it", "127.0.0.1", 25, 0 },
+	{ "not an address", "mx.example.org", 25, 0 },
+	{ "empty", "", 25, 0 },
+};
+
+START_TEST(self_addr)
+{
+	struct bw_config	*cfg = config_new();
+	struct dlv_ifaddrs	*ifa = calloc(1, sizeof(*ifa));
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(config_parse_text(cfg, "t.conf", self_conf, NULL,
+	    NULL, NULL), 0);
+	ck_assert_int_eq(dlv_self_ifaddr_add(ifa, "198.51.100.7"), 0);
+	ck_assert_int_eq(dlv_self_ifaddr_add(ifa, "2001:db8::7"), 0);
+	ck_assert_int_eq(dlv_self_ifaddr_add(ifa, "nonsense"), -1);
+	ck_assert_msg(dlv_self_addr(cfg, ifa, self_addr_cases[_i].addr,
+	    self_addr_cases[_i].port) == self_addr_cases[_i].want, "%s",
+	    self_addr_cases[_i].name);
+	free(ifa);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(self_ifaddrs_full)
+{
+	struct dlv_ifaddrs	*ifa = calloc(1, sizeof(*ifa));
+	int			 i;
+
+	for (i = 0; i < DLV_SELF_IFADDRS_MAX; i++)
+		ck_assert_int_eq(dlv_self_ifaddr_add(ifa, "192.0.2.1"), 0);
+	ck_assert_int_eq(dlv_self_ifaddr_add(ifa, "192.0.2.2"), -1);
+	ck_assert_int_eq(ifa->n, DLV_SELF_IFADDRS_MAX);
+	free(ifa);
+}
+END_TEST
+
+static const struct {
+	const char	*text;		/* as dlv_reply keeps it */
+	const char	*hostname;
+	int		 want;
+} self_name_cases[] = {
+	{ "220 mx.example.org ESMTP Breakwater", "mx.example.org", 1 },
+	{ "220 MX.Example.ORG. ready", "mx.example.org", 1 },
+	{ "250 mx.example.org PIPELINING SIZE", "mx.example.org.", 1 },
+	{ "250 mx.example.org", "mx.example.org", 1 },
+	{ "220 2.0.0 mx.example.org ready", "mx.example.org", 1 },
+	{ "220 mx.example.org.evil ESMTP", "mx.example.org", 0 },
+	{ "220 mx.example.or ESMTP", "mx.example.org", 0 },
+	{ "220 other.example ESMTP mx.example.org", "mx.example.org", 0 },
+	{ "220", "mx.example.org", 0 },
+	{ "220 ", "mx.example.org", 0 },
+	{ "", "mx.example.org", 0 },
+	{ "220 mx.example.org", "", 0 },
+	{ "220 2.0.0", "mx.example.org", 0 },
+	{ "xyz mx.example.org", "mx.example.org", 0 },
+};
+
+START_TEST(self_name)
+{
+	ck_assert_msg(dlv_self_name(self_name_cases[_i].text,
+	    self_name_cases[_i].hostname) == self_name_cases[_i].want,
+	    "\"%s\" vs %s", self_name_cases[_i].text,
+	    self_name_cases[_i].hostname);
 }
 END_TEST
 
@@ -501,6 +674,18 @@ deliver_suite(void)
 	tcase_add_loop_test(tc, mx_pick, 0,
 	    sizeof(pick_cases) / sizeof(pick_cases[0]));
 	tcase_add_test(tc, mx_pick_down_expires);
+	tcase_add_loop_test(tc, mx_add_keeps_best, 0,
+	    sizeof(mxadd_cases) / sizeof(mxadd_cases[0]));
+	tcase_add_test(tc, mx_add_forty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("loop checks");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, self_addr, 0,
+	    sizeof(self_addr_cases) / sizeof(self_addr_cases[0]));
+	tcase_add_test(tc, self_ifaddrs_full);
+	tcase_add_loop_test(tc, self_name, 0,
+	    sizeof(self_name_cases) / sizeof(self_name_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
