@@ -20,7 +20,10 @@
  * them.
  *
  * By name: a greeting or EHLO/HELO reply whose first word is our
- * configured `hostname` (what our smtpd says in both).
+ * configured `hostname` (what our smtpd says in both) -- unless that name
+ * is "localhost" or "localhost.localdomain" (the fallback of an unset
+ * host name, and what many misconfigured servers say: it proves
+ * nothing, and mail to them is not a loop).
  *
  * Trust: reply text comes from the remote server (bounded by the reply
  * parser); addresses from dnscached or the config, parsed with inet_pton.
@@ -126,7 +129,9 @@ dlv_self_name(const char *text, const char *hostname)
 	hn = strlen(hostname);
 	if (hn > 0 && hostname[hn - 1] == '.')
 		hn--;
-	if (hn == 0)
+	if (hn == 0 || (hn == 9 && strncasecmp(hostname, "localhost", 9) ==
+	    0) || (hn == 21 && strncasecmp(hostname, "localhost.localdomain",
+	    21) == 0))
 		return 0;
 	/* "220 name ..." or "250 name ..." (continuation lines follow) */
 	w = text;

@@ -611,6 +611,9 @@ static const struct {
 	{ "220 mx.example.org", "", 0 },
 	{ "220 2.0.0", "mx.example.org", 0 },
 	{ "xyz mx.example.org", "mx.example.org", 0 },
+	{ "220 localhost ESMTP", "localhost", 0 },
+	{ "220 localhost.localdomain ESMTP", "LOCALHOST.localdomain.", 0 },
+	{ "220 localhost2 ESMTP", "localhost2", 1 },
 };
 
 START_TEST(self_name)
