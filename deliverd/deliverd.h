@@ -274,6 +274,10 @@ struct dlv_conn {
 	enum dlv_conn_state	 state;
 	struct bufferevent	*bev;
 	struct event		*idle_ev;
+	struct event		*deadline_ev;	/* the whole reply waited for */
+	long long		 reply_ms;	/* its limit, from our last byte */
+	int			 deadline_drain;	/* armed when the output
+						   has drained */
 	int			 tls;
 	int			 setup_done;
 	int			 in_open;	/* inside dlv_smtp_open() */

@@ -31,8 +31,14 @@
  *
  * Trust: the remote server is untrusted.  Reply lines are bounded by
  * DLV_REPLY_LINE_MAX (partial lines too) and parsed by deliverd_reply.c;
- * every wait has its LIM_DELIVER_TIMEOUT_*; nothing the server sends can
- * end the process.  Bytes left in the input after the STARTTLS reply end
+ * every wait has its LIM_DELIVER_TIMEOUT_*, twice: as an idle timeout on
+ * the socket (nothing received for that long) and as a deadline for the
+ * whole reply, counted from our last byte out (a server that sends one
+ * byte at a time, a TLS handshake that crawls, do not hold the connection
+ * for ever); a reply of a class the command cannot have (2xx to DATA, 3xx
+ * to RCPT or to the final dot) means the session is out of step: the
+ * connection is dropped and its recipients are deferred, never counted as
+ * delivered; nothing the server sends can end the process.  Bytes left in the input after the STARTTLS reply end
  * the connection (no command injection into the TLS session).
  */
 #include "bw_autoconf.h"
@@ -75,6 +81,7 @@ dlv_conn_state_name(enum dlv_conn_state s)
 }
 
 static void	dlv_smtp_read_cb(struct bufferevent *, void *);
+static void	dlv_smtp_write_cb(struct bufferevent *, void *);
 static void	dlv_smtp_event_cb(struct bufferevent *, short, void *);
 static void	dlv_smtp_fail(struct dlv_conn *, const char *);
 
@@ -109,6 +116,41 @@ dlv_ms_tv(struct timeval *tv, long long ms)
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
+/* Bytes of ours not yet on the wire (under TLS: in either layer). */
+static size_t
+dlv_smtp_output_pending(struct dlv_conn *c)
+{
+	struct bufferevent	*under;
+	size_t			 n;
+
+	if (c->bev == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if ((under = bufferevent_get_underlying(c->bev)) != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+/*
+ * (Re)start the deadline of the reply waited for: reply_ms from now if
+ * everything we queued has gone out, else from when it has (write cb).
+ */
+static void
+dlv_smtp_deadline(struct dlv_conn *c)
+{
+	struct timeval	 tv;
+
+	evtimer_del(c->deadline_ev);
+	if (c->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		c->deadline_drain = 1;
+		return;
+	}
+	c->deadline_drain = 0;
+	dlv_ms_tv(&tv, c->reply_ms);
+	evtimer_add(c->deadline_ev, &tv);
+}
+
 /* Read and write deadlines for the current wait. */
 static void
 dlv_smtp_timeouts(struct dlv_conn *c, int rlim, int wlim)
@@ -118,6 +160,43 @@ dlv_smtp_timeouts(struct dlv_conn *c, int rlim, int wlim)
 	dlv_ms_tv(&r, BW_LIMIT(dlv_env->cfg, rlim));
 	dlv_ms_tv(&w, BW_LIMIT(dlv_env->cfg, wlim));
 	bufferevent_set_timeouts(c->bev, &r, &w);
+	c->reply_ms = BW_LIMIT(dlv_env->cfg, rlim);
+	dlv_smtp_deadline(c);
+}
+
+/* Our output has drained: the reply's deadline starts now. */
+static void
+dlv_smtp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct dlv_conn	*c = arg;
+
+	if (c->deadline_drain && c->state != DLV_CS_IDLE &&
+	    c->state != DLV_CS_CLOSED)
+		dlv_smtp_deadline(c);
+}
+
+/* The whole reply did not come in time (however it trickled). */
+static void
+dlv_smtp_deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dlv_conn	*c = arg;
+	char		 why[64];
+
+	if (c->state == DLV_CS_IDLE || c->state == DLV_CS_CLOSED)
+		return;
+	if (dlv_smtp_output_pending(c) > 0) {
+		/*
+		 * A long body still going out (under TLS the filter's output
+		 * drains into the socket's at once): the write timeout
+		 * watches that; the reply's time starts once it is out.
+		 */
+		c->deadline_drain = 0;
+		dlv_smtp_deadline(c);
+		return;
+	}
+	snprintf(why, sizeof(why), "timeout (no complete reply in %llds)",
+	    c->reply_ms / 1000);
+	dlv_smtp_fail(c, why);
 }
 
 /* Queue one command line. */
@@ -170,6 +249,8 @@ dlv_smtp_close(struct dlv_conn *c, int notify)
 	c->bev = NULL;
 	event_free(c->idle_ev);
 	c->idle_ev = NULL;
+	event_free(c->deadline_ev);
+	c->deadline_ev = NULL;
 	if (event_base_once(dlv_env->base, -1, EV_TIMEOUT, dlv_smtp_free_cb,
 	    c, &tv) == -1)
 		free(c);	/* XXX: only if libevent cannot allocate */
@@ -327,7 +408,7 @@ dlv_smtp_connect(struct dlv_conn *c, char *err, size_t errsz)
 			snprintf(err, errsz, "out of memory");
 			continue;
 		}
-		bufferevent_setcb(c->bev, dlv_smtp_read_cb, NULL,
+		bufferevent_setcb(c->bev, dlv_smtp_read_cb, dlv_smtp_write_cb,
 		    dlv_smtp_event_cb, c);
 		dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_CONNECT,
 		    LIM_DELIVER_TIMEOUT_CONNECT);
@@ -371,6 +452,12 @@ dlv_smtp_open(struct dlv_agent *a, int h)
 		free(c);
 		goto nomem;
 	}
+	if ((c->deadline_ev = evtimer_new(dlv_env->base, dlv_smtp_deadline_cb,
+	    c)) == NULL) {
+		event_free(c->idle_ev);
+		free(c);
+		goto nomem;
+	}
 	c->agent = a;
 	c->host = h;
 	dlv_reply_init(&c->reply);
@@ -400,6 +487,8 @@ dlv_smtp_idle(struct dlv_conn *c)
 
 	c->state = DLV_CS_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	evtimer_del(c->deadline_ev);
+	c->deadline_drain = 0;
 	dlv_ms_tv(&tv, BW_LIMIT(dlv_env->cfg, LIM_DELIVER_IDLE_KEEP));
 	evtimer_add(c->idle_ev, &tv);
 }
@@ -577,6 +666,11 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 	uint32_t	 idx = c->replies++;
 	char		 dsn[BW_DSN_CODE_MAX];
 
+	if (c->reply.code / 100 == 3) {
+		/* MAIL and RCPT have no intermediate reply: out of step */
+		dlv_smtp_fail(c, "unexpected 3xx reply to MAIL/RCPT");
+		return;
+	}
 	if (idx == 0) {
 		c->mail_ok = c->reply.code / 100 == 2;
 		if (!c->mail_ok)
@@ -706,8 +800,8 @@ dlv_smtp_tls_start(struct dlv_conn *c)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(nb, 1);
 	c->bev = nb;
-	bufferevent_setcb(c->bev, dlv_smtp_read_cb, NULL, dlv_smtp_event_cb,
-	    c);
+	bufferevent_setcb(c->bev, dlv_smtp_read_cb, dlv_smtp_write_cb,
+	    dlv_smtp_event_cb, c);
 	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
 	    LIM_DELIVER_TIMEOUT_COMMAND);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -812,11 +906,21 @@ dlv_smtp_reply(struct dlv_conn *c)
 			dlv_smtp_body(c);
 			break;
 		}
+		if (cls != 4 && cls != 5) {
+			/* 2xx to DATA: the body was never sent */
+			dlv_smtp_fail(c, "unexpected reply to DATA");
+			break;
+		}
 		dlv_smtp_result_all(c, 1);
 		dlv_smtp_job_done(c);
 		dlv_smtp_rset(c);
 		break;
 	case DLV_CS_BODY:
+		if (cls == 3) {
+			dlv_smtp_fail(c, "unexpected 3xx reply to the end of "
+			    "data");
+			break;
+		}
 		dlv_smtp_result_all(c, 1);
 		dlv_smtp_job_done(c);
 		dlv_smtp_ready(c);
@@ -900,6 +1004,10 @@ dlv_smtp_read_cb(struct bufferevent *bev, void *arg)
 			continue;
 		dlv_smtp_reply(c);
 		dlv_reply_init(&c->reply);
+		/* the next pipelined reply gets a deadline of its own */
+		if (c->state != DLV_CS_CLOSED && c->state != DLV_CS_IDLE &&
+		    c->state != DLV_CS_TLS && c->state != DLV_CS_CONNECTING)
+			dlv_smtp_deadline(c);
 	}
 }
 

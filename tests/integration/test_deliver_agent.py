@@ -14,7 +14,11 @@ equal-preference hosts; connection reuse (many jobs, few sessions at the
 sink); the gateway's source address and HELO seen by the sink; a route wins
 over MX; 5xx to one recipient of three; every MX down -> unreachable; null
 MX and NXDOMAIN -> permanent failure at once; implicit MX; SIZE limit;
-STARTTLS; queued's link lost and back.
+STARTTLS; queued's link lost and back.  Hostile servers: an endless reply
+line, a multi-line reply without end, a 421 greeting, no greeting, a
+greeting or a reply to the final dot that trickles in one byte at a time
+(the whole reply has a deadline), garbage, 250 to DATA and 354 to RCPT
+(out of step: deferred, never delivered or bounced).
 """
 
 import ctypes
@@ -289,6 +293,14 @@ class PySinkHandler(socketserver.StreamRequestHandler):
         self.wfile.write(text.encode() + b"\r\n")
         self.wfile.flush()
 
+    def drip(self, data, every=0.4):
+        """One byte at a time, each well within deliverd's read timeout;
+        the whole takes longer than it."""
+        for i in range(len(data)):
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            time.sleep(every)
+
     def handle(self):
         srv = self.server
         with srv.lock:
@@ -318,7 +330,10 @@ class PySinkHandler(socketserver.StreamRequestHandler):
             self.wfile.flush()
             time.sleep(3)
             return
-        self.reply("220 pysink ESMTP")
+        if srv.mode == "drip":
+            self.drip(b"220 pysink ESMTP\r\n")
+        else:
+            self.reply("220 pysink ESMTP")
         mail, rcpts, tls = None, [], False
         while True:
             line = self.rfile.readline(4096)
@@ -330,6 +345,16 @@ class PySinkHandler(socketserver.StreamRequestHandler):
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO") and srv.mode == "garbage":
                 self.reply("hello world, this is not SMTP")
+            elif verb == "EHLO" and srv.mode == "manylines":
+                # a multi-line reply that never ends
+                for i in range(20000):
+                    self.wfile.write(b"250-line %d\r\n" % i)
+                self.wfile.flush()
+                return
+            elif verb == "RCPT" and srv.mode == "rcpt354":
+                self.reply("354 go ahead")
+            elif verb == "DATA" and srv.mode == "data250":
+                self.reply("250 2.0.0 thanks, but where is the body")
             elif verb == "EHLO" and srv.mode == "noehlo":
                 self.reply("500 5.5.1 EHLO? never heard of it")
             elif verb == "STARTTLS" and srv.mode == "tlsrefuse":
@@ -387,7 +412,10 @@ class PySinkHandler(socketserver.StreamRequestHandler):
                     data.append(ln)
                 with srv.lock:
                     srv.mails.append((mail, rcpts, b"".join(data)))
-                self.reply("250 2.0.0 ok queued")
+                if srv.mode == "dripdot":
+                    self.drip(b"250 2.0.0 ok queued\r\n")
+                else:
+                    self.reply("250 2.0.0 ok queued")
             elif verb == "RSET":
                 mail, rcpts = None, []
                 self.reply("250 2.0.0 ok")
@@ -420,6 +448,7 @@ def config_text(bw, with_delivery_conf):
 deliver_idle_keep 1s
 deliver_timeout_connect 2s
 deliver_timeout_greeting 2s
+deliver_timeout_data_final 3s
 deliver_max_connections_per_domain 4
 """
     if with_delivery_conf:
@@ -763,6 +792,39 @@ def run_cases(bw, fq, sinks, have_conf):
           hostile, "silent.test", "timeout")
     t.run("non-SMTP reply to EHLO: host fails, domain unreachable",
           hostile, "garbage.test", "malformed reply")
+
+    for addr, mode in (("127.0.3.105", "drip"), ("127.0.3.106", "data250"),
+                       ("127.0.3.107", "rcpt354"),
+                       ("127.0.3.108", "manylines"),
+                       ("127.0.3.109", "dripdot")):
+        pysink(addr, mode=mode)
+    t.run("a greeting that trickles in one byte at a time: the whole "
+          "reply times out, domain unreachable",
+          hostile, "drip.test", "no complete reply")
+    t.run("a multi-line EHLO reply without end: host fails, domain "
+          "unreachable", hostile, "manylines.test", "malformed reply")
+
+    def out_of_step(domain, want_in_reply, srv=None):
+        t0 = time.monotonic()
+        done, res = fq.wait_done(fq.send_job(domain, ["a@" + domain,
+                                                      "b@" + domain]), 30)
+        st = [(r.status, r.dsn.decode(), r.reply.decode())
+              for r in res.values()]
+        assert all(x[0] == TEMPFAIL and x[1].startswith("4.")
+                   for x in st), st
+        assert all(want_in_reply in x[2] for x in st), st
+        assert done.unreachable == 0, done.reason
+        assert time.monotonic() - t0 < 15
+        if srv is not None:
+            assert not srv.mails, srv.mails
+    t.run("250 to DATA (no body sent): deferred, never delivered",
+          out_of_step, "data250.test", "unexpected reply to DATA",
+          [s for s in sinks if getattr(s, "mode", "") == "data250"][0])
+    t.run("354 to RCPT: the session is out of step, deferred (not "
+          "bounced)", out_of_step, "rcpt354.test", "unexpected 3xx")
+    t.run("the reply to the final dot trickles in: it times out, "
+          "deferred 4.4.2", out_of_step, "dripdot.test",
+          "no complete reply")
 
     p104 = pysink("127.0.3.104", mode="onlyone")
 
