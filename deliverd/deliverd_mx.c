@@ -326,10 +326,11 @@ dlv_mx_settle(struct dlv_agent *a)
 			    tf->name, dlv_mx_dns_why(tf->dns_status));
 			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3", why);
 		} else if (a->self_pref >= 0) {
+			/* a backup MX holds the mail for its primaries */
 			snprintf(why, sizeof(why), "unable to find primary "
 			    "relay for %s (no address for a mail exchanger "
 			    "better than this gateway)", a->domain);
-			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4", why);
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.4", why);
 		} else
 			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4",
 			    "no address for any mail exchanger "

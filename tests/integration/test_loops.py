@@ -16,13 +16,14 @@ greets with our hostname (smtp-sink -h), one that answers EHLO with it;
 we are the best MX (a worse one exists) -> each of those bounces with
 5.4.6 "mail for D loops back to myself", the DSN reaches the sender and no
 message is received a second time.  We are a backup MX (20) and the
-primary (10) works -> delivered to it; the primary is down -> deferred, not
-looped, and delivered once it is back; a backup MX that greets with our
-name while the primary is down -> deferred.  DNS: a CNAME loop, a chain of
-10 CNAMEs (over the limit of 8), an MX host whose address is a CNAME loop
--> deferred (4.4.3), the message still queued, bwctl show domain names the
-DNS error; 40 MX records with the best preference last in wire order -> the
-best one gets the mail.
+primary (10) works -> delivered to it; the primary is down -> deferred,
+not looped, and delivered once it is back; a backup MX that greets with
+our name while the primary is down -> deferred; the primary has no
+address -> deferred 4.4.4 "unable to find primary relay".  DNS: a CNAME
+loop, a chain of 10 CNAMEs (over the limit of 8), an MX host whose
+address is a CNAME loop -> deferred (4.4.3), the message still queued,
+bwctl show domain names the DNS error; 40 MX records with the best
+preference last in wire order -> the best one gets the mail.
 """
 
 import os
@@ -318,6 +319,18 @@ def run_cases(bw, sinks):
         assert accepted() == n0 + 1
     t.run("a backup MX that greets with our hostname while the primary is "
           "down: deferred, not bounced", greetbackup)
+
+    def noprimary():
+        n0 = accepted()
+        rcpt = "u@noprimary" + D
+        send(rcpt, "alice-noprimary@origin" + D)
+        bw.wait_log("queued", r"to=<%s> .*dsn=4\.4\.4 status=deferred "
+                    r"\(unable to find primary relay" % re.escape(rcpt), 15)
+        time.sleep(1)
+        assert accepted() == n0 + 1
+        assert not dsn_for("alice-noprimary@origin" + D)
+    t.run("we are the backup MX and the primary has no address: deferred "
+          "4.4.4 (unable to find primary relay)", noprimary)
 
     # -- DNS ----------------------------------------------------------------
     def dns_deferred(domain, what):
