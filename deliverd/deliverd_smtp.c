@@ -22,8 +22,9 @@
  *
  * Failures before the connection is ready (refused, timeout, 4xx/5xx
  * greeting, EHLO and HELO refused) count against the host: it is marked
- * down and the agent picks another.  A failed TLS handshake marks the host
- * "no TLS" for DLV_NOTLS_MS and the agent reconnects in plaintext.  A
+ * down and the agent picks another.  A failed TLS handshake, or a TLS
+ * session that fails before it is ready, marks the host "no TLS" for
+ * DLV_NOTLS_MS and the agent reconnects in plaintext.  A
  * failure during a transaction gives its recipients a temporary failure.
  * RSET follows only an aborted transaction (a completed one resets the
  * server's state).  A host that refuses one more connection while others
@@ -267,6 +268,26 @@ dlv_smtp_job_done(struct dlv_conn *c)
 	c->job = NULL;
 	if (j != NULL)
 		dlv_job_finish(j, 0, NULL);
+}
+
+/*
+ * TLS failed: the handshake, or the session before it was ready (garbage
+ * or a timeout inside TLS, the server gone; a 4xx or 5xx reply is the
+ * host's answer, not this).  TLS is opportunistic:
+ * the host is spoken to in plaintext for DLV_NOTLS_MS (Postfix falls back
+ * after a TLS session failure too); the agent reconnects.
+ */
+static void
+dlv_smtp_tls_fail(struct dlv_conn *c, const char *what, const char *why)
+{
+	struct dlv_host	*h = dlv_conn_host(c);
+
+	h->notls_until = bw_now_ms() + DLV_NOTLS_MS;
+	h->last_error_time = bw_time();
+	snprintf(h->last_error, sizeof(h->last_error), "%s: %s", what, why);
+	log_info("domain=%s relay=%s %s failed (%s); retrying in plaintext",
+	    c->agent->domain, c->relay, what, why);
+	dlv_smtp_close(c, 1);
 }
 
 /* The host failed before the connection was ready: mark it down. */
@@ -1039,19 +1060,18 @@ dlv_smtp_fail(struct dlv_conn *c, const char *why)
 		dlv_smtp_host_fail(c, why);
 		return;
 	case DLV_CS_TLS:
-		h->notls_until = bw_now_ms() + DLV_NOTLS_MS;
-		h->last_error_time = bw_time();
-		snprintf(h->last_error, sizeof(h->last_error),
-		    "TLS handshake: %s", why);
-		log_info("domain=%s relay=%s TLS handshake failed (%s); "
-		    "retrying in plaintext", c->agent->domain, c->relay, why);
-		dlv_smtp_close(c, 1);
+		dlv_smtp_tls_fail(c, "TLS handshake", why);
 		return;
 	case DLV_CS_GREETING:
 	case DLV_CS_EHLO:
 	case DLV_CS_HELO:
 	case DLV_CS_STARTTLS:
-		dlv_smtp_host_fail(c, why);
+		/* a reply (4xx, 5xx) is the host's answer; a broken session
+		 * under TLS may be TLS's fault */
+		if (c->tls)
+			dlv_smtp_tls_fail(c, "TLS session", why);
+		else
+			dlv_smtp_host_fail(c, why);
 		return;
 	case DLV_CS_QUIT:
 	case DLV_CS_IDLE:

@@ -17,7 +17,8 @@ MX and NXDOMAIN -> permanent failure at once; implicit MX; SIZE limit;
 STARTTLS; queued's link lost and back.  Hostile servers: an endless reply
 line, a multi-line reply without end, a 421 greeting, no greeting, a
 greeting or a reply to the final dot that trickles in one byte at a time
-(the whole reply has a deadline), garbage, 250 to DATA and 354 to RCPT
+(the whole reply has a deadline), garbage, a TLS session that breaks
+right after the handshake (plaintext next time), 250 to DATA and 354 to RCPT
 (out of step: deferred, never delivered or bounced).
 """
 
@@ -388,6 +389,12 @@ class PySinkHandler(socketserver.StreamRequestHandler):
                 tls = True
                 with srv.lock:
                     srv.tls_sessions += 1
+                if srv.mode == "tlsbreak":
+                    # the session breaks after the handshake
+                    self.rfile.readline(4096)
+                    self.wfile.write(b"hello world, this is not SMTP\r\n")
+                    self.wfile.flush()
+                    return
             elif verb == "MAIL":
                 mail, rcpts = cmd, []
                 self.reply("250 2.1.0 ok")
@@ -757,6 +764,19 @@ def run_cases(bw, fq, sinks, have_conf):
             (r.status, r.reply) for r in res.values()]
         assert len(p95.mails) == n + 1
     t.run("failed TLS handshake: that host again in plaintext", tls_broken)
+
+    p110 = pysink("127.0.3.110", tls_cert=cert, mode="tlsbreak")
+
+    def tls_session_broken():
+        done, res = fq.wait_done(fq.send_job("tlsbreak.test",
+                                             ["a@tlsbreak.test"]), 30)
+        assert statuses(res) == [DELIVERED], [
+            (r.status, r.reply) for r in res.values()]
+        assert done.unreachable == 0
+        assert p110.tls_sessions == 1 and len(p110.mails) == 1, (
+            p110.tls_sessions, p110.mails)
+    t.run("a TLS session that breaks after the handshake: that host "
+          "again in plaintext", tls_session_broken)
 
     def tls_refused():
         p97.mode = "tlsrefuse"
