@@ -37,7 +37,7 @@
  * whole reply, counted from our last byte out (a server that sends one
  * byte at a time, a TLS handshake that crawls, do not hold the connection
  * for ever); a reply of a class the command cannot have (2xx to DATA, 3xx
- * to RCPT or to the final dot) means the session is out of step: the
+ * to MAIL, RCPT, BDAT or the final dot) means the session is out of step: the
  * connection is dropped and its recipients are deferred, never counted as
  * delivered; nothing the server sends can end the process.  Bytes left in the input after the STARTTLS reply end
  * the connection (no command injection into the TLS session).
@@ -961,6 +961,11 @@ dlv_smtp_reply(struct dlv_conn *c)
 		dlv_smtp_rset(c);
 		break;
 	case DLV_CS_BDAT:
+		if (cls == 3) {
+			/* BDAT has no intermediate reply: out of step */
+			dlv_smtp_fail(c, "unexpected 3xx reply to BDAT");
+			break;
+		}
 		dlv_smtp_bdat_reply(c);
 		break;
 	case DLV_CS_BDAT_DISCARD:

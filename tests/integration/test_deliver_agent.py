@@ -18,8 +18,8 @@ STARTTLS; queued's link lost and back.  Hostile servers: an endless reply
 line, a multi-line reply without end, a 421 greeting, no greeting, a
 greeting or a reply to the final dot that trickles in one byte at a time
 (the whole reply has a deadline), garbage, a TLS session that breaks
-right after the handshake (plaintext next time), 250 to DATA and 354 to RCPT
-(out of step: deferred, never delivered or bounced).
+right after the handshake (plaintext next time), 250 to DATA, 354 to RCPT
+or to BDAT (out of step: deferred, never delivered or bounced).
 """
 
 import ctypes
@@ -354,6 +354,8 @@ class PySinkHandler(socketserver.StreamRequestHandler):
                 return
             elif verb == "RCPT" and srv.mode == "rcpt354":
                 self.reply("354 go ahead")
+            elif verb == "BDAT" and srv.mode == "bdat354":
+                self.reply("354 go ahead")
             elif verb == "DATA" and srv.mode == "data250":
                 self.reply("250 2.0.0 thanks, but where is the body")
             elif verb == "EHLO" and srv.mode == "noehlo":
@@ -369,6 +371,8 @@ class PySinkHandler(socketserver.StreamRequestHandler):
                     ext.append("PIPELINING")
                 ext.append("SIZE %d" % srv.size if srv.size else "SIZE")
                 ext += ["8BITMIME", "ENHANCEDSTATUSCODES"]
+                if srv.mode == "bdat354":
+                    ext.append("CHUNKING")
                 if (srv.tls_cert or srv.tls_broken) and not tls:
                     ext.append("STARTTLS")
                 for i, e in enumerate(ext):
@@ -816,7 +820,8 @@ def run_cases(bw, fq, sinks, have_conf):
     for addr, mode in (("127.0.3.105", "drip"), ("127.0.3.106", "data250"),
                        ("127.0.3.107", "rcpt354"),
                        ("127.0.3.108", "manylines"),
-                       ("127.0.3.109", "dripdot")):
+                       ("127.0.3.109", "dripdot"),
+                       ("127.0.3.111", "bdat354")):
         pysink(addr, mode=mode)
     t.run("a greeting that trickles in one byte at a time: the whole "
           "reply times out, domain unreachable",
@@ -842,6 +847,8 @@ def run_cases(bw, fq, sinks, have_conf):
           [s for s in sinks if getattr(s, "mode", "") == "data250"][0])
     t.run("354 to RCPT: the session is out of step, deferred (not "
           "bounced)", out_of_step, "rcpt354.test", "unexpected 3xx")
+    t.run("354 to BDAT: out of step, deferred (not bounced)",
+          out_of_step, "bdat354.test", "unexpected 3xx reply to BDAT")
     t.run("the reply to the final dot trickles in: it times out, "
           "deferred 4.4.2", out_of_step, "dripdot.test",
           "no complete reply")
