@@ -210,10 +210,11 @@ main(int argc, char *argv[])
 	 * verify and repair read the whole spool */
 	if (argc == 2 && strcmp(argv[0], "queue") == 0 &&
 	    (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "repair") == 0))
-		ret = bwctl_request(sockpath, BW_LIMIT(&cfg,
+		ret = bwctl_request(sockpath, cfg.admin_group, BW_LIMIT(&cfg,
 		    LIM_CTL_VERIFY_TIMEOUT), json, argc, argv);
 	else
-		ret = bwctl_request(sockpath, BW_LIMIT(&cfg, LIM_CTL_TIMEOUT) +
+		ret = bwctl_request(sockpath, cfg.admin_group,
+		    BW_LIMIT(&cfg, LIM_CTL_TIMEOUT) +
 		    (reload ? BWCTL_RELOAD_MARGIN_MS : 0), json, argc, argv);
 	config_free(&cfg);
 	return ret;

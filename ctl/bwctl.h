@@ -23,9 +23,12 @@ struct evbuffer;
 /* bwctl.c: write all of buf to fd; -1 on error. */
 int	 bwctl_flush(struct evbuffer *, int fd);
 
-/* bwctl_conn.c: send one command to controld, print its answer. */
-int	 bwctl_request(const char *sockpath, long long timeout_ms, int json,
-	    int argc, char *argv[]);
+/*
+ * bwctl_conn.c: send one command to controld, print its answer.
+ * admin_group only names, in a refusal, the group that would be let in.
+ */
+int	 bwctl_request(const char *sockpath, const char *admin_group,
+	    long long timeout_ms, int json, int argc, char *argv[]);
 
 /* bwctl_config.c: `bwctl config check [FILE]`, no controld needed. */
 int	 bwctl_config_check(const char *path, const char *basedir, int json);

@@ -194,8 +194,8 @@ bwctl_output_is_json(struct evbuffer *out)
 }
 
 int
-bwctl_request(const char *sockpath, long long timeout_ms, int json,
-    int argc, char *argv[])
+bwctl_request(const char *sockpath, const char *admin_group,
+    long long timeout_ms, int json, int argc, char *argv[])
 {
 	struct bwctl_conn	 c;
 	int			 ret = BWCTL_EXIT_FAIL;
@@ -204,8 +204,16 @@ bwctl_request(const char *sockpath, long long timeout_ms, int json,
 	c.path = sockpath;
 	c.fd = -1;
 	if (bwctl_connect(&c) == -1) {
+		int	 saved = errno;
+
 		fprintf(stderr, "bwctl: cannot connect to controld at %s: %s\n",
-		    sockpath, strerror(errno));
+		    sockpath, strerror(saved));
+		/* control.sock's mode is the first check: say who passes it */
+		if (saved == EACCES && admin_group[0] != '\0')
+			fprintf(stderr, "bwctl: only root and members of group "
+			    "%s may use bwctl\n", admin_group);
+		else if (saved == EACCES)
+			fprintf(stderr, "bwctl: only root may use bwctl\n");
 		return BWCTL_EXIT_FAIL;
 	}
 	if ((c.out = evbuffer_new()) == NULL ||
