@@ -8,7 +8,8 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
-check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc"
+check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
+systemd passwd util-linux"
 
 missing=""
 for p in $PKGS; do
