@@ -3,13 +3,16 @@
 # run and test.  Safe to run again: it installs only what is missing.
 # Postfix is installed only for its smtp-sink/smtp-source test tools and for the
 # benchmarks; debconf is preseeded so that no Postfix instance is configured
-# or started.
+# or started.  systemd (systemd-sysusers, systemd-analyze), passwd and
+# util-linux (setpriv) serve the production test; debhelper, dpkg-dev,
+# fakeroot and lintian build and check the Debian package (make deb,
+# tests/integration/test_package.py).
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
-systemd passwd util-linux"
+systemd passwd util-linux debhelper dpkg-dev fakeroot lintian"
 
 missing=""
 for p in $PKGS; do
