@@ -755,6 +755,8 @@ def run_cases(bw, state):
           "250'd message is delivered", check_restarts, bw, sink)
     t.run("after the restarts: users, capabilities and roots unchanged",
           check_processes, bw)
+    t.run("after the restarts: pid files rewritten", check_pidfiles, bw)
+    t.run("after the restarts: bwctl by group as before", check_bwctl, bw)
     t.run("a clean stop (SIGTERM) exits 0 and removes the pid files",
           check_clean_stop, bw)
     reports = scan_sanitizers(bw)
