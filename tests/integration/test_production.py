@@ -28,7 +28,9 @@ _bwqueue's, 0700; a message is received, queued and delivered to
 smtp-sink; a message to a next hop that answers 5xx (smtp-sink -f RCPT)
 produces a DSN delivered through the route of the sender's domain; bwctl
 works as root and as a member of bwadmin (setpriv), and a user outside
-bwadmin is refused with a clear error; under continuous load from clients
+bwadmin is refused with a clear error; a route added to the file is
+applied by `bwctl config reload` and each unit's ExecReload= line
+(SIGHUP to $MAINPID) reloads its daemon alone; under continuous load from clients
 that keep a ledger (X-Ledger-Id header), each daemon in turn is killed with
 SIGKILL and restarted 1 s later with the same argv (Restart=on-failure,
 RestartSec=1s), the others reconnect, and every message that got 250 is at
@@ -163,6 +165,16 @@ class SyslogCatcher:
             pass
         self.out.close()
         self.sock = None
+
+
+def unit_reload(unitdir, proc, mainpid):
+    """The argv of the unit's ExecReload= line with $MAINPID put in."""
+    path = os.path.join(unitdir, UNIT % proc)
+    with open(path) as f:
+        lines = [ln.strip() for ln in f if ln.startswith("ExecReload=")]
+    assert len(lines) == 1, "%s: %d ExecReload= lines" % (path, len(lines))
+    return [str(mainpid) if w in ("$MAINPID", "${MAINPID}") else w
+            for w in shlex.split(lines[0][len("ExecReload="):])]
 
 
 def unit_exec(unitdir, proc):
@@ -585,6 +597,48 @@ def all_linked(bw):
     return True
 
 
+def generations(bw):
+    r = bw.bwctl("--json", "status")
+    assert r.returncode == 0, r.stderr
+    return {p["name"]: p.get("counters", {}).get("config_generation")
+            for p in json.loads(r.stdout).get("processes", [])}
+
+
+def check_reload(bw, sink):
+    """A route added to the file: bwctl config reload applies it in every
+    process (smtpd chrooted, all of them without root), then each unit's
+    ExecReload= (SIGHUP) reloads its daemon alone; deliverd uses the
+    route."""
+    with open(bw.config_path, "a") as f:
+        f.write("route new%s -> [127.0.0.1]:%d\n" % (D, sink.port))
+    before = generations(bw)
+    r = bw.bwctl("config", "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = generations(bw)
+    assert set(after) == set(before) and len(after) == len(PROCS) + 1, after
+    for name, g in after.items():
+        assert g == before[name] + 1, (name, before, after, r.stdout)
+    for proc in PROCS:
+        before = generations(bw)
+        argv = unit_reload(bw.unitdir, proc, bw.pid(proc))
+        subprocess.run(argv, check=True, timeout=30, env=dict(UNIT_ENV))
+        mine = [n for n in before if n.split("[")[0] == proc]
+        bwtest.wait_for(
+            lambda: all(generations(bw)[n] == before[n] + 1 for n in mine),
+            20, what="%s reloaded by %s\n%s" % (proc, " ".join(argv),
+                                                 bw.diag(proc)))
+        now = generations(bw)
+        others = [n for n in before if n not in mine]
+        assert all(now[n] == before[n] for n in others), (proc, before, now)
+    with smtplib.SMTP("127.0.0.1", bw.port, timeout=30) as s:
+        s.sendmail("reload@sender" + D, ["x@new" + D],
+                   "Subject: new route\r\nX-Ledger-Id: reload-1\r\n\r\n"
+                   "after the reload\r\n")
+    bwtest.wait_for(lambda: "reload-1" in sink_ids(sink), 30,
+                    what="mail on the route added by reload\n%s" %
+                    bw.diag("deliverd"))
+
+
 class Load:
     """Clients sending one message per connection, without pause, each
     with an X-Ledger-Id; every id that got 250 goes into the ledger."""
@@ -751,6 +805,8 @@ def run_cases(bw, state):
           check_bounce, bw, sink)
     t.run("bwctl works as root and as a bwadmin member; others are "
           "refused with a clear error", check_bwctl, bw)
+    t.run("bwctl config reload and each unit's ExecReload (SIGHUP) reach "
+          "the daemons; a route added is used", check_reload, bw, sink)
     t.run("each daemon killed (SIGKILL) and restarted under load: every "
           "250'd message is delivered", check_restarts, bw, sink)
     t.run("after the restarts: users, capabilities and roots unchanged",
