@@ -206,9 +206,10 @@ TAILQ_HEAD(bw_route_list, bw_route_conf);
 
 /*
  * bounce_profile NAME { retry_initial DUR  retry_max DUR  max_age DUR
- *     max_retries N  domains DOMAIN ... }
+ *     delay_warning DUR  max_retries N  domains DOMAIN ... }
  * max_retries 0: bounce at the first temporary failure; -1: no count
- * limit (max_age alone decides).  Durations in ms.
+ * limit (max_age alone decides).  delay_warning 0: no delay DSN.
+ * Durations in ms.
  */
 struct bw_profile_conf {
 	TAILQ_ENTRY(bw_profile_conf) entry;
@@ -216,6 +217,7 @@ struct bw_profile_conf {
 	long long		 retry_initial;
 	long long		 retry_max;
 	long long		 max_age;
+	long long		 delay_warning;	/* delay DSN after; 0 off */
 	int			 max_retries;
 	char			**domains;
 	int			 ndomains;

@@ -44,10 +44,14 @@ static const struct bw_limit_def config_profile_defs[] = {
 	  7 * PROFILE_DAY, BW_UNIT_MS, "the interval doubles up to this" },
 	{ LIM__COUNT, "max_age", 5 * PROFILE_DAY, PROFILE_SEC,
 	  30 * PROFILE_DAY, BW_UNIT_MS, "RFC 5321 4.5.4.1: 4-5 days" },
+	{ LIM__COUNT, "delay_warning", 4 * PROFILE_HOUR, 0,
+	  30 * PROFILE_DAY, BW_UNIT_MS, "a delay DSN after 4 hours, as "
+	  "Postfix and Exim do; 0: none" },
 };
 #define PROFILE_DEF_RETRY_INITIAL	0
 #define PROFILE_DEF_RETRY_MAX		1
 #define PROFILE_DEF_MAX_AGE		2
+#define PROFILE_DEF_DELAY_WARNING	3
 
 /* Free a gateway (it holds no lists). */
 void
@@ -77,6 +81,7 @@ config_profile_reset(struct bw_profile_conf *pr)
 	pr->retry_initial = config_profile_defs[PROFILE_DEF_RETRY_INITIAL].def;
 	pr->retry_max = config_profile_defs[PROFILE_DEF_RETRY_MAX].def;
 	pr->max_age = config_profile_defs[PROFILE_DEF_MAX_AGE].def;
+	pr->delay_warning = config_profile_defs[PROFILE_DEF_DELAY_WARNING].def;
 	pr->max_retries = -1;
 }
 
@@ -373,7 +378,7 @@ config_profile_stmt(struct config_parser *p)
 	const char		*k = p->tok[0].s;
 	char			 e[CONFIG_ESC_MAX];
 	long long		*dst[] = { &pr->retry_initial, &pr->retry_max,
-				    &pr->max_age };
+				    &pr->max_age, &pr->delay_warning };
 	size_t			 i;
 
 	for (i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {

@@ -93,6 +93,7 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "retry_initial", BLK_PROFILE },
 	{ "retry_max", BLK_PROFILE },
 	{ "max_age", BLK_PROFILE },
+	{ "delay_warning", BLK_PROFILE },
 	{ "max_retries", BLK_PROFILE },
 	{ "domains", BLK_PROFILE },
 	{ NULL, BLK_NONE }

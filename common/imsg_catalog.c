@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "imsg_catalog.h"
+#include "util.h"
 
 #define FIXED(t)	sizeof(t), sizeof(t)
 
@@ -296,4 +297,53 @@ bw_verify_row_kind_name(int kind)
 	if (kind < 0 || kind >= BW_VROW_KIND__COUNT)
 		return "?";
 	return names[kind];
+}
+
+const char *
+bw_dsn_ret_name(int ret)
+{
+	switch (ret) {
+	case BW_DSN_RET_FULL:
+		return "FULL";
+	case BW_DSN_RET_HDRS:
+		return "HDRS";
+	}
+	return "";
+}
+
+const char *
+bw_dsn_notify_text(char *dst, size_t dstsz, uint32_t notify)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} names[] = {
+		{ BW_DSN_NOTIFY_NEVER, "NEVER" },
+		{ BW_DSN_NOTIFY_SUCCESS, "SUCCESS" },
+		{ BW_DSN_NOTIFY_FAILURE, "FAILURE" },
+		{ BW_DSN_NOTIFY_DELAY, "DELAY" },
+	};
+	size_t	 i;
+
+	if (dstsz == 0)
+		return dst;
+	dst[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((notify & names[i].bit) == 0)
+			continue;
+		if (dst[0] != '\0')
+			strlcat(dst, ",", dstsz);
+		strlcat(dst, names[i].name, dstsz);
+	}
+	return dst;
+}
+
+int
+bw_dsn_notify_wants(uint32_t notify, uint32_t kind)
+{
+	if (notify == 0)
+		notify = BW_DSN_NOTIFY_FAILURE | BW_DSN_NOTIFY_DELAY;
+	if (notify & BW_DSN_NOTIFY_NEVER)
+		return 0;
+	return (notify & kind) != 0;
 }

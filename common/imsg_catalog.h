@@ -28,6 +28,32 @@
 #define BW_STATUS_COUNTERS_MAX	96	/* queued alone has 30-odd */
 #define BW_REPLY_TEXT_MAX	512	/* a remote SMTP reply kept for logs */
 
+/*
+ * DSN parameters (RFC 3461), carried from smtpd through queued's store to
+ * deliverd.  ENVID and ORCPT travel decoded from xtext (printable US-ASCII
+ * only, checked by smtpd and again where they are used); ORCPT as
+ * "addr-type;address".
+ */
+#define BW_DSN_ENVID_MAX	100	/* RFC 3461 4.4: ENVID value */
+#define BW_DSN_ORCPT_MAX	500	/* RFC 3461 4.2: ORCPT value */
+#define BW_DSN_NOTIFY_NEVER	0x01	/* NOTIFY bits; 0: no NOTIFY given */
+#define BW_DSN_NOTIFY_SUCCESS	0x02
+#define BW_DSN_NOTIFY_FAILURE	0x04
+#define BW_DSN_NOTIFY_DELAY	0x08
+#define BW_DSN_NOTIFY_ALL	0x0f
+enum bw_dsn_ret {
+	BW_DSN_RET_NONE = 0,	/* no RET: headers only */
+	BW_DSN_RET_FULL,
+	BW_DSN_RET_HDRS,
+};
+/* "FULL", "HDRS", "" */
+const char	*bw_dsn_ret_name(int);
+/* "SUCCESS,FAILURE", "NEVER", "" into dst (at least 32 bytes) */
+const char	*bw_dsn_notify_text(char *dst, size_t dstsz, uint32_t notify);
+/* Does this NOTIFY ask for a DSN of that kind (one BW_DSN_NOTIFY_ bit)?
+ * No NOTIFY means FAILURE,DELAY (RFC 3461 4.1). */
+int		 bw_dsn_notify_wants(uint32_t notify, uint32_t kind);
+
 /* Roles: one bit each, so that a catalog row can allow several. */
 enum bw_role {
 	BW_ROLE_NONE		= 0,
@@ -162,6 +188,9 @@ struct bw_msg_open {
 	char		 client_addr[BW_HOSTADDR_MAX];
 	char		 client_name[BW_DOMAIN_MAX + 1];
 	char		 listener[BW_NAME_MAX];
+	/* version 5: DSN (RFC 3461) */
+	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
+	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
 };
 
 /* Submission status: one table in smtpd maps each to an SMTP reply. */
@@ -185,7 +214,8 @@ struct bw_msg_open_reply {
 struct bw_msg_rcpt {
 	char		 qid[BW_QID_LEN + 1];
 	char		 rcpt[BW_ADDR_MAX];	/* without <> */
-	uint32_t	 flags;			/* reserved: NOTIFY etc. */
+	uint32_t	 notify;		/* BW_DSN_NOTIFY_*, 0 none */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];	/* "" none */
 };
 
 /* Followed by 1..BW_DATA_CHUNK_MAX body bytes (CRLF lines, dot-unstuffed;
@@ -275,6 +305,11 @@ struct bw_message_info {
 	char		 client_addr[BW_HOSTADDR_MAX];
 	char		 listener[BW_NAME_MAX];
 	char		 gateway[BW_NAME_MAX];
+	/* version 5: DSN */
+	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
+	uint32_t	 delay_warned;		/* the delay DSN went out */
+	int64_t		 delay_due;		/* unix time; 0: none due */
+	char		 envid[BW_DSN_ENVID_MAX + 1];
 };
 
 /* Recipient states. */
@@ -294,6 +329,9 @@ struct bw_message_rcpt {
 	uint32_t	 state;			/* enum bw_rcpt_state */
 	uint32_t	 attempts;
 	char		 last_reply[BW_REPLY_TEXT_MAX];
+	/* version 5: DSN */
+	uint32_t	 notify;		/* BW_DSN_NOTIFY_* */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];
 };
 
 struct bw_message_list_req {
@@ -423,12 +461,17 @@ struct bw_dlv_job {
 	uint32_t	 nrcpt;
 	uint32_t	 flags;			/* BW_MSGF_*, BW_DLVF_* */
 	uint32_t	 attempts;		/* before this one */
+	/* version 5: DSN, passed on to a next hop that offers it */
+	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
+	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
 };
 
 struct bw_dlv_rcpt {
 	uint64_t	 jobid;
 	uint32_t	 index;			/* 0..nrcpt-1, echoed in results */
 	char		 rcpt[BW_ADDR_MAX];
+	uint32_t	 notify;		/* BW_DSN_NOTIFY_*, 0 none */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];	/* decoded; "" none */
 };
 
 /* Followed by 1..BW_DATA_CHUNK_MAX body bytes. */
@@ -455,7 +498,11 @@ struct bw_dlv_result {
 	char		 dsn[BW_DSN_CODE_MAX];	/* "2.0.0", "4.4.1", "5.1.1" */
 	char		 relay[BW_RELAY_TEXT_MAX];	/* host[addr]:port or "" */
 	char		 reply[BW_REPLY_TEXT_MAX];	/* the remote reply or why */
+	uint32_t	 flags;			/* BW_DLVR_* */
 };
+/* Delivered to a next hop that offers DSN, with the parameters: the
+ * responsibility for success DSNs went with it (RFC 3461 6.2.1). */
+#define BW_DLVR_DSN_PASSED	0x01
 
 /*
  * unreachable: the domain as a whole could not be reached (every MX host

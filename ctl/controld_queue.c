@@ -216,6 +216,7 @@ ctl_message_render(struct ctl_req *req)
 	struct ctl_json			 j;
 	char				 a[CTL_ESC_MAX], b[CTL_ESC_MAX];
 	char				 c[CTL_ESC_MAX], d[CTL_ESC_MAX], tbuf[64], age[32];
+	char				 nt[64];
 	size_t				 i;
 
 	if (req->json) {
@@ -232,6 +233,10 @@ ctl_message_render(struct ctl_req *req)
 		ctl_json_str(&j, "helo", m->helo);
 		ctl_json_str(&j, "gateway", m->gateway);
 		ctl_json_uint(&j, "flags", m->flags);
+		ctl_json_str(&j, "dsn_ret", bw_dsn_ret_name((int)m->dsn_ret));
+		ctl_json_str(&j, "envid", m->envid);
+		ctl_json_int(&j, "delay_warning_due", m->delay_due);
+		ctl_json_bool(&j, "delay_warning_sent", m->delay_warned != 0);
 		ctl_json_arr_open(&j, "recipients");
 		for (i = 0; i < req->rcpts.n; i++) {
 			ctl_json_obj_open(&j, NULL);
@@ -241,6 +246,9 @@ ctl_message_render(struct ctl_req *req)
 			    bw_rcpt_state_name((int)r[i].state));
 			ctl_json_uint(&j, "attempts", r[i].attempts);
 			ctl_json_str(&j, "last_reply", r[i].last_reply);
+			ctl_json_str(&j, "notify", bw_dsn_notify_text(nt,
+			    sizeof(nt), r[i].notify));
+			ctl_json_str(&j, "orcpt", r[i].orcpt);
 			ctl_json_obj_close(&j);
 		}
 		ctl_json_arr_close(&j);
@@ -263,16 +271,35 @@ ctl_message_render(struct ctl_req *req)
 	    m->body_stored, m->nrcpt, ctl_esc(b, sizeof(b), m->listener),
 	    ctl_esc(c, sizeof(c), m->client_addr),
 	    ctl_esc(d, sizeof(d), m->helo));
-	evbuffer_add_printf(req->out, "gateway:     %s\n\n",
+	evbuffer_add_printf(req->out, "gateway:     %s\n",
 	    ctl_esc(a, sizeof(a), m->gateway));
+	/* DSN (RFC 3461): what the sender asked for, the delay warning */
+	evbuffer_add_printf(req->out, "dsn:         ret=%s envid=%s\n",
+	    m->dsn_ret ? bw_dsn_ret_name((int)m->dsn_ret) : "-",
+	    m->envid[0] ? ctl_esc(a, sizeof(a), m->envid) : "-");
+	if (m->delay_warned)
+		evbuffer_add_printf(req->out, "delay warning: sent\n\n");
+	else if (m->delay_due > 0) {
+		ctl_fmt_time(tbuf, sizeof(tbuf), m->delay_due);
+		evbuffer_add_printf(req->out, "delay warning: due %s\n\n",
+		    tbuf);
+	} else
+		evbuffer_add_printf(req->out, "delay warning: none\n\n");
 	evbuffer_add_printf(req->out, "%-40s  %-9s  %8s  %s\n", "RECIPIENT",
 	    "STATE", "ATTEMPTS", "LAST REPLY");
-	for (i = 0; i < req->rcpts.n; i++)
+	for (i = 0; i < req->rcpts.n; i++) {
 		evbuffer_add_printf(req->out, "%-40s  %-9s  %8u  %s\n",
 		    ctl_esc(a, sizeof(a), r[i].rcpt),
 		    bw_rcpt_state_name((int)r[i].state), r[i].attempts,
 		    r[i].last_reply[0] ? ctl_esc(b, sizeof(b),
 		    r[i].last_reply) : "-");
+		if (r[i].notify == 0 && r[i].orcpt[0] == '\0')
+			continue;
+		evbuffer_add_printf(req->out, "  notify=%s orcpt=%s\n",
+		    r[i].notify ? bw_dsn_notify_text(nt, sizeof(nt),
+		    r[i].notify) : "-", r[i].orcpt[0] ? ctl_esc(b, sizeof(b),
+		    r[i].orcpt) : "-");
+	}
 	if (req->rcpts.truncated)
 		evbuffer_add_printf(req->out, "(recipient list truncated at "
 		    "%d)\n", CTL_RCPTS_MAX);

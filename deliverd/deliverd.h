@@ -80,6 +80,10 @@ struct dlv_super {
 #define DLV_JOB_RCPTS_MAX	10000	/* recipients in one job */
 #define DLV_REPLY_LINE_MAX	2048	/* one reply line (RFC 5321: 512) */
 #define DLV_REPLY_LINES_MAX	100	/* lines of one multi-line reply */
+#define DLV_CMD_LINE_MAX	(BW_ADDR_MAX + BW_DSN_ORCPT_MAX + 128)
+					/* one command we send: RCPT with
+					   NOTIFY and ORCPT (RFC 3461 5) */
+#define DLV_DSN_PARAMS_MAX	(BW_DSN_ORCPT_MAX + 64)	/* their text */
 #define DLV_AGENT_BUCKETS	1024	/* agent hash table size */
 #define DLV_HOST_DOWN_MS	30000	/* a failed host is skipped this long */
 #define DLV_MX_MAX_AGE_MS	300000	/* resolved hosts reused this long */
@@ -124,6 +128,7 @@ struct dlv_ext {
 	int		 smtputf8;
 	int		 chunking;	/* RFC 3030: BDAT */
 	int		 binarymime;	/* RFC 3030: BODY=BINARYMIME */
+	int		 dsn;		/* RFC 3461 */
 };
 
 void	 dlv_reply_init(struct dlv_reply *);
@@ -146,6 +151,14 @@ int	 dlv_body_data(struct evbuffer *out, struct evbuffer *body,
  * one, by reference (the body may be freed before out is sent); 0 or -1. */
 int	 dlv_body_bdat(struct evbuffer *out, struct evbuffer *body,
 	    size_t *off, size_t max);
+/* ---- DSN parameters for a next hop that offers DSN (deliverd_dsn.c) ---- */
+
+/* " RET=... ENVID=..." for MAIL, or "": 0, -1 when it cannot be said. */
+int	 dlv_dsn_mail_params(uint32_t ret, const char *envid, char *dst,
+	    size_t dstsz);
+/* " NOTIFY=... ORCPT=..." for RCPT, or "": 0, -1 likewise. */
+int	 dlv_dsn_rcpt_params(uint32_t notify, const char *orcpt, char *dst,
+	    size_t dstsz);
 
 /* ---- jobs (deliverd_job.c) ---- */
 
@@ -156,6 +169,9 @@ struct dlv_rcpt {
 	int		 accepted;	/* RCPT 2xx in this transaction */
 	char		 dsn[BW_DSN_CODE_MAX];
 	char		 reply[BW_REPLY_TEXT_MAX];
+	uint32_t	 notify;	/* BW_DSN_NOTIFY_*, 0 none */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];	/* decoded; "" */
+	int		 dsn_passed;	/* RCPT sent with DSN parameters */
 };
 
 struct dlv_job {
@@ -169,6 +185,8 @@ struct dlv_job {
 	int64_t			 created;
 	uint32_t		 flags;
 	uint32_t		 attempts;
+	uint32_t		 dsn_ret;	/* enum bw_dsn_ret */
+	char			 envid[BW_DSN_ENVID_MAX + 1];	/* decoded */
 	uint32_t		 nrcpt;
 	uint32_t		 nrcpt_have;
 	struct dlv_rcpt		*rcpts;

@@ -98,6 +98,8 @@ dlv_job_open(const struct bw_dlv_job *m)
 	j->created = m->created;
 	j->flags = m->flags;
 	j->attempts = m->attempts;
+	j->dsn_ret = m->dsn_ret;
+	BW_IMSG_STR(j->envid, m->envid);
 	j->nrcpt = m->nrcpt;
 	for (i = 0; i < j->nrcpt; i++)
 		j->rcpts[i].status = -1;
@@ -135,6 +137,8 @@ dlv_job_rcpt(const struct bw_dlv_rcpt *m)
 		return;
 	}
 	BW_IMSG_STR(j->rcpts[m->index].addr, m->rcpt);
+	j->rcpts[m->index].notify = m->notify & BW_DSN_NOTIFY_ALL;
+	BW_IMSG_STR(j->rcpts[m->index].orcpt, m->orcpt);
 	j->rcpts[m->index].have = 1;
 	j->nrcpt_have++;
 }
@@ -305,6 +309,8 @@ dlv_job_finish(struct dlv_job *j, int unreachable, const char *reason)
 		strlcpy(res.dsn, r->dsn, sizeof(res.dsn));
 		strlcpy(res.relay, j->relay, sizeof(res.relay));
 		strlcpy(res.reply, r->reply, sizeof(res.reply));
+		if (r->status == BW_DLV_DELIVERED && r->dsn_passed)
+			res.flags |= BW_DLVR_DSN_PASSED;
 		if (bw_peer_send(dlv_env->queued, BW_IMSG_DLV_RESULT, 0, -1,
 		    &res, sizeof(res)) == -1)
 			log_warnx("%s cannot send result to queued", j->qid);

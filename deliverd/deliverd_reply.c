@@ -152,6 +152,8 @@ dlv_ehlo_line(struct dlv_ext *e, const char *line, size_t len)
 		e->chunking = 1;
 	else if (strcasecmp(kw, "BINARYMIME") == 0)
 		e->binarymime = 1;
+	else if (strcasecmp(kw, "DSN") == 0)
+		e->dsn = 1;
 	else if (strcasecmp(kw, "SIZE") == 0) {
 		char			*end;
 		unsigned long long	 v;

@@ -2,9 +2,11 @@
  * The SMTP client: one connection of an agent's pool, on a libevent
  * bufferevent.  Connect (bound to a source address of the gateway when it
  * has any), greeting, EHLO (HELO when EHLO gets 5xx), opportunistic
- * STARTTLS, then transactions: MAIL (SIZE=, BODY=8BITMIME or BINARYMIME)
- * and the RCPTs, and DATA, sent together when the server offers
- * PIPELINING, the body dot-stuffed, per-recipient results.  A server that
+ * STARTTLS, then transactions: MAIL (SIZE=, BODY=8BITMIME or BINARYMIME,
+ * and the DSN parameters RET and ENVID when the server offers DSN) and the
+ * RCPTs (NOTIFY and ORCPT likewise; deliverd_dsn.c), and DATA, sent
+ * together when the server offers PIPELINING, the body dot-stuffed,
+ * per-recipient results.  A server that
  * offers CHUNKING gets the body in BDAT chunks of deliver_bdat_chunk_size
  * instead (RFC 3030; deliverd_body.c): with PIPELINING the first chunk
  * goes with MAIL and RCPT (a message of one chunk takes one round trip),
@@ -205,7 +207,7 @@ static void __attribute__((format(printf, 2, 3)))
 dlv_smtp_cmd(struct dlv_conn *c, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 line[BW_ADDR_MAX + 128];
+	char	 line[DLV_CMD_LINE_MAX];
 	int	 n;
 
 	va_start(ap, fmt);
@@ -553,7 +555,15 @@ dlv_smtp_rset(struct dlv_conn *c)
 static void
 dlv_smtp_rcpt(struct dlv_conn *c, uint32_t k)
 {
-	dlv_smtp_cmd(c, "RCPT TO:<%s>", c->job->rcpts[c->job->order[k]].addr);
+	struct dlv_rcpt	*r = &c->job->rcpts[c->job->order[k]];
+	char		 dsn[DLV_DSN_PARAMS_MAX];
+
+	/* accepted with these, the next hop takes the DSN request over */
+	r->dsn_passed = c->ext.dsn &&
+	    dlv_dsn_rcpt_params(r->notify, r->orcpt, dsn, sizeof(dsn)) == 0;
+	if (!r->dsn_passed)
+		dsn[0] = '\0';
+	dlv_smtp_cmd(c, "RCPT TO:<%s>%s", r->addr, dsn);
 	c->sent++;
 }
 
@@ -590,7 +600,7 @@ dlv_smtp_bdat_send(struct dlv_conn *c, int first)
 void
 dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 {
-	char		 params[64];
+	char		 params[64], dsn[DLV_DSN_PARAMS_MAX];
 	uint32_t	 i;
 
 	evtimer_del(c->idle_ev);
@@ -646,10 +656,13 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	c->chunks_answered = 0;
 	for (i = 0; i < j->nrcpt; i++)
 		j->rcpts[i].accepted = 0;
+	if (!c->ext.dsn ||
+	    dlv_dsn_mail_params(j->dsn_ret, j->envid, dsn, sizeof(dsn)) == -1)
+		dsn[0] = '\0';
 	c->state = DLV_CS_MAIL;
 	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
 	    LIM_DELIVER_TIMEOUT_COMMAND);
-	dlv_smtp_cmd(c, "MAIL FROM:<%s>%s", j->sender, params);
+	dlv_smtp_cmd(c, "MAIL FROM:<%s>%s%s", j->sender, params, dsn);
 	c->sent++;
 	if (c->ext.pipelining) {
 		for (i = 0; i < j->norder; i++)

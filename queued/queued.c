@@ -110,6 +110,7 @@ main(int argc, char *argv[])
 		fatalx("cannot set up the commit event");
 	/* after the batcher: loading may already kick off flushes */
 	qsched_load();
+	qdelay_init(env.d.base);
 
 	qctl_connect(&env);
 
@@ -125,6 +126,7 @@ main(int argc, char *argv[])
 	qsmtpd_shutdown();
 	qcheck_shutdown();
 	qdispatch_shutdown();
+	qdelay_shutdown();
 	qidle_shutdown();
 	qsched_shutdown();
 	qstore_punch_shutdown(&env.store);

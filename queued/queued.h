@@ -25,7 +25,9 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <db.h>
 #include <event2/event.h>
 
@@ -41,7 +43,7 @@ struct qcommit;
 
 #define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
 #define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per piece, at most */
-#define QSTORE_VERSION		2		/* of the record layouts below */
+#define QSTORE_VERSION		3		/* of the record layouts below */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
 #define QUEUED_LIST_STEP	500	/* rows per event-loop turn in listings */
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
@@ -51,7 +53,15 @@ struct qcommit;
 					   (EX_TEMPFAIL): restart, recover */
 #define QSTORE_FAIL_MAX		256	/* text of the first storage failure */
 
-/* ---- store records (native byte order: the spool never moves) ---- */
+/*
+ * ---- store records (native byte order: the spool never moves) ----
+ *
+ * A layout grows only at its end, and QSTORE_VERSION with it.  Readers
+ * take a record of any size up to the struct's: what an older release
+ * did not write reads as zero (version 2 records have no DSN fields: no
+ * parameters, no delay warning due).  Writers put back a record at the
+ * size it was read.
+ */
 
 /* messages: qid (BW_QID_LEN bytes) -> envelope */
 struct qenv_rec {
@@ -67,7 +77,14 @@ struct qenv_rec {
 	char		 client_name[BW_DOMAIN_MAX + 1];
 	char		 listener[BW_NAME_MAX];
 	char		 gateway[BW_NAME_MAX];
+	/* version 3: DSN (RFC 3461) */
+	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
+	uint32_t	 dsn_flags;		/* QENV_DSN_* */
+	int64_t		 delay_due;		/* delays.db key; 0: none */
+	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded */
 };
+#define QENV_DSN_DELAY_SENT	0x01	/* the delay warning went out */
+#define QENV_REC_V2_SIZE	offsetof(struct qenv_rec, dsn_ret)
 
 /* recipients: qid + index (big-endian u32) -> recipient */
 struct qrcpt_rec {
@@ -80,7 +97,15 @@ struct qrcpt_rec {
 	char		 domain[BW_DOMAIN_MAX + 1];
 	char		 gateway[BW_NAME_MAX];
 	char		 last_reply[BW_REPLY_TEXT_MAX];
+	/* version 3: DSN; written only up to the end of orcpt's text */
+	uint32_t	 notify;		/* BW_DSN_NOTIFY_*, 0 none */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];	/* decoded */
 };
+#define QRCPT_REC_V2_SIZE	offsetof(struct qrcpt_rec, notify)
+#define QRCPT_REC_V3_MIN	(offsetof(struct qrcpt_rec, orcpt) + 1)
+/* The bytes of rr worth storing: the whole orcpt field is rarely used. */
+#define QRCPT_REC_SIZE(rr)	(offsetof(struct qrcpt_rec, orcpt) + \
+				 strnlen((rr)->orcpt, sizeof((rr)->orcpt) - 1) + 1)
 
 /* queues: gateway NUL domain -> counts; domidx: gateway NUL domain NUL qid
  * -> uint32_t recipients of that message in that queue */
@@ -131,6 +156,7 @@ struct qstore {
 	DB		*queues;
 	DB		*domidx;
 	DB		*quarantine;	/* qid -> struct qquar_rec */
+	DB		*delays;	/* delay warnings due (queued_delay.c) */
 	int		 lockfd;
 	struct qseg	*seg;		/* the bodies */
 	struct qstore_rels staged;	/* deleted in the open transaction */
@@ -167,8 +193,12 @@ struct qmsg {
 	char			 gateway[BW_NAME_MAX];	/* gateway rules */
 	struct bw_config	*cfg;		/* limits it was opened under */
 	char			**rcpts;
+	uint32_t		*notify;	/* per recipient; NULL: none */
+	char			**orcpt;	/* per recipient; NULL: none */
 	uint32_t		 nrcpt;
 	uint32_t		 rcpt_alloc;
+	uint32_t		 dsn_ret;	/* enum bw_dsn_ret */
+	char			 envid[BW_DSN_ENVID_MAX + 1];
 	unsigned char		*mem;		/* body not yet in a segment */
 	size_t			 memlen;
 	size_t			 memcap;
@@ -279,6 +309,10 @@ int	 qqueue_state_put(struct qstore *, DB_TXN *, const struct qsq *);
 #define QSCHED_EXPIRE_STEP	500	/* parked messages expired per turn */
 #define QSCHED_HASH_SIZE	4096	/* queue hash buckets (chained) */
 #define QSCHED_HEADERS_MAX	(32 * 1024)	/* original headers in a DSN */
+#define QSCHED_RETURN_FULL_MAX	(1024 * 1024)	/* RET=FULL returns a message
+					   up to this size whole, a larger one
+					   by its headers (Postfix and Exim
+					   cut at tens of KiB) */
 #define QSCHED_FLUSH_MS		200	/* result txns flushed this often */
 
 enum qsitem_where {
@@ -339,12 +373,21 @@ int	 qretry_decide(uint32_t attempts, int max_retries, int64_t created,
 	    int64_t now, long long max_age_ms);
 
 /* queued_bounce.c: RFC 3464 text, pure */
+enum qbounce_action {		/* RFC 3464 2.3.3 Action */
+	QBOUNCE_FAILED = 0,
+	QBOUNCE_DELAYED,
+	QBOUNCE_RELAYED,	/* to a next hop without DSN (RFC 3461 6.2.2) */
+	QBOUNCE_DELIVERED,	/* final delivery: none in a pure relay */
+};
 struct qbounce_rcpt {
 	const char	*rcpt;
-	const char	*dsn;		/* "5.1.1" */
+	const char	*dsn;		/* "5.1.1", "4.4.1", "2.0.0" */
 	const char	*relay;		/* host[addr]:port or "" */
 	const char	*reply;		/* remote reply or reason */
 	const char	*note;		/* our reason to give up, or NULL */
+	int		 action;	/* enum qbounce_action */
+	const char	*orcpt;		/* "type;address" (decoded) or NULL */
+	int64_t		 retry_until;	/* delayed: unix time; 0 none */
 };
 struct qbounce_in {
 	const char		*hostname;	/* Reporting-MTA */
@@ -357,6 +400,9 @@ struct qbounce_in {
 	const char		*headers;	/* original header block */
 	size_t			 headerslen;
 	const char		*boundary;	/* unique per DSN */
+	const char		*envid;		/* Original-Envelope-Id or NULL */
+	const char		*body;		/* RET=FULL: the whole message */
+	size_t			 bodylen;	/* (then headers are not used) */
 };
 char	*qbounce_build(const struct qbounce_in *, size_t *lenp);
 
@@ -416,6 +462,7 @@ struct qjres {
 	char		 dsn[BW_DSN_CODE_MAX];
 	char		 relay[BW_RELAY_TEXT_MAX];
 	char		 reply[BW_REPLY_TEXT_MAX];
+	uint32_t	 flags;			/* BW_DLVR_* */
 };
 struct qjob {
 	TAILQ_ENTRY(qjob)	 entry;
@@ -435,6 +482,18 @@ void	 qresult_item_bounce_all(struct qsitem *, const char *why,
 int	 qresult_dsn_send(const struct qenv_rec *, const char *qid,
 	    const struct qbounce_rcpt *, size_t n);
 
+/* queued_delay.c: delay warnings, one timer over a time-ordered index */
+#define QDELAY_STEP		200	/* warnings sent per event-loop turn */
+#define QDELAY_ERROR_RETRY_MS	60000	/* after a store error */
+void	 qdelay_init(struct event_base *);
+void	 qdelay_shutdown(void);
+int64_t	 qdelay_due(const struct qmsg *);
+int	 qdelay_index_put(struct qstore *, DB_TXN *, const char *qid,
+	    int64_t due);
+int	 qdelay_index_del(struct qstore *, DB_TXN *, const char *qid,
+	    int64_t due);
+void	 qdelay_note(int64_t due);
+
 /* queued_domain.c */
 void	 qdomain_cmd(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
 
@@ -443,7 +502,8 @@ void	 qmsg_init(size_t max_open);
 void	 qmsg_table_free(void);
 struct qmsg *qmsg_new(struct qpeer *, const struct bw_msg_open *);
 struct qmsg *qmsg_find(const char *qid);
-int	 qmsg_rcpt_add(struct qmsg *, const char *rcpt);
+int	 qmsg_rcpt_add(struct qmsg *, const char *rcpt, uint32_t notify,
+	    const char *orcpt);
 int	 qmsg_data_add(struct qmsg *, const void *, size_t);
 int	 qmsg_body_flush(struct qmsg *);
 void	 qmsg_body_release(struct qmsg *);

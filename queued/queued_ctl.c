@@ -192,6 +192,10 @@ qctl_message_show(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	BW_IMSG_STR(mi.client_addr, e.client_addr);
 	BW_IMSG_STR(mi.listener, e.listener);
 	BW_IMSG_STR(mi.gateway, e.gateway);
+	mi.dsn_ret = e.dsn_ret;
+	mi.delay_warned = (e.dsn_flags & QENV_DSN_DELAY_SENT) != 0;
+	mi.delay_due = e.delay_due;
+	BW_IMSG_STR(mi.envid, e.envid);
 	qctl_send(peer, BW_IMSG_MESSAGE_INFO, reqid, &mi, sizeof(mi));
 	for (i = 0; i < e.nrcpt && i < QUEUED_RCPT_ROWS_MAX; i++) {
 		if (qstore_rcpt_get(&q_env->store, qid, i, &rr) != 0)
@@ -203,6 +207,8 @@ qctl_message_show(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 		BW_IMSG_STR(mr.last_reply, rr.last_reply);
 		mr.state = rr.state;
 		mr.attempts = rr.attempts;
+		mr.notify = rr.notify;
+		BW_IMSG_STR(mr.orcpt, rr.orcpt);
 		qctl_send(peer, BW_IMSG_MESSAGE_RCPT, reqid, &mr, sizeof(mr));
 	}
 	qctl_send(peer, BW_IMSG_MESSAGE_END, reqid, NULL, 0);
@@ -262,8 +268,11 @@ qlist_step_cb(evutil_socket_t fd, short ev, void *arg)
 		flag = DB_NEXT;
 		if (r != 0)
 			break;
-		if (key.size != BW_QID_LEN || data.size != sizeof(e))
+		if (key.size != BW_QID_LEN || data.size < QENV_REC_V2_SIZE)
 			continue;
+		if (data.size < sizeof(e))	/* an older layout */
+			memset((char *)&e + data.size, 0,
+			    sizeof(e) - data.size);
 		kbuf[BW_QID_LEN] = '\0';
 		if (l->last[0] != '\0' && strcmp(kbuf, l->last) <= 0)
 			continue;

@@ -253,6 +253,9 @@ qdispatch_send(struct qsq *q, struct qworker *w, uint32_t extra_flags)
 	dj.nrcpt = n;
 	dj.flags = j->flags;
 	dj.attempts = it->attempts;
+	dj.dsn_ret = e.dsn_ret;
+	e.envid[sizeof(e.envid) - 1] = '\0';
+	strlcpy(dj.envid, e.envid, sizeof(dj.envid));
 	if (bw_peer_send(w->peer, BW_IMSG_DLV_JOB, 0, -1, &dj,
 	    sizeof(dj)) == -1)
 		goto peerfail;
@@ -263,6 +266,9 @@ qdispatch_send(struct qsq *q, struct qworker *w, uint32_t extra_flags)
 		dr.index = i;
 		rr.rcpt[sizeof(rr.rcpt) - 1] = '\0';
 		strlcpy(dr.rcpt, rr.rcpt, sizeof(dr.rcpt));
+		dr.notify = rr.notify;
+		rr.orcpt[sizeof(rr.orcpt) - 1] = '\0';
+		strlcpy(dr.orcpt, rr.orcpt, sizeof(dr.orcpt));
 		if (bw_peer_send(w->peer, BW_IMSG_DLV_RCPT, 0, -1, &dr,
 		    sizeof(dr)) == -1)
 			goto peerfail;
@@ -476,6 +482,7 @@ qdispatch_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg)
 		BW_IMSG_STR(j->res[r.index].dsn, r.dsn);
 		BW_IMSG_STR(j->res[r.index].relay, r.relay);
 		BW_IMSG_STR(j->res[r.index].reply, r.reply);
+		j->res[r.index].flags = r.flags;
 		break;
 	case BW_IMSG_DLV_DONE:
 		memcpy(&d, imsg->data, sizeof(d));

@@ -85,6 +85,8 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	BW_IMSG_STR(m->client_addr, o->client_addr);
 	BW_IMSG_STR(m->client_name, o->client_name);
 	BW_IMSG_STR(m->listener, o->listener);
+	m->dsn_ret = o->dsn_ret;	/* checked by queued_smtpd.c */
+	BW_IMSG_STR(m->envid, o->envid);
 	bw_qid_new(m->qid);
 	slot = qmsg_slot(m->qid);
 	m->hnext = qmsg_hash[slot];
@@ -106,13 +108,17 @@ qmsg_find(const char *qid)
 	return NULL;
 }
 
-/* 0, or -1 when the recipient limit is passed (message marked failed). */
+/*
+ * 0, or -1 when the recipient limit is passed (message marked failed).
+ * notify and orcpt are the RCPT's DSN parameters as smtpd sent them.
+ */
 int
-qmsg_rcpt_add(struct qmsg *m, const char *rcpt)
+qmsg_rcpt_add(struct qmsg *m, const char *rcpt, uint32_t notify,
+    const char *orcpt)
 {
 	long long	 max = BW_LIMIT(m->cfg, LIM_SMTPD_MAX_RECIPIENTS);
-	uint32_t	 n;
-	char		**v;
+	uint32_t	 n, *nv;
+	char		**v, **ov;
 
 	if (m->fail != BW_SUBMIT_OK)
 		return -1;
@@ -125,10 +131,22 @@ qmsg_rcpt_add(struct qmsg *m, const char *rcpt)
 		if ((v = reallocarray(m->rcpts, n, sizeof(*v))) == NULL)
 			goto fail;
 		m->rcpts = v;
+		if ((nv = reallocarray(m->notify, n, sizeof(*nv))) == NULL)
+			goto fail;
+		m->notify = nv;
+		if ((ov = reallocarray(m->orcpt, n, sizeof(*ov))) == NULL)
+			goto fail;
+		m->orcpt = ov;
 		m->rcpt_alloc = n;
 	}
-	if ((m->rcpts[m->nrcpt] = strdup(rcpt)) == NULL)
+	m->notify[m->nrcpt] = notify & BW_DSN_NOTIFY_ALL;
+	m->orcpt[m->nrcpt] = NULL;
+	if (orcpt[0] != '\0' && (m->orcpt[m->nrcpt] = strdup(orcpt)) == NULL)
 		goto fail;
+	if ((m->rcpts[m->nrcpt] = strdup(rcpt)) == NULL) {
+		free(m->orcpt[m->nrcpt]);
+		goto fail;
+	}
 	m->nrcpt++;
 	return 0;
 fail:
@@ -273,9 +291,13 @@ qmsg_free(struct qmsg *m)
 			break;
 		}
 	qmsg_detach(m);
-	for (i = 0; i < m->nrcpt; i++)
+	for (i = 0; i < m->nrcpt; i++) {
 		free(m->rcpts[i]);
+		free(m->orcpt[i]);
+	}
 	free(m->rcpts);
+	free(m->notify);
+	free(m->orcpt);
 	free(m->mem);
 	qmsg_body_release(m);
 	config_unref(m->cfg);

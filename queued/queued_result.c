@@ -8,6 +8,16 @@
  * result (queued_bounce.c), stored first as a new message on the bounce
  * gateway; a bounce that fails is logged and dropped.
  *
+ * DSN requests (RFC 3461) decide what goes into it: a failure is reported
+ * unless the recipient's NOTIFY left FAILURE out (NEVER: nothing at all);
+ * a recipient with NOTIFY=SUCCESS relayed to a next hop that did not take
+ * the DSN parameters (it does not offer DSN) is reported "relayed"; one
+ * that did take them gets nothing from us, the next hop reports now (RFC
+ * 3461 6.2.1, 6.2.2).  Breakwater delivers nothing itself, so it never
+ * says "delivered".  A failure DSN returns the whole message on RET=FULL
+ * (up to QSCHED_RETURN_FULL_MAX), else the headers; other DSNs return the
+ * headers (RFC 3461 4.3).
+ *
  * One line per recipient result:
  *   QID to=<r> relay=R gateway=G delay=Ns attempts=N dsn=X status=S (reply)
  *
@@ -73,7 +83,35 @@ qresult_headers(const char *qid, size_t *lenp)
 	return buf;
 }
 
-/* Store a DSN for n failed recipients of qid and queue it; -1 on error. */
+/* The whole stored message (e->size bytes), or NULL. */
+static char *
+qresult_body(const char *qid, const struct qenv_rec *e)
+{
+	char	*buf;
+	size_t	 got = 0;
+	ssize_t	 n;
+	uint32_t c;
+
+	if ((buf = malloc(e->size > 0 ? (size_t)e->size : 1)) == NULL)
+		return NULL;
+	for (c = 0; c < e->nchunks && got < e->size; c++) {
+		if ((n = qstore_body_chunk(&q_env->store, qid, c, buf + got,
+		    (size_t)e->size - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != e->size) {
+		log_warnx("%s bounce: body unreadable, headers returned", qid);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Store a DSN about n recipients of qid (failed, delayed or relayed: see
+ * queued_bounce.c) and queue it to the sender; -1 on error.
+ */
 int
 qresult_dsn_send(const struct qenv_rec *e, const char *qid,
     const struct qbounce_rcpt *rc, size_t n)
@@ -81,16 +119,31 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	struct qbounce_in	 in;
 	struct qmsg		 m;
 	char			 sender[BW_ADDR_MAX], boundary[64];
-	char			*rcpts[1], *text, *hdrs;
-	size_t			 len, hlen;
-	int			 ret = -1;
+	char			 envid[BW_DSN_ENVID_MAX + 1];
+	char			*rcpts[1], *text, *hdrs = NULL, *body = NULL;
+	const char		*kind = "delayed";
+	size_t			 len, hlen = 0, i;
+	int			 ret = -1, failed = 0, delayed = 0;
 
+	for (i = 0; i < n; i++) {
+		failed |= rc[i].action == QBOUNCE_FAILED;
+		delayed |= rc[i].action == QBOUNCE_DELAYED;
+	}
+	if (failed)
+		kind = "failed";
+	else if (!delayed)
+		kind = "relayed";
 	strlcpy(sender, e->sender, sizeof(sender));
+	strlcpy(envid, e->envid, sizeof(envid));
 	memset(&m, 0, sizeof(m));
 	bw_qid_new(m.qid);
 	strlcpy(boundary, "bw-dsn-", sizeof(boundary));
 	strlcat(boundary, m.qid, sizeof(boundary));
-	hdrs = qresult_headers(qid, &hlen);
+	if (failed && e->dsn_ret == BW_DSN_RET_FULL &&
+	    e->size <= QSCHED_RETURN_FULL_MAX)
+		body = qresult_body(qid, e);
+	if (body == NULL)
+		hdrs = qresult_headers(qid, &hlen);
 	memset(&in, 0, sizeof(in));
 	in.hostname = q_env->d.cfg->hostname;
 	in.qid = qid;
@@ -102,14 +155,20 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	in.headers = hdrs;
 	in.headerslen = hlen;
 	in.boundary = boundary;
+	in.envid = envid;
+	in.body = body;
+	in.bodylen = body != NULL ? (size_t)e->size : 0;
 	text = qbounce_build(&in, &len);
 	free(hdrs);
+	free(body);
 	if (text == NULL) {
 		log_warnx("%s bounce: no memory for the DSN", qid);
 		return -1;
 	}
 	m.created = in.now;
 	m.flags = BW_DLVF_BOUNCE;
+	if (in.body != NULL)		/* the returned message's own body type */
+		m.flags |= e->flags & (BW_MSGF_8BITMIME | BW_MSGF_SMTPUTF8);
 	strlcpy(m.listener, "bounce", sizeof(m.listener));
 	strlcpy(m.helo, q_env->d.cfg->hostname, sizeof(m.helo));
 	strlcpy(m.client_addr, "127.0.0.1", sizeof(m.client_addr));
@@ -127,7 +186,8 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 		q_env->c_queued_recipients++;
 		q_env->c_bounces++;
 		log_info("%s bounce of=%s to=<%s> gateway=%s nrcpt=%zu "
-		    "size=%zu", m.qid, qid, sender, m.gateway, n, len);
+		    "size=%zu dsn=%s ret=%s", m.qid, qid, sender, m.gateway, n,
+		    len, kind, in.body != NULL ? "full" : "headers");
 		qsched_msg_added(m.qid, m.created, m.gateway, rcpts, 1);
 		qsched_flush_request();
 		ret = 0;
@@ -163,6 +223,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 		goto fail;
 	for (i = 0; i < e->nrcpt; i++) {
 		qstore_key_idx(&key, kbuf, it->qid, i);
+		memset(&rr, 0, sizeof(rr));	/* records are of any length */
 		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)
@@ -257,9 +318,11 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	char				 resc[BW_ADDR_MAX * 4 + 1];
 	char				 dsn[BW_DSN_CODE_MAX];
 	int				*out = NULL;
-	char				**names = NULL;
+	char				**names = NULL, **orcpts = NULL;
+	uint32_t			*notify = NULL;
 	int64_t				 now = bw_time(), next_try;
 	uint32_t			 i, nb = 0, nfinal, nsent = 0;
+	uint32_t			 nbounce = 0, nquiet = 0, nfail = 0;
 	int				 unreach = d != NULL && d->unreachable;
 	int				 dec, st_done;
 
@@ -272,10 +335,14 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	e.sender[sizeof(e.sender) - 1] = '\0';
 	if ((out = calloc(n ? n : 1, sizeof(*out))) == NULL ||
 	    (names = calloc(n ? n : 1, sizeof(*names))) == NULL ||
+	    (orcpts = calloc(n ? n : 1, sizeof(*orcpts))) == NULL ||
+	    (notify = calloc(n ? n : 1, sizeof(*notify))) == NULL ||
 	    (brc = calloc(n ? n : 1, sizeof(*brc))) == NULL) {
 		log_warn("%s results: no memory, retried later", it->qid);
 		free(out);
 		free(names);
+		free(orcpts);
+		free(notify);
 		qsched_item_ready(it, 1);
 		return;
 	}
@@ -286,7 +353,10 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 		if (qstore_rcpt_get(st, it->qid, ridx[i], &rr) != 0)
 			rr.rcpt[0] = '\0';
 		rr.rcpt[sizeof(rr.rcpt) - 1] = '\0';
+		rr.orcpt[sizeof(rr.orcpt) - 1] = '\0';
 		names[i] = strdup(rr.rcpt);
+		orcpts[i] = rr.orcpt[0] != '\0' ? strdup(rr.orcpt) : NULL;
+		notify[i] = rr.notify;
 		if (res[i].status == -1) {
 			res[i].status = BW_DLV_TEMPFAIL;
 			strlcpy(res[i].dsn, "4.4.0", sizeof(res[i].dsn));
@@ -320,12 +390,23 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 			}
 			break;
 		}
-		if (out[i] == QO_BOUNCE) {
+		if (out[i] == QO_BOUNCE)
+			nbounce++;
+		if (out[i] == QO_BOUNCE && !bw_dsn_notify_wants(notify[i],
+		    BW_DSN_NOTIFY_FAILURE))
+			nquiet++;
+		else if (out[i] == QO_BOUNCE || (out[i] == QO_SENT &&
+		    bw_dsn_notify_wants(notify[i], BW_DSN_NOTIFY_SUCCESS) &&
+		    (res[i].flags & BW_DLVR_DSN_PASSED) == 0)) {
 			brc[nb].rcpt = names[i] ? names[i] : "";
 			brc[nb].dsn = res[i].dsn;
 			brc[nb].relay = res[i].relay;
 			brc[nb].reply = res[i].reply;
 			brc[nb].note = note;
+			brc[nb].action = out[i] == QO_BOUNCE ? QBOUNCE_FAILED :
+			    QBOUNCE_RELAYED;
+			brc[nb].orcpt = orcpts[i];
+			nfail += out[i] == QO_BOUNCE;
 			nb++;
 		}
 		if (out[i] != QO_SENT)
@@ -333,11 +414,11 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 			    sizeof(q->last_error));
 	}
 	q->delivered += nsent;
-	q->hard_bounces += nb;
-	q->soft_bounces += n - nsent - nb;
+	q->hard_bounces += nbounce;
+	q->soft_bounces += n - nsent - nbounce;
 	q_env->c_rcpt_delivered += nsent;
-	q_env->c_rcpt_bounced += nb;
-	q_env->c_rcpt_deferred += n - nsent - nb;
+	q_env->c_rcpt_bounced += nbounce;
+	q_env->c_rcpt_deferred += n - nsent - nbounce;
 
 	/* the queue's state changes with the same transaction */
 	if (d != NULL && q->state != BW_QUEUE_SUSPENDED) {
@@ -352,11 +433,15 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	}
 
 	/* the DSN first: a crash after it repeats it, never loses it */
+	if (nquiet > 0)
+		log_info("%s bounce not sent: NOTIFY without FAILURE nrcpt=%u",
+		    it->qid, nquiet);
 	if (nb > 0) {
-		if (e.sender[0] == '\0' || (e.flags & BW_DLVF_BOUNCE))
-			log_info("%s bounce of a bounce dropped nrcpt=%u",
-			    it->qid, nb);
-		else
+		if (e.sender[0] == '\0' || (e.flags & BW_DLVF_BOUNCE)) {
+			if (nfail > 0)
+				log_info("%s bounce of a bounce dropped "
+				    "nrcpt=%u", it->qid, nfail);
+		} else
 			qresult_dsn_send(&e, it->qid, brc, nb);
 	}
 
@@ -376,9 +461,13 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 		    log_escape(esc, sizeof(esc), res[i].reply,
 		    strlen(res[i].reply)));
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(names[i]);
+		free(orcpts[i]);
+	}
 	free(names);
+	free(orcpts);
+	free(notify);
 	free(brc);
 	free(out);
 

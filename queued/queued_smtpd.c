@@ -165,6 +165,19 @@ qsmtpd_commit_reply(struct bw_peer *peer, const char *qid, int status)
 		log_warn("%s cannot send MSG_COMMIT_REPLY", qid);
 }
 
+/*
+ * DSN texts (ENVID, ORCPT) go into DSN header fields and onto SMTP
+ * command lines: smtpd passes them decoded and printable US-ASCII only.
+ */
+static int
+qsmtpd_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 32 || (unsigned char)*s > 126)
+			return 0;
+	return 1;
+}
+
 static void
 qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 {
@@ -174,6 +187,7 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	const struct bw_config	*cfg = q_env->d.cfg;
 	const char		*gw;
 	char			 esc[QSMTPD_ESC_MAX];
+	char			 envid[BW_DSN_ENVID_MAX + 1];
 
 	memcpy(&o, imsg->data, sizeof(o));
 	if (pe == NULL) {
@@ -182,6 +196,11 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	}
 	if (qstore_failed(&q_env->store))
 		qfail_storage();	/* the checkpoint thread met it */
+	BW_IMSG_STR(envid, o.envid);
+	if (o.dsn_ret > BW_DSN_RET_HDRS || !qsmtpd_printable(envid)) {
+		qsmtpd_drop(peer, NULL, "MSG_OPEN with bad DSN parameters");
+		return;
+	}
 	if (!qspace_ok(cfg->spool_dir, BW_LIMIT(cfg,
 	    LIM_QUEUE_MIN_FREE_SPACE))) {
 		q_env->c_nospace_rejects++;
@@ -227,6 +246,7 @@ qsmtpd_rcpt(struct bw_peer *peer, struct bw_imsg *imsg)
 	struct bw_msg_rcpt	 r;
 	struct qmsg		*m;
 	char			 qid[BW_QID_LEN + 1], rcpt[BW_ADDR_MAX];
+	char			 orcpt[BW_DSN_ORCPT_MAX + 1];
 
 	memcpy(&r, imsg->data, sizeof(r));
 	if ((m = qsmtpd_msg(peer, r.qid, sizeof(r.qid), qid, 1)) == NULL)
@@ -236,9 +256,20 @@ qsmtpd_rcpt(struct bw_peer *peer, struct bw_imsg *imsg)
 		qsmtpd_drop(peer, qid, "empty recipient");
 		return;
 	}
-	if (qmsg_rcpt_add(m, rcpt) == -1 && m->fail == BW_SUBMIT_TOOMANY &&
-	    m->nrcpt == (uint32_t)BW_LIMIT(m->cfg,
-	    LIM_SMTPD_MAX_RECIPIENTS))
+	BW_IMSG_STR(orcpt, r.orcpt);
+	if (!qsmtpd_printable(orcpt)) {
+		qsmtpd_drop(peer, qid, "ORCPT not printable US-ASCII");
+		return;
+	}
+	if ((r.notify & ~(uint32_t)BW_DSN_NOTIFY_ALL) != 0 ||
+	    ((r.notify & BW_DSN_NOTIFY_NEVER) &&
+	    r.notify != BW_DSN_NOTIFY_NEVER)) {
+		qsmtpd_drop(peer, qid, "bad NOTIFY bits");
+		return;
+	}
+	if (qmsg_rcpt_add(m, rcpt, r.notify, orcpt) == -1 &&
+	    m->fail == BW_SUBMIT_TOOMANY && m->nrcpt ==
+	    (uint32_t)BW_LIMIT(m->cfg, LIM_SMTPD_MAX_RECIPIENTS))
 		log_info("%s too many recipients (limit %u)", qid, m->nrcpt);
 }
 

@@ -13,6 +13,8 @@
  *   queues.db		gateway NUL domain -> struct qqueue_rec
  *   domidx.db		gateway NUL domain NUL qid -> recipients in it
  *   quarantine.db	qid -> struct qquar_rec: out of the queues, kept
+ *   delays.db		due time + qid: delay warnings to send
+ *			(queued_delay.c)
  *
  * A message is written by qstore_msg_put() in one transaction committed
  * with DB_TXN_NOSYNC; durability comes from qstore_flush(), which the
@@ -398,6 +400,8 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 	    QSTORE_PAGESIZE_INDEX);
 	st->quarantine = qstore_db_open(env, "quarantine.db",
 	    QSTORE_PAGESIZE_INDEX);
+	st->delays = qstore_db_open(env, "delays.db",
+	    QSTORE_PAGESIZE_INDEX);
 	if (bw_path(path, sizeof(path), spool, QSEG_DIR) == -1)
 		fatalx("store: spool path too long");
 	if ((st->seg = qseg_open(path, (uint64_t)BW_LIMIT(cfg,
@@ -422,7 +426,7 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 void
 qstore_close(struct qstore *st)
 {
-	DB	*dbs[6];
+	DB	*dbs[7];
 	int	 i, r;
 
 	if (st->env == NULL)
@@ -443,7 +447,8 @@ qstore_close(struct qstore *st)
 	dbs[3] = st->queues;
 	dbs[4] = st->domidx;
 	dbs[5] = st->quarantine;
-	for (i = 0; i < 6; i++)
+	dbs[6] = st->delays;
+	for (i = 0; i < 7; i++)
 		if (dbs[i] != NULL && (r = dbs[i]->close(dbs[i], 0)) != 0)
 			log_warnx("store: close: %s", db_strerror(r));
 	if ((r = st->env->close(st->env, 0)) != 0)
@@ -670,6 +675,9 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	strlcpy(e.listener, m->listener, sizeof(e.listener));
 	strlcpy(e.gateway, m->gateway[0] ? m->gateway : QUEUED_GATEWAY_DEFAULT,
 	    sizeof(e.gateway));
+	e.dsn_ret = m->dsn_ret;
+	strlcpy(e.envid, m->envid, sizeof(e.envid));
+	e.delay_due = qdelay_due(m);
 
 	if ((rr = calloc(m->nrcpt, sizeof(*rr))) == NULL ||
 	    (doms = calloc(m->nrcpt, sizeof(*doms))) == NULL) {
@@ -688,6 +696,9 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	data.size = sizeof(e);
 	if ((r = st->messages->put(st->messages, txn, &key, &data,
 	    DB_NOOVERWRITE)) != 0)
+		goto fail;
+	what = "delay index";
+	if ((r = qdelay_index_put(st, txn, m->qid, e.delay_due)) != 0)
 		goto fail;
 
 	what = "body";
@@ -708,9 +719,13 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		    m->rcpts[i], q_env != NULL ? q_env->d.cfg->hostname :
 		    "localhost");
 		strlcpy(rr[i].gateway, e.gateway, sizeof(rr[i].gateway));
+		if (m->notify != NULL)
+			rr[i].notify = m->notify[i];
+		if (m->orcpt != NULL && m->orcpt[i] != NULL)
+			strlcpy(rr[i].orcpt, m->orcpt[i], sizeof(rr[i].orcpt));
 		qstore_key_idx(&key, kbuf, m->qid, i);
 		data.data = &rr[i];
-		data.size = sizeof(rr[i]);
+		data.size = (uint32_t)QRCPT_REC_SIZE(&rr[i]);
 		if ((r = st->rcpts->put(st->rcpts, txn, &key, &data, 0)) != 0)
 			goto fail;
 		doms[i].domain = rr[i].domain;
@@ -734,6 +749,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	txn = NULL;
 	if (r != 0)
 		goto fail;
+	qdelay_note(e.delay_due);
 	/* the pieces belong to the store now */
 	free(m->exts);
 	m->exts = NULL;
@@ -770,6 +786,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
+	memset(&e, 0, sizeof(e));	/* an older, shorter record */
 	key.data = (void *)qid;
 	key.size = BW_QID_LEN;
 	qstore_dbt_user(&data, &e, sizeof(e));
@@ -777,6 +794,8 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 	    DB_RMW)) != 0)
 		return r;
 	if ((r = st->messages->del(st->messages, txn, &key, 0)) != 0)
+		return r;
+	if ((r = qdelay_index_del(st, txn, qid, e.delay_due)) != 0)
 		return r;
 	for (i = 0; i < e.nchunks; i++) {
 		qstore_key_idx(&key, kbuf, qid, i);
@@ -1028,20 +1047,26 @@ qstore_quarantined(struct qstore *st, const char *qid)
 /*
  * The record layouts: the one place that says which envelope, recipient
  * and piece records this release reads (bwctl queue verify uses them).  A
- * later release that adds a field keeps accepting the older sizes here.
+ * later release that adds a field keeps accepting the older sizes here:
+ * versions 1 and 2 are exactly old bytes long, version 3 (the DSN fields)
+ * new_min to new_max (a recipient record ends with its ORCPT text).
  */
 static int
-qstore_layout(const DBT *d, size_t want, uint32_t version, char *why,
-    size_t whysz, const char *what)
+qstore_layout(const DBT *d, size_t old, size_t new_min, size_t new_max,
+    uint32_t version, char *why, size_t whysz, const char *what)
 {
-	if (d->size != want) {
-		snprintf(why, whysz, "%s record of %u bytes, not %zu", what,
-		    d->size, want);
-		return -1;
-	}
+	int	 ok;
+
 	if (version == 0 || version > QSTORE_VERSION) {
 		snprintf(why, whysz, "%s record of unknown version %u", what,
 		    version);
+		return -1;
+	}
+	ok = version < 3 ? d->size == old : d->size >= new_min &&
+	    d->size <= new_max;
+	if (!ok) {
+		snprintf(why, whysz, "%s record of %u bytes, not the size of "
+		    "version %u", what, d->size, version);
 		return -1;
 	}
 	return 0;
@@ -1055,8 +1080,8 @@ qstore_env_read(const DBT *d, struct qenv_rec *e, char *why, size_t whysz)
 		memcpy(e, d->data, d->size < sizeof(*e) ? d->size :
 		    sizeof(*e));
 	}
-	if (qstore_layout(d, sizeof(*e), e->version, why, whysz,
-	    "envelope") == -1)
+	if (qstore_layout(d, QENV_REC_V2_SIZE, sizeof(*e), sizeof(*e),
+	    e->version, why, whysz, "envelope") == -1)
 		return -1;
 	e->sender[sizeof(e->sender) - 1] = '\0';
 	e->gateway[sizeof(e->gateway) - 1] = '\0';
@@ -1081,8 +1106,8 @@ qstore_rcpt_read(const DBT *d, struct qrcpt_rec *rr, char *why, size_t whysz)
 		memcpy(rr, d->data, d->size < sizeof(*rr) ? d->size :
 		    sizeof(*rr));
 	}
-	if (qstore_layout(d, sizeof(*rr), rr->version, why, whysz,
-	    "recipient") == -1)
+	if (qstore_layout(d, QRCPT_REC_V2_SIZE, QRCPT_REC_V3_MIN, sizeof(*rr),
+	    rr->version, why, whysz, "recipient") == -1)
 		return -1;
 	if (rr->state >= BW_RCPT_STATE__COUNT) {
 		snprintf(why, whysz, "recipient in unknown state %u",

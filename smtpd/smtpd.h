@@ -248,7 +248,8 @@ int	 smtpd_peer_path(const struct smtpd_env *, const char *name,
 	    char *dst, size_t dstsz);
 int	 smtpd_queue_up(struct smtpd_env *);
 int	 smtpd_queue_open(struct smtpd_session *);
-int	 smtpd_queue_rcpt(struct smtpd_session *, const char *rcpt);
+int	 smtpd_queue_rcpt(struct smtpd_session *, const char *rcpt,
+	    const struct smtp_rcpt_params *);
 int	 smtpd_queue_data(struct smtpd_session *, const void *, size_t);
 int	 smtpd_queue_commit(struct smtpd_session *);
 void	 smtpd_queue_abort(struct smtpd_session *);

@@ -7,7 +7,10 @@
  * clients send them), trailing blanks are ignored, a source route is
  * accepted and dropped (RFC 5321 4.1.1.3), the 64-octet local-part limit is
  * not enforced (SRS and VERP addresses exceed it); the whole address is
- * bounded by SMTP_PATH_ADDR_MAX.
+ * bounded by SMTP_PATH_ADDR_MAX.  DSN parameters (RFC 3461) are checked
+ * strictly: xtext with upper-case hex only, decoded text printable
+ * US-ASCII, NOTIFY values each at most once, RFC 3461's length limits on
+ * ENVID and ORCPT; each kind of mistake has its own 501 text.
  */
 #include "bw_autoconf.h"
 
@@ -20,8 +23,11 @@
 #include <strings.h>
 
 #include "smtpd_parse.h"
+#include "xtext.h"
 
 #define SP_LITERAL_MAX	64	/* inside [] of an address literal */
+#define SP_XSTR(x)	#x
+#define SP_STR(x)	SP_XSTR(x)
 
 struct smtp_cmd_def {
 	enum smtp_cmd	 cmd;
@@ -63,12 +69,26 @@ static const char *const smtp_parse_replies[SMTP_PARSE__COUNT] = {
 	[SMTP_PARSE_EPARAM] = "555 5.5.4 Unsupported parameter",
 	[SMTP_PARSE_EPARAMSYN] = "501 5.5.4 Bad parameter value",
 	[SMTP_PARSE_EDUPPARAM] = "501 5.5.4 Duplicate parameter",
+	[SMTP_PARSE_ERET] = "501 5.5.4 RET must be FULL or HDRS",
+	[SMTP_PARSE_EENVID] = "501 5.5.4 Malformed ENVID (xtext of printable "
+	    "US-ASCII expected)",
+	[SMTP_PARSE_EENVIDLEN] = "501 5.5.4 ENVID longer than "
+	    SP_STR(BW_DSN_ENVID_MAX) " characters",
+	[SMTP_PARSE_ENOTIFY] = "501 5.5.4 NOTIFY must be NEVER or a list of "
+	    "SUCCESS, FAILURE, DELAY",
+	[SMTP_PARSE_ENOTIFYNEVER] = "501 5.5.4 NOTIFY=NEVER cannot be combined "
+	    "with other values",
+	[SMTP_PARSE_EORCPT] = "501 5.5.4 Malformed ORCPT (addr-type;xtext of "
+	    "printable US-ASCII expected)",
+	[SMTP_PARSE_EORCPTLEN] = "501 5.5.4 ORCPT longer than "
+	    SP_STR(BW_DSN_ORCPT_MAX) " characters",
 };
 
 static const char *const smtp_parse_names[SMTP_PARSE__COUNT] = {
 	"ok", "unknown", "notimpl", "syntax", "noarg", "arg", "badchar",
 	"sender", "rcpt", "toolong", "utf8", "param", "paramsyntax",
-	"dupparam",
+	"dupparam", "ret", "envid", "envidlen", "notify", "notifynever",
+	"orcpt", "orcptlen",
 };
 
 const char *
@@ -436,7 +456,11 @@ smtp_parse_path(const char **pp, int is_rcpt, int utf8_ok,
 	return SMTP_PARSE_OK;
 }
 
-/* One esmtp-param at *pp: keyword into kw, value (or "") into val. */
+/*
+ * One esmtp-param at *pp: keyword into kw, value (or "") into val.  0; -1
+ * malformed; -2 the value is longer than valsz - 1 (kw is set, so that
+ * the caller can say which parameter was too long).
+ */
 static int
 smtp_next_param(const char **pp, char *kw, size_t kwsz, char *val,
     size_t valsz)
@@ -462,8 +486,10 @@ smtp_next_param(const char **pp, char *kw, size_t kwsz, char *val,
 		while (*p != ' ' && *p != '\0') {
 			unsigned char c = (unsigned char)*p;
 
-			if (c < 33 || c > 126 || c == '=' || n + 1 >= valsz)
+			if (c < 33 || c > 126 || c == '=')
 				return -1;
+			if (n + 1 >= valsz)
+				return -2;
 			val[n++] = *p++;
 		}
 		val[n] = '\0';
@@ -476,55 +502,195 @@ smtp_next_param(const char **pp, char *kw, size_t kwsz, char *val,
 	return 0;
 }
 
-/* ESMTP parameters after the path (RFC 5321 4.1.2 Mail-parameters). */
+/* Parameters seen in one command, for duplicates. */
+#define SP_SEEN_SIZE	0x01
+#define SP_SEEN_BODY	0x02
+#define SP_SEEN_UTF8	0x04
+#define SP_SEEN_RET	0x08
+#define SP_SEEN_ENVID	0x10
+#define SP_SEEN_NOTIFY	0x20
+#define SP_SEEN_ORCPT	0x40
+
+/* Mark a parameter seen: 0, or -1 when it was seen before. */
 static int
-smtp_parse_params(const char *p, int is_rcpt, struct smtp_params *prm)
+smtp_param_once(unsigned *seen, unsigned bit)
 {
-	char		 kw[32], val[64];
-	int		 seen_size = 0, seen_body = 0;
+	if (*seen & bit)
+		return -1;
+	*seen |= bit;
+	return 0;
+}
+
+/* NOTIFY=NEVER / NOTIFY=SUCCESS,FAILURE,DELAY (RFC 3461 4.1). */
+static int
+smtp_parse_notify(const char *val, uint32_t *notify)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	 bit;
+	} kws[] = {
+		{ "NEVER", BW_DSN_NOTIFY_NEVER },
+		{ "SUCCESS", BW_DSN_NOTIFY_SUCCESS },
+		{ "FAILURE", BW_DSN_NOTIFY_FAILURE },
+		{ "DELAY", BW_DSN_NOTIFY_DELAY },
+	};
+	const char	*p = val, *e;
+	uint32_t	 bits = 0, bit;
+	size_t		 i, len;
+
+	for (;;) {
+		e = strchr(p, ',');
+		len = e != NULL ? (size_t)(e - p) : strlen(p);
+		bit = 0;
+		for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+			if (strlen(kws[i].name) == len &&
+			    strncasecmp(kws[i].name, p, len) == 0)
+				bit = kws[i].bit;
+		if (bit == 0 || (bits & bit))
+			return SMTP_PARSE_ENOTIFY;	/* unknown, empty, twice */
+		bits |= bit;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	if ((bits & BW_DSN_NOTIFY_NEVER) && bits != BW_DSN_NOTIFY_NEVER)
+		return SMTP_PARSE_ENOTIFYNEVER;
+	*notify = bits;
+	return SMTP_PARSE_OK;
+}
+
+/* ORCPT=addr-type;xtext (RFC 3461 4.2) into "addr-type;decoded". */
+static int
+smtp_parse_orcpt(const char *val, char *dst, size_t dstsz)
+{
+	const char	*semi;
+	size_t		 tlen, i;
+
+	if (strlen(val) > BW_DSN_ORCPT_MAX)
+		return SMTP_PARSE_EORCPTLEN;
+	if ((semi = strchr(val, ';')) == NULL || semi == val ||
+	    semi[1] == '\0')
+		return SMTP_PARSE_EORCPT;
+	tlen = (size_t)(semi - val);
+	if (tlen >= SMTP_ORCPT_TYPE_MAX || tlen + 1 >= dstsz)
+		return SMTP_PARSE_EORCPT;
+	/* addr-type is an atom */
+	for (i = 0; i < tlen; i++)
+		if ((unsigned char)val[i] >= 0x80 ||
+		    !smtp_is_atext((unsigned char)val[i]))
+			return SMTP_PARSE_EORCPT;
+	memcpy(dst, val, tlen + 1);
+	if (bw_xtext_decode(semi + 1, strlen(semi + 1), dst + tlen + 1,
+	    dstsz - tlen - 1) <= 0)
+		return SMTP_PARSE_EORCPT;
+	return SMTP_PARSE_OK;
+}
+
+/* One MAIL FROM parameter (RFC 1870, 6152, 6531, 3461). */
+static int
+smtp_mail_param(const char *kw, const char *val, struct smtp_params *prm,
+    unsigned *seen)
+{
 	const char	*v;
 	uint64_t	 n;
+
+	if (strcasecmp(kw, "SIZE") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_SIZE) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		if (val[0] == '\0' || strlen(val) > 20)
+			return SMTP_PARSE_EPARAMSYN;
+		for (n = 0, v = val; *v != '\0'; v++) {
+			if (!isdigit((unsigned char)*v) ||
+			    n > (UINT64_MAX - 9) / 10)
+				return SMTP_PARSE_EPARAMSYN;
+			n = n * 10 + (uint64_t)(*v - '0');
+		}
+		prm->size = n;
+		prm->has_size = 1;
+	} else if (strcasecmp(kw, "BODY") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_BODY) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		if (strcasecmp(val, "7BIT") == 0)
+			prm->body = SMTP_BODY_7BIT;
+		else if (strcasecmp(val, "8BITMIME") == 0)
+			prm->body = SMTP_BODY_8BITMIME;
+		else if (strcasecmp(val, "BINARYMIME") == 0)
+			prm->body = SMTP_BODY_BINARYMIME;
+		else
+			return SMTP_PARSE_EPARAMSYN;
+	} else if (strcasecmp(kw, "SMTPUTF8") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_UTF8) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		if (val[0] != '\0')
+			return SMTP_PARSE_EPARAMSYN;
+		prm->smtputf8 = 1;
+	} else if (strcasecmp(kw, "RET") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_RET) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		if (strcasecmp(val, "FULL") == 0)
+			prm->dsn_ret = BW_DSN_RET_FULL;
+		else if (strcasecmp(val, "HDRS") == 0)
+			prm->dsn_ret = BW_DSN_RET_HDRS;
+		else
+			return SMTP_PARSE_ERET;
+	} else if (strcasecmp(kw, "ENVID") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_ENVID) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		if (strlen(val) > BW_DSN_ENVID_MAX)
+			return SMTP_PARSE_EENVIDLEN;
+		if (bw_xtext_decode(val, strlen(val), prm->envid,
+		    sizeof(prm->envid)) <= 0)
+			return SMTP_PARSE_EENVID;
+	} else
+		return SMTP_PARSE_EPARAM;
+	return SMTP_PARSE_OK;
+}
+
+/* One RCPT TO parameter (RFC 3461). */
+static int
+smtp_rcpt_param(const char *kw, const char *val, struct smtp_rcpt_params *rp,
+    unsigned *seen)
+{
+	if (strcasecmp(kw, "NOTIFY") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_NOTIFY) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		return smtp_parse_notify(val, &rp->notify);
+	}
+	if (strcasecmp(kw, "ORCPT") == 0) {
+		if (smtp_param_once(seen, SP_SEEN_ORCPT) == -1)
+			return SMTP_PARSE_EDUPPARAM;
+		return smtp_parse_orcpt(val, rp->orcpt, sizeof(rp->orcpt));
+	}
+	return SMTP_PARSE_EPARAM;
+}
+
+/* ESMTP parameters after the path (RFC 5321 4.1.2 Mail-parameters). */
+static int
+smtp_parse_params(const char *p, int is_rcpt, struct smtp_params *prm,
+    struct smtp_rcpt_params *rp)
+{
+	char		 kw[SMTP_PARAM_KW_MAX], val[SMTP_PARAM_VALUE_MAX];
+	unsigned	 seen = 0;
+	int		 r;
 
 	if (*p != '\0' && *p != ' ')
 		return is_rcpt ? SMTP_PARSE_ERCPT : SMTP_PARSE_ESENDER;
 	while (*p == ' ')
 		p++;
 	while (*p != '\0') {
-		if (smtp_next_param(&p, kw, sizeof(kw), val, sizeof(val)) == -1)
+		r = smtp_next_param(&p, kw, sizeof(kw), val, sizeof(val));
+		if (r == -2) {
+			if (!is_rcpt && strcasecmp(kw, "ENVID") == 0)
+				return SMTP_PARSE_EENVIDLEN;
+			if (is_rcpt && strcasecmp(kw, "ORCPT") == 0)
+				return SMTP_PARSE_EORCPTLEN;
+		}
+		if (r != 0)
 			return SMTP_PARSE_EPARAMSYN;
-		if (is_rcpt || prm == NULL)
-			return SMTP_PARSE_EPARAM;
-		if (strcasecmp(kw, "SIZE") == 0) {
-			if (seen_size++)
-				return SMTP_PARSE_EDUPPARAM;
-			if (val[0] == '\0' || strlen(val) > 20)
-				return SMTP_PARSE_EPARAMSYN;
-			for (n = 0, v = val; *v != '\0'; v++) {
-				if (!isdigit((unsigned char)*v) ||
-				    n > (UINT64_MAX - 9) / 10)
-					return SMTP_PARSE_EPARAMSYN;
-				n = n * 10 + (uint64_t)(*v - '0');
-			}
-			prm->size = n;
-			prm->has_size = 1;
-		} else if (strcasecmp(kw, "BODY") == 0) {
-			if (seen_body++)
-				return SMTP_PARSE_EDUPPARAM;
-			if (strcasecmp(val, "7BIT") == 0)
-				prm->body = SMTP_BODY_7BIT;
-			else if (strcasecmp(val, "8BITMIME") == 0)
-				prm->body = SMTP_BODY_8BITMIME;
-			else if (strcasecmp(val, "BINARYMIME") == 0)
-				prm->body = SMTP_BODY_BINARYMIME;
-			else
-				return SMTP_PARSE_EPARAMSYN;
-		} else if (strcasecmp(kw, "SMTPUTF8") == 0) {
-			if (prm->smtputf8++)
-				return SMTP_PARSE_EDUPPARAM;
-			if (val[0] != '\0')
-				return SMTP_PARSE_EPARAMSYN;
-		} else
-			return SMTP_PARSE_EPARAM;
+		r = is_rcpt ? smtp_rcpt_param(kw, val, rp, &seen) :
+		    smtp_mail_param(kw, val, prm, &seen);
+		if (r != SMTP_PARSE_OK)
+			return r;
 	}
 	return SMTP_PARSE_OK;
 }
@@ -556,19 +722,21 @@ smtp_parse_mail(const char *arg, struct smtp_path *path,
 	r = smtp_parse_path(&p, 0, smtp_wants_utf8(arg), path);
 	if (r != SMTP_PARSE_OK)
 		return r;
-	return smtp_parse_params(p, 0, prm);
+	return smtp_parse_params(p, 0, prm, NULL);
 }
 
 int
-smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *path)
+smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *path,
+    struct smtp_rcpt_params *rp)
 {
 	const char	*p = arg;
 	int		 r;
 
+	memset(rp, 0, sizeof(*rp));
 	r = smtp_parse_path(&p, 1, utf8_ok, path);
 	if (r != SMTP_PARSE_OK)
 		return r;
-	return smtp_parse_params(p, 1, NULL);
+	return smtp_parse_params(p, 1, NULL, rp);
 }
 
 int

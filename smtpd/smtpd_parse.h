@@ -6,7 +6,8 @@
  *
  * Grammar: RFC 5321 4.1 (commands, paths, ESMTP parameters), RFC 6531
  * (UTF-8 in local parts and domains, only with SMTPUTF8), RFC 1870 (SIZE),
- * RFC 6152 (BODY=8BITMIME), RFC 3030 (BDAT, BODY=BINARYMIME).
+ * RFC 6152 (BODY=8BITMIME), RFC 3030 (BDAT, BODY=BINARYMIME), RFC 3461
+ * (DSN: RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT).
  */
 #ifndef SMTPD_PARSE_H
 #define SMTPD_PARSE_H
@@ -18,6 +19,10 @@
 
 #define SMTP_LOCAL_MAX		64	/* RFC 5321 4.5.3.1.1 (not enforced, see parse) */
 #define SMTP_PATH_ADDR_MAX	(BW_ADDR_MAX - 2)	/* address without <> */
+#define SMTP_PARAM_KW_MAX	32	/* esmtp-keyword, NUL included */
+#define SMTP_PARAM_VALUE_MAX	(BW_DSN_ORCPT_MAX + 1)	/* the longest
+					   value we take (ORCPT), NUL included */
+#define SMTP_ORCPT_TYPE_MAX	32	/* addr-type of ORCPT ("rfc822") */
 
 enum smtp_cmd {
 	SMTP_CMD_UNKNOWN = 0,
@@ -55,6 +60,13 @@ enum smtp_parse_result {
 	SMTP_PARSE_EPARAM,	/* 555 5.5.4 unsupported parameter */
 	SMTP_PARSE_EPARAMSYN,	/* 501 5.5.4 bad parameter value */
 	SMTP_PARSE_EDUPPARAM,	/* 501 5.5.4 duplicate parameter */
+	SMTP_PARSE_ERET,	/* 501 5.5.4 RET neither FULL nor HDRS */
+	SMTP_PARSE_EENVID,	/* 501 5.5.4 ENVID not printable xtext */
+	SMTP_PARSE_EENVIDLEN,	/* 501 5.5.4 ENVID over BW_DSN_ENVID_MAX */
+	SMTP_PARSE_ENOTIFY,	/* 501 5.5.4 NOTIFY value unknown */
+	SMTP_PARSE_ENOTIFYNEVER,	/* 501 5.5.4 NEVER with another value */
+	SMTP_PARSE_EORCPT,	/* 501 5.5.4 ORCPT not addr-type;xtext */
+	SMTP_PARSE_EORCPTLEN,	/* 501 5.5.4 ORCPT over BW_DSN_ORCPT_MAX */
 	SMTP_PARSE__COUNT
 };
 const char	*smtp_parse_reply(int);
@@ -85,6 +97,14 @@ struct smtp_params {
 	int		 has_size;
 	enum smtp_body	 body;
 	int		 smtputf8;
+	int		 dsn_ret;	/* enum bw_dsn_ret */
+	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
+};
+
+/* RCPT TO parameters (RFC 3461). */
+struct smtp_rcpt_params {
+	uint32_t	 notify;	/* BW_DSN_NOTIFY_*; 0 none given */
+	char		 orcpt[BW_DSN_ORCPT_MAX + 1];	/* "type;decoded" */
 };
 
 struct smtp_path {
@@ -100,7 +120,8 @@ struct smtp_path {
 int	 smtp_parse_mail(const char *arg, struct smtp_path *,
 	    struct smtp_params *);
 /* RCPT TO argument; utf8_ok when the transaction's MAIL had SMTPUTF8. */
-int	 smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *);
+int	 smtp_parse_rcpt(const char *arg, int utf8_ok, struct smtp_path *,
+	    struct smtp_rcpt_params *);
 /*
  * BDAT argument (RFC 3030 2): chunk-size [SP "LAST"].  chunk-size is
  * 1*DIGIT and must fit in 64 bits; "LAST" is case-insensitive.  OK or

@@ -147,6 +147,8 @@ smtpd_queue_open(struct smtpd_session *s)
 	strlcpy(mo.client_addr, s->addr, sizeof(mo.client_addr));
 	strlcpy(mo.client_name, s->name, sizeof(mo.client_name));
 	strlcpy(mo.listener, s->l->conf->name, sizeof(mo.listener));
+	mo.dsn_ret = (uint32_t)s->params.dsn_ret;
+	strlcpy(mo.envid, s->params.envid, sizeof(mo.envid));
 	if (bw_peer_send(s->env->queued, BW_IMSG_MSG_OPEN, 0, -1, &mo,
 	    sizeof(mo)) == -1)
 		return -1;
@@ -155,13 +157,16 @@ smtpd_queue_open(struct smtpd_session *s)
 }
 
 int
-smtpd_queue_rcpt(struct smtpd_session *s, const char *rcpt)
+smtpd_queue_rcpt(struct smtpd_session *s, const char *rcpt,
+    const struct smtp_rcpt_params *rp)
 {
 	struct bw_msg_rcpt	 mr;
 
 	memset(&mr, 0, sizeof(mr));
 	strlcpy(mr.qid, s->qid, sizeof(mr.qid));
 	strlcpy(mr.rcpt, rcpt, sizeof(mr.rcpt));
+	mr.notify = rp->notify;
+	strlcpy(mr.orcpt, rp->orcpt, sizeof(mr.orcpt));
 	return bw_peer_send(s->env->queued, BW_IMSG_MSG_RCPT, 0, -1, &mr,
 	    sizeof(mr));
 }

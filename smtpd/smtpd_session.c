@@ -585,6 +585,7 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	ext[n++] = "SMTPUTF8";
 	ext[n++] = "CHUNKING";
 	ext[n++] = "BINARYMIME";
+	ext[n++] = "DSN";
 	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
 		ext[n++] = "STARTTLS";
 	smtpd_session_reply(s, "250-%s", env->d.cfg->hostname);
@@ -725,6 +726,7 @@ static void
 smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 {
 	struct smtp_path	 path;
+	struct smtp_rcpt_params	 rp;
 	char			 rcpt[BW_ADDR_MAX];
 	int			 r;
 
@@ -744,7 +746,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		    smtpd_submit_reply(BW_SUBMIT_TOOMANY));
 		return;
 	}
-	if ((r = smtp_parse_rcpt(arg, s->params.smtputf8, &path)) !=
+	if ((r = smtp_parse_rcpt(arg, s->params.smtputf8, &path, &rp)) !=
 	    SMTP_PARSE_OK) {
 		s->env->c.rcpt_rejected++;
 		smtpd_session_error(s, smtp_parse_reply(r));
@@ -766,7 +768,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		return;
 	else
 		strlcpy(rcpt, path.addr, sizeof(rcpt));
-	if (smtpd_queue_rcpt(s, rcpt) == -1) {
+	if (smtpd_queue_rcpt(s, rcpt, &rp) == -1) {
 		s->tx_dead = 1;
 		smtpd_session_reply(s, "%s",
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));

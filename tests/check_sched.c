@@ -121,9 +121,9 @@ START_TEST(dsn_shape)
 {
 	const struct qbounce_rcpt	 rc[] = {
 		{ "bad@perm.example", "5.1.1", "mx.perm.example[192.0.2.1]:25",
-		  "550 5.1.1 no such user", NULL },
+		  "550 5.1.1 no such user", NULL, QBOUNCE_FAILED, NULL, 0 },
 		{ "worse@perm.example", "5.7.1", "",
-		  "554 denied", NULL },
+		  "554 denied", NULL, QBOUNCE_FAILED, NULL, 0 },
 	};
 	size_t		 len = 0;
 	char		*t = dsn_build(rc, 2,
@@ -172,6 +172,7 @@ static const struct {
 } status_cases[] = {
 	{ "5.1.1", "Status: 5.1.1\r\n" },
 	{ "4.4.1", "Status: 5.0.0\r\n" },	/* a DSN says failed: 5.x.y */
+	{ "2.0.0", "Status: 5.0.0\r\n" },
 	{ "", "Status: 5.0.0\r\n" },
 	{ "5.1.1\r\nX-Evil: 1", "Status: 5.0.0\r\n" },
 };
@@ -179,7 +180,8 @@ static const struct {
 START_TEST(dsn_status_checked)
 {
 	struct qbounce_rcpt	 rc = { "r@x.example", status_cases[_i].dsn,
-				    "", "550 no", NULL };
+				    "", "550 no", NULL, QBOUNCE_FAILED, NULL,
+				    0 };
 	size_t			 len;
 	char			*t = dsn_build(&rc, 1, NULL, &len);
 
@@ -195,13 +197,15 @@ START_TEST(dsn_cleans_control_bytes)
 {
 	struct qbounce_rcpt	 rc = { "r@x.example\r\nBcc: a@b", "5.1.1",
 				    "h[1.2.3.4]:25", "550 no\r\nX-Inject: 1",
-				    NULL };
+				    NULL, QBOUNCE_FAILED, "rfc822;o@x\r\nX-O: 1",
+				    0 };
 	size_t			 len;
 	char			*t = dsn_build(&rc, 1, NULL, &len);
 
 	ck_assert_ptr_nonnull(t);
 	ck_assert_ptr_null(strstr(t, "\r\nBcc:"));
 	ck_assert_ptr_null(strstr(t, "\r\nX-Inject:"));
+	ck_assert_ptr_null(strstr(t, "\r\nX-O:"));
 	free(t);
 }
 END_TEST
@@ -210,7 +214,8 @@ START_TEST(dsn_headers_without_final_crlf)
 {
 	size_t	 len;
 	char	*t = dsn_build(&(struct qbounce_rcpt){ "r@x.example", "5.1.1",
-		    "", "550", NULL }, 1, "Subject: cut", &len);
+		    "", "550", NULL, QBOUNCE_FAILED, NULL, 0 }, 1,
+		    "Subject: cut", &len);
 
 	ck_assert_ptr_nonnull(strstr(t, "Subject: cut\r\n\r\n--bw-dsn-XYZ--"));
 	free(t);
@@ -244,7 +249,8 @@ static const struct {
 START_TEST(dsn_diagnostic_code)
 {
 	struct qbounce_rcpt	 rc = { "r@x.example", "5.4.7", "",
-				    diag_cases[_i].reply, diag_cases[_i].note };
+				    diag_cases[_i].reply, diag_cases[_i].note,
+				    QBOUNCE_FAILED, NULL, 0 };
 	size_t			 len;
 	char			*t = dsn_build(&rc, 1, "Subject: x\r\n\r\n",
 				    &len);
@@ -258,6 +264,123 @@ START_TEST(dsn_diagnostic_code)
 	else
 		ck_assert_msg(strstr(t, "Diagnostic-Code:") == NULL,
 		    "%s: no diagnostic wanted", diag_cases[_i].name);
+	free(t);
+}
+END_TEST
+
+/* RFC 3461 parameters in the report: ENVID, ORCPT (RFC 3464 2.2.1, 2.3.1). */
+START_TEST(dsn_envid_orcpt)
+{
+	struct qbounce_rcpt	 rc = { "r@x.example", "5.1.1", "", "550 no",
+				    NULL, QBOUNCE_FAILED, "rfc822;orig@y.example",
+				    0 };
+	struct qbounce_in	 in;
+	size_t			 len;
+	char			*t;
+	const char		*ds, *env, *rep, *orig, *fin;
+
+	memset(&in, 0, sizeof(in));
+	in.hostname = "mx.test.example";
+	in.qid = "000660EE162BE866";
+	in.sender = "alice@origin.example";
+	in.rcpts = &rc;
+	in.nrcpt = 1;
+	in.boundary = "bw-dsn-XYZ";
+	in.envid = "QQ314159 a+b";
+	t = qbounce_build(&in, &len);
+	ck_assert_ptr_nonnull(t);
+	ds = strstr(t, "Content-Type: message/delivery-status\r\n");
+	ck_assert_ptr_nonnull(ds);
+	env = strstr(ds, "\r\nOriginal-Envelope-Id: QQ314159 a+b\r\n");
+	rep = strstr(ds, "\r\nReporting-MTA: ");
+	orig = strstr(ds, "\r\nOriginal-Recipient: rfc822;orig@y.example\r\n");
+	fin = strstr(ds, "\r\nFinal-Recipient: rfc822; r@x.example\r\n");
+	ck_assert_ptr_nonnull(env);
+	ck_assert_ptr_nonnull(orig);
+	ck_assert_ptr_nonnull(fin);
+	/* the order of RFC 3464 2.2 and 2.3 */
+	ck_assert(env < rep);
+	ck_assert(orig < fin);
+	free(t);
+}
+END_TEST
+
+/* A delay warning: action delayed, status 4.x.x, the retry horizon. */
+START_TEST(dsn_delayed)
+{
+	struct qbounce_rcpt	 rc[] = {
+		{ "r@x.example", "4.4.1", "", "connect refused", NULL,
+		  QBOUNCE_DELAYED, NULL, 1700432000 },
+		{ "s@x.example", "5.1.1", "", "451 4.3.0 later", NULL,
+		  QBOUNCE_DELAYED, NULL, 0 },
+	};
+	size_t			 len;
+	char			*t = dsn_build(rc, 2, "Subject: x\r\n\r\n", &len);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "Subject: Delayed Mail"));
+	ck_assert_int_eq(count(t, "Action: delayed\r\n"), 2);
+	ck_assert_ptr_nonnull(strstr(t, "Status: 4.4.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Status: 4.0.0\r\n"));	/* 5.x: no */
+	ck_assert_int_eq(count(t, "Will-Retry-Until: "), 1);
+	ck_assert_ptr_null(strstr(t, "Action: failed"));
+	ck_assert_ptr_nonnull(strstr(t, "Content-Type: text/rfc822-headers"));
+	free(t);
+}
+END_TEST
+
+/* NOTIFY=SUCCESS to a next hop without DSN: "relayed", 2.x.x; mixed with
+ * a failure, the report is a failure report. */
+START_TEST(dsn_relayed_and_failed)
+{
+	struct qbounce_rcpt	 rc[] = {
+		{ "ok@x.example", "2.0.0", "mx.x.example[192.0.2.1]:25",
+		  "250 2.0.0 Ok", NULL, QBOUNCE_RELAYED, NULL, 0 },
+		{ "bad@x.example", "5.1.1", "", "550 5.1.1 no", NULL,
+		  QBOUNCE_FAILED, NULL, 0 },
+	};
+	size_t			 len;
+	char			*t = dsn_build(rc, 1, "Subject: x\r\n\r\n", &len);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "Subject: Successful Mail Delivery"));
+	ck_assert_ptr_nonnull(strstr(t, "Action: relayed\r\nStatus: 2.0.0\r\n"));
+	ck_assert_ptr_null(strstr(t, "Action: failed"));
+	free(t);
+	t = dsn_build(rc, 2, "Subject: x\r\n\r\n", &len);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "Subject: Undelivered Mail"));
+	ck_assert_ptr_nonnull(strstr(t, "Action: relayed\r\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Action: failed\r\n"));
+	ck_assert_ptr_nonnull(strstr(t, "<ok@x.example>: relayed: 250 2.0.0"));
+	free(t);
+}
+END_TEST
+
+/* RET=FULL: the whole message as message/rfc822, not the headers part. */
+START_TEST(dsn_full_message)
+{
+	struct qbounce_rcpt	 rc = { "r@x.example", "5.1.1", "", "550 no",
+				    NULL, QBOUNCE_FAILED, NULL, 0 };
+	struct qbounce_in	 in;
+	const char		*msg = "Subject: hi\r\n\r\nthe body line\r\n";
+	size_t			 len;
+	char			*t;
+
+	memset(&in, 0, sizeof(in));
+	in.hostname = "mx.test.example";
+	in.qid = "000660EE162BE866";
+	in.sender = "alice@origin.example";
+	in.rcpts = &rc;
+	in.nrcpt = 1;
+	in.boundary = "bw-dsn-XYZ";
+	in.body = msg;
+	in.bodylen = strlen(msg);
+	t = qbounce_build(&in, &len);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "Content-Type: message/rfc822\r\n\r\n"
+	    "Subject: hi\r\n\r\nthe body line\r\n\r\n--bw-dsn-XYZ--\r\n"));
+	ck_assert_ptr_null(strstr(t, "text/rfc822-headers"));
 	free(t);
 }
 END_TEST
@@ -290,6 +413,10 @@ sched_suite(void)
 	tcase_add_test(tc, dsn_headers_without_final_crlf);
 	tcase_add_loop_test(tc, dsn_diagnostic_code, 0,
 	    (int)(sizeof(diag_cases) / sizeof(diag_cases[0])));
+	tcase_add_test(tc, dsn_envid_orcpt);
+	tcase_add_test(tc, dsn_delayed);
+	tcase_add_test(tc, dsn_relayed_and_failed);
+	tcase_add_test(tc, dsn_full_message);
 	suite_add_tcase(s, tc);
 	return s;
 }

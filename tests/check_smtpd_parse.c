@@ -1,18 +1,21 @@
 /*
  * Unit tests of smtpd's command parser (smtpd/smtpd_parse.c): every verb,
  * argument rules, paths (quoted local parts, UTF-8, domain literals, source
- * routes, Postmaster), ESMTP parameters, the sender-specified routing
- * detector, the RFC 2920 pipelining rule, the BDAT argument and the line
- * check of BDAT bodies (the same answer wherever the chunks split them).
- * Table-driven.
+ * routes, Postmaster), ESMTP parameters, the DSN parameters (RFC 3461)
+ * and the xtext codec (common/xtext.c) they use, the sender-specified
+ * routing detector, the RFC 2920 pipelining rule, the BDAT argument and
+ * the line check of BDAT bodies (the same answer wherever the chunks split
+ * them).  Table-driven.
  */
 #include "bw_autoconf.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "smtpd_parse.h"
+#include "xtext.h"
 
 #define TIMEOUT	10
 
@@ -164,7 +167,7 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@b.example> BODY=7BIT BODY=7BIT", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> SMTPUTF8=yes", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> AUTH=<>", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
-	{ "<a@b.example> RET=FULL", SMTP_PARSE_EPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
+	{ "<a@b.example> RET=FULL RET=HDRS", SMTP_PARSE_EDUPPARAM, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> =x", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -215,7 +218,7 @@ static const struct rcpt_case rcpt_cases[] = {
 	{ "<>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
 	{ "<user>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
 	{ "x@example.org", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
-	{ "<x@example.org> NOTIFY=NEVER", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
+	{ "<x@example.org> RET=FULL", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
 	{ "<x@example.org> SIZE=1", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
 	{ "<x@exa mple.org>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
 };
@@ -224,9 +227,10 @@ START_TEST(parse_rcpt)
 {
 	const struct rcpt_case	*c = &rcpt_cases[_i];
 	struct smtp_path	 path;
+	struct smtp_rcpt_params	 rp;
 	int			 r;
 
-	r = smtp_parse_rcpt(c->arg, c->utf8_ok, &path);
+	r = smtp_parse_rcpt(c->arg, c->utf8_ok, &path, &rp);
 	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
 	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
 	if (r != SMTP_PARSE_OK)
@@ -486,8 +490,9 @@ START_TEST(addr_routed)
 {
 	const struct routed_case	*c = &routed_cases[_i];
 	struct smtp_path		 path;
+	struct smtp_rcpt_params		 rp;
 
-	ck_assert_msg(smtp_parse_rcpt(c->rcpt, 0, &path) == SMTP_PARSE_OK,
+	ck_assert_msg(smtp_parse_rcpt(c->rcpt, 0, &path, &rp) == SMTP_PARSE_OK,
 	    "%s does not parse", c->rcpt);
 	ck_assert_msg(smtp_addr_routed(path.addr) == c->want,
 	    "%s (%s): routed %d, want %d", c->rcpt, path.addr,
@@ -540,6 +545,247 @@ START_TEST(replies_have_codes)
 }
 END_TEST
 
+/* ---- DSN (RFC 3461) ---- */
+
+struct dsn_mail_case {
+	const char	*arg;
+	int		 want_result;
+	int		 want_ret;
+	const char	*want_envid;
+};
+
+static const struct dsn_mail_case dsn_mail_cases[] = {
+	{ "<a@b.example> RET=FULL", SMTP_PARSE_OK, BW_DSN_RET_FULL, "" },
+	{ "<a@b.example> ret=hdrs", SMTP_PARSE_OK, BW_DSN_RET_HDRS, "" },
+	{ "<a@b.example> ENVID=QQ314159", SMTP_PARSE_OK, 0, "QQ314159" },
+	{ "<a@b.example> RET=HDRS ENVID=a+2Bb+3Dc+20d SIZE=10", SMTP_PARSE_OK,
+	  BW_DSN_RET_HDRS, "a+b=c d" },
+	{ "<> ENVID=x", SMTP_PARSE_OK, 0, "x" },
+	{ "<a@b.example> RET=BOTH", SMTP_PARSE_ERET, 0, NULL },
+	{ "<a@b.example> RET", SMTP_PARSE_ERET, 0, NULL },
+	{ "<a@b.example> RET=FULL RET=FULL", SMTP_PARSE_EDUPPARAM, 0, NULL },
+	{ "<a@b.example> ENVID=a ENVID=b", SMTP_PARSE_EDUPPARAM, 0, NULL },
+	{ "<a@b.example> ENVID", SMTP_PARSE_EENVID, 0, NULL },
+	{ "<a@b.example> ENVID=a+2", SMTP_PARSE_EENVID, 0, NULL },
+	{ "<a@b.example> ENVID=a+2b", SMTP_PARSE_EENVID, 0, NULL },	/* lower */
+	{ "<a@b.example> ENVID=a+0D+0A", SMTP_PARSE_EENVID, 0, NULL },	/* CRLF */
+	{ "<a@b.example> ENVID=a+C3+A9", SMTP_PARSE_EENVID, 0, NULL },	/* 8-bit */
+	{ "<a@b.example> ENVID=a+", SMTP_PARSE_EENVID, 0, NULL },
+	{ "<a@b.example> NOTIFY=NEVER", SMTP_PARSE_EPARAM, 0, NULL },
+	{ "<a@b.example> ORCPT=rfc822;a@b", SMTP_PARSE_EPARAM, 0, NULL },
+};
+
+START_TEST(dsn_mail)
+{
+	const struct dsn_mail_case	*c = &dsn_mail_cases[_i];
+	struct smtp_path		 path;
+	struct smtp_params		 prm;
+	int				 r;
+
+	r = smtp_parse_mail(c->arg, &path, &prm);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
+	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
+	if (r != SMTP_PARSE_OK)
+		return;
+	ck_assert_int_eq(prm.dsn_ret, c->want_ret);
+	ck_assert_str_eq(prm.envid, c->want_envid);
+}
+END_TEST
+
+struct dsn_rcpt_case {
+	const char	*arg;
+	int		 want_result;
+	uint32_t	 want_notify;
+	const char	*want_orcpt;
+};
+
+#define NS	BW_DSN_NOTIFY_SUCCESS
+#define NF	BW_DSN_NOTIFY_FAILURE
+#define ND	BW_DSN_NOTIFY_DELAY
+
+static const struct dsn_rcpt_case dsn_rcpt_cases[] = {
+	{ "<x@example.org>", SMTP_PARSE_OK, 0, "" },
+	{ "<x@example.org> NOTIFY=NEVER", SMTP_PARSE_OK, BW_DSN_NOTIFY_NEVER,
+	  "" },
+	{ "<x@example.org> NOTIFY=SUCCESS", SMTP_PARSE_OK, NS, "" },
+	{ "<x@example.org> notify=delay,Failure", SMTP_PARSE_OK, ND | NF, "" },
+	{ "<x@example.org> NOTIFY=SUCCESS,FAILURE,DELAY", SMTP_PARSE_OK,
+	  NS | NF | ND, "" },
+	{ "<x@example.org> ORCPT=rfc822;x+40example.org", SMTP_PARSE_OK, 0,
+	  "rfc822;x@example.org" },
+	{ "<x@example.org> NOTIFY=FAILURE ORCPT=rfc822;a+2Bb@c", SMTP_PARSE_OK,
+	  NF, "rfc822;a+b@c" },
+	{ "<x@example.org> ORCPT=UTF-8;a@b", SMTP_PARSE_OK, 0, "UTF-8;a@b" },
+	/* bad input */
+	{ "<x@example.org> NOTIFY=NEVER,SUCCESS", SMTP_PARSE_ENOTIFYNEVER, 0,
+	  NULL },
+	{ "<x@example.org> NOTIFY=DELAY,NEVER", SMTP_PARSE_ENOTIFYNEVER, 0,
+	  NULL },
+	{ "<x@example.org> NOTIFY=SOMETIMES", SMTP_PARSE_ENOTIFY, 0, NULL },
+	{ "<x@example.org> NOTIFY=SUCCESS,", SMTP_PARSE_ENOTIFY, 0, NULL },
+	{ "<x@example.org> NOTIFY=SUCCESS,,DELAY", SMTP_PARSE_ENOTIFY, 0,
+	  NULL },
+	{ "<x@example.org> NOTIFY=DELAY,DELAY", SMTP_PARSE_ENOTIFY, 0, NULL },
+	{ "<x@example.org> NOTIFY", SMTP_PARSE_ENOTIFY, 0, NULL },
+	{ "<x@example.org> NOTIFY=NEVER NOTIFY=NEVER", SMTP_PARSE_EDUPPARAM,
+	  0, NULL },
+	{ "<x@example.org> ORCPT=rfc822;a ORCPT=rfc822;b",
+	  SMTP_PARSE_EDUPPARAM, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc822;a+4", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc822;a+zz", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc822;a+0Ab", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc822", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc822;", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=;a@b", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ORCPT=rfc(822);a@b", SMTP_PARSE_EORCPT, 0, NULL },
+	{ "<x@example.org> ENVID=x", SMTP_PARSE_EPARAM, 0, NULL },
+};
+
+START_TEST(dsn_rcpt)
+{
+	const struct dsn_rcpt_case	*c = &dsn_rcpt_cases[_i];
+	struct smtp_path		 path;
+	struct smtp_rcpt_params		 rp;
+	int				 r;
+
+	r = smtp_parse_rcpt(c->arg, 0, &path, &rp);
+	ck_assert_msg(r == c->want_result, "%s: result %s, want %s", c->arg,
+	    smtp_parse_result_name(r), smtp_parse_result_name(c->want_result));
+	if (r != SMTP_PARSE_OK)
+		return;
+	ck_assert_uint_eq(rp.notify, c->want_notify);
+	ck_assert_str_eq(rp.orcpt, c->want_orcpt);
+}
+END_TEST
+
+/* RFC 3461 limits: ENVID 100 characters, ORCPT 500, counted as sent. */
+START_TEST(dsn_lengths)
+{
+	struct smtp_path	 path;
+	struct smtp_params	 prm;
+	struct smtp_rcpt_params	 rp;
+	char			 arg[1200];
+	size_t			 n;
+
+	n = (size_t)snprintf(arg, sizeof(arg), "<a@b.example> ENVID=");
+	memset(arg + n, 'e', 100);
+	arg[n + 100] = '\0';
+	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm), SMTP_PARSE_OK);
+	ck_assert_uint_eq(strlen(prm.envid), 100);
+	strcat(arg, "e");
+	ck_assert_int_eq(smtp_parse_mail(arg, &path, &prm),
+	    SMTP_PARSE_EENVIDLEN);
+
+	/* rfc822; + 493 = 500 */
+	n = (size_t)snprintf(arg, sizeof(arg), "<x@b.example> ORCPT=rfc822;");
+	memset(arg + n, 'o', 493);
+	arg[n + 493] = '\0';
+	ck_assert_int_eq(smtp_parse_rcpt(arg, 0, &path, &rp), SMTP_PARSE_OK);
+	ck_assert_uint_eq(strlen(rp.orcpt), 500);
+	strcat(arg, "o");
+	ck_assert_int_eq(smtp_parse_rcpt(arg, 0, &path, &rp),
+	    SMTP_PARSE_EORCPTLEN);
+	/* far beyond any buffer: still the length error, not a crash */
+	memset(arg + n, 'o', 1000);
+	arg[n + 1000] = '\0';
+	ck_assert_int_eq(smtp_parse_rcpt(arg, 0, &path, &rp),
+	    SMTP_PARSE_EORCPTLEN);
+	/* encoded, the limit counts the encoding: 3 per character */
+	n = (size_t)snprintf(arg, sizeof(arg), "<x@b.example> ORCPT=rfc822;");
+	while (n < sizeof(arg) - 4 && n < 30 + 500)
+		n += (size_t)snprintf(arg + n, 4, "+41");
+	ck_assert_int_eq(smtp_parse_rcpt(arg, 0, &path, &rp),
+	    SMTP_PARSE_EORCPTLEN);
+}
+END_TEST
+
+struct xtext_case {
+	const char	*in;
+	const char	*want;		/* NULL: refused */
+};
+
+static const struct xtext_case xdecode_cases[] = {
+	{ "", "" },
+	{ "plain", "plain" },
+	{ "a+2Bb", "a+b" },
+	{ "+3D+20+7E", "= ~" },
+	{ "x+40y.z", "x@y.z" },
+	{ "!#$%&'*-/?^_`{|}~", "!#$%&'*-/?^_`{|}~" },
+	{ "a+2b", NULL },		/* lower-case hex */
+	{ "a+2", NULL },		/* short */
+	{ "a+", NULL },
+	{ "a+GG", NULL },
+	{ "a b", NULL },		/* SP must be coded */
+	{ "a=b", NULL },		/* "=" must be coded */
+	{ "a+00", NULL },		/* NUL */
+	{ "a+0D+0AX-Evil: 1", NULL },	/* CR LF */
+	{ "a+7F", NULL },		/* DEL */
+	{ "a+80", NULL },		/* 8-bit */
+	{ "\xc3\xa9", NULL },		/* raw 8-bit */
+};
+
+START_TEST(xtext_decode)
+{
+	const struct xtext_case	*c = &xdecode_cases[_i];
+	char			 out[64];
+	ssize_t			 r;
+
+	r = bw_xtext_decode(c->in, strlen(c->in), out, sizeof(out));
+	if (c->want == NULL) {
+		ck_assert_msg(r == -1, "%s: decoded", c->in);
+		return;
+	}
+	ck_assert_msg(r == (ssize_t)strlen(c->want), "%s: %zd", c->in, r);
+	ck_assert_str_eq(out, c->want);
+}
+END_TEST
+
+static const struct xtext_case xencode_cases[] = {
+	{ "", "" },
+	{ "plain", "plain" },
+	{ "a+b=c d", "a+2Bb+3Dc+20d" },
+	{ "x@y.z", "x@y.z" },
+	{ "~!", "~!" },
+	{ "tab\there", NULL },		/* not printable: refused */
+	{ "cr\r\n", NULL },
+	{ "\xc3\xa9", NULL },
+};
+
+START_TEST(xtext_encode)
+{
+	const struct xtext_case	*c = &xencode_cases[_i];
+	char			 out[64], back[64];
+	ssize_t			 r;
+
+	r = bw_xtext_encode(c->in, out, sizeof(out));
+	if (c->want == NULL) {
+		ck_assert_msg(r == -1, "%s: encoded", c->in);
+		return;
+	}
+	ck_assert_str_eq(out, c->want);
+	ck_assert_int_eq(r, (ssize_t)strlen(c->want));
+	/* and back */
+	ck_assert_int_eq(bw_xtext_decode(out, strlen(out), back, sizeof(back)),
+	    (ssize_t)strlen(c->in));
+	ck_assert_str_eq(back, c->in);
+}
+END_TEST
+
+/* Output bounds: never past dstsz, NUL included. */
+START_TEST(xtext_bounds)
+{
+	char	 out[4];
+
+	ck_assert_int_eq(bw_xtext_decode("abc", 3, out, sizeof(out)), 3);
+	ck_assert_int_eq(bw_xtext_decode("abcd", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(bw_xtext_encode("abc", out, sizeof(out)), 3);
+	ck_assert_int_eq(bw_xtext_encode("a b", out, sizeof(out)), -1);
+	ck_assert_int_eq(bw_xtext_encode(" ", out, sizeof(out)), 3);
+	ck_assert_str_eq(out, "+20");
+	ck_assert_int_eq(bw_xtext_decode("", 0, out, 0), -1);
+}
+END_TEST
+
 #define N(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -562,6 +808,20 @@ smtpd_parse_suite(void)
 	tc = tcase_create("rcpt");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_loop_test(tc, parse_rcpt, 0, N(rcpt_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dsn");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, dsn_mail, 0, N(dsn_mail_cases));
+	tcase_add_loop_test(tc, dsn_rcpt, 0, N(dsn_rcpt_cases));
+	tcase_add_test(tc, dsn_lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("xtext");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_loop_test(tc, xtext_decode, 0, N(xdecode_cases));
+	tcase_add_loop_test(tc, xtext_encode, 0, N(xencode_cases));
+	tcase_add_test(tc, xtext_bounds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -20,6 +20,7 @@ from imsgproto import (ADDR_MAX, DOMAIN_MAX, HDR, HOSTADDR_MAX,  # noqa: F401
                        IMSG_VERSION, NAME_MAX, QID_LEN, ROLE, TYPES as _TYPES,
                        Hello, take_frame)
 from imsgproto import CHUNK_MAX as DATA_CHUNK_MAX  # noqa: F401
+from imsgproto import DSN_ENVID_MAX, DSN_ORCPT_MAX
 
 MAX_PAYLOAD = 64 * 1024
 
@@ -45,7 +46,9 @@ class MsgOpen(ctypes.Structure):
                 ("helo", ctypes.c_char * (DOMAIN_MAX + 1)),
                 ("client_addr", ctypes.c_char * HOSTADDR_MAX),
                 ("client_name", ctypes.c_char * (DOMAIN_MAX + 1)),
-                ("listener", ctypes.c_char * NAME_MAX)]
+                ("listener", ctypes.c_char * NAME_MAX),
+                ("dsn_ret", ctypes.c_uint32),
+                ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1))]
 
 
 class MsgOpenReply(ctypes.Structure):
@@ -56,7 +59,8 @@ class MsgOpenReply(ctypes.Structure):
 class MsgRcpt(ctypes.Structure):
     _fields_ = [("qid", ctypes.c_char * (QID_LEN + 1)),
                 ("rcpt", ctypes.c_char * ADDR_MAX),
-                ("flags", ctypes.c_uint32)]
+                ("notify", ctypes.c_uint32),
+                ("orcpt", ctypes.c_char * (DSN_ORCPT_MAX + 1))]
 
 
 class MsgData(ctypes.Structure):

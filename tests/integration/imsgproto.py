@@ -21,6 +21,8 @@ HOSTADDR_MAX = 64
 RELAY_MAX = DOMAIN_MAX + HOSTADDR_MAX + 16
 REPLY_MAX = 512
 CHUNK_MAX = 32 * 1024
+DSN_ENVID_MAX = 100
+DSN_ORCPT_MAX = 500
 MSGF_8BITMIME = 0x01
 DLVF_PROBE = 0x0100
 DLVF_BOUNCE = 0x0200
@@ -43,12 +45,16 @@ class DlvJob(ctypes.Structure):
                 ("sender", ctypes.c_char * ADDR_MAX),
                 ("size", ctypes.c_uint64), ("created", ctypes.c_int64),
                 ("nrcpt", ctypes.c_uint32), ("flags", ctypes.c_uint32),
-                ("attempts", ctypes.c_uint32)]
+                ("attempts", ctypes.c_uint32),
+                ("dsn_ret", ctypes.c_uint32),
+                ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1))]
 
 
 class DlvRcpt(ctypes.Structure):
     _fields_ = [("jobid", ctypes.c_uint64), ("index", ctypes.c_uint32),
-                ("rcpt", ctypes.c_char * ADDR_MAX)]
+                ("rcpt", ctypes.c_char * ADDR_MAX),
+                ("notify", ctypes.c_uint32),
+                ("orcpt", ctypes.c_char * (DSN_ORCPT_MAX + 1))]
 
 
 class DlvResult(ctypes.Structure):
@@ -56,7 +62,8 @@ class DlvResult(ctypes.Structure):
                 ("status", ctypes.c_uint32),
                 ("dsn", ctypes.c_char * DSN_MAX),
                 ("relay", ctypes.c_char * RELAY_MAX),
-                ("reply", ctypes.c_char * REPLY_MAX)]
+                ("reply", ctypes.c_char * REPLY_MAX),
+                ("flags", ctypes.c_uint32)]
 
 
 class DlvDone(ctypes.Structure):
