@@ -411,6 +411,10 @@ static const struct error_case error_cases[] = {
 	  "max_age: 31d is out of range 1000..2592000000 (ms)" },
 	{ "max_age too short", PROF_OPEN "  max_age 500ms\n}\n", 1, 2,
 	  "max_age: 500ms is out of range 1000..2592000000 (ms)" },
+	{ "delay_warning out of range", PROF_OPEN "  delay_warning 31d\n}\n",
+	  1, 2, "delay_warning: 31d is out of range 0..2592000000 (ms)" },
+	{ "delay_warning outside a profile", "delay_warning 1h\n", 1, 1,
+	  "delay_warning: only valid inside a bounce_profile block" },
 	{ "bad duration in a profile", PROF_OPEN "  retry_initial soon\n}\n",
 	  1, 2, "retry_initial: bad duration \"soon\"" },
 	{ "max_retries below -1", PROF_OPEN "  max_retries -2\n}\n", 1, 2,
@@ -727,6 +731,8 @@ static const char *const good_texts[] = {
 	"route a.example -> [::1]:1/0 [127.0.0.1]:65535/65535 b.example\n",
 	"route a.example -> mx.example:2525 mx.example:2526\n",
 	"bounce_profile p {\n}\n",
+	"bounce_profile p {\n  delay_warning 0\n}\n",
+	"bounce_profile p {\n  delay_warning 30d\n}\n",
 	"bounce_profile p {\n  retry_initial 1s\n  retry_max 1s\n"
 	    "  max_age 1s\n  max_retries 1000\n}\n",
 	"bounce_profile p {\n  retry_initial 1d\n  retry_max 7d\n"
@@ -919,6 +925,7 @@ START_TEST(config_sets_delivery_values)
 	    "}\n"
 	    "bounce_profile default {\n"			/* 28 */
 	    "  max_age 3d\n"
+	    "  delay_warning 90m\n"
 	    "}\n"
 	    "default_bounce_profile fast\n"
 	    "dns_servers 127.0.0.1 127.0.0.2:5353 ::1 [2001:db8::53]:5300\n";
@@ -983,6 +990,7 @@ START_TEST(config_sets_delivery_values)
 	ck_assert_int_eq(pr->retry_max, 600000);
 	ck_assert_int_eq(pr->max_age, 3600000);
 	ck_assert_int_eq(pr->max_retries, 0);
+	ck_assert_int_eq(pr->delay_warning, 4 * 3600000);	/* default */
 	ck_assert_int_eq(pr->ndomains, 3);
 	ck_assert_str_eq(pr->domains[0], "a.example");
 	/* No domain of its own: the default_bounce_profile. */
@@ -997,6 +1005,7 @@ START_TEST(config_sets_delivery_values)
 	ck_assert_int_eq(pr->retry_max, 3600000);
 	ck_assert_int_eq(pr->max_age, 3 * 86400000LL);
 	ck_assert_int_eq(pr->max_retries, -1);
+	ck_assert_int_eq(pr->delay_warning, 90 * 60000);
 	ck_assert_int_eq(pr->line, 28);
 
 	ck_assert_int_eq(cfg.ndns_servers, 4);

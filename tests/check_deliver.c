@@ -187,6 +187,7 @@ START_TEST(ehlo_keywords)
 	ck_assert_int_eq(e.smtputf8, 1);
 	ck_assert_int_eq(e.chunking, 1);
 	ck_assert_int_eq(e.binarymime, 1);
+	ck_assert_int_eq(e.dsn, 1);
 
 	memset(&e, 0, sizeof(e));
 	dlv_ehlo_line(&e, "250 size", 8);
@@ -274,6 +275,41 @@ START_TEST(bdat_chunks)
 	else
 		ck_assert_int_eq(nchunks, (int)size);
 	evbuffer_free(out);
+}
+END_TEST
+
+/* ---- DSN parameters to a next hop (deliverd_dsn.c) ---- */
+
+START_TEST(dsn_params)
+{
+	char	 b[DLV_DSN_PARAMS_MAX], small[12];
+
+	ck_assert_int_eq(dlv_dsn_mail_params(BW_DSN_RET_NONE, "", b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(b, "");
+	ck_assert_int_eq(dlv_dsn_mail_params(BW_DSN_RET_HDRS, "a+b=c d", b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(b, " RET=HDRS ENVID=a+2Bb+3Dc+20d");
+	ck_assert_int_eq(dlv_dsn_mail_params(BW_DSN_RET_FULL, "", b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(b, " RET=FULL");
+	/* a text that could end the line is never sent */
+	ck_assert_int_eq(dlv_dsn_mail_params(0, "x\r\nRCPT TO:<y>", b,
+	    sizeof(b)), -1);
+
+	ck_assert_int_eq(dlv_dsn_rcpt_params(0, "", b, sizeof(b)), 0);
+	ck_assert_str_eq(b, "");
+	ck_assert_int_eq(dlv_dsn_rcpt_params(BW_DSN_NOTIFY_NEVER, "", b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(b, " NOTIFY=NEVER");
+	ck_assert_int_eq(dlv_dsn_rcpt_params(BW_DSN_NOTIFY_DELAY |
+	    BW_DSN_NOTIFY_SUCCESS, "rfc822;a+b@c.example", b, sizeof(b)), 0);
+	ck_assert_str_eq(b, " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@c.example");
+	ck_assert_int_eq(dlv_dsn_rcpt_params(0, "no-type", b, sizeof(b)), -1);
+	ck_assert_int_eq(dlv_dsn_rcpt_params(0, ";a@b", b, sizeof(b)), -1);
+	/* too small a buffer: refused, not cut */
+	ck_assert_int_eq(dlv_dsn_rcpt_params(BW_DSN_NOTIFY_FAILURE, "", small,
+	    sizeof(small)), -1);
 }
 END_TEST
 
@@ -663,6 +699,11 @@ deliver_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_loop_test(tc, bdat_chunks, 0,
 	    sizeof(bdat_cases) / sizeof(bdat_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dsn parameters");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, dsn_params);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("addresses");
