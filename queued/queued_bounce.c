@@ -124,7 +124,7 @@ static const struct qbounce_kind {
 	const char	*action;	/* RFC 3464 Action */
 	char		 cls;		/* of the Status */
 	const char	*subject;
-	const char	*intro;		/* after "Your message (queue id Q) " */
+	const char	*intro;		/* after "Your message (queue id) " */
 	const char	*headers;	/* Content-Description of part 3 */
 } qbounce_kinds[] = {
 	[QBOUNCE_FAILED] = { "failed", '5',

@@ -42,7 +42,7 @@
 #define QDELAY_KEY_LEN	(8 + BW_QID_LEN)	/* due (u64 BE) + qid */
 
 static struct event		*qd_ev;
-static int64_t			 qd_armed;	/* the timer's due; 0: off */
+static int64_t			 qd_armed;	/* timer's due; 0: off */
 
 /* The key of (due, qid). */
 static void
@@ -187,7 +187,7 @@ qdelay_first(void)
 		goto fail;
 	qstore_dbt_user(&key, k, sizeof(k));
 	memset(&data, 0, sizeof(data));
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;	/* no data copied */
+	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;	/* no data */
 	r = c->get(c, &key, &data, DB_FIRST);
 	c->close(c);
 	if (r == DB_NOTFOUND)

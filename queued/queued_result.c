@@ -120,7 +120,8 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	struct qmsg		 m;
 	char			 sender[BW_ADDR_MAX], boundary[64];
 	char			 envid[BW_DSN_ENVID_MAX + 1];
-	char			*rcpts[1], *text, *hdrs = NULL, *body = NULL;
+	char			*rcpts[1], *text, *hdrs = NULL;
+	char			*body = NULL;
 	const char		*kind = "delayed";
 	size_t			 len, hlen = 0, i;
 	int			 ret = -1, failed = 0, delayed = 0;
@@ -167,7 +168,7 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	}
 	m.created = in.now;
 	m.flags = BW_DLVF_BOUNCE;
-	if (in.body != NULL)		/* the returned message's own body type */
+	if (in.body != NULL)	/* the returned message's own body type */
 		m.flags |= e->flags & (BW_MSGF_8BITMIME | BW_MSGF_SMTPUTF8);
 	strlcpy(m.listener, "bounce", sizeof(m.listener));
 	strlcpy(m.helo, q_env->d.cfg->hostname, sizeof(m.helo));
@@ -223,7 +224,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 		goto fail;
 	for (i = 0; i < e->nrcpt; i++) {
 		qstore_key_idx(&key, kbuf, it->qid, i);
-		memset(&rr, 0, sizeof(rr));	/* records are of any length */
+		memset(&rr, 0, sizeof(rr));	/* of any record length */
 		qstore_dbt_user(&data, &rr, sizeof(rr));
 		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
 		    DB_RMW)) == DB_NOTFOUND)

@@ -547,7 +547,7 @@ smtp_parse_notify(const char *val, uint32_t *notify)
 			    strncasecmp(kws[i].name, p, len) == 0)
 				bit = kws[i].bit;
 		if (bit == 0 || (bits & bit))
-			return SMTP_PARSE_ENOTIFY;	/* unknown, empty, twice */
+			return SMTP_PARSE_ENOTIFY;	/* unknown, "", twice */
 		bits |= bit;
 		if (e == NULL)
 			break;
