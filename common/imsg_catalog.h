@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		7
+#define BW_IMSG_VERSION		8
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -188,7 +188,7 @@ struct bw_msg_open {
 	char		 client_addr[BW_HOSTADDR_MAX];
 	char		 client_name[BW_DOMAIN_MAX + 1];
 	char		 listener[BW_NAME_MAX];
-	/* version 5: DSN (RFC 3461) */
+	/* version 8: DSN (RFC 3461) */
 	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
 	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
 };
@@ -305,7 +305,7 @@ struct bw_message_info {
 	char		 client_addr[BW_HOSTADDR_MAX];
 	char		 listener[BW_NAME_MAX];
 	char		 gateway[BW_NAME_MAX];
-	/* version 5: DSN */
+	/* version 8: DSN */
 	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
 	uint32_t	 delay_warned;		/* the delay DSN went out */
 	int64_t		 delay_due;		/* unix time; 0: none due */
@@ -329,7 +329,7 @@ struct bw_message_rcpt {
 	uint32_t	 state;			/* enum bw_rcpt_state */
 	uint32_t	 attempts;
 	char		 last_reply[BW_REPLY_TEXT_MAX];
-	/* version 5: DSN */
+	/* version 8: DSN */
 	uint32_t	 notify;		/* BW_DSN_NOTIFY_* */
 	char		 orcpt[BW_DSN_ORCPT_MAX + 1];
 };
@@ -461,7 +461,7 @@ struct bw_dlv_job {
 	uint32_t	 nrcpt;
 	uint32_t	 flags;			/* BW_MSGF_*, BW_DLVF_* */
 	uint32_t	 attempts;		/* before this one */
-	/* version 5: DSN, passed on to a next hop that offers it */
+	/* version 8: DSN, passed on to a next hop that offers it */
 	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
 	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
 };
