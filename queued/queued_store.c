@@ -1051,6 +1051,10 @@ qstore_quarantined(struct qstore *st, const char *qid)
  * versions 1 and 2 are exactly old bytes long, version 3 (the DSN fields)
  * new_min to new_max (a recipient record ends with its ORCPT text).
  */
+/* the version 2 layouts, as the release before the DSN fields wrote them */
+_Static_assert(QENV_REC_V2_SIZE == 928, "version 2 envelope: 928 bytes");
+_Static_assert(QRCPT_REC_V2_SIZE == 1080, "version 2 recipient: 1080 bytes");
+
 static int
 qstore_layout(const DBT *d, size_t old, size_t new_min, size_t new_max,
     uint32_t version, char *why, size_t whysz, const char *what)

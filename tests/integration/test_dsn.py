@@ -5,7 +5,8 @@ Destinations are SMTP routes to Postfix's smtp-sink on free loopback
 ports, so no DNS is involved: dsn.test offers DSN (smtp-sink's default),
 nodsn.test does not (smtp-sink -N), reject.test answers 5xx to every RCPT
 (-f RCPT), origin.test is the senders' domain where our own reports land,
-down.test and later.test have nothing listening until a case starts one.
+down.test, later.test and old.test have nothing listening until a case
+starts one.
 
 Cases: EHLO offers DSN; RET/ENVID and NOTIFY/ORCPT arrive at a next hop
 that offers DSN, and no success DSN comes from us then; a next hop without
@@ -18,18 +19,30 @@ delay_warning (3 s here), exactly once, none for NOTIFY=NEVER or
 NOTIFY=FAILURE; bad parameters get 501 and the session goes on; the
 parameters and the pending delay warning survive a restart of queued (stop
 while the destination is down, restart, the warning comes once, then the
-message is delivered with its parameters); bwctl show message shows them.
+message is delivered with its parameters); bwctl show message shows them;
+bwctl queue verify finds the new records clean; a message whose records
+are cut back to the version 2 layout (before the DSN fields, with
+db5.3_dump/db5.3_load) loads, verifies clean and is delivered.
 """
 
 import json
 import os
 import re
+import shutil
+import struct
+import subprocess
 import time
 
 import bwtest
 import peers
 
 t = bwtest.TAP()
+DB_DUMP = shutil.which("db5.3_dump") or "/usr/bin/db5.3_dump"
+DB_LOAD = shutil.which("db5.3_load") or "/usr/bin/db5.3_load"
+# Record sizes of QSTORE_VERSION 2, the layout before the DSN fields
+# (queued.h: QENV_REC_V2_SIZE, QRCPT_REC_V2_SIZE).
+ENV_V2_SIZE = 928
+RCPT_V2_SIZE = 1080
 
 
 def config_text(bw, ports):
@@ -44,6 +57,7 @@ route reject.test -> [127.0.0.1]:%(reject)d
 route origin.test -> [127.0.0.1]:%(origin)d
 route down.test -> [127.0.0.1]:%(down)d
 route later.test -> [127.0.0.1]:%(later)d
+route old.test -> [127.0.0.1]:%(old)d
 
 bounce_profile default {
     retry_initial 1s
@@ -64,6 +78,13 @@ bounce_profile later {
     max_age 1d
     delay_warning 8s
     domains later.test
+}
+bounce_profile old {
+    retry_initial 1h
+    retry_max 1h
+    max_age 1d
+    delay_warning 0
+    domains old.test
 }
 """ % ports
     return bwtest.default_config(bw, extra=extra)
@@ -108,6 +129,34 @@ def queued_back(bw):
     bwtest.wait_for(linked, 20, what="queued linked to controld and smtpd")
 
 
+def db_dump(bw, name):
+    """[(key bytes, value bytes)] of a database of the spool."""
+    out = subprocess.run([DB_DUMP, "-h", bw.spooldir, name], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    lines = out.split("HEADER=END\n", 1)[1].split("DATA=END")[0].split()
+    return [(bytes.fromhex(lines[i]), bytes.fromhex(lines[i + 1]))
+            for i in range(0, len(lines), 2)]
+
+
+def db_put(bw, name, pairs):
+    """Write key/value pairs into a database of the spool (overwriting)."""
+    path = os.path.join(bw.base, "load-%s.txt" % name)
+    with open(path, "w") as f:
+        f.write("VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n")
+        for k, v in pairs:
+            f.write(" %s\n %s\n" % (k.hex(), v.hex()))
+        f.write("DATA=END\n")
+    subprocess.run([DB_LOAD, "-h", bw.spooldir, "-f", path, name],
+                   check=True, capture_output=True, timeout=60)
+
+
+def as_version2(value, size):
+    """A record cut back to the version 2 layout: its first size bytes,
+    version field (the first u32, native order) 2."""
+    assert len(value) > size, (len(value), size)
+    return struct.pack("=I", 2) + value[4:size]
+
+
 def reports_to(sink, sender):
     """Our reports (dumped by the origin sink) addressed to sender."""
     return [m for m in sink.messages()
@@ -131,7 +180,8 @@ def main():
         t.done()
     with bwtest.Breakwater("dsn") as bw:
         ports = {k: bwtest.free_port() for k in
-                 ("dsn", "nodsn", "reject", "origin", "down", "later")}
+                 ("dsn", "nodsn", "reject", "origin", "down", "later",
+                  "old")}
         sinks = {}
         try:
             sinks["dsn"] = peers.Sink(bw.base, "127.0.0.1", ports["dsn"])
@@ -408,6 +458,60 @@ def run_cases(bw, sinks, ports):
         assert js["dsn_ret"] == "" and js["envid"] == "", json.dumps(js)
         assert js["recipients"][0]["notify"] == "", js
     t.run("bwctl show message without DSN parameters", show_text)
+
+    def verify_clean():
+        r = bw.bwctl("--json", "queue", "verify", check=False)
+        assert r.returncode == 0, (r.returncode, r.stdout[-800:])
+        v = json.loads(r.stdout)
+        assert v["clean"] and v["messages"] >= 3, v
+    t.run("bwctl queue verify: the DSN records (recipients cut after their "
+          "ORCPT) are clean", verify_clean)
+
+    def version2_layout():
+        if not os.path.exists(DB_LOAD):
+            raise AssertionError("db5.3-util (db5.3_load) not installed")
+        qid = send(bw, "o@origin.test", [("o@old.test", "")])
+        bwtest.wait_for(lambda: (bw.bwctl("show", "message", qid,
+                                          json_out=True)["recipients"]
+                                 [0]["attempts"] >= 1), 15,
+                        what="first attempt at old.test")
+        bw.stop("queued")
+        env = dict(db_dump(bw, "messages.db"))[qid.encode()]
+        rcpts = [(k, v) for k, v in db_dump(bw, "recipients.db")
+                 if k.startswith(qid.encode())]
+        assert len(rcpts) == 1, rcpts
+        db_put(bw, "messages.db", [(qid.encode(),
+                                    as_version2(env, ENV_V2_SIZE))])
+        db_put(bw, "recipients.db", [(rcpts[0][0],
+                                      as_version2(rcpts[0][1],
+                                                  RCPT_V2_SIZE))])
+        bw.start_one("queued")
+        bw.wait_ready(["queued"])
+        queued_back(bw)
+        assert len(dict(db_dump(bw, "messages.db"))[qid.encode()]) == \
+            ENV_V2_SIZE
+        info = bw.bwctl("show", "message", qid, json_out=True)
+        assert info["dsn_ret"] == "" and info["envid"] == "", info
+        assert info["delay_warning_due"] == 0, info
+        assert info["recipients"][0]["notify"] == "", info
+        assert info["recipients"][0]["state"] == "queued", info
+        listed = bw.bwctl("list", "messages", json_out=True)["messages"]
+        assert qid in [m["qid"] for m in listed], listed
+        r = bw.bwctl("--json", "queue", "verify", check=False)
+        assert r.returncode == 0 and json.loads(r.stdout)["clean"], \
+            r.stdout[-800:]
+        old = peers.Sink(bw.base, "127.0.0.1", ports["old"])
+        sinks["old"] = old
+        bw.bwctl("retry", "old.test")
+        bwtest.wait_for(lambda: dumped_for(old, "o@old.test"), 15,
+                        what="the version 2 message delivered")
+        m = dumped_for(old, "o@old.test")[0]
+        assert header(m, "X-Mail-Args") == "<o@origin.test>", m[:300]
+        bwtest.wait_for(lambda: bw.bwctl("show", "message", qid,
+                                         check=False).returncode != 0, 10,
+                        what="the version 2 message gone after delivery")
+    t.run("a message in the version 2 layout (before the DSN fields) loads, "
+          "verifies clean, is shown and delivered", version2_layout)
 
 
 if __name__ == "__main__":
