@@ -73,10 +73,8 @@ bw_status_link_reload(struct bw_status_link *l, struct bw_imsg *imsg)
 	struct bw_config_reload_result	 res;
 
 	memset(&res, 0, sizeof(res));
-	if (imsg->fd == -1)
-		strlcpy(res.text, "no configuration file came with the "
-		    "request", sizeof(res.text));
-	else if (l->reload == NULL)
+	/* no descriptor: the built-in configuration, nothing to read */
+	if (l->reload == NULL)
 		strlcpy(res.text, "this process cannot reload",
 		    sizeof(res.text));
 	else

@@ -161,6 +161,8 @@ class Breakwater:
         self.logs = {}      # name -> open file
         self.keep = keep or bool(os.environ.get("BW_KEEP"))
         self.sanitizer_reports = []
+        # True: the daemons and bwctl get no -f (the built-in default)
+        self.builtin_config = False
         self.write_config(default_config(self))
 
     # -- configuration -------------------------------------------------
@@ -199,8 +201,9 @@ class Breakwater:
         env.update(env_extra or {})
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        cmd = [self.binary(proc), "-d", "-f", self.config_path,
-               "-b", self.base] + list(extra_args)
+        conf = [] if self.builtin_config else ["-f", self.config_path]
+        cmd = [self.binary(proc), "-d"] + conf + ["-b", self.base] + \
+            list(extra_args)
         self.procs[proc] = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, start_new_session=True)
@@ -327,8 +330,8 @@ class Breakwater:
     # -- clients -----------------------------------------------------------
     def bwctl(self, *args, json_out=False, check=True, timeout=30):
         """Run bwctl against this instance; JSON output parsed if asked."""
-        cmd = [os.path.join(BUILDDIR, "ctl", "bwctl"), "-b", self.base,
-               "-f", self.config_path]
+        cmd = [os.path.join(BUILDDIR, "ctl", "bwctl"), "-b", self.base] + \
+            ([] if self.builtin_config else ["-f", self.config_path])
         if json_out:
             cmd.append("--json")
         cmd += list(args)

@@ -329,7 +329,28 @@ listener extra {
           under_load)
 
 
+def builtin_case():
+    """The daemons run the built-in default (no -f): a reload parses it
+    again everywhere (no file to hand out).  smtpd is left out: the
+    built-in listener's fixed port 2525 could be taken here."""
+    procs = ["controld", "queued", "dnscached", "deliverd"]
+    with bwtest.Breakwater("reload-builtin") as b:
+        b.builtin_config = True
+        b.start(procs)
+
+        def reloads():
+            r = b.bwctl("config", "reload")
+            for p in ("controld", "queued", "dnscached", "deliverd[0]"):
+                assert re.search(r"^%s\s+applied\s+generation 2 " %
+                                 re.escape(p), r.stdout, re.M), r.stdout
+        t.run("built-in configuration: a reload applies it everywhere",
+              reloads)
+    t.ok(not b.sanitizer_reports, "no sanitizer reports (built-in)",
+         "\n".join(b.sanitizer_reports))
+
+
 def main():
+    builtin_case()
     if not os.path.exists(peers.SMTP_SINK):
         t.skip("reload", "smtp-sink not installed")
         t.done()
