@@ -16,6 +16,7 @@
 
 static int	 log_foreground = 1;
 static int	 log_verbose;
+static int	 log_discard;
 static char	 log_ident[64] = "breakwater";
 static const char *log_proc = "breakwater";
 
@@ -42,6 +43,12 @@ log_get_verbose(void)
 	return log_verbose;
 }
 
+void
+log_set_discard(int on)
+{
+	log_discard = on;
+}
+
 const char *
 log_procname(void)
 {
@@ -55,7 +62,7 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 	int	 n;
 
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (n < 0)
+	if (n < 0 || log_discard)
 		return;
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));

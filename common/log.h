@@ -15,6 +15,11 @@
 void	log_init(const char *process, int foreground);
 void	log_set_verbose(int);
 int	log_get_verbose(void);
+/*
+ * Format every line but write none (fuzz harnesses: a line per input
+ * would drown the fuzzer's own output; the formatting still runs).
+ */
+void	log_set_discard(int);
 const char *log_procname(void);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

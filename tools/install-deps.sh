@@ -6,13 +6,15 @@
 # or started.  systemd (systemd-sysusers, systemd-analyze), passwd and
 # util-linux (setpriv) serve the production test; debhelper, dpkg-dev,
 # fakeroot and lintian build and check the Debian package (make deb,
-# tests/integration/test_package.py).
+# tests/integration/test_package.py); clang and its runtime (libFuzzer,
+# sanitizers) run tools/fuzz.sh.
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
-systemd passwd util-linux debhelper dpkg-dev fakeroot lintian"
+systemd passwd util-linux debhelper dpkg-dev fakeroot lintian
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
