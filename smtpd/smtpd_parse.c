@@ -297,10 +297,17 @@ smtp_literal_valid(const char *s, size_t len)
 			return -1;
 	if (buf[i - 1] == '-')
 		return -1;
+	/*
+	 * dcontent also allows '@', but then the address's domain would not
+	 * be the text after its last '@', where queued, the gateway rules and
+	 * every next hop look for it: "x@[tag:y@victim.example]" was checked
+	 * here as one domain and queued for another.
+	 */
 	for (i = (size_t)(colon - buf) + 1; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
-		if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']')
+		if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']' ||
+		    c == '@')
 			return -1;
 	}
 	return 0;

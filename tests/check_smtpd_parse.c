@@ -157,6 +157,9 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@[192.0.2.300]>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@[IPv6:zz::1]>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@[192.0.2.1>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
+	/* a general literal holding '@': the domain is after the last '@' */
+	{ "<a@[x-tag:opaque]>", SMTP_PARSE_OK, "a@[x-tag:opaque]", "[x-tag:opaque]", 0, 0, 0, 0, 0 },
+	{ "<a@[tag:b@victim.example]>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<@relay.example a@b.example>", SMTP_PARSE_ESENDER, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> SIZE=", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
 	{ "<a@b.example> SIZE=abc", SMTP_PARSE_EPARAMSYN, NULL, NULL, 0, 0, 0, 0, 0 },
@@ -221,6 +224,8 @@ static const struct rcpt_case rcpt_cases[] = {
 	{ "<x@example.org> RET=FULL", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
 	{ "<x@example.org> SIZE=1", 0, SMTP_PARSE_EPARAM, NULL, NULL, 0, 0 },
 	{ "<x@exa mple.org>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+	{ "<x@[tag:y@victim.example]>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
+	{ "<x@[ROM:<a@192.0.2.1]>", 0, SMTP_PARSE_ERCPT, NULL, NULL, 0, 0 },
 };
 
 START_TEST(parse_rcpt)
