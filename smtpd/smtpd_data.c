@@ -249,6 +249,23 @@ smtpd_data_pause_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
+ * The fast path is about to refuse the message at the line at pos: the
+ * lines before it, still waiting in the run, go through the hop scan
+ * first, as they would have line by line.  Else which reason wins (too
+ * many hops, or the size, a bare LF, a long line further on) would
+ * depend on how the client's bytes were cut into reads.
+ */
+static void
+smtpd_data_fast_reject(struct smtpd_session *s, const unsigned char *buf,
+    size_t *run, size_t pos, const char *reply, const char *why)
+{
+	if (s->data_reject == NULL && pos > *run)
+		smtpd_data_add(s, buf + *run, pos - *run);
+	*run = pos;
+	smtpd_data_reject(s, reply, why);
+}
+
+/*
  * The common case, without a libevent call per line: every complete line
  * of the input's first contiguous block, checked exactly as below and
  * added to the chunk in runs (split only where a leading dot is removed).
@@ -275,8 +292,8 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 		line = buf + pos;
 		linelen = (size_t)(nl - line) + 1;
 		if (linelen > maxline)
-			smtpd_data_reject(s, SMTPD_REPLY_LONGLINE,
-			    "line too long");
+			smtpd_data_fast_reject(s, buf, &run, pos,
+			    SMTPD_REPLY_LONGLINE, "line too long");
 		crlf = linelen >= 2 && line[linelen - 2] == '\r';
 		if (s->data_bol && crlf && linelen == 3 && line[0] == '.') {
 			if (s->data_reject == NULL && pos > run)
@@ -287,7 +304,11 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 		}
 		if ((!crlf || memchr(line, '\r', linelen - (crlf ? 2 : 1)) !=
 		    NULL) && s->data_reject == NULL) {
-			s->env->c.bare_lf_rejects++;
+			if (pos > run)
+				smtpd_data_add(s, buf + run, pos - run);
+			run = pos;
+			if (s->data_reject == NULL)
+				s->env->c.bare_lf_rejects++;
 			smtpd_data_reject(s, SMTPD_REPLY_BARE,
 			    crlf ? "bare CR in message" : "bare LF in message");
 		}
@@ -301,8 +322,9 @@ smtpd_data_fast(struct smtpd_session *s, struct evbuffer *in, size_t maxline,
 			}
 			s->data_size += linelen - (line[0] == '.');
 			if (s->data_size > maxsize)
-				smtpd_data_reject(s, smtpd_submit_reply(
-				    BW_SUBMIT_TOOBIG), "message size limit");
+				smtpd_data_fast_reject(s, buf, &run, pos,
+				    smtpd_submit_reply(BW_SUBMIT_TOOBIG),
+				    "message size limit");
 		}
 		pos += linelen;
 		if (s->data_reject != NULL)
