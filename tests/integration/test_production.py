@@ -318,6 +318,9 @@ listener private {
             self.start_one(p)
         for p in PROCS:
             self.wait_ready(p)
+        # before that, MAIL gets 451 (smtpd's link to queued still backs off)
+        bwtest.wait_for(lambda: all_linked(self), 30,
+                        what="every daemon linked (bwctl status)")
 
     def running(self, proc):
         p = self.procs.get(proc)
