@@ -140,7 +140,12 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	bw_qid_new(m.qid);
 	strlcpy(boundary, "bw-dsn-", sizeof(boundary));
 	strlcat(boundary, m.qid, sizeof(boundary));
+	/*
+	 * A binary body cannot ride in a message/rfc822 part of a report
+	 * that may leave by DATA: RFC 3461 4.3 lets us return the headers.
+	 */
 	if (failed && e->dsn_ret == BW_DSN_RET_FULL &&
+	    (e->flags & BW_MSGF_BODY_BINARY) == 0 &&
 	    e->size <= QSCHED_RETURN_FULL_MAX)
 		body = qresult_body(qid, e);
 	if (body == NULL)

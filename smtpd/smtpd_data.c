@@ -153,16 +153,18 @@ smtpd_data_begin(struct smtpd_session *s)
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		strlcpy(date, "Thu, 01 Jan 1970 00:00:00 +0000", sizeof(date));
-	if (s->tls)	/* Postfix's form, which log tools know */
-		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s "
-		    "(%d/%d bits))", s->tls_proto, s->tls_cipher, s->tls_bits,
-		    s->tls_alg_bits);
+	/* Postfix's form and place (after the from clause), which log
+	 * tools know */
+	if (s->tls)
+		snprintf(tls, sizeof(tls), "\t(using %s with cipher %s "
+		    "(%d/%d bits))\r\n", s->tls_proto, s->tls_cipher,
+		    s->tls_bits, s->tls_alg_bits);
 	if (s->nrcpt == 1)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
 	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"
-	    "\tby %s (Breakwater) with %s id %s%s%s;\r\n\t%s\r\n",
-	    s->helo, s->name, s->addr, s->env->d.cfg->hostname,
-	    smtpd_data_proto(s), s->qid, tls, forr, date) == -1)
+	    "%s\tby %s (Breakwater) with %s id %s%s;\r\n\t%s\r\n",
+	    s->helo, s->name, s->addr, tls, s->env->d.cfg->hostname,
+	    smtpd_data_proto(s), s->qid, forr, date) == -1)
 		return -1;
 	s->data_size = evbuffer_get_length(s->chunk);
 	smtpd_data_flush(s, 1);

@@ -176,9 +176,11 @@ def check_received_tls(bw):
             except OSError:
                 continue
             i = blob.find(b"id " + qid.encode())
-            if i != -1 and b"with ESMTPS" in blob[max(0, i - 300):i] and \
-                    re.search(rb"using TLSv1\.[23] with cipher \S+",
-                              blob[i:i + 300]):
+            # Postfix's place: the TLS comment between from and by
+            if i != -1 and b"with ESMTPS" in blob[max(0, i - 400):i] and \
+                    re.search(rb"\]\)\r\n\t\(using TLSv1\.[23] with "
+                              rb"cipher \S+ \(\d+/\d+ bits\)\)\r\n\tby ",
+                              blob[max(0, i - 400):i]):
                 found = True
     assert found, "Received: with TLS details not found; bwctl: %s" % (
         r.stdout + r.stderr)
