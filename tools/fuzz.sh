@@ -22,7 +22,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bdir=$top/build-fuzz
 all="fuzz_smtp_cmd fuzz_smtp_data fuzz_smtp_bdat fuzz_imsg fuzz_config"
-all="$all fuzz_dns fuzz_reply"
+all="$all fuzz_dns fuzz_reply fuzz_proxy"
 merge=0
 
 if [ "${1:-}" = "-m" ]; then

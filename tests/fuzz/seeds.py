@@ -492,10 +492,33 @@ def seeds_reply():
         write("fuzz_reply", name, r)
 
 
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy_v2(cmd, fam, body):
+    return V2_SIG + bytes([0x20 | cmd, fam]) + struct.pack(">H", len(body)) + body
+
+
+def seeds_proxy():
+    """PROXY headers as HAProxy sends them (v1 lines, v2 with TLVs)."""
+    write("fuzz_proxy", "v1-tcp4",
+          b"PROXY TCP4 192.0.2.7 127.0.0.1 56324 25\r\nEHLO a\r\n")
+    write("fuzz_proxy", "v1-tcp6", b"PROXY TCP6 2001:db8::1 ::1 1024 25\r\n")
+    write("fuzz_proxy", "v1-unknown", b"PROXY UNKNOWN\r\n")
+    v4 = bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack(">HH", 56314, 25)
+    write("fuzz_proxy", "v2-tcp4", proxy_v2(1, 0x11, v4) + b"EHLO a\r\n")
+    v6 = (bytes.fromhex("20010db8" + "00" * 11 + "05") + bytes(15) + b"\x01" +
+          struct.pack(">HH", 1024, 25))
+    tlvs = b"\x01\x00\x02h2" + b"\x04\x00\x00"
+    write("fuzz_proxy", "v2-tcp6-tlv", proxy_v2(1, 0x21, v6 + tlvs))
+    write("fuzz_proxy", "v2-local", proxy_v2(0, 0x00, b""))
+
+
 ALL = {"fuzz_smtp_cmd": seeds_smtp_cmd, "fuzz_smtp_data": seeds_smtp_data,
        "fuzz_smtp_bdat": seeds_smtp_bdat,
        "fuzz_imsg": seeds_imsg, "fuzz_config": seeds_config,
-       "fuzz_dns": seeds_dns, "fuzz_reply": seeds_reply}
+       "fuzz_dns": seeds_dns, "fuzz_reply": seeds_reply,
+       "fuzz_proxy": seeds_proxy}
 
 if __name__ == "__main__":
     for h in sys.argv[1:] or sorted(ALL):
