@@ -373,8 +373,12 @@ smtp_parse_path(const char **pp, int is_rcpt, int utf8_ok,
 		*pp = p + 1;
 		return SMTP_PARSE_OK;
 	}
-	/* A-d-l: "@dom,@dom:" accepted and ignored (RFC 5321 4.1.1.3) */
+	/*
+	 * A-d-l: "@dom,@dom:" accepted and ignored (RFC 5321 4.1.1.3); the
+	 * caller may still refuse it (a public listener does)
+	 */
 	if (*p == '@') {
+		path->source_route = 1;
 		for (;;) {
 			p++;
 			if (smtp_parse_domain(&p, 1, &literal) == -1)

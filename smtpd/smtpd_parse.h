@@ -114,6 +114,8 @@ struct smtp_path {
 	int		 utf8;		/* non-ASCII bytes in the address */
 	int		 postmaster;	/* RCPT TO:<Postmaster> without a domain */
 	int		 literal;	/* domain is an address literal */
+	int		 source_route;	/* an A-d-l (<@a,@b:u@d>) came
+					   first; it is not in addr */
 };
 
 /* MAIL FROM argument: "<path> [params]".  UTF-8 needs the SMTPUTF8 param. */
@@ -163,7 +165,8 @@ int	 smtp_utf8_valid(const unsigned char *s, size_t len);
  * (local@domain, the local part possibly quoted): 1 if the local part
  * holds '%' or '!', or '@' inside quotes (user%host@d, host!user@d,
  * "user@host"@d), which a next hop may take as a route to another
- * domain.  A source route (<@a:u@d>) is already dropped by the parser.
+ * domain.  A source route (<@a:u@d>) is dropped by the parser, which
+ * says so in smtp_path.source_route.
  */
 int	 smtp_addr_routed(const char *addr);
 

@@ -699,26 +699,37 @@ smtpd_session_relay_ok(struct smtpd_session *s, const char *domain)
 
 /*
  * Sender-specified routing (user%other@ours, other!user@ours,
- * "user@other"@ours) on a public listener: a next hop that honours it
- * would relay for anyone, so it is refused unless the listener says
- * allow_untrusted_routing (Postfix's allow_untrusted_routing).  A
+ * "user@other"@ours, and a source route <@other:user@ours>) on a public
+ * listener: a next hop that honours it would relay for anyone, and a
+ * relay scanner sends every form, so it is refused unless the listener
+ * says allow_untrusted_routing (Postfix's allow_untrusted_routing).  A
  * private listener's clients may relay anyway.  0 if refused (replied).
  */
 static int
-smtpd_session_routing_ok(struct smtpd_session *s, const char *addr)
+smtpd_session_routing_ok(struct smtpd_session *s,
+    const struct smtp_path *path)
 {
 	const struct bw_listener_conf	*lc = s->l->conf;
 	char				 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
+	const char			*what;
 
-	if (!lc->public || lc->allow_untrusted_routing ||
-	    !smtp_addr_routed(addr))
+	if (!lc->public || lc->allow_untrusted_routing)
+		return 1;
+	if (path->source_route)
+		what = "source route";
+	else if (smtp_addr_routed(path->addr))
+		what = "sender-specified routing";
+	else
 		return 1;
 	s->env->c.rcpt_rejected++;
 	s->env->c.routing_rejects++;
-	log_info("%s session=%llu addr=%s to=<%s> rejected: sender-specified "
-	    "routing listener=%s", s->qid, (unsigned long long)s->id, s->addr,
-	    log_escape(esc, sizeof(esc), addr, strlen(addr)), lc->name);
-	smtpd_session_error(s, "550 5.7.1 Sender-specified routing denied");
+	log_info("%s session=%llu addr=%s to=<%s> rejected: %s listener=%s",
+	    s->qid, (unsigned long long)s->id, s->addr,
+	    log_escape(esc, sizeof(esc), path->addr, strlen(path->addr)),
+	    what, lc->name);
+	smtpd_session_error(s, path->source_route ?
+	    "550 5.7.1 Source routing denied" :
+	    "550 5.7.1 Sender-specified routing denied");
 	return 0;
 }
 
@@ -764,7 +775,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		    s->l->conf->name);
 		smtpd_session_error(s, "554 5.7.1 Relay access denied");
 		return;
-	} else if (!smtpd_session_routing_ok(s, path.addr))
+	} else if (!smtpd_session_routing_ok(s, &path))
 		return;
 	else
 		strlcpy(rcpt, path.addr, sizeof(rcpt));

@@ -505,6 +505,36 @@ START_TEST(addr_routed)
 }
 END_TEST
 
+/* A source route is dropped from the address and said in the path. */
+START_TEST(path_source_route)
+{
+	static const struct {
+		const char	*rcpt;
+		const char	*addr;
+		int		 route;
+	} cases[] = {
+		{ "<@relay.example:user@example.org>", "user@example.org", 1 },
+		{ "<@a.example,@[192.0.2.1]:u@example.org>", "u@example.org",
+		  1 },
+		{ "<user@example.org>", "user@example.org", 0 },
+		{ "<\"@a:u\"@example.org>", "\"@a:u\"@example.org", 0 },
+	};
+	struct smtp_path	 path;
+	struct smtp_rcpt_params	 rp;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(smtp_parse_rcpt(cases[i].rcpt, 0, &path, &rp) ==
+		    SMTP_PARSE_OK, "%s does not parse", cases[i].rcpt);
+		ck_assert_str_eq(path.addr, cases[i].addr);
+		ck_assert_int_eq(path.source_route, cases[i].route);
+	}
+	/* a route that does not end in ':' is no path */
+	ck_assert_int_ne(smtp_parse_rcpt("<@a.example,u@example.org>", 0,
+	    &path, &rp), SMTP_PARSE_OK);
+}
+END_TEST
+
 /* RFC 2920 3.1: which commands may have more input behind them. */
 START_TEST(cmd_may_pipeline)
 {
@@ -857,6 +887,7 @@ smtpd_parse_suite(void)
 
 	tc = tcase_create("pipelining");
 	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, path_source_route);
 	tcase_add_test(tc, cmd_may_pipeline);
 	suite_add_tcase(s, tc);
 

@@ -234,19 +234,35 @@ def check_swaks_pipeline(bw):
 ROUTED = ["user%elsewhere.example@example.org",
           "elsewhere.example!user@example.org",
           '"user@elsewhere.example"@example.org',
-          '"user\\%elsewhere.example"@example.org']
+          '"user\\%elsewhere.example"@example.org',
+          "@elsewhere.example:user@example.org",
+          "@a.example,@[192.0.2.1]:user@example.org"]
+# What else a relay scanner sends to a public listener, and the answer:
+# not a path (501), or not one of its domains (554 relay denied).
+RELAY_TRICKS = [("user@example.org.", 501),
+                ("user@elsewhere.example.@example.org", 501),
+                ("user@example.org@elsewhere.example", 501),
+                ('"user@elsewhere.example"', 501),
+                ("user@[127.0.0.1]", 554),
+                ("user@[IPv6:::1]", 554),
+                ("user@elsewhere.example", 554),
+                ("@example.org:user@elsewhere.example", 554),
+                ("user%example.org@elsewhere.example", 554)]
 PLAIN = ["user@example.org", '"quoted user"@example.org',
          "first.last+tag@example.org"]
 
 
 def rcpt_codes(bw, port, addrs):
-    c = greeted(bw, port=port)
-    assert c.cmd("MAIL FROM:<a@b.example>")[0] == 250
+    """The reply to RCPT of each address; a new session before a refused
+    RCPT could reach smtpd_max_errors."""
     out = []
-    for a in addrs:
-        out.append(c.cmd("RCPT TO:<%s>" % a))
-    c.cmd("QUIT")
-    c.close()
+    for i in range(0, len(addrs), MAX_ERRORS - 1):
+        c = greeted(bw, port=port)
+        assert c.cmd("MAIL FROM:<a@b.example>")[0] == 250
+        for a in addrs[i:i + MAX_ERRORS - 1]:
+            out.append(c.cmd("RCPT TO:<%s>" % a))
+        c.cmd("QUIT")
+        c.close()
     return out
 
 
@@ -260,6 +276,14 @@ def check_routing_public(bw):
         assert code == 250, (a, code, text)
     assert counter(bw, "routing_rejects") == before + len(ROUTED)
     bw.wait_log("smtpd", r"rejected: sender-specified routing", timeout=5)
+
+
+def check_relay_tricks(bw):
+    addrs = [a for a, _ in RELAY_TRICKS]
+    for (code, text), (a, want) in zip(rcpt_codes(bw, bw.public_port,
+                                                  addrs), RELAY_TRICKS):
+        assert code == want, (a, code, text)
+        assert want != 554 or "5.7.1" in text, (a, code, text)
 
 
 def check_routing_allowed(bw, port):
@@ -505,6 +529,10 @@ listener implicit {
 
     t.run("sender-specified routing on a public listener: 550 5.7.1",
           check_routing_public, bw)
+    t.run("relay tricks on a public listener: a trailing dot, '@' twice, "
+          "a quoted '@' without a domain (501), address literals and "
+          "other domains behind a route or percent (554 5.7.1)",
+          check_relay_tricks, bw)
     t.run("allow_untrusted_routing yes: routed recipients accepted",
           check_routing_allowed, bw, routing_port)
     t.run("private listener: routed recipients accepted",
