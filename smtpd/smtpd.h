@@ -161,6 +161,7 @@ struct smtpd_counters {
 	uint64_t	 early_data_rejects;	/* text behind DATA before 354 */
 	uint64_t	 hopcount_rejects;	/* over hopcount_limit */
 	uint64_t	 routing_rejects;	/* user%host@ours on public */
+	uint64_t	 relay_rejects;	/* not ours (RAT) or not our client */
 	uint64_t	 data_pauses;	/* DATA/BDAT reading paused for queued */
 };
 

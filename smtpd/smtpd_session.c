@@ -769,11 +769,12 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		strlcat(rcpt, s->env->d.cfg->hostname, sizeof(rcpt));
 	} else if (!smtpd_session_relay_ok(s, path.domain)) {
 		s->env->c.rcpt_rejected++;
+		s->env->c.relay_rejects++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
 		    "access denied listener=%s", s->qid,
 		    (unsigned long long)s->id, s->addr, path.addr,
 		    s->l->conf->name);
-		smtpd_session_error(s, "554 5.7.1 Relay access denied");
+		smtpd_session_error(s, "550 5.7.1 Relay access denied");
 		return;
 	} else if (!smtpd_session_routing_ok(s, &path))
 		return;

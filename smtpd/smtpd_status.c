@@ -39,6 +39,7 @@ static const struct {
 	C(early_data_rejects),
 	C(hopcount_rejects),
 	C(routing_rejects),
+	C(relay_rejects),
 	C(data_pauses),
 #undef C
 };

@@ -238,16 +238,17 @@ ROUTED = ["user%elsewhere.example@example.org",
           "@elsewhere.example:user@example.org",
           "@a.example,@[192.0.2.1]:user@example.org"]
 # What else a relay scanner sends to a public listener, and the answer:
-# not a path (501), or not one of its domains (554 relay denied).
+# not a path (501), or not one of its domains (550 5.7.1 relay denied,
+# counted as relay_rejects).
 RELAY_TRICKS = [("user@example.org.", 501),
                 ("user@elsewhere.example.@example.org", 501),
                 ("user@example.org@elsewhere.example", 501),
                 ('"user@elsewhere.example"', 501),
-                ("user@[127.0.0.1]", 554),
-                ("user@[IPv6:::1]", 554),
-                ("user@elsewhere.example", 554),
-                ("@example.org:user@elsewhere.example", 554),
-                ("user%example.org@elsewhere.example", 554)]
+                ("user@[127.0.0.1]", 550),
+                ("user@[IPv6:::1]", 550),
+                ("user@elsewhere.example", 550),
+                ("@example.org:user@elsewhere.example", 550),
+                ("user%example.org@elsewhere.example", 550)]
 PLAIN = ["user@example.org", '"quoted user"@example.org',
          "first.last+tag@example.org"]
 
@@ -280,10 +281,14 @@ def check_routing_public(bw):
 
 def check_relay_tricks(bw):
     addrs = [a for a, _ in RELAY_TRICKS]
+    before = counter(bw, "relay_rejects")
     for (code, text), (a, want) in zip(rcpt_codes(bw, bw.public_port,
                                                   addrs), RELAY_TRICKS):
         assert code == want, (a, code, text)
-        assert want != 554 or "5.7.1" in text, (a, code, text)
+        assert want != 550 or "5.7.1 Relay access denied" in text, \
+            (a, code, text)
+    assert counter(bw, "relay_rejects") == before + sum(
+        1 for _, want in RELAY_TRICKS if want == 550)
 
 
 def check_routing_allowed(bw, port):
@@ -456,7 +461,7 @@ def check_status_shows_counters(bw):
     r = bw.bwctl("status")
     for name in ("pregreet_rejects", "pipelining_rejects",
                  "early_data_rejects", "hopcount_rejects",
-                 "routing_rejects"):
+                 "routing_rejects", "relay_rejects"):
         assert name in r.stdout, (name, r.stdout)
 
 
@@ -531,7 +536,7 @@ listener implicit {
           check_routing_public, bw)
     t.run("relay tricks on a public listener: a trailing dot, '@' twice, "
           "a quoted '@' without a domain (501), address literals and "
-          "other domains behind a route or percent (554 5.7.1)",
+          "other domains behind a route or percent (550 5.7.1)",
           check_relay_tricks, bw)
     t.run("allow_untrusted_routing yes: routed recipients accepted",
           check_routing_allowed, bw, routing_port)
