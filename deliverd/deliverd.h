@@ -41,6 +41,7 @@
 struct bw_peer;
 struct bw_imsg;
 struct bw_status_link;
+struct bw_dns_client;
 struct event;
 struct event_base;
 struct evbuffer;
@@ -251,8 +252,6 @@ int	 dlv_mx_pick(const struct dlv_host *, int n, unsigned *rr,
 	    uint64_t now);
 struct dlv_agent;
 void	 dlv_mx_resolve(struct dlv_agent *);
-void	 dlv_mx_answer(struct bw_imsg *);
-void	 dlv_mx_dns_down(void);
 void	 dlv_mx_timeout_cb(int, short, void *);
 /* Host hostidx is this gateway (why): it and every host of its preference
  * or worse are no longer used. */
@@ -430,6 +429,7 @@ struct dlv_worker {
 	struct event		*ev_sighup;
 	struct bw_peer		*queued;
 	struct bw_peer		*dnscached;
+	struct bw_dns_client	*dns;		/* lookups over dnscached */
 	struct bw_status_link	*controld;
 	/* counters */
 	uint64_t		 c_restarts;	/* of this slot, before us */
@@ -448,7 +448,6 @@ struct dlv_worker {
 	/* delivery state */
 	struct dlv_job_list	 assembling;	/* jobs before DLV_END */
 	uint64_t		 njobs;		/* jobs held, all states */
-	uint64_t		 dns_reqid;
 	struct event		*gc_timer;
 };
 

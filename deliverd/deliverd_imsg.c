@@ -5,7 +5,8 @@
  * for STATUS (answered by status_link.c from dlv_status_fill) and
  * DOMAIN_INFO.  Anything else drops that link (peer.c
  * reconnects it).  Losing queued drops every job (queued re-sends them);
- * losing dnscached fails every lookup in flight (temporary failure).
+ * losing dnscached fails every lookup in flight (temporary failure), through
+ * the dnscached client (common/dns_client.c).
  */
 #include "bw_autoconf.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns_client.h"
 #include "log.h"
 #include "peer.h"
 #include "status_link.h"
@@ -47,14 +49,9 @@ dlv_queued_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 void
 dlv_dnscached_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
-	switch (imsg->hdr.type) {
-	case BW_IMSG_DNS_ANSWER:
-		dlv_mx_answer(imsg);
-		break;
-	default:
+	/* the client matches answers to queries (dns_client.c) */
+	if (!bw_dns_client_dispatch(dlv_env->dns, imsg))
 		dlv_unexpected(peer, imsg, "dnscached");
-		break;
-	}
 }
 
 #define DLV_STATUS_CONTROLD	((size_t)-1)	/* from the link, not w */
@@ -176,5 +173,5 @@ dlv_dnscached_state_cb(struct bw_peer *peer, int up, void *arg)
 	if (up)
 		dlv_worker_connect_queued(w);
 	else
-		dlv_mx_dns_down();
+		bw_dns_client_down(w->dns);
 }

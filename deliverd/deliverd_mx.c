@@ -22,9 +22,14 @@
  * that has a usable host (addresses, not marked down, not us or worse),
  * round robin across the hosts of that preference.
  *
- * Trust: dnscached's answers have passed the catalog's size check; nrr is
- * checked against the frame length here, and record text is copied with
- * an explicit bound.  At most DLV_MX_HOSTS_MAX hosts (the best
+ * Lookups go through the process's dnscached client (common/dns_client.c),
+ * which matches answers to queries and fails every query in flight when
+ * dnscached goes away; the agent's own deadline (mx_timer,
+ * DLV_DNS_WAIT_MS for the whole resolution) cancels what is left.
+ *
+ * Trust: dnscached's answers have passed the catalog's size check and the
+ * client's record-count check; record text is copied with an explicit
+ * bound.  At most DLV_MX_HOSTS_MAX hosts (the best
  * preferences, whatever the order of the answer) and DLV_HOST_ADDRS_MAX
  * addresses per host are kept; the rest are ignored.
  */
@@ -39,6 +44,7 @@
 
 #include <event2/event.h>
 
+#include "dns_client.h"
 #include "log.h"
 #include "peer.h"
 #include "util.h"
@@ -47,7 +53,7 @@
 /* An address or MX query in flight. */
 struct dlv_dnsq {
 	TAILQ_ENTRY(dlv_dnsq)	 entry;
-	uint64_t		 reqid;
+	struct bw_dns_req	*req;		/* the client's handle */
 	uint32_t		 gen;
 	int			 host;		/* -1: the MX query */
 	uint16_t		 qtype;
@@ -163,34 +169,32 @@ dlv_mx_forget(struct dlv_agent *a)
 		    strcmp(q->domain, a->domain) != 0)
 			continue;
 		TAILQ_REMOVE(&dlv_dnsqs, q, entry);
+		bw_dns_client_cancel(dlv_env->dns, q->req);
 		free(q);
 	}
 	a->mx_pending = 0;
 	evtimer_del(a->mx_timer);
 }
 
+static void	 dlv_mx_answer_cb(const struct bw_dns_result *, void *);
+
+/* No client deadline: the agent's mx_timer covers the whole resolution. */
 static int
 dlv_mx_query(struct dlv_agent *a, int host, uint16_t qtype, const char *name)
 {
-	struct bw_dns_query	 dq;
 	struct dlv_dnsq		*q;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		log_warn("domain=%s: dns query", a->domain);
 		return -1;
 	}
-	q->reqid = ++dlv_env->dns_reqid;
 	q->gen = a->mx_gen;
 	q->host = host;
 	q->qtype = qtype;
 	strlcpy(q->gateway, a->gateway, sizeof(q->gateway));
 	strlcpy(q->domain, a->domain, sizeof(q->domain));
-	memset(&dq, 0, sizeof(dq));
-	dq.reqid = q->reqid;
-	dq.qtype = qtype;
-	strlcpy(dq.name, name, sizeof(dq.name));
-	if (bw_peer_send(dlv_env->dnscached, BW_IMSG_DNS_QUERY, 0, -1, &dq,
-	    sizeof(dq)) == -1) {
+	if ((q->req = bw_dns_client_query(dlv_env->dns, name, qtype, 0,
+	    dlv_mx_answer_cb, q)) == NULL) {
 		free(q);
 		return -1;
 	}
@@ -459,8 +463,7 @@ dlv_mx_resolve(struct dlv_agent *a)
 
 /* The MX answer: the host list, or the domain's fate. */
 static void
-dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
-    const unsigned char *rrs, uint32_t nrr)
+dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_result *ans)
 {
 	struct dlv_host	 old[DLV_MX_HOSTS_MAX];
 	struct bw_dns_rr rr;
@@ -473,10 +476,9 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 	a->nhosts = 0;
 	switch (ans->status) {
 	case BW_DNS_OK:
-		for (i = 0; i < nrr; i++) {
+		for (i = 0; bw_dns_result_rr(ans, i, &rr) == 0; i++) {
 			char name[BW_DOMAIN_MAX + 1];
 
-			memcpy(&rr, rrs + i * sizeof(rr), sizeof(rr));
 			if (rr.type != BW_DNS_T_MX)
 				continue;
 			BW_IMSG_STR(name, rr.data);
@@ -523,8 +525,7 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_answer *ans,
 
 /* An A or AAAA answer for one host. */
 static void
-dlv_mx_answer_addr(struct dlv_agent *a, struct dlv_host *h,
-    const struct bw_dns_answer *ans, const unsigned char *rrs, uint32_t nrr)
+dlv_mx_answer_addr(struct dlv_host *h, const struct bw_dns_result *ans)
 {
 	struct bw_dns_rr rr;
 	unsigned char	 bin[16];
@@ -543,10 +544,10 @@ dlv_mx_answer_addr(struct dlv_agent *a, struct dlv_host *h,
 	}
 	if (ans->status != BW_DNS_OK)
 		return;
-	for (i = 0; i < nrr && h->naddrs < DLV_HOST_ADDRS_MAX; i++) {
+	for (i = 0; h->naddrs < DLV_HOST_ADDRS_MAX &&
+	    bw_dns_result_rr(ans, i, &rr) == 0; i++) {
 		char	 addr[BW_HOSTADDR_MAX];
 
-		memcpy(&rr, rrs + i * sizeof(rr), sizeof(rr));
 		if (rr.type != BW_DNS_T_A && rr.type != BW_DNS_T_AAAA)
 			continue;
 		af = rr.type == BW_DNS_T_A ? AF_INET : AF_INET6;
@@ -557,34 +558,30 @@ dlv_mx_answer_addr(struct dlv_agent *a, struct dlv_host *h,
 	}
 }
 
-/* A DNS_ANSWER from dnscached. */
-void
-dlv_mx_answer(struct bw_imsg *imsg)
+/*
+ * The client's word on one query: dnscached's answer, or dnscached went
+ * away (every question in flight fails now, as before the client).
+ */
+static void
+dlv_mx_answer_cb(const struct bw_dns_result *ans, void *arg)
 {
-	struct bw_dns_answer		 a_copy, *ans = &a_copy;
-	const unsigned char		*rr;
-	struct dlv_dnsq			*q;
-	struct dlv_agent		*a;
-	uint32_t			 nrr;
+	struct dlv_dnsq		*q = arg;
+	struct dlv_agent	*a;
 
-	/* The payload is not aligned: copy the header out. */
-	memcpy(&a_copy, imsg->data, sizeof(a_copy));
-	nrr = ans->nrr;
-	if (nrr > BW_DNS_RR_MAX || imsg->datalen != sizeof(*ans) +
-	    (size_t)nrr * sizeof(struct bw_dns_rr)) {
-		log_warnx("dnscached: DNS_ANSWER with bad record count %u",
-		    nrr);
-		bw_peer_drop(dlv_env->dnscached, "bad DNS_ANSWER");
-		return;
-	}
-	rr = (const unsigned char *)imsg->data + sizeof(*ans);
-	TAILQ_FOREACH(q, &dlv_dnsqs, entry)
-		if (q->reqid == ans->reqid)
-			break;
-	if (q == NULL)
-		return;		/* forgotten: a deadline passed */
 	TAILQ_REMOVE(&dlv_dnsqs, q, entry);
 	a = dlv_agent_find(q->gateway, q->domain);
+	if (ans->outcome != BW_DNSC_ANSWERED) {
+		free(q);
+		if (a == NULL || a->mx_state != DLV_MX_RESOLVING)
+			return;
+		dlv_mx_forget(a);
+		a->mx_gen++;
+		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
+		    ans->outcome == BW_DNSC_DOWN ?
+		    "lost connection to dnscached" :
+		    "DNS lookup timed out (dnscached)");
+		return;
+	}
 	if (a == NULL || a->mx_gen != q->gen ||
 	    a->mx_state != DLV_MX_RESOLVING || q->host >= a->nhosts) {
 		free(q);
@@ -595,31 +592,11 @@ dlv_mx_answer(struct bw_imsg *imsg)
 	    (a->mx_ttl <= 0 || (int)ans->ttl < a->mx_ttl))
 		a->mx_ttl = (int)ans->ttl;
 	if (q->host < 0)
-		dlv_mx_answer_mx(a, ans, rr, nrr);
+		dlv_mx_answer_mx(a, ans);
 	else {
-		dlv_mx_answer_addr(a, &a->hosts[q->host], ans, rr, nrr);
+		dlv_mx_answer_addr(&a->hosts[q->host], ans);
 		if (a->mx_pending == 0)
 			dlv_mx_settle(a);
 	}
 	free(q);
-}
-
-/* dnscached went away: every question in flight fails now. */
-void
-dlv_mx_dns_down(void)
-{
-	struct dlv_dnsq		*q;
-	struct dlv_agent	*a;
-
-	while ((q = TAILQ_FIRST(&dlv_dnsqs)) != NULL) {
-		TAILQ_REMOVE(&dlv_dnsqs, q, entry);
-		a = dlv_agent_find(q->gateway, q->domain);
-		free(q);
-		if (a == NULL || a->mx_state != DLV_MX_RESOLVING)
-			continue;
-		dlv_mx_forget(a);
-		a->mx_gen++;
-		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3",
-		    "lost connection to dnscached");
-	}
 }

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "dns_client.h"
 #include "log.h"
 #include "peer.h"
 #include "status_link.h"
@@ -166,6 +167,9 @@ dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
 	/* queued follows once dnscached is up: see dlv_worker_connect_queued */
 	dlv_w.dnscached = dlv_worker_connect(BW_SOCK_DNSCACHED,
 	    dlv_dnscached_msg_cb, dlv_dnscached_state_cb);
+	if ((dlv_w.dns = bw_dns_client_new(dlv_w.base, dlv_w.dnscached)) ==
+	    NULL)
+		fatal("worker=%d: dns client", index);
 	dlv_controld_connect(&dlv_w);
 
 	log_info("worker=%d pid=%ld running restarts=%llu", index,
@@ -176,6 +180,7 @@ dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
 		    index, ret);
 
 	dlv_agent_shutdown();
+	bw_dns_client_free(dlv_w.dns);
 	bw_peer_close(dlv_w.queued);
 	bw_peer_close(dlv_w.dnscached);
 	bw_status_link_close(dlv_w.controld);
