@@ -47,6 +47,7 @@ enum bw_limit_id {
 	LIM_SMTPD_TIMEOUT_QUEUE_REPLY,	/* ms: queued's answer to commit */
 	LIM_SMTPD_GREETING_DELAY,	/* ms: pause before the banner */
 	LIM_SMTPD_JUNK_COMMAND_LIMIT,	/* NOOP, RSET, VRFY, HELP per message */
+	LIM_SMTPD_DNS_TIMEOUT,		/* ms: reverse DNS before the banner */
 	LIM_HOPCOUNT_LIMIT,		/* Received: fields a message may carry */
 	LIM_QUEUE_MIN_FREE_SPACE,	/* bytes free on the spool fs */
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */
@@ -125,6 +126,9 @@ struct bw_listener_conf {
 	char			 tls_cert[PATH_MAX];	/* "" = global */
 	char			 tls_key[PATH_MAX];
 	long long		 greeting_delay;	/* ms, -1 = limit's value */
+	int			 reverse_dns;	/* 1 yes, 0 no, -1 not set: public
+						   listeners, but not for
+						   loopback clients */
 	int			 allow_untrusted_routing; /* public: accept
 						   user%host@ours and kin */
 	/* RAT: domains a public listener accepts mail for. */

@@ -99,6 +99,12 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    "Postfix's default: far more than a client needs between two "
 	    "messages, while a session kept alive with NOOP or RSET alone "
 	    "ends after smtpd_max_errors more"),
+	ROW(LIM_SMTPD_DNS_TIMEOUT, "smtpd_dns_timeout",
+	    5 * SEC, 100, 1 * MINUTE, BW_UNIT_MS,
+	    "the banner waits this long at most for the client's reverse "
+	    "DNS: two tries of dns_attempt_timeout and a margin; a client "
+	    "waits 5 minutes for the banner (RFC 5321 4.5.3.2.1), and a "
+	    "DNS that does not answer holds no session longer than this"),
 	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
 	    50, 1, 1000, BW_UNIT_COUNT,
 	    "Postfix's default: real paths take well under 20 hops, and a "

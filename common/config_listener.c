@@ -1,6 +1,7 @@
 /*
  * Listener blocks ("listener NAME {" ... "}"): address, port, public or
- * private, TLS, greeting delay, and what decides who may send what:
+ * private, TLS, greeting delay, reverse DNS, and what decides who may send
+ * what:
  * accept_domains (RAT: the domains a public listener takes mail for),
  * allow_untrusted_routing (whether a public listener takes user%host@ours)
  * and relay_networks (the clients a private listener relays for).  Also
@@ -83,6 +84,7 @@ config_listener_open(struct config_parser *p)
 	config_block_name(p, keep, l->name, sizeof(l->name));
 	l->tls = BW_TLS_NONE;
 	l->greeting_delay = -1;
+	l->reverse_dns = -1;
 	l->line = p->line;
 	p->cur = l;
 	p->cur_keep = keep;
@@ -227,7 +229,8 @@ config_listener_stmt(struct config_parser *p)
 			    "or implicit, not \"%s\"",
 			    config_esc(e, sizeof(e), v));
 	} else if (strcmp(k, "tls_required") == 0 ||
-	    strcmp(k, "allow_untrusted_routing") == 0) {
+	    strcmp(k, "allow_untrusted_routing") == 0 ||
+	    strcmp(k, "reverse_dns") == 0) {
 		if (config_args(p, 1) == -1)
 			return;
 		if ((yn = config_yesno(p->tok[1].s)) == -1)
@@ -235,6 +238,8 @@ config_listener_stmt(struct config_parser *p)
 			    "\"%s\"", k, config_esc(e, sizeof(e), p->tok[1].s));
 		else if (strcmp(k, "tls_required") == 0)
 			l->tls_required = yn;
+		else if (strcmp(k, "reverse_dns") == 0)
+			l->reverse_dns = yn;
 		else
 			l->allow_untrusted_routing = yn;
 	} else if (strcmp(k, "tls_cert") == 0) {

@@ -88,6 +88,7 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "allow_untrusted_routing", BLK_LISTENER },
 	{ "accept_domains", BLK_LISTENER },
 	{ "relay_networks", BLK_LISTENER },
+	{ "reverse_dns", BLK_LISTENER },
 	{ "helo", BLK_GATEWAY },
 	{ "source", BLK_GATEWAY },
 	{ "retry_initial", BLK_PROFILE },

@@ -138,6 +138,10 @@ SMTP DEFENCES)." ;;
 	smtpd_junk_command_limit) echo "NOOP, RSET, VRFY and HELP commands a \
 client may send without sending mail; each one past it counts toward \
 smtpd_max_errors.  An accepted message starts the count again." ;;
+	smtpd_dns_timeout) echo "Longest the banner waits for the client's \
+reverse DNS (PTR, then the addresses of its names; see reverse_dns); past \
+it the client's name is unknown with rdns=tempfail, and the session goes \
+on." ;;
 	hopcount_limit) echo "A message that arrives with this many \
 Received: header fields or more is refused at the end of data with 554 \
 5.4.6 Too many hops: it is looping (see SMTP DEFENCES)." ;;

@@ -1,7 +1,8 @@
 /*
  * smtpd: entry file.  Parse the command line and the config, bind every
  * listener and load TLS keys while still privileged, drop to user_smtpd in
- * an empty chroot, connect to queued and controld, then run the event loop.
+ * an empty chroot, connect to queued, dnscached and controld, then run the
+ * event loop.
  *
  * Trust: smtpd faces the Internet and is assumed compromisable; it holds no
  * spool access (queued writes the store), only its listening sockets, its
@@ -62,7 +63,8 @@ main(int argc, char *argv[])
 	if (smtpd_peer_path(&env, BW_SOCK_QUEUED, sockpath,
 	    sizeof(sockpath)) == -1)
 		fatalx("runtime_dir %s must be inside chroot_dir %s: smtpd "
-		    "reaches queued and controld by path after chroot",
+		    "reaches queued, dnscached and controld by path after "
+		    "chroot",
 		    env.d.cfg->runtime_dir, env.d.cfg->chroot_dir);
 
 	/* Privileged part: ports below 1024 and the TLS keys. */
@@ -81,6 +83,7 @@ main(int argc, char *argv[])
 
 	/* reconnecting after a peer restart goes by path, inside the chroot */
 	smtpd_queue_connect(&env);
+	smtpd_dns_connect(&env);
 	smtpd_status_connect(&env);
 	if (smtpd_listeners_start(&env) == -1)
 		fatalx("cannot start listeners");
@@ -89,6 +92,7 @@ main(int argc, char *argv[])
 
 	smtpd_sessions_free_all(&env);
 	smtpd_listeners_close(&env);
+	smtpd_dns_close(&env);
 	bw_peer_close(env.queued);
 	bw_status_link_close(env.controld);
 	event_free(env.ev_pause);

@@ -37,8 +37,12 @@
 #define SMTPD_PAUSE_CHECK_MS	20	/* re-check of paused DATA sessions */
 #define SMTPD_CLOSE_TIMEOUT_S	10	/* flushing the last reply before close */
 #define SMTPD_EHLO_EXT_MAX	16	/* extension lines in the EHLO reply */
+#define SMTPD_RDNS_NAMES_MAX	4	/* PTR names of a client checked forward;
+					   more are ignored (a host has one or
+					   two, a long list is a trick) */
 
 struct smtpd_env;
+struct bw_dns_client;
 
 struct smtpd_listener {
 	TAILQ_ENTRY(smtpd_listener) entry;
@@ -72,6 +76,32 @@ enum smtpd_phase {
 	SMTPD_PH_BDAT,		/* reading the octets of a BDAT chunk */
 };
 
+/* Reverse DNS of the client (smtpd_dns.c). */
+enum smtpd_rdns_state {
+	SMTPD_RDNS_OFF = 0,	/* not looked up (reverse_dns, loopback) */
+	SMTPD_RDNS_PENDING,
+	SMTPD_RDNS_CONFIRMED,	/* a PTR name resolves back to the address */
+	SMTPD_RDNS_UNKNOWN,	/* no PTR record */
+	SMTPD_RDNS_UNCONFIRMED,	/* PTR names, none resolves back */
+	SMTPD_RDNS_TEMPFAIL,	/* DNS failure, dnscached down, budget over */
+};
+
+struct bw_dns_req;
+
+struct smtpd_rdns {
+	enum smtpd_rdns_state	 state;
+	uint64_t		 deadline;	/* bw_now_ms(): smtpd_dns_timeout
+						   from connect */
+	int			 family;	/* of the address compared */
+	unsigned char		 bin[16];
+	struct bw_dns_req	*ptr_req;
+	struct bw_dns_req	*fwd_req[SMTPD_RDNS_NAMES_MAX];
+	char			 names[SMTPD_RDNS_NAMES_MAX][BW_DOMAIN_MAX + 1];
+	int			 nnames;
+	int			 npending;	/* forward queries in flight */
+	int			 ftemp;		/* one failed temporarily */
+};
+
 struct smtpd_session {
 	TAILQ_ENTRY(smtpd_session) entry;
 	struct smtpd_session	*req_next;	/* reqid table chain */
@@ -92,7 +122,11 @@ struct smtpd_session {
 	int			 flush_pending;	/* ev_flush is active */
 	struct sockaddr_storage	 ss;
 	char			 addr[BW_HOSTADDR_MAX];
-	char			 name[BW_DOMAIN_MAX + 1];
+	char			 name[BW_DOMAIN_MAX + 1];	/* confirmed
+						   reverse DNS, or "unknown" */
+	struct smtpd_rdns	 rdns;
+	int			 rdns_wait;	/* the banner waits for it */
+	int			 connect_logged;
 	enum smtpd_phase	 phase;
 	int			 free_scheduled;
 	int			 out_blocked;	/* output over SMTPD_OUTPUT_MAX */
@@ -163,6 +197,11 @@ struct smtpd_counters {
 	uint64_t	 routing_rejects;	/* user%host@ours on public */
 	uint64_t	 relay_rejects;	/* not ours (RAT) or not our client */
 	uint64_t	 data_pauses;	/* DATA/BDAT reading paused for queued */
+	uint64_t	 dnscached_connects;
+	uint64_t	 rdns_confirmed;	/* reverse DNS outcomes */
+	uint64_t	 rdns_unknown;
+	uint64_t	 rdns_unconfirmed;
+	uint64_t	 rdns_tempfail;
 };
 
 struct smtpd_env {
@@ -172,6 +211,8 @@ struct smtpd_env {
 						   them; sessions remain */
 	struct smtpd_session_list sessions;
 	struct bw_peer		*queued;
+	struct bw_peer		*dnscached;
+	struct bw_dns_client	*dns;		/* lookups over dnscached */
 	struct bw_status_link	*controld;
 	struct event		*ev_pause;	/* paused sessions check */
 	unsigned int		 npaused;
@@ -223,6 +264,8 @@ void	 smtpd_session_open_reply(struct smtpd_session *, int status,
 void	 smtpd_session_commit_reply(struct smtpd_session *, int status);
 void	 smtpd_session_queue_lost(struct smtpd_session *);
 void	 smtpd_session_tls_done(struct smtpd_session *);
+/* The reverse DNS state is settled (maybe at once, from rdns_start). */
+void	 smtpd_session_rdns_done(struct smtpd_session *);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);
 
@@ -256,6 +299,18 @@ int	 smtpd_queue_commit(struct smtpd_session *);
 void	 smtpd_queue_abort(struct smtpd_session *);
 void	 smtpd_queue_forget(struct smtpd_session *);
 const char *smtpd_submit_reply(int status);
+
+/* smtpd_dns.c */
+void	 smtpd_dns_connect(struct smtpd_env *);
+int	 smtpd_dns_up(struct smtpd_env *);
+void	 smtpd_dns_close(struct smtpd_env *);
+const char *smtpd_rdns_state_name(int);
+int	 smtpd_rdns_addr(const struct sockaddr_storage *, int *family,
+	    unsigned char bin[16]);
+int	 smtpd_rdns_wanted(const struct bw_listener_conf *,
+	    const struct sockaddr_storage *);
+void	 smtpd_rdns_start(struct smtpd_session *);
+void	 smtpd_rdns_cancel(struct smtpd_session *);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);

@@ -45,6 +45,7 @@ static void	 smtpd_session_event_cb(struct bufferevent *, short, void *);
 static void	 smtpd_session_timer_cb(evutil_socket_t, short, void *);
 static void	 smtpd_session_flush_cb(evutil_socket_t, short, void *);
 static void	 smtpd_session_starttls_go(struct smtpd_session *);
+static void	 smtpd_session_log_connect(struct smtpd_session *);
 
 /*
  * Callbacks, input bound and events of the session's (new) bufferevent.
@@ -235,6 +236,7 @@ smtpd_session_free(struct smtpd_session *s)
 {
 	struct smtpd_env	*env = s->env;
 
+	smtpd_rdns_cancel(s);
 	smtpd_queue_abort(s);
 	if (s->paused && env->npaused > 0)
 		env->npaused--;
@@ -275,6 +277,8 @@ smtpd_session_close(struct smtpd_session *s, const char *why)
 {
 	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
 		return;
+	smtpd_rdns_cancel(s);
+	smtpd_session_log_connect(s);
 	log_info("session=%llu addr=%s disconnect reason=%s messages=%u",
 	    (unsigned long long)s->id, s->addr, why, s->nmessages);
 	smtpd_queue_abort(s);
@@ -466,6 +470,42 @@ smtpd_session_banner(struct smtpd_session *s)
 	smtpd_session_set_timeouts(s);
 }
 
+/*
+ * The connect line, once the client's name is settled (or the session
+ * ends first): its name and the reverse DNS state (smtpd_dns.c).
+ */
+static void
+smtpd_session_log_connect(struct smtpd_session *s)
+{
+	int	 unconfirmed = s->rdns.state == SMTPD_RDNS_UNCONFIRMED;
+
+	if (s->connect_logged)
+		return;
+	s->connect_logged = 1;
+	log_info("session=%llu connect addr=%s name=%s rdns=%s%s%s "
+	    "listener=%s", (unsigned long long)s->id, s->addr, s->name,
+	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
+	    unconfirmed ? s->rdns.names[0] : "", s->l->conf->name);
+}
+
+/*
+ * The greeting delay is over: the banner, unless the reverse lookup is
+ * still running; then the session stays in the delay phase (the client
+ * must still be silent) until smtpd_session_rdns_done(), at the latest
+ * smtpd_dns_timeout after connect (the lookup's own deadline).
+ */
+static void
+smtpd_session_banner_or_wait(struct smtpd_session *s)
+{
+	if (s->rdns.state == SMTPD_RDNS_PENDING) {
+		s->rdns_wait = 1;
+		s->phase = SMTPD_PH_DELAY;
+		smtpd_session_set_timeouts(s);
+		return;
+	}
+	smtpd_session_banner(s);
+}
+
 /* After accept (or the implicit-TLS handshake): delay, then banner. */
 static void
 smtpd_session_greet(struct smtpd_session *s)
@@ -478,6 +518,21 @@ smtpd_session_greet(struct smtpd_session *s)
 		s->phase = SMTPD_PH_DELAY;
 		smtpd_session_set_timeouts(s);
 		smtpd_session_timer_arm(s, delay);
+		return;
+	}
+	smtpd_session_banner_or_wait(s);
+}
+
+void
+smtpd_session_rdns_done(struct smtpd_session *s)
+{
+	smtpd_session_log_connect(s);
+	if (!s->rdns_wait || s->phase != SMTPD_PH_DELAY || s->free_scheduled)
+		return;
+	s->rdns_wait = 0;
+	if (smtpd_session_talked_early(s)) {
+		smtpd_session_sync_violation(s, SMTPD_SYNC_PREGREET,
+		    SMTP_CMD_UNKNOWN);
 		return;
 	}
 	smtpd_session_banner(s);
@@ -525,8 +580,8 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	env->nsessions++;
 	env->c.connections++;
 	smtpd_session_setup_bev(s);
-	log_info("session=%llu connect addr=%s listener=%s",
-	    (unsigned long long)s->id, s->addr, l->conf->name);
+	/* runs beside the TLS handshake and the greeting delay */
+	smtpd_rdns_start(s);
 	if (s->phase == SMTPD_PH_TLS_IMPLICIT)
 		smtpd_session_set_timeouts(s);
 	else
@@ -1326,7 +1381,7 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 			    SMTP_CMD_UNKNOWN);
 			break;
 		}
-		smtpd_session_banner(s);
+		smtpd_session_banner_or_wait(s);
 		break;
 	case SMTPD_PH_CMD:
 		if (s->bdat && smtpd_bdat_left_ms(s) == 0) {

@@ -41,10 +41,15 @@ static const struct {
 	C(routing_rejects),
 	C(relay_rejects),
 	C(data_pauses),
+	C(dnscached_connects),
+	C(rdns_confirmed),
+	C(rdns_unknown),
+	C(rdns_unconfirmed),
+	C(rdns_tempfail),
 #undef C
 };
 
-/* STATUS: the counters above, then whether queued is up. */
+/* STATUS: the counters above, then whether queued and dnscached are up. */
 static void
 smtpd_status_fill(struct bw_status *st, void *arg)
 {
@@ -60,6 +65,7 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 		bw_status_add(st, smtpd_counter_defs[i].name, v);
 	}
 	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
+	bw_status_add(st, "dnscached_up", smtpd_dns_up(env) ? 1 : 0);
 	bw_daemon_status_add(&env->d, st);
 }
 

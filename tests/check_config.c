@@ -242,6 +242,10 @@ static const struct error_case error_cases[] = {
 	  "tls: expected none, starttls or implicit, not \"maybe\"" },
 	{ "bad yes/no", A_OPEN "  tls_required sure\n}\n", 1, 5,
 	  "tls_required: expected yes or no, not \"sure\"" },
+	{ "bad reverse_dns", A_OPEN "  reverse_dns maybe\n}\n", 1, 5,
+	  "reverse_dns: expected yes or no, not \"maybe\"" },
+	{ "reverse_dns at top level", "reverse_dns yes\n", 1, 1,
+	  "reverse_dns: only valid inside a listener block" },
 	{ "bad address", A_OPEN "  address 127.0.0\n}\n", 1, 5,
 	  "address: bad address \"127.0.0\"" },
 	{ "host name as address", A_OPEN "  address localhost\n}\n", 1, 5,
@@ -771,7 +775,7 @@ START_TEST(config_sets_values)
 	    "listener in {\n"
 	    "  address ::\n  port 25\n  type public\n  tls starttls\n"
 	    "  tls_required no\n  greeting_delay 3s\n"
-	    "  allow_untrusted_routing yes\n"
+	    "  allow_untrusted_routing yes\n  reverse_dns no\n"
 	    "  accept_domains Example.org *.example.org\n"
 	    "  accept_domains example.net\n"
 	    "}\n"
@@ -818,6 +822,7 @@ START_TEST(config_sets_values)
 	ck_assert_str_eq(l->tls_cert, "");
 	ck_assert_int_eq(l->greeting_delay, 3000);
 	ck_assert_int_eq(l->allow_untrusted_routing, 1);
+	ck_assert_int_eq(l->reverse_dns, 0);
 	ck_assert_int_eq(l->naccept_domains, 3);
 	ck_assert_str_eq(l->accept_domains[0], "example.org");
 	ck_assert_str_eq(l->accept_domains[1], "*.example.org");
@@ -834,6 +839,7 @@ START_TEST(config_sets_values)
 	ck_assert_str_eq(l->tls_key, "/o/k");
 	ck_assert_int_eq(l->greeting_delay, -1);
 	ck_assert_int_eq(l->allow_untrusted_routing, 0);
+	ck_assert_int_eq(l->reverse_dns, -1);	/* by type and client */
 	ck_assert_int_eq(l->nrelay_networks, 3);
 	ck_assert_int_eq(l->relay_networks[1].family, AF_INET6);
 	ck_assert_int_eq(l->relay_networks[1].prefixlen, 32);
@@ -1844,7 +1850,7 @@ static const char *const doc_keywords[] = {
 	"hostname", "runtime_dir", "spool_dir", "chroot_dir", "tls_cert",
 	"tls_key", "admin_group", "user", "deliverd_workers", "listener",
 	"address", "port", "type", "tls", "tls_required", "greeting_delay",
-	"allow_untrusted_routing",
+	"allow_untrusted_routing", "reverse_dns",
 	"accept_domains", "relay_networks", "smtpd", "queued", "deliverd",
 	"dnscached", "controld", "starttls", "implicit", "_bwsmtpd",
 	"_bwqueue", "_bwdeliver", "_bwdns", "_bwctl", "bwadmin",
