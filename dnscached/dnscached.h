@@ -46,7 +46,6 @@ struct event_base;
 					   longer chain (or a loop) is
 					   BW_DNS_CNAME_LOOP, temporary */
 /* Cache size: dns_cache_max_entries, dns_cache_max_bytes (config). */
-#define DNS_CACHE_BUCKETS	4096	/* hash buckets (power of 2) */
 #define DNS_TTL_MIN		5	/* s: floor for positive answers */
 #define DNS_TTL_MAX		86400	/* s: ceiling unless dns_ttl_max */
 #define DNS_NEG_TTL_MIN		5	/* s: floor for NXDOMAIN / NODATA */

@@ -12,22 +12,24 @@
  * operation).  Expired entries are dropped when met and when they reach
  * the LRU tail.
  *
- * Pure: no I/O, no globals; the clock is injected so that tests control
- * time.  Trust: names were normalised by the caller; records come from
- * the parser and are copied as they are.
+ * Pure: no I/O, no globals but the hash table's per-process key; the
+ * clock is injected so that tests control time.  Trust: names were
+ * normalised by the caller (a peer chooses them: the keyed hash of
+ * common/hashtab.c); records come from the parser and are copied as they
+ * are.
  */
 #include "bw_autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
 #include "util.h"
 #include "dnscached.h"
 
 struct dns_centry {
-	LIST_ENTRY(dns_centry)	 hentry;
+	struct bw_hlink		 hlink;		/* by (qtype, name) */
 	TAILQ_ENTRY(dns_centry)	 lru;		/* head: most recently used */
-	uint32_t		 hash;
 	uint16_t		 qtype;
 	char			 name[BW_DOMAIN_MAX + 1];
 	uint64_t		 stored_ms;
@@ -38,11 +40,10 @@ struct dns_centry {
 	uint32_t		 nrr;
 	struct bw_dns_rr	 rr[];
 };
-LIST_HEAD(dns_cbucket, dns_centry);
 TAILQ_HEAD(dns_clru, dns_centry);
 
 struct dns_cache {
-	struct dns_cbucket	 buckets[DNS_CACHE_BUCKETS];
+	struct bw_htab		 tab;		/* names come from peers */
 	struct dns_clru		 lru;
 	size_t			 entries;
 	size_t			 bytes;
@@ -52,14 +53,20 @@ struct dns_cache {
 	dns_clock_fn		 clock;
 };
 
-/* FNV-1a over the name, mixed with the type. */
-static uint32_t
-dns_cache_hash(uint16_t qtype, const char *name)
+static void
+dns_centry_key(const void *entry, struct bw_hkey *k)
 {
-	unsigned char	 t[2] = { qtype & 0xff, qtype >> 8 };
+	const struct dns_centry	*e = entry;
 
-	return bw_fnv1a(bw_fnv1a(BW_FNV1A_INIT, t, 2), name, strlen(name));
+	bw_hkey_bytes(k, &e->qtype, sizeof(e->qtype));
+	bw_hkey_str(k, e->name);
 }
+
+static const struct bw_htab_type dns_centry_htype = {
+	.name = "dns cache",
+	.link_off = offsetof(struct dns_centry, hlink),
+	.key = dns_centry_key,
+};
 
 /* Ceilings (s): DNS_TTL_MAX and DNS_NEG_TTL_MAX unless configured. */
 static uint32_t	dns_ttl_max = DNS_TTL_MAX;
@@ -95,12 +102,13 @@ struct dns_cache *
 dns_cache_new(size_t max_entries, size_t max_bytes, dns_clock_fn clock)
 {
 	struct dns_cache	*c;
-	size_t			 i;
+	size_t			 tmax;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	for (i = 0; i < DNS_CACHE_BUCKETS; i++)
-		LIST_INIT(&c->buckets[i]);
+	/* one more than max_entries: a put inserts, then evicts */
+	tmax = max_entries < BW_HTAB_MAX ? max_entries + 1 : BW_HTAB_MAX;
+	bw_htab_init(&c->tab, &dns_centry_htype, tmax);
 	TAILQ_INIT(&c->lru);
 	c->max_entries = max_entries;
 	c->max_bytes = max_bytes;
@@ -111,7 +119,7 @@ dns_cache_new(size_t max_entries, size_t max_bytes, dns_clock_fn clock)
 static void
 dns_cache_remove(struct dns_cache *c, struct dns_centry *e)
 {
-	LIST_REMOVE(e, hentry);
+	bw_htab_remove(&c->tab, e);
 	TAILQ_REMOVE(&c->lru, e, lru);
 	c->entries--;
 	c->bytes -= e->bytes;
@@ -137,20 +145,19 @@ dns_cache_free(struct dns_cache *c)
 	if (c == NULL)
 		return;
 	dns_cache_flush(c);
+	bw_htab_free(&c->tab);
 	free(c);
 }
 
 static struct dns_centry *
-dns_cache_find(struct dns_cache *c, uint32_t hash, uint16_t qtype,
-    const char *name)
+dns_cache_find(struct dns_cache *c, uint16_t qtype, const char *name)
 {
-	struct dns_centry	*e;
+	struct bw_hkey	 k;
 
-	LIST_FOREACH(e, &c->buckets[hash & (DNS_CACHE_BUCKETS - 1)], hentry)
-		if (e->hash == hash && e->qtype == qtype &&
-		    strcmp(e->name, name) == 0)
-			return e;
-	return NULL;
+	bw_hkey_init(&k);
+	bw_hkey_bytes(&k, &qtype, sizeof(qtype));
+	bw_hkey_str(&k, name);
+	return bw_htab_find(&c->tab, &k);
 }
 
 int
@@ -161,8 +168,7 @@ dns_cache_get(struct dns_cache *c, uint16_t qtype, const char *name,
 	uint64_t		 now = c->clock();
 	uint32_t		 i, age, left;
 
-	if ((e = dns_cache_find(c, dns_cache_hash(qtype, name), qtype,
-	    name)) == NULL)
+	if ((e = dns_cache_find(c, qtype, name)) == NULL)
 		return 0;
 	if (now >= e->expire_ms) {
 		dns_cache_remove(c, e);
@@ -206,7 +212,7 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
     const struct dns_result *res)
 {
 	struct dns_centry	*e;
-	uint32_t		 hash, ttl, nrr;
+	uint32_t		 ttl, nrr;
 	size_t			 bytes;
 
 	ttl = dns_cache_ttl_clamp(res->status, res->ttl);
@@ -215,8 +221,7 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
 	nrr = res->status == BW_DNS_OK ? res->nrr : 0;
 	if (nrr > BW_DNS_RR_MAX)
 		nrr = BW_DNS_RR_MAX;
-	hash = dns_cache_hash(qtype, name);
-	if ((e = dns_cache_find(c, hash, qtype, name)) != NULL)
+	if ((e = dns_cache_find(c, qtype, name)) != NULL)
 		dns_cache_remove(c, e);
 
 	bytes = sizeof(*e) + nrr * sizeof(e->rr[0]);
@@ -224,7 +229,6 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
 		return -1;
 	if ((e = calloc(1, bytes)) == NULL)
 		return -1;
-	e->hash = hash;
 	e->qtype = qtype;
 	strlcpy(e->name, name, sizeof(e->name));
 	e->stored_ms = c->clock();
@@ -235,8 +239,10 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
 	e->nrr = nrr;
 	if (nrr > 0)
 		memcpy(e->rr, res->rr, nrr * sizeof(e->rr[0]));
-	LIST_INSERT_HEAD(&c->buckets[hash & (DNS_CACHE_BUCKETS - 1)], e,
-	    hentry);
+	if (bw_htab_insert(&c->tab, e) == -1) {
+		free(e);
+		return -1;
+	}
 	TAILQ_INSERT_HEAD(&c->lru, e, lru);
 	c->entries++;
 	c->bytes += bytes;

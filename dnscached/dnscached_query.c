@@ -17,12 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
 #include "log.h"
 #include "peer.h"
 #include "util.h"
 #include "dnscached.h"
-
-#define DNS_INFLIGHT_BUCKETS	1024	/* hash of questions in flight */
 
 /* Per client connection (bw_peer_set_data). */
 struct dns_client {
@@ -39,37 +38,40 @@ struct dns_waiter {
 TAILQ_HEAD(dns_waiter_list, dns_waiter);
 
 struct dns_query {
-	LIST_ENTRY(dns_query)	 entry;
+	struct bw_hlink		 hlink;		/* dns_inflight */
 	uint16_t		 qtype;
 	char			 name[BW_DOMAIN_MAX + 1];
 	struct dns_upstream	*up;
 	struct dns_waiter_list	 waiters;
 	size_t			 nwaiters;
 };
-LIST_HEAD(dns_query_bucket, dns_query);
-
-static struct dns_query_bucket	 dns_inflight[DNS_INFLIGHT_BUCKETS];
-static size_t			 dns_ninflight;
-
-static uint32_t
-dns_query_hash(uint16_t qtype, const char *name)
+/* The questions in flight, by (qtype, name) (a client chooses names). */
+static void
+dns_query_key(const void *entry, struct bw_hkey *k)
 {
-	uint32_t	 h = 5381u + qtype;
+	const struct dns_query	*q = entry;
 
-	for (; *name != '\0'; name++)
-		h = h * 33u + (unsigned char)*name;
-	return h & (DNS_INFLIGHT_BUCKETS - 1);
+	bw_hkey_bytes(k, &q->qtype, sizeof(q->qtype));
+	bw_hkey_str(k, q->name);
 }
+
+static const struct bw_htab_type dns_query_htype = {
+	.name = "dns in flight",
+	.link_off = offsetof(struct dns_query, hlink),
+	.key = dns_query_key,
+};
+static struct bw_htab	 dns_inflight =
+    BW_HTAB_INITIALIZER(&dns_query_htype, DNS_INFLIGHT_MAX);
 
 static struct dns_query *
 dns_query_find(uint16_t qtype, const char *name)
 {
-	struct dns_query	*q;
+	struct bw_hkey	 k;
 
-	LIST_FOREACH(q, &dns_inflight[dns_query_hash(qtype, name)], entry)
-		if (q->qtype == qtype && strcmp(q->name, name) == 0)
-			return q;
-	return NULL;
+	bw_hkey_init(&k);
+	bw_hkey_bytes(&k, &qtype, sizeof(qtype));
+	bw_hkey_str(&k, name);
+	return bw_htab_find(&dns_inflight, &k);
 }
 
 /* An answer with no records (failures, refusals). */
@@ -97,8 +99,7 @@ dns_query_free(struct dns_query *q)
 			c->npending--;
 		free(w);
 	}
-	LIST_REMOVE(q, entry);
-	dns_ninflight--;
+	bw_htab_remove(&dns_inflight, q);
 	free(q);
 }
 
@@ -207,7 +208,7 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 		dns_env->c_coalesced++;
 		return;
 	}
-	if (dns_ninflight >= DNS_INFLIGHT_MAX) {
+	if (bw_htab_count(&dns_inflight) >= DNS_INFLIGHT_MAX) {
 		dns_env->c_rejected++;
 		log_warnx("dns: %d queries in flight, refusing name=%s",
 		    DNS_INFLIGHT_MAX, name);
@@ -218,9 +219,11 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 	q->qtype = in->qtype;
 	strlcpy(q->name, name, sizeof(q->name));
 	TAILQ_INIT(&q->waiters);
-	LIST_INSERT_HEAD(&dns_inflight[dns_query_hash(q->qtype, q->name)], q,
-	    entry);
-	dns_ninflight++;
+	if (bw_htab_insert(&dns_inflight, q) == -1) {
+		log_warn("dns: cannot track query name=%s", name);
+		free(q);
+		goto servfail;
+	}
 	if (dns_query_wait(q, peer, peerid, in->reqid) == -1 ||
 	    (q->up = dns_upstream_start(q->qtype, q->name, dns_query_done_cb,
 	    q)) == NULL) {
@@ -249,21 +252,19 @@ dns_query_client_up(struct bw_peer *peer)
 void
 dns_query_client_gone(struct bw_peer *peer)
 {
+	struct bw_htab_iter	 it;
 	struct dns_query	*q;
 	struct dns_waiter	*w, *next;
-	size_t			 i;
 
-	for (i = 0; i < DNS_INFLIGHT_BUCKETS; i++) {
-		LIST_FOREACH(q, &dns_inflight[i], entry) {
-			for (w = TAILQ_FIRST(&q->waiters); w != NULL;
-			    w = next) {
-				next = TAILQ_NEXT(w, entry);
-				if (w->peer != peer)
-					continue;
-				TAILQ_REMOVE(&q->waiters, w, entry);
-				q->nwaiters--;
-				free(w);
-			}
+	for (q = bw_htab_first(&dns_inflight, &it); q != NULL;
+	    q = bw_htab_next(&it)) {
+		for (w = TAILQ_FIRST(&q->waiters); w != NULL; w = next) {
+			next = TAILQ_NEXT(w, entry);
+			if (w->peer != peer)
+				continue;
+			TAILQ_REMOVE(&q->waiters, w, entry);
+			q->nwaiters--;
+			free(w);
 		}
 	}
 	free(bw_peer_get_data(peer));
@@ -274,15 +275,15 @@ dns_query_client_gone(struct bw_peer *peer)
 void
 dns_query_shutdown(void)
 {
+	struct bw_htab_iter	 it;
 	struct dns_query	*q;
-	size_t			 i;
 
-	for (i = 0; i < DNS_INFLIGHT_BUCKETS; i++) {
-		while ((q = LIST_FIRST(&dns_inflight[i])) != NULL) {
-			if (q->up != NULL)
-				dns_upstream_cancel(q->up);
-			q->up = NULL;
-			dns_query_free(q);
-		}
+	for (q = bw_htab_first(&dns_inflight, &it); q != NULL;
+	    q = bw_htab_next(&it)) {
+		if (q->up != NULL)
+			dns_upstream_cancel(q->up);
+		q->up = NULL;
+		dns_query_free(q);	/* the current entry: allowed */
 	}
+	bw_htab_free(&dns_inflight);
 }
