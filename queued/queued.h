@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "hashtab.h"
 #include "imsg_catalog.h"
 #include "status_link.h"
 #include "queued_segment.h"
@@ -176,7 +177,7 @@ enum qmsg_state {
 struct qpeer;
 
 struct qmsg {
-	struct qmsg		*hnext;		/* qid hash chain */
+	struct bw_hlink		 hlink;		/* by qid */
 	TAILQ_ENTRY(qmsg)	 pentry;	/* in its peer's list */
 	struct qpeer		*qp;		/* NULL: peer gone */
 	enum qmsg_state		 state;
@@ -307,7 +308,6 @@ int	 qqueue_state_put(struct qstore *, DB_TXN *, const struct qsq *);
 
 #define QSCHED_DISPATCH_STEP	200	/* jobs sent per event-loop turn */
 #define QSCHED_EXPIRE_STEP	500	/* parked messages expired per turn */
-#define QSCHED_HASH_SIZE	4096	/* queue hash buckets (chained) */
 #define QSCHED_HEADERS_MAX	(32 * 1024)	/* original headers in a DSN */
 #define QSCHED_RETURN_FULL_MAX	(1024 * 1024)	/* RET=FULL returns a message
 					   up to this size whole, a larger one
@@ -336,7 +336,7 @@ TAILQ_HEAD(qsitem_list, qsitem);
 
 /* One (gateway, domain) queue, in memory; queues.db mirrors its state. */
 struct qsq {
-	struct qsq		*hnext;
+	struct bw_hlink		 hlink;		/* by (gateway, domain) */
 	TAILQ_ENTRY(qsq)	 allentry;	/* every queue */
 	TAILQ_ENTRY(qsq)	 runentry;	/* run list or a worker's wait */
 	int			 onrun;		/* 0, 1 run list, 2 waiting */

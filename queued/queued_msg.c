@@ -5,8 +5,8 @@
  * stays below one piece whatever its size.  Nothing names the pieces until
  * the commit's transaction does: an abort releases them at once, and after
  * a crash the start-up recovery frees what no committed message covers.
- * Open messages are found by qid in a hash table sized for
- * queue_max_open_messages.
+ * Open messages are found by qid in a hash table sized at start for
+ * queue_max_open_messages (it grows if a reload allows more).
  *
  * Trust: body bytes and recipients come from smtpd and are bounded here
  * (message_size_limit, smtpd_max_recipients) whatever smtpd claims; past a
@@ -29,35 +29,31 @@
 
 #define QMSG_MEM_INITIAL	4096	/* first body buffer */
 
-static struct qmsg	**qmsg_hash;
-static size_t		  qmsg_hash_mask;
-static size_t		  qmsg_count;
+#define QMSG_TABLE_MIN		1024	/* open message table: first size */
 
-/* Size the hash for max_open messages (a power of two, load <= 1). */
+static const struct bw_htab_type qmsg_htype = {
+	.name = "open messages",
+	.link_off = offsetof(struct qmsg, hlink),
+	.key_off = offsetof(struct qmsg, qid),
+	.key_len = BW_HTAB_KEY_STRING,
+};
+static struct bw_htab	 qmsg_tab = BW_HTAB_INITIALIZER(&qmsg_htype,
+    BW_HTAB_MAX);
+static size_t		 qmsg_count;
+
+/* Size the table for max_open messages (load <= 1 up to there). */
 void
 qmsg_init(size_t max_open)
 {
-	size_t	 n = 1024;
-
-	while (n < max_open && n < ((size_t)1 << 24))
-		n <<= 1;
-	if ((qmsg_hash = calloc(n, sizeof(*qmsg_hash))) == NULL)
+	if (bw_htab_reserve(&qmsg_tab, max_open < QMSG_TABLE_MIN ?
+	    QMSG_TABLE_MIN : max_open) == -1)
 		fatal("open message table");
-	qmsg_hash_mask = n - 1;
 }
 
 void
 qmsg_table_free(void)
 {
-	free(qmsg_hash);
-	qmsg_hash = NULL;
-}
-
-static size_t
-qmsg_slot(const char *qid)
-{
-	return bw_fnv1a(BW_FNV1A_INIT, qid, strnlen(qid, BW_QID_LEN)) &
-	    qmsg_hash_mask;
+	bw_htab_free(&qmsg_tab);
 }
 
 size_t
@@ -70,7 +66,6 @@ struct qmsg *
 qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 {
 	struct qmsg	*m;
-	size_t		 slot;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
@@ -88,9 +83,13 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	m->dsn_ret = o->dsn_ret;	/* checked by queued_smtpd.c */
 	BW_IMSG_STR(m->envid, o->envid);
 	bw_qid_new(m->qid);
-	slot = qmsg_slot(m->qid);
-	m->hnext = qmsg_hash[slot];
-	qmsg_hash[slot] = m;
+	if (bw_htab_insert(&qmsg_tab, m) == -1) {
+		log_warn("%s open: cannot add to the open message table",
+		    m->qid);
+		config_unref(m->cfg);
+		free(m);
+		return NULL;
+	}
 	m->qp = qp;
 	TAILQ_INSERT_TAIL(&qp->msgs, m, pentry);
 	qmsg_count++;
@@ -100,12 +99,7 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 struct qmsg *
 qmsg_find(const char *qid)
 {
-	struct qmsg	*m;
-
-	for (m = qmsg_hash[qmsg_slot(qid)]; m != NULL; m = m->hnext)
-		if (strcmp(m->qid, qid) == 0)
-			return m;
-	return NULL;
+	return bw_htab_find_str(&qmsg_tab, qid);
 }
 
 /*
@@ -281,15 +275,9 @@ qmsg_detach(struct qmsg *m)
 void
 qmsg_free(struct qmsg *m)
 {
-	struct qmsg	**pp;
-	uint32_t	  i;
+	uint32_t	 i;
 
-	for (pp = &qmsg_hash[qmsg_slot(m->qid)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == m) {
-			*pp = m->hnext;
-			break;
-		}
+	bw_htab_remove(&qmsg_tab, m);
 	qmsg_detach(m);
 	for (i = 0; i < m->nrcpt; i++) {
 		free(m->rcpts[i]);

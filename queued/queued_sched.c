@@ -29,7 +29,23 @@
 #include "queued.h"
 #include "queued_commit.h"
 
-static struct qsq		*qs_hash[QSCHED_HASH_SIZE];
+/* The queues by (gateway, domain); a peer picks domains. */
+static void
+qsched_queue_key(const void *entry, struct bw_hkey *k)
+{
+	const struct qsq	*q = entry;
+
+	bw_hkey_str(k, q->gateway);
+	bw_hkey_str(k, q->domain);
+}
+
+static const struct bw_htab_type qs_htype = {
+	.name = "queues",
+	.link_off = offsetof(struct qsq, hlink),
+	.key = qsched_queue_key,
+};
+static struct bw_htab		 qs_tab =
+    BW_HTAB_INITIALIZER(&qs_htype, BW_HTAB_MAX);
 static TAILQ_HEAD(, qsq)	 qs_all = TAILQ_HEAD_INITIALIZER(qs_all);
 static size_t			 qs_count;	/* queues in qs_all */
 static struct event_base	*qs_base;
@@ -37,7 +53,8 @@ static struct event		*qs_ev_flush;
 static int			 qs_flush_token;	/* its address: a cookie */
 static int			 qs_flush_pending;
 
-/* gateway with its NUL, then domain: the same pair hashes the same */
+/* The worker choice (not the table): gateway with its NUL, then domain,
+ * so the same pair always goes to the same worker. */
 static uint32_t
 qsched_hash(const char *gw, const char *domain)
 {
@@ -57,14 +74,12 @@ qsched_queue_worker(const struct qsq *q)
 struct qsq *
 qsched_queue_find(const char *gw, const char *domain)
 {
-	struct qsq	*q;
+	struct bw_hkey	 k;
 
-	for (q = qs_hash[qsched_hash(gw, domain) % QSCHED_HASH_SIZE];
-	    q != NULL; q = q->hnext)
-		if (strcmp(q->gateway, gw) == 0 &&
-		    strcmp(q->domain, domain) == 0)
-			return q;
-	return NULL;
+	bw_hkey_init(&k);
+	bw_hkey_str(&k, gw);
+	bw_hkey_str(&k, domain);
+	return bw_htab_find(&qs_tab, &k);
 }
 
 static void	qsched_retry_cb(evutil_socket_t, short, void *);
@@ -91,7 +106,6 @@ struct qsq *
 qsched_queue_get(const char *gw, const char *domain)
 {
 	struct qsq	*q;
-	uint32_t	 slot;
 
 	if ((q = qsched_queue_find(gw, domain)) != NULL)
 		return q;
@@ -113,9 +127,13 @@ qsched_queue_get(const char *gw, const char *domain)
 	}
 	if (qsched_suspended_everywhere(q))
 		q->state = BW_QUEUE_SUSPENDED;
-	slot = qsched_hash(gw, domain) % QSCHED_HASH_SIZE;
-	q->hnext = qs_hash[slot];
-	qs_hash[slot] = q;
+	if (bw_htab_insert(&qs_tab, q) == -1) {
+		log_warn("sched: cannot add queue %s/%s", gw, domain);
+		event_free(q->ev_retry);
+		event_free(q->ev_defer);
+		free(q);
+		return NULL;
+	}
 	TAILQ_INSERT_TAIL(&qs_all, q, allentry);
 	qs_count++;
 	return q;
@@ -141,14 +159,7 @@ qsched_queue_idle(const struct qsq *q)
 void
 qsched_queue_free(struct qsq *q)
 {
-	struct qsq	**pp;
-
-	for (pp = &qs_hash[qsched_hash(q->gateway, q->domain) %
-	    QSCHED_HASH_SIZE]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == q) {
-			*pp = q->hnext;
-			break;
-		}
+	bw_htab_remove(&qs_tab, q);
 	TAILQ_REMOVE(&qs_all, q, allentry);
 	qs_count--;
 	free(q->heap);
@@ -777,7 +788,7 @@ qsched_shutdown(void)
 		event_free(q->ev_defer);
 		free(q);
 	}
-	memset(qs_hash, 0, sizeof(qs_hash));
+	bw_htab_free(&qs_tab);
 	if (qs_ev_flush != NULL)
 		event_free(qs_ev_flush);
 	qs_ev_flush = NULL;
