@@ -48,6 +48,7 @@ config_defaults(struct bw_config *cfg)
 	TAILQ_INIT(&cfg->gwrules);
 	TAILQ_INIT(&cfg->routes);
 	TAILQ_INIT(&cfg->profiles);
+	TAILQ_INIT(&cfg->dests);
 	strlcpy(cfg->default_gateway, BW_GATEWAY_DEFAULT,
 	    sizeof(cfg->default_gateway));
 	strlcpy(cfg->bounce_gateway, BW_GATEWAY_DEFAULT,
@@ -73,7 +74,8 @@ config_defaults(struct bw_config *cfg)
 	strlcpy(cfg->user_controld, "_bwctl", sizeof(cfg->user_controld));
 	cfg->deliverd_workers = 0;
 	for (i = 0; i < LIM__COUNT; i++)
-		cfg->limits[i] = bw_limit_defs[i].def;
+		cfg->limits.v[i] = bw_limit_defs[i].def;
+	cfg->limits_max = cfg->limits;
 }
 
 /* Under basedir: runtime, spool and chroot dirs; development mode. */
@@ -132,6 +134,8 @@ config_run(struct bw_config *cfg, const char *name, FILE *fp,
 	}
 	config_basedir_apply(p, basedir);
 	config_gateway_helo_fill(cfg);
+	/* every set complete even when the file stopped early */
+	config_limits_resolve(cfg);
 	nerr = p->nerr;
 	free(p);
 	return nerr;
@@ -262,6 +266,7 @@ config_free(struct bw_config *cfg)
 	struct bw_gwrule_conf	*r;
 	struct bw_route_conf	*rt;
 	struct bw_profile_conf	*pr;
+	struct bw_dest_conf	*d;
 
 	while ((l = TAILQ_FIRST(&cfg->listeners)) != NULL) {
 		TAILQ_REMOVE(&cfg->listeners, l, entry);
@@ -288,6 +293,14 @@ config_free(struct bw_config *cfg)
 		config_profile_free(pr);
 	}
 	TAILQ_INIT(&cfg->profiles);
+	free(cfg->dest_index);
+	cfg->dest_index = NULL;
+	cfg->ndest_index = 0;
+	while ((d = TAILQ_FIRST(&cfg->dests)) != NULL) {
+		TAILQ_REMOVE(&cfg->dests, d, entry);
+		config_dest_free(d);
+	}
+	TAILQ_INIT(&cfg->dests);
 }
 
 struct bw_config *

@@ -4,8 +4,12 @@
  * every setting are documented in doc/breakwater.conf.5.
  *
  * Every limit is a row of the table in config_limits.c: name, default,
- * minimum, maximum, unit and the reason for the default.  The table drives
- * the parser, `bwctl config check` and the documentation.
+ * minimum, maximum, unit, the scopes where it may be set and the reason for
+ * the default.  The table drives the parser, `bwctl config limits` and the
+ * documentation.  Loading resolves one complete, read-only set of values
+ * (struct bw_limit_set) for the global scope and for each block that may
+ * set limits (listener, destination); long-lived objects keep a pointer to
+ * their set (config_scope.c).
  *
  * Errors are reported as "file:line: message", all of them, not just the
  * first.
@@ -25,6 +29,7 @@
 #define BW_CONFIG_ERRORS_MAX	100	/* errors collected before giving up */
 #define BW_CONFIG_LIST_MAX	1024	/* domains or networks in one list */
 #define BW_CONFIG_LISTENERS_MAX	64	/* listener blocks in one file */
+#define BW_CONFIG_DESTS_MAX	1024	/* destination blocks in one file */
 #define BW_CONFIG_FILE_MAX	(16 * 1024 * 1024)	/* bytes of one file: room
 					   for tens of thousands of list entries */
 
@@ -88,6 +93,17 @@ enum bw_limit_unit {
 	BW_UNIT_MS,		/* suffixes ms, s, m, h, d; bare number = seconds */
 };
 
+/*
+ * Scopes where a limit may be set (a bitmask per row): the top level, a
+ * listener block, a mail flow policy (no block yet), a destination block.
+ */
+#define BW_SCOPE_GLOBAL		0x01
+#define BW_SCOPE_LISTENER	0x02
+#define BW_SCOPE_POLICY		0x04
+#define BW_SCOPE_DESTINATION	0x08
+#define BW_SCOPE_ALL		0x0f
+#define BW_SCOPE_NAMES_MAX	64	/* "global, listener, policy, ..." */
+
 struct bw_limit_def {
 	enum bw_limit_id	 id;
 	const char		*name;
@@ -95,11 +111,31 @@ struct bw_limit_def {
 	long long		 min;
 	long long		 max;
 	enum bw_limit_unit	 unit;
+	unsigned int		 scopes;	/* BW_SCOPE_* */
 	const char		*reason;
 };
 extern const struct bw_limit_def bw_limit_defs[LIM__COUNT];
 const struct bw_limit_def *bw_limit_find(const char *name);
 const char	*bw_limit_unit_name(enum bw_limit_unit);
+/* One scope's name ("listener"); "?" if not exactly one bit. */
+const char	*bw_scope_name(unsigned int scope);
+/* "global, listener, policy" for a mask, in that order. */
+const char	*bw_scope_names(unsigned int scopes, char *dst, size_t dstsz);
+
+/*
+ * One complete, read-only set of limit values: the table's defaults, then
+ * the top-level settings, then a block's own.  Readers index it directly
+ * (set->v[LIM_...]); nothing looks up an override at run time.
+ */
+struct bw_limit_set {
+	long long		 v[LIM__COUNT];
+};
+
+/* What one block sets itself, before resolution. */
+struct bw_limit_overrides {
+	long long		 v[LIM__COUNT];
+	int			 line[LIM__COUNT];	/* 0: not set here */
+};
 /* Parse "10m", "30s", "512"; -1 on syntax error. */
 int		 bw_limit_parse_value(enum bw_limit_unit, const char *, long long *);
 
@@ -125,7 +161,6 @@ struct bw_listener_conf {
 	int			 tls_required;	/* no MAIL before STARTTLS */
 	char			 tls_cert[PATH_MAX];	/* "" = global */
 	char			 tls_key[PATH_MAX];
-	long long		 greeting_delay;	/* ms, -1 = limit's value */
 	int			 reverse_dns;	/* 1 yes, 0 no, -1 not set: public
 						   listeners, but not for
 						   loopback clients */
@@ -137,9 +172,36 @@ struct bw_listener_conf {
 	/* Networks a private listener relays for. */
 	struct bw_net		*relay_networks;
 	int			 nrelay_networks;
+	/* Limits set in the block ("greeting_delay" is smtpd_greeting_delay)
+	 * and the resolved set its sessions take. */
+	struct bw_limit_overrides lim_over;
+	struct bw_limit_set	 limits;
 	int			 line;		/* where it was defined */
 };
 TAILQ_HEAD(bw_listener_list, bw_listener_conf);
+
+/*
+ * destination DOMAIN [DOMAIN ...] { LIMIT VALUE ... }
+ * Limits of the delivery to those domains (rows with the destination
+ * scope).  "example.org" matches that domain, "*.example.org" (or
+ * ".example.org") its subdomains; the most specific pattern wins: exact,
+ * then the longest suffix.  Lower-cased.
+ */
+struct bw_dest_conf {
+	TAILQ_ENTRY(bw_dest_conf) entry;
+	char			**domains;
+	int			 ndomains;
+	struct bw_limit_overrides lim_over;
+	struct bw_limit_set	 limits;
+	int			 line;
+};
+TAILQ_HEAD(bw_dest_list, bw_dest_conf);
+
+/* The sorted index of destination patterns (config_destination.c). */
+struct bw_dest_ref {
+	const char		*pattern;	/* "a.example", ".a.example" */
+	struct bw_dest_conf	*dest;
+};
 
 /* Delivery configuration (issue 3). */
 #define BW_CONFIG_GATEWAYS_MAX	64
@@ -249,8 +311,14 @@ struct bw_config {
 	char			 user_controld[64];
 	int			 deliverd_workers;	/* 0 = one per core */
 	int			 dev_mode;	/* paths under a base dir, no privdrop */
-	long long		 limits[LIM__COUNT];
+	struct bw_limit_set	 limits;	/* the global set */
+	struct bw_limit_set	 limits_max;	/* per row, the largest value of
+						   any set: for sanity checks
+						   that must admit every set */
 	struct bw_listener_list	 listeners;
+	struct bw_dest_list	 dests;
+	struct bw_dest_ref	*dest_index;	/* sorted by pattern */
+	size_t			 ndest_index;
 	/* delivery */
 	char			 default_gateway[BW_NAME_MAX];
 	char			 bounce_gateway[BW_NAME_MAX];
@@ -264,7 +332,8 @@ struct bw_config {
 	int			 ndns_servers;
 };
 
-#define BW_LIMIT(cfg, id)	((cfg)->limits[(id)])
+/* A global value; objects with a scope read their own set instead. */
+#define BW_LIMIT(cfg, id)	((cfg)->limits.v[(id)])
 
 /* Receives each error; file:line: message is already formatted. */
 typedef void (*bw_config_error_cb)(const char *msg, void *arg);
@@ -302,6 +371,24 @@ int	 config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
 	    const char *who);
 /* 1 if a running daemon keeps the old value of this limit (see above). */
 int	 config_limit_needs_restart(enum bw_limit_id);
+/*
+ * Resolve every block's set again from cfg->limits and the blocks' own
+ * values (config_scope.c); the parser does it at the end of a file, and a
+ * reload after putting back the limits that need a restart.
+ */
+void	 config_limits_resolve(struct bw_config *);
+/*
+ * The set of a listener (by name) or of a destination domain (case and a
+ * trailing dot ignored): never NULL, the global set when nothing matches.
+ * It lives as long as cfg: the holder keeps a reference to cfg.
+ */
+const struct bw_limit_set *config_limits_for_listener(
+	    const struct bw_config *, const char *name);
+const struct bw_limit_set *config_limits_for_destination(
+	    const struct bw_config *, const char *domain);
+/* The destination block for domain, or NULL (config_destination.c). */
+const struct bw_dest_conf *config_dest_find(const struct bw_config *,
+	    const char *domain);
 /* Parse text (name is used in messages); same contract as config_load. */
 int	 config_parse_text(struct bw_config *, const char *name, const char *text,
 	    const char *basedir, bw_config_error_cb errcb, void *arg);

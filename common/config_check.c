@@ -2,9 +2,11 @@
  * Checks that need the whole file, run once after its last line:
  * settings may come in any order, so a name that refers to another
  * thing (a gateway rule's listener and gateway, default_gateway,
- * bounce_gateway, default_bounce_profile) and limits that depend on each
- * other are only checked here.  Each error names the line of a setting
- * involved (line 0, the file as a whole, when both are defaults).
+ * bounce_gateway, default_bounce_profile), a domain in two destination
+ * blocks, and limits that depend on each other (in every resolved set,
+ * config_scope.c) are only checked here.  Each error names the line of a
+ * setting involved (line 0, the file as a whole, when both are
+ * defaults).
  *
  * The lists checked are bounded by their caps in config.h; a domain in
  * two bounce profiles is found by sorting, not by comparing every pair.
@@ -118,10 +120,6 @@ config_check_all(struct config_parser *p)
 	struct bw_config	*cfg = p->cfg;
 	struct bw_listener_conf	*l;
 	static const char *const tls_names[] = { "none", "starttls", "implicit" };
-	long long		 buf = cfg->limits[LIM_SMTPD_MAX_INPUT_BUFFER];
-	int			 i, id;
-	static const int	 lines[] = { LIM_SMTPD_MAX_COMMAND_LINE,
-				    LIM_SMTPD_MAX_TEXT_LINE };
 
 	TAILQ_FOREACH(l, &cfg->listeners, entry) {
 		if (l->tls == BW_TLS_NONE)
@@ -133,25 +131,7 @@ config_check_all(struct config_parser *p)
 			    "global)", l->name, tls_names[l->tls]);
 	}
 	config_check_delivery(p);
-	/* One DNS attempt must fit in a query's deadline. */
-	if (cfg->limits[LIM_DNS_ATTEMPT_TIMEOUT] >
-	    cfg->limits[LIM_DNS_QUERY_DEADLINE])
-		config_error(p, p->limit_line[LIM_DNS_ATTEMPT_TIMEOUT] ?
-		    p->limit_line[LIM_DNS_ATTEMPT_TIMEOUT] :
-		    p->limit_line[LIM_DNS_QUERY_DEADLINE],
-		    "dns_attempt_timeout (%lld ms) must not exceed "
-		    "dns_query_deadline (%lld ms)",
-		    cfg->limits[LIM_DNS_ATTEMPT_TIMEOUT],
-		    cfg->limits[LIM_DNS_QUERY_DEADLINE]);
-	/* A whole line must fit in the input buffer. */
-	for (i = 0; i < 2; i++) {
-		id = lines[i];
-		if (cfg->limits[id] <= buf)
-			continue;
-		config_error(p, p->limit_line[LIM_SMTPD_MAX_INPUT_BUFFER] ?
-		    p->limit_line[LIM_SMTPD_MAX_INPUT_BUFFER] :
-		    p->limit_line[id], "smtpd_max_input_buffer (%lld) must be "
-		    "at least %s (%lld)", buf, bw_limit_defs[id].name,
-		    cfg->limits[id]);
-	}
+	config_dest_index(p);
+	config_limits_resolve(cfg);
+	config_check_limit_sets(p);
 }

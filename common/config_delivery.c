@@ -30,7 +30,11 @@
 #include "config.h"
 #include "config_int.h"
 
-/* Durations of a bounce profile: range and built-in default, in ms. */
+/*
+ * Durations of a bounce profile: range and built-in default, in ms (rows
+ * shaped like the limits table's, for the same checks; no scope: they
+ * are set in a bounce_profile block only).
+ */
 #define PROFILE_SEC	1000LL
 #define PROFILE_MIN	(60 * PROFILE_SEC)
 #define PROFILE_HOUR	(60 * PROFILE_MIN)
@@ -39,13 +43,13 @@
 
 static const struct bw_limit_def config_profile_defs[] = {
 	{ LIM__COUNT, "retry_initial", 5 * PROFILE_MIN, PROFILE_SEC,
-	  PROFILE_DAY, BW_UNIT_MS, "first retry after a temporary failure" },
+	  PROFILE_DAY, BW_UNIT_MS, 0, "first retry after a temporary failure" },
 	{ LIM__COUNT, "retry_max", PROFILE_HOUR, PROFILE_SEC,
-	  7 * PROFILE_DAY, BW_UNIT_MS, "the interval doubles up to this" },
+	  7 * PROFILE_DAY, BW_UNIT_MS, 0, "the interval doubles up to this" },
 	{ LIM__COUNT, "max_age", 5 * PROFILE_DAY, PROFILE_SEC,
-	  30 * PROFILE_DAY, BW_UNIT_MS, "RFC 5321 4.5.4.1: 4-5 days" },
+	  30 * PROFILE_DAY, BW_UNIT_MS, 0, "RFC 5321 4.5.4.1: 4-5 days" },
 	{ LIM__COUNT, "delay_warning", 4 * PROFILE_HOUR, 0,
-	  30 * PROFILE_DAY, BW_UNIT_MS, "a delay DSN after 4 hours, as "
+	  30 * PROFILE_DAY, BW_UNIT_MS, 0, "a delay DSN after 4 hours, as "
 	  "Postfix and Exim do; 0: none" },
 };
 #define PROFILE_DEF_RETRY_INITIAL	0

@@ -11,6 +11,9 @@
  *   config_listener.c  listener blocks, RAT, relay networks (bw_net_*)
  *   config_delivery.c  gateways, gateway rules, routes, bounce profiles,
  *                      dns_servers, and the delivery lookups
+ *   config_scope.c     limits inside blocks, resolving each block's set,
+ *                      checks across limits, config_limits_for_*
+ *   config_destination.c destination blocks and their lookup
  *   config_check.c     checks that need the whole file
  *   config_limits.c    the limits table
  *   config_default.c   the built-in default text
@@ -45,6 +48,7 @@ enum config_block {
 	BLK_LISTENER,
 	BLK_GATEWAY,
 	BLK_PROFILE,
+	BLK_DESTINATION,
 };
 
 struct config_parser {
@@ -59,11 +63,13 @@ struct config_parser {
 	struct bw_listener_conf	*cur;		/* open listener block */
 	struct bw_gateway_conf	*gw;		/* open gateway block */
 	struct bw_profile_conf	*prof;		/* open bounce_profile block */
+	struct bw_dest_conf	*dest;		/* open destination block */
 	int			 cur_keep;	/* 0: bad header, dropped at "}" */
 	int			 ngateways;
 	int			 ngwrules;
 	int			 nroutes;
 	int			 nprofiles;
+	int			 ndests;
 	int			 default_gateway_line;	/* 0: not set */
 	int			 bounce_gateway_line;
 	int			 default_profile_line;
@@ -130,6 +136,22 @@ void		 config_ref_set(struct config_parser *, char *, size_t, int *);
 void		 config_gwrule_add(struct config_parser *);
 void		 config_route_add(struct config_parser *);
 void		 config_dns_servers_add(struct config_parser *);
+
+/* config_scope.c */
+void		 config_limit_set(struct config_parser *,
+		    const struct bw_limit_def *, const char *, unsigned int,
+		    struct bw_limit_overrides *);
+int		 config_limit_stmt(struct config_parser *, unsigned int,
+		    struct bw_limit_overrides *);
+void		 config_check_limit_sets(struct config_parser *);
+
+/* config_destination.c */
+void		 config_dest_open(struct config_parser *);
+void		 config_dest_stmt(struct config_parser *);
+void		 config_dest_close(struct config_parser *);
+void		 config_dest_free(struct bw_dest_conf *);
+const char	*config_dest_name(const struct bw_dest_conf *);
+void		 config_dest_index(struct config_parser *);
 
 /* config_check.c */
 void		 config_check_all(struct config_parser *);

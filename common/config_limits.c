@@ -1,8 +1,10 @@
 /*
  * The limits table: one row per enum bw_limit_id, with its default, range,
- * unit and the reason for the default.  The parser accepts "<name> VALUE"
- * for every row, bwctl prints it, and doc/breakwater.conf.5 documents it
- * (tests/check_config.c checks that every name is in the man page).
+ * unit, the scopes where it may be set and the reason for the default.  The
+ * parser accepts "<name> VALUE" for every row at the top level and in the
+ * blocks of its scopes, bwctl prints it, and doc/breakwater.conf.5
+ * documents it (tests/check_config.c checks that every name is in the man
+ * page).
  *
  * Values are long long in the row's unit: a count, bytes, or milliseconds.
  * Input text is trusted no further than bw_limit_parse_value() checks it.
@@ -11,6 +13,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,205 +27,214 @@
 #define HOUR	(60 * MINUTE)
 #define DAY	(24 * HOUR)
 
-#define ROW(id, name, def, min, max, unit, reason) \
-	[id] = { id, name, def, min, max, unit, reason }
+/*
+ * Scopes: what a client session is allowed (global, a listener, a mail
+ * flow policy); what a delivery to a domain is allowed (global, a
+ * destination); what sizes a process (global only).
+ */
+#define S_GLOBAL	BW_SCOPE_GLOBAL
+#define S_SESSION	(BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER | BW_SCOPE_POLICY)
+#define S_DEST		(BW_SCOPE_GLOBAL | BW_SCOPE_DESTINATION)
+
+#define ROW(id, name, def, min, max, unit, scopes, reason) \
+	[id] = { id, name, def, min, max, unit, scopes, reason }
 
 const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	ROW(LIM_SMTPD_MAX_COMMAND_LINE, "smtpd_max_command_line",
-	    2048, 512, 64 * KiB, BW_UNIT_BYTES,
+	    2048, 512, 64 * KiB, BW_UNIT_BYTES, S_SESSION,
 	    "RFC 5321 4.5.3.1.4 allows 512 octets, plus room for extension "
 	    "parameters (SIZE, BODY, AUTH, SMTPUTF8, DSN ORCPT)"),
 	ROW(LIM_SMTPD_MAX_TEXT_LINE, "smtpd_max_text_line",
-	    8192, 1000, 1 * MiB, BW_UNIT_BYTES,
+	    8192, 1000, 1 * MiB, BW_UNIT_BYTES, S_SESSION,
 	    "RFC 5321 4.5.3.1.6 says 1000 octets with CRLF, but real mail "
 	    "exceeds it and rejecting it loses legitimate mail"),
 	ROW(LIM_MESSAGE_SIZE_LIMIT, "message_size_limit",
-	    35 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES,
+	    35 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES, S_SESSION,
 	    "35 MiB: 25 MiB of attachments grown by base64 (4/3) plus "
 	    "headers, what large mailbox providers accept"),
 	ROW(LIM_SMTPD_MAX_RECIPIENTS, "smtpd_max_recipients",
-	    1000, 1, 100000, BW_UNIT_COUNT,
+	    1000, 1, 100000, BW_UNIT_COUNT, S_SESSION,
 	    "RFC 5321 4.5.3.1.8 requires at least 100; 1000 covers list "
 	    "traffic, a client sending more is rarely legitimate"),
 	ROW(LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION,
 	    "smtpd_max_messages_per_connection",
-	    1000, 1, 1000000, BW_UNIT_COUNT,
+	    1000, 1, 1000000, BW_UNIT_COUNT, S_SESSION,
 	    "bounds how long one client holds a session; a busy sender "
 	    "simply reconnects"),
 	ROW(LIM_SMTPD_MAX_CONNECTIONS, "smtpd_max_connections",
-	    20000, 1, 1000000, BW_UNIT_COUNT,
+	    20000, 1, 1000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "a large site's peak; each session costs a descriptor and up to "
 	    "smtpd_max_input_buffer of memory, so raise the open-file limit "
 	    "to match"),
 	ROW(LIM_SMTPD_MAX_CONNECTIONS_PER_IP, "smtpd_max_connections_per_ip",
-	    50, 1, 100000, BW_UNIT_COUNT,
+	    50, 1, 100000, BW_UNIT_COUNT, S_SESSION,
 	    "big senders open tens of parallel connections; more from one "
 	    "address is a flood"),
 	ROW(LIM_SMTPD_MAX_ERRORS, "smtpd_max_errors",
-	    20, 1, 1000, BW_UNIT_COUNT,
+	    20, 1, 1000, BW_UNIT_COUNT, S_SESSION,
 	    "as Postfix's hard error limit: a client that keeps failing is "
 	    "broken or probing"),
 	ROW(LIM_SMTPD_MAX_INPUT_BUFFER, "smtpd_max_input_buffer",
-	    256 * KiB, 4 * KiB, 64 * MiB, BW_UNIT_BYTES,
+	    256 * KiB, 4 * KiB, 64 * MiB, BW_UNIT_BYTES, S_SESSION,
 	    "holds a full pipelined command batch (RFC 2920) and many text "
 	    "lines; a client past it is not reading our replies"),
 	ROW(LIM_SMTPD_TIMEOUT_GREETING, "smtpd_timeout_greeting",
-	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS, S_SESSION,
 	    "RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes "
 	    "for the next command"),
 	ROW(LIM_SMTPD_TIMEOUT_COMMAND, "smtpd_timeout_command",
-	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    5 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS, S_SESSION,
 	    "RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes "
 	    "for the next command"),
 	ROW(LIM_SMTPD_TIMEOUT_DATA_BLOCK, "smtpd_timeout_data_block",
-	    3 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    3 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS, S_SESSION,
 	    "RFC 5321 4.5.3.2.5: a client gives up on a data block after 3 "
 	    "minutes, so a live sender never pauses longer"),
 	ROW(LIM_SMTPD_TIMEOUT_DATA_TOTAL, "smtpd_timeout_data_total",
-	    30 * MINUTE, 10 * SEC, 1 * DAY, BW_UNIT_MS,
+	    30 * MINUTE, 10 * SEC, 1 * DAY, BW_UNIT_MS, S_SESSION,
 	    "a maximum-size message at about 160 kbit/s; stops a sender "
 	    "trickling bytes to hold a session forever"),
 	ROW(LIM_SMTPD_TIMEOUT_TLS_HANDSHAKE, "smtpd_timeout_tls_handshake",
-	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_SESSION,
 	    "a handshake is a few round trips; 30 s allows slow links and "
 	    "frees sessions that never finish it"),
 	ROW(LIM_SMTPD_TIMEOUT_QUEUE_REPLY, "smtpd_timeout_queue_reply",
-	    2 * MINUTE, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    2 * MINUTE, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_GLOBAL,
 	    "well under the 10 minutes a client waits for the reply to the "
 	    "end of data (RFC 5321 4.5.3.2.6); a slower queue is stuck"),
 	ROW(LIM_SMTPD_GREETING_DELAY, "smtpd_greeting_delay",
-	    0, 0, 1 * MINUTE, BW_UNIT_MS,
+	    0, 0, 1 * MINUTE, BW_UNIT_MS, S_SESSION,
 	    "off: a few seconds catches clients that talk before the banner "
 	    "(RFC 5321 4.3.1), but delays every legitimate session"),
 	ROW(LIM_SMTPD_JUNK_COMMAND_LIMIT, "smtpd_junk_command_limit",
-	    100, 1, 100000, BW_UNIT_COUNT,
+	    100, 1, 100000, BW_UNIT_COUNT, S_SESSION,
 	    "Postfix's default: far more than a client needs between two "
 	    "messages, while a session kept alive with NOOP or RSET alone "
 	    "ends after smtpd_max_errors more"),
 	ROW(LIM_SMTPD_DNS_TIMEOUT, "smtpd_dns_timeout",
-	    5 * SEC, 100, 1 * MINUTE, BW_UNIT_MS,
+	    5 * SEC, 100, 1 * MINUTE, BW_UNIT_MS, S_SESSION,
 	    "the banner waits this long at most for the client's reverse "
 	    "DNS: two tries of dns_attempt_timeout and a margin; a client "
 	    "waits 5 minutes for the banner (RFC 5321 4.5.3.2.1), and a "
 	    "DNS that does not answer holds no session longer than this"),
 	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
-	    50, 1, 1000, BW_UNIT_COUNT,
+	    50, 1, 1000, BW_UNIT_COUNT, S_SESSION,
 	    "Postfix's default: real paths take well under 20 hops, and a "
 	    "looping message is stopped after 50 passes (RFC 5321 6.3 "
 	    "suggests at least 100)"),
 	ROW(LIM_QUEUE_MIN_FREE_SPACE, "queue_min_free_space",
-	    256 * MiB, 0, 1024 * GiB, BW_UNIT_BYTES,
+	    256 * MiB, 0, 1024 * GiB, BW_UNIT_BYTES, S_GLOBAL,
 	    "room for several maximum-size messages plus Berkeley DB logs; "
 	    "below it MAIL gets 452 4.3.1 instead of the disk filling up"),
 	ROW(LIM_QUEUE_COMMIT_DELAY, "queue_commit_delay",
-	    0, 0, 1 * SEC, BW_UNIT_MS,
+	    0, 0, 1 * SEC, BW_UNIT_MS, S_GLOBAL,
 	    "off: group commit already batches whatever completes during a "
 	    "flush; a delay only adds latency"),
 	ROW(LIM_QUEUE_MAX_COMMIT_BATCH, "queue_max_commit_batch",
-	    1024, 1, 65536, BW_UNIT_COUNT,
+	    1024, 1, 65536, BW_UNIT_COUNT, S_GLOBAL,
 	    "bounds the work and the replies released by one log flush"),
 	ROW(LIM_QUEUE_MAX_OPEN_MESSAGES, "queue_max_open_messages",
-	    20000, 1, 1000000, BW_UNIT_COUNT,
+	    20000, 1, 1000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "matches smtpd_max_connections: one message in flight per "
 	    "session"),
 	ROW(LIM_QUEUE_SEGMENT_SIZE, "queue_segment_size",
-	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES,
+	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES, S_GLOBAL,
 	    "a few hundred messages per file at usual sizes: few files, "
 	    "and a segment left with one parked message costs only its "
 	    "blocks, the rest is freed as messages leave"),
 	ROW(LIM_QUEUE_SEGMENT_SPARES, "queue_segment_spares",
-	    2, 0, 64, BW_UNIT_COUNT,
+	    2, 0, 64, BW_UNIT_COUNT, S_GLOBAL,
 	    "overwriting a kept file costs the file system less than half "
 	    "the CPU of filling a new one; two cover a segment emptying "
 	    "while the next fills, for at most two segments of disk"),
 	ROW(LIM_QUEUE_DB_CACHE, "queue_db_cache",
-	    64 * MiB, 1 * MiB, 64 * GiB, BW_UNIT_BYTES,
+	    64 * MiB, 1 * MiB, 64 * GiB, BW_UNIT_BYTES, S_GLOBAL,
 	    "keeps the queue indexes in memory; Berkeley DB's own 256 KiB "
 	    "default thrashes under load"),
 	ROW(LIM_QUEUE_CHECKPOINT_INTERVAL, "queue_checkpoint_interval",
-	    1 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS,
+	    1 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS, S_GLOBAL,
 	    "recovery after a crash replays about a minute of log, and old "
 	    "log files can be removed soon"),
 	ROW(LIM_QUEUE_IDLE_FORGET, "queue_idle_forget",
-	    10 * MINUTE, 1 * SEC, 1 * DAY, BW_UNIT_MS,
+	    10 * MINUTE, 1 * SEC, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "a domain that gets mail keeps its queue between messages; one "
 	    "that got mail once does not hold memory for ever"),
 	ROW(LIM_CTL_TIMEOUT, "ctl_timeout",
-	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS,
+	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_GLOBAL,
 	    "long enough for a listing from a busy queued, short enough that "
 	    "a stuck daemon does not hang bwctl"),
 	ROW(LIM_CTL_VERIFY_TIMEOUT, "ctl_verify_timeout",
-	    1 * HOUR, 1 * MINUTE, 1 * DAY, BW_UNIT_MS,
+	    1 * HOUR, 1 * MINUTE, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "queue verify reads every stored body piece between other work; "
 	    "an hour covers a spool of several hundred gigabytes"),
 	ROW(LIM_DELIVER_TIMEOUT_CONNECT, "deliver_timeout_connect",
-	    30 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
+	    30 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "a host that has not completed the TCP handshake in 30 s is "
 	    "down for practical purposes; the next MX is tried"),
 	ROW(LIM_DELIVER_TIMEOUT_GREETING, "deliver_timeout_greeting",
-	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "RFC 5321 4.5.3.2.1: initial 220 message, 5 minutes"),
 	ROW(LIM_DELIVER_TIMEOUT_COMMAND, "deliver_timeout_command",
-	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    5 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "RFC 5321 4.5.3.2.2-3: MAIL and RCPT replies, 5 minutes"),
 	ROW(LIM_DELIVER_TIMEOUT_DATA_INIT, "deliver_timeout_data_init",
-	    2 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    2 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "RFC 5321 4.5.3.2.4: DATA initiation (354), 2 minutes"),
 	ROW(LIM_DELIVER_TIMEOUT_DATA_BLOCK, "deliver_timeout_data_block",
-	    3 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS,
+	    3 * MINUTE, 1 * SEC, 30 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "RFC 5321 4.5.3.2.5: each data block, 3 minutes"),
 	ROW(LIM_DELIVER_TIMEOUT_DATA_FINAL, "deliver_timeout_data_final",
-	    10 * MINUTE, 1 * SEC, 60 * MINUTE, BW_UNIT_MS,
+	    10 * MINUTE, 1 * SEC, 60 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "RFC 5321 4.5.3.2.6: reply to the final dot, 10 minutes; giving "
 	    "up earlier causes duplicates"),
 	ROW(LIM_DELIVER_IDLE_KEEP, "deliver_idle_keep",
-	    5 * SEC, 0, 5 * MINUTE, BW_UNIT_MS,
+	    5 * SEC, 0, 5 * MINUTE, BW_UNIT_MS, S_DEST,
 	    "long enough for the next job of a busy domain to reuse the "
 	    "connection, short enough not to hold sockets at remote servers"),
 	ROW(LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN,
 	    "deliver_max_connections_per_domain",
-	    20, 1, 1000, BW_UNIT_COUNT,
+	    20, 1, 1000, BW_UNIT_COUNT, S_DEST,
 	    "what large receivers tolerate from one sender before they "
 	    "throttle it"),
 	ROW(LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION,
 	    "deliver_max_messages_per_connection",
-	    100, 1, 100000, BW_UNIT_COUNT,
+	    100, 1, 100000, BW_UNIT_COUNT, S_DEST,
 	    "reuses a connection for a busy domain without tripping "
 	    "receivers' per-session limits"),
 	ROW(LIM_DELIVER_MAX_JOBS_PER_DOMAIN, "deliver_max_jobs_per_domain",
-	    200, 1, 100000, BW_UNIT_COUNT,
+	    200, 1, 100000, BW_UNIT_COUNT, S_DEST,
 	    "enough messages ahead to keep every connection of a domain busy "
 	    "without holding a large queue in a worker's memory"),
 	ROW(LIM_DELIVER_MAX_JOBS_PER_WORKER, "deliver_max_jobs_per_worker",
-	    5000, 1, 1000000, BW_UNIT_COUNT,
+	    5000, 1, 1000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "bounds a delivery worker's memory while queued holds the rest"),
 	ROW(LIM_DELIVER_BDAT_CHUNK_SIZE, "deliver_bdat_chunk_size",
-	    1 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES,
+	    1 * MiB, 1 * KiB, 1 * GiB, BW_UNIT_BYTES, S_DEST,
 	    "most messages fit in one chunk, which goes with MAIL and RCPT "
 	    "in one round trip; a larger one waits for a recipient to be "
 	    "accepted after its first chunk, so a server refusing every "
 	    "recipient costs at most this much"),
 	ROW(LIM_DNS_CACHE_MAX_ENTRIES, "dns_cache_max_entries",
-	    20000, 16, 10000000, BW_UNIT_COUNT,
+	    20000, 16, 10000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "covers the destinations of a busy relay; least recently used "
 	    "entries go first"),
 	ROW(LIM_DNS_CACHE_MAX_BYTES, "dns_cache_max_bytes",
-	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES,
+	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES, S_GLOBAL,
 	    "bounds the cache's memory whatever the answers' sizes"),
 	ROW(LIM_DNS_ATTEMPT_TIMEOUT, "dns_attempt_timeout",
-	    2 * SEC, 100, 60 * SEC, BW_UNIT_MS,
+	    2 * SEC, 100, 60 * SEC, BW_UNIT_MS, S_GLOBAL,
 	    "a resolver on the local network answers in well under a "
 	    "second; the next server is tried after this"),
 	ROW(LIM_DNS_QUERY_DEADLINE, "dns_query_deadline",
-	    12 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS,
+	    12 * SEC, 1 * SEC, 5 * MINUTE, BW_UNIT_MS, S_GLOBAL,
 	    "six attempts of dns_attempt_timeout: two tries at each of three "
 	    "servers; a query is answered TIMEOUT after this"),
 	ROW(LIM_DNS_TTL_MAX, "dns_ttl_max",
-	    1 * DAY, 5 * SEC, 7 * DAY, BW_UNIT_MS,
+	    1 * DAY, 5 * SEC, 7 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "a record changed upstream is seen within a day even with a "
 	    "longer TTL"),
 	ROW(LIM_DNS_NEGATIVE_TTL_MAX, "dns_negative_ttl_max",
-	    1 * HOUR, 5 * SEC, 1 * DAY, BW_UNIT_MS,
+	    1 * HOUR, 5 * SEC, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "RFC 2308 caps negative caching; an hour keeps a new domain "
 	    "from staying unknown for long"),
 };
@@ -251,6 +263,47 @@ bw_limit_unit_name(enum bw_limit_unit unit)
 		return "ms";
 	}
 	return "?";
+}
+
+const char *
+bw_scope_name(unsigned int scope)
+{
+	switch (scope) {
+	case BW_SCOPE_GLOBAL:
+		return "global";
+	case BW_SCOPE_LISTENER:
+		return "listener";
+	case BW_SCOPE_POLICY:
+		return "policy";
+	case BW_SCOPE_DESTINATION:
+		return "destination";
+	}
+	return "?";
+}
+
+/* Without strlcat: doc/gen-limits.sh builds this file alone. */
+const char *
+bw_scope_names(unsigned int scopes, char *dst, size_t dstsz)
+{
+	unsigned int	 bit;
+	size_t		 len = 0;
+	int		 n;
+
+	if (dstsz == 0)
+		return dst;
+	dst[0] = '\0';
+	for (bit = BW_SCOPE_GLOBAL; bit <= BW_SCOPE_DESTINATION; bit <<= 1) {
+		if (!(scopes & bit))
+			continue;
+		n = snprintf(dst + len, dstsz - len, "%s%s",
+		    len > 0 ? ", " : "", bw_scope_name(bit));
+		if (n < 0 || (size_t)n >= dstsz - len) {
+			dst[len] = '\0';	/* whole names only */
+			break;
+		}
+		len += (size_t)n;
+	}
+	return dst;
 }
 
 struct limit_suffix {

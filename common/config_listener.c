@@ -1,7 +1,8 @@
 /*
  * Listener blocks ("listener NAME {" ... "}"): address, port, public or
- * private, TLS, greeting delay, reverse DNS, and what decides who may send
- * what:
+ * private, TLS, reverse DNS, the limits its sessions get (rows with the
+ * listener scope; "greeting_delay" is smtpd_greeting_delay), and what
+ * decides who may send what:
  * accept_domains (RAT: the domains a public listener takes mail for),
  * allow_untrusted_routing (whether a public listener takes user%host@ours)
  * and relay_networks (the clients a private listener relays for).  Also
@@ -83,7 +84,6 @@ config_listener_open(struct config_parser *p)
 	/* A dropped block keeps a printable name for later messages. */
 	config_block_name(p, keep, l->name, sizeof(l->name));
 	l->tls = BW_TLS_NONE;
-	l->greeting_delay = -1;
 	l->reverse_dns = -1;
 	l->line = p->line;
 	p->cur = l;
@@ -251,11 +251,12 @@ config_listener_stmt(struct config_parser *p)
 			config_path(p, p->tok[1].s, l->tls_key,
 			    sizeof(l->tls_key));
 	} else if (strcmp(k, "greeting_delay") == 0) {
-		if (config_args(p, 1) == 0)
-			config_limit_value(p, k,
-			    &bw_limit_defs[LIM_SMTPD_GREETING_DELAY],
-			    p->tok[1].s, &l->greeting_delay);
-	} else if (config_is_global(k))
+		/* older spelling, kept: today's files stay valid */
+		config_limit_set(p, &bw_limit_defs[LIM_SMTPD_GREETING_DELAY],
+		    k, BW_SCOPE_LISTENER, &l->lim_over);
+	} else if (config_limit_stmt(p, BW_SCOPE_LISTENER, &l->lim_over))
+		;	/* a limit: set, or refused with its scopes */
+	else if (config_is_global(k))
 		config_error(p, p->line, "%s: a global setting, not valid "
 		    "inside listener \"%s\"", k, l->name);
 	else

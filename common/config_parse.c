@@ -1,11 +1,12 @@
 /*
  * Statements: the first token of a line selects one.  Top level: global
  * settings, limits (the table in config_limits.c), gateway rules, routes,
- * dns_servers, and the blocks "listener NAME {", "gateway NAME {" and
- * "bounce_profile NAME {" (the header on one line, one statement per
- * line, "}" alone).  Here: the global keywords, opening, closing and
- * skipping blocks, and the loop over the lines of a source; what a block
- * holds is parsed in config_listener.c and config_delivery.c.
+ * dns_servers, and the blocks "listener NAME {", "gateway NAME {",
+ * "bounce_profile NAME {" and "destination DOMAIN ... {" (the header on
+ * one line, one statement per line, "}" alone).  Here: the global
+ * keywords, opening, closing and skipping blocks, and the loop over the
+ * lines of a source; what a block holds is parsed in config_listener.c,
+ * config_delivery.c and config_destination.c.
  *
  * Input is untrusted: a bad block header still opens a block (dropped at
  * its "}") so that its body is not read as global statements, a stray
@@ -24,7 +25,7 @@
 #define CONFIG_WORKERS_MAX	256	/* deliverd_workers */
 
 static const char *const config_block_names[] = {
-	"", "listener", "gateway", "bounce_profile"
+	"", "listener", "gateway", "bounce_profile", "destination"
 };
 
 /*
@@ -113,7 +114,7 @@ config_block_of(const char *k)
 {
 	int	 b;
 
-	for (b = BLK_LISTENER; b <= BLK_PROFILE; b++)
+	for (b = BLK_LISTENER; b <= BLK_DESTINATION; b++)
 		if (strcmp(k, config_block_names[b]) == 0)
 			return (enum config_block)b;
 	return BLK_NONE;
@@ -218,6 +219,9 @@ config_global_stmt(struct config_parser *p)
 	case BLK_PROFILE:
 		config_profile_open(p);
 		return;
+	case BLK_DESTINATION:
+		config_dest_open(p);
+		return;
 	case BLK_NONE:
 		break;
 	}
@@ -266,7 +270,7 @@ config_global_stmt(struct config_parser *p)
 	if ((def = bw_limit_find(k)) != NULL) {
 		if (config_args(p, 1) == 0 &&
 		    config_limit_value(p, def->name, def, p->tok[1].s,
-		    &p->cfg->limits[def->id]) == 0)
+		    &p->cfg->limits.v[def->id]) == 0)
 			p->limit_line[def->id] = p->line;
 		return;
 	}
@@ -339,6 +343,9 @@ config_block_cur(struct config_parser *p, int *line)
 	case BLK_PROFILE:
 		*line = p->prof->line;
 		return p->prof->name;
+	case BLK_DESTINATION:
+		*line = p->dest->line;
+		return config_dest_name(p->dest);
 	case BLK_NONE:
 		break;
 	}
@@ -359,6 +366,9 @@ config_block_close(struct config_parser *p)
 		break;
 	case BLK_PROFILE:
 		config_profile_close(p);
+		break;
+	case BLK_DESTINATION:
+		config_dest_close(p);
 		break;
 	case BLK_NONE:
 		break;
@@ -384,6 +394,9 @@ config_block_abandon(struct config_parser *p)
 		case BLK_PROFILE:
 			config_profile_free(p->prof);
 			break;
+		case BLK_DESTINATION:
+			config_dest_free(p->dest);
+			break;
 		case BLK_NONE:
 			break;
 		}
@@ -391,6 +404,7 @@ config_block_abandon(struct config_parser *p)
 	p->cur = NULL;
 	p->gw = NULL;
 	p->prof = NULL;
+	p->dest = NULL;
 	p->block = BLK_NONE;
 }
 
@@ -441,7 +455,8 @@ config_line_parse(struct config_parser *p)
 			config_error(p, p->line, "%s: unexpected \"%s\"%s",
 			    config_esc(e, sizeof(e), p->tok[0].s),
 			    p->tok[i].s, last_brace ? " (only listener, "
-			    "gateway and bounce_profile open a block)" : "");
+			    "gateway, bounce_profile and destination open a "
+			    "block)" : "");
 			/* A mistyped block header: skip its body. */
 			if (last_brace) {
 				p->skip_depth = 1;
@@ -469,6 +484,9 @@ config_line_parse(struct config_parser *p)
 		break;
 	case BLK_PROFILE:
 		config_profile_stmt(p);
+		break;
+	case BLK_DESTINATION:
+		config_dest_stmt(p);
 		break;
 	case BLK_NONE:
 		config_global_stmt(p);

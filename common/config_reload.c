@@ -23,7 +23,8 @@
 /*
  * Limits read once at start to size or start something (a cache, the
  * commit thread, a segment file, a timer); the rest are read at each use
- * and apply to new work at once.
+ * and apply to new work at once.  All are global-only rows: a block's set
+ * never holds a value of its own for them.
  */
 static const enum bw_limit_id config_reload_restart_limits[] = {
 	LIM_QUEUE_COMMIT_DELAY,
@@ -126,14 +127,17 @@ config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
 	    sizeof(config_reload_restart_limits[0]); i++) {
 		enum bw_limit_id	 id = config_reload_restart_limits[i];
 
-		if (nc->limits[id] == oc->limits[id])
+		if (BW_LIMIT(nc, id) == BW_LIMIT(oc, id))
 			continue;
-		snprintf(was, sizeof(was), "%lld", oc->limits[id]);
-		snprintf(now, sizeof(now), "%lld", nc->limits[id]);
+		snprintf(was, sizeof(was), "%lld", BW_LIMIT(oc, id));
+		snprintf(now, sizeof(now), "%lld", BW_LIMIT(nc, id));
 		config_reload_note(who, bw_limit_defs[id].name, was, now);
-		nc->limits[id] = oc->limits[id];
+		nc->limits.v[id] = oc->limits.v[id];
 		kept++;
 	}
+	/* the blocks' sets hold the global values put back */
+	if (kept > 0)
+		config_limits_resolve(nc);
 	nc->dev_mode = oc->dev_mode;
 	return kept;
 }

@@ -57,6 +57,9 @@ static const char bwctl_usage_text[] =
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
+"  config limits [FILE]    every limit: its value at the top level, the\n"
+"                          scopes where it may be set, and what each\n"
+"                          listener and destination block sets\n"
 "  config reload           every running process checks the file it was\n"
 "                          started with and applies it, or keeps its\n"
 "                          configuration and says why (file:line)\n"
@@ -160,11 +163,15 @@ main(int argc, char *argv[])
 		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "check") == 0)
 			return bwctl_config_check(argc == 3 ? argv[2] :
 			    conffile, basedir, json);
+		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "limits") == 0)
+			return bwctl_config_limits(argc == 3 ? argv[2] :
+			    conffile, basedir, json);
 		if (argc == 2 && strcmp(argv[1], "reload") == 0)
 			reload = 1;
 		else {
 			fprintf(stderr, "bwctl: usage: bwctl config check "
-			    "[FILE] | bwctl config reload\n");
+			    "[FILE] | bwctl config limits [FILE] | "
+			    "bwctl config reload\n");
 			return BWCTL_EXIT_USAGE;
 		}
 	}

@@ -32,5 +32,6 @@ int	 bwctl_request(const char *sockpath, const char *admin_group,
 
 /* bwctl_config.c: `bwctl config check [FILE]`, no controld needed. */
 int	 bwctl_config_check(const char *path, const char *basedir, int json);
+int	 bwctl_config_limits(const char *path, const char *basedir, int json);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * `bwctl config check [FILE]`: parse a configuration with the daemons' own
- * parser and report every error as "file:line: message".  Runs locally;
- * controld is not involved.
+ * parser and report every error as "file:line: message".  `bwctl config
+ * limits [FILE]`: the limits table as the file resolves it -- each row's
+ * top-level value and scopes, and the values each listener and
+ * destination block sets.  Both run locally; controld is not involved.
  */
 #include "bw_autoconf.h"
 
@@ -39,6 +41,140 @@ bwctl_config_error_cb(const char *msg, void *arg)
 	}
 	e->msgs = nm;
 	e->n++;
+}
+
+/* Print the errors of a file that does not check; the exit status. */
+static int
+bwctl_config_errors(const char *name, int nerr, struct bwctl_errors *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->n; i++)
+		fprintf(stderr, "%s\n", e->msgs[i]);
+	fprintf(stderr, "bwctl: %s: %d error%s\n", name, nerr,
+	    nerr == 1 ? "" : "s");
+	return BWCTL_EXIT_FAIL;
+}
+
+static void
+bwctl_errors_free(struct bwctl_errors *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->msgs[i]);
+	free(e->msgs);
+}
+
+/* The limits one block sets, as text or as a JSON object. */
+static void
+bwctl_limits_block(struct evbuffer *out, struct ctl_json *j, int json,
+    const char *kind, const char *name, int line,
+    const struct bw_limit_overrides *ov, const struct bw_limit_set *set)
+{
+	int	 i;
+
+	if (json) {
+		ctl_json_obj_open(j, NULL);
+		ctl_json_str(j, "kind", kind);
+		ctl_json_str(j, "name", name);
+		ctl_json_int(j, "line", line);
+		ctl_json_obj_open(j, "limits");
+		for (i = 0; i < LIM__COUNT; i++)
+			if (ov->line[i] != 0)
+				ctl_json_int(j, bw_limit_defs[i].name,
+				    set->v[i]);
+		ctl_json_obj_close(j);
+		ctl_json_obj_close(j);
+		return;
+	}
+	evbuffer_add_printf(out, "%s %s (line %d):", kind, name, line);
+	for (i = 0; i < LIM__COUNT; i++)
+		if (ov->line[i] != 0)
+			evbuffer_add_printf(out, " %s=%lld",
+			    bw_limit_defs[i].name, set->v[i]);
+	evbuffer_add_printf(out, "\n");
+}
+
+int
+bwctl_config_limits(const char *path, const char *basedir, int json)
+{
+	struct bw_config		 cfg;
+	struct bwctl_errors		 e = { NULL, 0, 0 };
+	struct evbuffer			*out;
+	struct ctl_json			 j;
+	const struct bw_listener_conf	*l;
+	const struct bw_dest_conf	*d;
+	const char			*name;
+	char				 scopes[BW_SCOPE_NAMES_MAX];
+	int				 nerr, i, ret = BWCTL_EXIT_OK;
+	unsigned int			 bit;
+
+	name = path != NULL ? path : "built-in default";
+	if ((out = evbuffer_new()) == NULL)
+		fatalx("out of memory");
+	nerr = config_load(&cfg, path, basedir, bwctl_config_error_cb, &e);
+	if (nerr < (int)e.n)
+		nerr = (int)e.n;
+	if (nerr != 0) {
+		ret = bwctl_config_errors(name, nerr, &e);
+		goto done;
+	}
+	if (json) {
+		ctl_json_init(&j, out);
+		ctl_json_obj_open(&j, NULL);
+		ctl_json_str(&j, "file", name);
+		ctl_json_arr_open(&j, "limits");
+		for (i = 0; i < LIM__COUNT; i++) {
+			const struct bw_limit_def *def = &bw_limit_defs[i];
+
+			ctl_json_obj_open(&j, NULL);
+			ctl_json_str(&j, "name", def->name);
+			ctl_json_str(&j, "unit", bw_limit_unit_name(def->unit));
+			ctl_json_int(&j, "value", BW_LIMIT(&cfg, i));
+			ctl_json_int(&j, "default", def->def);
+			ctl_json_arr_open(&j, "scopes");
+			for (bit = BW_SCOPE_GLOBAL; bit <= BW_SCOPE_DESTINATION;
+			    bit <<= 1)
+				if (def->scopes & bit)
+					ctl_json_str(&j, NULL,
+					    bw_scope_name(bit));
+			ctl_json_arr_close(&j);
+			ctl_json_obj_close(&j);
+		}
+		ctl_json_arr_close(&j);
+		ctl_json_arr_open(&j, "blocks");
+	} else {
+		evbuffer_add_printf(out, "%-36s %14s %-6s %s\n", "LIMIT",
+		    "VALUE", "UNIT", "SCOPES");
+		for (i = 0; i < LIM__COUNT; i++) {
+			const struct bw_limit_def *def = &bw_limit_defs[i];
+
+			evbuffer_add_printf(out, "%-36s %14lld %-6s %s\n",
+			    def->name, BW_LIMIT(&cfg, i),
+			    bw_limit_unit_name(def->unit),
+			    bw_scope_names(def->scopes, scopes,
+			    sizeof(scopes)));
+		}
+	}
+	TAILQ_FOREACH(l, &cfg.listeners, entry)
+		bwctl_limits_block(out, &j, json, "listener", l->name, l->line,
+		    &l->lim_over, &l->limits);
+	TAILQ_FOREACH(d, &cfg.dests, entry)
+		bwctl_limits_block(out, &j, json, "destination",
+		    d->ndomains > 0 ? d->domains[0] : "", d->line,
+		    &d->lim_over, &d->limits);
+	if (json) {
+		ctl_json_arr_close(&j);
+		ctl_json_obj_close(&j);
+		ctl_json_end(&j);
+	}
+	bwctl_flush(out, STDOUT_FILENO);
+done:
+	evbuffer_free(out);
+	bwctl_errors_free(&e);
+	config_free(&cfg);
+	return ret;
 }
 
 int

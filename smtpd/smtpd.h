@@ -4,8 +4,9 @@
  *
  * Trust: everything a client sends is hostile (commands, addresses, body
  * bytes, TLS records); nothing it sends can grow a buffer past a named
- * limit of cfg->limits.  queued is trusted to answer, but its answers are
- * matched against what we asked (reqid, qid) before they touch a session.
+ * limit of the session's set (its listener's, s->lim).  queued is trusted
+ * to answer, but its answers are matched against what we asked (reqid,
+ * qid) before they touch a session.
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -111,6 +112,7 @@ struct smtpd_session {
 	struct smtpd_env	*env;
 	struct smtpd_listener	*l;
 	struct bw_config	*cfg;		/* the one it started under */
+	const struct bw_limit_set *lim;	/* its listener's set in cfg */
 	uint64_t		 id;		/* for logs */
 	struct bufferevent	*bev;
 	int			 fd;
@@ -225,8 +227,11 @@ struct smtpd_env {
 	struct smtpd_counters	 c;
 };
 
-/* A session keeps the limits of the configuration it started under. */
-#define SMTPD_LIM(s, id)	((s)->cfg->limits[(id)])
+/*
+ * A session keeps the limits its listener had in the configuration it
+ * started under (s->cfg holds them): one load per use, no lookup.
+ */
+#define SMTPD_LIM(s, id)	((s)->lim->v[(id)])
 
 /* smtpd_reload.c */
 void	 smtpd_reload_init(struct smtpd_env *);

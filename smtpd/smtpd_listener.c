@@ -57,9 +57,14 @@ smtpd_ip_hash(int family, const unsigned char key[16])
 	return h & (SMTPD_IPTAB_SIZE - 1);
 }
 
-/* Count one more connection from sa; -1 (nothing counted) over the limit. */
+/*
+ * Count one more connection from sa; -1 (nothing counted) when the
+ * address already has max (the listener's smtpd_max_connections_per_ip;
+ * the count is over every listener).
+ */
 static int
-smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa)
+smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa,
+    long long max)
 {
 	struct smtpd_ipcount	*ic;
 	unsigned char		 key[16];
@@ -70,8 +75,7 @@ smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa)
 		if (ic->family == family && memcmp(ic->addr, key, 16) == 0)
 			break;
 	if (ic != NULL) {
-		if (ic->count >= (unsigned long long)
-		    env->d.cfg->limits[LIM_SMTPD_MAX_CONNECTIONS_PER_IP])
+		if (ic->count >= (unsigned long long)max)
 			return -1;
 		ic->count++;
 		return 0;
@@ -134,7 +138,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	if (env->nsessions >= (unsigned long long)
-	    env->d.cfg->limits[LIM_SMTPD_MAX_CONNECTIONS]) {
+	    BW_LIMIT(env->d.cfg, LIM_SMTPD_MAX_CONNECTIONS)) {
 		log_info("listener=%s refused: too many connections (%lu)",
 		    l->conf->name, env->nsessions);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
@@ -142,7 +146,8 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
-	if (smtpd_ip_acquire(env, sa) == -1) {
+	if (smtpd_ip_acquire(env, sa,
+	    l->conf->limits.v[LIM_SMTPD_MAX_CONNECTIONS_PER_IP]) == -1) {
 		log_info("listener=%s refused: too many connections from "
 		    "one address", l->conf->name);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "

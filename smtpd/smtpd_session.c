@@ -510,10 +510,8 @@ smtpd_session_banner_or_wait(struct smtpd_session *s)
 static void
 smtpd_session_greet(struct smtpd_session *s)
 {
-	long long	 delay = s->l->conf->greeting_delay;
+	long long	 delay = SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY);
 
-	if (delay < 0)
-		delay = SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY);
 	if (delay > 0) {
 		s->phase = SMTPD_PH_DELAY;
 		smtpd_session_set_timeouts(s);
@@ -552,6 +550,8 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	s->l = l;
 	l->nsessions++;
 	s->cfg = config_ref(env->d.cfg);
+	/* l->conf is in env->d.cfg: a reload swaps both before new accepts */
+	s->lim = &l->conf->limits;
 	s->id = env->next_sid++;
 	if ((size_t)salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
@@ -632,7 +632,7 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 		return;
 	}
 	snprintf(size, sizeof(size), "SIZE %lld",
-	    env->d.cfg->limits[LIM_MESSAGE_SIZE_LIMIT]);
+	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT));
 	ext[n++] = "PIPELINING";
 	ext[n++] = size;
 	ext[n++] = "8BITMIME";

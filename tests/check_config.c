@@ -121,9 +121,56 @@ static const struct error_case error_cases[] = {
 	  "unknown listener keyword \"frob\"" },
 	{ "listener keyword at top level", "address 127.0.0.1\n", 1, 1,
 	  "address: only valid inside a listener block" },
-	{ "global keyword in listener", A_OPEN "  smtpd_max_errors 5\n}\n",
-	  1, 5, "smtpd_max_errors: a global setting, not valid inside "
+	{ "global keyword in listener", A_OPEN "  hostname a.example\n}\n",
+	  1, 5, "hostname: a global setting, not valid inside "
 	  "listener \"a\"" },
+	{ "global-only limit in listener", A_OPEN "  queue_db_cache 1m\n}\n",
+	  1, 5, "queue_db_cache cannot be set in a listener block; it may be "
+	  "set at: global" },
+	{ "destination limit in listener",
+	  A_OPEN "  deliver_max_connections_per_domain 2\n}\n", 1, 5,
+	  "deliver_max_connections_per_domain cannot be set in a listener "
+	  "block; it may be set at: global, destination" },
+	{ "listener limit in destination",
+	  "destination a.example {\n  message_size_limit 1m\n}\n", 1, 2,
+	  "message_size_limit cannot be set in a destination block; it may "
+	  "be set at: global, listener, policy" },
+	{ "global limit in destination",
+	  "destination a.example {\n  dns_ttl_max 1h\n}\n", 1, 2,
+	  "dns_ttl_max cannot be set in a destination block; it may be set "
+	  "at: global" },
+	{ "listener limit out of range", A_OPEN "  smtpd_max_recipients 0\n"
+	  "}\n", 1, 5, "smtpd_max_recipients: 0 is out of range 1..100000" },
+	{ "destination limit out of range", "destination a.example {\n"
+	  "  deliver_max_messages_per_connection 0\n}\n", 1, 2,
+	  "deliver_max_messages_per_connection: 0 is out of range" },
+	{ "destination global keyword",
+	  "destination a.example {\n  hostname b.example\n}\n", 1, 2,
+	  "hostname: a global setting, not valid inside destination "
+	  "\"a.example\"" },
+	{ "destination unknown keyword",
+	  "destination a.example {\n  frob 1\n}\n", 1, 2,
+	  "unknown destination keyword \"frob\"" },
+	{ "destination without domain", "destination {\n}\n", 1, 1,
+	  "destination: expected \"destination DOMAIN [DOMAIN ...] {\"" },
+	{ "destination without {", "destination a.example\n", 1, 1,
+	  "destination: expected \"destination DOMAIN [DOMAIN ...] {\"" },
+	{ "destination bad domain", "destination a..example {\n"
+	  "  deliver_idle_keep 1s\n}\n", 1, 1,
+	  "destination: bad domain \"a..example\"" },
+	{ "destination domain twice", "destination a.example {\n}\n"
+	  "destination b.example A.example {\n}\n", 1, 3,
+	  "destination: a.example is already in the destination block at "
+	  "line 1" },
+	{ "destination suffix twice", "destination *.a.example .a.example "
+	  "{\n}\n", 1, 1, "destination: *.a.example listed twice" },
+	{ "listener line longer than its buffer", A_OPEN
+	  "  smtpd_max_text_line 8k\n  smtpd_max_input_buffer 4k\n}\n", 1, 6,
+	  "listener \"a\": smtpd_max_input_buffer (4096) must be at least "
+	  "smtpd_max_text_line (8192)" },
+	{ "nested destination", "destination a.example {\n"
+	  "  destination b.example {\n  }\n}\n", 1, 2,
+	  "nested destination block" },
 	{ "missing value", "hostname\n", 1, 1, "hostname: missing value" },
 	{ "missing value (limit)", "smtpd_max_errors\n", 1, 1,
 	  "smtpd_max_errors: missing value" },
@@ -184,8 +231,8 @@ static const struct error_case error_cases[] = {
 	  "hostname: unexpected \"}\"" },
 	{ "mistyped block header skips the body",
 	  "listner a {\n  address 127.0.0.1\n  port 25\n}\n", 1, 1,
-	  "listner: unexpected \"{\" (only listener, gateway and "
-	  "bounce_profile open a block)" },
+	  "listner: unexpected \"{\" (only listener, gateway, "
+	  "bounce_profile and destination open a block)" },
 	{ "nested listener", A_OPEN "  listener b {\n    port 26\n  }\n}\n",
 	  1, 5, "nested listener block" },
 	{ "listener without {", "listener a\n", 1, 1,
@@ -582,7 +629,8 @@ START_TEST(config_reports_unclosed_skipped_block)
 	ck_assert_int_eq(parse(&cfg, "hostname a.example\nlistner a {\n"
 	    "  port 25\n", NULL, e), 2);
 	ck_assert_str_eq(e->msg[0], "t.conf:2: listner: unexpected \"{\" "
-	    "(only listener, gateway and bounce_profile open a block)");
+	    "(only listener, gateway, bounce_profile and destination "
+	    "open a block)");
 	ck_assert_str_eq(e->msg[1], "t.conf:2: block never closed: missing "
 	    "\"}\"");
 	config_free(&cfg);
@@ -745,6 +793,16 @@ static const char *const good_texts[] = {
 	"bounce_profile default {\n  domains a.example\n}\n",
 	"dns_servers 127.0.0.1 ::1 [::1]:5353 [127.0.0.2]:1 127.0.0.3:65535\n",
 	"dns_servers 127.0.0.1:53\ndns_servers 127.0.0.1:54\n",
+	A_OPEN "  smtpd_greeting_delay 1s\n  message_size_limit 1m\n"
+	    "  smtpd_max_connections_per_ip 5\n  hopcount_limit 10\n}\n",
+	"destination a.example *.a.example .b.example {\n"
+	    "  deliver_max_messages_per_connection 2\n"
+	    "  deliver_max_connections_per_domain 1\n"
+	    "  deliver_timeout_connect 5s\n}\n",
+	"destination a.example {\n}\ndestination *.a.example {\n}\n",
+	"destination A.Example {\n}\n",
+	/* a block raising the buffer for its longer lines */
+	A_OPEN "  smtpd_max_text_line 1m\n  smtpd_max_input_buffer 2m\n}\n",
 };
 
 START_TEST(config_accepts_good_text)
@@ -820,7 +878,11 @@ START_TEST(config_sets_values)
 	ck_assert_int_eq(l->tls, BW_TLS_STARTTLS);
 	ck_assert_int_eq(l->tls_required, 0);
 	ck_assert_str_eq(l->tls_cert, "");
-	ck_assert_int_eq(l->greeting_delay, 3000);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_GREETING_DELAY], 3000);
+	ck_assert_int_eq(l->lim_over.line[LIM_SMTPD_GREETING_DELAY], 23);
+	/* the global values reach the listener's set */
+	ck_assert_int_eq(l->limits.v[LIM_MESSAGE_SIZE_LIMIT], 10485760);
+	ck_assert_ptr_eq(config_limits_for_listener(&cfg, "in"), &l->limits);
 	ck_assert_int_eq(l->allow_untrusted_routing, 1);
 	ck_assert_int_eq(l->reverse_dns, 0);
 	ck_assert_int_eq(l->naccept_domains, 3);
@@ -837,7 +899,8 @@ START_TEST(config_sets_values)
 	ck_assert_int_eq(l->tls, BW_TLS_IMPLICIT);
 	ck_assert_str_eq(l->tls_cert, "/o/c");
 	ck_assert_str_eq(l->tls_key, "/o/k");
-	ck_assert_int_eq(l->greeting_delay, -1);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_GREETING_DELAY],
+	    BW_LIMIT(&cfg, LIM_SMTPD_GREETING_DELAY));
 	ck_assert_int_eq(l->allow_untrusted_routing, 0);
 	ck_assert_int_eq(l->reverse_dns, -1);	/* by type and client */
 	ck_assert_int_eq(l->nrelay_networks, 3);
@@ -878,6 +941,9 @@ static const struct dcap_case dcap_cases[] = {
 	{ "too many gateway rules", "gateway_rule sender_domain "
 	  "r%d.example default\n", 1, BW_CONFIG_GWRULES_MAX + 1,
 	  BW_CONFIG_GWRULES_MAX, "too many gateway rules (max 1024)" },
+	{ "too many destination blocks", "destination d%d.example {\n}\n", 2,
+	  BW_CONFIG_DESTS_MAX + 1, BW_CONFIG_DESTS_MAX,
+	  "too many destination blocks (max 1024)" },
 };
 
 START_TEST(config_caps_delivery)
@@ -1287,6 +1353,270 @@ START_TEST(limits_find_unknown)
 }
 END_TEST
 
+/*
+ * Scopes: every row may be set globally; a row is for sessions (listener,
+ * policy) or for deliveries (destination), never both; a few rows as the
+ * design says.
+ */
+struct scope_case {
+	enum bw_limit_id	 id;
+	unsigned int		 want;
+};
+
+static const struct scope_case scope_cases[] = {
+	{ LIM_MESSAGE_SIZE_LIMIT, BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER |
+	  BW_SCOPE_POLICY },
+	{ LIM_SMTPD_MAX_RECIPIENTS, BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER |
+	  BW_SCOPE_POLICY },
+	{ LIM_SMTPD_GREETING_DELAY, BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER |
+	  BW_SCOPE_POLICY },
+	{ LIM_SMTPD_MAX_CONNECTIONS_PER_IP, BW_SCOPE_GLOBAL |
+	  BW_SCOPE_LISTENER | BW_SCOPE_POLICY },
+	{ LIM_SMTPD_MAX_CONNECTIONS, BW_SCOPE_GLOBAL },
+	{ LIM_SMTPD_TIMEOUT_QUEUE_REPLY, BW_SCOPE_GLOBAL },
+	{ LIM_QUEUE_DB_CACHE, BW_SCOPE_GLOBAL },
+	{ LIM_CTL_TIMEOUT, BW_SCOPE_GLOBAL },
+	{ LIM_DNS_QUERY_DEADLINE, BW_SCOPE_GLOBAL },
+	{ LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION, BW_SCOPE_GLOBAL |
+	  BW_SCOPE_DESTINATION },
+	{ LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN, BW_SCOPE_GLOBAL |
+	  BW_SCOPE_DESTINATION },
+	{ LIM_DELIVER_TIMEOUT_DATA_FINAL, BW_SCOPE_GLOBAL |
+	  BW_SCOPE_DESTINATION },
+	{ LIM_DELIVER_BDAT_CHUNK_SIZE, BW_SCOPE_GLOBAL | BW_SCOPE_DESTINATION },
+	{ LIM_DELIVER_MAX_JOBS_PER_WORKER, BW_SCOPE_GLOBAL },
+};
+
+START_TEST(limits_scopes_per_row)
+{
+	const struct bw_limit_def	*d = &bw_limit_defs[_i];
+	int				 i;
+
+	ck_assert_msg(d->scopes & BW_SCOPE_GLOBAL, "%s: not global", d->name);
+	ck_assert_msg((d->scopes & ~BW_SCOPE_ALL) == 0, "%s: bad scope bits",
+	    d->name);
+	ck_assert_msg(!((d->scopes & (BW_SCOPE_LISTENER | BW_SCOPE_POLICY)) &&
+	    (d->scopes & BW_SCOPE_DESTINATION)), "%s: both a session and a "
+	    "delivery limit", d->name);
+	/* a limit that needs a restart cannot differ per block */
+	if (config_limit_needs_restart(d->id))
+		ck_assert_int_eq(d->scopes, BW_SCOPE_GLOBAL);
+	for (i = 0; i < NELEM(scope_cases); i++)
+		if (scope_cases[i].id == d->id)
+			ck_assert_msg(d->scopes == scope_cases[i].want,
+			    "%s: scopes %#x, want %#x", d->name, d->scopes,
+			    scope_cases[i].want);
+}
+END_TEST
+
+START_TEST(limits_scope_names)
+{
+	char	 buf[BW_SCOPE_NAMES_MAX];
+
+	ck_assert_str_eq(bw_scope_names(BW_SCOPE_ALL, buf, sizeof(buf)),
+	    "global, listener, policy, destination");
+	ck_assert_str_eq(bw_scope_names(BW_SCOPE_GLOBAL | BW_SCOPE_DESTINATION,
+	    buf, sizeof(buf)), "global, destination");
+	ck_assert_str_eq(bw_scope_names(0, buf, sizeof(buf)), "");
+	ck_assert_str_eq(bw_scope_names(BW_SCOPE_ALL, buf, 10), "global");
+	ck_assert_str_eq(bw_scope_name(BW_SCOPE_POLICY), "policy");
+	ck_assert_str_eq(bw_scope_name(BW_SCOPE_GLOBAL | BW_SCOPE_POLICY),
+	    "?");
+}
+END_TEST
+
+/*
+ * Resolution: the block's own values over the global ones over the
+ * table's defaults, whatever the order in the file (a global value after
+ * the block still reaches it).
+ */
+START_TEST(limits_resolution_order)
+{
+	static const char text[] =
+	    "listener a {\n"
+	    "  address 127.0.0.1\n  port 25\n  relay_networks ::1\n"
+	    "  smtpd_max_recipients 5\n"
+	    "  greeting_delay 2s\n"
+	    "  message_size_limit 1m\n"
+	    "}\n"
+	    "listener b {\n"
+	    "  address 127.0.0.1\n  port 26\n  relay_networks ::1\n"
+	    "}\n"
+	    "destination slow.example {\n"
+	    "  deliver_max_messages_per_connection 2\n"
+	    "}\n"
+	    "message_size_limit 10m\n"
+	    "smtpd_max_recipients 50\n"
+	    "deliver_max_connections_per_domain 7\n"
+	    "deliver_max_messages_per_connection 300\n";
+	struct bw_config		 cfg;
+	struct errs			*e = errs_new();
+	const struct bw_limit_set	*a, *b, *d, *g;
+	int				 i;
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	g = &cfg.limits;
+	a = config_limits_for_listener(&cfg, "a");
+	b = config_limits_for_listener(&cfg, "b");
+	d = config_limits_for_destination(&cfg, "slow.example");
+	ck_assert_ptr_ne(a, g);
+	ck_assert_ptr_ne(b, g);
+	ck_assert_ptr_ne(d, g);
+	ck_assert_ptr_eq(config_limits_for_listener(&cfg, "nosuch"), g);
+	ck_assert_ptr_eq(config_limits_for_listener(&cfg, NULL), g);
+	ck_assert_ptr_eq(config_limits_for_destination(&cfg, "other.example"),
+	    g);
+	/* block over global over default */
+	ck_assert_int_eq(a->v[LIM_SMTPD_MAX_RECIPIENTS], 5);
+	ck_assert_int_eq(a->v[LIM_MESSAGE_SIZE_LIMIT], 1 << 20);
+	ck_assert_int_eq(a->v[LIM_SMTPD_GREETING_DELAY], 2000);
+	ck_assert_int_eq(a->v[LIM_SMTPD_MAX_ERRORS],
+	    bw_limit_defs[LIM_SMTPD_MAX_ERRORS].def);
+	ck_assert_int_eq(b->v[LIM_SMTPD_MAX_RECIPIENTS], 50);
+	ck_assert_int_eq(b->v[LIM_MESSAGE_SIZE_LIMIT], 10 << 20);
+	ck_assert_int_eq(d->v[LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION], 2);
+	ck_assert_int_eq(d->v[LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN], 7);
+	ck_assert_int_eq(g->v[LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION], 300);
+	ck_assert_int_eq(g->v[LIM_SMTPD_MAX_RECIPIENTS], 50);
+	/* a set without overrides is the global set, value for value */
+	for (i = 0; i < LIM__COUNT; i++)
+		ck_assert_int_eq(b->v[i], g->v[i]);
+	/* limits_max covers every set */
+	ck_assert_int_eq(cfg.limits_max.v[LIM_MESSAGE_SIZE_LIMIT], 10 << 20);
+	ck_assert_int_eq(cfg.limits_max.v[LIM_SMTPD_GREETING_DELAY], 2000);
+	ck_assert_int_eq(cfg.limits_max.v[
+	    LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION], 300);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Destination patterns: exact, then the longest suffix, else global. */
+struct dest_match_case {
+	const char	*domain;
+	int		 want_line;	/* the block's line; 0: global set */
+};
+
+static const struct dest_match_case dest_match_cases[] = {
+	{ "a.example", 1 },
+	{ "A.Example.", 1 },
+	{ "x.a.example", 4 },
+	{ "y.x.a.example", 4 },
+	{ "b.example", 7 },		/* ".example" */
+	{ "xa.example", 7 },		/* not "*.a.example" */
+	{ "deep.c.example", 10 },	/* exact beats a suffix elsewhere */
+	{ "c.example", 7 },
+	{ "example", 0 },
+	{ "a.example.org", 0 },
+	{ "org", 0 },
+	{ "", 0 },
+	{ ".", 0 },
+	{ "..", 0 },
+};
+
+START_TEST(limits_destination_match)
+{
+	static const char text[] =
+	    "destination a.example {\n"
+	    "  deliver_max_connections_per_domain 1\n"
+	    "}\n"
+	    "destination *.a.example {\n"
+	    "  deliver_max_connections_per_domain 2\n"
+	    "}\n"
+	    "destination .example {\n"
+	    "  deliver_max_connections_per_domain 3\n"
+	    "}\n"
+	    "destination deep.c.example {\n"
+	    "  deliver_max_connections_per_domain 4\n"
+	    "}\n";
+	const struct dest_match_case	*c = &dest_match_cases[_i];
+	const struct bw_dest_conf	*d;
+	struct bw_config		 cfg;
+	struct errs			*e = errs_new();
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	d = config_dest_find(&cfg, c->domain);
+	if (c->want_line == 0) {
+		ck_assert_msg(d == NULL, "%s: block at line %d", c->domain,
+		    d ? d->line : 0);
+		ck_assert_ptr_eq(config_limits_for_destination(&cfg,
+		    c->domain), &cfg.limits);
+	} else {
+		ck_assert_msg(d != NULL, "%s: no block", c->domain);
+		ck_assert_msg(d->line == c->want_line, "%s: line %d, want %d",
+		    c->domain, d->line, c->want_line);
+		ck_assert_ptr_eq(config_limits_for_destination(&cfg,
+		    c->domain), &d->limits);
+	}
+	ck_assert_ptr_null(config_dest_find(&cfg, NULL));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* A file without blocks runs with the values it ran with before. */
+START_TEST(limits_defaults_without_blocks)
+{
+	struct bw_config		 cfg;
+	struct bw_listener_conf		*l;
+	struct errs			*e = errs_new();
+	int				 i;
+
+	ck_assert_int_eq(config_load(&cfg, NULL, NULL, errs_cb, e), 0);
+	ck_assert_ptr_null(TAILQ_FIRST(&cfg.dests));
+	ck_assert_int_eq(cfg.ndest_index, 0);
+	for (i = 0; i < LIM__COUNT; i++) {
+		ck_assert_int_eq(cfg.limits.v[i], bw_limit_defs[i].def);
+		ck_assert_int_eq(cfg.limits_max.v[i], bw_limit_defs[i].def);
+		TAILQ_FOREACH(l, &cfg.listeners, entry)
+			ck_assert_int_eq(l->limits.v[i], bw_limit_defs[i].def);
+	}
+	ck_assert_ptr_eq(config_limits_for_destination(&cfg, "demo.example"),
+	    &cfg.limits);
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+static int	text_fd(const char *, char *);
+
+/*
+ * A reload resolves the new file's sets; a limit kept until the restart
+ * is put back in them too.
+ */
+START_TEST(reload_resolves_block_sets)
+{
+	struct bw_config		*oc = config_new(), *nc;
+	char				 path[] = "/tmp/check_config.XXXXXX";
+	char				 err[256];
+	const struct bw_limit_set	*l;
+	int				 fd, kept;
+
+	ck_assert_int_eq(config_parse_text(oc, "old", PRIV
+	    "queue_db_cache 64m\n", NULL, NULL, NULL), 0);
+	snprintf(oc->path, sizeof(oc->path), "reload.conf");
+	fd = text_fd("listener p {\n  address 127.0.0.1\n  port 2525\n"
+	    "  relay_networks 127.0.0.0/8\n  message_size_limit 2m\n}\n"
+	    "queue_db_cache 128m\n"
+	    "destination d.example {\n  deliver_idle_keep 1s\n}\n", path);
+	nc = config_reload_prepare(oc, fd, NULL, "", err, sizeof(err), &kept);
+	ck_assert_ptr_nonnull(nc);
+	ck_assert_int_eq(kept, 1);
+	l = config_limits_for_listener(nc, "p");
+	ck_assert_int_eq(l->v[LIM_MESSAGE_SIZE_LIMIT], 2 << 20);
+	ck_assert_int_eq(l->v[LIM_QUEUE_DB_CACHE], 64LL << 20);
+	ck_assert_int_eq(nc->limits_max.v[LIM_QUEUE_DB_CACHE], 64LL << 20);
+	ck_assert_int_eq(config_limits_for_destination(nc, "d.example")->v[
+	    LIM_DELIVER_IDLE_KEEP], 1000);
+	ck_assert_int_eq(config_limits_for_listener(oc, "p")->v[
+	    LIM_MESSAGE_SIZE_LIMIT], bw_limit_defs[LIM_MESSAGE_SIZE_LIMIT].def);
+	config_unref(nc);
+	close(fd);
+	unlink(path);
+	config_unref(oc);
+}
+END_TEST
+
 struct unit_case {
 	enum bw_limit_unit	 unit;
 	const char		*text;
@@ -1400,7 +1730,7 @@ START_TEST(default_config_loads)
 	ck_assert_str_eq(cfg.tls_cert, "");
 	ck_assert_int_eq(cfg.deliverd_workers, 0);
 	for (i = 0; i < LIM__COUNT; i++)
-		ck_assert_int_eq(cfg.limits[i], bw_limit_defs[i].def);
+		ck_assert_int_eq(cfg.limits.v[i], bw_limit_defs[i].def);
 
 	l = TAILQ_FIRST(&cfg.listeners);
 	ck_assert_ptr_nonnull(l);
@@ -1850,7 +2180,8 @@ static const char *const doc_keywords[] = {
 	"hostname", "runtime_dir", "spool_dir", "chroot_dir", "tls_cert",
 	"tls_key", "admin_group", "user", "deliverd_workers", "listener",
 	"address", "port", "type", "tls", "tls_required", "greeting_delay",
-	"allow_untrusted_routing", "reverse_dns",
+	"allow_untrusted_routing", "reverse_dns", "destination",
+	"Scopes:",
 	"accept_domains", "relay_networks", "smtpd", "queued", "deliverd",
 	"dnscached", "controld", "starttls", "implicit", "_bwsmtpd",
 	"_bwqueue", "_bwdeliver", "_bwdns", "_bwctl", "bwadmin",
@@ -2001,6 +2332,15 @@ config_suite(void)
 	tcase_add_loop_test(tc, limits_table_is_sane, 0, LIM__COUNT);
 	tcase_add_loop_test(tc, limits_range_enforced, 0, LIM__COUNT);
 	tcase_add_test(tc, limits_find_unknown);
+
+	tc = tcase(s, "scopes");
+	tcase_add_loop_test(tc, limits_scopes_per_row, 0, LIM__COUNT);
+	tcase_add_test(tc, limits_scope_names);
+	tcase_add_test(tc, limits_resolution_order);
+	tcase_add_loop_test(tc, limits_destination_match, 0,
+	    NELEM(dest_match_cases));
+	tcase_add_test(tc, limits_defaults_without_blocks);
+	tcase_add_test(tc, reload_resolves_block_sets);
 
 	tc = tcase(s, "units");
 	tcase_add_loop_test(tc, limits_parse_units, 0, NELEM(unit_cases));

@@ -91,8 +91,15 @@ fuzz_config_use(const struct bw_config *cfg, int nerr)
 	if (nerr != 0)
 		return;
 	for (i = 0; i < LIM__COUNT; i++)
-		FUZZ_CHECK(cfg->limits[i] >= bw_limit_defs[i].min &&
-		    cfg->limits[i] <= bw_limit_defs[i].max);
+		FUZZ_CHECK(cfg->limits.v[i] >= bw_limit_defs[i].min &&
+		    cfg->limits.v[i] <= bw_limit_defs[i].max &&
+		    cfg->limits_max.v[i] >= cfg->limits.v[i]);
+	TAILQ_FOREACH(l, &cfg->listeners, entry)
+		for (i = 0; i < LIM__COUNT; i++)
+			FUZZ_CHECK(l->limits.v[i] >= bw_limit_defs[i].min &&
+			    l->limits.v[i] <= cfg->limits_max.v[i]);
+	FUZZ_CHECK(config_limits_for_destination(cfg, "a.example.org") !=
+	    NULL);
 	FUZZ_CHECK(config_gateway_find(cfg, cfg->default_gateway) != NULL);
 	FUZZ_CHECK(config_gateway_find(cfg, cfg->bounce_gateway) != NULL);
 	FUZZ_CHECK(config_profile_for(cfg, "example.org") != NULL);

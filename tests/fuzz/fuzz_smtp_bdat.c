@@ -138,14 +138,14 @@ fuzz_bdat_want(const struct fuzz_bdat *b, const struct bw_config *cfg,
 		w->textlen += b->chunks[i].size;
 	}
 	if (hdrlen + w->textlen >
-	    (uint64_t)cfg->limits[LIM_MESSAGE_SIZE_LIMIT])
+	    (uint64_t)cfg->limits.v[LIM_MESSAGE_SIZE_LIMIT])
 		w->refused = 1;
 	if (fuzz_received(w->text, w->textlen) >=
-	    (unsigned int)cfg->limits[LIM_HOPCOUNT_LIMIT])
+	    (unsigned int)cfg->limits.v[LIM_HOPCOUNT_LIMIT])
 		w->refused = 1;
 	if (!b->binary) {
 		if (!fuzz_bdat_lines_ok(w->text, w->textlen,
-		    (size_t)cfg->limits[LIM_SMTPD_MAX_TEXT_LINE]))
+		    (size_t)cfg->limits.v[LIM_SMTPD_MAX_TEXT_LINE]))
 			w->refused = 1;
 		w->crlf = w->textlen > 0 && w->text[w->textlen - 1] != '\n';
 	}

@@ -133,7 +133,7 @@ fuzz_data_run(struct bw_config *cfg, const uint8_t *p, size_t n,
 		}
 		/* whatever is left waits for a line end, within the limit */
 		FUZZ_CHECK(evbuffer_get_length(in) <= (size_t)
-		    cfg->limits[LIM_SMTPD_MAX_TEXT_LINE]);
+		    cfg->limits.v[LIM_SMTPD_MAX_TEXT_LINE]);
 	}
 	run->left = evbuffer_get_length(in) + (n - off);
 	fuzz_session_free(&fs);
@@ -189,9 +189,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_data_run(cfg, in.p, in.n, 0, 0, &whole);
 	fuzz_data_want(in.p, in.n,
-	    (size_t)cfg->limits[LIM_SMTPD_MAX_TEXT_LINE],
-	    (uint64_t)cfg->limits[LIM_MESSAGE_SIZE_LIMIT],
-	    (unsigned int)cfg->limits[LIM_HOPCOUNT_LIMIT], whole.r.hdrlen,
+	    (size_t)cfg->limits.v[LIM_SMTPD_MAX_TEXT_LINE],
+	    (uint64_t)cfg->limits.v[LIM_MESSAGE_SIZE_LIMIT],
+	    (unsigned int)cfg->limits.v[LIM_HOPCOUNT_LIMIT], whole.r.hdrlen,
 	    &want);
 	fuzz_hdrscan(want.text, want.textlen, seed);
 	fuzz_data_check(&whole, &want, in.n);

@@ -132,9 +132,9 @@ void
 fuzz_smtpd_limits(struct bw_config *cfg, uint8_t c1, uint8_t c2)
 {
 	strlcpy(cfg->hostname, "mx.example.org", sizeof(cfg->hostname));
-	cfg->limits[LIM_SMTPD_MAX_TEXT_LINE] = fuzz_maxline[c1 & 3];
-	cfg->limits[LIM_MESSAGE_SIZE_LIMIT] = fuzz_maxsize[(c1 >> 2) % 3];
-	cfg->limits[LIM_HOPCOUNT_LIMIT] = fuzz_hops[c2 & 3];
+	cfg->limits.v[LIM_SMTPD_MAX_TEXT_LINE] = fuzz_maxline[c1 & 3];
+	cfg->limits.v[LIM_MESSAGE_SIZE_LIMIT] = fuzz_maxsize[(c1 >> 2) % 3];
+	cfg->limits.v[LIM_HOPCOUNT_LIMIT] = fuzz_hops[c2 & 3];
 }
 
 static void
@@ -164,6 +164,7 @@ fuzz_session_new(struct fuzz_session *fs, struct bw_config *cfg,
 	TAILQ_INIT(&fs->env->sessions);
 	s->env = fs->env;
 	s->cfg = cfg;
+	s->lim = &cfg->limits;
 	s->id = 1;
 	s->fd = -1;
 	s->fd_owned = 0;
