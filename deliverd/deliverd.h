@@ -286,6 +286,10 @@ enum dlv_conn_state {
 struct dlv_conn {
 	TAILQ_ENTRY(dlv_conn)	 entry;
 	struct dlv_agent	*agent;
+	struct bw_config	*cfg;		/* the one it opened under */
+	const struct bw_limit_set *lim;	/* its destination's set in cfg:
+					   a reload applies to the next
+					   connection, not this one */
 	int			 host;		/* index in agent->hosts */
 	int			 addr;		/* index in the host's addrs */
 	enum dlv_conn_state	 state;
@@ -320,6 +324,9 @@ struct dlv_agent {
 	char			 gateway[BW_NAME_MAX];
 	char			 domain[BW_DOMAIN_MAX + 1];
 	const struct bw_gateway_conf *gw;
+	const struct bw_limit_set *lim;	/* its destination's set in the
+					   worker's configuration; a
+					   reload re-points it */
 	int			 routed;
 	enum dlv_mx_state	 mx_state;
 	uint64_t		 mx_expires;	/* bw_now_ms() */
@@ -355,8 +362,8 @@ LIST_HEAD(dlv_agent_head, dlv_agent);
 struct dlv_agent *dlv_agent_find(const char *gateway, const char *domain);
 void	 dlv_agent_job_add(struct dlv_job *);
 void	 dlv_agent_run(struct dlv_agent *);
-/* Resolution ended: 0 ready, else every waiting job fails with this. */
 void	 dlv_agent_reload(const struct bw_config *);
+/* Resolution ended: 0 ready, else every waiting job fails with this. */
 void	 dlv_agent_resolved(struct dlv_agent *, int status, const char *dsn,
 	    const char *reason);
 void	 dlv_agent_conn_ready(struct dlv_agent *, struct dlv_conn *);

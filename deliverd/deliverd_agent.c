@@ -8,7 +8,8 @@
  * TLS done); then an idle connection takes the next job.  A new connection
  * is opened only while more jobs wait than connections are being set up,
  * at most DLV_SETUP_MAX being set up at once (the pool grows step by step
- * while jobs wait), within LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN.
+ * while jobs wait), within deliver_max_connections_per_domain of the
+ * agent's set (its destination block's, else the global one).
  *
  * A host that refuses, times out or greets with 4xx/5xx is marked down for
  * DLV_HOST_DOWN_MS and the next one is tried (same preference first, then
@@ -79,6 +80,7 @@ dlv_agent_new(const char *gateway, const char *domain)
 	strlcpy(a->gateway, gateway, sizeof(a->gateway));
 	strlcpy(a->domain, domain, sizeof(a->domain));
 	a->self_pref = -1;
+	a->lim = config_limits_for_destination(dlv_env->cfg, domain);
 	a->gw = config_gateway_find(dlv_env->cfg, gateway);
 	if (a->gw == NULL)
 		log_warnx("domain=%s: gateway %s is not configured, using no "
@@ -239,8 +241,7 @@ dlv_agent_run(struct dlv_agent *a)
 		a->njobs--;
 		dlv_smtp_job_start(c, j);
 	}
-	maxconns = BW_LIMIT(dlv_env->cfg,
-	    LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN);
+	maxconns = a->lim->v[LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN];
 	if (a->conn_cap > 0 && bw_now_ms() < a->conn_cap_until &&
 	    a->conn_cap < maxconns)
 		maxconns = a->conn_cap;
@@ -421,9 +422,11 @@ dlv_agent_drop_jobs(void)
 }
 
 /*
- * A reload: agents look their gateway up in the new configuration, and
- * resolve again (a route may have changed) once their open connections
- * are done; connections in a transaction finish as they are.
+ * A reload: agents look their gateway and their destination's limits up
+ * in the new configuration, and resolve again (a route may have changed)
+ * once their open connections are done; open connections keep the limits
+ * they were opened with (each holds its configuration) and finish as
+ * they are, the next connection takes the new ones.
  */
 void
 dlv_agent_reload(const struct bw_config *nc)
@@ -433,6 +436,7 @@ dlv_agent_reload(const struct bw_config *nc)
 
 	for (i = 0; i < DLV_AGENT_BUCKETS; i++)
 		LIST_FOREACH(a, &dlv_agents[i], hentry) {
+			a->lim = config_limits_for_destination(nc, a->domain);
 			a->gw = config_gateway_find(nc, a->gateway);
 			if (a->gw == NULL)
 				log_warnx("domain=%s: gateway %s is no longer "

@@ -68,8 +68,8 @@ dlv_job_open(const struct bw_dlv_job *m)
 		return;
 	}
 	if (m->nrcpt == 0 || m->nrcpt > DLV_JOB_RCPTS_MAX ||
-	    m->size > 2 * (uint64_t)BW_LIMIT(dlv_env->cfg,
-	    LIM_MESSAGE_SIZE_LIMIT) + BW_DATA_CHUNK_MAX) {
+	    m->size > 2 * (uint64_t)dlv_env->cfg->limits_max.v[
+	    LIM_MESSAGE_SIZE_LIMIT] + BW_DATA_CHUNK_MAX) {
 		dlv_job_protocol_error("-", "DLV_JOB out of limits");
 		return;
 	}

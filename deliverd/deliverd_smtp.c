@@ -160,10 +160,10 @@ dlv_smtp_timeouts(struct dlv_conn *c, int rlim, int wlim)
 {
 	struct timeval	 r, w;
 
-	dlv_ms_tv(&r, BW_LIMIT(dlv_env->cfg, rlim));
-	dlv_ms_tv(&w, BW_LIMIT(dlv_env->cfg, wlim));
+	dlv_ms_tv(&r, c->lim->v[rlim]);
+	dlv_ms_tv(&w, c->lim->v[wlim]);
 	bufferevent_set_timeouts(c->bev, &r, &w);
-	c->reply_ms = BW_LIMIT(dlv_env->cfg, rlim);
+	c->reply_ms = c->lim->v[rlim];
 	dlv_smtp_deadline(c);
 }
 
@@ -225,7 +225,10 @@ dlv_smtp_cmd(struct dlv_conn *c, const char *fmt, ...)
 static void
 dlv_smtp_free_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	free(arg);
+	struct dlv_conn	*c = arg;
+
+	config_unref(c->cfg);
+	free(c);
 }
 
 /*
@@ -255,8 +258,10 @@ dlv_smtp_close(struct dlv_conn *c, int notify)
 	event_free(c->deadline_ev);
 	c->deadline_ev = NULL;
 	if (event_base_once(dlv_env->base, -1, EV_TIMEOUT, dlv_smtp_free_cb,
-	    c, &tv) == -1)
+	    c, &tv) == -1) {
+		config_unref(c->cfg);
 		free(c);	/* XXX: only if libevent cannot allocate */
+	}
 	if (notify)
 		dlv_agent_conn_gone(a, NULL);
 }
@@ -482,6 +487,8 @@ dlv_smtp_open(struct dlv_agent *a, int h)
 		goto nomem;
 	}
 	c->agent = a;
+	c->cfg = config_ref(dlv_env->cfg);
+	c->lim = a->lim;
 	c->host = h;
 	dlv_reply_init(&c->reply);
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
@@ -512,7 +519,7 @@ dlv_smtp_idle(struct dlv_conn *c)
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	evtimer_del(c->deadline_ev);
 	c->deadline_drain = 0;
-	dlv_ms_tv(&tv, BW_LIMIT(dlv_env->cfg, LIM_DELIVER_IDLE_KEEP));
+	dlv_ms_tv(&tv, c->lim->v[LIM_DELIVER_IDLE_KEEP]);
 	evtimer_add(c->idle_ev, &tv);
 }
 
@@ -529,8 +536,7 @@ dlv_smtp_ready(struct dlv_conn *c)
 		    "size=%llu", c->agent->domain, c->relay, c->tls,
 		    c->ext.pipelining, (unsigned long long)c->ext.size_max);
 	}
-	if (c->nmsgs >= BW_LIMIT(dlv_env->cfg,
-	    LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION)) {
+	if (c->nmsgs >= c->lim->v[LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION]) {
 		dlv_smtp_cmd(c, "QUIT");
 		c->state = DLV_CS_QUIT;
 		dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
@@ -575,8 +581,8 @@ static void
 dlv_smtp_bdat_send(struct dlv_conn *c, int first)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	size_t		 max = (size_t)BW_LIMIT(dlv_env->cfg,
-			    LIM_DELIVER_BDAT_CHUNK_SIZE), before;
+	size_t		 max = (size_t)c->lim->v[LIM_DELIVER_BDAT_CHUNK_SIZE];
+	size_t		 before;
 	size_t		 size = evbuffer_get_length(c->job->body);
 
 	if (!c->ext.pipelining && c->chunks_sent > c->chunks_answered)

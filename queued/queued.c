@@ -49,6 +49,22 @@ q_spool_prepare(const struct bw_config *cfg)
 		fatal("spool directory %s", cfg->spool_dir);
 }
 
+/*
+ * A reload: each queue takes its destination's set in the new
+ * configuration (the old one goes when this returns).  Jobs in flight
+ * count against the new limit; messages being received keep theirs.
+ */
+static int
+q_reload_apply(struct bw_daemon *d, struct bw_config *nc,
+    struct bw_config *oc, char *err, size_t errsz, void *arg)
+{
+	struct qsq	*q;
+
+	for (q = qsched_first(); q != NULL; q = qsched_next(q))
+		q->lim = config_limits_for_destination(nc, q->domain);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -63,6 +79,7 @@ main(int argc, char *argv[])
 	bw_daemon_init(&env.d, "queued");
 	bw_daemon_args(&env.d, argc, argv, NULL, NULL, NULL, NULL);
 	bw_daemon_setup(&env.d);
+	env.d.on_reload = q_reload_apply;
 
 	/* Production: only smtpd's and deliverd's users may connect. */
 	bw_daemon_peer_uids(&env.d, BW_ROLE_SMTPD | BW_ROLE_DELIVERD);

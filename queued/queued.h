@@ -193,6 +193,7 @@ struct qmsg {
 	char			 listener[BW_NAME_MAX];
 	char			 gateway[BW_NAME_MAX];	/* gateway rules */
 	struct bw_config	*cfg;		/* limits it was opened under */
+	const struct bw_limit_set *lim;	/* its listener's set in cfg */
 	char			**rcpts;
 	uint32_t		*notify;	/* per recipient; NULL: none */
 	char			**orcpt;	/* per recipient; NULL: none */
@@ -357,6 +358,8 @@ struct qsq {
 	size_t			 heapcap;
 	size_t			 nitems;	/* all its items */
 	uint32_t		 inflight;	/* jobs */
+	const struct bw_limit_set *lim;	/* its destination's set, in
+					   q_env->d.cfg (a reload re-points) */
 	int			 probing;	/* the probe job is out */
 	int			 expiring;	/* a retry walk in progress */
 	struct event		*ev_retry;	/* domain retry (down) */

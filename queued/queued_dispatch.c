@@ -140,8 +140,8 @@ qdispatch_body_load(const char *qid, const struct qenv_rec *e)
 	ssize_t		 len;
 	uint32_t	 c;
 
-	if (e->size > (uint64_t)BW_LIMIT(q_env->d.cfg,
-	    LIM_MESSAGE_SIZE_LIMIT) * 2)
+	if (e->size > (uint64_t)q_env->d.cfg->limits_max.v[
+	    LIM_MESSAGE_SIZE_LIMIT] * 2)
 		return -1;	/* no envelope of ours says that */
 	want = e->size > QSTORE_BODY_CHUNK ? (size_t)e->size :
 	    QSTORE_BODY_CHUNK;
@@ -328,10 +328,9 @@ qdispatch_wait(struct qsq *q, struct qworker *w)
 static void
 qdispatch_run_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	uint32_t	 perdom = (uint32_t)BW_LIMIT(q_env->d.cfg,
-			    LIM_DELIVER_MAX_JOBS_PER_DOMAIN);
 	struct qsq	*q;
 	struct qworker	*w;
+	uint32_t	 perdom;
 	int		 budget = QSCHED_DISPATCH_STEP;
 
 	qd_turn_bytes = 0;
@@ -341,6 +340,7 @@ qdispatch_run_cb(evutil_socket_t fd, short ev, void *arg)
 		if (q->state != BW_QUEUE_ACTIVE)
 			continue;
 		w = &qd_workers[qsched_queue_worker(q)];
+		perdom = (uint32_t)q->lim->v[LIM_DELIVER_MAX_JOBS_PER_DOMAIN];
 		while (budget > 0 && q->nready > 0 && q->inflight < perdom &&
 		    !qdispatch_worker_full(w)) {
 			budget--;

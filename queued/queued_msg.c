@@ -80,6 +80,8 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	BW_IMSG_STR(m->client_addr, o->client_addr);
 	BW_IMSG_STR(m->client_name, o->client_name);
 	BW_IMSG_STR(m->listener, o->listener);
+	/* smtpd names the listener: it gets no more than a listener's set */
+	m->lim = config_limits_for_listener(m->cfg, m->listener);
 	m->dsn_ret = o->dsn_ret;	/* checked by queued_smtpd.c */
 	BW_IMSG_STR(m->envid, o->envid);
 	bw_qid_new(m->qid);
@@ -110,7 +112,7 @@ int
 qmsg_rcpt_add(struct qmsg *m, const char *rcpt, uint32_t notify,
     const char *orcpt)
 {
-	long long	 max = BW_LIMIT(m->cfg, LIM_SMTPD_MAX_RECIPIENTS);
+	long long	 max = m->lim->v[LIM_SMTPD_MAX_RECIPIENTS];
 	uint32_t	 n, *nv;
 	char		**v, **ov;
 
@@ -223,7 +225,7 @@ qmsg_body_release(struct qmsg *m)
 int
 qmsg_data_add(struct qmsg *m, const void *data, size_t len)
 {
-	long long	 maxsize = BW_LIMIT(m->cfg, LIM_MESSAGE_SIZE_LIMIT);
+	long long	 maxsize = m->lim->v[LIM_MESSAGE_SIZE_LIMIT];
 	const unsigned char *p = data;
 	size_t		 n, cap;
 	unsigned char	*nm;

@@ -188,6 +188,7 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	const char		*gw;
 	char			 esc[QSMTPD_ESC_MAX];
 	char			 envid[BW_DSN_ENVID_MAX + 1];
+	char			 listener[BW_NAME_MAX];
 
 	memcpy(&o, imsg->data, sizeof(o));
 	if (pe == NULL) {
@@ -217,7 +218,9 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 		qsmtpd_open_reply(peer, o.reqid, BW_SUBMIT_BUSY, NULL);
 		return;
 	}
-	if (o.size_hint > (uint64_t)BW_LIMIT(cfg, LIM_MESSAGE_SIZE_LIMIT)) {
+	BW_IMSG_STR(listener, o.listener);
+	if (o.size_hint > (uint64_t)config_limits_for_listener(cfg,
+	    listener)->v[LIM_MESSAGE_SIZE_LIMIT]) {
 		log_info("- open reqid=%" PRIu64 " refused: TOOBIG "
 		    "size_hint=%" PRIu64, o.reqid, o.size_hint);
 		qsmtpd_open_reply(peer, o.reqid, BW_SUBMIT_TOOBIG, NULL);
@@ -269,7 +272,7 @@ qsmtpd_rcpt(struct bw_peer *peer, struct bw_imsg *imsg)
 	}
 	if (qmsg_rcpt_add(m, rcpt, r.notify, orcpt) == -1 &&
 	    m->fail == BW_SUBMIT_TOOMANY && m->nrcpt ==
-	    (uint32_t)BW_LIMIT(m->cfg, LIM_SMTPD_MAX_RECIPIENTS))
+	    (uint32_t)m->lim->v[LIM_SMTPD_MAX_RECIPIENTS])
 		log_info("%s too many recipients (limit %u)", qid, m->nrcpt);
 }
 
