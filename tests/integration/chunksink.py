@@ -8,8 +8,9 @@ It also records how the client sent: with probe_pipelining, the reply to
 MAIL waits PROBE_S and then notes whether a BDAT command had already
 arrived (the client pipelined its chunk with MAIL and RCPT); after each
 BDAT chunk it notes whether more bytes were already waiting (a client
-that pipelines chunks).  Every socket has a timeout; stop() ends the
-thread and closes the listener.
+that pipelines chunks).  session_msgs counts the messages taken in each
+session, in the order sessions began.  Every socket has a timeout; stop()
+ends the thread and closes the listener.
 """
 
 import socket
@@ -49,6 +50,7 @@ class ChunkSink(threading.Thread):
         self.commands = []          # every command line, in order
         self.bdat_with_mail = []    # probe: BDAT already there at MAIL
         self.more_after_chunk = []  # bytes waiting after each chunk
+        self.session_msgs = []      # messages per session
         self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind((addr, port))
@@ -87,6 +89,9 @@ class ChunkSink(threading.Thread):
     def _session(self, c):
         c.settimeout(SESSION_TIMEOUT_S)
         buf = bytearray()
+        with self.lock:
+            sid = len(self.session_msgs)
+            self.session_msgs.append(0)
 
         def fill():
             d = c.recv(65536)
@@ -170,7 +175,7 @@ class ChunkSink(threading.Thread):
                         data += (ln[1:] if ln.startswith(b".") else ln)
                         data += b"\r\n"
                     self._keep(Message(mail, rcpts, "DATA", bytes(data),
-                                       []))
+                                       []), sid)
                     mail, rcpts = None, []
                     reply("250 2.0.0 ok queued")
                 elif verb == "BDAT":
@@ -188,7 +193,7 @@ class ChunkSink(threading.Thread):
                     chunks.append((size, last))
                     if last:
                         self._keep(Message(mail, rcpts, "BDAT",
-                                           bytes(body), chunks))
+                                           bytes(body), chunks), sid)
                         mail, rcpts = None, []
                         reply("250 2.0.0 ok queued")
                     else:
@@ -208,6 +213,12 @@ class ChunkSink(threading.Thread):
         finally:
             c.close()
 
-    def _keep(self, m):
+    def _keep(self, m, sid):
         with self.lock:
             self.messages.append(m)
+            self.session_msgs[sid] += 1
+
+    def per_session(self):
+        """Messages taken in each session that took any."""
+        with self.lock:
+            return [n for n in self.session_msgs if n > 0]
