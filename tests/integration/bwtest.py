@@ -228,7 +228,9 @@ class Breakwater:
 
     def _linked(self, procs):
         """Every started smtpd and deliverd worker has its queued link up:
-        before that, MAIL gets 451 and no job can be delivered."""
+        before that, MAIL gets 451 and no job can be delivered; and smtpd
+        its dnscached link when dnscached runs: before that, a listener
+        that looks up names answers tempfail at once."""
         try:
             st = self.bwctl("status", json_out=True, check=False)
         except Exception:
@@ -242,6 +244,9 @@ class Breakwater:
                 continue
             if p.get("state") != "up" or \
                     p.get("counters", {}).get("queued_up") != 1:
+                return False
+            if base == "smtpd" and "dnscached" in procs and \
+                    p.get("counters", {}).get("dnscached_up", 1) != 1:
                 return False
         return "smtpd" not in procs or "smtpd" in seen
 
