@@ -45,6 +45,13 @@
 struct smtpd_env;
 struct bw_dns_client;
 
+/* SMTP synchronization violations (smtpd_session.c). */
+enum smtpd_sync {
+	SMTPD_SYNC_PREGREET,	/* input before the banner */
+	SMTPD_SYNC_PIPELINING,	/* input behind a command that must wait */
+	SMTPD_SYNC_EARLY_DATA,	/* message text behind DATA, before 354 */
+};
+
 struct smtpd_listener {
 	TAILQ_ENTRY(smtpd_listener) entry;
 	struct smtpd_env	*env;
@@ -127,7 +134,10 @@ struct smtpd_session {
 	char			 name[BW_DOMAIN_MAX + 1];	/* confirmed
 						   reverse DNS, or "unknown" */
 	struct smtpd_rdns	 rdns;
-	int			 rdns_wait;	/* the banner waits for it */
+	uint64_t		 connect_ms;	/* bw_now_ms() at accept: the
+						   greeting delay runs from it */
+	int			 admit_decided;	/* lookups done, HAT decided */
+	int			 admitted;	/* ... and counted: may greet */
 	int			 connect_logged;
 	enum smtpd_phase	 phase;
 	int			 free_scheduled;
@@ -269,8 +279,18 @@ void	 smtpd_session_open_reply(struct smtpd_session *, int status,
 void	 smtpd_session_commit_reply(struct smtpd_session *, int status);
 void	 smtpd_session_queue_lost(struct smtpd_session *);
 void	 smtpd_session_tls_done(struct smtpd_session *);
-/* The reverse DNS state is settled (maybe at once, from rdns_start). */
-void	 smtpd_session_rdns_done(struct smtpd_session *);
+int	 smtpd_session_talked_early(struct smtpd_session *);
+void	 smtpd_session_sync_violation(struct smtpd_session *,
+	    enum smtpd_sync, int cmd);
+
+/* smtpd_admit.c: from accept to the banner */
+void	 smtpd_admit_start(struct smtpd_session *);
+/* Every lookup (reverse DNS, reputation) has settled: decide. */
+void	 smtpd_session_lookups_done(struct smtpd_session *);
+void	 smtpd_admit_counted(struct smtpd_session *, int granted);
+void	 smtpd_admit_tls_done(struct smtpd_session *);
+void	 smtpd_admit_timer(struct smtpd_session *);
+void	 smtpd_admit_log_connect(struct smtpd_session *);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);
 

@@ -212,7 +212,7 @@ smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
 	default:
 		break;
 	}
-	smtpd_session_rdns_done(s);
+	smtpd_session_lookups_done(s);
 }
 
 /*
@@ -350,7 +350,7 @@ smtpd_rdns_ptr_cb(const struct bw_dns_result *res, void *arg)
 
 /*
  * Start the lookup at connect; it may settle at once (not wanted, or
- * dnscached down), and smtpd_session_rdns_done() runs either way.
+ * dnscached down), and smtpd_session_lookups_done() runs either way.
  */
 void
 smtpd_rdns_start(struct smtpd_session *s)
@@ -362,7 +362,7 @@ smtpd_rdns_start(struct smtpd_session *s)
 	if (!smtpd_rdns_wanted(s->l->conf, &s->ss) ||
 	    smtpd_rdns_addr(&s->ss, &r->family, r->bin) == -1) {
 		r->state = SMTPD_RDNS_OFF;
-		smtpd_session_rdns_done(s);
+		smtpd_session_lookups_done(s);
 		return;
 	}
 	r->state = SMTPD_RDNS_PENDING;

@@ -45,7 +45,6 @@ static void	 smtpd_session_event_cb(struct bufferevent *, short, void *);
 static void	 smtpd_session_timer_cb(evutil_socket_t, short, void *);
 static void	 smtpd_session_flush_cb(evutil_socket_t, short, void *);
 static void	 smtpd_session_starttls_go(struct smtpd_session *);
-static void	 smtpd_session_log_connect(struct smtpd_session *);
 
 /*
  * Callbacks, input bound and events of the session's (new) bufferevent.
@@ -278,7 +277,7 @@ smtpd_session_close(struct smtpd_session *s, const char *why)
 	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
 		return;
 	smtpd_rdns_cancel(s);
-	smtpd_session_log_connect(s);
+	smtpd_admit_log_connect(s);
 	log_info("session=%llu addr=%s disconnect reason=%s messages=%u",
 	    (unsigned long long)s->id, s->addr, why, s->nmessages);
 	smtpd_queue_abort(s);
@@ -347,13 +346,7 @@ smtpd_session_junk(struct smtpd_session *s)
  * the unread input and end the session (an open message is aborted), as
  * Postfix's postscreen does for pregreet and pipelining.
  */
-enum smtpd_sync {
-	SMTPD_SYNC_PREGREET,	/* input before the banner */
-	SMTPD_SYNC_PIPELINING,	/* input behind a command that must wait */
-	SMTPD_SYNC_EARLY_DATA,	/* message text behind DATA, before 354 */
-};
-
-static void
+void
 smtpd_session_sync_violation(struct smtpd_session *s, enum smtpd_sync v,
     int cmd)
 {
@@ -450,7 +443,7 @@ smtpd_session_tls_timeout(struct smtpd_session *s)
  * plaintext socket is peeked as well (one system call per delayed
  * session; TLS records are left to the TLS layer).
  */
-static int
+int
 smtpd_session_talked_early(struct smtpd_session *s)
 {
 	char	 c;
@@ -459,81 +452,6 @@ smtpd_session_talked_early(struct smtpd_session *s)
 		return 1;
 	return s->fd_owned && s->fd != -1 &&
 	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
-}
-
-static void
-smtpd_session_banner(struct smtpd_session *s)
-{
-	s->banner_sent = 1;
-	s->phase = SMTPD_PH_CMD;
-	smtpd_session_reply(s, "220 %s ESMTP Breakwater", s->env->d.cfg->hostname);
-	smtpd_session_set_timeouts(s);
-}
-
-/*
- * The connect line, once the client's name is settled (or the session
- * ends first): its name and the reverse DNS state (smtpd_dns.c).
- */
-static void
-smtpd_session_log_connect(struct smtpd_session *s)
-{
-	int	 unconfirmed = s->rdns.state == SMTPD_RDNS_UNCONFIRMED;
-
-	if (s->connect_logged)
-		return;
-	s->connect_logged = 1;
-	log_info("session=%llu connect addr=%s name=%s rdns=%s%s%s "
-	    "listener=%s", (unsigned long long)s->id, s->addr, s->name,
-	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
-	    unconfirmed ? s->rdns.names[0] : "", s->l->conf->name);
-}
-
-/*
- * The greeting delay is over: the banner, unless the reverse lookup is
- * still running; then the session stays in the delay phase (the client
- * must still be silent) until smtpd_session_rdns_done(), at the latest
- * smtpd_dns_timeout after connect (the lookup's own deadline).
- */
-static void
-smtpd_session_banner_or_wait(struct smtpd_session *s)
-{
-	if (s->rdns.state == SMTPD_RDNS_PENDING) {
-		s->rdns_wait = 1;
-		s->phase = SMTPD_PH_DELAY;
-		smtpd_session_set_timeouts(s);
-		return;
-	}
-	smtpd_session_banner(s);
-}
-
-/* After accept (or the implicit-TLS handshake): delay, then banner. */
-static void
-smtpd_session_greet(struct smtpd_session *s)
-{
-	long long	 delay = SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY);
-
-	if (delay > 0) {
-		s->phase = SMTPD_PH_DELAY;
-		smtpd_session_set_timeouts(s);
-		smtpd_session_timer_arm(s, delay);
-		return;
-	}
-	smtpd_session_banner_or_wait(s);
-}
-
-void
-smtpd_session_rdns_done(struct smtpd_session *s)
-{
-	smtpd_session_log_connect(s);
-	if (!s->rdns_wait || s->phase != SMTPD_PH_DELAY || s->free_scheduled)
-		return;
-	s->rdns_wait = 0;
-	if (smtpd_session_talked_early(s)) {
-		smtpd_session_sync_violation(s, SMTPD_SYNC_PREGREET,
-		    SMTP_CMD_UNKNOWN);
-		return;
-	}
-	smtpd_session_banner(s);
 }
 
 void
@@ -580,12 +498,7 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	env->nsessions++;
 	env->c.connections++;
 	smtpd_session_setup_bev(s);
-	/* runs beside the TLS handshake and the greeting delay */
-	smtpd_rdns_start(s);
-	if (s->phase == SMTPD_PH_TLS_IMPLICIT)
-		smtpd_session_set_timeouts(s);
-	else
-		smtpd_session_greet(s);
+	smtpd_admit_start(s);
 	return;
 fail:
 	log_warn("listener=%s: cannot set up a session", l->conf->name);
@@ -1077,7 +990,7 @@ smtpd_session_tls_done(struct smtpd_session *s)
 	    (unsigned long long)s->id, s->addr, s->tls_proto, s->tls_cipher,
 	    s->tls_bits);
 	if (was == SMTPD_PH_TLS_IMPLICIT) {
-		smtpd_session_greet(s);
+		smtpd_admit_tls_done(s);
 		return;
 	}
 	/* RFC 3207 4.2: forget everything learned before TLS */
@@ -1376,12 +1289,7 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 	switch (s->phase) {
 	case SMTPD_PH_DELAY:
-		if (smtpd_session_talked_early(s)) {
-			smtpd_session_sync_violation(s, SMTPD_SYNC_PREGREET,
-			    SMTP_CMD_UNKNOWN);
-			break;
-		}
-		smtpd_session_banner_or_wait(s);
+		smtpd_admit_timer(s);
 		break;
 	case SMTPD_PH_CMD:
 		if (s->bdat && smtpd_bdat_left_ms(s) == 0) {
