@@ -49,6 +49,8 @@ config_defaults(struct bw_config *cfg)
 	TAILQ_INIT(&cfg->routes);
 	TAILQ_INIT(&cfg->profiles);
 	TAILQ_INIT(&cfg->dests);
+	TAILQ_INIT(&cfg->policies);
+	TAILQ_INIT(&cfg->groups);
 	strlcpy(cfg->default_gateway, BW_GATEWAY_DEFAULT,
 	    sizeof(cfg->default_gateway));
 	strlcpy(cfg->bounce_gateway, BW_GATEWAY_DEFAULT,
@@ -301,6 +303,21 @@ config_free(struct bw_config *cfg)
 		config_dest_free(d);
 	}
 	TAILQ_INIT(&cfg->dests);
+	{
+		struct bw_policy_conf	*po;
+		struct bw_group_conf	*g;
+
+		while ((po = TAILQ_FIRST(&cfg->policies)) != NULL) {
+			TAILQ_REMOVE(&cfg->policies, po, entry);
+			config_policy_free(po);
+		}
+		TAILQ_INIT(&cfg->policies);
+		while ((g = TAILQ_FIRST(&cfg->groups)) != NULL) {
+			TAILQ_REMOVE(&cfg->groups, g, entry);
+			config_group_free(g);
+		}
+		TAILQ_INIT(&cfg->groups);
+	}
 }
 
 struct bw_config *

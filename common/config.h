@@ -53,6 +53,13 @@ enum bw_limit_id {
 	LIM_SMTPD_GREETING_DELAY,	/* ms: pause before the banner */
 	LIM_SMTPD_JUNK_COMMAND_LIMIT,	/* NOOP, RSET, VRFY, HELP per message */
 	LIM_SMTPD_DNS_TIMEOUT,		/* ms: reverse DNS before the banner */
+	LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR,	/* per host and window; 0 off */
+	LIM_SMTPD_RECIPIENTS_WINDOW,	/* ms: that window's length */
+	LIM_SMTPD_MAX_MESSAGES_PER_MINUTE,	/* per host and window; 0 off */
+	LIM_SMTPD_MESSAGES_WINDOW,	/* ms: that window's length */
+	LIM_SMTPD_TARPIT_GREETING_DELAY,	/* ms added at score -10 */
+	LIM_SMTPD_COMMAND_DELAY,	/* ms before each reply */
+	LIM_SMTPD_TARPIT_COMMAND_DELAY,	/* ms added at score -10 */
 	LIM_HOPCOUNT_LIMIT,		/* Received: fields a message may carry */
 	LIM_QUEUE_MIN_FREE_SPACE,	/* bytes free on the spool fs */
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */
@@ -151,6 +158,110 @@ struct bw_net {
 	int			 prefixlen;
 };
 
+/*
+ * The host access table (config_hat.c, doc/breakwater.conf.5 "HOST
+ * ACCESS TABLE").  A mail flow policy is what a connecting host gets; a
+ * sender group says which hosts get it; each listener lists its groups in
+ * order (first match wins) and a default policy.
+ *
+ * policy NAME { behaviour accept|relay|reject|tcprefuse
+ *     tls off|offered|required  scan spam virus|none
+ *     shed_under_pressure yes|no  LIMIT VALUE ... }
+ */
+#define BW_SCAN_SPAM		0x1	/* flags in the envelope */
+#define BW_SCAN_VIRUS		0x2
+#define BW_CONFIG_POLICIES_MAX	256
+#define BW_CONFIG_GROUPS_MAX	1024
+#define BW_HAT_GROUPS_MAX	256	/* groups in one listener's table */
+#define BW_GROUP_DNSL_MAX	16	/* dns_list criteria of one group */
+#define BW_GROUP_DNSL_ADDRS_MAX	8	/* answers one criterion names */
+
+enum bw_policy_action {
+	BW_POLICY_ACCEPT = 0,	/* mail for the listener's domains (RAT) */
+	BW_POLICY_RELAY,	/* mail for any domain */
+	BW_POLICY_REJECT,	/* 554 banner, 554 to all but QUIT */
+	BW_POLICY_TCPREFUSE,	/* closed before the banner */
+};
+
+enum bw_policy_tls {
+	BW_POLICY_TLS_LISTENER = 0,	/* not set: as the listener says */
+	BW_POLICY_TLS_OFF,		/* no STARTTLS offered */
+	BW_POLICY_TLS_OFFERED,
+	BW_POLICY_TLS_REQUIRED,		/* no MAIL before STARTTLS */
+};
+
+struct bw_policy_conf {
+	TAILQ_ENTRY(bw_policy_conf) entry;
+	char			 name[BW_NAME_MAX];
+	enum bw_policy_action	 action;
+	enum bw_policy_tls	 tls;
+	unsigned int		 scan;		/* BW_SCAN_* */
+	int			 shed;		/* 421 under queue pressure;
+						   -1 not set: accept and
+						   reject yes, relay no */
+	struct bw_limit_overrides lim_over;
+	int			 line;
+};
+TAILQ_HEAD(bw_policy_list, bw_policy_conf);
+
+/* rdns criteria of a group */
+#define BW_GROUP_RDNS_MISSING		0x01	/* no PTR record */
+#define BW_GROUP_RDNS_UNCONFIRMED	0x02	/* PTR does not resolve back */
+#define BW_GROUP_RDNS_TEMPFAIL		0x04	/* lookup failed or too slow */
+
+struct bw_group_dnsl {
+	char			 zone[BW_DOMAIN_MAX + 1];	/* lower-cased */
+	uint32_t		 addrs[BW_GROUP_DNSL_ADDRS_MAX];	/* host
+						   order; none: any listing */
+	int			 naddrs;
+};
+
+struct bw_nettab;
+
+/*
+ * sender_group NAME { policy POLICY  match any|all
+ *     network CIDR ...  networks_file PATH
+ *     rdns_name NAME|.SUFFIX ...  rdns missing|unconfirmed|tempfail ...
+ *     score MIN MAX | score none  dns_list ZONE [ADDR ...] }
+ * "any" (default): one criterion matching is enough; "all": every kind
+ * of criterion the group has must match (networks, names, rdns, score,
+ * each dns_list).
+ */
+struct bw_group_conf {
+	TAILQ_ENTRY(bw_group_conf) entry;
+	char			 name[BW_NAME_MAX];
+	char			 policy_name[BW_NAME_MAX];
+	int			 policy_line;
+	const struct bw_policy_conf *policy;	/* linked after the file */
+	int			 match_all;
+	struct bw_net		*nets;		/* as parsed, for the table */
+	size_t			 nnets;
+	struct bw_nettab	*nettab;	/* built after the file */
+	char			**names;	/* lower-cased, ".suffix" */
+	int			 nnames;
+	unsigned int		 rdns;		/* BW_GROUP_RDNS_* */
+	int			 score_set;
+	int			 score_none;	/* matches "none" */
+	int			 score_min;	/* tenths, inclusive */
+	int			 score_max;
+	struct bw_group_dnsl	*dnsl;
+	int			 ndnsl;
+	int			 line;
+};
+TAILQ_HEAD(bw_group_list, bw_group_conf);
+
+/*
+ * One row of a listener's table, resolved: the group (NULL for the
+ * default row), its policy (NULL: no default_policy -- the listener's
+ * own behaviour, today's accept/relay_networks) and the complete limit
+ * set of a session under it (the listener's set, then the policy's own).
+ */
+struct bw_hat_entry {
+	const struct bw_group_conf	*group;
+	const struct bw_policy_conf	*policy;
+	struct bw_limit_set		 limits;
+};
+
 struct bw_listener_conf {
 	TAILQ_ENTRY(bw_listener_conf) entry;
 	char			 name[BW_NAME_MAX];
@@ -172,6 +283,18 @@ struct bw_listener_conf {
 	/* Networks a private listener relays for. */
 	struct bw_net		*relay_networks;
 	int			 nrelay_networks;
+	/* RAT addresses (lower-cased): see config_listener_accepts_rcpt */
+	char			**accept_rcpts;
+	int			 naccept_rcpts;
+	/* HAT: group names in order, linked to hat[] after the file */
+	char			**hat_names;
+	int			 nhat_names;
+	int			 hat_line;
+	char			 default_policy[BW_NAME_MAX];	/* "": none */
+	int			 default_policy_line;
+	struct bw_hat_entry	*hat;
+	int			 nhat;
+	struct bw_hat_entry	 hat_default;
 	/* Limits set in the block ("greeting_delay" is smtpd_greeting_delay)
 	 * and the resolved set its sessions take. */
 	struct bw_limit_overrides lim_over;
@@ -316,6 +439,8 @@ struct bw_config {
 						   any set: for sanity checks
 						   that must admit every set */
 	struct bw_listener_list	 listeners;
+	struct bw_policy_list	 policies;
+	struct bw_group_list	 groups;
 	struct bw_dest_list	 dests;
 	struct bw_dest_ref	*dest_index;	/* sorted by pattern */
 	size_t			 ndest_index;
@@ -384,6 +509,11 @@ void	 config_limits_resolve(struct bw_config *);
  */
 const struct bw_limit_set *config_limits_for_listener(
 	    const struct bw_config *, const char *name);
+/* A session's set under a policy of the listener ("" or unknown: the
+ * listener's own). */
+const struct bw_limit_set *config_limits_for_policy(
+	    const struct bw_config *, const char *listener,
+	    const char *policy);
 const struct bw_limit_set *config_limits_for_destination(
 	    const struct bw_config *, const char *domain);
 /* The destination block for domain, or NULL (config_destination.c). */
@@ -414,6 +544,21 @@ int	 config_runtime_path(const struct bw_config *, const char *name,
  */
 int	 config_listener_accepts(const struct bw_listener_conf *,
 	    const char *domain);
+
+/*
+ * RAT for one recipient address (lower-cased local@domain): listed in
+ * accept_recipients, or in an accepted domain that no accept_recipients
+ * entry narrows to listed addresses.
+ */
+int	 config_listener_accepts_rcpt(const struct bw_listener_conf *,
+	    const char *addr, const char *domain);
+/* Policies and groups by name (config_hat.c); NULL if none. */
+const struct bw_policy_conf *config_policy_find(const struct bw_config *,
+	    const char *name);
+const struct bw_group_conf *config_group_find(const struct bw_config *,
+	    const char *name);
+const char	*config_policy_action_name(enum bw_policy_action);
+const char	*config_policy_tls_name(enum bw_policy_tls);
 
 /*
  * 1 if the address is inside one of the networks (AF_INET or AF_INET6; an

@@ -132,6 +132,7 @@ config_check_all(struct config_parser *p)
 	}
 	config_check_delivery(p);
 	config_dest_index(p);
+	config_hat_link(p);
 	config_limits_resolve(cfg);
 	config_check_limit_sets(p);
 }

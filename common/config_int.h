@@ -14,6 +14,7 @@
  *   config_scope.c     limits inside blocks, resolving each block's set,
  *                      checks across limits, config_limits_for_*
  *   config_destination.c destination blocks and their lookup
+ *   config_hat.c       policies, sender groups, a listener's table
  *   config_check.c     checks that need the whole file
  *   config_limits.c    the limits table
  *   config_default.c   the built-in default text
@@ -49,6 +50,8 @@ enum config_block {
 	BLK_GATEWAY,
 	BLK_PROFILE,
 	BLK_DESTINATION,
+	BLK_POLICY,
+	BLK_GROUP,
 };
 
 struct config_parser {
@@ -64,6 +67,10 @@ struct config_parser {
 	struct bw_gateway_conf	*gw;		/* open gateway block */
 	struct bw_profile_conf	*prof;		/* open bounce_profile block */
 	struct bw_dest_conf	*dest;		/* open destination block */
+	struct bw_policy_conf	*policy;	/* open policy block */
+	struct bw_group_conf	*group;		/* open sender_group block */
+	int			 npolicies;
+	int			 ngroups;
 	int			 cur_keep;	/* 0: bad header, dropped at "}" */
 	int			 ngateways;
 	int			 ngwrules;
@@ -152,6 +159,21 @@ void		 config_dest_close(struct config_parser *);
 void		 config_dest_free(struct bw_dest_conf *);
 const char	*config_dest_name(const struct bw_dest_conf *);
 void		 config_dest_index(struct config_parser *);
+
+/* config_hat.c */
+void		 config_policy_open(struct config_parser *);
+void		 config_policy_stmt(struct config_parser *);
+void		 config_policy_close(struct config_parser *);
+void		 config_policy_free(struct bw_policy_conf *);
+void		 config_group_open(struct config_parser *);
+void		 config_group_stmt(struct config_parser *);
+void		 config_group_close(struct config_parser *);
+void		 config_group_free(struct bw_group_conf *);
+int		 config_score_parse(const char *, int *tenths);
+int		 config_hat_listener_stmt(struct config_parser *,
+		    struct bw_listener_conf *);
+void		 config_hat_listener_free(struct bw_listener_conf *);
+void		 config_hat_link(struct config_parser *);
 
 /* config_check.c */
 void		 config_check_all(struct config_parser *);

@@ -117,6 +117,39 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    "DNS: two tries of dns_attempt_timeout and a margin; a client "
 	    "waits 5 minutes for the banner (RFC 5321 4.5.3.2.1), and a "
 	    "DNS that does not answer holds no session longer than this"),
+	ROW(LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR,
+	    "smtpd_max_recipients_per_hour",
+	    0, 0, 100000000, BW_UNIT_COUNT, S_SESSION,
+	    "off by default; set it in the policy of groups that should "
+	    "not send in bulk (Cisco's recipients per hour): past it a host "
+	    "gets 452 4.5.3 until its window reopens, counted across every "
+	    "smtpd by the counter owner"),
+	ROW(LIM_SMTPD_RECIPIENTS_WINDOW, "smtpd_recipients_window",
+	    1 * HOUR, 1 * SEC, 1 * DAY, BW_UNIT_MS, S_SESSION,
+	    "the hour of smtpd_max_recipients_per_hour; shorter only in "
+	    "tests"),
+	ROW(LIM_SMTPD_MAX_MESSAGES_PER_MINUTE,
+	    "smtpd_max_messages_per_minute",
+	    0, 0, 10000000, BW_UNIT_COUNT, S_SESSION,
+	    "off by default; a per-host message rate for policies of "
+	    "suspicious groups: past it 421 4.7.0 and the host retries later"),
+	ROW(LIM_SMTPD_MESSAGES_WINDOW, "smtpd_messages_window",
+	    1 * MINUTE, 1 * SEC, 1 * HOUR, BW_UNIT_MS, S_SESSION,
+	    "the minute of smtpd_max_messages_per_minute"),
+	ROW(LIM_SMTPD_TARPIT_GREETING_DELAY, "smtpd_tarpit_greeting_delay",
+	    0, 0, 3 * MINUTE, BW_UNIT_MS, S_SESSION,
+	    "added to smtpd_greeting_delay in proportion to a negative "
+	    "score (all of it at -10): the worse a host, the slower it "
+	    "gets its banner; with the greeting delay it stays under the 5 "
+	    "minutes a client waits (RFC 5321 4.5.3.2.1)"),
+	ROW(LIM_SMTPD_COMMAND_DELAY, "smtpd_command_delay",
+	    0, 0, 1 * MINUTE, BW_UNIT_MS, S_SESSION,
+	    "off: a pause before every reply slows a client down without "
+	    "refusing it (a tarpit), for policies of suspicious groups"),
+	ROW(LIM_SMTPD_TARPIT_COMMAND_DELAY, "smtpd_tarpit_command_delay",
+	    0, 0, 2 * MINUTE, BW_UNIT_MS, S_SESSION,
+	    "added to smtpd_command_delay in proportion to a negative score; "
+	    "together under the 5 minutes a client waits for a reply"),
 	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
 	    50, 1, 1000, BW_UNIT_COUNT, S_SESSION,
 	    "Postfix's default: real paths take well under 20 hops, and a "

@@ -42,6 +42,10 @@ config_listener_free(struct bw_listener_conf *l)
 		free(l->accept_domains[i]);
 	free(l->accept_domains);
 	free(l->relay_networks);
+	for (i = 0; i < l->naccept_rcpts; i++)
+		free(l->accept_rcpts[i]);
+	free(l->accept_rcpts);
+	config_hat_listener_free(l);
 	free(l);
 }
 
@@ -166,6 +170,45 @@ config_listener_networks(struct config_parser *p, struct bw_listener_conf *l)
 	}
 }
 
+/* Append the values of an accept_recipients statement. */
+static void
+config_listener_rcpts(struct config_parser *p, struct bw_listener_conf *l)
+{
+	char		 e[CONFIG_ESC_MAX], **nr;
+	const char	*at;
+	int		 i;
+
+	for (i = 1; i < p->ntok; i++) {
+		const char	*a = p->tok[i].s;
+
+		if ((at = strrchr(a, '@')) == NULL || at == a ||
+		    strlen(a) >= BW_ADDR_MAX || !config_domain_valid(at + 1)) {
+			config_error(p, p->line, "accept_recipients: bad "
+			    "address \"%s\" (local@domain)",
+			    config_esc(e, sizeof(e), a));
+			continue;
+		}
+		if (l->naccept_rcpts >= BW_CONFIG_LIST_MAX) {
+			config_error(p, p->line, "accept_recipients: too many "
+			    "addresses (max %d)", BW_CONFIG_LIST_MAX);
+			return;
+		}
+		nr = reallocarray(l->accept_rcpts, l->naccept_rcpts + 1,
+		    sizeof(*nr));
+		if (nr == NULL) {
+			config_error(p, p->line, "out of memory");
+			return;
+		}
+		l->accept_rcpts = nr;
+		if ((nr[l->naccept_rcpts] = strdup(a)) == NULL) {
+			config_error(p, p->line, "out of memory");
+			return;
+		}
+		bw_lowercase(nr[l->naccept_rcpts], a, strlen(a) + 1);
+		l->naccept_rcpts++;
+	}
+}
+
 /* A statement inside a listener block. */
 void
 config_listener_stmt(struct config_parser *p)
@@ -254,7 +297,14 @@ config_listener_stmt(struct config_parser *p)
 		/* older spelling, kept: today's files stay valid */
 		config_limit_set(p, &bw_limit_defs[LIM_SMTPD_GREETING_DELAY],
 		    k, BW_SCOPE_LISTENER, &l->lim_over);
-	} else if (config_limit_stmt(p, BW_SCOPE_LISTENER, &l->lim_over))
+	} else if (strcmp(k, "accept_recipients") == 0) {
+		if (p->ntok < 2)
+			config_error(p, p->line, "%s: missing value", k);
+		else
+			config_listener_rcpts(p, l);
+	} else if (config_hat_listener_stmt(p, l))
+		;	/* sender_groups, default_policy */
+	else if (config_limit_stmt(p, BW_SCOPE_LISTENER, &l->lim_over))
 		;	/* a limit: set, or refused with its scopes */
 	else if (config_is_global(k))
 		config_error(p, p->line, "%s: a global setting, not valid "
@@ -283,9 +333,9 @@ config_listener_close(struct config_parser *p)
 	if (l->port == 0)
 		config_error(p, l->line, "listener \"%s\": missing port",
 		    l->name);
-	if (l->public && l->naccept_domains == 0)
+	if (l->public && l->naccept_domains == 0 && l->naccept_rcpts == 0)
 		config_error(p, l->line, "listener \"%s\": a public listener "
-		    "needs accept_domains", l->name);
+		    "needs accept_domains (or accept_recipients)", l->name);
 	if (l->public && l->nrelay_networks > 0)
 		config_error(p, l->line, "listener \"%s\": relay_networks is "
 		    "for private listeners only", l->name);
@@ -349,6 +399,41 @@ config_listener_accepts(const struct bw_listener_conf *l, const char *domain)
 			return 1;
 	}
 	return 0;
+}
+
+/* The domain part of a lower-cased address equals domain (no dot). */
+static int
+config_rcpt_in_domain(const char *rcpt, const char *domain, size_t dlen)
+{
+	const char	*at = strrchr(rcpt, '@');
+
+	return at != NULL && strlen(at + 1) == dlen &&
+	    strncasecmp(at + 1, domain, dlen) == 0;
+}
+
+/*
+ * RAT by address: an address listed in accept_recipients is accepted
+ * (its domain need not be an accepted one); a domain with listed
+ * addresses accepts only those, so that a gateway in front of a small
+ * server can refuse unknown users at RCPT instead of bouncing later.
+ */
+int
+config_listener_accepts_rcpt(const struct bw_listener_conf *l,
+    const char *addr, const char *domain)
+{
+	size_t	 dlen = strlen(domain);
+	int	 i, narrowed = 0;
+
+	if (dlen > 0 && domain[dlen - 1] == '.')
+		dlen--;
+	for (i = 0; i < l->naccept_rcpts; i++) {
+		if (strcasecmp(l->accept_rcpts[i], addr) == 0)
+			return 1;
+		if (!narrowed && config_rcpt_in_domain(l->accept_rcpts[i],
+		    domain, dlen))
+			narrowed = 1;
+	}
+	return !narrowed && config_listener_accepts(l, domain);
 }
 
 /*

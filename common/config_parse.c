@@ -25,7 +25,8 @@
 #define CONFIG_WORKERS_MAX	256	/* deliverd_workers */
 
 static const char *const config_block_names[] = {
-	"", "listener", "gateway", "bounce_profile", "destination"
+	"", "listener", "gateway", "bounce_profile", "destination", "policy",
+	"sender_group"
 };
 
 /*
@@ -90,6 +91,16 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "accept_domains", BLK_LISTENER },
 	{ "relay_networks", BLK_LISTENER },
 	{ "reverse_dns", BLK_LISTENER },
+	{ "sender_groups", BLK_LISTENER },
+	{ "default_policy", BLK_LISTENER },
+	{ "accept_recipients", BLK_LISTENER },
+	{ "behaviour", BLK_POLICY },
+	{ "scan", BLK_POLICY },
+	{ "shed_under_pressure", BLK_POLICY },
+	{ "network", BLK_GROUP },
+	{ "rdns_name", BLK_GROUP },
+	{ "rdns", BLK_GROUP },
+	{ "score", BLK_GROUP },
 	{ "helo", BLK_GATEWAY },
 	{ "source", BLK_GATEWAY },
 	{ "retry_initial", BLK_PROFILE },
@@ -114,7 +125,7 @@ config_block_of(const char *k)
 {
 	int	 b;
 
-	for (b = BLK_LISTENER; b <= BLK_DESTINATION; b++)
+	for (b = BLK_LISTENER; b <= BLK_GROUP; b++)
 		if (strcmp(k, config_block_names[b]) == 0)
 			return (enum config_block)b;
 	return BLK_NONE;
@@ -221,6 +232,12 @@ config_global_stmt(struct config_parser *p)
 		return;
 	case BLK_DESTINATION:
 		config_dest_open(p);
+		return;
+	case BLK_POLICY:
+		config_policy_open(p);
+		return;
+	case BLK_GROUP:
+		config_group_open(p);
 		return;
 	case BLK_NONE:
 		break;
@@ -346,6 +363,12 @@ config_block_cur(struct config_parser *p, int *line)
 	case BLK_DESTINATION:
 		*line = p->dest->line;
 		return config_dest_name(p->dest);
+	case BLK_POLICY:
+		*line = p->policy->line;
+		return p->policy->name;
+	case BLK_GROUP:
+		*line = p->group->line;
+		return p->group->name;
 	case BLK_NONE:
 		break;
 	}
@@ -369,6 +392,12 @@ config_block_close(struct config_parser *p)
 		break;
 	case BLK_DESTINATION:
 		config_dest_close(p);
+		break;
+	case BLK_POLICY:
+		config_policy_close(p);
+		break;
+	case BLK_GROUP:
+		config_group_close(p);
 		break;
 	case BLK_NONE:
 		break;
@@ -397,6 +426,12 @@ config_block_abandon(struct config_parser *p)
 		case BLK_DESTINATION:
 			config_dest_free(p->dest);
 			break;
+		case BLK_POLICY:
+			config_policy_free(p->policy);
+			break;
+		case BLK_GROUP:
+			config_group_free(p->group);
+			break;
 		case BLK_NONE:
 			break;
 		}
@@ -405,6 +440,8 @@ config_block_abandon(struct config_parser *p)
 	p->gw = NULL;
 	p->prof = NULL;
 	p->dest = NULL;
+	p->policy = NULL;
+	p->group = NULL;
 	p->block = BLK_NONE;
 }
 
@@ -446,8 +483,10 @@ config_line_parse(struct config_parser *p)
 		p->skip_line = p->line;
 		return;
 	}
-	if (p->tok[0].quoted || config_block_of(p->tok[0].s) == BLK_NONE) {
-		/* Braces only open and close blocks. */
+	if (p->tok[0].quoted || config_block_of(p->tok[0].s) == BLK_NONE ||
+	    (p->block != BLK_NONE && !last_brace)) {
+		/* Braces only open and close blocks ("policy NAME" inside a
+		 * sender_group names one, it opens nothing). */
 		for (i = 1; i < p->ntok; i++) {
 			if (!config_tok_is(&p->tok[i], "{") &&
 			    !config_tok_is(&p->tok[i], "}"))
@@ -455,8 +494,8 @@ config_line_parse(struct config_parser *p)
 			config_error(p, p->line, "%s: unexpected \"%s\"%s",
 			    config_esc(e, sizeof(e), p->tok[0].s),
 			    p->tok[i].s, last_brace ? " (only listener, "
-			    "gateway, bounce_profile and destination open a "
-			    "block)" : "");
+			    "gateway, bounce_profile, destination, policy and "
+			    "sender_group open a block)" : "");
 			/* A mistyped block header: skip its body. */
 			if (last_brace) {
 				p->skip_depth = 1;
@@ -487,6 +526,12 @@ config_line_parse(struct config_parser *p)
 		break;
 	case BLK_DESTINATION:
 		config_dest_stmt(p);
+		break;
+	case BLK_POLICY:
+		config_policy_stmt(p);
+		break;
+	case BLK_GROUP:
+		config_group_stmt(p);
 		break;
 	case BLK_NONE:
 		config_global_stmt(p);

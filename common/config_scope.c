@@ -52,11 +52,25 @@ config_limits_resolve(struct bw_config *cfg)
 {
 	struct bw_listener_conf	*l;
 	struct bw_dest_conf	*d;
+	struct bw_hat_entry	*e;
+	int			 i;
 
 	cfg->limits_max = cfg->limits;
 	TAILQ_FOREACH(l, &cfg->listeners, entry) {
 		config_limits_apply(&l->limits, &cfg->limits, &l->lim_over);
 		config_limits_max(&cfg->limits_max, &l->limits);
+		/* a session under a policy: the listener's set, then the
+		 * policy's own (no policy: the listener's set) */
+		for (i = -1; i < l->nhat; i++) {
+			e = i < 0 ? &l->hat_default : &l->hat[i];
+			if (e->policy == NULL) {
+				e->limits = l->limits;
+				continue;
+			}
+			config_limits_apply(&e->limits, &l->limits,
+			    &e->policy->lim_over);
+			config_limits_max(&cfg->limits_max, &e->limits);
+		}
 	}
 	TAILQ_FOREACH(d, &cfg->dests, entry) {
 		config_limits_apply(&d->limits, &cfg->limits, &d->lim_over);
@@ -174,6 +188,30 @@ config_limits_for_listener(const struct bw_config *cfg, const char *name)
 		TAILQ_FOREACH(l, &cfg->listeners, entry)
 			if (strcmp(l->name, name) == 0)
 				return &l->limits;
+	return &cfg->limits;
+}
+
+const struct bw_limit_set *
+config_limits_for_policy(const struct bw_config *cfg, const char *listener,
+    const char *policy)
+{
+	const struct bw_listener_conf	*l;
+	int				 i;
+
+	TAILQ_FOREACH(l, &cfg->listeners, entry) {
+		if (strcmp(l->name, listener) != 0)
+			continue;
+		if (policy == NULL || policy[0] == '\0')
+			return &l->limits;
+		if (l->hat_default.policy != NULL &&
+		    strcmp(l->hat_default.policy->name, policy) == 0)
+			return &l->hat_default.limits;
+		for (i = 0; i < l->nhat; i++)
+			if (l->hat[i].policy != NULL &&
+			    strcmp(l->hat[i].policy->name, policy) == 0)
+				return &l->hat[i].limits;
+		return &l->limits;
+	}
 	return &cfg->limits;
 }
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		8
+#define BW_IMSG_VERSION		9
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -191,6 +191,8 @@ struct bw_msg_open {
 	/* version 8: DSN (RFC 3461) */
 	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
 	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
+	/* the mail flow policy of the session ("" none): its limits */
+	char		 policy[BW_NAME_MAX];
 };
 
 /* Submission status: one table in smtpd maps each to an SMTP reply. */

@@ -139,6 +139,24 @@ SMTP DEFENCES)." ;;
 	smtpd_junk_command_limit) echo "NOOP, RSET, VRFY and HELP commands a \
 client may send without sending mail; each one past it counts toward \
 smtpd_max_errors.  An accepted message starts the count again." ;;
+	smtpd_max_recipients_per_hour) echo "Recipients one host may \
+give in a window of smtpd_recipients_window, counted across every smtpd \
+by the counter owner; past it RCPT gets 452 4.5.3 with the time the \
+window reopens; 0: no limit. Set in a policy." ;;
+	smtpd_recipients_window) echo "Length of the window of \
+smtpd_max_recipients_per_hour, opened by a host's first recipient." ;;
+	smtpd_max_messages_per_minute) echo "Messages one host may start \
+(MAIL) in a window of smtpd_messages_window; past it 421 4.7.0 and the \
+session ends; 0: no limit. Set in a policy." ;;
+	smtpd_messages_window) echo "Length of the window of \
+smtpd_max_messages_per_minute." ;;
+	smtpd_tarpit_greeting_delay) echo "Added to smtpd_greeting_delay \
+in proportion to a negative reputation score: all of it at -10.0, half \
+at -5.0, none at 0 or above or when the score is none." ;;
+	smtpd_command_delay) echo "Pause before the reply to every \
+command (a tarpit); 0: none." ;;
+	smtpd_tarpit_command_delay) echo "Added to smtpd_command_delay in \
+proportion to a negative reputation score, as smtpd_tarpit_greeting_delay." ;;
 	smtpd_dns_timeout) echo "Longest the banner waits for the client's \
 reverse DNS (PTR, then the addresses of its names; see reverse_dns); past \
 it the client's name is unknown with rdns=tempfail, and the session goes \

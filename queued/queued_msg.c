@@ -81,7 +81,7 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	BW_IMSG_STR(m->client_name, o->client_name);
 	BW_IMSG_STR(m->listener, o->listener);
 	/* smtpd names the listener: it gets no more than a listener's set */
-	m->lim = config_limits_for_listener(m->cfg, m->listener);
+	m->lim = config_limits_for_policy(m->cfg, m->listener, o->policy);
 	m->dsn_ret = o->dsn_ret;	/* checked by queued_smtpd.c */
 	BW_IMSG_STR(m->envid, o->envid);
 	bw_qid_new(m->qid);

@@ -189,6 +189,7 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 	char			 esc[QSMTPD_ESC_MAX];
 	char			 envid[BW_DSN_ENVID_MAX + 1];
 	char			 listener[BW_NAME_MAX];
+	char			 policy[BW_NAME_MAX];
 
 	memcpy(&o, imsg->data, sizeof(o));
 	if (pe == NULL) {
@@ -219,8 +220,9 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	}
 	BW_IMSG_STR(listener, o.listener);
-	if (o.size_hint > (uint64_t)config_limits_for_listener(cfg,
-	    listener)->v[LIM_MESSAGE_SIZE_LIMIT]) {
+	BW_IMSG_STR(policy, o.policy);
+	if (o.size_hint > (uint64_t)config_limits_for_policy(cfg,
+	    listener, policy)->v[LIM_MESSAGE_SIZE_LIMIT]) {
 		log_info("- open reqid=%" PRIu64 " refused: TOOBIG "
 		    "size_hint=%" PRIu64, o.reqid, o.size_hint);
 		qsmtpd_open_reply(peer, o.reqid, BW_SUBMIT_TOOBIG, NULL);

@@ -27,6 +27,7 @@
 #include "status_link.h"
 #include "smtpd_parse.h"
 #include "smtpd_hdrscan.h"
+#include "smtpd_score.h"
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
 #define SMTPD_QUEUE_WPENDING_MAX (16 * 1024 * 1024)	/* unsent bytes to queued before DATA reading pauses */
@@ -82,6 +83,7 @@ enum smtpd_phase {
 	SMTPD_PH_TLS,		/* STARTTLS handshake */
 	SMTPD_PH_CLOSING,	/* last reply being flushed */
 	SMTPD_PH_BDAT,		/* reading the octets of a BDAT chunk */
+	SMTPD_PH_TARPIT,	/* the policy's pause before a command */
 };
 
 /* Reverse DNS of the client (smtpd_dns.c). */
@@ -119,7 +121,19 @@ struct smtpd_session {
 	struct smtpd_env	*env;
 	struct smtpd_listener	*l;
 	struct bw_config	*cfg;		/* the one it started under */
-	const struct bw_limit_set *lim;	/* its listener's set in cfg */
+	const struct bw_listener_conf *lconf;	/* l's block in cfg */
+	const struct bw_limit_set *lim;	/* its listener's set in cfg; its
+					   policy's once admitted */
+	const struct bw_hat_entry *hat;	/* group and policy (admission) */
+	struct smtpd_score	 score;		/* reputation; none unless
+						   looked up */
+	unsigned int		 scan_flags;	/* BW_SCAN_* of its policy */
+	int			 tls_offer;	/* STARTTLS in the EHLO reply */
+	int			 tls_need;	/* no MAIL before STARTTLS */
+	int			 hat_reject;	/* reject policy: 554 to every
+						   command but QUIT */
+	int			 cmd_delayed;	/* the tarpit pause before the
+						   next command is over */
 	uint64_t		 id;		/* for logs */
 	struct bufferevent	*bev;
 	int			 fd;
@@ -214,6 +228,10 @@ struct smtpd_counters {
 	uint64_t	 rdns_unknown;
 	uint64_t	 rdns_unconfirmed;
 	uint64_t	 rdns_tempfail;
+	uint64_t	 policy_tcprefuse;	/* closed before the banner */
+	uint64_t	 policy_reject;	/* sessions given the 554 banner */
+	uint64_t	 policy_relay;	/* sessions under a relay policy */
+	uint64_t	 tarpit_delays;	/* commands held by a tarpit */
 };
 
 struct smtpd_env {
@@ -291,6 +309,11 @@ void	 smtpd_admit_counted(struct smtpd_session *, int granted);
 void	 smtpd_admit_tls_done(struct smtpd_session *);
 void	 smtpd_admit_timer(struct smtpd_session *);
 void	 smtpd_admit_log_connect(struct smtpd_session *);
+/* The policy's pause before a command (0: none) and its score scaling. */
+long long smtpd_admit_command_delay(const struct smtpd_session *);
+const char *smtpd_admit_group_name(const struct smtpd_session *);
+const char *smtpd_admit_policy_name(const struct smtpd_session *);
+int	 smtpd_admit_relay_policy(const struct smtpd_session *);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);
 

@@ -33,16 +33,67 @@
 #include "log.h"
 #include "util.h"
 #include "smtpd.h"
+#include "smtpd_hat.h"
 
-/* The greeting delay is over or the lookups settled: 220 or 554. */
+/* The greeting delay is over and the host admitted: 220 or 554. */
 static void
 smtpd_admit_banner(struct smtpd_session *s)
 {
 	s->banner_sent = 1;
 	s->phase = SMTPD_PH_CMD;
-	smtpd_session_reply(s, "220 %s ESMTP Breakwater",
-	    s->env->d.cfg->hostname);
+	if (s->hat_reject)
+		smtpd_session_reply(s, "554 5.7.1 %s Access denied",
+		    s->env->d.cfg->hostname);
+	else
+		smtpd_session_reply(s, "220 %s ESMTP Breakwater",
+		    s->env->d.cfg->hostname);
 	smtpd_session_set_timeouts(s);
+}
+
+const char *
+smtpd_admit_group_name(const struct smtpd_session *s)
+{
+	if (s->hat == NULL || s->hat->group == NULL)
+		return "none";
+	return s->hat->group->name;
+}
+
+const char *
+smtpd_admit_policy_name(const struct smtpd_session *s)
+{
+	if (s->hat == NULL || s->hat->policy == NULL)
+		return "none";
+	return s->hat->policy->name;
+}
+
+/* The policy lets the host send to any domain. */
+int
+smtpd_admit_relay_policy(const struct smtpd_session *s)
+{
+	return s->hat != NULL && s->hat->policy != NULL &&
+	    s->hat->policy->action == BW_POLICY_RELAY;
+}
+
+/*
+ * A delay that grows as the score falls: base, plus tarpit times
+ * -score/10 for a negative score (none: the base only -- a host the
+ * lists did not answer for is not punished for the resolver).
+ */
+static long long
+smtpd_admit_scaled(const struct smtpd_session *s, long long base,
+    long long tarpit)
+{
+	if (tarpit > 0 && s->score.known && s->score.tenths < 0)
+		base += tarpit * (long long)-s->score.tenths /
+		    (long long)-SMTPD_SCORE_MIN;
+	return base;
+}
+
+long long
+smtpd_admit_command_delay(const struct smtpd_session *s)
+{
+	return smtpd_admit_scaled(s, SMTPD_LIM(s, LIM_SMTPD_COMMAND_DELAY),
+	    SMTPD_LIM(s, LIM_SMTPD_TARPIT_COMMAND_DELAY));
 }
 
 /*
@@ -53,21 +104,27 @@ void
 smtpd_admit_log_connect(struct smtpd_session *s)
 {
 	int	 unconfirmed = s->rdns.state == SMTPD_RDNS_UNCONFIRMED;
+	char	 score[16];
 
 	if (s->connect_logged)
 		return;
 	s->connect_logged = 1;
 	log_info("session=%llu connect addr=%s name=%s rdns=%s%s%s "
-	    "listener=%s", (unsigned long long)s->id, s->addr, s->name,
+	    "listener=%s score=%s group=%s policy=%s",
+	    (unsigned long long)s->id, s->addr, s->name,
 	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
-	    unconfirmed ? s->rdns.names[0] : "", s->l->conf->name);
+	    unconfirmed ? s->rdns.names[0] : "", s->lconf->name,
+	    smtpd_score_text(&s->score, score, sizeof(score)),
+	    smtpd_admit_group_name(s), smtpd_admit_policy_name(s));
 }
 
 /* ms still to wait before the banner: the delay runs from connect. */
 static long long
 smtpd_admit_delay_left(const struct smtpd_session *s)
 {
-	long long	 delay = SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY);
+	long long	 delay = smtpd_admit_scaled(s,
+			    SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY),
+			    SMTPD_LIM(s, LIM_SMTPD_TARPIT_GREETING_DELAY));
 	uint64_t	 due = s->connect_ms + (uint64_t)delay, now;
 
 	now = bw_now_ms();
@@ -125,6 +182,79 @@ smtpd_admit_count(struct smtpd_session *s)
 	smtpd_admit_counted(s, 1);
 }
 
+/*
+ * Is the client listed in zone?  The reputation lookups keep the
+ * answers of every zone a group names; until they are made, a group's
+ * dns_list criterion has no answer (-1) and matches nothing.
+ */
+static int
+smtpd_admit_listed(void *arg, const char *zone, const uint32_t *addrs,
+    size_t naddrs)
+{
+	(void)arg;
+	(void)zone;
+	(void)addrs;
+	(void)naddrs;
+	return -1;
+}
+
+static enum smtpd_hat_rdns
+smtpd_admit_rdns(enum smtpd_rdns_state st)
+{
+	switch (st) {
+	case SMTPD_RDNS_CONFIRMED:
+		return SMTPD_HAT_RDNS_CONFIRMED;
+	case SMTPD_RDNS_UNKNOWN:
+		return SMTPD_HAT_RDNS_MISSING;
+	case SMTPD_RDNS_UNCONFIRMED:
+		return SMTPD_HAT_RDNS_UNCONFIRMED;
+	case SMTPD_RDNS_TEMPFAIL:
+		return SMTPD_HAT_RDNS_TEMPFAIL;
+	default:
+		return SMTPD_HAT_RDNS_OFF;
+	}
+}
+
+/*
+ * The host access table: group and policy, and what follows from them
+ * for the rest of the session (limits, TLS, scan flags, behaviour).
+ */
+static void
+smtpd_admit_decide(struct smtpd_session *s)
+{
+	const struct bw_listener_conf	*lc = s->lconf;
+	const struct bw_policy_conf	*po;
+	struct smtpd_hat_facts		 f;
+
+	memset(&f, 0, sizeof(f));
+	f.sa = (const struct sockaddr *)&s->ss;
+	f.rdns = smtpd_admit_rdns(s->rdns.state);
+	f.name = s->rdns.state == SMTPD_RDNS_CONFIRMED ? s->name : NULL;
+	f.score_known = s->score.known;
+	f.score = s->score.tenths;
+	f.listed = smtpd_admit_listed;
+	f.arg = s;
+	s->hat = smtpd_hat_match(lc, &f);
+	s->lim = &s->hat->limits;
+	po = s->hat->policy;
+	s->scan_flags = po != NULL ? po->scan : 0;
+	/* TLS: the listener must have it to offer it (config_hat.c makes
+	 * "required" on a listener without TLS an error) */
+	s->tls_offer = lc->tls == BW_TLS_STARTTLS && s->l->ssl_ctx != NULL;
+	s->tls_need = lc->tls_required;
+	if (po != NULL && po->tls == BW_POLICY_TLS_OFF)
+		s->tls_offer = s->tls_need = 0;
+	else if (po != NULL && po->tls == BW_POLICY_TLS_OFFERED)
+		s->tls_need = 0;
+	else if (po != NULL && po->tls == BW_POLICY_TLS_REQUIRED)
+		s->tls_need = lc->tls != BW_TLS_NONE;
+	s->hat_reject = po != NULL && po->action == BW_POLICY_REJECT;
+	if (s->hat_reject)
+		s->env->c.policy_reject++;
+	else if (smtpd_admit_relay_policy(s))
+		s->env->c.policy_relay++;
+}
+
 /* Every lookup has settled: decide, then count. */
 void
 smtpd_session_lookups_done(struct smtpd_session *s)
@@ -135,7 +265,15 @@ smtpd_session_lookups_done(struct smtpd_session *s)
 	if (s->rdns.state == SMTPD_RDNS_PENDING)
 		return;
 	s->admit_decided = 1;
+	smtpd_admit_decide(s);
 	smtpd_admit_log_connect(s);
+	if (s->hat->policy != NULL &&
+	    s->hat->policy->action == BW_POLICY_TCPREFUSE) {
+		/* no banner, no count: the host is not worth a descriptor */
+		s->env->c.policy_tcprefuse++;
+		smtpd_session_close(s, "policy tcprefuse");
+		return;
+	}
 	smtpd_admit_count(s);
 }
 

@@ -359,7 +359,7 @@ smtpd_rdns_start(struct smtpd_session *s)
 	char			 qname[BW_DOMAIN_MAX + 1];
 
 	memset(r, 0, sizeof(*r));
-	if (!smtpd_rdns_wanted(s->l->conf, &s->ss) ||
+	if (!smtpd_rdns_wanted(s->lconf, &s->ss) ||
 	    smtpd_rdns_addr(&s->ss, &r->family, r->bin) == -1) {
 		r->state = SMTPD_RDNS_OFF;
 		smtpd_session_lookups_done(s);

@@ -146,7 +146,9 @@ smtpd_queue_open(struct smtpd_session *s)
 	strlcpy(mo.helo, s->helo, sizeof(mo.helo));
 	strlcpy(mo.client_addr, s->addr, sizeof(mo.client_addr));
 	strlcpy(mo.client_name, s->name, sizeof(mo.client_name));
-	strlcpy(mo.listener, s->l->conf->name, sizeof(mo.listener));
+	strlcpy(mo.listener, s->lconf->name, sizeof(mo.listener));
+	if (s->hat != NULL && s->hat->policy != NULL)
+		strlcpy(mo.policy, s->hat->policy->name, sizeof(mo.policy));
 	mo.dsn_ret = (uint32_t)s->params.dsn_ret;
 	strlcpy(mo.envid, s->params.envid, sizeof(mo.envid));
 	if (bw_peer_send(s->env->queued, BW_IMSG_MSG_OPEN, 0, -1, &mo,

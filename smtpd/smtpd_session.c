@@ -84,7 +84,7 @@ smtpd_session_flush_later(struct smtpd_session *s)
 
 static const char *const smtpd_phase_names[] = {
 	"delay", "tls-implicit", "command", "wait-open", "data",
-	"wait-commit", "starttls", "closing", "bdat",
+	"wait-commit", "starttls", "closing", "bdat", "tarpit",
 };
 
 static const char *
@@ -469,6 +469,7 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	l->nsessions++;
 	s->cfg = config_ref(env->d.cfg);
 	/* l->conf is in env->d.cfg: a reload swaps both before new accepts */
+	s->lconf = l->conf;
 	s->lim = &l->conf->limits;
 	s->id = env->next_sid++;
 	if ((size_t)salen > sizeof(s->ss))
@@ -554,7 +555,7 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 	ext[n++] = "CHUNKING";
 	ext[n++] = "BINARYMIME";
 	ext[n++] = "DSN";
-	if (s->l->conf->tls == BW_TLS_STARTTLS && !s->tls)
+	if (s->tls_offer && !s->tls)
 		ext[n++] = "STARTTLS";
 	smtpd_session_reply(s, "250-%s", env->d.cfg->hostname);
 	for (i = 0; i < n; i++)
@@ -578,7 +579,7 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 		return;
 	}
 	smtpd_session_tx_reset(s);
-	if (s->l->conf->tls_required && !s->tls) {
+	if (s->tls_need && !s->tls) {
 		smtpd_session_error(s, "530 5.7.0 Must issue a STARTTLS "
 		    "command first");
 		return;
@@ -645,19 +646,23 @@ smtpd_session_open_reply(struct smtpd_session *s, int status, const char *qid)
 	log_info("%s session=%llu addr=%s helo=%s from=<%s> size=%llu "
 	    "listener=%s%s", s->qid, (unsigned long long)s->id, s->addr,
 	    log_escape(esc, sizeof(esc), s->helo, strlen(s->helo)),
-	    s->sender, (unsigned long long)s->params.size, s->l->conf->name,
+	    s->sender, (unsigned long long)s->params.size, s->lconf->name,
 	    s->tls ? " tls=yes" : "");
 	smtpd_session_reply(s, "%s", smtpd_submit_reply(BW_SUBMIT_OK));
 	smtpd_session_resume(s);
 }
 
-/* RAT on public listeners; relay_networks on private ones. */
+/*
+ * A relay policy sends anywhere; else the RAT (accepted domains and
+ * addresses), and relay_networks on private listeners.
+ */
 static int
-smtpd_session_relay_ok(struct smtpd_session *s, const char *domain)
+smtpd_session_relay_ok(struct smtpd_session *s, const struct smtp_path *path)
 {
-	const struct bw_listener_conf	*lc = s->l->conf;
+	const struct bw_listener_conf	*lc = s->lconf;
 
-	if (config_listener_accepts(lc, domain))
+	if (smtpd_admit_relay_policy(s) ||
+	    config_listener_accepts_rcpt(lc, path->addr, path->domain))
 		return 1;
 	if (!lc->public && bw_net_match(lc->relay_networks,
 	    lc->nrelay_networks, (const struct sockaddr *)&s->ss))
@@ -677,11 +682,12 @@ static int
 smtpd_session_routing_ok(struct smtpd_session *s,
     const struct smtp_path *path)
 {
-	const struct bw_listener_conf	*lc = s->l->conf;
+	const struct bw_listener_conf	*lc = s->lconf;
 	char				 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
 	const char			*what;
 
-	if (!lc->public || lc->allow_untrusted_routing)
+	if (!lc->public || lc->allow_untrusted_routing ||
+	    smtpd_admit_relay_policy(s))
 		return 1;
 	if (path->source_route)
 		what = "source route";
@@ -735,13 +741,13 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		/* RFC 5321 4.5.1: always accepted, it is ours */
 		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
 		strlcat(rcpt, s->env->d.cfg->hostname, sizeof(rcpt));
-	} else if (!smtpd_session_relay_ok(s, path.domain)) {
+	} else if (!smtpd_session_relay_ok(s, &path)) {
 		s->env->c.rcpt_rejected++;
 		s->env->c.relay_rejects++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
 		    "access denied listener=%s", s->qid,
 		    (unsigned long long)s->id, s->addr, path.addr,
-		    s->l->conf->name);
+		    s->lconf->name);
 		smtpd_session_error(s, "550 5.7.1 Relay access denied");
 		return;
 	} else if (!smtpd_session_routing_ok(s, &path))
@@ -944,7 +950,7 @@ smtpd_session_queue_lost(struct smtpd_session *s)
 static void
 smtpd_cmd_starttls(struct smtpd_session *s)
 {
-	if (s->l->conf->tls != BW_TLS_STARTTLS || s->l->ssl_ctx == NULL) {
+	if (!s->tls_offer || s->l->ssl_ctx == NULL) {
 		smtpd_session_error(s, "502 5.5.1 STARTTLS not available");
 		return;
 	}
@@ -1028,6 +1034,12 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
 	}
 	if (r != SMTP_PARSE_OK) {
 		smtpd_session_error(s, smtp_parse_reply(r));
+		return;
+	}
+	if (s->hat_reject && c.cmd != SMTP_CMD_QUIT) {
+		/* the policy refuses the host: nothing but QUIT works, and
+		 * smtpd_max_errors of these end the session */
+		smtpd_session_error(s, "554 5.7.1 Access denied");
 		return;
 	}
 	switch (c.cmd) {
@@ -1121,8 +1133,33 @@ smtpd_session_cmd_read(struct smtpd_session *s)
 		return 0;
 	/* the next line's time starts with this one's reply */
 	smtpd_session_cmd_deadline(s);
+	s->cmd_delayed = 0;
 	smtpd_session_command(s, line, n, evbuffer_get_length(in) > 0);
 	free(line);
+	return 1;
+}
+
+/*
+ * The policy's tarpit: a whole command line waits its pause before it is
+ * read, so its reply comes that much later; the client's other lines stay
+ * buffered.  1 if the session now waits.
+ */
+static int
+smtpd_session_tarpit(struct smtpd_session *s)
+{
+	struct evbuffer_ptr	 eol;
+	long long		 ms;
+
+	if (s->cmd_delayed || (ms = smtpd_admit_command_delay(s)) <= 0)
+		return 0;
+	eol = evbuffer_search_eol(bufferevent_get_input(s->bev), NULL, NULL,
+	    EVBUFFER_EOL_LF);
+	if (eol.pos == -1)
+		return 0;	/* nothing to hold yet */
+	s->env->c.tarpit_delays++;
+	s->phase = SMTPD_PH_TARPIT;
+	smtpd_session_set_timeouts(s);
+	smtpd_session_timer_arm(s, ms);
 	return 1;
 }
 
@@ -1148,6 +1185,8 @@ smtpd_session_process(struct smtpd_session *s)
 				s->out_blocked = 1;
 				return;
 			}
+			if (smtpd_session_tarpit(s))
+				return;
 			if (!smtpd_session_cmd_read(s))
 				return;
 			break;
@@ -1290,6 +1329,12 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	switch (s->phase) {
 	case SMTPD_PH_DELAY:
 		smtpd_admit_timer(s);
+		break;
+	case SMTPD_PH_TARPIT:
+		s->cmd_delayed = 1;
+		s->phase = SMTPD_PH_CMD;
+		smtpd_session_set_timeouts(s);
+		smtpd_session_process(s);
 		break;
 	case SMTPD_PH_CMD:
 		if (s->bdat && smtpd_bdat_left_ms(s) == 0) {

@@ -46,6 +46,10 @@ static const struct {
 	C(rdns_unknown),
 	C(rdns_unconfirmed),
 	C(rdns_tempfail),
+	C(policy_tcprefuse),
+	C(policy_reject),
+	C(policy_relay),
+	C(tarpit_delays),
 #undef C
 };
 

@@ -232,7 +232,7 @@ static const struct error_case error_cases[] = {
 	{ "mistyped block header skips the body",
 	  "listner a {\n  address 127.0.0.1\n  port 25\n}\n", 1, 1,
 	  "listner: unexpected \"{\" (only listener, gateway, "
-	  "bounce_profile and destination open a block)" },
+	  "bounce_profile, destination, policy and sender_group open a block)" },
 	{ "nested listener", A_OPEN "  listener b {\n    port 26\n  }\n}\n",
 	  1, 5, "nested listener block" },
 	{ "listener without {", "listener a\n", 1, 1,
@@ -629,7 +629,8 @@ START_TEST(config_reports_unclosed_skipped_block)
 	ck_assert_int_eq(parse(&cfg, "hostname a.example\nlistner a {\n"
 	    "  port 25\n", NULL, e), 2);
 	ck_assert_str_eq(e->msg[0], "t.conf:2: listner: unexpected \"{\" "
-	    "(only listener, gateway, bounce_profile and destination "
+	    "(only listener, gateway, bounce_profile, destination, policy "
+	    "and sender_group "
 	    "open a block)");
 	ck_assert_str_eq(e->msg[1], "t.conf:2: block never closed: missing "
 	    "\"}\"");
