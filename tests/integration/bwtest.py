@@ -366,8 +366,9 @@ class Breakwater:
         return subprocess.run(cmd, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
-    def raw(self, port=None, timeout=10):
-        return RawSMTP(port or self.private_port, timeout=timeout)
+    def raw(self, port=None, timeout=10, source=None):
+        return RawSMTP(port or self.private_port, timeout=timeout,
+                       source=source)
 
     # -- context manager -------------------------------------------------
     def __enter__(self):
@@ -386,8 +387,11 @@ class RawSMTP:
     """A plain socket SMTP client for protocol abuse: send bytes, read
     replies, nothing checked on our side."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=10, source=None):
+        """source: the client's address (127.0.0.x: a distinct host)."""
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, data):
