@@ -138,6 +138,7 @@ int
 smtpd_data_begin(struct smtpd_session *s)
 {
 	char		 date[64], tls[160] = "", forr[BW_ADDR_MAX + 16] = "";
+	char		 hat[2 * BW_NAME_MAX + 64] = "", score[16];
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 
@@ -159,11 +160,17 @@ smtpd_data_begin(struct smtpd_session *s)
 		snprintf(tls, sizeof(tls), "\t(using %s with cipher %s "
 		    "(%d/%d bits))\r\n", s->tls_proto, s->tls_cipher,
 		    s->tls_bits, s->tls_alg_bits);
+	/* how the host access table saw the client, for filters and for
+	 * whoever reads the headers of a complaint */
+	if (s->score.known || (s->hat != NULL && s->hat->policy != NULL))
+		snprintf(hat, sizeof(hat), "\t(score=%s group=%s policy=%s)"
+		    "\r\n", smtpd_score_text(&s->score, score, sizeof(score)),
+		    smtpd_admit_group_name(s), smtpd_admit_policy_name(s));
 	if (s->nrcpt == 1)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
 	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"
-	    "%s\tby %s (Breakwater) with %s id %s%s;\r\n\t%s\r\n",
-	    s->helo, s->name, s->addr, tls, s->env->d.cfg->hostname,
+	    "%s%s\tby %s (Breakwater) with %s id %s%s;\r\n\t%s\r\n",
+	    s->helo, s->name, s->addr, tls, hat, s->env->d.cfg->hostname,
 	    smtpd_data_proto(s), s->qid, forr, date) == -1)
 		return -1;
 	s->data_size = evbuffer_get_length(s->chunk);
