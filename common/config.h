@@ -283,6 +283,8 @@ struct bw_listener_conf {
 	/* Networks a private listener relays for. */
 	struct bw_net		*relay_networks;
 	int			 nrelay_networks;
+	struct bw_nettab	*relay_tab;	/* the same, searched (built
+						   after the file) */
 	/* RAT addresses (lower-cased): see config_listener_accepts_rcpt */
 	char			**accept_rcpts;
 	int			 naccept_rcpts;

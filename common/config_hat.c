@@ -664,6 +664,12 @@ config_hat_link(struct config_parser *p)
 			    "memory for its networks", g->name);
 	}
 	TAILQ_FOREACH(l, &cfg->listeners, entry) {
+		/* relay_networks: one binary search per RCPT */
+		bw_nettab_free(l->relay_tab);
+		if ((l->relay_tab = bw_nettab_new(l->relay_networks,
+		    (size_t)l->nrelay_networks)) == NULL)
+			config_error(p, l->line, "listener \"%s\": out of "
+			    "memory for relay_networks", l->name);
 		free(l->hat);
 		l->hat = NULL;
 		l->nhat = 0;

@@ -29,6 +29,7 @@
 #include "util.h"
 #include "config.h"
 #include "config_int.h"
+#include "nettab.h"
 
 /* Free a listener and its lists; NULL is fine. */
 void
@@ -42,6 +43,7 @@ config_listener_free(struct bw_listener_conf *l)
 		free(l->accept_domains[i]);
 	free(l->accept_domains);
 	free(l->relay_networks);
+	bw_nettab_free(l->relay_tab);
 	for (i = 0; i < l->naccept_rcpts; i++)
 		free(l->accept_rcpts[i]);
 	free(l->accept_rcpts);

@@ -311,8 +311,6 @@ void	 smtpd_admit_timer(struct smtpd_session *);
 void	 smtpd_admit_log_connect(struct smtpd_session *);
 /* The policy's pause before a command (0: none) and its score scaling. */
 long long smtpd_admit_command_delay(const struct smtpd_session *);
-const char *smtpd_admit_group_name(const struct smtpd_session *);
-const char *smtpd_admit_policy_name(const struct smtpd_session *);
 int	 smtpd_admit_relay_policy(const struct smtpd_session *);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);

@@ -50,22 +50,6 @@ smtpd_admit_banner(struct smtpd_session *s)
 	smtpd_session_set_timeouts(s);
 }
 
-const char *
-smtpd_admit_group_name(const struct smtpd_session *s)
-{
-	if (s->hat == NULL || s->hat->group == NULL)
-		return "none";
-	return s->hat->group->name;
-}
-
-const char *
-smtpd_admit_policy_name(const struct smtpd_session *s)
-{
-	if (s->hat == NULL || s->hat->policy == NULL)
-		return "none";
-	return s->hat->policy->name;
-}
-
 /* The policy lets the host send to any domain. */
 int
 smtpd_admit_relay_policy(const struct smtpd_session *s)
@@ -115,7 +99,7 @@ smtpd_admit_log_connect(struct smtpd_session *s)
 	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
 	    unconfirmed ? s->rdns.names[0] : "", s->lconf->name,
 	    smtpd_score_text(&s->score, score, sizeof(score)),
-	    smtpd_admit_group_name(s), smtpd_admit_policy_name(s));
+	    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
 }
 
 /* ms still to wait before the banner: the delay runs from connect. */

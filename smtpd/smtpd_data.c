@@ -44,6 +44,7 @@
 #include "log.h"
 #include "util.h"
 #include "smtpd.h"
+#include "smtpd_hat.h"
 
 #define SMTPD_REPLY_BARE	"554 5.6.11 Message rejected: bare LF or CR " \
 				"not allowed (RFC 5321 2.3.8)"
@@ -165,7 +166,7 @@ smtpd_data_begin(struct smtpd_session *s)
 	if (s->score.known || (s->hat != NULL && s->hat->policy != NULL))
 		snprintf(hat, sizeof(hat), "\t(score=%s group=%s policy=%s)"
 		    "\r\n", smtpd_score_text(&s->score, score, sizeof(score)),
-		    smtpd_admit_group_name(s), smtpd_admit_policy_name(s));
+		    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
 	if (s->nrcpt == 1)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);
 	if (evbuffer_add_printf(s->chunk, "Received: from %s (%s [%s])\r\n"

@@ -20,6 +20,18 @@
 #include "nettab.h"
 #include "smtpd_hat.h"
 
+const char *
+smtpd_hat_group_name(const struct bw_hat_entry *e)
+{
+	return e != NULL && e->group != NULL ? e->group->name : "none";
+}
+
+const char *
+smtpd_hat_policy_name(const struct bw_hat_entry *e)
+{
+	return e != NULL && e->policy != NULL ? e->policy->name : "none";
+}
+
 int
 smtpd_hat_name_match(const char *pattern, const char *name)
 {

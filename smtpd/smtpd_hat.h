@@ -44,6 +44,9 @@ int	 smtpd_hat_group_match(const struct bw_group_conf *,
 /* The first matching row of the listener's table, or its default row. */
 const struct bw_hat_entry *smtpd_hat_match(const struct bw_listener_conf *,
 	    const struct smtpd_hat_facts *);
+/* Names for logs and Received: ("none": no group, no policy). */
+const char *smtpd_hat_group_name(const struct bw_hat_entry *);
+const char *smtpd_hat_policy_name(const struct bw_hat_entry *);
 /* Name of a confirmed reverse DNS name matching "host" or ".suffix". */
 int	 smtpd_hat_name_match(const char *pattern, const char *name);
 

@@ -35,6 +35,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "nettab.h"
 #include "smtpd.h"
 
 #define SMTPD_REPLY_MAX		1024	/* one reply line we build */
@@ -664,8 +665,8 @@ smtpd_session_relay_ok(struct smtpd_session *s, const struct smtp_path *path)
 	if (smtpd_admit_relay_policy(s) ||
 	    config_listener_accepts_rcpt(lc, path->addr, path->domain))
 		return 1;
-	if (!lc->public && bw_net_match(lc->relay_networks,
-	    lc->nrelay_networks, (const struct sockaddr *)&s->ss))
+	if (!lc->public && lc->relay_tab != NULL &&
+	    bw_nettab_match(lc->relay_tab, (const struct sockaddr *)&s->ss))
 		return 1;
 	return 0;
 }

@@ -17,9 +17,11 @@ messages per connection enforced; TLS required (530 before STARTTLS) and
 off (no STARTTLS announced) by policy on a STARTTLS listener; groups by
 confirmed name (.suffix) and by reverse DNS missing/unconfirmed on a
 second listener with reverse_dns; the connect log line names group and
-policy; `bwctl config check` refuses a table naming an unknown group
+policy; the Received: comment; `bwctl config check` refuses a table naming an unknown group
 with file:line; a reload moves a host to another group for new sessions
-while a session open across it keeps its policy and delivers.
+while a session open across it keeps its policy and delivers; and a
+dozen reloads while four hosts send over long sessions lose nothing and
+drop no session.
 """
 
 import os
@@ -48,8 +50,11 @@ LIAR = "127.0.0.4"          # rdns.data: PTR does not resolve back
 t = bwtest.TAP()
 
 
-def config_text(bw, ns_port, sink_port, cert, key, moved=False):
+def config_text(bw, ns_port, sink_port, cert, key, moved=False,
+                variant=0):
     blocked = BLOCKED + (" " + OTHER if moved else "")
+    # the reload-under-load case flips these between reloads
+    slow = SLOW + (" 127.0.1.30" if variant % 2 else "")
     return """hostname mx.test.example
 dns_servers 127.0.0.1:%(ns)d
 smtpd_dns_timeout 1s
@@ -152,7 +157,7 @@ listener private {
     relay_networks 127.0.0.0/8
 }
 """ % {"ns": ns_port, "sink": sink_port, "trusted": TRUSTED,
-       "blocked": blocked, "refused": REFUSED, "slow": SLOW,
+       "blocked": blocked, "refused": REFUSED, "slow": slow,
        "tlsreq": TLSREQ, "notls": NOTLS, "pub": bw.public_port,
        "rdns": RDNS_PORT, "priv": bw.private_port, "cert": cert,
        "key": key}
@@ -417,6 +422,67 @@ def run_cases(bw, sink):
     return reload_moves_host
 
 
+LOAD_HOSTS = (TRUSTED, OTHER, "127.0.1.21", "127.0.1.22")
+LOAD_SECONDS = 20           # the clients send for about this long
+LOAD_MAX = 60               # messages per client at most
+RELOADS = 12
+
+
+def reload_under_load(bw, sink, ns_port, sink_port, cert, key):
+    """Clients send over long sessions from four hosts while the table
+    is reloaded again and again: every message that got 250 arrives, no
+    session is dropped, no client sees an error."""
+    import threading
+    accepted, errors = [], []
+    stop = time.monotonic() + LOAD_SECONDS
+
+    def client(src):
+        n = 0
+        try:
+            while n < LOAD_MAX and time.monotonic() < stop:
+                with smtplib.SMTP("127.0.0.1", bw.public_port,
+                                  source_address=(src, 0),
+                                  timeout=30) as s:
+                    for _ in range(5):      # a session spans reloads
+                        tag = "load-%s-%d" % (src, n)
+                        s.sendmail("a@sender.example",
+                                   ["load@example.org"], msg(tag))
+                        accepted.append(tag)
+                        n += 1
+                        time.sleep(0.05)
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append("%s: %r" % (src, e))
+
+    threads = [threading.Thread(target=client, args=(h,))
+               for h in LOAD_HOSTS]
+    for th in threads:
+        th.start()
+    nreload = 0
+    try:
+        for i in range(RELOADS):
+            bw.write_config(config_text(bw, ns_port, sink_port, cert, key,
+                                        variant=i + 1))
+            r = bw.bwctl("config", "reload", check=False)
+            assert r.returncode == 0, r.stdout + r.stderr
+            nreload += 1
+            time.sleep(LOAD_SECONDS / RELOADS / 2)
+    finally:
+        for th in threads:
+            th.join(timeout=LOAD_SECONDS + 60)
+    assert not errors, errors
+    assert nreload == RELOADS and len(accepted) >= 4 * 5, (nreload,
+                                                           len(accepted))
+    want = set(accepted)
+
+    def arrived():
+        got = set()
+        for m in sink.messages():
+            for tag in re.findall(r"Subject: (load-[0-9.]+-[0-9]+)", m):
+                got.add(tag)
+        return want <= got
+    bwtest.wait_for(arrived, 60, what="%d messages at the sink" % len(want))
+
+
 def main():
     for tool in (peers.TESTNS, peers.SMTP_SINK):
         if not os.path.exists(tool):
@@ -433,6 +499,10 @@ def main():
                  r.stdout + r.stderr)
             bw.start()
             reload_case = run_cases(bw, sink)
+            t.run("reload under load: %d reloads while four hosts send "
+                  "over long sessions; every 250 delivered, no session "
+                  "dropped" % RELOADS, reload_under_load, bw, sink, ns.port,
+                  sink.port, cert, key)
             t.run("reload: a host moved to the reject group gets 554 on its "
                   "next session; its open session keeps its policy and "
                   "delivers", reload_case, ns.port, sink.port, cert, key)
