@@ -48,7 +48,8 @@ class MsgOpen(ctypes.Structure):
                 ("client_name", ctypes.c_char * (DOMAIN_MAX + 1)),
                 ("listener", ctypes.c_char * NAME_MAX),
                 ("dsn_ret", ctypes.c_uint32),
-                ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1))]
+                ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1)),
+                ("policy", ctypes.c_char * NAME_MAX)]
 
 
 class MsgOpenReply(ctypes.Structure):
