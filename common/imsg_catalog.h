@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		9
+#define BW_IMSG_VERSION		10
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -26,6 +26,8 @@
 #define BW_CTL_ARG_MAX		256
 #define BW_CTL_TEXT_MAX		(16 * 1024)	/* one CTL_OUTPUT chunk */
 #define BW_STATUS_COUNTERS_MAX	96	/* queued alone has 30-odd */
+#define BW_STATUS_INFO_MAX	4	/* words of state per STATUS */
+#define BW_STATUS_INFO_TEXT_MAX	96	/* one of them, NUL included */
 #define BW_REPLY_TEXT_MAX	512	/* a remote SMTP reply kept for logs */
 
 /*
@@ -252,12 +254,21 @@ struct bw_status_counter {
 	uint64_t	 value;
 };
 
+/* A word of state that is not a number (pressure=soft). */
+struct bw_status_info {
+	char		 name[BW_NAME_MAX];
+	char		 value[BW_STATUS_INFO_TEXT_MAX];
+};
+
 struct bw_status {
 	char		 proc[BW_NAME_MAX];	/* "smtpd", "deliverd[1]" */
 	uint32_t	 pid;
 	int64_t		 started;		/* unix time */
 	uint32_t	 ncounters;
 	struct bw_status_counter counters[BW_STATUS_COUNTERS_MAX];
+	/* version 10 */
+	uint32_t	 ninfo;
+	struct bw_status_info info[BW_STATUS_INFO_MAX];
 };
 
 /* Queue states (per gateway, domain). */

@@ -5,7 +5,8 @@
  * in one line and the link dropped, never the process.
  *
  * Trust: frames passed the catalog check in peer.c.  Limits:
- * BW_STATUS_COUNTERS_MAX counters, BW_NAME_MAX bytes of proc name and
+ * BW_STATUS_COUNTERS_MAX counters, BW_STATUS_INFO_MAX words of state of
+ * BW_STATUS_INFO_TEXT_MAX bytes, BW_NAME_MAX bytes of proc name and
  * counter name (cut, terminated).
  */
 #include "bw_autoconf.h"
@@ -47,6 +48,23 @@ bw_status_add(struct bw_status *st, const char *name, uint64_t value)
 	c = &st->counters[st->ncounters++];
 	strlcpy(c->name, name, sizeof(c->name));
 	c->value = value;
+	return 0;
+}
+
+/* Append one word of state, within BW_STATUS_INFO_MAX; cut to the field. */
+int
+bw_status_add_info(struct bw_status *st, const char *name, const char *value)
+{
+	struct bw_status_info	*in;
+
+	if (st->ninfo >= BW_STATUS_INFO_MAX) {
+		log_debug("status: %s left out: more than %d", name,
+		    BW_STATUS_INFO_MAX);
+		return -1;
+	}
+	in = &st->info[st->ninfo++];
+	strlcpy(in->name, name, sizeof(in->name));
+	strlcpy(in->value, value, sizeof(in->value));
 	return 0;
 }
 

@@ -8,7 +8,8 @@
  *
  * Trust: controld's frames passed the catalog check (type, sender role,
  * size) in peer.c; the link only echoes hdr.peerid, controld's request id.
- * Limits: BW_STATUS_COUNTERS_MAX counters per STATUS (bw_status_add).
+ * Limits: BW_STATUS_COUNTERS_MAX counters per STATUS (bw_status_add),
+ * BW_STATUS_INFO_MAX words of state (bw_status_add_info).
  */
 #ifndef BW_STATUS_LINK_H
 #define BW_STATUS_LINK_H
@@ -69,5 +70,12 @@ int	 bw_status_link_config_request(struct bw_status_link *);
 
 /* Append one counter: -1 (and nothing added) when the status is full. */
 int	 bw_status_add(struct bw_status *, const char *name, uint64_t value);
+/*
+ * Append a word of state that is not a number (pressure=soft): -1 (and
+ * nothing added) when BW_STATUS_INFO_MAX are there; value cut to
+ * BW_STATUS_INFO_TEXT_MAX - 1 bytes.
+ */
+int	 bw_status_add_info(struct bw_status *, const char *name,
+	    const char *value);
 
 #endif

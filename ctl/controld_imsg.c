@@ -93,7 +93,7 @@ ctl_daemon_status(struct bw_peer *peer, struct bw_imsg *imsg)
 	struct ctl_daemon	*d;
 	struct ctl_req		*req;
 	struct bw_status	 st;
-	size_t			 len, fixed;
+	size_t			 len, fixed, i;
 
 	/* The counters array may be sent only as far as it is used. */
 	memset(&st, 0, sizeof(st));
@@ -106,6 +106,17 @@ ctl_daemon_status(struct bw_peer *peer, struct bw_imsg *imsg)
 	}
 	if (st.ncounters > (len - fixed) / sizeof(st.counters[0]))
 		st.ncounters = (len - fixed) / sizeof(st.counters[0]);
+	fixed = offsetof(struct bw_status, info);
+	if (len < fixed)
+		st.ninfo = 0;
+	else if (st.ninfo > (len - fixed) / sizeof(st.info[0]))
+		st.ninfo = (len - fixed) / sizeof(st.info[0]);
+	if (st.ninfo > BW_STATUS_INFO_MAX)
+		st.ninfo = BW_STATUS_INFO_MAX;
+	for (i = 0; i < st.ninfo; i++) {
+		st.info[i].name[sizeof(st.info[i].name) - 1] = '\0';
+		st.info[i].value[sizeof(st.info[i].value) - 1] = '\0';
+	}
 	st.proc[sizeof(st.proc) - 1] = '\0';
 	if ((d = ctl_daemon_find_peer(peer)) != NULL)
 		strlcpy(d->proc, st.proc, sizeof(d->proc));

@@ -23,7 +23,7 @@
 #include "ctl_json.h"
 #include "controld.h"
 
-#define CTL_COUNTERS_TEXT_MAX	1024	/* counters column in the table */
+#define CTL_COUNTERS_TEXT_MAX	2048	/* counters column in the table */
 
 enum ctl_proc_state {
 	CTL_PROC_UP,
@@ -262,17 +262,33 @@ ctl_status_workers(void)
 static void
 ctl_status_counters_text(const struct bw_status *st, char *dst, size_t dstsz)
 {
-	char	 name[BW_NAME_MAX * 4 + 1], item[sizeof(name) + 32];
-	size_t	 i;
+	char		 name[BW_NAME_MAX * 4 + 1];
+	char		 value[BW_STATUS_INFO_TEXT_MAX * 4 + 1];
+	char		 item[sizeof(name) + sizeof(value) + 8];
+	const char	*q;
+	size_t		 i;
 
+	/* words of state first, where they are seen; quoted when they hold
+	 * a space */
 	dst[0] = '\0';
+	for (i = 0; i < st->ninfo; i++) {
+		log_escape(name, sizeof(name), st->info[i].name,
+		    strnlen(st->info[i].name, sizeof(st->info[i].name)));
+		log_escape(value, sizeof(value), st->info[i].value,
+		    strnlen(st->info[i].value, sizeof(st->info[i].value)));
+		q = value[0] == '\0' || strchr(value, ' ') != NULL ? "\"" : "";
+		snprintf(item, sizeof(item), "%s%s=%s%s%s", dst[0] ? " " : "",
+		    name, q, value, q);
+		if (strlcat(dst, item, dstsz) >= dstsz)
+			return;
+	}
 	for (i = 0; i < st->ncounters; i++) {
 		log_escape(name, sizeof(name), st->counters[i].name,
 		    strnlen(st->counters[i].name, sizeof(st->counters[i].name)));
-		snprintf(item, sizeof(item), "%s%s=%" PRIu64, i ? " " : "",
+		snprintf(item, sizeof(item), "%s%s=%" PRIu64, dst[0] ? " " : "",
 		    name, st->counters[i].value);
 		if (strlcat(dst, item, dstsz) >= dstsz)
-			break;
+			return;
 	}
 }
 
@@ -312,6 +328,12 @@ ctl_status_print(struct ctl_req *req, struct ctl_proc *procs, size_t n)
 			    k < procs[i].st->ncounters; k++)
 				ctl_json_uint(&j, procs[i].st->counters[k].name,
 				    procs[i].st->counters[k].value);
+			ctl_json_obj_close(&j);
+			ctl_json_obj_open(&j, "info");
+			for (k = 0; procs[i].st != NULL &&
+			    k < procs[i].st->ninfo; k++)
+				ctl_json_str(&j, procs[i].st->info[k].name,
+				    procs[i].st->info[k].value);
 			ctl_json_obj_close(&j);
 			ctl_json_obj_close(&j);
 		}

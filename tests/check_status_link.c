@@ -1,6 +1,7 @@
 /*
  * Unit tests of the daemon->controld link (common/status_link.c):
- * bw_status_add() and its BW_STATUS_COUNTERS_MAX limit, and, over a real
+ * bw_status_add() and its BW_STATUS_COUNTERS_MAX limit, bw_status_add_info()
+ * and its BW_STATUS_INFO_MAX limit, and, over a real
  * Unix socket with a listener playing controld, STATUS_REQ answered from
  * the fill callback, another type handed to the hook, and an unexpected
  * type dropping the link (which then reconnects).
@@ -66,6 +67,34 @@ START_TEST(status_add_cuts_long_names)
 }
 END_TEST
 
+/* Words of state: BW_STATUS_INFO_MAX of them, values cut and terminated. */
+START_TEST(status_add_info_limits)
+{
+	struct bw_status	 st;
+	char			 name[BW_NAME_MAX], big[300];
+	int			 i;
+
+	memset(&st, 0xff, sizeof(st));
+	st.ninfo = 0;
+	st.ncounters = 0;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(bw_status_add_info(&st, "pressure", "soft"), 0);
+	ck_assert_int_eq(bw_status_add_info(&st, "long", big), 0);
+	ck_assert_str_eq(st.info[0].name, "pressure");
+	ck_assert_str_eq(st.info[0].value, "soft");
+	ck_assert_uint_eq(strlen(st.info[1].value),
+	    BW_STATUS_INFO_TEXT_MAX - 1);
+	for (i = 2; i < BW_STATUS_INFO_MAX; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		ck_assert_int_eq(bw_status_add_info(&st, name, ""), 0);
+	}
+	ck_assert_int_eq(bw_status_add_info(&st, "one_more", "x"), -1);
+	ck_assert_uint_eq(st.ninfo, BW_STATUS_INFO_MAX);
+	ck_assert_uint_eq(st.ncounters, 0);
+}
+END_TEST
+
 /* The controld side of the test: what it saw. */
 struct ctl_side {
 	struct event_base	*base;
@@ -95,6 +124,7 @@ dmn_fill(struct bw_status *st, void *arg)
 	d->fills++;
 	bw_status_add(st, "fills", (uint64_t)d->fills);
 	bw_status_add(st, "answer", 42);
+	bw_status_add_info(st, "pressure", "none");
 }
 
 static int
@@ -254,6 +284,9 @@ START_TEST(status_link_talks_to_controld)
 	ck_assert_uint_eq(c.st.ncounters, 2);
 	ck_assert_str_eq(c.st.counters[1].name, "answer");
 	ck_assert_uint_eq(c.st.counters[1].value, 42);
+	ck_assert_uint_eq(c.st.ninfo, 1);
+	ck_assert_str_eq(c.st.info[0].name, "pressure");
+	ck_assert_str_eq(c.st.info[0].value, "none");
 	ck_assert_int_eq(d.fills, 1);
 	/* DNS_FLUSH went to the hook */
 	ck_assert_int_eq(d.hooks, 1);
@@ -285,6 +318,7 @@ status_link_suite(void)
 	tc = tcase_create("add");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, status_add_fills_to_limit);
+	tcase_add_test(tc, status_add_info_limits);
 	tcase_add_loop_test(tc, status_add_cuts_long_names, 0,
 	    (int)(sizeof(name_cases) / sizeof(name_cases[0])));
 	suite_add_tcase(s, tc);
