@@ -168,8 +168,7 @@ struct bw_net {
  *     tls off|offered|required  scan spam virus|none
  *     shed_under_pressure yes|no  LIMIT VALUE ... }
  */
-#define BW_SCAN_SPAM		0x1	/* flags in the envelope */
-#define BW_SCAN_VIRUS		0x2
+/* BW_SCAN_SPAM, BW_SCAN_VIRUS: flags in the envelope, imsg_catalog.h */
 #define BW_CONFIG_POLICIES_MAX	256
 #define BW_CONFIG_GROUPS_MAX	1024
 #define BW_HAT_GROUPS_MAX	256	/* groups in one listener's table */

@@ -122,8 +122,7 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    FIXED(struct bw_queue_verify_row) },
 	[BW_IMSG_QUEUE_VERIFY_END] = { BW_IMSG_QUEUE_VERIFY_END,
 	    "QUEUE_VERIFY_END", BW_ROLE_QUEUED,
-	    FIXED(struct bw_queue_verify_end) },
-};
+	    FIXED(struct bw_queue_verify_end) },};
 
 static const struct {
 	int		 role;
@@ -297,6 +296,24 @@ bw_verify_row_kind_name(int kind)
 	if (kind < 0 || kind >= BW_VROW_KIND__COUNT)
 		return "?";
 	return names[kind];
+}
+
+const char *
+bw_scan_text(char *dst, size_t dstsz, uint32_t flags)
+{
+	if (dstsz == 0)
+		return dst;
+	dst[0] = '\0';
+	if (flags & BW_SCAN_SPAM)
+		strlcat(dst, "spam", dstsz);
+	if (flags & BW_SCAN_VIRUS) {
+		if (dst[0] != '\0')
+			strlcat(dst, ",", dstsz);
+		strlcat(dst, "virus", dstsz);
+	}
+	if (dst[0] == '\0')
+		strlcpy(dst, "none", dstsz);
+	return dst;
 }
 
 const char *

@@ -181,6 +181,18 @@ struct bw_hello {
 #define BW_MSGF_BODY_BINARY	0x08	/* BODY=BINARYMIME (RFC 3030): the
 					   body is octets, not lines */
 
+/*
+ * Content scans a message's mail flow policy asks for (issue 11): set by
+ * smtpd from the session's policy (s->scan_flags), kept in the envelope
+ * for later filters, shown by bwctl show message.  Nothing scans yet.
+ */
+#define BW_SCAN_SPAM		0x01
+#define BW_SCAN_VIRUS		0x02
+#define BW_SCAN_ALL		0x03
+#define BW_SCAN_TEXT_MAX	16	/* "spam,virus" */
+/* "spam,virus", "spam", "none" into dst; unknown bits are left out */
+const char	*bw_scan_text(char *dst, size_t dstsz, uint32_t flags);
+
 struct bw_msg_open {
 	uint64_t	 reqid;			/* smtpd's id, echoed back */
 	uint64_t	 size_hint;		/* SIZE= or 0 */
@@ -193,8 +205,10 @@ struct bw_msg_open {
 	/* version 8: DSN (RFC 3461) */
 	uint32_t	 dsn_ret;		/* enum bw_dsn_ret */
 	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded; "" none */
-	/* the mail flow policy of the session ("" none): its limits */
+	/* version 9: the session's mail flow policy ("" none): its limits */
 	char		 policy[BW_NAME_MAX];
+	/* version 10: content scans the session's policy asks for */
+	uint32_t	 scan_flags;		/* BW_SCAN_* */
 };
 
 /* Submission status: one table in smtpd maps each to an SMTP reply. */
@@ -323,6 +337,8 @@ struct bw_message_info {
 	uint32_t	 delay_warned;		/* the delay DSN went out */
 	int64_t		 delay_due;		/* unix time; 0: none due */
 	char		 envid[BW_DSN_ENVID_MAX + 1];
+	/* version 10 */
+	uint32_t	 scan_flags;		/* BW_SCAN_* from the envelope */
 };
 
 /* Recipient states. */

@@ -216,7 +216,7 @@ ctl_message_render(struct ctl_req *req)
 	struct ctl_json			 j;
 	char				 a[CTL_ESC_MAX], b[CTL_ESC_MAX];
 	char				 c[CTL_ESC_MAX], d[CTL_ESC_MAX], tbuf[64], age[32];
-	char				 nt[64];
+	char				 nt[64], scan[BW_SCAN_TEXT_MAX];
 	size_t				 i;
 
 	if (req->json) {
@@ -237,6 +237,8 @@ ctl_message_render(struct ctl_req *req)
 		ctl_json_str(&j, "envid", m->envid);
 		ctl_json_int(&j, "delay_warning_due", m->delay_due);
 		ctl_json_bool(&j, "delay_warning_sent", m->delay_warned != 0);
+		ctl_json_str(&j, "scan", bw_scan_text(scan, sizeof(scan),
+		    m->scan_flags));
 		ctl_json_arr_open(&j, "recipients");
 		for (i = 0; i < req->rcpts.n; i++) {
 			ctl_json_obj_open(&j, NULL);
@@ -277,6 +279,9 @@ ctl_message_render(struct ctl_req *req)
 	evbuffer_add_printf(req->out, "dsn:         ret=%s envid=%s\n",
 	    m->dsn_ret ? bw_dsn_ret_name((int)m->dsn_ret) : "-",
 	    m->envid[0] ? ctl_esc(a, sizeof(a), m->envid) : "-");
+	/* content scans its policy asked for (issue 11) */
+	evbuffer_add_printf(req->out, "content:     scan=%s\n",
+	    bw_scan_text(scan, sizeof(scan), m->scan_flags));
 	if (m->delay_warned)
 		evbuffer_add_printf(req->out, "delay warning: sent\n\n");
 	else if (m->delay_due > 0) {

@@ -18,7 +18,7 @@
  * (results, deletion, DSN storage), queued_bounce.c (DSN text, pure),
  * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD),
  * queued_idle.c (forgetting empty queues), queued_fail.c (leaving after a
- * storage failure).
+ * storage failure), queued_record.c (record layouts, pure).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -44,7 +44,7 @@ struct qcommit;
 
 #define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
 #define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per piece, at most */
-#define QSTORE_VERSION		3		/* of the record layouts below */
+#define QSTORE_VERSION		4		/* of the record layouts below */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
 #define QUEUED_LIST_STEP	500	/* rows per event-loop turn in listings */
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
@@ -60,8 +60,9 @@ struct qcommit;
  * A layout grows only at its end, and QSTORE_VERSION with it.  Readers
  * take a record of any size up to the struct's: what an older release
  * did not write reads as zero (version 2 records have no DSN fields: no
- * parameters, no delay warning due).  Writers put back a record at the
- * size it was read.
+ * parameters, no delay warning due; version 3 envelopes no scan flags).
+ * Writers put back a record at the size it was read.  Which sizes each
+ * version may have is said in one place, queued_record.c.
  */
 
 /* messages: qid (BW_QID_LEN bytes) -> envelope */
@@ -83,9 +84,14 @@ struct qenv_rec {
 	uint32_t	 dsn_flags;		/* QENV_DSN_* */
 	int64_t		 delay_due;		/* delays.db key; 0: none */
 	char		 envid[BW_DSN_ENVID_MAX + 1];	/* decoded */
+	/* version 4: content scans (issue 11), past the end of a version 3
+	 * record (its tail padding is too short to hold them) */
+	uint32_t	 scan;			/* BW_SCAN_* */
+	uint32_t	 pad4;			/* 0 */
 };
 #define QENV_DSN_DELAY_SENT	0x01	/* the delay warning went out */
 #define QENV_REC_V2_SIZE	offsetof(struct qenv_rec, dsn_ret)
+#define QENV_REC_V3_SIZE	offsetof(struct qenv_rec, scan)
 
 /* recipients: qid + index (big-endian u32) -> recipient */
 struct qrcpt_rec {
@@ -201,6 +207,7 @@ struct qmsg {
 	uint32_t		 rcpt_alloc;
 	uint32_t		 dsn_ret;	/* enum bw_dsn_ret */
 	char			 envid[BW_DSN_ENVID_MAX + 1];
+	uint32_t		 scan_flags;	/* BW_SCAN_*, checked */
 	unsigned char		*mem;		/* body not yet in a segment */
 	size_t			 memlen;
 	size_t			 memcap;
@@ -279,10 +286,15 @@ uint32_t qstore_rcpt_stored(struct qstore *, const char *qid,
 	    uint32_t nrcpt);
 int	 qstore_count(struct qstore *, uint64_t *msgs, uint64_t *rcpts);
 int	 qstore_quarantined(struct qstore *, const char *qid);
-/* The record layouts this release reads: 0, or -1 with why filled. */
+/*
+ * queued_record.c: the record layouts this release reads (0, or -1 with
+ * why filled) and the envelope it writes.
+ */
 int	 qstore_env_read(const DBT *, struct qenv_rec *, char *why, size_t);
 int	 qstore_rcpt_read(const DBT *, struct qrcpt_rec *, char *why, size_t);
 int	 qstore_ext_read(const DBT *, struct qseg_ext *, char *why, size_t);
+void	 qstore_env_fill(struct qenv_rec *, const struct qmsg *);
+void	 qstore_env_upgrade(struct qenv_rec *, size_t size);
 void	 qstore_dbt_user(DBT *, void *, uint32_t);
 #define QSTORE_KEY_MAX	(BW_QID_LEN + 4)	/* qid + big-endian index */
 void	 qstore_key_idx(DBT *, unsigned char kbuf[QSTORE_KEY_MAX],

@@ -196,6 +196,7 @@ qctl_message_show(struct bw_peer *peer, uint32_t reqid, struct bw_imsg *imsg)
 	mi.delay_warned = (e.dsn_flags & QENV_DSN_DELAY_SENT) != 0;
 	mi.delay_due = e.delay_due;
 	BW_IMSG_STR(mi.envid, e.envid);
+	mi.scan_flags = e.scan;
 	qctl_send(peer, BW_IMSG_MESSAGE_INFO, reqid, &mi, sizeof(mi));
 	for (i = 0; i < e.nrcpt && i < QUEUED_RCPT_ROWS_MAX; i++) {
 		if (qstore_rcpt_get(&q_env->store, qid, i, &rr) != 0)

@@ -84,6 +84,7 @@ qmsg_new(struct qpeer *qp, const struct bw_msg_open *o)
 	m->lim = config_limits_for_policy(m->cfg, m->listener, o->policy);
 	m->dsn_ret = o->dsn_ret;	/* checked by queued_smtpd.c */
 	BW_IMSG_STR(m->envid, o->envid);
+	m->scan_flags = o->scan_flags;	/* checked by queued_smtpd.c */
 	bw_qid_new(m->qid);
 	if (bw_htab_insert(&qmsg_tab, m) == -1) {
 		log_warn("%s open: cannot add to the open message table",

@@ -203,6 +203,10 @@ qsmtpd_open(struct bw_peer *peer, struct bw_imsg *imsg)
 		qsmtpd_drop(peer, NULL, "MSG_OPEN with bad DSN parameters");
 		return;
 	}
+	if ((o.scan_flags & ~(uint32_t)BW_SCAN_ALL) != 0) {
+		qsmtpd_drop(peer, NULL, "MSG_OPEN with unknown scan flags");
+		return;
+	}
 	if (!qspace_ok(cfg->spool_dir, BW_LIMIT(cfg,
 	    LIM_QUEUE_MIN_FREE_SPACE))) {
 		q_env->c_nospace_rejects++;

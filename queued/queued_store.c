@@ -661,22 +661,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	if (qmsg_body_flush(m) == -1)
 		goto fail_nodb;
 
-	memset(&e, 0, sizeof(e));
-	e.version = QSTORE_VERSION;
-	e.flags = m->flags;
-	e.created = m->created;
-	e.size = m->size;
-	e.nrcpt = m->nrcpt;
-	e.nchunks = m->nexts;
-	strlcpy(e.sender, m->sender, sizeof(e.sender));
-	strlcpy(e.helo, m->helo, sizeof(e.helo));
-	strlcpy(e.client_addr, m->client_addr, sizeof(e.client_addr));
-	strlcpy(e.client_name, m->client_name, sizeof(e.client_name));
-	strlcpy(e.listener, m->listener, sizeof(e.listener));
-	strlcpy(e.gateway, m->gateway[0] ? m->gateway : QUEUED_GATEWAY_DEFAULT,
-	    sizeof(e.gateway));
-	e.dsn_ret = m->dsn_ret;
-	strlcpy(e.envid, m->envid, sizeof(e.envid));
+	qstore_env_fill(&e, m);
 	e.delay_due = qdelay_due(m);
 
 	if ((rr = calloc(m->nrcpt, sizeof(*rr))) == NULL ||
@@ -873,8 +858,10 @@ qstore_msg_get(struct qstore *st, const char *qid, struct qenv_rec *e)
 	key.size = BW_QID_LEN;
 	qstore_dbt_user(&data, e, sizeof(*e));
 	memset(e, 0, sizeof(*e));
-	if ((r = st->messages->get(st->messages, NULL, &key, &data, 0)) == 0)
+	if ((r = st->messages->get(st->messages, NULL, &key, &data, 0)) == 0) {
+		qstore_env_upgrade(e, data.size);
 		return 0;
+	}
 	if (r == DB_NOTFOUND)
 		return 1;
 	log_warnx("%s store: cannot read envelope: %s", qid, db_strerror(r));
@@ -1042,108 +1029,4 @@ qstore_quarantined(struct qstore *st, const char *qid)
 	qstore_dbt_user(&data, NULL, 0);	/* just whether it is there */
 	r = st->quarantine->get(st->quarantine, NULL, &key, &data, 0);
 	return r == 0 || r == DB_BUFFER_SMALL;
-}
-
-/*
- * The record layouts: the one place that says which envelope, recipient
- * and piece records this release reads (bwctl queue verify uses them).  A
- * later release that adds a field keeps accepting the older sizes here:
- * versions 1 and 2 are exactly old bytes long, version 3 (the DSN fields)
- * new_min to new_max (a recipient record ends with its ORCPT text).
- */
-/* the version 2 layouts, as the release before the DSN fields wrote them */
-_Static_assert(QENV_REC_V2_SIZE == 928, "version 2 envelope: 928 bytes");
-_Static_assert(QRCPT_REC_V2_SIZE == 1080, "version 2 recipient: 1080 bytes");
-
-static int
-qstore_layout(const DBT *d, size_t old, size_t new_min, size_t new_max,
-    uint32_t version, char *why, size_t whysz, const char *what)
-{
-	int	 ok;
-
-	if (version == 0 || version > QSTORE_VERSION) {
-		snprintf(why, whysz, "%s record of unknown version %u", what,
-		    version);
-		return -1;
-	}
-	ok = version < 3 ? d->size == old : d->size >= new_min &&
-	    d->size <= new_max;
-	if (!ok) {
-		snprintf(why, whysz, "%s record of %u bytes, not the size of "
-		    "version %u", what, d->size, version);
-		return -1;
-	}
-	return 0;
-}
-
-int
-qstore_env_read(const DBT *d, struct qenv_rec *e, char *why, size_t whysz)
-{
-	if (d->data != e) {	/* else read in place */
-		memset(e, 0, sizeof(*e));
-		memcpy(e, d->data, d->size < sizeof(*e) ? d->size :
-		    sizeof(*e));
-	}
-	if (qstore_layout(d, QENV_REC_V2_SIZE, sizeof(*e), sizeof(*e),
-	    e->version, why, whysz, "envelope") == -1)
-		return -1;
-	e->sender[sizeof(e->sender) - 1] = '\0';
-	e->gateway[sizeof(e->gateway) - 1] = '\0';
-	if (e->nrcpt == 0) {
-		snprintf(why, whysz, "envelope with no recipient");
-		return -1;
-	}
-	if ((e->size == 0) != (e->nchunks == 0) || e->nchunks >
-	    e->size / QSTORE_BODY_CHUNK + 1) {
-		snprintf(why, whysz, "envelope: %u body pieces for %llu bytes",
-		    e->nchunks, (unsigned long long)e->size);
-		return -1;
-	}
-	return 0;
-}
-
-int
-qstore_rcpt_read(const DBT *d, struct qrcpt_rec *rr, char *why, size_t whysz)
-{
-	if (d->data != rr) {	/* else read in place */
-		memset(rr, 0, sizeof(*rr));
-		memcpy(rr, d->data, d->size < sizeof(*rr) ? d->size :
-		    sizeof(*rr));
-	}
-	if (qstore_layout(d, QRCPT_REC_V2_SIZE, QRCPT_REC_V3_MIN, sizeof(*rr),
-	    rr->version, why, whysz, "recipient") == -1)
-		return -1;
-	if (rr->state >= BW_RCPT_STATE__COUNT) {
-		snprintf(why, whysz, "recipient in unknown state %u",
-		    rr->state);
-		return -1;
-	}
-	if (memchr(rr->rcpt, '\0', sizeof(rr->rcpt)) == NULL ||
-	    memchr(rr->domain, '\0', sizeof(rr->domain)) == NULL ||
-	    memchr(rr->gateway, '\0', sizeof(rr->gateway)) == NULL ||
-	    rr->domain[0] == '\0' || rr->gateway[0] == '\0') {
-		snprintf(why, whysz, "recipient record with a broken address, "
-		    "domain or gateway");
-		return -1;
-	}
-	return 0;
-}
-
-int
-qstore_ext_read(const DBT *d, struct qseg_ext *x, char *why, size_t whysz)
-{
-	if (d->size != sizeof(*x)) {
-		snprintf(why, whysz, "piece record of %u bytes, not %zu",
-		    d->size, sizeof(*x));
-		return -1;
-	}
-	if (d->data != x)
-		memcpy(x, d->data, sizeof(*x));
-	if (x->len == 0 || x->len > QSTORE_BODY_CHUNK ||
-	    x->off % QSEG_ALIGN != 0) {
-		snprintf(why, whysz, "piece record with length %u at offset "
-		    "%llu", x->len, (unsigned long long)x->off);
-		return -1;
-	}
-	return 0;
 }

@@ -127,7 +127,9 @@ struct smtpd_session {
 	const struct bw_hat_entry *hat;	/* group and policy (admission) */
 	struct smtpd_score	 score;		/* reputation; none unless
 						   looked up */
-	unsigned int		 scan_flags;	/* BW_SCAN_* of its policy */
+	unsigned int		 scan_flags;	/* BW_SCAN_* of its policy: sent
+						   with MSG_OPEN into the
+						   envelope; 0 by default */
 	int			 tls_offer;	/* STARTTLS in the EHLO reply */
 	int			 tls_need;	/* no MAIL before STARTTLS */
 	int			 hat_reject;	/* reject policy: 554 to every

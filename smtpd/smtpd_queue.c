@@ -151,6 +151,7 @@ smtpd_queue_open(struct smtpd_session *s)
 		strlcpy(mo.policy, s->hat->policy->name, sizeof(mo.policy));
 	mo.dsn_ret = (uint32_t)s->params.dsn_ret;
 	strlcpy(mo.envid, s->params.envid, sizeof(mo.envid));
+	mo.scan_flags = s->scan_flags;	/* its policy's; 0 by default */
 	if (bw_peer_send(s->env->queued, BW_IMSG_MSG_OPEN, 0, -1, &mo,
 	    sizeof(mo)) == -1)
 		return -1;

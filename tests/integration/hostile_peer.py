@@ -36,6 +36,8 @@ MAX_PAYLOAD = 64 * 1024
      "MESSAGE_LIST_ENTRY", "MESSAGE_LIST_END", "CTL_CMD", "CTL_OUTPUT",
      "CTL_DONE"))
 
+SCAN_SPAM, SCAN_VIRUS = 0x01, 0x02
+
 SUBMIT = ["OK", "TEMPFAIL", "NOSPACE", "TOOBIG", "TOOMANY", "BUSY"]
 
 
@@ -49,7 +51,8 @@ class MsgOpen(ctypes.Structure):
                 ("listener", ctypes.c_char * NAME_MAX),
                 ("dsn_ret", ctypes.c_uint32),
                 ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1)),
-                ("policy", ctypes.c_char * NAME_MAX)]
+                ("policy", ctypes.c_char * NAME_MAX),
+                ("scan_flags", ctypes.c_uint32)]
 
 
 class MsgOpenReply(ctypes.Structure):
@@ -148,9 +151,11 @@ class Peer:
             pass
 
     # -- the submission protocol, as smtpd speaks it -------------------
-    def open(self, sender="sender@example.com", reqid=1, size_hint=0):
+    def open(self, sender="sender@example.com", reqid=1, size_hint=0,
+             scan_flags=0):
         o = MsgOpen(reqid, size_hint, 0, sender.encode(), b"client.test",
                     b"127.0.0.1", b"localhost", b"private")
+        o.scan_flags = scan_flags
         self.send(MSG_OPEN, o)
         t, _, p = self.recv()
         while t == MSG_COMMIT_REPLY:    # pipelined commits
@@ -183,9 +188,10 @@ class Peer:
         r = MsgCommitReply.from_buffer_copy(p)
         return SUBMIT[r.status], r.qid.decode()
 
-    def submit(self, rcpts, body, sender="sender@example.com", reqid=1):
+    def submit(self, rcpts, body, sender="sender@example.com", reqid=1,
+               scan_flags=0):
         """A whole message; (status, qid)."""
-        st, qid = self.open(sender, reqid)
+        st, qid = self.open(sender, reqid, scan_flags=scan_flags)
         if st != "OK":
             return st, qid
         for r in rcpts:
