@@ -65,6 +65,8 @@ enum bw_limit_id {
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */
 	LIM_QUEUE_MAX_COMMIT_BATCH,	/* messages per log flush, at most */
 	LIM_QUEUE_MAX_OPEN_MESSAGES,	/* messages being received at once */
+	LIM_QUEUE_PRESSURE_OPEN_MESSAGES,	/* open messages: pressure; 0 off */
+	LIM_QUEUE_PRESSURE_MESSAGES,	/* queued messages: pressure; 0 off */
 	LIM_QUEUE_SEGMENT_SIZE,		/* bytes per body segment file */
 	LIM_QUEUE_SEGMENT_SPARES,	/* emptied segment files kept */
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */

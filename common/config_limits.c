@@ -170,6 +170,17 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    20000, 1, 1000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "matches smtpd_max_connections: one message in flight per "
 	    "session"),
+	ROW(LIM_QUEUE_PRESSURE_OPEN_MESSAGES, "queue_pressure_open_messages",
+	    0, 0, 1000000, BW_UNIT_COUNT, S_GLOBAL,
+	    "off: how many concurrent receptions are normal depends on the "
+	    "site; set it below queue_max_open_messages (a half, say) so "
+	    "that smtpd sheds its worst senders before everyone gets 421 "
+	    "4.3.2"),
+	ROW(LIM_QUEUE_PRESSURE_MESSAGES, "queue_pressure_messages",
+	    0, 0, 1000000000, BW_UNIT_COUNT, S_GLOBAL,
+	    "off: a normal queue size depends on the site, and a large queue "
+	    "is often only a big domain being down (its mail parked, costing "
+	    "nothing but disk); set it a few times above the usual peak"),
 	ROW(LIM_QUEUE_SEGMENT_SIZE, "queue_segment_size",
 	    64 * MiB, 1 * MiB, 4 * GiB, BW_UNIT_BYTES, S_GLOBAL,
 	    "a few hundred messages per file at usual sizes: few files, "

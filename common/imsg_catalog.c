@@ -122,7 +122,10 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    FIXED(struct bw_queue_verify_row) },
 	[BW_IMSG_QUEUE_VERIFY_END] = { BW_IMSG_QUEUE_VERIFY_END,
 	    "QUEUE_VERIFY_END", BW_ROLE_QUEUED,
-	    FIXED(struct bw_queue_verify_end) },};
+	    FIXED(struct bw_queue_verify_end) },	[BW_IMSG_QUEUE_PRESSURE] = { BW_IMSG_QUEUE_PRESSURE,
+	    "QUEUE_PRESSURE", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_pressure) },
+};
 
 static const struct {
 	int		 role;
@@ -314,6 +317,18 @@ bw_scan_text(char *dst, size_t dstsz, uint32_t flags)
 	if (dst[0] == '\0')
 		strlcpy(dst, "none", dstsz);
 	return dst;
+}
+
+const char *
+bw_pressure_level_name(int level)
+{
+	static const char *names[BW_PRESSURE__COUNT] = {
+		"none", "soft", "hard"
+	};
+
+	if (level < 0 || level >= BW_PRESSURE__COUNT)
+		return "?";
+	return names[level];
 }
 
 const char *

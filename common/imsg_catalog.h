@@ -139,6 +139,9 @@ enum bw_imsg_type {
 	BW_IMSG_QUEUE_VERIFY_REQ,
 	BW_IMSG_QUEUE_VERIFY_ROW,
 	BW_IMSG_QUEUE_VERIFY_END,
+	/* queued -> smtpd: the queue's pressure, on every change and when
+	 * smtpd links (struct bw_queue_pressure) */
+	BW_IMSG_QUEUE_PRESSURE,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -684,6 +687,26 @@ struct bw_queue_verify_end {
 	uint64_t	 orphans;		/* records without an envelope */
 	uint64_t	 quarantined;		/* by this repair; listing: all */
 	uint64_t	 skipped;		/* damaged, in delivery, not moved */
+};
+
+/*
+ * Queue pressure (queued -> smtpd): the state queued decides from free
+ * space on the spool and the counts of open and queued messages
+ * (queued_pressure.c); smtpd sheds load by it.
+ */
+enum bw_pressure_level {
+	BW_PRESSURE_NONE = 0,
+	BW_PRESSURE_SOFT,	/* a count over its mark */
+	BW_PRESSURE_HARD,	/* the spool's free space is running out */
+	BW_PRESSURE__COUNT
+};
+const char	*bw_pressure_level_name(int);	/* "none", "soft", "hard" */
+#define BW_PRESSURE_REASON_MAX	80	/* "queued_messages 10500>=10000" */
+
+struct bw_queue_pressure {
+	uint32_t	 level;			/* enum bw_pressure_level */
+	uint32_t	 pad;
+	char		 reason[BW_PRESSURE_REASON_MAX];	/* "" at none */
 };
 
 #endif

@@ -172,6 +172,12 @@ to let more commits join it." ;;
 flush." ;;
 	queue_max_open_messages) echo "Messages being received at once; MAIL \
 beyond it gets 421 4.3.2." ;;
+	queue_pressure_open_messages) echo "Messages being received at once \
+at which queued reports pressure (soft) to smtpd, which then sheds load \
+(see RESOURCE CONSERVATION); it ends below this less a tenth.  0: never." ;;
+	queue_pressure_messages) echo "Messages in the queue at which queued \
+reports pressure (soft) to smtpd, which then sheds load (see QUEUE \
+PRESSURE); it ends below this less a tenth.  0: never." ;;
 	queue_segment_size) echo "Size at which queued starts a new file for \
 message bodies in the spool's segments directory; a body is written there in \
 pieces of up to 64 KiB, and a file is removed when its last message has \

@@ -128,6 +128,7 @@ main(int argc, char *argv[])
 	/* after the batcher: loading may already kick off flushes */
 	qsched_load();
 	qdelay_init(env.d.base);
+	qpressure_init(env.d.base);
 
 	qctl_connect(&env);
 
@@ -144,6 +145,7 @@ main(int argc, char *argv[])
 	qcheck_shutdown();
 	qdispatch_shutdown();
 	qdelay_shutdown();
+	qpressure_shutdown();
 	qidle_shutdown();
 	qsched_shutdown();
 	qstore_punch_shutdown(&env.store);

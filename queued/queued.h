@@ -18,7 +18,9 @@
  * (results, deletion, DSN storage), queued_bounce.c (DSN text, pure),
  * queued_retry.c (retry policy, pure), queued_domain.c (DOMAIN_CMD),
  * queued_idle.c (forgetting empty queues), queued_fail.c (leaving after a
- * storage failure), queued_record.c (record layouts, pure).
+ * storage failure), queued_record.c (record layouts, pure),
+ * queued_pressure.c and queued_pressure_mark.c (queue pressure told to
+ * smtpd).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -528,7 +530,52 @@ size_t	 qmsg_open_count(void);
 
 /* queued_space.c */
 int	 qspace_ok(const char *spool, long long min_free);
+int	 qspace_free(const char *spool, uint64_t *free_bytes);
 void	 qspace_recheck(void);
+
+/* ---- queue pressure (issue 11): told to smtpd, which sheds load ---- */
+
+#define QPRESSURE_CHECK_MS	1000	/* the conditions are checked this
+					   often (statvfs is cached as long) */
+#define QPRESSURE_MARGIN_PCT	10	/* a condition ends this far (of its
+					   mark) on the good side of it */
+#define QPRESSURE_DISK_FACTOR	2	/* hard below this many times
+					   queue_min_free_space */
+
+enum qpressure_cond {
+	QPRESSURE_DISK = 0,	/* hard */
+	QPRESSURE_QUEUED,	/* soft */
+	QPRESSURE_OPEN,		/* soft */
+	QPRESSURE_COND__COUNT
+};
+
+struct qpressure_in {
+	uint64_t	 free_bytes;
+	int		 free_known;	/* 0: statvfs failed, keep the state */
+	long long	 min_free;	/* queue_min_free_space; 0: off */
+	uint64_t	 queued;
+	long long	 queued_mark;	/* queue_pressure_messages; 0: off */
+	uint64_t	 open;
+	long long	 open_mark;	/* queue_pressure_open_messages */
+};
+
+struct qpressure {
+	int		 on[QPRESSURE_COND__COUNT];
+	int		 level;		/* enum bw_pressure_level */
+	int		 cond;		/* the reason's; -1 at none */
+	char		 reason[BW_PRESSURE_REASON_MAX];
+};
+
+/* queued_pressure_mark.c: the decision, pure */
+int	 qpressure_eval(struct qpressure *, const struct qpressure_in *);
+const char *qpressure_cond_name(int);
+
+/* queued_pressure.c: the periodic check, its log line, the push */
+void	 qpressure_init(struct event_base *);
+void	 qpressure_shutdown(void);
+void	 qpressure_check(void);
+void	 qpressure_send(struct bw_peer *);
+void	 qpressure_status(struct bw_status *);
 
 /* queued_smtpd.c */
 void	 qsmtpd_state_cb(struct bw_peer *, int, void *);
@@ -537,6 +584,7 @@ void	 qsmtpd_commit_cb(evutil_socket_t, short, void *);
 void	 qsmtpd_commit_done(void *cookie, int ok, void *arg);
 void	 qsmtpd_flush_replies(void);
 void	 qsmtpd_shutdown(void);
+void	 qsmtpd_broadcast(uint32_t type, const void *, size_t);
 
 /* queued_check.c: MSG_COMMIT_CHECK answers */
 void	 qcheck_init(long long window_ms);

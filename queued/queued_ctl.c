@@ -106,6 +106,7 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		bw_status_add(st, "body_bytes", ss.bytes);
 		bw_status_add(st, "body_crc_errors", ss.crc_errors);
 	}
+	qpressure_status(st);
 	bw_daemon_status_add(&q_env->d, st);
 }
 

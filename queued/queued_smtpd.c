@@ -85,6 +85,8 @@ qsmtpd_state_cb(struct bw_peer *peer, int up, void *arg)
 		bw_peer_set_data(peer, pe);
 		q_env->c_smtpd_connects++;
 		log_info("smtpd pid=%ld connected", (long)bw_peer_pid(peer));
+		/* a restarted smtpd learns the pressure at once */
+		qpressure_send(peer);
 		return;
 	}
 	if ((pe = bw_peer_get_data(peer)) == NULL)
@@ -540,6 +542,18 @@ qsmtpd_flush_replies(void)
 		if (bw_peer_flush(pe->qp.peer, QSMTPD_SHUTDOWN_FLUSH_MS) == -1)
 			log_warnx("smtpd peer id=%u: replies not written at "
 			    "shutdown", pe->qp.id);
+}
+
+/* One frame to every linked smtpd (queue pressure). */
+void
+qsmtpd_broadcast(uint32_t type, const void *data, size_t len)
+{
+	struct qpeer_ent	*pe;
+
+	TAILQ_FOREACH(pe, &qpeers, entry)
+		if (bw_peer_send(pe->qp.peer, type, 0, -1, data, len) == -1)
+			log_warn("smtpd peer id=%u: cannot send %s", pe->qp.id,
+			    bw_imsg_type_name(type));
 }
 
 /* Shutdown: forget every peer and open message (after the batcher). */

@@ -234,6 +234,7 @@ struct smtpd_counters {
 	uint64_t	 policy_reject;	/* sessions given the 554 banner */
 	uint64_t	 policy_relay;	/* sessions under a relay policy */
 	uint64_t	 tarpit_delays;	/* commands held by a tarpit */
+	uint64_t	 pressure_changes;	/* queued's pressure changed */
 };
 
 struct smtpd_env {
@@ -255,6 +256,10 @@ struct smtpd_env {
 	struct smtpd_session	*reqtab[SMTPD_HASH_SIZE];
 	struct smtpd_session	*qidtab[SMTPD_HASH_SIZE];
 	struct smtpd_counters	 c;
+	/* queued's last word on queue pressure (smtpd_pressure.c): kept
+	 * while the link is down, replaced when it comes back */
+	int			 pressure;	/* enum bw_pressure_level */
+	char			 pressure_reason[BW_PRESSURE_REASON_MAX];
 };
 
 /*
@@ -359,6 +364,11 @@ int	 smtpd_rdns_wanted(const struct bw_listener_conf *,
 	    const struct sockaddr_storage *);
 void	 smtpd_rdns_start(struct smtpd_session *);
 void	 smtpd_rdns_cancel(struct smtpd_session *);
+
+/* smtpd_pressure.c */
+void	 smtpd_pressure_recv(struct smtpd_env *, struct bw_imsg *);
+int	 smtpd_pressure_level(const struct smtpd_env *);
+void	 smtpd_pressure_status(const struct smtpd_env *, struct bw_status *);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);

@@ -297,6 +297,9 @@ smtpd_queue_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_MSG_COMMIT_REPLY:
 		smtpd_queue_commit_reply(env, imsg);
 		break;
+	case BW_IMSG_QUEUE_PRESSURE:
+		smtpd_pressure_recv(env, imsg);
+		break;
 	default:
 		log_warnx("unexpected %s from queued",
 		    bw_imsg_type_name(imsg->hdr.type));

@@ -50,6 +50,7 @@ static const struct {
 	C(policy_reject),
 	C(policy_relay),
 	C(tarpit_delays),
+	C(pressure_changes),
 #undef C
 };
 
@@ -70,6 +71,7 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 	}
 	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
 	bw_status_add(st, "dnscached_up", smtpd_dns_up(env) ? 1 : 0);
+	smtpd_pressure_status(env, st);
 	bw_daemon_status_add(&env->d, st);
 }
 

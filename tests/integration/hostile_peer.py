@@ -36,6 +36,7 @@ MAX_PAYLOAD = 64 * 1024
      "MESSAGE_LIST_ENTRY", "MESSAGE_LIST_END", "CTL_CMD", "CTL_OUTPUT",
      "CTL_DONE"))
 
+QUEUE_PRESSURE = _TYPES["BW_IMSG_QUEUE_PRESSURE"]
 SCAN_SPAM, SCAN_VIRUS = 0x01, 0x02
 
 SUBMIT = ["OK", "TEMPFAIL", "NOSPACE", "TOOBIG", "TOOMANY", "BUSY"]
@@ -101,6 +102,7 @@ class Peer:
         self.sock.connect(path)
         self.buf = b""
         self.stash = []     # commit replies that arrived while opening
+        self.pressure = None    # the last QUEUE_PRESSURE payload
         if hello:
             h = Hello(IMSG_VERSION, ROLE[role], os.getpid(), 0)
             self.sock.sendall(frame(HELLO, bytes(h)))
@@ -116,11 +118,16 @@ class Peer:
 
     def recv(self, timeout=None):
         """(type, peerid, payload) of the next frame; raises
-        ConnectionError when the other side closes."""
+        ConnectionError when the other side closes.  QUEUE_PRESSURE,
+        which queued sends on its own, is kept in self.pressure (the
+        latest payload) and not returned."""
         if timeout is not None:
             self.sock.settimeout(timeout)
         while True:
             f, self.buf = take_frame(self.buf)
+            if f is not None and f[0] == QUEUE_PRESSURE:
+                self.pressure = f[2]
+                continue
             if f is not None:
                 return f
             d = self.sock.recv(1 << 20)
