@@ -30,6 +30,7 @@
 #include "smtpd_score.h"
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
+#define SMTPD_REPLY_MAX		1024	/* one reply line we build */
 #define SMTPD_QUEUE_WPENDING_MAX (16 * 1024 * 1024)	/* unsent bytes to queued before DATA reading pauses */
 #define SMTPD_LIBEVENT_READ	4096		/* libevent 2.1's most per read event */
 #define SMTPD_DATA_READ_MAX	(64 * 1024)	/* one extra read of DATA bytes */
@@ -234,6 +235,7 @@ struct smtpd_counters {
 	uint64_t	 policy_reject;	/* sessions given the 554 banner */
 	uint64_t	 policy_relay;	/* sessions under a relay policy */
 	uint64_t	 tarpit_delays;	/* commands held by a tarpit */
+	uint64_t	 pressure_sheds;	/* 421 to a host under pressure */
 	uint64_t	 pressure_changes;	/* queued's pressure changed */
 };
 
@@ -319,6 +321,8 @@ void	 smtpd_admit_log_connect(struct smtpd_session *);
 /* The policy's pause before a command (0: none) and its score scaling. */
 long long smtpd_admit_command_delay(const struct smtpd_session *);
 int	 smtpd_admit_relay_policy(const struct smtpd_session *);
+/* Queue pressure: 1 if the session was told 421 and is closing. */
+int	 smtpd_admit_shed(struct smtpd_session *, const char *when);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);
 

@@ -28,6 +28,7 @@
  */
 #include "bw_autoconf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -239,6 +240,47 @@ smtpd_admit_decide(struct smtpd_session *s)
 		s->env->c.policy_relay++;
 }
 
+/*
+ * Resource conservation: while queued reports pressure, hosts whose
+ * policy may be shed get 421 -- at soft pressure (message counts over
+ * their marks) those with a known negative score, at hard pressure (the
+ * spool's disk) all of them -- while relay policies (trusted hosts,
+ * shed_under_pressure no) and private listeners keep flowing.  A
+ * listener without a table sheds like an accept policy.  A host whose
+ * score is none is not shed at soft pressure: a resolver outage is no
+ * reason to refuse it.  when: "connect" or "mail", for the log line.
+ */
+int
+smtpd_admit_shed(struct smtpd_session *s, const char *when)
+{
+	const struct bw_policy_conf	*po = s->hat != NULL ?
+					    s->hat->policy : NULL;
+	int				 level = smtpd_pressure_level(s->env);
+	char				 buf[SMTPD_REPLY_MAX], score[16];
+
+	if (level == BW_PRESSURE_NONE || !s->lconf->public)
+		return 0;
+	if (po != NULL && !po->shed)
+		return 0;
+	if (level < BW_PRESSURE_HARD && !(s->score.known &&
+	    s->score.tenths < 0))
+		return 0;
+	s->env->c.pressure_sheds++;
+	s->env->c.limit_closes++;
+	log_info("%s%ssession=%llu addr=%s shed at %s: queue pressure=%s "
+	    "reason=\"%s\" score=%s group=%s policy=%s",
+	    s->tx ? s->qid : "", s->tx ? " " : "",
+	    (unsigned long long)s->id, s->addr, when,
+	    level >= BW_PRESSURE_HARD ? "hard" : "soft",
+	    s->env->pressure_reason,
+	    smtpd_score_text(&s->score, score, sizeof(score)),
+	    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
+	snprintf(buf, sizeof(buf), "421 4.3.2 %s Service busy, try again "
+	    "later", s->env->d.cfg->hostname);
+	smtpd_session_fail(s, buf, "queue pressure");
+	return 1;
+}
+
 /* Every lookup has settled: decide, then count. */
 void
 smtpd_session_lookups_done(struct smtpd_session *s)
@@ -258,6 +300,8 @@ smtpd_session_lookups_done(struct smtpd_session *s)
 		smtpd_session_close(s, "policy tcprefuse");
 		return;
 	}
+	if (smtpd_admit_shed(s, "connect"))
+		return;
 	smtpd_admit_count(s);
 }
 

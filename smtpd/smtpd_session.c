@@ -38,8 +38,6 @@
 #include "nettab.h"
 #include "smtpd.h"
 
-#define SMTPD_REPLY_MAX		1024	/* one reply line we build */
-
 static void	 smtpd_session_read_cb(struct bufferevent *, void *);
 static void	 smtpd_session_write_cb(struct bufferevent *, void *);
 static void	 smtpd_session_event_cb(struct bufferevent *, short, void *);
@@ -585,6 +583,8 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 		    "command first");
 		return;
 	}
+	if (smtpd_admit_shed(s, "mail"))
+		return;
 	if (s->nmessages >= (unsigned long long)
 	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
 		s->env->c.limit_closes++;

@@ -50,6 +50,7 @@ static const struct {
 	C(policy_reject),
 	C(policy_relay),
 	C(tarpit_delays),
+	C(pressure_sheds),
 	C(pressure_changes),
 #undef C
 };
