@@ -60,6 +60,7 @@ enum bw_limit_id {
 	LIM_SMTPD_TARPIT_GREETING_DELAY,	/* ms added at score -10 */
 	LIM_SMTPD_COMMAND_DELAY,	/* ms before each reply */
 	LIM_SMTPD_TARPIT_COMMAND_DELAY,	/* ms added at score -10 */
+	LIM_SMTPD_PROXY_TIMEOUT,	/* ms: a balancer's PROXY header */
 	LIM_HOPCOUNT_LIMIT,		/* Received: fields a message may carry */
 	LIM_QUEUE_MIN_FREE_SPACE,	/* bytes free on the spool fs */
 	LIM_QUEUE_COMMIT_DELAY,		/* ms: extra wait to grow a batch */
@@ -298,6 +299,12 @@ struct bw_listener_conf {
 	struct bw_hat_entry	*hat;
 	int			 nhat;
 	struct bw_hat_entry	 hat_default;
+	/* PROXY protocol (v1, v2): a connection from proxy_from (the load
+	 * balancers) starts with a header naming the client. */
+	int			 proxy_protocol;
+	int			 proxy_line;	/* where it was said */
+	struct bw_net		*proxy_from;
+	int			 nproxy_from;
 	/* Limits set in the block ("greeting_delay" is smtpd_greeting_delay)
 	 * and the resolved set its sessions take. */
 	struct bw_limit_overrides lim_over;

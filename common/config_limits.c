@@ -150,6 +150,13 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    0, 0, 2 * MINUTE, BW_UNIT_MS, S_SESSION,
 	    "added to smtpd_command_delay in proportion to a negative score; "
 	    "together under the 5 minutes a client waits for a reply"),
+	ROW(LIM_SMTPD_PROXY_TIMEOUT, "smtpd_proxy_timeout",
+	    5 * SEC, 100, 1 * MINUTE, BW_UNIT_MS,
+	    BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER,
+	    "a balancer writes the header as soon as it connects, in one "
+	    "packet; a header not complete in 5 seconds is a broken or "
+	    "hostile peer, and the bound keeps it from holding a session "
+	    "(Postfix's smtpd_upstream_proxy_timeout is the same)"),
 	ROW(LIM_HOPCOUNT_LIMIT, "hopcount_limit",
 	    50, 1, 1000, BW_UNIT_COUNT, S_SESSION,
 	    "Postfix's default: real paths take well under 20 hops, and a "

@@ -5,7 +5,9 @@
  * decides who may send what:
  * accept_domains (RAT: the domains a public listener takes mail for),
  * allow_untrusted_routing (whether a public listener takes user%host@ours)
- * and relay_networks (the clients a private listener relays for).  Also
+ * relay_networks (the clients a private listener relays for), and the
+ * PROXY protocol: proxy_protocol and proxy_from (the load balancers whose
+ * connections start with a header naming the client).  Also
  * the lookups smtpd makes against them at run time:
  * config_listener_accepts, and the network (CIDR) helpers bw_net_parse
  * and bw_net_match.
@@ -48,6 +50,7 @@ config_listener_free(struct bw_listener_conf *l)
 		free(l->accept_rcpts[i]);
 	free(l->accept_rcpts);
 	config_hat_listener_free(l);
+	free(l->proxy_from);
 	free(l);
 }
 
@@ -140,9 +143,10 @@ config_listener_domains(struct config_parser *p, struct bw_listener_conf *l)
 	}
 }
 
-/* Append the values of a relay_networks statement. */
+/* Append the values of a relay_networks or proxy_from statement. */
 static void
-config_listener_networks(struct config_parser *p, struct bw_listener_conf *l)
+config_listener_networks(struct config_parser *p, const char *k,
+    struct bw_net **nets, int *nnets)
 {
 	struct bw_net	 net, *nn;
 	char		 e[CONFIG_ESC_MAX];
@@ -150,25 +154,24 @@ config_listener_networks(struct config_parser *p, struct bw_listener_conf *l)
 
 	for (i = 1; i < p->ntok; i++) {
 		if (bw_net_parse(p->tok[i].s, &net) == -1) {
-			config_error(p, p->line, "relay_networks: bad network "
+			config_error(p, p->line, "%s: bad network "
 			    "\"%s\" (ADDRESS or ADDRESS/PREFIX without host "
-			    "bits, e.g. 192.0.2.0/24 or 2001:db8::/32)",
+			    "bits, e.g. 192.0.2.0/24 or 2001:db8::/32)", k,
 			    config_esc(e, sizeof(e), p->tok[i].s));
 			continue;
 		}
-		if (l->nrelay_networks >= BW_CONFIG_LIST_MAX) {
-			config_error(p, p->line, "relay_networks: too many "
-			    "networks (max %d)", BW_CONFIG_LIST_MAX);
+		if (*nnets >= BW_CONFIG_LIST_MAX) {
+			config_error(p, p->line, "%s: too many "
+			    "networks (max %d)", k, BW_CONFIG_LIST_MAX);
 			return;
 		}
-		nn = reallocarray(l->relay_networks, l->nrelay_networks + 1,
-		    sizeof(*nn));
+		nn = reallocarray(*nets, *nnets + 1, sizeof(*nn));
 		if (nn == NULL) {
 			config_error(p, p->line, "out of memory");
 			return;
 		}
-		l->relay_networks = nn;
-		nn[l->nrelay_networks++] = net;
+		*nets = nn;
+		nn[(*nnets)++] = net;
 	}
 }
 
@@ -222,15 +225,20 @@ config_listener_stmt(struct config_parser *p)
 	int			 yn;
 
 	if (strcmp(k, "accept_domains") == 0 ||
-	    strcmp(k, "relay_networks") == 0) {
+	    strcmp(k, "relay_networks") == 0 ||
+	    strcmp(k, "proxy_from") == 0) {
 		if (p->ntok < 2) {
 			config_error(p, p->line, "%s: missing value", k);
 			return;
 		}
 		if (strcmp(k, "accept_domains") == 0)
 			config_listener_domains(p, l);
+		else if (strcmp(k, "relay_networks") == 0)
+			config_listener_networks(p, k, &l->relay_networks,
+			    &l->nrelay_networks);
 		else
-			config_listener_networks(p, l);
+			config_listener_networks(p, k, &l->proxy_from,
+			    &l->nproxy_from);
 		return;
 	}
 	if (strcmp(k, "address") == 0) {
@@ -275,7 +283,8 @@ config_listener_stmt(struct config_parser *p)
 			    config_esc(e, sizeof(e), v));
 	} else if (strcmp(k, "tls_required") == 0 ||
 	    strcmp(k, "allow_untrusted_routing") == 0 ||
-	    strcmp(k, "reverse_dns") == 0) {
+	    strcmp(k, "reverse_dns") == 0 ||
+	    strcmp(k, "proxy_protocol") == 0) {
 		if (config_args(p, 1) == -1)
 			return;
 		if ((yn = config_yesno(p->tok[1].s)) == -1)
@@ -285,6 +294,10 @@ config_listener_stmt(struct config_parser *p)
 			l->tls_required = yn;
 		else if (strcmp(k, "reverse_dns") == 0)
 			l->reverse_dns = yn;
+		else if (strcmp(k, "proxy_protocol") == 0) {
+			l->proxy_protocol = yn;
+			l->proxy_line = p->line;
+		}
 		else
 			l->allow_untrusted_routing = yn;
 	} else if (strcmp(k, "tls_cert") == 0) {
@@ -356,6 +369,11 @@ config_listener_close(struct config_parser *p)
 	if (l->tls_required && l->tls == BW_TLS_NONE)
 		config_error(p, l->line, "listener \"%s\": tls_required yes "
 		    "needs tls starttls or implicit", l->name);
+	/* which peers may name another client: never "anyone" by default */
+	if (l->proxy_protocol && l->nproxy_from == 0)
+		config_error(p, l->proxy_line, "listener \"%s\": "
+		    "proxy_protocol yes needs proxy_from (the addresses of "
+		    "the load balancers)", l->name);
 	if (l->address[0] == '\0' || l->port == 0)
 		return;
 	f1 = config_addr_parse(l->address, a1);

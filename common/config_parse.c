@@ -101,6 +101,8 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "rdns_name", BLK_GROUP },
 	{ "rdns", BLK_GROUP },
 	{ "score", BLK_GROUP },
+	{ "proxy_protocol", BLK_LISTENER },
+	{ "proxy_from", BLK_LISTENER },
 	{ "helo", BLK_GATEWAY },
 	{ "source", BLK_GATEWAY },
 	{ "retry_initial", BLK_PROFILE },

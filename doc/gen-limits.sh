@@ -161,6 +161,9 @@ proportion to a negative reputation score, as smtpd_tarpit_greeting_delay." ;;
 reverse DNS (PTR, then the addresses of its names; see reverse_dns); past \
 it the client's name is unknown with rdns=tempfail, and the session goes \
 on." ;;
+	smtpd_proxy_timeout) echo "Longest a load balancer's PROXY header \
+may take to arrive whole on a listener with proxy_protocol yes, from the \
+connection; past it the connection is closed (see proxy_protocol)." ;;
 	hopcount_limit) echo "A message that arrives with this many \
 Received: header fields or more is refused at the end of data with 554 \
 5.4.6 Too many hops: it is looping (see SMTP DEFENCES)." ;;

@@ -297,6 +297,22 @@ static const struct error_case error_cases[] = {
 	  "address: bad address \"127.0.0\"" },
 	{ "host name as address", A_OPEN "  address localhost\n}\n", 1, 5,
 	  "address: bad address \"localhost\"" },
+	/* PROXY protocol */
+	{ "proxy_protocol without proxy_from",
+	  A_OPEN "  port 26\n  proxy_protocol yes\n}\n", 1, 6,
+	  "listener \"a\": proxy_protocol yes needs proxy_from (the "
+	  "addresses of the load balancers)" },
+	{ "bad proxy_protocol", A_OPEN "  proxy_protocol v2\n}\n", 1, 5,
+	  "proxy_protocol: expected yes or no, not \"v2\"" },
+	{ "proxy_from with host bits", A_OPEN "  proxy_protocol yes\n"
+	  "  proxy_from 10.1.2.3/8\n}\n", 2, 6,
+	  "proxy_from: bad network \"10.1.2.3/8\"" },
+	{ "proxy_from without value", A_OPEN "  proxy_from\n}\n", 1, 5,
+	  "proxy_from: missing value" },
+	{ "proxy_from at top level", "proxy_from 10.0.0.1\n", 1, 1,
+	  "proxy_from: only valid inside a listener block" },
+	{ "proxy timeout out of range", A_OPEN "  smtpd_proxy_timeout 2m\n"
+	  "}\n", 1, 5, "smtpd_proxy_timeout" },
 	{ "bad CIDR prefix", A_OPEN "  relay_networks 10.0.0.0/33\n}\n",
 	  1, 5, "relay_networks: bad network \"10.0.0.0/33\"" },
 	{ "CIDR with host bits", A_OPEN "  relay_networks 10.1.2.3/8\n}\n",
@@ -661,6 +677,9 @@ static const struct cap_case cap_cases[] = {
 	  400, 3, "}\n", 8, "accept_domains: too many domains (max 1024)" },
 	{ "too many networks", A_OPEN, "relay_networks", " ::1",
 	  400, 3, "}\n", 7, "relay_networks: too many networks (max 1024)" },
+	{ "too many balancers", A_OPEN "  relay_networks ::1\n"
+	  "  proxy_protocol yes\n", "proxy_from", " 10.0.0.1", 400, 3, "}\n",
+	  9, "proxy_from: too many networks (max 1024)" },
 };
 
 START_TEST(config_caps_lists)
@@ -690,8 +709,8 @@ START_TEST(config_caps_lists)
 	    c->want_msg);
 	ck_assert_str_eq(e->msg[0], want);
 	ck_assert_ptr_nonnull(l = TAILQ_FIRST(&cfg.listeners));
-	ck_assert_int_eq(l->naccept_domains + l->nrelay_networks,
-	    BW_CONFIG_LIST_MAX);
+	ck_assert_int_eq(l->naccept_domains + (l->nproxy_from > 0 ?
+	    l->nproxy_from : l->nrelay_networks), BW_CONFIG_LIST_MAX);
 	config_free(&cfg);
 	free(text);
 	free(e);
@@ -843,6 +862,9 @@ START_TEST(config_sets_values)
 	    "  tls implicit\n  tls_cert /o/c\n  tls_key /o/k\n"
 	    "  relay_networks 10.0.0.0/8 2001:db8::/32\n"
 	    "  relay_networks 192.0.2.1\n"
+	    "  proxy_protocol yes\n"
+	    "  proxy_from 192.0.2.10 2001:db8:1::/48\n"
+	    "  smtpd_proxy_timeout 2s\n"
 	    "}\n";
 	struct bw_config	 cfg;
 	struct bw_listener_conf	*l;
@@ -891,6 +913,10 @@ START_TEST(config_sets_values)
 	ck_assert_str_eq(l->accept_domains[1], "*.example.org");
 	ck_assert_str_eq(l->accept_domains[2], "example.net");
 	ck_assert_int_eq(l->nrelay_networks, 0);
+	ck_assert_int_eq(l->proxy_protocol, 0);
+	ck_assert_int_eq(l->nproxy_from, 0);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_PROXY_TIMEOUT],
+	    bw_limit_defs[LIM_SMTPD_PROXY_TIMEOUT].def);
 	ck_assert_int_eq(l->line, 17);
 
 	l = TAILQ_NEXT(l, entry);
@@ -908,6 +934,11 @@ START_TEST(config_sets_values)
 	ck_assert_int_eq(l->relay_networks[1].family, AF_INET6);
 	ck_assert_int_eq(l->relay_networks[1].prefixlen, 32);
 	ck_assert_int_eq(l->relay_networks[2].prefixlen, 32);
+	ck_assert_int_eq(l->proxy_protocol, 1);
+	ck_assert_int_eq(l->nproxy_from, 2);
+	ck_assert_int_eq(l->proxy_from[0].family, AF_INET);
+	ck_assert_int_eq(l->proxy_from[1].prefixlen, 48);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_PROXY_TIMEOUT], 2000);
 	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
 	config_free(&cfg);
 	ck_assert_ptr_null(TAILQ_FIRST(&cfg.listeners));
@@ -1374,6 +1405,8 @@ static const struct scope_case scope_cases[] = {
 	{ LIM_SMTPD_MAX_CONNECTIONS_PER_IP, BW_SCOPE_GLOBAL |
 	  BW_SCOPE_LISTENER | BW_SCOPE_POLICY },
 	{ LIM_SMTPD_MAX_CONNECTIONS, BW_SCOPE_GLOBAL },
+	/* read before the host access table picks a policy */
+	{ LIM_SMTPD_PROXY_TIMEOUT, BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER },
 	{ LIM_SMTPD_TIMEOUT_QUEUE_REPLY, BW_SCOPE_GLOBAL },
 	{ LIM_QUEUE_DB_CACHE, BW_SCOPE_GLOBAL },
 	{ LIM_CTL_TIMEOUT, BW_SCOPE_GLOBAL },
