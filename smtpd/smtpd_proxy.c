@@ -202,6 +202,26 @@ proxy_v2(const unsigned char *buf, size_t len, struct smtpd_proxy_result *res,
 	return SMTPD_PROXY_DONE;
 }
 
+/* 1 if buf[0..len) matches the first len bytes of what (len bounded). */
+static int
+proxy_prefix_eq(const unsigned char *buf, size_t len, const void *what,
+    size_t wlen)
+{
+	return memcmp(buf, what, len < wlen ? len : wlen) == 0;
+}
+
+int
+smtpd_proxy_sniff(const unsigned char *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (proxy_prefix_eq(buf, len, PROXY_V1_PREFIX, PROXY_V1_PREFIX_LEN))
+		return len >= PROXY_V1_PREFIX_LEN ? 1 : 0;
+	if (proxy_prefix_eq(buf, len, proxy_v2_sig, sizeof(proxy_v2_sig)))
+		return len >= sizeof(proxy_v2_sig) ? 1 : 0;
+	return -1;
+}
+
 enum smtpd_proxy_status
 smtpd_proxy_parse(const unsigned char *buf, size_t len,
     struct smtpd_proxy_result *res, const char **why)

@@ -44,6 +44,14 @@ struct smtpd_proxy_result {
 };
 
 /*
+ * Do the first bytes of a connection start a PROXY header?  1: they begin
+ * with "PROXY " or the whole v2 signature; 0: too few bytes to tell (a
+ * proper prefix of one of them); -1: no.  For a client that is not a
+ * balancer, whose header, well formed or not, is refused all the same.
+ */
+int	 smtpd_proxy_sniff(const unsigned char *buf, size_t len);
+
+/*
  * Parse the start of a connection's input.  On SMTPD_PROXY_BAD, *why (if
  * not NULL) says what was wrong in a few words for the log line.
  */

@@ -4,7 +4,8 @@
  * "bad", and the whole is "done" with the right length), SMTP bytes after
  * the header left alone, and hostile headers: wrong tokens, addresses,
  * ports, lengths, versions, families, cut TLVs, and seeded random bytes
- * after a valid start, which must never read past what they are given.
+ * after a valid start, which must never read past what they are given;
+ * and the sniffer that tells a header's first bytes from a client's.
  */
 #include "bw_autoconf.h"
 
@@ -264,6 +265,52 @@ START_TEST(proxy_v2_hostile)
 }
 END_TEST
 
+/*
+ * The first bytes of a client that is not a balancer: a header start (1),
+ * too few bytes to tell (0), or no header (-1).
+ */
+struct sniff_case {
+	const char	*what;
+	const char	*buf;
+	size_t		 len;
+	int		 want;
+};
+
+#define SNIFF(w, lit, want)	{ w, lit, sizeof(lit) - 1, want }
+
+static const struct sniff_case sniff_cases[] = {
+	SNIFF("nothing yet", "", 0),
+	SNIFF("v1 prefix", "PROX", 0),
+	SNIFF("v1 word without its space", "PROXY", 0),
+	SNIFF("v1 start", "PROXY ", 1),
+	SNIFF("v1 line", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", 1),
+	SNIFF("v1 garbage after the word", "PROXY garbage", 1),
+	SNIFF("lower case is a command", "proxy ", -1),
+	SNIFF("EHLO", "EHLO x\r\n", -1),
+	SNIFF("an empty line may begin v2", "\r\n", 0),
+	SNIFF("v2 signature but its last byte", "\r\n\r\n\0\r\nQUIT", 0),
+	SNIFF("v2 signature", "\r\n\r\n\0\r\nQUIT\n", 1),
+	SNIFF("v2 signature and more", "\r\n\r\n\0\r\nQUIT\n\x21\x11", 1),
+	SNIFF("two empty lines, then text", "\r\n\r\nEHLO", -1),
+	SNIFF("QUIT alone", "QUIT\r\n", -1),
+	SNIFF("a NUL byte", "\0", -1),
+};
+
+START_TEST(proxy_sniff_table)
+{
+	const struct sniff_case		*c = &sniff_cases[_i];
+	struct smtpd_proxy_result	 res;
+
+	ck_assert_msg(smtpd_proxy_sniff((const unsigned char *)c->buf,
+	    c->len) == c->want, "%s: sniff %d, want %d", c->what,
+	    smtpd_proxy_sniff((const unsigned char *)c->buf, c->len), c->want);
+	/* what does not start a header is never one */
+	if (c->want == -1)
+		ck_assert_int_eq(smtpd_proxy_parse((const unsigned char *)
+		    c->buf, c->len, &res, NULL), SMTPD_PROXY_BAD);
+}
+END_TEST
+
 START_TEST(proxy_random)
 {
 	unsigned char			*buf;
@@ -297,6 +344,9 @@ START_TEST(proxy_random)
 		    r == SMTPD_PROXY_DONE);
 		if (r == SMTPD_PROXY_DONE)
 			ck_assert(res.length > 0 && res.length <= len);
+		/* a header the parser takes starts as one to the sniffer */
+		if (r != SMTPD_PROXY_BAD)
+			ck_assert_int_ne(smtpd_proxy_sniff(buf, len), -1);
 		free(buf);
 	}
 }
@@ -313,6 +363,8 @@ proxy_suite(void)
 	tcase_add_test(tc, proxy_v1_hostile);
 	tcase_add_test(tc, proxy_v2_valid);
 	tcase_add_test(tc, proxy_v2_hostile);
+	tcase_add_loop_test(tc, proxy_sniff_table, 0,
+	    sizeof(sniff_cases) / sizeof(sniff_cases[0]));
 	tcase_add_test(tc, proxy_random);
 	suite_add_tcase(s, tc);
 	return s;

@@ -7,7 +7,9 @@
  * given, and the header alone gives the same verdict, length and
  * addresses; a prefix of a complete header is never BAD (a balancer's
  * header split across reads must not be refused), and more bytes never
- * change a verdict reached on fewer.
+ * change a verdict reached on fewer.  The sniffer (smtpd_proxy_sniff,
+ * for clients that are not balancers) never says "no header" to input
+ * the parser would take, and agrees with itself on a prefix.
  */
 #include "bw_autoconf.h"
 
@@ -23,6 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum smtpd_proxy_status		 st, st2;
 	unsigned char			*buf;
 	size_t				 cut;
+	int				 sn, sn2;
 
 	if (size > SMTPD_PROXY_V2_MAX * 2)
 		size = SMTPD_PROXY_V2_MAX * 2;
@@ -32,6 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = smtpd_proxy_parse(buf, size, &res, NULL);
 	FUZZ_CHECK(st == SMTPD_PROXY_BAD || st == SMTPD_PROXY_MORE ||
 	    st == SMTPD_PROXY_DONE);
+	sn = smtpd_proxy_sniff(buf, size);
+	FUZZ_CHECK(sn >= -1 && sn <= 1);
+	if (st != SMTPD_PROXY_BAD)
+		FUZZ_CHECK(sn != -1);
+	/* a decision on fewer bytes stands */
+	sn2 = smtpd_proxy_sniff(buf, size / 2);
+	if (sn2 != 0)
+		FUZZ_CHECK(sn2 == sn);
 	if (st == SMTPD_PROXY_DONE) {
 		FUZZ_CHECK(res.length > 0 && res.length <= size);
 		FUZZ_CHECK(res.version == 1 || res.version == 2);
