@@ -85,6 +85,8 @@ enum smtpd_phase {
 	SMTPD_PH_CLOSING,	/* last reply being flushed */
 	SMTPD_PH_BDAT,		/* reading the octets of a BDAT chunk */
 	SMTPD_PH_TARPIT,	/* the policy's pause before a command */
+	SMTPD_PH_PROXY,		/* a balancer's PROXY header, before all
+				   else (smtpd_proxy_session.c) */
 };
 
 /* Reverse DNS of the client (smtpd_dns.c). */
@@ -98,6 +100,7 @@ enum smtpd_rdns_state {
 };
 
 struct bw_dns_req;
+struct smtpd_proxy_read;
 
 struct smtpd_rdns {
 	enum smtpd_rdns_state	 state;
@@ -146,8 +149,17 @@ struct smtpd_session {
 						   and DATA deadlines, queue reply */
 	struct event		*ev_flush;	/* plaintext: replies go out */
 	int			 flush_pending;	/* ev_flush is active */
-	struct sockaddr_storage	 ss;
+	struct sockaddr_storage	 ss;		/* the client: a balancer's
+						   PROXY header replaces the
+						   peer's address */
 	char			 addr[BW_HOSTADDR_MAX];
+	int			 proxied;	/* came through a balancer */
+	char			 proxy_peer[BW_HOSTADDR_MAX];	/* ... this one */
+	struct smtpd_proxy_read	*proxy;		/* SMTPD_PH_PROXY: the header
+						   being read */
+	int			 proxy_watch;	/* a non-balancer on a PROXY
+						   listener: its first bytes
+						   are checked */
 	char			 name[BW_DOMAIN_MAX + 1];	/* confirmed
 						   reverse DNS, or "unknown" */
 	struct smtpd_rdns	 rdns;
@@ -237,6 +249,8 @@ struct smtpd_counters {
 	uint64_t	 tarpit_delays;	/* commands held by a tarpit */
 	uint64_t	 pressure_sheds;	/* 421 to a host under pressure */
 	uint64_t	 pressure_changes;	/* queued's pressure changed */
+	uint64_t	 proxy_connections;	/* PROXY headers taken */
+	uint64_t	 proxy_rejects;	/* malformed, cut, late, spoofed */
 };
 
 struct smtpd_env {
@@ -286,6 +300,8 @@ int	 smtpd_listeners_reload(struct smtpd_env *, struct bw_config *nc,
 int	 smtpd_listeners_open(struct smtpd_env *);
 int	 smtpd_listeners_start(struct smtpd_env *);
 void	 smtpd_listeners_close(struct smtpd_env *);
+int	 smtpd_ip_acquire(struct smtpd_env *, const struct sockaddr *,
+	    long long max);
 void	 smtpd_ip_release(struct smtpd_env *, const struct sockaddr *);
 
 /* smtpd_session.c */
@@ -373,6 +389,14 @@ void	 smtpd_rdns_cancel(struct smtpd_session *);
 void	 smtpd_pressure_recv(struct smtpd_env *, struct bw_imsg *);
 int	 smtpd_pressure_level(const struct smtpd_env *);
 void	 smtpd_pressure_status(const struct smtpd_env *, struct bw_status *);
+/* smtpd_proxy_session.c */
+int	 smtpd_proxy_expected(const struct bw_listener_conf *,
+	    const struct sockaddr *);
+int	 smtpd_proxy_session_start(struct smtpd_session *);
+int	 smtpd_proxy_session_watch(struct smtpd_session *);
+int	 smtpd_proxy_session_spoofed(struct smtpd_session *);
+void	 smtpd_proxy_session_timeout(struct smtpd_session *);
+void	 smtpd_proxy_session_free(struct smtpd_session *);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);

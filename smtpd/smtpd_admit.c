@@ -83,7 +83,8 @@ smtpd_admit_command_delay(const struct smtpd_session *s)
 
 /*
  * The connect line, once the client's name is settled (or the session
- * ends first): its name and the reverse DNS state (smtpd_dns.c).
+ * ends first): its name and the reverse DNS state (smtpd_dns.c), and the
+ * balancer it came through (smtpd_proxy_session.c).
  */
 void
 smtpd_admit_log_connect(struct smtpd_session *s)
@@ -95,10 +96,11 @@ smtpd_admit_log_connect(struct smtpd_session *s)
 		return;
 	s->connect_logged = 1;
 	log_info("session=%llu connect addr=%s name=%s rdns=%s%s%s "
-	    "listener=%s score=%s group=%s policy=%s",
+	    "listener=%s%s%s score=%s group=%s policy=%s",
 	    (unsigned long long)s->id, s->addr, s->name,
 	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
 	    unconfirmed ? s->rdns.names[0] : "", s->lconf->name,
+	    s->proxied ? " proxy=" : "", s->proxied ? s->proxy_peer : "",
 	    smtpd_score_text(&s->score, score, sizeof(score)),
 	    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
 }

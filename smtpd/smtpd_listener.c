@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netdb.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ smtpd_ip_hash(int family, const unsigned char key[16])
  * address already has max (the listener's smtpd_max_connections_per_ip;
  * the count is over every listener).
  */
-static int
+int
 smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa,
     long long max)
 {
@@ -132,6 +133,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct smtpd_listener	*l = arg;
 	struct smtpd_env	*env = l->env;
 	char			 reply[BW_DOMAIN_MAX + 128];
+	long long		 max_per_ip;
 
 	if (env->d.shutting_down) {
 		close(fd);
@@ -146,8 +148,14 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
-	if (smtpd_ip_acquire(env, sa,
-	    l->conf->limits.v[LIM_SMTPD_MAX_CONNECTIONS_PER_IP]) == -1) {
+	/*
+	 * A load balancer carries many clients: counted, never limited;
+	 * the count moves to the client its PROXY header names
+	 * (smtpd_proxy_session.c), and the client's limit applies there.
+	 */
+	max_per_ip = smtpd_proxy_expected(l->conf, sa) ? LLONG_MAX :
+	    l->conf->limits.v[LIM_SMTPD_MAX_CONNECTIONS_PER_IP];
+	if (smtpd_ip_acquire(env, sa, max_per_ip) == -1) {
 		log_info("listener=%s refused: too many connections from "
 		    "one address", l->conf->name);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "

@@ -83,7 +83,7 @@ smtpd_session_flush_later(struct smtpd_session *s)
 
 static const char *const smtpd_phase_names[] = {
 	"delay", "tls-implicit", "command", "wait-open", "data",
-	"wait-commit", "starttls", "closing", "bdat", "tarpit",
+	"wait-commit", "starttls", "closing", "bdat", "tarpit", "proxy",
 };
 
 static const char *
@@ -234,6 +234,7 @@ smtpd_session_free(struct smtpd_session *s)
 {
 	struct smtpd_env	*env = s->env;
 
+	smtpd_proxy_session_free(s);
 	smtpd_rdns_cancel(s);
 	smtpd_queue_abort(s);
 	if (s->paused && env->npaused > 0)
@@ -354,6 +355,10 @@ smtpd_session_sync_violation(struct smtpd_session *s, enum smtpd_sync v,
 	char		 buf[SMTPD_REPLY_MAX];
 	const char	*why;
 
+	/* a PROXY header from a client that is not a balancer says more */
+	if (v == SMTPD_SYNC_PREGREET && s->proxy_watch &&
+	    smtpd_proxy_session_spoofed(s))
+		return;
 	switch (v) {
 	case SMTPD_SYNC_PREGREET:
 		s->env->c.pregreet_rejects++;
@@ -483,7 +488,9 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	    s)) == NULL || (s->ev_flush = event_new(env->d.base, -1, 0,
 	    smtpd_session_flush_cb, s)) == NULL)
 		goto fail;
-	if (l->conf->tls == BW_TLS_IMPLICIT) {
+	/* a balancer's PROXY header comes before the TLS handshake */
+	if (l->conf->tls == BW_TLS_IMPLICIT &&
+	    !smtpd_proxy_expected(l->conf, sa)) {
 		s->phase = SMTPD_PH_TLS_IMPLICIT;
 		s->bev = smtpd_tls_bev_implicit(s, fd);
 	} else {
@@ -498,7 +505,8 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	env->nsessions++;
 	env->c.connections++;
 	smtpd_session_setup_bev(s);
-	smtpd_admit_start(s);
+	if (!smtpd_proxy_session_start(s))	/* else after the header */
+		smtpd_admit_start(s);
 	return;
 fail:
 	log_warn("listener=%s: cannot set up a session", l->conf->name);
@@ -1172,6 +1180,8 @@ smtpd_session_process(struct smtpd_session *s)
 	for (;;) {
 		if (s->free_scheduled)
 			return;
+		if (s->proxy_watch && !smtpd_proxy_session_watch(s))
+			return;
 		in = bufferevent_get_input(s->bev);
 		switch (s->phase) {
 		case SMTPD_PH_DELAY:
@@ -1389,6 +1399,9 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	case SMTPD_PH_DATA:
 	case SMTPD_PH_BDAT:
 		smtpd_session_data_timeout(s);
+		break;
+	case SMTPD_PH_PROXY:
+		smtpd_proxy_session_timeout(s);
 		break;
 	default:
 		log_debug("session=%llu: stray timer in phase %s",

@@ -52,6 +52,8 @@ static const struct {
 	C(tarpit_delays),
 	C(pressure_sheds),
 	C(pressure_changes),
+	C(proxy_connections),
+	C(proxy_rejects),
 #undef C
 };
 
