@@ -7,14 +7,16 @@
 # util-linux (setpriv) serve the production test; debhelper, dpkg-dev,
 # fakeroot and lintian build and check the Debian package (make deb,
 # tests/integration/test_package.py); clang and its runtime (libFuzzer,
-# sanitizers) run tools/fuzz.sh.
+# sanitizers) run tools/fuzz.sh; haproxy is the load balancer in front of
+# smtpd in tests/integration/test_proxy.py (PROXY protocol v1 and v2), run
+# by the test itself, never as a service.
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
 systemd passwd util-linux debhelper dpkg-dev fakeroot lintian
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev haproxy"
 
 missing=""
 for p in $PKGS; do
@@ -47,5 +49,9 @@ apt-get install -y -qq --no-install-recommends $missing
 # No Postfix instance must run: we use only its test programs.
 if command -v postfix >/dev/null 2>&1; then
 	postfix stop >/dev/null 2>&1 || true
+fi
+# Nor a system HAProxy: the proxy test starts its own.
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now haproxy >/dev/null 2>&1 || true
 fi
 exit 0
