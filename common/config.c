@@ -78,6 +78,8 @@ config_defaults(struct bw_config *cfg)
 	for (i = 0; i < LIM__COUNT; i++)
 		cfg->limits.v[i] = bw_limit_defs[i].def;
 	cfg->limits_max = cfg->limits;
+	bw_array_init(&cfg->rep_zones, sizeof(struct bw_rep_zone),
+	    BW_REP_ZONES_MAX);
 }
 
 /* Under basedir: runtime, spool and chroot dirs; development mode. */
@@ -318,6 +320,7 @@ config_free(struct bw_config *cfg)
 		}
 		TAILQ_INIT(&cfg->groups);
 	}
+	bw_array_free(&cfg->rep_zones);
 }
 
 struct bw_config *

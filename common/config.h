@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "array.h"
 #include "imsg_catalog.h"
 
 #define BW_CONFIG_LINE_MAX	4096	/* one configuration line */
@@ -53,6 +54,8 @@ enum bw_limit_id {
 	LIM_SMTPD_GREETING_DELAY,	/* ms: pause before the banner */
 	LIM_SMTPD_JUNK_COMMAND_LIMIT,	/* NOOP, RSET, VRFY, HELP per message */
 	LIM_SMTPD_DNS_TIMEOUT,		/* ms: reverse DNS before the banner */
+	LIM_SMTPD_REPUTATION_TIMEOUT,	/* ms: reputation lookups before the
+					   banner, all zones together */
 	LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR,	/* per host and window; 0 off */
 	LIM_SMTPD_RECIPIENTS_WINDOW,	/* ms: that window's length */
 	LIM_SMTPD_MAX_MESSAGES_PER_MINUTE,	/* per host and window; 0 off */
@@ -277,6 +280,8 @@ struct bw_listener_conf {
 	int			 reverse_dns;	/* 1 yes, 0 no, -1 not set: public
 						   listeners, but not for
 						   loopback clients */
+	int			 reputation;	/* 1 yes, 0 no, -1 not set: as
+						   reverse_dns */
 	int			 allow_untrusted_routing; /* public: accept
 						   user%host@ours and kin */
 	/* RAT: domains a public listener accepts mail for. */
@@ -424,6 +429,52 @@ struct bw_profile_conf {
 };
 TAILQ_HEAD(bw_profile_list, bw_profile_conf);
 
+/*
+ * Reputation sources (issue 11), looked up by smtpd for each connecting
+ * address (config_reputation.c):
+ *   reputation_zone ZONE [weight N]
+ *   dns_list ZONE [weight SCORE] [returns ADDR ...]
+ * and the zones a sender group names in "dns_list ZONE [ADDR ...]" (queried
+ * so that the group can match, scored only if declared above).  One table
+ * of distinct zones; a zone is queried once per connection whatever names
+ * it.
+ */
+#define BW_REP_ZONES_MAX	16	/* zones; each costs a DNS query per
+					   connection */
+#define BW_REP_ZONE_MAX		189	/* a zone's text: 32 nibble labels of
+					   an IPv6 client (64 octets) before it
+					   must still fit a name's 253 (255
+					   octets on the wire, RFC 1035) */
+#define BW_REP_RETURNS_MAX	16	/* addresses after "returns" */
+#define BW_REP_WEIGHT_MAX	100	/* a reputation_zone's weight */
+#define BW_REP_SCORE_TENTHS_MAX	100	/* a dns_list's weight: +-10.0 */
+
+enum bw_rep_kind {
+	BW_REP_QUERY = 0,	/* only a sender group names it: not scored */
+	BW_REP_SCORE,		/* reputation_zone: A record 127.S.I.F */
+	BW_REP_LIST,		/* dns_list: listed or not, a weight */
+};
+
+struct bw_rep_zone {
+	char			 name[BW_REP_ZONE_MAX + 1];	/* lower-case,
+						   no trailing dot */
+	enum bw_rep_kind	 kind;
+	int			 weight;	/* SCORE: in the mean, 1..; LIST:
+						   tenths added when listed */
+	uint32_t		 returns[BW_REP_RETURNS_MAX];	/* LIST: the
+						   answers that count, host
+						   order; none: any 127.0.0.2+ */
+	int			 nreturns;
+	int			 line;		/* first named there */
+};
+
+/* config_rep_zone_add()'s refusals (negative). */
+#define BW_REP_EBADNAME		(-1)	/* not a domain name */
+#define BW_REP_ETOOLONG		(-2)	/* over BW_REP_ZONE_MAX */
+#define BW_REP_ETOOMANY		(-3)	/* BW_REP_ZONES_MAX zones already */
+#define BW_REP_EDUP		(-4)	/* declared as a scoring source twice */
+#define BW_REP_ENOMEM		(-5)
+
 struct bw_config {
 	int			 refs;		/* config_new/ref/unref */
 	uint32_t		 digest;	/* FNV-1a of the text parsed */
@@ -465,6 +516,9 @@ struct bw_config {
 	/* dns_servers ADDR[:PORT] ...; none: /etc/resolv.conf */
 	struct sockaddr_storage	 dns_servers[BW_DNS_SERVERS_MAX];
 	int			 ndns_servers;
+	/* reputation zones: struct bw_rep_zone, at most BW_REP_ZONES_MAX
+	 * (config_rep_zone_at, config_rep_zone_count) */
+	struct bw_array		 rep_zones;
 };
 
 /* A global value; objects with a scope read their own set instead. */
@@ -590,6 +644,27 @@ const struct bw_route_conf *config_route_find(const struct bw_config *,
 /* The bounce profile of a destination domain (default_profile if none). */
 const struct bw_profile_conf *config_profile_for(const struct bw_config *,
 	    const char *domain);
+
+/*
+ * Reputation zones (config_reputation.c).  config_rep_zone_add() names a
+ * zone (lower-cased, one trailing dot dropped) for kind and returns its
+ * index in the table, or a BW_REP_E* code: a zone already in the table
+ * keeps its index (a sender group naming a declared zone; a declaration
+ * after a group named it gives the zone its kind); declaring one zone
+ * twice as reputation_zone or dns_list is BW_REP_EDUP.  The caller sets
+ * weight and returns of a new SCORE or LIST zone through the index.
+ */
+int		 config_rep_zone_add(struct bw_config *, const char *zone,
+		    enum bw_rep_kind kind);
+const char	*config_rep_zone_strerror(int code);
+size_t		 config_rep_zone_count(const struct bw_config *);
+/* Zone i (< count), else NULL. */
+const struct bw_rep_zone *config_rep_zone_at(const struct bw_config *,
+		    size_t i);
+/* The index of a zone (case and a trailing dot ignored), or -1. */
+int		 config_rep_zone_find(const struct bw_config *,
+		    const char *zone);
+const char	*config_rep_kind_name(enum bw_rep_kind);
 
 /* Socket names in runtime_dir. */
 #define BW_SOCK_QUEUED		"queued.sock"

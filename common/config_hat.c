@@ -416,7 +416,7 @@ config_group_dnsl(struct config_parser *p, struct bw_group_conf *g)
 	struct in_addr		 in;
 	char			 e[CONFIG_ESC_MAX];
 	const char		*zone;
-	int			 i;
+	int			 i, zi;
 
 	if (p->ntok < 2) {
 		config_error(p, p->line, "dns_list: expected ZONE [ADDRESS "
@@ -424,13 +424,6 @@ config_group_dnsl(struct config_parser *p, struct bw_group_conf *g)
 		return;
 	}
 	zone = p->tok[1].s;
-	if (!config_domain_valid(zone) || strlen(zone) > BW_DOMAIN_MAX - 73) {
-		/* 72 bytes of reversed IPv6 nibbles go in front of it */
-		config_error(p, p->line, "dns_list: bad zone \"%s\" (a domain "
-		    "short enough to take a reversed IPv6 address in front)",
-		    config_esc(e, sizeof(e), zone));
-		return;
-	}
 	if (p->ntok - 2 > BW_GROUP_DNSL_ADDRS_MAX) {
 		config_error(p, p->line, "dns_list: too many answers (max %d)",
 		    BW_GROUP_DNSL_ADDRS_MAX);
@@ -441,6 +434,11 @@ config_group_dnsl(struct config_parser *p, struct bw_group_conf *g)
 		    "(max %d)", BW_GROUP_DNSL_MAX);
 		return;
 	}
+	/* the zone joins the table smtpd queries at connect (checked
+	 * there: a name whose IPv6 query name fits in 255 octets) */
+	if ((zi = config_rep_zone_declare(p, "dns_list", zone,
+	    BW_REP_QUERY)) == -1)
+		return;
 	if ((nd = reallocarray(g->dnsl, g->ndnsl + 1, sizeof(*nd))) == NULL) {
 		config_error(p, p->line, "out of memory");
 		return;
@@ -448,9 +446,8 @@ config_group_dnsl(struct config_parser *p, struct bw_group_conf *g)
 	g->dnsl = nd;
 	d = &nd[g->ndnsl];
 	memset(d, 0, sizeof(*d));
-	bw_lowercase(d->zone, zone, sizeof(d->zone));
-	if (strlen(d->zone) > 1 && d->zone[strlen(d->zone) - 1] == '.')
-		d->zone[strlen(d->zone) - 1] = '\0';
+	strlcpy(d->zone, config_rep_zone_at(p->cfg, (size_t)zi)->name,
+	    sizeof(d->zone));
 	for (i = 2; i < p->ntok; i++) {
 		if (inet_pton(AF_INET, p->tok[i].s, &in) != 1 ||
 		    (ntohl(in.s_addr) >> 24) != 127) {

@@ -15,6 +15,7 @@
  *                      checks across limits, config_limits_for_*
  *   config_destination.c destination blocks and their lookup
  *   config_hat.c       policies, sender groups, a listener's table
+ *   config_reputation.c reputation_zone, dns_list, the table of zones
  *   config_check.c     checks that need the whole file
  *   config_limits.c    the limits table
  *   config_default.c   the built-in default text
@@ -174,6 +175,11 @@ int		 config_hat_listener_stmt(struct config_parser *,
 		    struct bw_listener_conf *);
 void		 config_hat_listener_free(struct bw_listener_conf *);
 void		 config_hat_link(struct config_parser *);
+
+/* config_reputation.c */
+void		 config_rep_stmt(struct config_parser *);
+int		 config_rep_zone_declare(struct config_parser *, const char *,
+		    const char *, enum bw_rep_kind);
 
 /* config_check.c */
 void		 config_check_all(struct config_parser *);

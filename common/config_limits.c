@@ -117,6 +117,13 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    "DNS: two tries of dns_attempt_timeout and a margin; a client "
 	    "waits 5 minutes for the banner (RFC 5321 4.5.3.2.1), and a "
 	    "DNS that does not answer holds no session longer than this"),
+	ROW(LIM_SMTPD_REPUTATION_TIMEOUT, "smtpd_reputation_timeout",
+	    2 * SEC, 100, 1 * MINUTE, BW_UNIT_MS,
+	    BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER,
+	    "a DNS list answers a nearby resolver in milliseconds, or from "
+	    "dnscached's cache; a list that is down must not add more than "
+	    "one dns_attempt_timeout to every connection, and its score is "
+	    "then none rather than a guess"),
 	ROW(LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR,
 	    "smtpd_max_recipients_per_hour",
 	    0, 0, 100000000, BW_UNIT_COUNT, S_SESSION,

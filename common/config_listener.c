@@ -1,6 +1,6 @@
 /*
  * Listener blocks ("listener NAME {" ... "}"): address, port, public or
- * private, TLS, reverse DNS, the limits its sessions get (rows with the
+ * private, TLS, reverse DNS, reputation lookups, the limits its sessions get (rows with the
  * listener scope; "greeting_delay" is smtpd_greeting_delay), and what
  * decides who may send what:
  * accept_domains (RAT: the domains a public listener takes mail for),
@@ -94,6 +94,7 @@ config_listener_open(struct config_parser *p)
 	config_block_name(p, keep, l->name, sizeof(l->name));
 	l->tls = BW_TLS_NONE;
 	l->reverse_dns = -1;
+	l->reputation = -1;
 	l->line = p->line;
 	p->cur = l;
 	p->cur_keep = keep;
@@ -284,7 +285,8 @@ config_listener_stmt(struct config_parser *p)
 	} else if (strcmp(k, "tls_required") == 0 ||
 	    strcmp(k, "allow_untrusted_routing") == 0 ||
 	    strcmp(k, "reverse_dns") == 0 ||
-	    strcmp(k, "proxy_protocol") == 0) {
+	    strcmp(k, "proxy_protocol") == 0 ||
+	    strcmp(k, "reputation") == 0) {
 		if (config_args(p, 1) == -1)
 			return;
 		if ((yn = config_yesno(p->tok[1].s)) == -1)
@@ -298,6 +300,8 @@ config_listener_stmt(struct config_parser *p)
 			l->proxy_protocol = yn;
 			l->proxy_line = p->line;
 		}
+		else if (strcmp(k, "reputation") == 0)
+			l->reputation = yn;
 		else
 			l->allow_untrusted_routing = yn;
 	} else if (strcmp(k, "tls_cert") == 0) {

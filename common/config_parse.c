@@ -91,6 +91,7 @@ static const struct config_block_kw config_block_kws[] = {
 	{ "accept_domains", BLK_LISTENER },
 	{ "relay_networks", BLK_LISTENER },
 	{ "reverse_dns", BLK_LISTENER },
+	{ "reputation", BLK_LISTENER },
 	{ "sender_groups", BLK_LISTENER },
 	{ "default_policy", BLK_LISTENER },
 	{ "accept_recipients", BLK_LISTENER },
@@ -118,7 +119,7 @@ static const struct config_block_kw config_block_kws[] = {
 static const char *const config_global_kws[] = {
 	"user", "deliverd_workers", "gateway_rule", "default_gateway",
 	"bounce_gateway", "default_bounce_profile", "route", "dns_servers",
-	NULL
+	"reputation_zone", "dns_list", NULL
 };
 
 /* The block that "KEYWORD NAME {" opens, or BLK_NONE. */
@@ -284,6 +285,10 @@ config_global_stmt(struct config_parser *p)
 	}
 	if (strcmp(k, "dns_servers") == 0) {
 		config_dns_servers_add(p);
+		return;
+	}
+	if (strcmp(k, "reputation_zone") == 0 || strcmp(k, "dns_list") == 0) {
+		config_rep_stmt(p);
 		return;
 	}
 	if ((def = bw_limit_find(k)) != NULL) {

@@ -348,3 +348,32 @@ bw_dns_ptr_name(int family, const void *addr, char *dst, size_t dstsz)
 	strlcpy(dst + n, "ip6.arpa", dstsz - n);
 	return 0;
 }
+
+int
+bw_dns_list_name(int family, const void *addr, const char *zone, char *dst,
+    size_t dstsz)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*a = addr;
+	char			 rev[BW_DNS_LIST_PREFIX_MAX + 1];
+	size_t			 n = 0;
+	int			 i, w;
+
+	if (family == AF_INET)
+		snprintf(rev, sizeof(rev), "%u.%u.%u.%u.", a[3], a[2], a[1],
+		    a[0]);
+	else if (family == AF_INET6) {
+		for (i = 15; i >= 0; i--) {
+			rev[n++] = hex[a[i] & 0x0f];
+			rev[n++] = '.';
+			rev[n++] = hex[a[i] >> 4];
+			rev[n++] = '.';
+		}
+		rev[n] = '\0';
+	} else
+		return -1;
+	if (zone[0] == '\0' || strlen(rev) + strlen(zone) > BW_DNS_NAME_TEXT_MAX)
+		return -1;
+	w = snprintf(dst, dstsz, "%s%s", rev, zone);
+	return w < 0 || (size_t)w >= dstsz ? -1 : 0;
+}

@@ -101,4 +101,16 @@ int	 bw_dns_result_rr(const struct bw_dns_result *, uint32_t i,
 int	 bw_dns_ptr_name(int family, const void *addr, char *dst,
 	    size_t dstsz);
 
+/*
+ * The query name of an address in a DNS list or reputation zone (RFC 5782
+ * 2.1, 2.4): "4.3.2.1.zone", or the 32 nibbles of an IPv6 address, least
+ * significant first, then the zone.  0, or -1 if the family is unknown,
+ * the zone empty, the name longer than BW_DNS_NAME_TEXT_MAX (255 octets on
+ * the wire) or dst too small.
+ */
+#define BW_DNS_NAME_TEXT_MAX	253	/* a name as text, no trailing dot */
+#define BW_DNS_LIST_PREFIX_MAX	64	/* "f.e.d....0." of an IPv6 address */
+int	 bw_dns_list_name(int family, const void *addr, const char *zone,
+	    char *dst, size_t dstsz);
+
 #endif

@@ -164,6 +164,10 @@ on." ;;
 	smtpd_proxy_timeout) echo "Longest a load balancer's PROXY header \
 may take to arrive whole on a listener with proxy_protocol yes, from the \
 connection; past it the connection is closed (see proxy_protocol)." ;;
+	smtpd_reputation_timeout) echo "Longest the banner waits for the \
+client's reputation (every zone of REPUTATION, queried together); a zone \
+that has not answered by then counts as failed, and the score is none when \
+no zone answered." ;;
 	hopcount_limit) echo "A message that arrives with this many \
 Received: header fields or more is refused at the end of data with 554 \
 5.4.6 Too many hops: it is looping (see SMTP DEFENCES)." ;;

@@ -95,6 +95,13 @@ srcdir(void)
 	"  type public\n" \
 	"  accept_domains example.org\n"
 
+/* Zones of 189 characters (the longest) and of 190. */
+#define REP_ZONE_189	L63 "." L63 "." L61
+#define REP_ZONE_190	L63 "." L63 "." L62
+#define L63	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define L62	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define L61	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 /* Opening line of a gateway "g" and of a bounce profile "b". */
 #define GW_OPEN		"gateway g {\n"
 #define PROF_OPEN	"bounce_profile b {\n"
@@ -540,6 +547,57 @@ static const struct error_case error_cases[] = {
 	{ "DNS deadline shorter than an attempt", "hostname a.example\n"
 	  "dns_query_deadline 1s\n", 1, 2, "dns_attempt_timeout (2000 ms) "
 	  "must not exceed dns_query_deadline (1000 ms)" },
+	{ "reputation zone too long for an IPv6 query name",
+	  "hostname a.example\nreputation_zone " REP_ZONE_190 "\n", 1, 2,
+	  "is too long: the query name of an IPv6 client" },
+	{ "dns_list zone too long", "dns_list " REP_ZONE_190 " weight -1\n",
+	  1, 1, "(at most 189 characters)" },
+	{ "group's dns_list zone too long", "policy p {\n}\n"
+	  "sender_group g {\n  policy p\n  network 10.0.0.0/8\n"
+	  "  dns_list " REP_ZONE_190 "\n}\n", 1, 6,
+	  "dns_list: zone \"aaaa" },
+	{ "reputation zone not a name", "reputation_zone bad_zone.example\n",
+	  1, 1, "reputation_zone: zone \"bad_zone.example\": not a domain "
+	  "name" },
+	{ "reputation zone missing", "reputation_zone\n", 1, 1,
+	  "reputation_zone: missing zone" },
+	{ "zone declared twice", "reputation_zone r.example\n"
+	  "dns_list R.example. weight -5\n", 1, 2,
+	  "dns_list: zone r.example is already a reputation_zone (line 1)" },
+	{ "reputation weight out of range",
+	  "reputation_zone r.example weight 0\n", 1, 1,
+	  "reputation_zone: weight: \"0\" is out of range 1..100" },
+	{ "reputation zone takes no returns",
+	  "reputation_zone r.example returns 127.0.0.2\n", 1, 1,
+	  "reputation_zone: unexpected \"returns\"" },
+	{ "list weight not a score", "dns_list l.example weight -10.5\n", 1,
+	  1, "dns_list: weight: \"-10.5\" is no score from -10.0 to +10.0" },
+	{ "list weight with two decimals", "dns_list l.example weight 1.25\n",
+	  1, 1, "is no score" },
+	{ "list weight missing", "dns_list l.example weight\n", 1, 1,
+	  "dns_list: weight: missing value" },
+	{ "list returns outside 127/8",
+	  "dns_list l.example returns 127.0.0.2 10.0.0.2\n", 1, 1,
+	  "dns_list: returns: 10.0.0.2 is no list answer" },
+	{ "list returns an error code",
+	  "dns_list l.example returns 127.255.255.254\n", 1, 1,
+	  "is no list answer" },
+	{ "list returns twice", "dns_list l.example returns 127.0.0.2 "
+	  "127.0.0.2\n", 1, 1, "127.0.0.2 listed twice" },
+	{ "list returns nothing", "dns_list l.example returns\n", 1, 1,
+	  "dns_list: returns: missing address" },
+	{ "list returns not an address", "dns_list l.example returns x\n",
+	  1, 1, "dns_list: returns: bad address \"x\"" },
+	{ "reputation_zone in a listener", A_OPEN
+	  "  reputation_zone r.example\n}\n", 1, 5,
+	  "reputation_zone: a global setting, not valid inside listener" },
+	{ "reputation at top level", "reputation yes\n", 1, 1,
+	  "reputation: only valid inside a listener block" },
+	{ "bad reputation", A_OPEN "  reputation often\n}\n", 1, 5,
+	  "reputation: expected yes or no, not \"often\"" },
+	{ "reputation timeout in a destination", "destination d.example {\n"
+	  "  smtpd_reputation_timeout 1s\n}\n", 1, 2,
+	  "smtpd_reputation_timeout cannot be set in a destination block" },
 	{ "errors go on after the first", "a 1\nb 2\nhostname ok.example\n"
 	  "c 3\n", 3, 1, "unknown keyword \"a\"" },
 };
@@ -838,6 +896,108 @@ START_TEST(config_accepts_good_text)
 END_TEST
 
 /* Every parsed value lands in its field. */
+/* reputation_zone, dns_list, the listener's reputation and the table. */
+START_TEST(config_sets_reputation)
+{
+	static const char text[] =
+	    "reputation_zone r1.example weight 3\n"
+	    "reputation_zone R2.Example.\n"
+	    "dns_list bl.example weight -5.0\n"
+	    "dns_list wl.example returns 127.0.0.3 127.0.15.2 weight +2.5\n"
+	    "dns_list plain.example\n"
+	    "reputation_zone " REP_ZONE_189 "\n"
+	    "policy p {\n  behaviour accept\n}\n"
+	    "sender_group g {\n  policy p\n"
+	    "  dns_list Grp.example. 127.0.0.2\n  dns_list bl.example\n"
+	    "  dns_list late.example\n}\n"
+	    "dns_list late.example weight 1\n"
+	    "smtpd_reputation_timeout 500ms\n"
+	    PUB_OPEN "  reputation no\n  smtpd_reputation_timeout 1s\n}\n"
+	    "listener b {\n  address 127.0.0.1\n  port 26\n"
+	    "  relay_networks 127.0.0.0/8\n}\n";
+	struct bw_config		 cfg;
+	const struct bw_rep_zone	*z;
+	struct bw_listener_conf		*l;
+	struct errs			*e = errs_new();
+	char				 name[32];
+	int				 i;
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	/* a group's zones join the table: a new one queried only, a
+	 * declared one as it is, a later declaration gives it its kind */
+	ck_assert_uint_eq(config_rep_zone_count(&cfg), 8);
+	z = config_rep_zone_at(&cfg, 6);
+	ck_assert_str_eq(z->name, "grp.example");
+	ck_assert_int_eq(z->kind, BW_REP_QUERY);
+	ck_assert_int_eq(z->line, 12);
+	ck_assert_str_eq(config_group_find(&cfg, "g")->dnsl[0].zone,
+	    "grp.example");
+	z = config_rep_zone_at(&cfg, 7);
+	ck_assert_str_eq(z->name, "late.example");
+	ck_assert_int_eq(z->kind, BW_REP_LIST);
+	ck_assert_int_eq(z->weight, 10);
+	ck_assert_int_eq(z->line, 16);
+	ck_assert_int_eq(config_rep_zone_at(&cfg, 2)->kind, BW_REP_LIST);
+	z = config_rep_zone_at(&cfg, 0);
+	ck_assert_str_eq(z->name, "r1.example");
+	ck_assert_int_eq(z->kind, BW_REP_SCORE);
+	ck_assert_int_eq(z->weight, 3);
+	ck_assert_int_eq(z->line, 1);
+	z = config_rep_zone_at(&cfg, 1);
+	ck_assert_str_eq(z->name, "r2.example");	/* lower, no dot */
+	ck_assert_int_eq(z->weight, 1);
+	z = config_rep_zone_at(&cfg, 2);
+	ck_assert_int_eq(z->kind, BW_REP_LIST);
+	ck_assert_int_eq(z->weight, -50);		/* tenths */
+	ck_assert_int_eq(z->nreturns, 0);
+	z = config_rep_zone_at(&cfg, 3);
+	ck_assert_int_eq(z->weight, 25);
+	ck_assert_int_eq(z->nreturns, 2);
+	ck_assert_uint_eq(z->returns[0], 0x7f000003u);	/* host order */
+	ck_assert_uint_eq(z->returns[1], 0x7f000f02u);
+	ck_assert_int_eq(config_rep_zone_at(&cfg, 4)->weight, 0);
+	ck_assert_uint_eq(strlen(config_rep_zone_at(&cfg, 5)->name), 189);
+	ck_assert_ptr_null(config_rep_zone_at(&cfg, 8));
+	ck_assert_int_eq(config_rep_zone_find(&cfg, "WL.example."), 3);
+	ck_assert_int_eq(config_rep_zone_find(&cfg, "nope.example"), -1);
+	/* a sender group's zone: the declared one keeps its index and
+	 * kind; a new one is queried, not scored, until declared */
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "bl.example",
+	    BW_REP_QUERY), 2);
+	ck_assert_int_eq(config_rep_zone_at(&cfg, 2)->kind, BW_REP_LIST);
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "g.example",
+	    BW_REP_QUERY), 8);
+	ck_assert_int_eq(config_rep_zone_at(&cfg, 8)->kind, BW_REP_QUERY);
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "G.example.",
+	    BW_REP_LIST), 8);
+	ck_assert_int_eq(config_rep_zone_at(&cfg, 8)->kind, BW_REP_LIST);
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "g.example",
+	    BW_REP_SCORE), BW_REP_EDUP);
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "a_b.example",
+	    BW_REP_QUERY), BW_REP_EBADNAME);
+	ck_assert_int_eq(config_rep_zone_add(&cfg, REP_ZONE_190,
+	    BW_REP_QUERY), BW_REP_ETOOLONG);
+	for (i = 9; i < BW_REP_ZONES_MAX; i++) {
+		snprintf(name, sizeof(name), "z%d.example", i);
+		ck_assert_int_eq(config_rep_zone_add(&cfg, name,
+		    BW_REP_QUERY), i);
+	}
+	ck_assert_int_eq(config_rep_zone_add(&cfg, "one.more.example",
+	    BW_REP_QUERY), BW_REP_ETOOMANY);
+	/* the listener's switch and budget; the other keeps the defaults */
+	l = TAILQ_FIRST(&cfg.listeners);
+	ck_assert_int_eq(l->reputation, 0);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_REPUTATION_TIMEOUT], 1000);
+	l = TAILQ_NEXT(l, entry);
+	ck_assert_int_eq(l->reputation, -1);
+	ck_assert_int_eq(l->limits.v[LIM_SMTPD_REPUTATION_TIMEOUT], 500);
+	config_free(&cfg);
+	config_free(&cfg);		/* twice is fine */
+	ck_assert_uint_eq(config_rep_zone_count(&cfg), 0);
+	free(e);
+}
+END_TEST
+
 START_TEST(config_sets_values)
 {
 	static const char text[] =
@@ -1419,6 +1579,7 @@ static const struct scope_case scope_cases[] = {
 	  BW_SCOPE_DESTINATION },
 	{ LIM_DELIVER_BDAT_CHUNK_SIZE, BW_SCOPE_GLOBAL | BW_SCOPE_DESTINATION },
 	{ LIM_DELIVER_MAX_JOBS_PER_WORKER, BW_SCOPE_GLOBAL },
+	{ LIM_SMTPD_REPUTATION_TIMEOUT, BW_SCOPE_GLOBAL | BW_SCOPE_LISTENER },
 };
 
 START_TEST(limits_scopes_per_row)
@@ -2353,6 +2514,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, config_accepts_good_text, 0,
 	    NELEM(good_texts));
 	tcase_add_test(tc, config_sets_values);
+	tcase_add_test(tc, config_sets_reputation);
 
 	tc = tcase(s, "delivery");
 	tcase_add_test(tc, config_sets_delivery_values);

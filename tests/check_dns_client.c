@@ -489,6 +489,58 @@ START_TEST(ptr_names)
 }
 END_TEST
 
+/* DNS list query names (RFC 5782 2.1, 2.4): reversed, then the zone. */
+static const struct {
+	int		 family;
+	const char	*addr;
+	const char	*zone;		/* %s: the longest zone, 189 */
+	const char	*want;		/* NULL: refused */
+} list_cases[] = {
+	{ AF_INET, "192.0.2.1", "bl.example", "1.2.0.192.bl.example" },
+	{ AF_INET, "127.0.0.2", "zen.example.org",
+	  "2.0.0.127.zen.example.org" },
+	{ AF_INET6, "2001:db8::1:2", "v6.example",
+	  "2.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
+	  "v6.example" },
+	/* the longest zone still fits an IPv6 client's name: 253 */
+	{ AF_INET6, "::1", "%s", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	  "0.0.0.0.0.0.0.0.0.0.0.%s" },
+	{ AF_INET6, "::1", "%sx", NULL },	/* one more: 254 */
+	{ AF_INET, "192.0.2.1", "", NULL },
+};
+
+START_TEST(list_names)
+{
+	unsigned char	 bin[16];
+	char		 out[BW_DOMAIN_MAX + 1], zone[BW_DOMAIN_MAX + 1];
+	char		 want[BW_DOMAIN_MAX + 1];
+	const char	*z189 =
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	    "bbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+	int		 rc;
+
+	ck_assert_int_eq(inet_pton(list_cases[_i].family,
+	    list_cases[_i].addr, bin), 1);
+	snprintf(zone, sizeof(zone), list_cases[_i].zone, z189);
+	rc = bw_dns_list_name(list_cases[_i].family, bin, zone, out,
+	    sizeof(out));
+	if (list_cases[_i].want == NULL) {
+		ck_assert_int_eq(rc, -1);
+		return;
+	}
+	snprintf(want, sizeof(want), list_cases[_i].want, z189);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_le(strlen(out), 253);
+	/* too small a buffer is refused, never cut */
+	ck_assert_int_eq(bw_dns_list_name(list_cases[_i].family, bin, zone,
+	    out, strlen(want)), -1);
+	ck_assert_int_eq(bw_dns_list_name(AF_UNIX, bin, zone, out,
+	    sizeof(out)), -1);
+}
+END_TEST
+
 static Suite *
 dns_client_suite(void)
 {
@@ -512,6 +564,8 @@ dns_client_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_loop_test(tc, ptr_names, 0,
 	    (int)(sizeof(ptr_cases) / sizeof(ptr_cases[0])));
+	tcase_add_loop_test(tc, list_names, 0,
+	    (int)(sizeof(list_cases) / sizeof(list_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
