@@ -36,6 +36,18 @@ smtpd_score_decode(uint32_t a, int *tenths)
 	return 0;
 }
 
+/* 1 if a is one of the list's "returns" addresses. */
+static int
+score_list_returns(const struct smtpd_rep_source *s, uint32_t a)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nreturns; i++)
+		if (s->returns[i] == a)
+			return 1;
+	return 0;
+}
+
 /* 1 if one of a list's answers lists the address, -1 if none is a
  * usable answer, 0 if usable but not listed (masked out). */
 static int
@@ -48,6 +60,18 @@ score_list_hit(const struct smtpd_rep_source *s, int *ignored)
 		uint32_t	 a = s->answers[i];
 		unsigned int	 code = a & 0xff;
 
+		if (s->nreturns > 0) {
+			/* exact answers: any other in 127/8 is "not these" */
+			if ((a & SCORE_LOOPBACK_MASK) != SCORE_LOOPBACK_NET ||
+			    (a & SCORE_ERROR_MASK) == SCORE_ERROR_NET) {
+				(*ignored)++;
+				continue;
+			}
+			usable = 1;
+			if (score_list_returns(s, a))
+				return 1;
+			continue;
+		}
 		if ((a & SCORE_LIST_MASK) != SCORE_LIST_NET ||
 		    code < SCORE_LIST_FIRST) {
 			(*ignored)++;

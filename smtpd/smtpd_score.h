@@ -13,8 +13,9 @@
  *   that has no record for the address (NXDOMAIN) knows nothing of it.
  * - a DNS list (DNSBL or DNSWL, RFC 5782) answers 127.0.0.2 or above
  *   when the address is listed; a list may count only some of its
- *   answers (a return-code mask).  Its weight is added when listed:
- *   negative for a block list, positive for an allow list.
+ *   answers (a return-code mask, or a set of exact addresses anywhere
+ *   in 127.0.0.0/8, such as DNSWL's 127.0.X.Y).  Its weight is added
+ *   when listed: negative for a block list, positive for an allow list.
  *
  * The score is the weighted mean of the zones that gave a score (0 when
  * none did), plus the weights of the lists that list the address,
@@ -55,6 +56,10 @@ struct smtpd_rep_source {
 	/* list: the answers that count, as a mask on the last octet's
 	 * bits (0: any 127.0.0.2 or above) */
 	uint8_t			 list_mask;
+	/* list: or exactly these (host order, in 127.0.0.0/8); nreturns 0:
+	 * list_mask decides */
+	const uint32_t		*returns;
+	size_t			 nreturns;
 	enum smtpd_rep_state	 state;
 	uint32_t		 answers[SMTPD_SCORE_ANSWERS_MAX];	/* host
 						   order */

@@ -167,6 +167,41 @@ START_TEST(score_lists)
 }
 END_TEST
 
+START_TEST(score_list_returns)
+{
+	static const uint32_t	 ret[] = { A(127, 0, 0, 3), A(127, 0, 15, 2) };
+	struct smtpd_rep_source	 s[1];
+	struct smtpd_score	 sc;
+
+	/* an answer among "returns" counts, even outside 127.0.0.0/24 */
+	s[0] = list(25, 0, SMTPD_REP_FOUND, A(127, 0, 15, 2));
+	s[0].returns = ret;
+	s[0].nreturns = 2;
+	sc = combine(s, 1);
+	ck_assert_int_eq(sc.known, 1);
+	ck_assert_int_eq(sc.tenths, 25);
+	ck_assert_int_eq(sc.listed, 1);
+	/* another in 127/8 is an answer, not a listing */
+	s[0].answers[0] = A(127, 0, 0, 4);
+	sc = combine(s, 1);
+	ck_assert_int_eq(sc.known, 1);
+	ck_assert_int_eq(sc.tenths, 0);
+	ck_assert_int_eq(sc.listed, 0);
+	ck_assert_int_eq(sc.ignored, 0);
+	/* ... one of several answers is enough */
+	s[0].answers[1] = A(127, 0, 0, 3);
+	s[0].nanswers = 2;
+	ck_assert_int_eq(combine(s, 1).tenths, 25);
+	/* hostile answers still count for nothing, whatever "returns" */
+	s[0].answers[0] = A(10, 0, 15, 2);
+	s[0].answers[1] = A(127, 255, 255, 254);
+	sc = combine(s, 1);
+	ck_assert_int_eq(sc.known, 0);
+	ck_assert_int_eq(sc.listed, 0);
+	ck_assert_int_eq(sc.ignored, 2);
+}
+END_TEST
+
 START_TEST(score_clamp)
 {
 	struct smtpd_rep_source	 s[4];
@@ -252,6 +287,7 @@ score_suite(void)
 	tcase_add_test(tc, score_none);
 	tcase_add_test(tc, score_zones_mean);
 	tcase_add_test(tc, score_lists);
+	tcase_add_test(tc, score_list_returns);
 	tcase_add_test(tc, score_clamp);
 	tcase_add_test(tc, score_hostile);
 	tcase_add_test(tc, score_text);
