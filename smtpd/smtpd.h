@@ -116,6 +116,35 @@ struct smtpd_rdns {
 	int			 ftemp;		/* one failed temporarily */
 };
 
+/* Reputation lookups of the client (smtpd_reputation.c). */
+enum smtpd_rep_phase {
+	SMTPD_REPUTE_OFF = 0,	/* not looked up (reputation, loopback, no
+				   zones) */
+	SMTPD_REPUTE_PENDING,
+	SMTPD_REPUTE_DONE,	/* every zone answered, failed or timed out */
+};
+
+/* One zone of s->cfg's table (config_rep_zone_at, same index). */
+struct smtpd_rep_zone {
+	struct smtpd_session	*s;
+	struct bw_dns_req	*req;		/* in flight */
+	enum smtpd_rep_state	 state;
+	uint32_t		 answers[SMTPD_SCORE_ANSWERS_MAX];	/* host
+						   order, in 127/8, none an
+						   error code */
+	size_t			 nanswers;
+};
+
+struct smtpd_rep {
+	enum smtpd_rep_phase	 phase;
+	uint64_t		 deadline;	/* bw_now_ms(): the budget,
+						   smtpd_reputation_timeout
+						   from connect */
+	size_t			 nzones;
+	size_t			 npending;	/* queries in flight */
+	struct smtpd_rep_zone	*z;		/* nzones; NULL when off */
+};
+
 struct smtpd_session {
 	TAILQ_ENTRY(smtpd_session) entry;
 	struct smtpd_session	*req_next;	/* reqid table chain */
@@ -167,6 +196,9 @@ struct smtpd_session {
 						   greeting delay runs from it */
 	int			 admit_decided;	/* lookups done, HAT decided */
 	int			 admitted;	/* ... and counted: may greet */
+	struct smtpd_rep	 rep;		/* reputation lookups */
+	int			 lookups_starting;	/* rdns and rep being
+						   started: no decision yet */
 	int			 connect_logged;
 	enum smtpd_phase	 phase;
 	int			 free_scheduled;
@@ -251,6 +283,10 @@ struct smtpd_counters {
 	uint64_t	 pressure_changes;	/* queued's pressure changed */
 	uint64_t	 proxy_connections;	/* PROXY headers taken */
 	uint64_t	 proxy_rejects;	/* malformed, cut, late, spoofed */
+	uint64_t	 rep_lookups;	/* reputation queries sent */
+	uint64_t	 rep_timeouts;	/* ... not answered within the budget */
+	uint64_t	 rep_listed;	/* ... that found the address */
+	uint64_t	 rep_hostile;	/* answers ignored (hostile, broken) */
 };
 
 struct smtpd_env {
@@ -397,6 +433,27 @@ int	 smtpd_proxy_session_watch(struct smtpd_session *);
 int	 smtpd_proxy_session_spoofed(struct smtpd_session *);
 void	 smtpd_proxy_session_timeout(struct smtpd_session *);
 void	 smtpd_proxy_session_free(struct smtpd_session *);
+/* smtpd_reputation.c */
+int	 smtpd_reputation_wanted(const struct bw_listener_conf *,
+	    const struct sockaddr_storage *);
+void	 smtpd_reputation_start(struct smtpd_session *);
+int	 smtpd_reputation_pending(const struct smtpd_session *);
+void	 smtpd_reputation_cancel(struct smtpd_session *);
+void	 smtpd_reputation_free(struct smtpd_session *);
+/*
+ * Is the client listed in zone (any usable answer when naddrs is 0, else
+ * one of addrs, host order)?  1 listed, 0 not, -1 no answer (the zone
+ * failed or timed out, answered only hostile records, is not in the
+ * session's configuration, or the session was not looked up).
+ */
+int	 smtpd_reputation_listed(const struct smtpd_session *,
+	    const char *zone, const uint32_t *addrs, size_t naddrs);
+/* The same by the zone's index in the session's configuration. */
+int	 smtpd_reputation_listed_at(const struct smtpd_session *, size_t zone,
+	    const uint32_t *addrs, size_t naddrs);
+/* "-3.5", "+10.0", "none" (nothing answered) or "off" (not looked up). */
+const char *smtpd_reputation_text(const struct smtpd_session *, char *buf,
+	    size_t bufsz);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);

@@ -101,7 +101,7 @@ smtpd_admit_log_connect(struct smtpd_session *s)
 	    smtpd_rdns_state_name(s->rdns.state), unconfirmed ? " ptr=" : "",
 	    unconfirmed ? s->rdns.names[0] : "", s->lconf->name,
 	    s->proxied ? " proxy=" : "", s->proxied ? s->proxy_peer : "",
-	    smtpd_score_text(&s->score, score, sizeof(score)),
+	    smtpd_reputation_text(s, score, sizeof(score)),
 	    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
 }
 
@@ -171,18 +171,14 @@ smtpd_admit_count(struct smtpd_session *s)
 
 /*
  * Is the client listed in zone?  The reputation lookups keep the
- * answers of every zone a group names; until they are made, a group's
- * dns_list criterion has no answer (-1) and matches nothing.
+ * answers of every zone a group names (smtpd_reputation.c); a zone that
+ * did not answer, or a client not looked up, has no answer (-1).
  */
 static int
 smtpd_admit_listed(void *arg, const char *zone, const uint32_t *addrs,
     size_t naddrs)
 {
-	(void)arg;
-	(void)zone;
-	(void)addrs;
-	(void)naddrs;
-	return -1;
+	return smtpd_reputation_listed(arg, zone, addrs, naddrs);
 }
 
 static enum smtpd_hat_rdns
@@ -290,7 +286,8 @@ smtpd_session_lookups_done(struct smtpd_session *s)
 	if (s->admit_decided || s->free_scheduled ||
 	    s->phase == SMTPD_PH_CLOSING)
 		return;
-	if (s->rdns.state == SMTPD_RDNS_PENDING)
+	if (s->lookups_starting || s->rdns.state == SMTPD_RDNS_PENDING ||
+	    smtpd_reputation_pending(s))
 		return;
 	s->admit_decided = 1;
 	smtpd_admit_decide(s);
@@ -318,8 +315,12 @@ smtpd_admit_start(struct smtpd_session *s)
 		s->phase = SMTPD_PH_DELAY;
 		smtpd_session_set_timeouts(s);
 	}
-	/* may settle at once and run smtpd_session_lookups_done() */
+	/* either may settle at once: the decision waits for both starts */
+	s->lookups_starting = 1;
 	smtpd_rdns_start(s);
+	smtpd_reputation_start(s);
+	s->lookups_starting = 0;
+	smtpd_session_lookups_done(s);
 }
 
 /* The implicit-TLS handshake is done: greet once admitted. */

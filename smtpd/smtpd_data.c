@@ -162,8 +162,10 @@ smtpd_data_begin(struct smtpd_session *s)
 		    "(%d/%d bits))\r\n", s->tls_proto, s->tls_cipher,
 		    s->tls_bits, s->tls_alg_bits);
 	/* how the host access table saw the client, for filters and for
-	 * whoever reads the headers of a complaint */
-	if (s->score.known || (s->hat != NULL && s->hat->policy != NULL))
+	 * whoever reads the headers of a complaint (a client looked up
+	 * without an answer: score=none) */
+	if (s->rep.phase != SMTPD_REPUTE_OFF ||
+	    (s->hat != NULL && s->hat->policy != NULL))
 		snprintf(hat, sizeof(hat), "\t(score=%s group=%s policy=%s)"
 		    "\r\n", smtpd_score_text(&s->score, score, sizeof(score)),
 		    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));

@@ -236,6 +236,7 @@ smtpd_session_free(struct smtpd_session *s)
 
 	smtpd_proxy_session_free(s);
 	smtpd_rdns_cancel(s);
+	smtpd_reputation_free(s);
 	smtpd_queue_abort(s);
 	if (s->paused && env->npaused > 0)
 		env->npaused--;
@@ -277,6 +278,7 @@ smtpd_session_close(struct smtpd_session *s, const char *why)
 	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
 		return;
 	smtpd_rdns_cancel(s);
+	smtpd_reputation_cancel(s);
 	smtpd_admit_log_connect(s);
 	log_info("session=%llu addr=%s disconnect reason=%s messages=%u",
 	    (unsigned long long)s->id, s->addr, why, s->nmessages);

@@ -54,6 +54,10 @@ static const struct {
 	C(pressure_changes),
 	C(proxy_connections),
 	C(proxy_rejects),
+	C(rep_lookups),
+	C(rep_timeouts),
+	C(rep_listed),
+	C(rep_hostile),
 #undef C
 };
 
