@@ -214,6 +214,7 @@ smtpd_admit_decide(struct smtpd_session *s)
 	f.rdns = smtpd_admit_rdns(s->rdns.state);
 	f.name = s->rdns.state == SMTPD_RDNS_CONFIRMED ? s->name : NULL;
 	f.score_known = s->score.known;
+	f.score_off = s->rep.phase == SMTPD_REPUTE_OFF;
 	f.score = s->score.tenths;
 	f.listed = smtpd_admit_listed;
 	f.arg = s;

@@ -163,11 +163,13 @@ smtpd_data_begin(struct smtpd_session *s)
 		    s->tls_bits, s->tls_alg_bits);
 	/* how the host access table saw the client, for filters and for
 	 * whoever reads the headers of a complaint (a client looked up
-	 * without an answer: score=none) */
+	 * without an answer: score=none; not looked up: score=off, as
+	 * on the connect line) */
 	if (s->rep.phase != SMTPD_REPUTE_OFF ||
 	    (s->hat != NULL && s->hat->policy != NULL))
 		snprintf(hat, sizeof(hat), "\t(score=%s group=%s policy=%s)"
-		    "\r\n", smtpd_score_text(&s->score, score, sizeof(score)),
+		    "\r\n", s->rep.phase == SMTPD_REPUTE_OFF ? "off" :
+		    smtpd_score_text(&s->score, score, sizeof(score)),
 		    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
 	if (s->nrcpt == 1)
 		snprintf(forr, sizeof(forr), "\r\n\tfor <%s>", s->rcpt1);

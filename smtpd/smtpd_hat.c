@@ -92,7 +92,7 @@ smtpd_hat_score(const struct bw_group_conf *g, const struct smtpd_hat_facts *f)
 	if (!g->score_set && !g->score_none)
 		return -1;
 	if (!f->score_known)
-		return g->score_none;
+		return !f->score_off && g->score_none;
 	return g->score_set && f->score >= g->score_min &&
 	    f->score <= g->score_max;
 }

@@ -27,6 +27,10 @@ struct smtpd_hat_facts {
 	enum smtpd_hat_rdns	 rdns;
 	const char		*name;		/* confirmed name, or NULL */
 	int			 score_known;
+	int			 score_off;	/* not looked up at all: a
+						   "score none" group does not
+						   match (none means asked,
+						   no answer) */
 	int			 score;		/* tenths, -100..100 */
 	/*
 	 * Is the client listed in zone (with one of addrs, when n > 0)?

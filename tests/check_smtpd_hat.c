@@ -222,6 +222,11 @@ START_TEST(hat_rdns_and_score)
 	/* score none: nothing answered */
 	f.score_known = 0;
 	ck_assert_str_eq(group_of(l, &f), "SUSPECT");
+	/* not looked up at all: no score to be none */
+	f.rdns = SMTPD_HAT_RDNS_OFF;
+	f.score_off = 1;
+	ck_assert_str_eq(group_of(l, &f), "(default)");
+	f.score_off = 0;
 	/* the range's ends are inside, one tenth beyond is not */
 	f.score_known = 1;
 	f.score = -100;

@@ -216,7 +216,7 @@ def run_cases(bw, sink):
         assert "group=TRUSTED policy=trusted" in line, line
         m = [m for m in sink.messages() if "hat-trusted" in m][0]
         assert re.search(r"Received: from client\.example \(unknown "
-                         r"\[127\.0\.1\.10\]\)\r?\n\t\(score=none "
+                         r"\[127\.0\.1\.10\]\)\r?\n\t\(score=off "
                          r"group=TRUSTED policy=trusted\)", m), m[:600]
     t.run("trusted network: relay policy sends to any domain, its own "
           "SIZE (5m over the global 1m), group and policy logged", trusted)
