@@ -76,6 +76,8 @@ enum bw_limit_id {
 	LIM_QUEUE_DB_CACHE,		/* bytes of Berkeley DB cache */
 	LIM_QUEUE_CHECKPOINT_INTERVAL,	/* ms between checkpoints */
 	LIM_QUEUE_IDLE_FORGET,		/* ms an empty queue stays in memory */
+	LIM_HOST_COUNTERS_MAX_ENTRIES,	/* hosts queued's counters remember */
+	LIM_HOST_COUNTERS_IDLE_EXPIRE,	/* ms a quiet host is remembered */
 	LIM_CTL_TIMEOUT,		/* ms: a bwctl request as a whole */
 	LIM_CTL_VERIFY_TIMEOUT,		/* ms: bwctl queue verify / repair */
 	/* delivery (deliverd and queued's scheduler) */

@@ -217,6 +217,16 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    10 * MINUTE, 1 * SEC, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "a domain that gets mail keeps its queue between messages; one "
 	    "that got mail once does not hold memory for ever"),
+	ROW(LIM_HOST_COUNTERS_MAX_ENTRIES, "host_counters_max_entries",
+	    100000, 16, 10000000, BW_UNIT_COUNT, S_GLOBAL,
+	    "about 300 bytes each, 30 MB in all: more hosts than a large "
+	    "site sees in two hours, while a flood of new addresses only "
+	    "pushes out the least recently seen quiet ones"),
+	ROW(LIM_HOST_COUNTERS_IDLE_EXPIRE, "host_counters_idle_expire",
+	    2 * HOUR, 1 * SEC, 7 * DAY, BW_UNIT_MS, S_GLOBAL,
+	    "longer than the longest usual window (recipients per hour), so "
+	    "a host's counts outlive its windows and a returning sender "
+	    "keeps its lifetime totals for a while"),
 	ROW(LIM_CTL_TIMEOUT, "ctl_timeout",
 	    30 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_GLOBAL,
 	    "long enough for a listing from a busy queued, short enough that "

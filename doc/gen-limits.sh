@@ -198,6 +198,15 @@ store." ;;
 (gateway, domain) that is active and empty before it forgets it (with its \
 counters: delivered, bounces, last error); the next message for that domain \
 starts a new one." ;;
+	host_counters_max_entries) echo "Connecting hosts whose counters \
+queued remembers (connections now, messages and recipients in their \
+windows, lifetime totals; see bwctl show senders).  When the table is \
+full, the least recently seen host without a connection is forgotten; \
+when every host holds a connection, a new one is admitted without being \
+counted (hostcount_overflow in bwctl status)." ;;
+	host_counters_idle_expire) echo "How long queued remembers a host \
+that has no connection and no open window; a host whose window is longer \
+than this is kept until the window closes." ;;
 	queue_checkpoint_interval) echo "Time between Berkeley DB \
 checkpoints." ;;
 	ctl_timeout) echo "Longest bwctl waits for the answer to a \
