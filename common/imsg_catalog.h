@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		10
+#define BW_IMSG_VERSION		11
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -142,6 +142,15 @@ enum bw_imsg_type {
 	/* queued -> smtpd: the queue's pressure, on every change and when
 	 * smtpd links (struct bw_queue_pressure) */
 	BW_IMSG_QUEUE_PRESSURE,
+	/* smtpd -> queued: per-host counters (queued owns them);
+	 * queued -> smtpd: the answer to a take */
+	BW_IMSG_HOSTCOUNT_TAKE,
+	BW_IMSG_HOSTCOUNT_REPLY,
+	BW_IMSG_HOSTCOUNT_RELEASE,
+	/* controld -> queued, queued -> controld: bwctl show senders */
+	BW_IMSG_HOSTCOUNT_LIST_REQ,
+	BW_IMSG_HOSTCOUNT_ENTRY,
+	BW_IMSG_HOSTCOUNT_END,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -707,6 +716,71 @@ struct bw_queue_pressure {
 	uint32_t	 level;			/* enum bw_pressure_level */
 	uint32_t	 pad;
 	char		 reason[BW_PRESSURE_REASON_MAX];	/* "" at none */
+};
+
+/*
+ * Per-host counters (version 11; common/hostcount.h is the table).  smtpd
+ * asks queued, which owns the counts: HOSTCOUNT_TAKE counts n of a kind
+ * for the client's address and is answered with HOSTCOUNT_REPLY (same
+ * reqid) unless BW_HOSTCOUNT_F_NOREPLY; HOSTCOUNT_RELEASE ends one
+ * connection (no reply).  A connection belongs to the smtpd link it was
+ * taken on: when that link closes, queued releases all of them.
+ */
+#define BW_HOSTCOUNT_F_NOREPLY	0x01	/* re-take after a reconnect */
+#define BW_SCORE_TEXT_MAX	16	/* "-10.0", "none" */
+
+struct bw_hostcount_take {
+	uint64_t	 reqid;			/* smtpd's, echoed */
+	uint32_t	 family;		/* 4 or 6 (BW_HC_FAMILY_*) */
+	uint8_t		 addr[16];		/* IPv4: the first 4 bytes */
+	uint32_t	 kind;			/* enum bw_hc_kind: conn, msg, rcpt */
+	uint32_t	 n;			/* 1 for a connection */
+	uint32_t	 flags;			/* BW_HOSTCOUNT_F_* */
+	int64_t		 limit;			/* 0: count, never refuse */
+	int64_t		 window_ms;		/* msg, rcpt: the window's length */
+	char		 group[BW_NAME_MAX];	/* labels for bwctl show senders; */
+	char		 policy[BW_NAME_MAX];	/* "" keeps what queued has */
+	char		 score[BW_SCORE_TEXT_MAX];
+};
+
+struct bw_hostcount_reply {
+	uint64_t	 reqid;
+	uint32_t	 granted;		/* 1 counted (or not remembered) */
+	uint32_t	 kind;			/* echoed */
+	uint64_t	 count;			/* connections, or this window's */
+	int64_t		 reopen_at;		/* refused window: unix ms; else 0 */
+};
+
+struct bw_hostcount_release {
+	uint32_t	 family;
+	uint8_t		 addr[16];
+	uint32_t	 kind;			/* conn */
+};
+
+struct bw_hostcount_list_req {
+	uint32_t	 limit;			/* rows wanted, 1..QUEUED_SENDERS_MAX */
+};
+
+struct bw_hostcount_entry {
+	char		 addr[BW_HOSTADDR_MAX];
+	uint64_t	 conns;			/* now */
+	uint64_t	 total_conns;
+	uint64_t	 total_msgs;
+	uint64_t	 total_rcpts;
+	uint64_t	 win_msgs;		/* in the open window, else 0 */
+	uint64_t	 win_rcpts;
+	uint64_t	 refused;		/* takes refused, lifetime */
+	int64_t		 last_seen;		/* unix ms */
+	char		 group[BW_NAME_MAX];
+	char		 policy[BW_NAME_MAX];
+	char		 score[BW_SCORE_TEXT_MAX];
+};
+
+struct bw_hostcount_end {
+	uint64_t	 hosts;			/* remembered */
+	uint64_t	 overflow;		/* takes granted, not remembered */
+	uint32_t	 rows;			/* entries sent */
+	uint32_t	 pad;
 };
 
 #endif

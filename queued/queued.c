@@ -62,6 +62,7 @@ q_reload_apply(struct bw_daemon *d, struct bw_config *nc,
 
 	for (q = qsched_first(); q != NULL; q = qsched_next(q))
 		q->lim = config_limits_for_destination(nc, q->domain);
+	qhost_reload(nc);
 	return 0;
 }
 
@@ -114,6 +115,7 @@ main(int argc, char *argv[])
 	qcheck_init(BW_LIMIT(env.d.cfg, LIM_SMTPD_TIMEOUT_QUEUE_REPLY));
 	qsched_init(env.d.base);
 	qidle_init(env.d.base, BW_LIMIT(env.d.cfg, LIM_QUEUE_IDLE_FORGET));
+	qhost_init(env.d.base, env.d.cfg);
 	qdispatch_init(env.d.base, env.d.cfg->deliverd_workers > 0 ?
 	    (uint32_t)env.d.cfg->deliverd_workers : 0);
 	if ((env.commit = qcommit_new(qstore_flush, &env.store,
@@ -154,6 +156,7 @@ main(int argc, char *argv[])
 	bw_peer_listener_close(q_listener);
 	/* The deferred frees of the peers may still use the store. */
 	bw_daemon_base_free(&env.d);
+	qhost_shutdown();
 	qstore_close(&env.store);
 	qmsg_table_free();
 	bw_daemon_cleanup(&env.d);

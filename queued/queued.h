@@ -20,7 +20,7 @@
  * queued_idle.c (forgetting empty queues), queued_fail.c (leaving after a
  * storage failure), queued_record.c (record layouts, pure),
  * queued_pressure.c and queued_pressure_mark.c (queue pressure told to
- * smtpd).
+ * smtpd), queued_hostcount.c (the per-host counters smtpd asks).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -608,6 +608,17 @@ void	 qverify_shutdown(void);
 
 /* queued_fail.c */
 void	 qfail_storage(void) __attribute__((noreturn));
+
+/* queued_hostcount.c: the per-host counters' owner */
+#define QUEUED_SENDERS_MAX	1000	/* rows of one bwctl show senders */
+void	 qhost_init(struct event_base *, const struct bw_config *);
+void	 qhost_reload(const struct bw_config *);
+void	 qhost_shutdown(void);
+void	 qhost_take(struct bw_peer *, struct bw_imsg *);
+void	 qhost_release(struct bw_peer *, struct bw_imsg *);
+void	 qhost_owner_gone(struct bw_peer *);
+void	 qhost_list(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
+void	 qhost_status(struct bw_status *);
 
 /* queued_ctl.c */
 void	 qctl_connect(struct queued *);

@@ -107,6 +107,7 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		bw_status_add(st, "body_crc_errors", ss.crc_errors);
 	}
 	qpressure_status(st);
+	qhost_status(st);
 	bw_daemon_status_add(&q_env->d, st);
 }
 
@@ -369,6 +370,9 @@ qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		return 1;
 	case BW_IMSG_QUEUE_VERIFY_REQ:
 		qverify_cmd(peer, reqid, imsg);
+		return 1;
+	case BW_IMSG_HOSTCOUNT_LIST_REQ:
+		qhost_list(peer, reqid, imsg);
 		return 1;
 	default:
 		return 0;

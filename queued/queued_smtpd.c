@@ -1,7 +1,8 @@
 /*
  * The submission protocol with smtpd (see doc/queue.md): MSG_OPEN,
  * MSG_RCPT, MSG_DATA, MSG_COMMIT, MSG_ABORT in, MSG_OPEN_REPLY and
- * MSG_COMMIT_REPLY out.  A commit is written in one transaction without a
+ * MSG_COMMIT_REPLY out; the per-host counters' frames go to
+ * queued_hostcount.c.  A commit is written in one transaction without a
  * log sync and handed to the group-commit batcher; its reply goes out from
  * qsmtpd_commit_done() once a log flush covered it.
  *
@@ -103,6 +104,8 @@ qsmtpd_state_cb(struct bw_peer *peer, int up, void *arg)
 	}
 	q_env->c_messages_aborted += aborted;
 	q_env->c_open_messages = qmsg_open_count();
+	/* its sessions are gone with it: so are their connections */
+	qhost_owner_gone(peer);
 	TAILQ_REMOVE(&qpeers, pe, entry);
 	free(pe);
 	log_info("smtpd pid=%ld disconnected open_messages_discarded=%zu",
@@ -475,6 +478,12 @@ qsmtpd_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		break;
 	case BW_IMSG_MSG_COMMIT_CHECK:
 		qsmtpd_check(peer, imsg);
+		break;
+	case BW_IMSG_HOSTCOUNT_TAKE:
+		qhost_take(peer, imsg);
+		break;
+	case BW_IMSG_HOSTCOUNT_RELEASE:
+		qhost_release(peer, imsg);
 		break;
 	default:
 		snprintf(why, sizeof(why), "unexpected %s",
