@@ -65,6 +65,7 @@ enum ctl_req_kind {
 	CTL_REQ_DOMAIN,		/* show domain, retry, suspend, resume */
 	CTL_REQ_RELOAD,		/* config reload */
 	CTL_REQ_VERIFY,		/* queue verify, repair, quarantine, ... */
+	CTL_REQ_SENDERS,	/* show senders: queued's per-host counters */
 };
 
 /* One daemon's answer to a reload. */
@@ -125,6 +126,9 @@ struct ctl_req {
 	/* queue verify and friends (controld_verify.c) */
 	uint32_t		 vop;		/* enum bw_verify_op */
 	struct ctl_rows		 vrows;		/* bw_queue_verify_row */
+	/* show senders (controld_senders.c) */
+	struct ctl_rows		 senders;	/* bw_hostcount_entry */
+	struct bw_hostcount_end	 send;
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
@@ -215,6 +219,12 @@ void	 ctl_reload_timeout(struct ctl_req *);
 #define CTL_EXIT_DAMAGE		3	/* verify found damage (bwctl.h) */
 void	 ctl_verify_start(struct ctl_req *, uint32_t op, const char *qid);
 void	 ctl_verify_msg(struct ctl_req *, struct bw_imsg *);
+
+/* controld_senders.c: show senders. */
+#define CTL_SENDERS_DEFAULT	20	/* rows without -n */
+#define CTL_SENDERS_MAX		1000	/* queued's QUEUED_SENDERS_MAX */
+void	 ctl_senders_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
+void	 ctl_senders_msg(struct ctl_req *, struct bw_imsg *);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

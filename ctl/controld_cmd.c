@@ -130,6 +130,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 				ctl_queue_start(req);
 			return;
 		}
+		if (strcmp(cmd.argv[1], "senders") == 0) {
+			ctl_senders_cmd(client, &cmd, json);
+			return;
+		}
 		if (strcmp(cmd.argv[1], "dns") == 0 && cmd.argc == 2) {
 			if ((req = ctl_req_new(client, CTL_REQ_DNS_SHOW,
 			    json)) != NULL)

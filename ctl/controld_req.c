@@ -146,6 +146,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	    BW_CONFIG_ERRORS_MAX);
 	ctl_rows_init(&req->vrows, sizeof(struct bw_queue_verify_row),
 	    CTL_VERIFY_ROWS_MAX);
+	ctl_rows_init(&req->senders, sizeof(struct bw_hostcount_entry),
+	    CTL_SENDERS_MAX);
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
@@ -194,6 +196,7 @@ ctl_req_free(struct ctl_req *req)
 	if (ctl_env->reload_req == req)
 		ctl_env->reload_req = NULL;
 	ctl_rows_free(&req->vrows);
+	ctl_rows_free(&req->senders);
 	free(req);
 }
 
