@@ -111,8 +111,11 @@ send before smtpd closes it." ;;
 	smtpd_max_connections) echo "Concurrent SMTP sessions, over all \
 listeners." ;;
 	smtpd_max_connections_per_ip) echo "Concurrent SMTP sessions from one \
-client address, counted over every listener; a listener's value applies to \
-the connections it accepts." ;;
+client address (an IPv4-mapped IPv6 address is its IPv4 host), counted by \
+queued over every listener and every smtpd process; the value of the \
+listener that accepts a connection applies to it.  Over it the client gets \
+421 4.7.0 before the banner.  While queued is not running, connections are \
+admitted without being counted (hostcount_unavailable in bwctl status)." ;;
 	smtpd_max_errors) echo "Bad commands (and junk commands past \
 smtpd_junk_command_limit) a client may send without sending mail; at this \
 many smtpd answers 421 4.7.0 and disconnects.  An accepted message starts \

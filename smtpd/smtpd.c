@@ -80,6 +80,7 @@ main(int argc, char *argv[])
 	if ((env.ev_pause = evtimer_new(env.d.base, smtpd_data_pause_cb,
 	    &env)) == NULL)
 		fatalx("evtimer_new failed");
+	smtpd_hostcount_init(&env);
 
 	/* reconnecting after a peer restart goes by path, inside the chroot */
 	smtpd_queue_connect(&env);
@@ -91,6 +92,7 @@ main(int argc, char *argv[])
 	bw_daemon_run(&env.d, NULL);
 
 	smtpd_sessions_free_all(&env);
+	smtpd_hostcount_shutdown();
 	smtpd_listeners_close(&env);
 	smtpd_dns_close(&env);
 	bw_peer_close(env.queued);

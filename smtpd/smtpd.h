@@ -28,6 +28,7 @@
 #include "smtpd_parse.h"
 #include "smtpd_hdrscan.h"
 #include "smtpd_score.h"
+#include "smtpd_hostcount.h"
 
 #define SMTPD_OUTPUT_MAX	(64 * 1024)	/* unsent replies before we stop reading commands */
 #define SMTPD_REPLY_MAX		1024	/* one reply line we build */
@@ -35,7 +36,6 @@
 #define SMTPD_LIBEVENT_READ	4096		/* libevent 2.1's most per read event */
 #define SMTPD_DATA_READ_MAX	(64 * 1024)	/* one extra read of DATA bytes */
 #define SMTPD_HASH_SIZE		4096	/* buckets of the reqid and qid tables */
-#define SMTPD_IPTAB_SIZE	4096	/* buckets of the per-IP connection table */
 #define SMTPD_RECEIVED_MAX	2048	/* the Received: header we prepend */
 #define SMTPD_PAUSE_CHECK_MS	20	/* re-check of paused DATA sessions */
 #define SMTPD_CLOSE_TIMEOUT_S	10	/* flushing the last reply before close */
@@ -65,13 +65,6 @@ struct smtpd_listener {
 	unsigned int		 nsessions;	/* open sessions it accepted */
 	int			 retired;	/* removed by a reload */
 	struct bw_config	*cfg_hold;	/* retired: conf's configuration */
-};
-
-struct smtpd_ipcount {
-	struct smtpd_ipcount	*next;
-	int			 family;
-	unsigned char		 addr[16];
-	unsigned int		 count;
 };
 
 enum smtpd_phase {
@@ -199,6 +192,10 @@ struct smtpd_session {
 	struct smtpd_rep	 rep;		/* reputation lookups */
 	int			 lookups_starting;	/* rdns and rep being
 						   started: no decision yet */
+	int			 hostcount_conn;	/* queued granted its
+						   connection: released at
+						   the end (smtpd_hostcount.c) */
+	struct smtpd_hostcount_sess hostcount;	/* takes in flight, labels */
 	int			 connect_logged;
 	enum smtpd_phase	 phase;
 	int			 free_scheduled;
@@ -304,7 +301,6 @@ struct smtpd_env {
 	uint64_t		 next_reqid;
 	uint64_t		 next_sid;
 	unsigned long		 nsessions;
-	struct smtpd_ipcount	*iptab[SMTPD_IPTAB_SIZE];
 	struct smtpd_session	*reqtab[SMTPD_HASH_SIZE];
 	struct smtpd_session	*qidtab[SMTPD_HASH_SIZE];
 	struct smtpd_counters	 c;
@@ -336,9 +332,6 @@ int	 smtpd_listeners_reload(struct smtpd_env *, struct bw_config *nc,
 int	 smtpd_listeners_open(struct smtpd_env *);
 int	 smtpd_listeners_start(struct smtpd_env *);
 void	 smtpd_listeners_close(struct smtpd_env *);
-int	 smtpd_ip_acquire(struct smtpd_env *, const struct sockaddr *,
-	    long long max);
-void	 smtpd_ip_release(struct smtpd_env *, const struct sockaddr *);
 
 /* smtpd_session.c */
 void	 smtpd_session_new(struct smtpd_listener *, int fd,

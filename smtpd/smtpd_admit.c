@@ -159,14 +159,38 @@ smtpd_admit_counted(struct smtpd_session *s, int granted)
 	smtpd_admit_greet(s);
 }
 
+/* queued answered the connection count (or could not: granted). */
+static void
+smtpd_admit_count_cb(struct smtpd_session *s,
+    const struct smtpd_hostcount_answer *a)
+{
+	if (!a->granted)
+		log_info("session=%llu addr=%s refused: %llu connections from "
+		    "this host (limit %lld)", (unsigned long long)s->id,
+		    s->addr, (unsigned long long)a->count,
+		    SMTPD_LIM(s, LIM_SMTPD_MAX_CONNECTIONS_PER_IP));
+	smtpd_admit_counted(s, a->granted);
+}
+
 /*
- * The per-host connection count.  Counted at accept today
- * (smtpd_listener.c's table); the counter owner takes it over here.
+ * The per-host connection count, at the counter owner (queued, through
+ * smtpd_hostcount.c): every smtpd process sees the same count.  Without
+ * memory for the request the session is admitted: a counter never stops
+ * mail.
  */
 static void
 smtpd_admit_count(struct smtpd_session *s)
 {
-	smtpd_admit_counted(s, 1);
+	char	 score[BW_SCORE_TEXT_MAX];
+
+	/* what bwctl show senders tells about the host */
+	smtpd_hostcount_set_labels(s, smtpd_hat_group_name(s->hat),
+	    smtpd_hat_policy_name(s->hat),
+	    smtpd_score_text(&s->score, score, sizeof(score)));
+	if (smtpd_hostcount_take(s, BW_HC_CONN, 1,
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_CONNECTIONS_PER_IP), 0,
+	    smtpd_admit_count_cb) == -1)
+		smtpd_admit_counted(s, 1);
 }
 
 /*

@@ -1,9 +1,10 @@
 /*
  * Listening sockets: bound (and TLS keys loaded) before the privilege drop,
  * accepted on with evconnlistener afterwards.  Each accepted connection is
- * checked against smtpd_max_connections (total) and
- * smtpd_max_connections_per_ip before a session exists; over a limit the
- * client gets one 421 line and the socket is closed (a limit close).
+ * checked against smtpd_max_connections (total) before a session exists;
+ * over it the client gets one 421 line and the socket is closed (a limit
+ * close).  smtpd_max_connections_per_ip is counted by queued, the counter
+ * owner, during admission (smtpd_admit.c, smtpd_hostcount.c).
  *
  * Trust: the peer address comes from accept(); nothing else is read here.
  */
@@ -14,7 +15,6 @@
 #include <netinet/in.h>
 #include <netdb.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,88 +28,6 @@
 
 #define SMTPD_LISTEN_BACKLOG	1024
 #define SMTPD_ACCEPT_PAUSE_MS	100	/* after EMFILE/ENFILE */
-
-/* Bytes of the address that identify a client, and their family. */
-static int
-smtpd_ip_key(const struct sockaddr *sa, unsigned char key[16])
-{
-	const struct sockaddr_in6	*sin6;
-
-	memset(key, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return AF_INET;
-	}
-	sin6 = (const struct sockaddr_in6 *)sa;
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		memcpy(key, (const unsigned char *)&sin6->sin6_addr + 12, 4);
-		return AF_INET;
-	}
-	memcpy(key, &sin6->sin6_addr, 16);
-	return AF_INET6;
-}
-
-static unsigned int
-smtpd_ip_hash(int family, const unsigned char key[16])
-{
-	uint32_t	 h = bw_fnv1a(BW_FNV1A_INIT, key, 16);
-
-	h ^= (uint32_t)family;
-	return h & (SMTPD_IPTAB_SIZE - 1);
-}
-
-/*
- * Count one more connection from sa; -1 (nothing counted) when the
- * address already has max (the listener's smtpd_max_connections_per_ip;
- * the count is over every listener).
- */
-int
-smtpd_ip_acquire(struct smtpd_env *env, const struct sockaddr *sa,
-    long long max)
-{
-	struct smtpd_ipcount	*ic;
-	unsigned char		 key[16];
-	int			 family = smtpd_ip_key(sa, key);
-	unsigned int		 h = smtpd_ip_hash(family, key);
-
-	for (ic = env->iptab[h]; ic != NULL; ic = ic->next)
-		if (ic->family == family && memcmp(ic->addr, key, 16) == 0)
-			break;
-	if (ic != NULL) {
-		if (ic->count >= (unsigned long long)max)
-			return -1;
-		ic->count++;
-		return 0;
-	}
-	if ((ic = calloc(1, sizeof(*ic))) == NULL)
-		return -1;
-	ic->family = family;
-	memcpy(ic->addr, key, 16);
-	ic->count = 1;
-	ic->next = env->iptab[h];
-	env->iptab[h] = ic;
-	return 0;
-}
-
-void
-smtpd_ip_release(struct smtpd_env *env, const struct sockaddr *sa)
-{
-	struct smtpd_ipcount	*ic, **pp;
-	unsigned char		 key[16];
-	int			 family = smtpd_ip_key(sa, key);
-	unsigned int		 h = smtpd_ip_hash(family, key);
-
-	for (pp = &env->iptab[h]; (ic = *pp) != NULL; pp = &ic->next) {
-		if (ic->family != family || memcmp(ic->addr, key, 16) != 0)
-			continue;
-		if (--ic->count == 0) {
-			*pp = ic->next;
-			free(ic);
-		}
-		return;
-	}
-	log_warnx("per-IP table: release of an address never counted");
-}
 
 /* Refuse a connection with one line; best effort, never blocks. */
 static void
@@ -133,7 +51,6 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct smtpd_listener	*l = arg;
 	struct smtpd_env	*env = l->env;
 	char			 reply[BW_DOMAIN_MAX + 128];
-	long long		 max_per_ip;
 
 	if (env->d.shutting_down) {
 		close(fd);
@@ -145,21 +62,6 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		    l->conf->name, env->nsessions);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
 		    "connections, try again later", env->d.cfg->hostname);
-		smtpd_refuse(env, fd, reply);
-		return;
-	}
-	/*
-	 * A load balancer carries many clients: counted, never limited;
-	 * the count moves to the client its PROXY header names
-	 * (smtpd_proxy_session.c), and the client's limit applies there.
-	 */
-	max_per_ip = smtpd_proxy_expected(l->conf, sa) ? LLONG_MAX :
-	    l->conf->limits.v[LIM_SMTPD_MAX_CONNECTIONS_PER_IP];
-	if (smtpd_ip_acquire(env, sa, max_per_ip) == -1) {
-		log_info("listener=%s refused: too many connections from "
-		    "one address", l->conf->name);
-		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections from your address", env->d.cfg->hostname);
 		smtpd_refuse(env, fd, reply);
 		return;
 	}

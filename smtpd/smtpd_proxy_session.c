@@ -33,7 +33,6 @@
 #include <netinet/in.h>
 #include <netdb.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,30 +131,6 @@ smtpd_proxy_salen(const struct sockaddr_storage *ss)
 	    sizeof(struct sockaddr_in6);
 }
 
-/*
- * XXX: smtpd_listener.c's per-IP table counted the balancer at accept,
- * without a limit; the count moves to the client, under the listener's
- * smtpd_max_connections_per_ip.  This goes when the counter owner counts
- * in smtpd_admit_count(), which runs after this phase with the client's
- * address.  -1: the client is over its limit (counted all the same: the
- * session's free releases s->ss).
- */
-static int
-smtpd_proxy_recount(struct smtpd_session *s,
-    const struct sockaddr_storage *client)
-{
-	const struct sockaddr	*sa = (const struct sockaddr *)client;
-	int			 over = 0;
-
-	if (smtpd_ip_acquire(s->env, sa,
-	    SMTPD_LIM(s, LIM_SMTPD_MAX_CONNECTIONS_PER_IP)) == -1) {
-		over = 1;
-		(void)smtpd_ip_acquire(s->env, sa, LLONG_MAX);
-	}
-	smtpd_ip_release(s->env, (const struct sockaddr *)&s->ss);
-	return over ? -1 : 0;
-}
-
 /* Implicit TLS: the handshake starts on the socket after the header. */
 static int
 smtpd_proxy_tls_begin(struct smtpd_session *s)
@@ -178,8 +153,7 @@ smtpd_proxy_done(struct smtpd_session *s,
     const struct smtpd_proxy_result *res, size_t behind)
 {
 	struct sockaddr_storage	 client;
-	char			 caddr[BW_HOSTADDR_MAX], buf[BW_DOMAIN_MAX + 64];
-	int			 over = 0;
+	char			 caddr[BW_HOSTADDR_MAX];
 
 	smtpd_proxy_session_free(s);
 	evtimer_del(s->ev_timer);
@@ -203,19 +177,11 @@ smtpd_proxy_done(struct smtpd_session *s,
 	s->proxied = 1;
 	strlcpy(s->proxy_peer, s->addr, sizeof(s->proxy_peer));
 	s->env->c.proxy_connections++;
+	/* from here on the client is the host: admission counts its
+	 * connection at queued (smtpd_admit_count()), never the balancer */
 	if (!res->local) {
-		over = smtpd_proxy_recount(s, &client) == -1;
 		s->ss = client;
 		strlcpy(s->addr, caddr, sizeof(s->addr));
-	}
-	if (over) {
-		s->env->c.limit_closes++;
-		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many connections "
-		    "from your address", s->env->d.cfg->hostname);
-		s->phase = SMTPD_PH_DELAY;
-		smtpd_session_fail(s, buf, "too many connections from one "
-		    "address");
-		return;
 	}
 	log_debug("session=%llu PROXY v%d%s from %s: client %s",
 	    (unsigned long long)s->id, res->version, res->local ?

@@ -300,6 +300,9 @@ smtpd_queue_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_QUEUE_PRESSURE:
 		smtpd_pressure_recv(env, imsg);
 		break;
+	case BW_IMSG_HOSTCOUNT_REPLY:
+		smtpd_hostcount_reply(env, imsg);
+		break;
 	default:
 		log_warnx("unexpected %s from queued",
 		    bw_imsg_type_name(imsg->hdr.type));
@@ -326,8 +329,11 @@ smtpd_queue_state_cb(struct bw_peer *peer, int up, void *arg)
 			if (s->phase == SMTPD_PH_WAIT_COMMIT &&
 			    s->commit_doubt)
 				smtpd_queue_check(s);
+		/* a restarted queued counts the live sessions again */
+		smtpd_hostcount_link(env, 1);
 		return;
 	}
+	smtpd_hostcount_link(env, 0);
 	log_warnx("lost connection to queued; failing open transactions");
 	for (s = TAILQ_FIRST(&env->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);

@@ -241,7 +241,7 @@ smtpd_session_free(struct smtpd_session *s)
 	if (s->paused && env->npaused > 0)
 		env->npaused--;
 	TAILQ_REMOVE(&env->sessions, s, entry);
-	smtpd_ip_release(env, (struct sockaddr *)&s->ss);
+	smtpd_hostcount_release(s);
 	env->nsessions--;
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
@@ -472,6 +472,7 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	s->fd = fd;
 	s->env = env;
 	s->l = l;
+	smtpd_hostcount_session_init(s);
 	l->nsessions++;
 	s->cfg = config_ref(env->d.cfg);
 	/* l->conf is in env->d.cfg: a reload swaps both before new accepts */
@@ -514,7 +515,6 @@ fail:
 	log_warn("listener=%s: cannot set up a session", l->conf->name);
 	if (fd != -1)
 		close(fd);
-	smtpd_ip_release(env, sa);
 	if (s != NULL) {
 		if (s->ev_timer != NULL)
 			event_free(s->ev_timer);

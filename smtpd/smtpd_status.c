@@ -79,6 +79,7 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
 	bw_status_add(st, "dnscached_up", smtpd_dns_up(env) ? 1 : 0);
 	smtpd_pressure_status(env, st);
+	smtpd_hostcount_status(st);
 	bw_daemon_status_add(&env->d, st);
 }
 
