@@ -34,8 +34,10 @@ applied by `bwctl config reload` and each unit's ExecReload= line
 that keep a ledger (X-Ledger-Id header), each daemon in turn is killed with
 SIGKILL and restarted 1 s later with the same argv (Restart=on-failure,
 RestartSec=1s), the others reconnect, and every message that got 250 is at
-the sink at the end (duplicates allowed); a clean stop (SIGTERM) exits 0
-and removes every pid file.
+the sink at the end (duplicates allowed), and queued's per-host counts
+show the load's host without a connection once the load stopped (bwctl
+show senders); a clean stop (SIGTERM) exits 0 and removes every pid
+file.
 
 Skips (with the reason) when not root or when a tool is missing.
 """
@@ -757,6 +759,21 @@ def check_restarts(bw, sink):
     assert not lost, "lost after 250: %s" % sorted(lost)[:20]
 
 
+def check_senders(bw):
+    """The per-host counts are queued's: after every daemon was killed and
+    restarted under load, the load's host holds no connection once the
+    load stopped (a leaked count would refuse it some day), and bwctl
+    show senders answers a bwadmin member."""
+    def row():
+        r = bw.bwctl("--json", "show", "senders", user=T_ADMIN)
+        assert r.returncode == 0, r.stdout + r.stderr
+        rows = {x["address"]: x for x in json.loads(r.stdout)["senders"]}
+        return rows.get("127.0.0.1")
+    bwtest.wait_for(lambda: (row() or {}).get("connections") == 0, 30,
+                    what="127.0.0.1 without connections: %r" % (row(),))
+    assert row()["connections_total"] > 0, row()
+
+
 def check_clean_stop(bw):
     rcs = bw.stop_all()
     bad = {p: rc for p, rc in rcs.items() if rc != 0}
@@ -823,6 +840,8 @@ def run_cases(bw, state):
           check_processes, bw)
     t.run("after the restarts: pid files rewritten", check_pidfiles, bw)
     t.run("after the restarts: bwctl by group as before", check_bwctl, bw)
+    t.run("after the restarts: the per-host connection counts are exact "
+          "(bwctl show senders)", check_senders, bw)
     t.run("a clean stop (SIGTERM) exits 0 and removes the pid files",
           check_clean_stop, bw)
     reports = scan_sanitizers(bw)
