@@ -84,6 +84,8 @@ static uint64_t			 hc_c_takes;		/* sent to queued */
 static uint64_t			 hc_c_unavailable;	/* answered here */
 static uint64_t			 hc_c_timeouts;		/* queued too slow */
 static uint64_t			 hc_c_retakes;		/* after a reconnect */
+static uint64_t			 hc_c_late;		/* granted to a session
+							   gone: released */
 
 static void	 smtpd_hc_timer_cb(evutil_socket_t, short, void *);
 static void	 smtpd_hc_ready_cb(evutil_socket_t, short, void *);
@@ -385,8 +387,10 @@ smtpd_hostcount_reply(struct smtpd_env *env, struct bw_imsg *imsg)
 	bw_htab_remove(&hc_reqs, r);
 	if (r->state == SMTPD_HC_ORPHAN) {
 		hc_orphans--;
-		if (rp.granted)
+		if (rp.granted) {
+			hc_c_late++;
 			smtpd_hc_send_release(&r->addr);
+		}
 		free(r);
 		return;
 	}
@@ -475,6 +479,7 @@ smtpd_hostcount_status(struct bw_status *st)
 	bw_status_add(st, "hostcount_unavailable", hc_c_unavailable);
 	bw_status_add(st, "hostcount_timeouts", hc_c_timeouts);
 	bw_status_add(st, "hostcount_retakes", hc_c_retakes);
+	bw_status_add(st, "hostcount_late_releases", hc_c_late);
 	bw_status_add(st, "hostcount_pending", (uint64_t)bw_htab_count(
 	    &hc_reqs) - hc_orphans);
 }

@@ -8,6 +8,8 @@ socket bound to it) to a listener with smtpd_max_connections_per_ip 3:
   affected; connections are given back when sessions end;
 - bwctl show senders lists the hosts with the right counts (JSON and
   text, -n, a usage error);
+- clients that talk before the banner and leave at once leave no count
+  behind (their count may be answered after their session ended);
 - queued's protocol as an smtpd speaks it (a fake smtpd on queued.sock):
   a message window refused with its reopen time and open again after it,
   recipients counted n at a time, a connection limit, the connections of
@@ -209,6 +211,27 @@ def check_show_text(bw):
             assert r.returncode == 2 and "usage" in r.stderr, (bad, r)
     finally:
         close_all(conns)
+
+
+def check_gone_before_answer(bw):
+    """Clients that talk at once and leave: their sessions end while the
+    count may still be on its way (a grant then is released at once);
+    either way no connection is left counted."""
+    e = "127.0.0.6"
+    socks = []
+    for _ in range(20):
+        c = socket.create_connection(("127.0.0.1", bw.private_port), 10,
+                                     source_address=(e, 0))
+        c.sendall(b"EHLO early.example\r\n")
+        socks.append(c)
+    for c in socks:
+        c.close()
+    wait_conns(bw, e, 0)
+    assert senders(bw)[e]["connections_total"] <= 20
+    c = bw.counters("smtpd")
+    assert c["hostcount_pending"] == 0, c
+    print("# %d of 20 counts answered after their session ended" %
+          c["hostcount_late_releases"])
 
 
 def check_fake_smtpd_windows(bw):
@@ -418,6 +441,8 @@ with bwtest.Breakwater("hostcount") as bw:
     t.run("connections are given back when sessions end", check_release, bw)
     t.run("bwctl show senders: table, -n, --json, usage errors",
           check_show_text, bw)
+    t.run("clients gone before their count is answered leave no count",
+          check_gone_before_answer, bw)
     t.run("queued's protocol: message window refused with its reopen time "
           "and open after it, recipients n at a time, connection limit, "
           "no-reply take, labels, release when the link closes",
