@@ -2,10 +2,13 @@
 """Per-host counters have one owner (issue 11): queued counts, smtpd asks.
 
 Clients connect from distinct loopback sources (127.0.0.x, the client
-socket bound to it) to a listener with smtpd_max_connections_per_ip 3:
+socket bound to it) to a listener with smtpd_max_connections_per_ip 3,
+and a sender group whose policy allows 5:
 
 - the 4th connection from one host gets 421 4.7.0, another host is not
-  affected; connections are given back when sessions end;
+  affected, a host of the group gets its policy's limit (and its group
+  and policy in bwctl show senders); connections are given back when
+  sessions end;
 - bwctl show senders lists the hosts with the right counts (JSON and
   text, -n, a usage error);
 - clients that talk before the banner and leave at once leave no count
@@ -41,6 +44,7 @@ from imsgproto import NAME_MAX, T
 t = bwtest.TAP()
 
 LIMIT = 3
+FRIEND_LIMIT = 5
 A, B, C, D = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
 SCORE_MAX = 16
 CONN, MSG, RCPT = 0, 1, 2
@@ -171,11 +175,19 @@ def check_limit(bw):
         assert s[A]["connections"] == LIMIT, s[A]
         assert s[A]["connections_total"] == LIMIT, s[A]
         assert s[A]["refused"] == 1, s[A]
+        assert s[A]["policy"] == "plain", s[A]
         assert s[B]["connections"] == 1, s[B]
+        # the limit is the host's policy's, the labels its group's
+        assert (s[B]["group"], s[B]["policy"], s[B]["score"]) == \
+            ("FRIENDS", "friendly", "none"), s[B]
+        other += hold(bw, B, FRIEND_LIMIT - 1)
+        code, text, c = connect(bw, B)
+        c.close()
+        assert code == 421, (code, text)
         close_all(other)
     finally:
         close_all(conns)
-    assert bw.counters("smtpd")["limit_closes"] == before + 1
+    assert bw.counters("smtpd")["limit_closes"] == before + 2
     q = bw.counters("queued")
     assert q["hostcount_refusals"] >= 1 and q["hostcount_hosts"] >= 2, q
     assert "refused: 3 connections from this host (limit 3)" in \
@@ -425,11 +437,32 @@ def check_idle_expire(bw):
 
 
 def config(bw, idle="2h"):
+    """B is in a sender group whose policy allows it FRIEND_LIMIT."""
     return bwtest.default_config(bw, extra="""
 smtpd_max_connections_per_ip %d
 host_counters_max_entries 16
 host_counters_idle_expire %s
-""" % (LIMIT, idle))
+policy friendly {
+    behaviour accept
+    smtpd_max_connections_per_ip %d
+}
+policy plain {
+    behaviour accept
+}
+sender_group FRIENDS {
+    policy friendly
+    network %s/32
+}
+""" % (LIMIT, idle, FRIEND_LIMIT, B), listeners="""
+listener private {
+    address 127.0.0.1
+    port %d
+    type private
+    relay_networks 127.0.0.0/8
+    sender_groups FRIENDS
+    default_policy plain
+}
+""" % bw.private_port)
 
 
 with bwtest.Breakwater("hostcount") as bw:
@@ -437,7 +470,7 @@ with bwtest.Breakwater("hostcount") as bw:
     bw.start()
     wait_smtpd_linked(bw)
     t.run("the 4th connection from a host gets 421, another host is not "
-          "affected", check_limit, bw)
+          "affected, a group's host has its policy's limit", check_limit, bw)
     t.run("connections are given back when sessions end", check_release, bw)
     t.run("bwctl show senders: table, -n, --json, usage errors",
           check_show_text, bw)
