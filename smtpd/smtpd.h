@@ -78,6 +78,7 @@ enum smtpd_phase {
 	SMTPD_PH_CLOSING,	/* last reply being flushed */
 	SMTPD_PH_BDAT,		/* reading the octets of a BDAT chunk */
 	SMTPD_PH_TARPIT,	/* the policy's pause before a command */
+	SMTPD_PH_WAIT_HOST,	/* the counter owner's answer (smtpd_rate.c) */
 	SMTPD_PH_PROXY,		/* a balancer's PROXY header, before all
 				   else (smtpd_proxy_session.c) */
 };
@@ -160,6 +161,9 @@ struct smtpd_session {
 	int			 tls_need;	/* no MAIL before STARTTLS */
 	int			 hat_reject;	/* reject policy: 554 to every
 						   command but QUIT */
+	char			 rate_rcpt[BW_ADDR_MAX];	/* RCPT waiting
+						   for its count */
+	struct smtp_rcpt_params	 rate_rp;
 	int			 cmd_delayed;	/* the tarpit pause before the
 						   next command is over */
 	uint64_t		 id;		/* for logs */
@@ -277,6 +281,8 @@ struct smtpd_counters {
 	uint64_t	 policy_relay;	/* sessions under a relay policy */
 	uint64_t	 tarpit_delays;	/* commands held by a tarpit */
 	uint64_t	 pressure_sheds;	/* 421 to a host under pressure */
+	uint64_t	 host_rate_rejects;	/* over messages per minute or
+						   recipients per hour */
 	uint64_t	 pressure_changes;	/* queued's pressure changed */
 	uint64_t	 proxy_connections;	/* PROXY headers taken */
 	uint64_t	 proxy_rejects;	/* malformed, cut, late, spoofed */
@@ -351,6 +357,15 @@ void	 smtpd_session_open_reply(struct smtpd_session *, int status,
 void	 smtpd_session_commit_reply(struct smtpd_session *, int status);
 void	 smtpd_session_queue_lost(struct smtpd_session *);
 void	 smtpd_session_tls_done(struct smtpd_session *);
+void	 smtpd_session_resume(struct smtpd_session *);
+void	 smtpd_session_mail_open(struct smtpd_session *);
+void	 smtpd_session_rcpt_accept(struct smtpd_session *, const char *rcpt,
+	    const struct smtp_rcpt_params *);
+
+/* smtpd_rate.c: the policy's per-host rates at MAIL and RCPT */
+int	 smtpd_rate_mail(struct smtpd_session *);
+int	 smtpd_rate_rcpt(struct smtpd_session *, const char *rcpt,
+	    const struct smtp_rcpt_params *);
 int	 smtpd_session_talked_early(struct smtpd_session *);
 void	 smtpd_session_sync_violation(struct smtpd_session *,
 	    enum smtpd_sync, int cmd);

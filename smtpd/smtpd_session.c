@@ -83,7 +83,8 @@ smtpd_session_flush_later(struct smtpd_session *s)
 
 static const char *const smtpd_phase_names[] = {
 	"delay", "tls-implicit", "command", "wait-open", "data",
-	"wait-commit", "starttls", "closing", "bdat", "tarpit", "proxy",
+	"wait-commit", "starttls", "closing", "bdat", "tarpit",
+	"wait-host", "proxy",
 };
 
 static const char *
@@ -113,7 +114,7 @@ smtpd_session_timer_arm(struct smtpd_session *s, long long ms)
 }
 
 /* Re-run processing from a deferred callback, never from under a caller. */
-static void
+void
 smtpd_session_resume(struct smtpd_session *s)
 {
 	if (s->phase == SMTPD_PH_CLOSING || s->free_scheduled)
@@ -616,6 +617,15 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 		return;
 	}
 	strlcpy(s->sender, path.addr, sizeof(s->sender));
+	if (smtpd_rate_mail(s))
+		return;		/* smtpd_session_mail_open() after the count */
+	smtpd_session_mail_open(s);
+}
+
+/* MAIL passed its checks (and the host's message rate): open it. */
+void
+smtpd_session_mail_open(struct smtpd_session *s)
+{
 	if (!smtpd_queue_up(s->env) || smtpd_queue_open(s) == -1) {
 		smtpd_session_reply(s, "%s",
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
@@ -765,7 +775,17 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		return;
 	else
 		strlcpy(rcpt, path.addr, sizeof(rcpt));
-	if (smtpd_queue_rcpt(s, rcpt, &rp) == -1) {
+	if (smtpd_rate_rcpt(s, rcpt, &rp))
+		return;		/* smtpd_session_rcpt_accept() after the count */
+	smtpd_session_rcpt_accept(s, rcpt, &rp);
+}
+
+/* RCPT passed every check: to queued, 250. */
+void
+smtpd_session_rcpt_accept(struct smtpd_session *s, const char *rcpt,
+    const struct smtp_rcpt_params *rp)
+{
+	if (smtpd_queue_rcpt(s, rcpt, rp) == -1) {
 		s->tx_dead = 1;
 		smtpd_session_reply(s, "%s",
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));

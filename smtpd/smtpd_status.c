@@ -51,6 +51,7 @@ static const struct {
 	C(policy_relay),
 	C(tarpit_delays),
 	C(pressure_sheds),
+	C(host_rate_rejects),
 	C(pressure_changes),
 	C(proxy_connections),
 	C(proxy_rejects),

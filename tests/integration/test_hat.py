@@ -43,6 +43,10 @@ SLOW = "127.0.1.13"
 TLSREQ = "127.0.1.15"
 NOTLS = "127.0.1.16"
 OTHER = "127.0.1.20"        # no group: the default policy
+RATED = "127.0.1.40"        # 3 recipients per window of RCPT_WINDOW s
+MSGRATE = "127.0.1.41"      # 2 messages per window of MSG_WINDOW s
+RCPT_WINDOW = 4
+MSG_WINDOW = 4
 GOOD = "127.0.0.2"          # rdns.data: good.rdns.test, confirmed
 NOPTR = "127.0.0.3"         # rdns.data: no PTR
 LIAR = "127.0.0.4"          # rdns.data: PTR does not resolve back
@@ -93,6 +97,24 @@ policy suspect {
     behaviour accept
     smtpd_max_recipients 1
 }
+policy rated {
+    behaviour accept
+    smtpd_max_recipients_per_hour 3
+    smtpd_recipients_window %(rwin)ds
+}
+policy msgrate {
+    behaviour accept
+    smtpd_max_messages_per_minute 2
+    smtpd_messages_window %(mwin)ds
+}
+sender_group RATED {
+    policy rated
+    network %(rated)s
+}
+sender_group MSGRATE {
+    policy msgrate
+    network %(msgrate)s
+}
 
 sender_group TRUSTED {
     policy trusted
@@ -139,6 +161,7 @@ listener public {
     reverse_dns no
     sender_groups TRUSTED BLOCKED REFUSED
     sender_groups SLOW TLSREQ NOTLS
+    sender_groups RATED MSGRATE
     default_policy default
 }
 listener named {
@@ -160,7 +183,8 @@ listener private {
        "blocked": blocked, "refused": REFUSED, "slow": slow,
        "tlsreq": TLSREQ, "notls": NOTLS, "pub": bw.public_port,
        "rdns": RDNS_PORT, "priv": bw.private_port, "cert": cert,
-       "key": key}
+       "key": key, "rated": RATED, "msgrate": MSGRATE,
+       "rwin": RCPT_WINDOW, "mwin": MSG_WINDOW}
 
 
 def msg(tag, size=0):
@@ -363,6 +387,76 @@ def run_cases(bw, sink):
             assert "group=NONAME policy=suspect" in line, line
     t.run("groups by confirmed name (.suffix: relay) and by reverse DNS "
           "missing or unconfirmed (1 recipient)", by_name)
+
+    def rcpts_per_hour():
+        before = bw.counters("smtpd").get("host_rate_rejects", 0)
+        c, code, _ = session(bw, RATED)
+        try:
+            ehlo(c)
+            assert c.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+            for i in range(3):
+                assert c.cmd("RCPT TO:<r%d@example.org>" % i)[0] == 250
+            code, text = c.cmd("RCPT TO:<r3@example.org>")
+            assert code == 452 and "4.5.3" in text and \
+                "reopens at" in text and " UTC (in " in text, (code, text)
+        finally:
+            c.close()
+        # the count is the host's, not the session's
+        c, code, _ = session(bw, RATED)
+        try:
+            ehlo(c)
+            assert c.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+            code, text = c.cmd("RCPT TO:<r4@example.org>")
+            assert code == 452, (code, text)
+            # another host is not affected
+            o, _, _ = session(bw, OTHER)
+            try:
+                ehlo(o)
+                assert o.cmd("MAIL FROM:<a@sender.example>")[0] == 250
+                assert o.cmd("RCPT TO:<o@example.org>")[0] == 250
+            finally:
+                o.close()
+            # the window reopens
+            time.sleep(RCPT_WINDOW + 0.5)
+            assert c.cmd("RCPT TO:<r5@example.org>")[0] == 250
+            assert c.cmd("DATA")[0] == 354
+            c.send(msg("hat-rated") + ".\r\n")
+            assert c.reply(timeout=30)[0] == 250
+        finally:
+            c.close()
+        delivered(sink, "hat-rated")
+        after = bw.counters("smtpd").get("host_rate_rejects", 0)
+        assert after - before == 2, (before, after)
+        assert re.search(r"to=<r3@example\.org> rejected: recipients per "
+                         r"window count=\d+ limit=3", bw.log("smtpd"))
+    t.run("recipients per hour (window %ds): 452 4.5.3 with the reopen "
+          "time past 3, across sessions of the host, not another host; "
+          "the window reopens" % RCPT_WINDOW, rcpts_per_hour)
+
+    def msgs_per_minute():
+        with smtplib.SMTP("127.0.0.1", bw.public_port,
+                          source_address=(MSGRATE, 0), timeout=30) as s:
+            for i in range(2):
+                s.sendmail("a@sender.example", ["m@example.org"],
+                           msg("hat-rate-%d" % i))
+            try:
+                s.sendmail("a@sender.example", ["m@example.org"],
+                           msg("hat-rate-2"))
+                raise AssertionError("third message accepted")
+            except smtplib.SMTPSenderRefused as e:
+                assert e.smtp_code == 421, e
+            except smtplib.SMTPServerDisconnected:
+                pass
+        time.sleep(MSG_WINDOW + 0.5)
+        with smtplib.SMTP("127.0.0.1", bw.public_port,
+                          source_address=(MSGRATE, 0), timeout=30) as s:
+            s.sendmail("a@sender.example", ["m@example.org"],
+                       msg("hat-rate-3"))
+        for tag in ("hat-rate-0", "hat-rate-1", "hat-rate-3"):
+            delivered(sink, tag)
+        assert "messages per window count=" in bw.log("smtpd")
+    t.run("messages per minute (window %ds): the third MAIL gets 421, the "
+          "next window takes mail again" % MSG_WINDOW, msgs_per_minute)
 
     def check_refuses():
         bad = os.path.join(bw.base, "bad.conf")
