@@ -251,6 +251,42 @@ struct smtpd_session {
 };
 TAILQ_HEAD(smtpd_session_list, smtpd_session);
 
+/*
+ * What a command gets before queued is asked (smtpd_session.c): the
+ * checks a session makes, callable without a client.
+ */
+enum smtpd_verdict {
+	SMTPD_V_OK = 0,
+	SMTPD_V_TLS_FIRST,		/* MAIL: 530, STARTTLS first */
+	SMTPD_V_SHED,			/* MAIL: 421, queue pressure */
+	SMTPD_V_TOO_MANY_MESSAGES,	/* MAIL: 421 and close */
+	SMTPD_V_SYNTAX,			/* the parser's reply */
+	SMTPD_V_TOO_BIG,		/* MAIL: SIZE over the limit, 552 */
+	SMTPD_V_TOO_MANY_RCPTS,		/* RCPT: 452 */
+	SMTPD_V_RELAY,			/* RCPT: 550, not ours (RAT) */
+	SMTPD_V_SOURCE_ROUTE,		/* RCPT: 550, public listener */
+	SMTPD_V_ROUTING,		/* RCPT: 550, user%host@ours */
+};
+
+/* Why a recipient is taken (SMTPD_V_OK of RCPT). */
+enum smtpd_rcpt_ok {
+	SMTPD_RCPT_NONE = 0,		/* not taken */
+	SMTPD_RCPT_POSTMASTER,		/* <Postmaster>: always ours */
+	SMTPD_RCPT_RELAY_POLICY,	/* the policy relays anywhere */
+	SMTPD_RCPT_RAT,			/* accept_domains, accept_recipients */
+	SMTPD_RCPT_RELAY_NETWORKS,	/* private listener, client's network */
+};
+
+#define SMTPD_REPLY_MAX		1024	/* one reply line we build */
+#define SMTPD_REPLY_RCPT_OK	"250 2.1.5 Ok"
+
+struct smtpd_check {
+	enum smtpd_verdict	 v;
+	enum smtpd_rcpt_ok	 ok;	/* RCPT taken: why */
+	const char		*reply;	/* the reply (SMTPD_V_OK: NULL) */
+	char			 buf[SMTPD_REPLY_MAX];	/* reply built here */
+};
+
 struct smtpd_counters {
 	uint64_t	 connections;
 	uint64_t	 connections_active;
@@ -342,6 +378,17 @@ void	 smtpd_listeners_close(struct smtpd_env *);
 /* smtpd_session.c */
 void	 smtpd_session_new(struct smtpd_listener *, int fd,
 	    const struct sockaddr *, socklen_t);
+/* The policy's 554 to a command other than QUIT, or NULL. */
+const char *smtpd_session_refused(const struct smtpd_session *, int cmd);
+/* EHLO's keywords, n of them (size: room for "SIZE n"). */
+size_t	 smtpd_session_ehlo_ext(const struct smtpd_session *,
+	    const char **ext, size_t max, char *size, size_t sizesz);
+/* MAIL and RCPT after the transaction's state checks. */
+void	 smtpd_session_mail_check(struct smtpd_session *, const char *arg,
+	    struct smtp_path *, struct smtpd_check *);
+void	 smtpd_session_rcpt_check(const struct smtpd_session *, const char *arg,
+	    struct smtp_path *, struct smtp_rcpt_params *,
+	    struct smtpd_check *);
 void	 smtpd_session_reply(struct smtpd_session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 smtpd_session_close(struct smtpd_session *, const char *why);
@@ -372,6 +419,9 @@ void	 smtpd_session_sync_violation(struct smtpd_session *,
 
 /* smtpd_admit.c: from accept to the banner */
 void	 smtpd_admit_start(struct smtpd_session *);
+/* The lookups of a new host (reverse DNS, reputation); then
+ * smtpd_session_lookups_done(). */
+void	 smtpd_admit_lookups_start(struct smtpd_session *);
 /* Every lookup (reverse DNS, reputation) has settled: decide. */
 void	 smtpd_session_lookups_done(struct smtpd_session *);
 void	 smtpd_admit_counted(struct smtpd_session *, int granted);
@@ -380,8 +430,25 @@ void	 smtpd_admit_timer(struct smtpd_session *);
 void	 smtpd_admit_log_connect(struct smtpd_session *);
 /* The policy's pause before a command (0: none) and its score scaling. */
 long long smtpd_admit_command_delay(const struct smtpd_session *);
+/* The banner's delay from connect, the same way. */
+long long smtpd_admit_greeting_delay(const struct smtpd_session *);
+/* The parts of those two that the score adds (tarpit). */
+long long smtpd_admit_command_tarpit(const struct smtpd_session *);
+long long smtpd_admit_greeting_tarpit(const struct smtpd_session *);
+/* The banner of an admitted host: 220, or 554 under a reject policy. */
+const char *smtpd_admit_banner_text(const struct smtpd_session *, char *buf,
+	    size_t bufsz);
+/* The policy closes the connection before the banner. */
+int	 smtpd_admit_tcprefuse(const struct smtpd_session *);
 int	 smtpd_admit_relay_policy(const struct smtpd_session *);
-/* Queue pressure: 1 if the session was told 421 and is closing. */
+/*
+ * Queue pressure: the level at which the host is shed now (0: it is
+ * not), and the 421 it gets then.
+ */
+int	 smtpd_admit_shed_level(const struct smtpd_session *);
+const char *smtpd_admit_shed_reply(const struct smtpd_session *, char *buf,
+	    size_t bufsz);
+/* ... counted, logged and told: 1 if the session is closing. */
 int	 smtpd_admit_shed(struct smtpd_session *, const char *when);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);

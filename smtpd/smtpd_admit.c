@@ -36,18 +36,30 @@
 #include "smtpd.h"
 #include "smtpd_hat.h"
 
+/* The banner of an admitted host: 220, or 554 under a reject policy. */
+const char *
+smtpd_admit_banner_text(const struct smtpd_session *s, char *buf,
+    size_t bufsz)
+{
+	if (s->hat_reject)
+		snprintf(buf, bufsz, "554 5.7.1 %s Access denied",
+		    s->env->d.cfg->hostname);
+	else
+		snprintf(buf, bufsz, "220 %s ESMTP Breakwater",
+		    s->env->d.cfg->hostname);
+	return buf;
+}
+
 /* The greeting delay is over and the host admitted: 220 or 554. */
 static void
 smtpd_admit_banner(struct smtpd_session *s)
 {
+	char	 buf[SMTPD_REPLY_MAX];
+
 	s->banner_sent = 1;
 	s->phase = SMTPD_PH_CMD;
-	if (s->hat_reject)
-		smtpd_session_reply(s, "554 5.7.1 %s Access denied",
-		    s->env->d.cfg->hostname);
-	else
-		smtpd_session_reply(s, "220 %s ESMTP Breakwater",
-		    s->env->d.cfg->hostname);
+	smtpd_session_reply(s, "%s", smtpd_admit_banner_text(s, buf,
+	    sizeof(buf)));
 	smtpd_session_set_timeouts(s);
 }
 
@@ -60,25 +72,46 @@ smtpd_admit_relay_policy(const struct smtpd_session *s)
 }
 
 /*
- * A delay that grows as the score falls: base, plus tarpit times
- * -score/10 for a negative score (none: the base only -- a host the
- * lists did not answer for is not punished for the resolver).
+ * A delay grows as the score falls: the policy's base, plus its tarpit
+ * times -score/10 for a negative score (none: the base only -- a host
+ * the lists did not answer for is not punished for the resolver).  This
+ * is the score's part.
  */
 static long long
-smtpd_admit_scaled(const struct smtpd_session *s, long long base,
-    long long tarpit)
+smtpd_admit_tarpit_part(const struct smtpd_session *s, long long tarpit)
 {
 	if (tarpit > 0 && s->score.known && s->score.tenths < 0)
-		base += tarpit * (long long)-s->score.tenths /
+		return tarpit * (long long)-s->score.tenths /
 		    (long long)-SMTPD_SCORE_MIN;
-	return base;
+	return 0;
+}
+
+long long
+smtpd_admit_command_tarpit(const struct smtpd_session *s)
+{
+	return smtpd_admit_tarpit_part(s,
+	    SMTPD_LIM(s, LIM_SMTPD_TARPIT_COMMAND_DELAY));
+}
+
+long long
+smtpd_admit_greeting_tarpit(const struct smtpd_session *s)
+{
+	return smtpd_admit_tarpit_part(s,
+	    SMTPD_LIM(s, LIM_SMTPD_TARPIT_GREETING_DELAY));
 }
 
 long long
 smtpd_admit_command_delay(const struct smtpd_session *s)
 {
-	return smtpd_admit_scaled(s, SMTPD_LIM(s, LIM_SMTPD_COMMAND_DELAY),
-	    SMTPD_LIM(s, LIM_SMTPD_TARPIT_COMMAND_DELAY));
+	return SMTPD_LIM(s, LIM_SMTPD_COMMAND_DELAY) +
+	    smtpd_admit_command_tarpit(s);
+}
+
+long long
+smtpd_admit_greeting_delay(const struct smtpd_session *s)
+{
+	return SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY) +
+	    smtpd_admit_greeting_tarpit(s);
 }
 
 /*
@@ -109,10 +142,9 @@ smtpd_admit_log_connect(struct smtpd_session *s)
 static long long
 smtpd_admit_delay_left(const struct smtpd_session *s)
 {
-	long long	 delay = smtpd_admit_scaled(s,
-			    SMTPD_LIM(s, LIM_SMTPD_GREETING_DELAY),
-			    SMTPD_LIM(s, LIM_SMTPD_TARPIT_GREETING_DELAY));
-	uint64_t	 due = s->connect_ms + (uint64_t)delay, now;
+	uint64_t	 due, now;
+
+	due = s->connect_ms + (uint64_t)smtpd_admit_greeting_delay(s);
 
 	now = bw_now_ms();
 	return due > now ? (long long)(due - now) : 0;
@@ -257,10 +289,14 @@ smtpd_admit_decide(struct smtpd_session *s)
 	else if (po != NULL && po->tls == BW_POLICY_TLS_REQUIRED)
 		s->tls_need = lc->tls != BW_TLS_NONE;
 	s->hat_reject = po != NULL && po->action == BW_POLICY_REJECT;
-	if (s->hat_reject)
-		s->env->c.policy_reject++;
-	else if (smtpd_admit_relay_policy(s))
-		s->env->c.policy_relay++;
+}
+
+/* The policy closes the connection before the banner. */
+int
+smtpd_admit_tcprefuse(const struct smtpd_session *s)
+{
+	return s->hat != NULL && s->hat->policy != NULL &&
+	    s->hat->policy->action == BW_POLICY_TCPREFUSE;
 }
 
 /*
@@ -271,22 +307,46 @@ smtpd_admit_decide(struct smtpd_session *s)
  * shed_under_pressure no) and private listeners keep flowing.  A
  * listener without a table sheds like an accept policy.  A host whose
  * score is none is not shed at soft pressure: a resolver outage is no
- * reason to refuse it.  when: "connect" or "mail", for the log line.
+ * reason to refuse it.  The pressure level at which this host is shed,
+ * or BW_PRESSURE_NONE.
  */
 int
-smtpd_admit_shed(struct smtpd_session *s, const char *when)
+smtpd_admit_shed_level(const struct smtpd_session *s)
 {
 	const struct bw_policy_conf	*po = s->hat != NULL ?
 					    s->hat->policy : NULL;
 	int				 level = smtpd_pressure_level(s->env);
-	char				 buf[SMTPD_REPLY_MAX], score[16];
 
 	if (level == BW_PRESSURE_NONE || !s->lconf->public)
-		return 0;
+		return BW_PRESSURE_NONE;
 	if (po != NULL && !po->shed)
-		return 0;
+		return BW_PRESSURE_NONE;
 	if (level < BW_PRESSURE_HARD && !(s->score.known &&
 	    s->score.tenths < 0))
+		return BW_PRESSURE_NONE;
+	return level;
+}
+
+const char *
+smtpd_admit_shed_reply(const struct smtpd_session *s, char *buf,
+    size_t bufsz)
+{
+	snprintf(buf, bufsz, "421 4.3.2 %s Service busy, try again later",
+	    s->env->d.cfg->hostname);
+	return buf;
+}
+
+/*
+ * Shed the host if its time has come: count, log, 421 and close; 1 if
+ * it was.  when: "connect" or "mail", for the log line.
+ */
+int
+smtpd_admit_shed(struct smtpd_session *s, const char *when)
+{
+	int	 level;
+	char	 buf[SMTPD_REPLY_MAX], score[16];
+
+	if ((level = smtpd_admit_shed_level(s)) == BW_PRESSURE_NONE)
 		return 0;
 	s->env->c.pressure_sheds++;
 	s->env->c.limit_closes++;
@@ -298,9 +358,8 @@ smtpd_admit_shed(struct smtpd_session *s, const char *when)
 	    s->env->pressure_reason,
 	    smtpd_score_text(&s->score, score, sizeof(score)),
 	    smtpd_hat_group_name(s->hat), smtpd_hat_policy_name(s->hat));
-	snprintf(buf, sizeof(buf), "421 4.3.2 %s Service busy, try again "
-	    "later", s->env->d.cfg->hostname);
-	smtpd_session_fail(s, buf, "queue pressure");
+	smtpd_session_fail(s, smtpd_admit_shed_reply(s, buf, sizeof(buf)),
+	    "queue pressure");
 	return 1;
 }
 
@@ -316,9 +375,12 @@ smtpd_session_lookups_done(struct smtpd_session *s)
 		return;
 	s->admit_decided = 1;
 	smtpd_admit_decide(s);
+	if (s->hat_reject)
+		s->env->c.policy_reject++;
+	else if (smtpd_admit_relay_policy(s))
+		s->env->c.policy_relay++;
 	smtpd_admit_log_connect(s);
-	if (s->hat->policy != NULL &&
-	    s->hat->policy->action == BW_POLICY_TCPREFUSE) {
+	if (smtpd_admit_tcprefuse(s)) {
 		/* no banner, no count: the host is not worth a descriptor */
 		s->env->c.policy_tcprefuse++;
 		smtpd_session_close(s, "policy tcprefuse");
@@ -340,7 +402,17 @@ smtpd_admit_start(struct smtpd_session *s)
 		s->phase = SMTPD_PH_DELAY;
 		smtpd_session_set_timeouts(s);
 	}
-	/* either may settle at once: the decision waits for both starts */
+	smtpd_admit_lookups_start(s);
+}
+
+/*
+ * The lookups of a new host, reverse DNS and reputation, in parallel:
+ * either may settle at once, and smtpd_session_lookups_done() decides
+ * when both have (it waits for both starts).
+ */
+void
+smtpd_admit_lookups_start(struct smtpd_session *s)
+{
 	s->lookups_starting = 1;
 	smtpd_rdns_start(s);
 	smtpd_reputation_start(s);

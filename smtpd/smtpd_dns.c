@@ -183,6 +183,31 @@ smtpd_rdns_cancel_all(struct smtpd_session *s)
 	r->npending = 0;
 }
 
+/* A connection's outcome, counted. */
+static void
+smtpd_rdns_count(struct smtpd_session *s)
+{
+	switch (s->rdns.state) {
+	case SMTPD_RDNS_CONFIRMED:
+		s->env->c.rdns_confirmed++;
+		break;
+	case SMTPD_RDNS_UNKNOWN:
+		s->env->c.rdns_unknown++;
+		break;
+	case SMTPD_RDNS_UNCONFIRMED:
+		s->env->c.rdns_unconfirmed++;
+		log_info("session=%llu addr=%s ptr=%s: name does not resolve "
+		    "to address", (unsigned long long)s->id, s->addr,
+		    s->rdns.names[0]);
+		break;
+	case SMTPD_RDNS_TEMPFAIL:
+		s->env->c.rdns_tempfail++;
+		break;
+	default:
+		break;
+	}
+}
+
 /* The state is settled: count it, take the name, tell the session. */
 static void
 smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
@@ -192,26 +217,9 @@ smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
 
 	smtpd_rdns_cancel_all(s);
 	r->state = st;
-	switch (st) {
-	case SMTPD_RDNS_CONFIRMED:
-		s->env->c.rdns_confirmed++;
+	if (st == SMTPD_RDNS_CONFIRMED)
 		strlcpy(s->name, name, sizeof(s->name));
-		break;
-	case SMTPD_RDNS_UNKNOWN:
-		s->env->c.rdns_unknown++;
-		break;
-	case SMTPD_RDNS_UNCONFIRMED:
-		s->env->c.rdns_unconfirmed++;
-		log_info("session=%llu addr=%s ptr=%s: name does not resolve "
-		    "to address", (unsigned long long)s->id, s->addr,
-		    r->names[0]);
-		break;
-	case SMTPD_RDNS_TEMPFAIL:
-		s->env->c.rdns_tempfail++;
-		break;
-	default:
-		break;
-	}
+	smtpd_rdns_count(s);
 	smtpd_session_lookups_done(s);
 }
 

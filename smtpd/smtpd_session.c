@@ -461,16 +461,20 @@ smtpd_session_talked_early(struct smtpd_session *s)
 	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
-void
-smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
+/*
+ * A new session's host address, its listener and the configuration it
+ * starts under.  NULL without memory.
+ */
+static struct smtpd_session *
+smtpd_session_alloc(struct smtpd_listener *l, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct smtpd_env	*env = l->env;
 	struct smtpd_session	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		goto fail;
-	s->fd = fd;
+		return NULL;
+	s->fd = -1;
 	s->env = env;
 	s->l = l;
 	smtpd_hostcount_session_init(s);
@@ -487,6 +491,19 @@ smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
 	    NI_NUMERICHOST) != 0)
 		strlcpy(s->addr, "?", sizeof(s->addr));
 	strlcpy(s->name, "unknown", sizeof(s->name));
+	return s;
+}
+
+void
+smtpd_session_new(struct smtpd_listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct smtpd_env	*env = l->env;
+	struct smtpd_session	*s;
+
+	if ((s = smtpd_session_alloc(l, sa, salen)) == NULL)
+		goto fail;
+	s->fd = fd;
 	if ((s->chunk = evbuffer_new()) == NULL ||
 	    (s->ev_timer = evtimer_new(env->d.base, smtpd_session_timer_cb,
 	    s)) == NULL || (s->ev_flush = event_new(env->d.base, -1, 0,
@@ -524,20 +541,49 @@ fail:
 		if (s->chunk != NULL)
 			evbuffer_free(s->chunk);
 		config_unref(s->cfg);
-		if (s->l != NULL)
-			smtpd_listener_session_gone(s->l);
+		smtpd_listener_session_gone(s->l);
 		free(s);
 	}
 }
 
 /* ---- commands ---- */
 
+/*
+ * EHLO's keywords for this session: its policy's SIZE, STARTTLS when the
+ * policy offers it and the session is not in TLS yet.  n of them in ext
+ * (at most max); size holds the SIZE keyword.
+ */
+size_t
+smtpd_session_ehlo_ext(const struct smtpd_session *s, const char **ext,
+    size_t max, char *size, size_t sizesz)
+{
+	size_t	 n = 0;
+
+	/* sanity checks */
+	if (max < SMTPD_EHLO_EXT_MAX)
+		fatalx("smtpd_session_ehlo_ext: room for %zu keywords", max);
+
+	snprintf(size, sizesz, "SIZE %lld",
+	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT));
+	ext[n++] = "PIPELINING";
+	ext[n++] = size;
+	ext[n++] = "8BITMIME";
+	ext[n++] = "ENHANCEDSTATUSCODES";
+	ext[n++] = "SMTPUTF8";
+	ext[n++] = "CHUNKING";
+	ext[n++] = "BINARYMIME";
+	ext[n++] = "DSN";
+	if (s->tls_offer && !s->tls)
+		ext[n++] = "STARTTLS";
+	return n;
+}
+
 static void
 smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 {
 	struct smtpd_env	*env = s->env;
 	const char		*ext[SMTPD_EHLO_EXT_MAX];
-	size_t			 n = 0, i, len;
+	size_t			 n, i, len;
 	char			 size[64];
 
 	len = strcspn(arg, " ");
@@ -555,30 +601,63 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 		smtpd_session_reply(s, "250 %s", env->d.cfg->hostname);
 		return;
 	}
-	snprintf(size, sizeof(size), "SIZE %lld",
-	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT));
-	ext[n++] = "PIPELINING";
-	ext[n++] = size;
-	ext[n++] = "8BITMIME";
-	ext[n++] = "ENHANCEDSTATUSCODES";
-	ext[n++] = "SMTPUTF8";
-	ext[n++] = "CHUNKING";
-	ext[n++] = "BINARYMIME";
-	ext[n++] = "DSN";
-	if (s->tls_offer && !s->tls)
-		ext[n++] = "STARTTLS";
+	n = smtpd_session_ehlo_ext(s, ext, SMTPD_EHLO_EXT_MAX, size,
+	    sizeof(size));
 	smtpd_session_reply(s, "250-%s", env->d.cfg->hostname);
 	for (i = 0; i < n; i++)
 		smtpd_session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-',
 		    ext[i]);
 }
 
+/*
+ * MAIL's checks after the transaction's state (HELO seen, none open), in
+ * the session's order: the policy's TLS, queue pressure, messages per
+ * connection, the syntax (path and s->params filled), SIZE.  No side
+ * effect on the session but s->params.
+ */
+void
+smtpd_session_mail_check(struct smtpd_session *s, const char *arg,
+    struct smtp_path *path, struct smtpd_check *c)
+{
+	int	 r;
+
+	memset(c, 0, sizeof(*c));
+	if (s->tls_need && !s->tls) {
+		c->v = SMTPD_V_TLS_FIRST;
+		c->reply = "530 5.7.0 Must issue a STARTTLS command first";
+		return;
+	}
+	if (smtpd_admit_shed_level(s) != BW_PRESSURE_NONE) {
+		c->v = SMTPD_V_SHED;
+		c->reply = smtpd_admit_shed_reply(s, c->buf, sizeof(c->buf));
+		return;
+	}
+	if (s->nmessages >= (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
+		c->v = SMTPD_V_TOO_MANY_MESSAGES;
+		snprintf(c->buf, sizeof(c->buf), "421 4.7.0 %s Too many "
+		    "messages in this connection", s->env->d.cfg->hostname);
+		c->reply = c->buf;
+		return;
+	}
+	if ((r = smtp_parse_mail(arg, path, &s->params)) != SMTP_PARSE_OK) {
+		c->v = SMTPD_V_SYNTAX;
+		c->reply = smtp_parse_reply(r);
+		return;
+	}
+	if (s->params.has_size && s->params.size > (unsigned long long)
+	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT)) {
+		c->v = SMTPD_V_TOO_BIG;
+		c->reply = smtpd_submit_reply(BW_SUBMIT_TOOBIG);
+		return;
+	}
+}
+
 static void
 smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 {
 	struct smtp_path	 path;
-	char			 buf[SMTPD_REPLY_MAX];
-	int			 r;
+	struct smtpd_check	 c;
 
 	if (!s->helo_seen) {
 		smtpd_session_error(s, "503 5.5.1 Send HELO/EHLO first");
@@ -589,31 +668,24 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *arg)
 		return;
 	}
 	smtpd_session_tx_reset(s);
-	if (s->tls_need && !s->tls) {
-		smtpd_session_error(s, "530 5.7.0 Must issue a STARTTLS "
-		    "command first");
+	smtpd_session_mail_check(s, arg, &path, &c);
+	switch (c.v) {
+	case SMTPD_V_OK:
+		break;
+	case SMTPD_V_SHED:
+		(void)smtpd_admit_shed(s, "mail");	/* counts, logs, 421 */
 		return;
-	}
-	if (smtpd_admit_shed(s, "mail"))
-		return;
-	if (s->nmessages >= (unsigned long long)
-	    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_CONNECTION)) {
+	case SMTPD_V_TOO_MANY_MESSAGES:
 		s->env->c.limit_closes++;
-		snprintf(buf, sizeof(buf), "421 4.7.0 %s Too many messages "
-		    "in this connection", s->env->d.cfg->hostname);
-		smtpd_session_fail(s, buf, "messages per connection limit");
+		smtpd_session_fail(s, c.reply, "messages per connection limit");
 		return;
-	}
-	if ((r = smtp_parse_mail(arg, &path, &s->params)) != SMTP_PARSE_OK) {
-		smtpd_session_error(s, smtp_parse_reply(r));
-		return;
-	}
-	if (s->params.has_size && s->params.size > (unsigned long long)
-	    SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT)) {
+	case SMTPD_V_TOO_BIG:
 		s->env->c.messages_rejected++;
-		smtpd_session_reply(s, "%s",
-		    smtpd_submit_reply(BW_SUBMIT_TOOBIG));
+		smtpd_session_reply(s, "%s", c.reply);
 		memset(&s->params, 0, sizeof(s->params));
+		return;
+	default:		/* TLS first, syntax */
+		smtpd_session_error(s, c.reply);
 		return;
 	}
 	strlcpy(s->sender, path.addr, sizeof(s->sender));
@@ -675,20 +747,23 @@ smtpd_session_open_reply(struct smtpd_session *s, int status, const char *qid)
 
 /*
  * A relay policy sends anywhere; else the RAT (accepted domains and
- * addresses), and relay_networks on private listeners.
+ * addresses), and relay_networks on private listeners.  Why the
+ * recipient is taken, or SMTPD_RCPT_NONE.
  */
-static int
-smtpd_session_relay_ok(struct smtpd_session *s, const struct smtp_path *path)
+static enum smtpd_rcpt_ok
+smtpd_session_relay_ok(const struct smtpd_session *s,
+    const struct smtp_path *path)
 {
 	const struct bw_listener_conf	*lc = s->lconf;
 
-	if (smtpd_admit_relay_policy(s) ||
-	    config_listener_accepts_rcpt(lc, path->addr, path->domain))
-		return 1;
+	if (smtpd_admit_relay_policy(s))
+		return SMTPD_RCPT_RELAY_POLICY;
+	if (config_listener_accepts_rcpt(lc, path->addr, path->domain))
+		return SMTPD_RCPT_RAT;
 	if (!lc->public && lc->relay_tab != NULL &&
 	    bw_nettab_match(lc->relay_tab, (const struct sockaddr *)&s->ss))
-		return 1;
-	return 0;
+		return SMTPD_RCPT_RELAY_NETWORKS;
+	return SMTPD_RCPT_NONE;
 }
 
 /*
@@ -697,35 +772,73 @@ smtpd_session_relay_ok(struct smtpd_session *s, const struct smtp_path *path)
  * listener: a next hop that honours it would relay for anyone, and a
  * relay scanner sends every form, so it is refused unless the listener
  * says allow_untrusted_routing (Postfix's allow_untrusted_routing).  A
- * private listener's clients may relay anyway.  0 if refused (replied).
+ * private listener's clients may relay anyway.  SMTPD_V_OK, or the
+ * refusal.
  */
-static int
-smtpd_session_routing_ok(struct smtpd_session *s,
+static enum smtpd_verdict
+smtpd_session_routing_ok(const struct smtpd_session *s,
     const struct smtp_path *path)
 {
 	const struct bw_listener_conf	*lc = s->lconf;
-	char				 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
-	const char			*what;
 
 	if (!lc->public || lc->allow_untrusted_routing ||
 	    smtpd_admit_relay_policy(s))
-		return 1;
+		return SMTPD_V_OK;
 	if (path->source_route)
-		what = "source route";
-	else if (smtp_addr_routed(path->addr))
-		what = "sender-specified routing";
-	else
-		return 1;
-	s->env->c.rcpt_rejected++;
-	s->env->c.routing_rejects++;
-	log_info("%s session=%llu addr=%s to=<%s> rejected: %s listener=%s",
-	    s->qid, (unsigned long long)s->id, s->addr,
-	    log_escape(esc, sizeof(esc), path->addr, strlen(path->addr)),
-	    what, lc->name);
-	smtpd_session_error(s, path->source_route ?
-	    "550 5.7.1 Source routing denied" :
-	    "550 5.7.1 Sender-specified routing denied");
-	return 0;
+		return SMTPD_V_SOURCE_ROUTE;
+	if (smtp_addr_routed(path->addr))
+		return SMTPD_V_ROUTING;
+	return SMTPD_V_OK;
+}
+
+/*
+ * RCPT's checks after the transaction's state (MAIL taken, queued still
+ * has it), in the session's order: recipients per message, the syntax
+ * (path and rp filled), then the RAT and sender-specified routing, both
+ * skipped for <Postmaster>.  No side effect on the session.
+ */
+void
+smtpd_session_rcpt_check(const struct smtpd_session *s, const char *arg,
+    struct smtp_path *path, struct smtp_rcpt_params *rp,
+    struct smtpd_check *c)
+{
+	int	 r;
+
+	memset(c, 0, sizeof(*c));
+	if (s->nrcpt >= (unsigned long long)
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS)) {
+		c->v = SMTPD_V_TOO_MANY_RCPTS;
+		c->reply = smtpd_submit_reply(BW_SUBMIT_TOOMANY);
+		return;
+	}
+	if ((r = smtp_parse_rcpt(arg, s->params.smtputf8, path, rp)) !=
+	    SMTP_PARSE_OK) {
+		c->v = SMTPD_V_SYNTAX;
+		c->reply = smtp_parse_reply(r);
+		return;
+	}
+	if (path->postmaster) {
+		/* RFC 5321 4.5.1: always accepted, it is ours */
+		c->ok = SMTPD_RCPT_POSTMASTER;
+		return;
+	}
+	if ((c->ok = smtpd_session_relay_ok(s, path)) == SMTPD_RCPT_NONE) {
+		c->v = SMTPD_V_RELAY;
+		c->reply = "550 5.7.1 Relay access denied";
+		return;
+	}
+	switch ((c->v = smtpd_session_routing_ok(s, path))) {
+	case SMTPD_V_SOURCE_ROUTE:
+		c->reply = "550 5.7.1 Source routing denied";
+		break;
+	case SMTPD_V_ROUTING:
+		c->reply = "550 5.7.1 Sender-specified routing denied";
+		break;
+	default:
+		break;
+	}
+	if (c->v != SMTPD_V_OK)
+		c->ok = SMTPD_RCPT_NONE;
 }
 
 static void
@@ -733,8 +846,9 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 {
 	struct smtp_path	 path;
 	struct smtp_rcpt_params	 rp;
+	struct smtpd_check	 c;
 	char			 rcpt[BW_ADDR_MAX];
-	int			 r;
+	char			 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
 
 	if (!s->tx) {
 		smtpd_session_error(s, "503 5.5.1 Need MAIL command");
@@ -745,35 +859,44 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *arg)
 		    smtpd_submit_reply(BW_SUBMIT_TEMPFAIL));
 		return;
 	}
-	if (s->nrcpt >= (unsigned long long)
-	    SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS)) {
+	smtpd_session_rcpt_check(s, arg, &path, &rp, &c);
+	switch (c.v) {
+	case SMTPD_V_OK:
+		break;
+	case SMTPD_V_TOO_MANY_RCPTS:
 		s->env->c.rcpt_rejected++;
-		smtpd_session_reply(s, "%s",
-		    smtpd_submit_reply(BW_SUBMIT_TOOMANY));
+		smtpd_session_reply(s, "%s", c.reply);
 		return;
-	}
-	if ((r = smtp_parse_rcpt(arg, s->params.smtputf8, &path, &rp)) !=
-	    SMTP_PARSE_OK) {
-		s->env->c.rcpt_rejected++;
-		smtpd_session_error(s, smtp_parse_reply(r));
-		return;
-	}
-	if (path.postmaster) {
-		/* RFC 5321 4.5.1: always accepted, it is ours */
-		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
-		strlcat(rcpt, s->env->d.cfg->hostname, sizeof(rcpt));
-	} else if (!smtpd_session_relay_ok(s, &path)) {
+	case SMTPD_V_RELAY:
 		s->env->c.rcpt_rejected++;
 		s->env->c.relay_rejects++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: relay "
 		    "access denied listener=%s", s->qid,
 		    (unsigned long long)s->id, s->addr, path.addr,
 		    s->lconf->name);
-		smtpd_session_error(s, "550 5.7.1 Relay access denied");
+		smtpd_session_error(s, c.reply);
 		return;
-	} else if (!smtpd_session_routing_ok(s, &path))
+	case SMTPD_V_SOURCE_ROUTE:
+	case SMTPD_V_ROUTING:
+		s->env->c.rcpt_rejected++;
+		s->env->c.routing_rejects++;
+		log_info("%s session=%llu addr=%s to=<%s> rejected: %s "
+		    "listener=%s", s->qid, (unsigned long long)s->id, s->addr,
+		    log_escape(esc, sizeof(esc), path.addr,
+		    strlen(path.addr)), c.v == SMTPD_V_SOURCE_ROUTE ?
+		    "source route" : "sender-specified routing",
+		    s->lconf->name);
+		smtpd_session_error(s, c.reply);
 		return;
-	else
+	default:		/* syntax */
+		s->env->c.rcpt_rejected++;
+		smtpd_session_error(s, c.reply);
+		return;
+	}
+	if (c.ok == SMTPD_RCPT_POSTMASTER) {
+		strlcpy(rcpt, "postmaster@", sizeof(rcpt));
+		strlcat(rcpt, s->env->d.cfg->hostname, sizeof(rcpt));
+	} else
 		strlcpy(rcpt, path.addr, sizeof(rcpt));
 	if (smtpd_rate_rcpt(s, rcpt, &rp))
 		return;		/* smtpd_session_rcpt_accept() after the count */
@@ -793,7 +916,7 @@ smtpd_session_rcpt_accept(struct smtpd_session *s, const char *rcpt,
 	}
 	if (s->nrcpt++ == 0)
 		strlcpy(s->rcpt1, rcpt, sizeof(s->rcpt1));
-	smtpd_session_reply(s, "250 2.1.5 Ok");
+	smtpd_session_reply(s, "%s", SMTPD_REPLY_RCPT_OK);
 }
 
 static void
@@ -1040,6 +1163,15 @@ smtpd_session_tls_done(struct smtpd_session *s)
 	smtpd_session_resume(s);
 }
 
+/* The policy refuses the host: nothing but QUIT works. */
+const char *
+smtpd_session_refused(const struct smtpd_session *s, int cmd)
+{
+	if (s->hat_reject && cmd != SMTP_CMD_QUIT)
+		return "554 5.7.1 Access denied";
+	return NULL;
+}
+
 /*
  * more: input is already buffered behind this line, so the client sent it
  * before our reply to this command existed.
@@ -1050,6 +1182,7 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
 {
 	struct smtp_command	 c;
 	char			 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
+	const char		*refused;
 	int			 r;
 
 	s->env->c.commands++;
@@ -1067,10 +1200,9 @@ smtpd_session_command(struct smtpd_session *s, char *line, size_t len,
 		smtpd_session_error(s, smtp_parse_reply(r));
 		return;
 	}
-	if (s->hat_reject && c.cmd != SMTP_CMD_QUIT) {
-		/* the policy refuses the host: nothing but QUIT works, and
-		 * smtpd_max_errors of these end the session */
-		smtpd_session_error(s, "554 5.7.1 Access denied");
+	if ((refused = smtpd_session_refused(s, c.cmd)) != NULL) {
+		/* smtpd_max_errors of these end the session */
+		smtpd_session_error(s, refused);
 		return;
 	}
 	switch (c.cmd) {
