@@ -144,6 +144,10 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_HOSTCOUNT_END] = { BW_IMSG_HOSTCOUNT_END,
 	    "HOSTCOUNT_END", BW_ROLE_QUEUED,
 	    FIXED(struct bw_hostcount_end) },
+	[BW_IMSG_TRACE_REQ] = { BW_IMSG_TRACE_REQ, "TRACE_REQ",
+	    BW_ROLE_CONTROLD, FIXED(struct bw_trace_req) },
+	[BW_IMSG_TRACE_REPLY] = { BW_IMSG_TRACE_REPLY, "TRACE_REPLY",
+	    BW_ROLE_SMTPD, FIXED(struct bw_trace_reply) },
 };
 
 static const struct {
@@ -305,6 +309,18 @@ bw_dlv_status_name(int status)
 	if (status < 0 || status >= BW_DLV_STATUS__COUNT)
 		return "?";
 	return names[status];
+}
+
+const char *
+bw_trace_step_name(int kind)
+{
+	static const char *names[BW_TRACE_STEP__COUNT] = {
+		"connect", "ehlo", "mail", "rcpt"
+	};
+
+	if (kind < 0 || kind >= BW_TRACE_STEP__COUNT)
+		return "?";
+	return names[kind];
 }
 
 const char *

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		11
+#define BW_IMSG_VERSION		12
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -22,7 +22,7 @@
 #define BW_NAME_MAX		32	/* process, listener, gateway names */
 #define BW_HOSTADDR_MAX		64	/* textual IPv4/IPv6 address */
 #define BW_DATA_CHUNK_MAX	(32 * 1024)	/* body bytes per MSG_DATA */
-#define BW_CTL_ARGC_MAX		8
+#define BW_CTL_ARGC_MAX		32	/* bwctl trace: 4 options and 12 --rcpt */
 #define BW_CTL_ARG_MAX		256
 #define BW_CTL_TEXT_MAX		(16 * 1024)	/* one CTL_OUTPUT chunk */
 #define BW_STATUS_COUNTERS_MAX	96	/* queued alone has 30-odd */
@@ -151,6 +151,9 @@ enum bw_imsg_type {
 	BW_IMSG_HOSTCOUNT_LIST_REQ,
 	BW_IMSG_HOSTCOUNT_ENTRY,
 	BW_IMSG_HOSTCOUNT_END,
+	/* controld -> smtpd, smtpd -> controld: bwctl trace */
+	BW_IMSG_TRACE_REQ,
+	BW_IMSG_TRACE_REPLY,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -781,6 +784,78 @@ struct bw_hostcount_end {
 	uint64_t	 overflow;		/* takes granted, not remembered */
 	uint32_t	 rows;			/* entries sent */
 	uint32_t	 pad;
+};
+
+/*
+ * bwctl trace ADDRESS: controld asks smtpd (TRACE_REQ, hdr.peerid its
+ * request id) what a host at addr would get; smtpd makes the lookups a
+ * connection makes and answers once (TRACE_REPLY, the same peerid): the
+ * host's reverse DNS, score, group and policy, and what each SMTP step
+ * would answer.  Strings are terminated by the receiver (bw_imsg_str).
+ */
+#define BW_TRACE_RCPT_MAX	12	/* --rcpt options of one trace */
+#define BW_TRACE_STEPS_MAX	(3 + BW_TRACE_RCPT_MAX)	/* connect, EHLO,
+					   MAIL and each RCPT */
+#define BW_TRACE_TEXT_MAX	256	/* an error, a reason, EHLO keywords */
+
+struct bw_trace_req {
+	char		 addr[BW_HOSTADDR_MAX];	/* numeric IPv4 or IPv6 */
+	char		 listener[BW_NAME_MAX];	/* "": the first public one */
+	char		 helo[BW_DOMAIN_MAX + 1];	/* "": [addr] */
+	char		 from[BW_CTL_ARG_MAX];	/* MAIL path [params]; "" <> */
+	uint32_t	 nrcpt;			/* <= BW_TRACE_RCPT_MAX */
+	char		 rcpt[BW_TRACE_RCPT_MAX][BW_CTL_ARG_MAX];
+};
+
+enum bw_trace_step_kind {
+	BW_TRACE_CONNECT = 0,
+	BW_TRACE_EHLO,
+	BW_TRACE_MAIL,
+	BW_TRACE_RCPT,
+	BW_TRACE_STEP__COUNT
+};
+const char	*bw_trace_step_name(int);	/* "connect", "ehlo", ... */
+
+struct bw_trace_step {
+	uint32_t	 kind;			/* enum bw_trace_step_kind */
+	uint32_t	 closed;		/* the connection ends here */
+	uint64_t	 delay_ms;		/* before the reply: the banner's
+						   greeting delay, a command's
+						   tarpit pause */
+	char		 command[BW_CTL_ARG_MAX + 16];	/* as a client sends it;
+						   "" for connect */
+	char		 reply[BW_REPLY_TEXT_MAX];	/* first line; "" none */
+	char		 ext[BW_TRACE_TEXT_MAX];	/* EHLO: the keywords */
+	char		 why[BW_TRACE_TEXT_MAX];
+};
+
+struct bw_trace_reply {
+	uint32_t	 ok;			/* 0: error says why */
+	uint32_t	 nsteps;		/* <= BW_TRACE_STEPS_MAX */
+	char		 error[BW_TRACE_TEXT_MAX];
+	char		 addr[BW_HOSTADDR_MAX];
+	char		 listener[BW_NAME_MAX];
+	char		 rdns[BW_NAME_MAX];	/* off, confirmed, unknown, ... */
+	char		 name[BW_DOMAIN_MAX + 1];	/* confirmed, or "unknown" */
+	char		 ptr[BW_DOMAIN_MAX + 1];	/* unconfirmed: the PTR name */
+	char		 score[BW_NAME_MAX];	/* "-3.5", "none" */
+	char		 group[BW_NAME_MAX];	/* "none": no group matched */
+	char		 policy[BW_NAME_MAX];	/* "none": the listener alone */
+	char		 behaviour[BW_NAME_MAX];	/* accept relay reject ... */
+	char		 tls[BW_NAME_MAX];	/* off offered required implicit */
+	uint32_t	 scan;			/* BW_SCAN_* */
+	int32_t		 score_tenths;		/* when score_known */
+	uint32_t	 score_known;
+	uint32_t	 pad;
+	uint64_t	 message_size_limit;	/* the policy's set */
+	uint64_t	 max_recipients;
+	uint64_t	 max_messages;		/* per connection */
+	uint64_t	 max_connections;	/* per host */
+	uint64_t	 greeting_delay_ms;	/* all of it ... */
+	uint64_t	 greeting_tarpit_ms;	/* ... of which the score's */
+	uint64_t	 command_delay_ms;
+	uint64_t	 command_tarpit_ms;
+	struct bw_trace_step steps[BW_TRACE_STEPS_MAX];
 };
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "ctl_trace.h"
 #include "bwctl.h"
 
 static const char bwctl_usage_text[] =
@@ -69,6 +70,12 @@ static const char bwctl_usage_text[] =
 "  config reload           every running process checks the file it was\n"
 "                          started with and applies it, or keeps its\n"
 "                          configuration and says why (file:line)\n"
+"  trace ADDRESS [--listener NAME] [--helo NAME] [--from ADDR]\n"
+"        [--rcpt ADDR]... [--json]\n"
+"                          what a host at ADDRESS would get, without mail:\n"
+"                          reverse DNS, score, group and policy, and the\n"
+"                          reply to the connection, EHLO, MAIL and each\n"
+"                          RCPT (default listener: the first public one)\n"
 "  help                    this text\n"
 "\n"
 "options:\n"
@@ -106,12 +113,30 @@ static int
 bwctl_remote_command(const char *cmd)
 {
 	static const char *known[] = { "status", "show", "list", "dns",
-	    "retry", "suspend", "resume", "queue" };
+	    "retry", "suspend", "resume", "queue", "trace" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(cmd, known[i]) == 0)
 			return 1;
+	return 0;
+}
+
+/*
+ * trace: its arguments checked here as controld will check them, so that
+ * a usage error is told without a daemon (--json among them is read by
+ * both).  -1 after the message.
+ */
+static int
+bwctl_trace_args(int argc, char *argv[], int *json)
+{
+	struct bw_trace_req	 tr;
+	char			 err[CTL_TRACE_ERR_MAX];
+
+	if (ctl_trace_args(argc, argv, &tr, json, err, sizeof(err)) == -1) {
+		fprintf(stderr, "bwctl: trace: %s\n", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -186,6 +211,9 @@ main(int argc, char *argv[])
 		bwctl_usage(stderr);
 		return BWCTL_EXIT_USAGE;
 	}
+	if (strcmp(argv[0], "trace") == 0 &&
+	    bwctl_trace_args(argc, argv, &json) == -1)
+		return BWCTL_EXIT_USAGE;
 	if (argc > BW_CTL_ARGC_MAX) {
 		fprintf(stderr, "bwctl: too many arguments (at most %d)\n",
 		    BW_CTL_ARGC_MAX);

@@ -66,6 +66,8 @@ enum ctl_req_kind {
 	CTL_REQ_RELOAD,		/* config reload */
 	CTL_REQ_VERIFY,		/* queue verify, repair, quarantine, ... */
 	CTL_REQ_SENDERS,	/* show senders: queued's per-host counters */
+
+	CTL_REQ_TRACE,		/* trace ADDRESS: smtpd's probe */
 };
 
 /* One daemon's answer to a reload. */
@@ -225,6 +227,12 @@ void	 ctl_verify_msg(struct ctl_req *, struct bw_imsg *);
 #define CTL_SENDERS_MAX		1000	/* queued's QUEUED_SENDERS_MAX */
 void	 ctl_senders_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
 void	 ctl_senders_msg(struct ctl_req *, struct bw_imsg *);
+
+/* controld_trace.c: bwctl trace, answered by smtpd. */
+void	 ctl_trace_start(struct ctl_req *, const struct bw_trace_req *);
+void	 ctl_trace_msg(struct ctl_req *, struct bw_imsg *);
+void	 ctl_trace_timeout(struct ctl_req *);
+void	 ctl_trace_smtpd_gone(void);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

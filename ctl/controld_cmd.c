@@ -14,6 +14,7 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
+#include "ctl_trace.h"
 #include "controld.h"
 
 /* Argument text made printable for an error line. */
@@ -89,6 +90,27 @@ ctl_cmd_queue(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
 	}
 	if ((req = ctl_req_new(client, CTL_REQ_VERIFY, json)) != NULL)
 		ctl_verify_start(req, ops[i].op, qid);
+}
+
+/* trace ADDRESS [--listener NAME] [--helo NAME] [--from A] [--rcpt A]... */
+static void
+ctl_cmd_trace(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
+{
+	struct bw_trace_req	 tr;
+	struct ctl_req		*req;
+	char			*argv[BW_CTL_ARGC_MAX];
+	char			 err[CTL_TRACE_ERR_MAX];
+	uint32_t		 i;
+
+	for (i = 0; i < cmd->argc; i++)
+		argv[i] = (char *)cmd->argv[i];
+	if (ctl_trace_args((int)cmd->argc, argv, &tr, &json, err,
+	    sizeof(err)) == -1) {
+		ctl_reply_error(client, 2, "trace: %s", err);
+		return;
+	}
+	if ((req = ctl_req_new(client, CTL_REQ_TRACE, json)) != NULL)
+		ctl_trace_start(req, &tr);
 }
 
 void
@@ -182,6 +204,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 	    strcmp(cmd.argv[1], "reload") == 0) {
 		if ((req = ctl_req_new(client, CTL_REQ_RELOAD, json)) != NULL)
 			ctl_reload_start(req);
+		return;
+	}
+	if (strcmp(cmd.argv[0], "trace") == 0) {
+		ctl_cmd_trace(client, &cmd, json);
 		return;
 	}
 	if (strcmp(cmd.argv[0], "queue") == 0 && cmd.argc >= 2) {

@@ -77,6 +77,8 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		ctl_dns_gone();
 	if (role == BW_ROLE_DELIVERD)
 		ctl_domain_worker_gone();
+	if (role == BW_ROLE_SMTPD)
+		ctl_trace_smtpd_gone();
 	/* Status requests may have been waiting only for this one. */
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
@@ -204,6 +206,17 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		break;
 	case BW_IMSG_CONFIG_RELOAD_RESULT:
 		ctl_reload_result(peer, imsg);
+		break;
+	case BW_IMSG_TRACE_REPLY:
+		/* the catalog checked the sender's role */
+		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
+		    req->kind != CTL_REQ_TRACE) {
+			log_debug("late %s for request %u",
+			    bw_imsg_type_name(imsg->hdr.type),
+			    imsg->hdr.peerid);
+			break;
+		}
+		ctl_trace_msg(req, imsg);
 		break;
 	case BW_IMSG_CONFIG_REQ:
 		ctl_reload_request(peer);

@@ -450,6 +450,7 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 	case CTL_REQ_RELOAD:
 	case CTL_REQ_VERIFY:
 	case CTL_REQ_SENDERS:
+	case CTL_REQ_TRACE:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

@@ -87,6 +87,10 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_reload_timeout(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_TRACE) {
+		ctl_trace_timeout(req);
+		return;
+	}
 	if (req->kind == CTL_REQ_VERIFY) {
 		ctl_env->c_requests_timeout++;
 		ctl_req_fail(req, 1, "queued did not finish within the time "
@@ -299,7 +303,8 @@ ctl_req_queued_gone(void)
 		if (req->kind != CTL_REQ_STATUS &&
 		    req->kind != CTL_REQ_DNS_SHOW &&
 		    req->kind != CTL_REQ_DNS_FLUSH &&
-		    req->kind != CTL_REQ_RELOAD)
+		    req->kind != CTL_REQ_RELOAD &&
+		    req->kind != CTL_REQ_TRACE)
 			ctl_req_fail(req, 1, "queued went away while "
 			    "answering; try again");
 	}

@@ -55,6 +55,7 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&env.listeners);
 	TAILQ_INIT(&env.retired_listeners);
 	TAILQ_INIT(&env.sessions);
+	TAILQ_INIT(&env.traces);
 	bw_daemon_setup(&env.d);
 	tzset();	/* Received: dates need the zone before chroot */
 
@@ -92,6 +93,7 @@ main(int argc, char *argv[])
 	bw_daemon_run(&env.d, NULL);
 
 	smtpd_sessions_free_all(&env);
+	smtpd_trace_free_all(&env);
 	smtpd_hostcount_shutdown();
 	smtpd_listeners_close(&env);
 	smtpd_dns_close(&env);

@@ -45,6 +45,7 @@
 					   two, a long list is a trick) */
 
 struct smtpd_env;
+struct smtpd_trace;
 struct bw_dns_client;
 
 /* SMTP synchronization violations (smtpd_session.c). */
@@ -167,6 +168,10 @@ struct smtpd_session {
 	int			 cmd_delayed;	/* the tarpit pause before the
 						   next command is over */
 	uint64_t		 id;		/* for logs */
+	int			 probe;		/* bwctl trace: no client, no
+						   socket, no bufferevent;
+						   smtpd_trace.c owns it */
+	struct smtpd_trace	*trace;		/* probe: its request */
 	struct bufferevent	*bev;
 	int			 fd;
 	int			 fd_owned;	/* plaintext bev: we close fd */
@@ -253,7 +258,7 @@ TAILQ_HEAD(smtpd_session_list, smtpd_session);
 
 /*
  * What a command gets before queued is asked (smtpd_session.c): the
- * checks a session makes, callable without a client.
+ * checks a session makes, also asked by bwctl trace on a probe.
  */
 enum smtpd_verdict {
 	SMTPD_V_OK = 0,
@@ -334,6 +339,8 @@ struct smtpd_env {
 	TAILQ_HEAD(, smtpd_listener) retired_listeners;	/* reload removed
 						   them; sessions remain */
 	struct smtpd_session_list sessions;
+	TAILQ_HEAD(, smtpd_trace) traces;	/* bwctl trace probes */
+	unsigned int		 ntraces;
 	struct bw_peer		*queued;
 	struct bw_peer		*dnscached;
 	struct bw_dns_client	*dns;		/* lookups over dnscached */
@@ -377,6 +384,9 @@ void	 smtpd_listeners_close(struct smtpd_env *);
 
 /* smtpd_session.c */
 void	 smtpd_session_new(struct smtpd_listener *, int fd,
+	    const struct sockaddr *, socklen_t);
+/* A session without a client (bwctl trace): NULL without memory. */
+struct smtpd_session *smtpd_session_probe_new(struct smtpd_listener *,
 	    const struct sockaddr *, socklen_t);
 /* The policy's 554 to a command other than QUIT, or NULL. */
 const char *smtpd_session_refused(const struct smtpd_session *, int cmd);
@@ -529,6 +539,14 @@ int	 smtpd_reputation_listed_at(const struct smtpd_session *, size_t zone,
 /* "-3.5", "+10.0", "none" (nothing answered) or "off" (not looked up). */
 const char *smtpd_reputation_text(const struct smtpd_session *, char *buf,
 	    size_t bufsz);
+
+/* smtpd_trace.c: bwctl trace */
+#define SMTPD_TRACE_MAX		8	/* probes in flight; one bwctl each */
+#define SMTPD_TRACE_MARGIN_MS	1000	/* past the lookups' own deadline */
+int	 smtpd_trace_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
+/* The probe's lookups are done and the HAT decided: answer, free it. */
+void	 smtpd_trace_done(struct smtpd_session *);
+void	 smtpd_trace_free_all(struct smtpd_env *);
 
 /* smtpd_status.c */
 void	 smtpd_status_connect(struct smtpd_env *);

@@ -375,6 +375,11 @@ smtpd_session_lookups_done(struct smtpd_session *s)
 		return;
 	s->admit_decided = 1;
 	smtpd_admit_decide(s);
+	if (s->probe) {
+		/* bwctl trace: no client to greet, nothing to count */
+		smtpd_trace_done(s);
+		return;
+	}
 	if (s->hat_reject)
 		s->env->c.policy_reject++;
 	else if (smtpd_admit_relay_policy(s))
@@ -406,9 +411,10 @@ smtpd_admit_start(struct smtpd_session *s)
 }
 
 /*
- * The lookups of a new host, reverse DNS and reputation, in parallel:
- * either may settle at once, and smtpd_session_lookups_done() decides
- * when both have (it waits for both starts).
+ * The lookups of a new host, a connection's or a bwctl trace probe's:
+ * reverse DNS and reputation, in parallel.  Either may settle at once,
+ * and smtpd_session_lookups_done() decides when both have (it waits for
+ * both starts).
  */
 void
 smtpd_admit_lookups_start(struct smtpd_session *s)

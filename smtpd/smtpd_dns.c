@@ -183,7 +183,7 @@ smtpd_rdns_cancel_all(struct smtpd_session *s)
 	r->npending = 0;
 }
 
-/* A connection's outcome, counted. */
+/* A connection's outcome, counted (a bwctl trace probe is no connection). */
 static void
 smtpd_rdns_count(struct smtpd_session *s)
 {
@@ -219,7 +219,8 @@ smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
 	r->state = st;
 	if (st == SMTPD_RDNS_CONFIRMED)
 		strlcpy(s->name, name, sizeof(s->name));
-	smtpd_rdns_count(s);
+	if (!s->probe)
+		smtpd_rdns_count(s);
 	smtpd_session_lookups_done(s);
 }
 

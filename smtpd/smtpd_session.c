@@ -194,6 +194,8 @@ smtpd_session_reply(struct smtpd_session *s, const char *fmt, ...)
 	va_list	 ap;
 	int	 n;
 
+	if (s->probe)		/* no client: nothing is ever written */
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
 	va_end(ap);
@@ -239,11 +241,13 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_rdns_cancel(s);
 	smtpd_reputation_free(s);
 	smtpd_queue_abort(s);
-	if (s->paused && env->npaused > 0)
-		env->npaused--;
-	TAILQ_REMOVE(&env->sessions, s, entry);
-	smtpd_hostcount_release(s);
-	env->nsessions--;
+	smtpd_hostcount_release(s);	/* a probe took nothing */
+	if (!s->probe) {	/* a probe is in none of these */
+		if (s->paused && env->npaused > 0)
+			env->npaused--;
+		TAILQ_REMOVE(&env->sessions, s, entry);
+		env->nsessions--;
+	}
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	if (s->fd_owned && s->fd != -1)
@@ -462,8 +466,8 @@ smtpd_session_talked_early(struct smtpd_session *s)
 }
 
 /*
- * A new session's host address, its listener and the configuration it
- * starts under.  NULL without memory.
+ * What a session and a bwctl trace probe share: the host's address, its
+ * listener and the configuration it starts under.  NULL without memory.
  */
 static struct smtpd_session *
 smtpd_session_alloc(struct smtpd_listener *l, const struct sockaddr *sa,
@@ -491,6 +495,27 @@ smtpd_session_alloc(struct smtpd_listener *l, const struct sockaddr *sa,
 	    NI_NUMERICHOST) != 0)
 		strlcpy(s->addr, "?", sizeof(s->addr));
 	strlcpy(s->name, "unknown", sizeof(s->name));
+	return s;
+}
+
+/*
+ * A session without a client, for bwctl trace (smtpd_trace.c): no socket,
+ * no bufferevent, not among env->sessions, not counted anywhere.  It
+ * goes through the admission's lookups and decision and the commands'
+ * checks like a connection from its address, and is freed with
+ * smtpd_session_free().
+ */
+struct smtpd_session *
+smtpd_session_probe_new(struct smtpd_listener *l, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct smtpd_session	*s;
+
+	if ((s = smtpd_session_alloc(l, sa, salen)) == NULL)
+		return NULL;
+	s->probe = 1;
+	s->phase = SMTPD_PH_DELAY;
+	s->connect_ms = bw_now_ms();
 	return s;
 }
 
@@ -613,7 +638,8 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
  * MAIL's checks after the transaction's state (HELO seen, none open), in
  * the session's order: the policy's TLS, queue pressure, messages per
  * connection, the syntax (path and s->params filled), SIZE.  No side
- * effect on the session but s->params.
+ * effect on the session but s->params; bwctl trace asks the same on a
+ * probe.
  */
 void
 smtpd_session_mail_check(struct smtpd_session *s, const char *arg,
@@ -795,7 +821,8 @@ smtpd_session_routing_ok(const struct smtpd_session *s,
  * RCPT's checks after the transaction's state (MAIL taken, queued still
  * has it), in the session's order: recipients per message, the syntax
  * (path and rp filled), then the RAT and sender-specified routing, both
- * skipped for <Postmaster>.  No side effect on the session.
+ * skipped for <Postmaster>.  No side effect on the session; bwctl trace
+ * asks the same on a probe.
  */
 void
 smtpd_session_rcpt_check(const struct smtpd_session *s, const char *arg,

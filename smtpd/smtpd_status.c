@@ -91,7 +91,8 @@ smtpd_status_connect(struct smtpd_env *env)
 	struct bw_status_link_conf	 conf = {
 		.path = path, .role = BW_ROLE_SMTPD, .proc = "smtpd",
 		.started = env->d.started, .fill = smtpd_status_fill,
-		.reload = smtpd_reload_link_cb, .arg = env,
+		.reload = smtpd_reload_link_cb, .msg = smtpd_trace_msg_cb,
+		.arg = env,
 	};
 
 	if (smtpd_peer_path(env, BW_SOCK_CONTROLD, path,

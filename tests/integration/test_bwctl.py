@@ -27,7 +27,17 @@ IMSG_VERSION, TYPES = bwtest.imsg_catalog()
 ROLE_BWCTL = 1 << 5
 T_HELLO, T_CTL_CMD, T_CTL_OUTPUT, T_CTL_DONE = (
     TYPES["BW_IMSG_" + n] for n in ("HELLO", "CTL_CMD", "CTL_OUTPUT", "CTL_DONE"))
-CTL_ARGC_MAX, CTL_ARG_MAX = 8, 256
+
+
+def catalog_define(name):
+    """A #define of common/imsg_catalog.h, so that the frames follow it."""
+    with open(os.path.join(bwtest.SRCDIR, "common", "imsg_catalog.h")) as f:
+        return int(re.search(r"#define\s+%s\s+(\d+)" % name,
+                             f.read()).group(1))
+
+
+CTL_ARGC_MAX = catalog_define("BW_CTL_ARGC_MAX")
+CTL_ARG_MAX = catalog_define("BW_CTL_ARG_MAX")
 
 t = bwtest.TAP()
 
@@ -311,7 +321,8 @@ def check_hostile_clients(bw):
     code, text = read_answer(s)
     assert code == 2, (code, text)
     s.sendall(ctl_cmd(["status"], raw_argv=b"A" * (CTL_ARGC_MAX *
-                                                   CTL_ARG_MAX), argc=8))
+                                                   CTL_ARG_MAX),
+                          argc=CTL_ARGC_MAX))
     code, text = read_answer(s)
     assert code == 2 and "unknown command" in text, (code, text)
     s.close()
