@@ -843,6 +843,8 @@ struct bw_trace_reply {
 	char		 policy[BW_NAME_MAX];	/* "none": the listener alone */
 	char		 behaviour[BW_NAME_MAX];	/* accept relay reject ... */
 	char		 tls[BW_NAME_MAX];	/* off offered required implicit */
+	char		 pressure[BW_NAME_MAX];	/* queued's: none, soft, hard */
+	char		 pressure_reason[BW_PRESSURE_REASON_MAX];
 	uint32_t	 scan;			/* BW_SCAN_* */
 	int32_t		 score_tenths;		/* when score_known */
 	uint32_t	 score_known;

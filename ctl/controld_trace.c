@@ -63,6 +63,8 @@ ctl_trace_terminate(struct bw_trace_reply *r)
 	CTLT_TERM(r->policy);
 	CTLT_TERM(r->behaviour);
 	CTLT_TERM(r->tls);
+	CTLT_TERM(r->pressure);
+	CTLT_TERM(r->pressure_reason);
 	if (r->nsteps > BW_TRACE_STEPS_MAX)
 		r->nsteps = BW_TRACE_STEPS_MAX;
 	for (i = 0; i < r->nsteps; i++) {
@@ -120,6 +122,13 @@ ctl_trace_json(struct ctl_req *req, const struct bw_trace_reply *r)
 	ctl_json_str(&j, "policy", r->policy);
 	ctl_json_str(&j, "behaviour", r->behaviour);
 	ctl_json_str(&j, "tls", r->tls);
+	ctl_json_obj_open(&j, "pressure");
+	ctl_json_str(&j, "level", r->pressure);
+	if (r->pressure_reason[0] != '\0')
+		ctl_json_str(&j, "reason", r->pressure_reason);
+	else
+		ctl_json_null(&j, "reason");
+	ctl_json_obj_close(&j);
 	ctl_json_arr_open(&j, "scan");
 	if (r->scan & BW_SCAN_SPAM)
 		ctl_json_str(&j, NULL, "spam");
@@ -198,6 +207,10 @@ ctl_trace_text(struct ctl_req *req, const struct bw_trace_reply *r)
 	    (r->scan & BW_SCAN_SPAM) ? "spam" : "",
 	    (r->scan & BW_SCAN_VIRUS) ? ((r->scan & BW_SCAN_SPAM) ?
 	    " virus" : "virus") : "");
+	evbuffer_add_printf(o, "pressure:  %s%s%s%s\n", r->pressure,
+	    r->pressure_reason[0] != '\0' ? " (" : "",
+	    ctl_trace_esc(e1, sizeof(e1), r->pressure_reason),
+	    r->pressure_reason[0] != '\0' ? ")" : "");
 	evbuffer_add_printf(o, "limits:    message_size_limit %" PRIu64
 	    ", smtpd_max_recipients %" PRIu64 ", "
 	    "smtpd_max_messages_per_connection %" PRIu64 ", "

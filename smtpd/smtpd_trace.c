@@ -46,7 +46,7 @@ struct smtpd_trace {
 	uint32_t		 reqid;		/* controld's, echoed */
 	struct bw_trace_req	 req;
 	struct smtpd_session	*s;		/* the probe */
-	struct event		*ev;		/* the deadline, then the free */
+	struct event		*ev;		/* deadline, then the free */
 	int			 answered;
 };
 
@@ -272,6 +272,22 @@ smtpd_trace_command(struct smtpd_session *s, char *line,
 	return NULL;
 }
 
+/* Why queue pressure sheds the host (smtpd_admit_shed_level() said so). */
+static void
+smtpd_trace_shed_why(const struct smtpd_session *s, char *why, size_t whysz)
+{
+	char	 score[16];
+
+	snprintf(why, whysz, "queue pressure %s (%s): policy %s may be "
+	    "shed%s%s",
+	    bw_pressure_level_name(smtpd_pressure_level(s->env)),
+	    s->env->pressure_reason, smtpd_hat_policy_name(s->hat),
+	    smtpd_pressure_level(s->env) < BW_PRESSURE_HARD ?
+	    " and the score is negative: " : "",
+	    smtpd_pressure_level(s->env) < BW_PRESSURE_HARD ?
+	    smtpd_score_text(&s->score, score, sizeof(score)) : "");
+}
+
 static void
 smtpd_trace_ehlo(struct smtpd_trace *t, struct bw_trace_step *st)
 {
@@ -344,9 +360,15 @@ smtpd_trace_mail(struct smtpd_trace *t, struct bw_trace_step *st,
 		snprintf(st->why, sizeof(st->why), "queued opens the message "
 		    "(452 instead when the queue is short of space)");
 		return;
+	case SMTPD_V_SHED:
+		/* pressure came after the connection was admitted */
+		smtpd_trace_shed_why(s, st->why, sizeof(st->why));
+		st->closed = 1;
+		break;
 	case SMTPD_V_TLS_FIRST:
 		snprintf(st->why, sizeof(st->why), "TLS required (policy "
-		    "%s): MAIL only after STARTTLS", smtpd_hat_policy_name(s->hat));
+		    "%s): MAIL only after STARTTLS",
+		    smtpd_hat_policy_name(s->hat));
 		break;
 	case SMTPD_V_TOO_MANY_MESSAGES:
 		snprintf(st->why, sizeof(st->why), "over "
@@ -464,6 +486,12 @@ smtpd_trace_connect(struct smtpd_trace *t, struct bw_trace_step *st)
 		    "closed before the banner", smtpd_hat_policy_name(s->hat));
 		return 0;
 	}
+	if (smtpd_admit_shed_level(s) != BW_PRESSURE_NONE) {
+		st->closed = 1;
+		smtpd_admit_shed_reply(s, st->reply, sizeof(st->reply));
+		smtpd_trace_shed_why(s, st->why, sizeof(st->why));
+		return 0;
+	}
 	st->delay_ms = (uint64_t)smtpd_admit_greeting_delay(s);
 	smtpd_admit_banner_text(s, st->reply, sizeof(st->reply));
 	n = 0;
@@ -511,6 +539,11 @@ smtpd_trace_host(struct smtpd_session *s, struct bw_trace_reply *r)
 	strlcpy(r->tls, s->lconf->tls == BW_TLS_IMPLICIT ? "implicit" :
 	    s->tls_need ? "required" : s->tls_offer ? "offered" : "off",
 	    sizeof(r->tls));
+	strlcpy(r->pressure, bw_pressure_level_name(
+	    smtpd_pressure_level(s->env)), sizeof(r->pressure));
+	if (smtpd_pressure_level(s->env) != BW_PRESSURE_NONE)
+		strlcpy(r->pressure_reason, s->env->pressure_reason,
+		    sizeof(r->pressure_reason));
 	r->scan = s->scan_flags;
 	r->message_size_limit = (uint64_t)SMTPD_LIM(s, LIM_MESSAGE_SIZE_LIMIT);
 	r->max_recipients = (uint64_t)SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS);

@@ -138,9 +138,9 @@ END_TEST
 START_TEST(trace_args_rcpts_in_order)
 {
 	struct bw_trace_req	 req;
-	char			*argv[] = { "trace", "10.0.0.1", "--rcpt", "a@x",
-				    "--rcpt=<b@y> NOTIFY=NEVER", "--rcpt",
-				    "Postmaster" };
+	char			*argv[] = { "trace", "10.0.0.1", "--rcpt",
+				    "a@x", "--rcpt=<b@y> NOTIFY=NEVER",
+				    "--rcpt", "Postmaster" };
 	char			 err[CTL_TRACE_ERR_MAX];
 	int			 json = 0;
 

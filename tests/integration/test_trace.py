@@ -18,7 +18,9 @@ the RAT, the percent hack and a source route, 452 past the policy's
 recipients); the tarpit's delays; --json parses and carries the same;
 the private listener's relay_networks; bad arguments refused by bwctl
 (exit 2) and by controld for a raw frame bwctl would not send; unknown
-listener; traces change no counter of smtpd; at most 8 probes in flight
+listener; traces change no counter of smtpd; hard queue pressure (free
+space below twice queue_min_free_space): 421 at connect in the trace and
+in a real session, a relay policy not shed; at most 8 probes in flight
 (the 9th: smtpd is busy) and each probe ends by its lookup deadline; a
 reload moves a host for the next trace; bwctl trace as a non-admin user
 refused as every command is; smtpd down: a clear error.
@@ -62,12 +64,13 @@ SENDER = "a@sender.example"
 t = bwtest.TAP()
 
 
-def config_text(bw, ns_port, cert, key, moved=False):
+def config_text(bw, ns_port, cert, key, moved=False, min_free=None):
     blocked = BLOCKED + (" " + OTHER if moved else "")
     return """hostname mx.test.example
 dns_servers 127.0.0.1:%(ns)d
 smtpd_dns_timeout 1s
 message_size_limit 1m
+%(min_free)s
 
 policy trusted {
     behaviour relay
@@ -167,7 +170,8 @@ listener slowdns {
        "refused": REFUSED, "slow": SLOW, "tlsreq": TLSREQ,
        "pub": bw.public_port, "rdns": RDNS_PORT, "priv": bw.private_port,
        "slowdns": SLOWDNS_PORT, "budget": SLOWDNS_BUDGET_MS, "cert": cert,
-       "key": key}
+       "key": key, "min_free": "queue_min_free_space %d" % min_free
+       if min_free is not None else ""}
 
 
 def trace(bw, addr, *opts, check=True):
@@ -219,6 +223,8 @@ def real_session(bw, src, port, helo=HELO, sender=SENDER, rcpts=()):
             return out
         out["banner_wait"] = time.monotonic() - t0
         out["banner"] = line(code, text)
+        if code == 421:         # and the server closes
+            return out
         code, text = c.cmd("EHLO " + helo, timeout=15)
         lines = text.splitlines()
         out["ehlo"] = (line(code, lines[0]), lines[1:])
@@ -237,8 +243,9 @@ def compare(tr, real, mail_too=True):
     """The trace's steps equal what the real client got."""
     steps = tr["steps"]
     assert steps[0]["step"] == "connect", steps
-    if real["banner"] is None:
-        assert steps[0]["closed"] and steps[0]["reply"] == "", steps[0]
+    if steps[0]["closed"] or real["banner"] is None:
+        assert steps[0]["closed"], (steps[0], real)
+        assert steps[0]["reply"] == (real["banner"] or ""), (steps[0], real)
         assert len(steps) == 1, steps
         return
     assert steps[0]["reply"] == real["banner"], (steps[0], real)
@@ -519,6 +526,40 @@ def run_cases(bw, ns_port, cert, key):
     t.run("at most %d probes in flight (the others: smtpd is busy); each "
           "ends by its lookup deadline with rdns tempfail" % TRACE_MAX,
           bounded)
+
+    def pressure():
+        sv = os.statvfs(bw.spooldir)
+        # 1.2 times the free space: hard pressure (test_pressure's way)
+        min_free = int(sv.f_bavail * sv.f_frsize * 0.6)
+        bw.write_config(config_text(bw, ns_port, cert, key,
+                                    min_free=min_free))
+        bw.bwctl("config", "reload")
+        try:
+            bw.wait_log("smtpd", r"pressure=hard", timeout=20)
+            tr = trace(bw, OTHER, *trace_opts(rcpts=["a@example.org"]))
+            assert tr["pressure"]["level"] == "hard" and \
+                tr["pressure"]["reason"].startswith("disk_free"), tr
+            st = tr["steps"]
+            assert len(st) == 1 and st[0]["code"] == 421 and \
+                st[0]["closed"] and "queue pressure hard" in st[0]["why"], st
+            compare(tr, real_session(bw, OTHER, bw.public_port))
+            # a relay policy keeps flowing
+            tr = trace(bw, TRUSTED, *trace_opts(rcpts=["a@example.org"]))
+            assert tr["steps"][0]["code"] == 220 and \
+                tr["steps"][2]["code"] == 250, tr
+            compare(tr, real_session(bw, TRUSTED, bw.public_port,
+                                     rcpts=["a@example.org"]))
+        finally:
+            bw.write_config(config_text(bw, ns_port, cert, key))
+            bw.bwctl("config", "reload")
+        bw.wait_log("smtpd", r"pressure=none was=hard", timeout=20)
+        assert trace(bw, OTHER)["steps"][0]["code"] == 220
+    if os.statvfs(bw.spooldir).f_bavail * \
+            os.statvfs(bw.spooldir).f_frsize * 0.6 > 1024 ** 4:
+        t.skip("queue pressure in the trace", "more than 1.7 TiB free")
+    else:
+        t.run("hard queue pressure: the trace and a real session both get "
+              "421 at connect; a relay policy is not shed", pressure)
 
     def reload_moves():
         assert trace(bw, OTHER)["policy"] == "default"
