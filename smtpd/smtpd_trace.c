@@ -205,7 +205,10 @@ smtpd_trace_start(struct smtpd_env *env, uint32_t reqid,
 	TAILQ_INSERT_TAIL(&env->traces, t, entry);
 	env->ntraces++;
 	/* the lookups end by their own deadlines; this one is a backstop */
-	ms = SMTPD_LIM(t->s, LIM_SMTPD_DNS_TIMEOUT) + SMTPD_TRACE_MARGIN_MS;
+	ms = SMTPD_LIM(t->s, LIM_SMTPD_DNS_TIMEOUT);
+	if (ms < SMTPD_LIM(t->s, LIM_SMTPD_REPUTATION_TIMEOUT))
+		ms = SMTPD_LIM(t->s, LIM_SMTPD_REPUTATION_TIMEOUT);
+	ms += SMTPD_TRACE_MARGIN_MS;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(t->ev, &tv);
@@ -285,7 +288,7 @@ smtpd_trace_shed_why(const struct smtpd_session *s, char *why, size_t whysz)
 	    smtpd_pressure_level(s->env) < BW_PRESSURE_HARD ?
 	    " and the score is negative: " : "",
 	    smtpd_pressure_level(s->env) < BW_PRESSURE_HARD ?
-	    smtpd_score_text(&s->score, score, sizeof(score)) : "");
+	    smtpd_reputation_text(s, score, sizeof(score)) : "");
 }
 
 static void
@@ -503,7 +506,7 @@ smtpd_trace_connect(struct smtpd_trace *t, struct bw_trace_step *st)
 		    "after the greeting delay, %llu ms (%lld ms of it the "
 		    "tarpit at score %s); ", (unsigned long long)st->delay_ms,
 		    smtpd_admit_greeting_tarpit(s),
-		    smtpd_score_text(&s->score, score, sizeof(score)));
+		    smtpd_reputation_text(s, score, sizeof(score)));
 	if (n < sizeof(st->why) && s->lconf->tls == BW_TLS_IMPLICIT)
 		n += (size_t)snprintf(st->why + n, sizeof(st->why) - n,
 		    "after the TLS handshake; ");
@@ -529,7 +532,7 @@ smtpd_trace_host(struct smtpd_session *s, struct bw_trace_reply *r)
 	strlcpy(r->name, s->name, sizeof(r->name));
 	if (s->rdns.state == SMTPD_RDNS_UNCONFIRMED)
 		strlcpy(r->ptr, s->rdns.names[0], sizeof(r->ptr));
-	smtpd_score_text(&s->score, r->score, sizeof(r->score));
+	smtpd_reputation_text(s, r->score, sizeof(r->score));
 	r->score_known = s->score.known ? 1 : 0;
 	r->score_tenths = s->score.known ? s->score.tenths : 0;
 	strlcpy(r->group, smtpd_hat_group_name(s->hat), sizeof(r->group));

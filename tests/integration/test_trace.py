@@ -7,7 +7,9 @@ host, a tcprefuse host, a tarpit with a greeting and a command delay and
 two recipients, TLS required, the default policy with the RAT and
 accept_recipients), a second public listener that looks up reverse DNS
 (groups by confirmed name and by a missing or unconfirmed PTR, served by
-ldns-testns from tests/dns/rdns.data), a private listener, and a listener
+ldns-testns from tests/dns/rdns.data), one that looks up reputation
+(rep.data: a score zone and a DNS list, a group by score range with a
+tarpit, a group by DNS list), a private listener, and a listener
 whose reverse DNS budget is long (for the bound on probes in flight).
 
 Cases: for each host, the trace's group, policy and every step's reply
@@ -15,7 +17,9 @@ equal those of a raw session (or smtplib with STARTTLS) from that
 127.0.x.y address: banner (or the connection closed before it), EHLO's
 SIZE and STARTTLS, MAIL (250, 530, 552) and each RCPT (250, 550 5.7.1 for
 the RAT, the percent hack and a source route, 452 past the policy's
-recipients); the tarpit's delays; --json parses and carries the same;
+recipients); the tarpit's delays; reputation scores -10.0 (the greeting
+delay's tarpit part in full) and +10.0 and a DNS list's group, each also
+on the real session's connect line; --json parses and carries the same;
 the private listener's relay_networks; bad arguments refused by bwctl
 (exit 2) and by controld for a raw frame bwctl would not send; unknown
 listener; traces change no counter of smtpd; hard queue pressure (free
@@ -29,6 +33,7 @@ refused as every command is; smtpd down: a clear error.
 import json
 import os
 import pwd
+import re
 import shutil
 import smtplib
 import socket
@@ -42,8 +47,11 @@ import bwtest
 import peers
 from imsgproto import HDR, take_frame
 
-ZONE = os.path.join(bwtest.SRCDIR, "tests", "dns", "rdns.data")
+# reverse DNS and reputation zones, served by one ldns-testns
+ZONES = [os.path.join(bwtest.SRCDIR, "tests", "dns", z)
+         for z in ("rdns.data", "rep.data")]
 RDNS_PORT = bwtest.free_port()      # public, reverse_dns yes
+SCORED_PORT = bwtest.free_port()    # public, reputation yes
 SLOWDNS_PORT = bwtest.free_port()   # reverse_dns yes, long budget
 
 TRUSTED = "127.0.2.10"
@@ -56,6 +64,9 @@ GOOD = "127.0.0.2"          # rdns.data: good.rdns.test, confirmed
 NOPTR = "127.0.0.3"         # rdns.data: no PTR
 LIAR = "127.0.0.4"          # rdns.data: PTR liar.rdns.test, not back
 SILENT = "127.0.0.7"        # rdns.data: never answered
+LOW = "127.0.0.2"           # rep.data: score.rep.test -10.0
+HIGH = "127.0.0.3"          # rep.data: score.rep.test +10.0
+LISTED = "127.0.0.5"        # rep.data: in bl.rep.test
 SLOWDNS_BUDGET_MS = 4000
 TRACE_MAX = 8               # SMTPD_TRACE_MAX
 HELO = "client.example"
@@ -71,6 +82,8 @@ dns_servers 127.0.0.1:%(ns)d
 smtpd_dns_timeout 1s
 message_size_limit 1m
 %(min_free)s
+reputation_zone score.rep.test
+dns_list bl.rep.test weight -5.0
 
 policy trusted {
     behaviour relay
@@ -97,6 +110,11 @@ policy default {
 policy suspect {
     behaviour accept
     smtpd_max_recipients 1
+}
+policy lowrep {
+    behaviour accept
+    smtpd_tarpit_greeting_delay 1s
+    smtpd_tarpit_command_delay 200ms
 }
 
 sender_group TRUSTED {
@@ -127,6 +145,14 @@ sender_group NONAME {
     policy suspect
     rdns missing unconfirmed tempfail
 }
+sender_group LISTED {
+    policy blocked
+    dns_list bl.rep.test
+}
+sender_group LOWREP {
+    policy lowrep
+    score -10 -0.1
+}
 
 listener public {
     address 127.0.0.1
@@ -156,6 +182,16 @@ listener private {
     type private
     relay_networks 127.0.0.0/8
 }
+listener scored {
+    address 127.0.0.1
+    port %(scored)d
+    type public
+    accept_domains example.org
+    reverse_dns no
+    reputation yes
+    sender_groups LISTED LOWREP
+    default_policy default
+}
 listener slowdns {
     address 127.0.0.1
     port %(slowdns)d
@@ -168,7 +204,7 @@ listener slowdns {
 }
 """ % {"ns": ns_port, "trusted": TRUSTED, "blocked": blocked,
        "refused": REFUSED, "slow": SLOW, "tlsreq": TLSREQ,
-       "pub": bw.public_port, "rdns": RDNS_PORT, "priv": bw.private_port,
+       "pub": bw.public_port, "rdns": RDNS_PORT, "scored": SCORED_PORT, "priv": bw.private_port,
        "slowdns": SLOWDNS_PORT, "budget": SLOWDNS_BUDGET_MS, "cert": cert,
        "key": key, "min_free": "queue_min_free_space %d" % min_free
        if min_free is not None else ""}
@@ -412,6 +448,40 @@ def run_cases(bw, ns_port, cert, key):
           "missing and an unconfirmed PTR's group, each as a real session "
           "from that address", by_name)
 
+    def reputation():
+        rc = ["a@example.org"]
+        tr = trace(bw, LOW, *trace_opts(rcpts=rc, listener="scored"))
+        assert tr["score"] == "-10.0" and tr["score_tenths"] == -100 and \
+            tr["group"] == "LOWREP", tr
+        lim = tr["limits"]
+        assert lim["greeting_tarpit_ms"] == 1000 and \
+            lim["greeting_delay_ms"] == 1000 and \
+            lim["command_tarpit_ms"] == 200, lim
+        assert tr["steps"][0]["delay_ms"] == 1000 and \
+            "tarpit at score -10.0" in tr["steps"][0]["why"], tr
+        real = real_session(bw, LOW, SCORED_PORT, rcpts=rc)
+        assert real["banner_wait"] >= 0.95, real
+        compare(tr, real)
+        tr = trace(bw, HIGH, *trace_opts(rcpts=rc, listener="scored"))
+        assert tr["score"] == "+10.0" and tr["group"] == "none" and \
+            tr["limits"]["greeting_delay_ms"] == 0, tr
+        compare(tr, real_session(bw, HIGH, SCORED_PORT, rcpts=rc))
+        tr = trace(bw, LISTED, *trace_opts(rcpts=rc, listener="scored"))
+        assert tr["score"] == "-5.0" and tr["group"] == "LISTED" and \
+            tr["steps"][0]["code"] == 554, tr
+        compare(tr, real_session(bw, LISTED, SCORED_PORT, rcpts=rc))
+        log = bw.log("smtpd")
+        for src, score, group in ((LOW, "-10.0", "LOWREP"),
+                                  (HIGH, "+10.0", "none"),
+                                  (LISTED, "-5.0", "LISTED")):
+            assert "connect addr=%s " % src in log and re.search(
+                r"connect addr=%s .*listener=scored score=%s group=%s " %
+                (re.escape(src), re.escape(score), group), log), \
+                (src, bw.log_tail("smtpd", 30))
+    t.run("reputation through dnscached: -10.0 (a tarpit of the whole "
+          "greeting delay), +10.0, a DNS list's group (554); the trace's "
+          "score, group and delays are a real session's", reputation)
+
     def private():
         tr = trace(bw, "127.0.2.30", *trace_opts(
             rcpts=["a@elsewhere.example"], listener="private"))
@@ -444,7 +514,8 @@ def run_cases(bw, ns_port, cert, key):
         for k in ("address", "listener", "rdns", "score", "group",
                   "policy", "behaviour", "tls", "scan", "limits", "steps"):
             assert k in doc, (k, doc)
-        assert doc["address"] == OTHER and doc["score"] == "none", doc
+        # no reputation lookups for a loopback host by default
+        assert doc["address"] == OTHER and doc["score"] == "off", doc
         assert [s["step"] for s in doc["steps"]] == ["connect", "ehlo",
                                                      "mail", "rcpt"], doc
         # IPv6: no listener on it, but the table answers all the same
@@ -654,7 +725,12 @@ def main():
         t.skip("bwctl trace", "%s not installed" % peers.TESTNS)
         t.done()
     with bwtest.Breakwater("trace") as bw:
-        ns = peers.TestNS(bw.logdir, ZONE)
+        zone = os.path.join(bw.base, "zones.data")
+        with open(zone, "w") as out:
+            for z in ZONES:
+                with open(z) as f:
+                    out.write(f.read() + "\n")
+        ns = peers.TestNS(bw.logdir, zone)
         cert, key = bwtest.make_cert(bw.base)
         try:
             bw.write_config(config_text(bw, ns.port, cert, key))
