@@ -275,6 +275,24 @@ smtpd_trace_command(struct smtpd_session *s, char *line,
 	return NULL;
 }
 
+/*
+ * A per-host rate of the policy (smtpd_rate.c) is counted at the counter
+ * owner when the command comes; a trace takes nothing there, so the row
+ * names the limit instead of a count.
+ */
+static void
+smtpd_trace_rate(char *why, size_t whysz, const char *code,
+    long long limit, const char *name, long long window_ms)
+{
+	size_t	 n = strlen(why);
+
+	if (limit <= 0 || n >= whysz)
+		return;
+	snprintf(why + n, whysz - n, "; %s instead once the host is over "
+	    "%s %lld in its window of %lld ms (counted at queued)", code,
+	    name, limit, window_ms);
+}
+
 /* Why queue pressure sheds the host (smtpd_admit_shed_level() said so). */
 static void
 smtpd_trace_shed_why(const struct smtpd_session *s, char *why, size_t whysz)
@@ -362,6 +380,10 @@ smtpd_trace_mail(struct smtpd_trace *t, struct bw_trace_step *st,
 		    sizeof(st->reply));
 		snprintf(st->why, sizeof(st->why), "queued opens the message "
 		    "(452 instead when the queue is short of space)");
+		smtpd_trace_rate(st->why, sizeof(st->why), "421",
+		    SMTPD_LIM(s, LIM_SMTPD_MAX_MESSAGES_PER_MINUTE),
+		    "smtpd_max_messages_per_minute",
+		    SMTPD_LIM(s, LIM_SMTPD_MESSAGES_WINDOW));
 		return;
 	case SMTPD_V_SHED:
 		/* pressure came after the connection was admitted */
@@ -472,6 +494,10 @@ smtpd_trace_rcpt(struct smtpd_trace *t, struct bw_trace_step *st,
 		    s->lconf->name);
 		break;
 	}
+	smtpd_trace_rate(st->why, sizeof(st->why), "452",
+	    SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR),
+	    "smtpd_max_recipients_per_hour",
+	    SMTPD_LIM(s, LIM_SMTPD_RECIPIENTS_WINDOW));
 }
 
 /* The connection: closed, or the banner after its delay. */

@@ -100,6 +100,8 @@ policy slow {
     smtpd_greeting_delay 600ms
     smtpd_command_delay 200ms
     smtpd_max_recipients 2
+    smtpd_max_messages_per_minute 50
+    smtpd_max_recipients_per_hour 100
 }
 policy tlsreq {
     tls required
@@ -395,12 +397,15 @@ def run_cases(bw, ns_port, cert, key):
         assert all(s["delay_ms"] == 200 for s in tr["steps"][1:]), tr
         assert tr["steps"][-1]["code"] == 452 and \
             "smtpd_max_recipients 2" in tr["steps"][-1]["why"], tr
+        # the per-host rates are the counter owner's: named, not counted
+        assert "smtpd_max_messages_per_minute 50" in tr["steps"][2]["why"]
+        assert "smtpd_max_recipients_per_hour 100" in tr["steps"][3]["why"]
         real = real_session(bw, SLOW, bw.public_port, rcpts=rc)
         assert real["banner_wait"] >= 0.55, real
         compare(tr, real)
     t.run("tarpit policy: the trace's greeting and command delays, 452 "
-          "on the third recipient; a real session waits and gets the same",
-          tarpit)
+          "on the third recipient, the per-host rates named; a real "
+          "session waits and gets the same", tarpit)
 
     def tls_required():
         rc = ["a@example.org", "x@elsewhere.example"]
