@@ -340,7 +340,10 @@ def median_of(repeat, run_one):
 
 
 def _proc_cpu(pid):
-    """CPU seconds (user + system) of one live process, 0 if gone."""
+    """CPU seconds (user + system) of one live process, 0 if gone (or
+    None: no such process)."""
+    if pid is None:
+        return 0.0
     try:
         with open("/proc/%d/stat" % pid) as f:
             st = f.read()
@@ -363,7 +366,8 @@ def _machine_cpu():
 class CpuMeter:
     """Where the CPU of a timed run went, from the kernel's own counters:
     the whole machine (/proc/stat), the sink (its /proc/PID/stat) and
-    smtp-source (this process's reaped children).  The MTA is charged with
+    smtp-source (this process's reaped children); sink_pid None: no sink
+    (bench/accept).  The MTA is charged with
     the rest, which also holds this script's polling and kernel threads
     (disk writeback), so the MTA figure is an upper bound."""
 
