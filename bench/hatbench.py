@@ -289,6 +289,28 @@ class ProcMeter:
         return r
 
 
+def wait_quiet(args):
+    """With --quiet F: wait (at most --quiet-max s) until the machine is
+    at least F idle over 5 s, so that a point is not measured while
+    another user compiles; returns a note for the report."""
+    if not args.quiet:
+        return ""
+    t0 = time.monotonic()
+    while True:
+        b0, a0 = bl._machine_cpu()
+        time.sleep(5)
+        b1, a1 = bl._machine_cpu()
+        idle = 1 - (b1 - b0) / (a1 - a0) if a1 > a0 else 1.0
+        waited = time.monotonic() - t0
+        if idle >= args.quiet:
+            return "waited %.0f s for %.0f%% idle" % (waited, 100 * idle)
+        if waited >= args.quiet_max:
+            bl.log("machine still busy (%.0f%% idle) after %.0f s: "
+                   "measuring anyway" % (100 * idle, waited))
+            return "NOT QUIET: %.0f%% idle after %.0f s" % (100 * idle,
+                                                            waited)
+
+
 BW_DAEMONS = ("smtpd", "queued", "dnscached", "controld")
 
 
@@ -371,6 +393,7 @@ class HatResult:
         self.rep_lookups = None
         self.check = ""         # the connect line of one client
         self.short = False      # shorter than --hat-seconds
+        self.quiet = ""         # wait_quiet()'s note
         self.error = None
 
     @property
@@ -396,6 +419,7 @@ def hat_measure(ctx, with_hat, rep):
         # the warm-up's rate includes the start: aim a little long
         n = a.messages or int(res.warmup / el * a.hat_seconds * 1.25)
         n = max(n - n % 100, 1000)
+        res.quiet = wait_quiet(a)
         before = counters(inst)
         bl.log("HAT run, %s, %d sessions from %d addresses: %d messages "
                "(warm-up %d)" % (res.variant, a.hat_sessions,
@@ -518,7 +542,8 @@ def hat_report(ctx, results):
         note = ""
         if r.ok:
             note = ("SHORTER THAN %.0f s; " % a.hat_seconds
-                    if r.short else "") + cpu_text(r, r.messages)
+                    if r.short else "") + cpu_text(r, r.messages) + \
+                ("; " + r.quiet if r.quiet else "")
             if r.dns.get("queries") is not None and r.conns:
                 note += "; dnscached %.2f queries/conn, %d upstream" % (
                     r.dns["queries"] / r.conns,
@@ -694,6 +719,7 @@ class WaveResult:
         self.wave_stats = {}
         self.wave_msgs = None   # wave messages accepted in the window
         self.check = ""
+        self.quiet = ""         # wait_quiet()'s note
         self.error = None
 
     @property
@@ -723,6 +749,7 @@ def wave_measure(ctx, rep):
                       a.wave_interval)
         smtpd = inst.bw.pid("smtpd")
         probe.run(count=200)                    # warm-up
+        res.quiet = wait_quiet(a)
         pids = daemon_pids(inst)
         pids["ldns-testns"] = ctx.dns.pid
         bl.log("spam-wave run %d: trusted client alone, %ds" % (
@@ -900,6 +927,8 @@ def wave_report(ctx, results):
                          r.wave_msgs, s.get("refused"), s.get("errors")))
         if r.check:
             L.append("    connect line of a wave client: %s" % r.check)
+        if r.quiet:
+            L.append("    before the run: %s" % r.quiet)
         if r.error:
             L.append("    ERROR: %s" % r.error.splitlines()[0])
     L.append("")
