@@ -175,12 +175,12 @@ class WaveClient:
     """tarpit_wave.py as a child process; a thread keeps its last status
     line and the medians it reported."""
 
-    def __init__(self, port, sessions, addrs, ramp, size, rcpt):
+    def __init__(self, port, sessions, addrs, ramp, size, rcpt, jitter):
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(BENCHDIR, "tarpit_wave.py"),
              "--port", str(port), "--sessions", str(sessions),
              "--sources", ",".join(addrs), "--ramp", str(ramp),
-             "--size", str(size), "--rcpt", rcpt],
+             "--size", str(size), "--rcpt", rcpt, "--jitter", str(jitter)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL, start_new_session=True, text=True)
         self.lock = threading.Lock()
@@ -762,7 +762,7 @@ def wave_measure(ctx, rep):
         bl.log("spam-wave run %d: %d tarpitted sessions from %d addresses"
                % (rep + 1, a.wave_sessions, len(ctx.wave_addrs)))
         wave = WaveClient(inst.port, a.wave_sessions, ctx.wave_addrs,
-                          a.wave_ramp, a.wave_size, ctx.rcpt)
+                          a.wave_ramp, a.wave_size, ctx.rcpt, a.wave_jitter)
         pids["wave"] = wave.pid
 
         def held():
@@ -771,6 +771,9 @@ def wave_measure(ctx, rep):
                 (smtpd_active(inst) or 0) >= a.wave_sessions
         bl.wait_for(held, RAMP_TIMEOUT, "%d wave sessions held" %
                     a.wave_sessions, 0.5)
+        # past the banners of the last ones: the window sees the tarpit's
+        # command delays and the wave's first messages, not a ramp
+        time.sleep(a.wave_settle)
         t_wave = wave.status().get("t", 0)
         acc0 = counters(inst).get("smtpd", {}).get("messages_accepted", 0)
         bl.log("spam-wave run %d: trusted client with the wave, %ds" % (
@@ -861,11 +864,15 @@ def wave_report(ctx, results):
               "the delays a -8.0 host would get (banner after 10 s, 5 s " \
               "before each reply)"
     L.append("wave: tarpit_wave.py (one asyncio loop), %d sessions from "
-             "%d addresses 127.0.%d.1-..., %d each; each goes banner, "
-             "EHLO, MAIL, RCPT, DATA, %d bytes, QUIT at the tarpit's pace "
-             "and is replaced when it ends" % (
+             "%d addresses 127.0.%d.1-..., %d each, opened at %.0f/s; each "
+             "goes banner, EHLO, MAIL, RCPT, DATA, %d bytes, QUIT at the "
+             "tarpit's pace and is replaced when it ends; a connection's "
+             "first session pauses up to %.0f s after the banner so that "
+             "the sessions do not move in lock step; the run with the wave "
+             "starts %.0f s after all are held" % (
                  a.wave_sessions, len(ctx.wave_addrs), WAVE_SOURCE_OCTET,
-                 WAVE_PER_SOURCE, a.wave_size))
+                 WAVE_PER_SOURCE, a.wave_ramp, a.wave_size,
+                 a.wave_jitter, a.wave_settle))
     L.append("tarpit: " + how)
     L.append("trusted: %s, sender_group TRUSTED (network %s/32) -> policy "
              "trusted (relay, no delay), one message of %d bytes at a time "
@@ -920,11 +927,12 @@ def wave_report(ctx, results):
             s, w = r.wave_status, r.wave_stats
             L.append("    wave: open at least %s of %d during the run, "
                      "median banner wait %s s, reply wait %s s, %s wave "
-                     "messages accepted during the run, %s refused, %s "
-                     "failed" % (
+                     "messages accepted during the run (%.1f/s), %s "
+                     "refused, %s failed" % (
                          w.get("open_min"), a.wave_sessions,
                          w.get("banner_wait"), w.get("reply_wait"),
-                         r.wave_msgs, s.get("refused"), s.get("errors")))
+                         r.wave_msgs, r.wave_msgs / r.cpu_wave["wall"],
+                         s.get("refused"), s.get("errors")))
         if r.check:
             L.append("    connect line of a wave client: %s" % r.check)
         if r.quiet:

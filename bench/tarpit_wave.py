@@ -10,6 +10,11 @@ server allows -- banner, EHLO, MAIL, RCPT, DATA, a small message, QUIT --
 as a patient spam engine would, and is replaced by a new one from the same
 address when it ends, so the number held stays at --sessions.
 
+A connection's first session pauses for a random time, up to --jitter
+seconds, after its banner: without it the sessions opened in the same
+seconds would reach DATA in lock step, and the wave would be a burst of
+messages every session length instead of a steady trickle.
+
 Every second one JSON line goes to stdout: open connections, banners
 received, messages accepted, errors, and the median wait for a banner and
 for a command reply since the last line (the tarpit's delays as the client
@@ -19,6 +24,7 @@ sees them).  Stops on SIGTERM or SIGINT, closing every connection.
 import argparse
 import asyncio
 import json
+import random
 import signal
 import statistics
 import sys
@@ -69,7 +75,7 @@ class Wave:
         if code != want:
             raise ConnectionError("%r got %d" % (data[:20], code))
 
-    async def session(self, src):
+    async def session(self, src, pause):
         a = self.args
         t0 = time.monotonic()
         reader, writer = await asyncio.wait_for(asyncio.open_connection(
@@ -86,6 +92,8 @@ class Wave:
                 return
             self.banners += 1
             self.banner_waits.append(time.monotonic() - t0)
+            if pause > 0:
+                await asyncio.sleep(pause)
             await self.step(reader, writer, b"EHLO bot.wave.example\r\n",
                             250)
             await self.step(reader, writer,
@@ -104,9 +112,11 @@ class Wave:
     async def slot(self, i, delay):
         await asyncio.sleep(delay)
         src = self.args.sources[i % len(self.args.sources)]
+        pause = random.uniform(0, self.args.jitter)
         while not self.stopping:
             try:
-                await self.session(src)
+                await self.session(src, pause)
+                pause = 0
             except (OSError, ConnectionError, asyncio.TimeoutError,
                     asyncio.IncompleteReadError, ValueError) as e:
                 if self.stopping:
@@ -167,10 +177,15 @@ def main(argv):
     ap.add_argument("--size", type=int, default=2048,
                     help="message size in bytes")
     ap.add_argument("--rcpt", default="rcpt@example.org")
+    ap.add_argument("--jitter", type=float, default=30.0,
+                    help="a connection's first session pauses up to this "
+                    "many seconds after the banner (default 30)")
     args = ap.parse_args(argv)
     args.sources = [x for x in args.sources.split(",") if x]
-    if not args.sources or args.sessions < 1 or args.ramp <= 0:
-        ap.error("need sources, sessions >= 1 and ramp > 0")
+    if not args.sources or args.sessions < 1 or args.ramp <= 0 or \
+            not 0 <= args.jitter < 250:
+        ap.error("need sources, sessions >= 1, ramp > 0 and jitter "
+                 "from 0 to 250 s (under the server's 5-minute timeout)")
     asyncio.run(Wave(args).run())
     return 0
 
