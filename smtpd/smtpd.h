@@ -165,7 +165,9 @@ struct smtpd_session {
 	char			 rate_rcpt[BW_ADDR_MAX];	/* RCPT waiting
 						   for its count */
 	struct smtp_rcpt_params	 rate_rp;
-	int			 cmd_delayed;	/* the tarpit pause before the
+	int			 cmd_delayed;
+	int			 timer_bdat;	/* the command timer is BDAT's
+						   whole-data deadline */	/* the tarpit pause before the
 						   next command is over */
 	uint64_t		 id;		/* for logs */
 	int			 probe;		/* bwctl trace: no client, no

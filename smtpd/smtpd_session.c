@@ -137,8 +137,11 @@ smtpd_session_cmd_deadline(struct smtpd_session *s)
 			    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_COMMAND) :
 			    SMTPD_LIM(s, LIM_SMTPD_TIMEOUT_GREETING);
 
-	/* between BDAT chunks the whole-data deadline may come first */
-	if (s->bdat && smtpd_bdat_left_ms(s) < ms)
+	/* between BDAT chunks the whole-data deadline may come first; the
+	 * timer says which one it was (it may fire a millisecond before
+	 * bw_now_ms() reaches the deadline) */
+	s->timer_bdat = s->bdat && smtpd_bdat_left_ms(s) < ms;
+	if (s->timer_bdat)
 		ms = smtpd_bdat_left_ms(s);
 	smtpd_session_timer_arm(s, ms);
 }
@@ -1529,7 +1532,7 @@ smtpd_session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		smtpd_session_process(s);
 		break;
 	case SMTPD_PH_CMD:
-		if (s->bdat && smtpd_bdat_left_ms(s) == 0) {
+		if (s->bdat && (s->timer_bdat || smtpd_bdat_left_ms(s) == 0)) {
 			/* between the chunks of a BDAT message */
 			smtpd_session_data_timeout(s);
 			break;
