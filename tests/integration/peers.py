@@ -105,6 +105,22 @@ class Sink:
             self.out.close()
 
 
+def received(sink, tag, timeout=30):
+    """Our Received: field (smtp-sink adds its own above it) of the
+    message with Subject tag at sink, unfolded into one line."""
+    def find():
+        for m in sink.messages():
+            if "Subject: %s\n" % tag in m.replace("\r\n", "\n"):
+                return m
+        return None
+    m = bwtest.wait_for(find, timeout, what="message %s at the sink" % tag)
+    for hdr in re.findall(r"^Received: from .*?(?=^\S)",
+                          m.replace("\r\n", "\n"), re.M | re.S):
+        if "(Breakwater)" in hdr:
+            return " ".join(hdr.split())
+    raise AssertionError("no Received: of ours in %r" % m[:800])
+
+
 def main_with_sink(t, name, config_text, run_cases):
     """A whole test program: every daemon with config_text(bw, sink_port),
     one smtp-sink on a free 127.0.0.1 port, run_cases(bw, sink); then every
