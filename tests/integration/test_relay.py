@@ -407,7 +407,10 @@ def run_cases(bw, sinks):
 
     def gateway():
         send(bw, ["a@gw" + D], sender="bob@gwsender" + D)
-        bwtest.wait_for(lambda: s51.count() == 1, 15, what="gw message")
+        # smtp-sink creates the dump file before it writes it: wait for
+        # the headers, not for the file
+        bwtest.wait_for(lambda: s51.count() == 1 and "X-Helo-Args:" in
+                        (s51.messages() or [""])[0], 15, what="gw message")
         m = s51.messages()[0]
         assert "X-Client-Addr: 127.0.4.50" in m, m[:600]
         assert "X-Helo-Args: gw.breakwater.example" in m, m[:600]
