@@ -15,20 +15,33 @@ FREE_PORT_RANGE = (20000, 32000)
 FREE_PORT_TRIES = 200
 
 
+_GIVEN = set()      # ports handed out by this process: never twice
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that is free right now on host."""
+    """A TCP port that is free right now on host, and not one this
+    process was already given (a test asks for several before anything
+    binds them; two random picks may be the same port)."""
     lo, hi = FREE_PORT_RANGE
     for _ in range(FREE_PORT_TRIES):
         port = random.randint(lo, hi)
+        if port in _GIVEN:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind((host, port))
             except OSError:
                 continue
+            _GIVEN.add(port)
             return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(FREE_PORT_TRIES):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
+    raise RuntimeError("no free port on %s" % host)
 
 
 def port_open(port, host="127.0.0.1"):
