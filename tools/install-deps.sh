@@ -9,14 +9,17 @@
 # tests/integration/test_package.py); clang and its runtime (libFuzzer,
 # sanitizers) run tools/fuzz.sh; haproxy is the load balancer in front of
 # smtpd in tests/integration/test_proxy.py (PROXY protocol v1 and v2), run
-# by the test itself, never as a service.
+# by the test itself, never as a service; unbound (a validating resolver)
+# and nsd (an authoritative server for DNSSEC-signed test zones) serve the
+# DANE and MTA-STS tests, python3-aiosmtpd the scripted receivers of the
+# outbound tests, each started by its test, never as a service.
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
 systemd passwd util-linux debhelper dpkg-dev fakeroot lintian
-clang libclang-rt-14-dev haproxy"
+clang libclang-rt-14-dev haproxy unbound nsd python3-aiosmtpd"
 
 missing=""
 for p in $PKGS; do
@@ -52,6 +55,12 @@ if command -v postfix >/dev/null 2>&1; then
 fi
 # Nor a system HAProxy: the proxy test starts its own.
 if command -v systemctl >/dev/null 2>&1; then
-	systemctl disable --now haproxy >/dev/null 2>&1 || true
+	systemctl disable --now haproxy unbound nsd >/dev/null 2>&1 || true
+fi
+# Without systemd the package scripts may still have started them.
+if command -v pkill >/dev/null 2>&1; then
+	for d in unbound nsd; do
+		pkill -x "$d" >/dev/null 2>&1 || true
+	done
 fi
 exit 0
