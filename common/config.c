@@ -57,6 +57,7 @@ config_defaults(struct bw_config *cfg)
 	    sizeof(cfg->bounce_gateway));
 	strlcpy(cfg->default_profile, BW_PROFILE_DEFAULT,
 	    sizeof(cfg->default_profile));
+	config_dest_opts_default(&cfg->dest_opts);
 	if (gethostname(cfg->hostname, sizeof(cfg->hostname)) == -1)
 		cfg->hostname[0] = '\0';
 	cfg->hostname[sizeof(cfg->hostname) - 1] = '\0';

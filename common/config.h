@@ -90,6 +90,9 @@ enum bw_limit_id {
 	LIM_DELIVER_IDLE_KEEP,		/* ms an idle connection waits for a job */
 	LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN,
 	LIM_DELIVER_MAX_MESSAGES_PER_CONNECTION,
+	LIM_DELIVER_MAX_RECIPIENTS_PER_MESSAGE,	/* RCPTs per transaction */
+	LIM_DELIVER_MAX_MESSAGES_PER_MINUTE,	/* transactions started per
+						   (gateway, domain); 0 off */
 	LIM_DELIVER_MAX_JOBS_PER_DOMAIN,	/* jobs queued sends ahead to one domain */
 	LIM_DELIVER_MAX_JOBS_PER_WORKER,	/* jobs in flight to one deliverd worker */
 	LIM_DELIVER_BDAT_CHUNK_SIZE,	/* bytes per outbound BDAT chunk */
@@ -321,25 +324,64 @@ struct bw_listener_conf {
 TAILQ_HEAD(bw_listener_list, bw_listener_conf);
 
 /*
+ * The outbound settings of a destination that are not limits: TLS policy,
+ * IPv6, MTA-STS.  At the top level they are the default of every
+ * destination; a destination block sets some of them over it.
+ */
+enum bw_dest_tls {
+	BW_DEST_TLS_NONE = 0,	/* never STARTTLS */
+	BW_DEST_TLS_MAY,	/* STARTTLS when offered, no checks */
+	BW_DEST_TLS_ENCRYPT,	/* no delivery without TLS */
+	BW_DEST_TLS_VERIFY,	/* certificate chain and name checked */
+	BW_DEST_TLS_DANE,	/* RFC 7672 when TLSA exists, else may */
+};
+const char	*config_dest_tls_name(enum bw_dest_tls);
+
+struct bw_dest_opts {		/* resolved: block over global */
+	enum bw_dest_tls	 tls;
+	char			 tls_ca_file[PATH_MAX];	/* "" system store */
+	int			 ipv6;		/* AAAA records used */
+	int			 mta_sts;	/* RFC 8461 honoured */
+};
+/* Which of them a block sets itself (bw_dest_conf.opts_set). */
+#define BW_DEST_OPT_TLS		0x01
+#define BW_DEST_OPT_TLS_CA_FILE	0x02
+#define BW_DEST_OPT_IPV6	0x04
+#define BW_DEST_OPT_MTA_STS	0x08
+
+#define BW_DEST_GATEWAYS_MAX	8	/* "gateway NAME ..." in one block */
+
+/*
  * destination DOMAIN [DOMAIN ...] { LIMIT VALUE ... }
  * Limits of the delivery to those domains (rows with the destination
- * scope).  "example.org" matches that domain, "*.example.org" (or
- * ".example.org") its subdomains; the most specific pattern wins: exact,
- * then the longest suffix.  Lower-cased.
+ * scope) and the outbound settings above.  "example.org" matches that
+ * domain, "*.example.org" (or ".example.org") its subdomains; the most
+ * specific pattern wins: exact, then the longest suffix.  Lower-cased.
+ * "gateway NAME ..." in the block: it applies to the queues of those
+ * virtual gateways only, and at the same pattern it beats a block
+ * without gateways.
  */
 struct bw_dest_conf {
 	TAILQ_ENTRY(bw_dest_conf) entry;
 	char			**domains;
 	int			 ndomains;
+	char			 gateways[BW_DEST_GATEWAYS_MAX][BW_NAME_MAX];
+	int			 ngateways;	/* 0: every gateway */
+	int			 gateways_line;
 	struct bw_limit_overrides lim_over;
 	struct bw_limit_set	 limits;
+	struct bw_dest_opts	 own;		/* as written in the block */
+	unsigned int		 opts_set;	/* BW_DEST_OPT_* in own */
+	struct bw_dest_opts	 opts;		/* own over the top level */
 	int			 line;
 };
 TAILQ_HEAD(bw_dest_list, bw_dest_conf);
 
-/* The sorted index of destination patterns (config_destination.c). */
+/* The sorted index of destination patterns (config_destination.c): one
+ * entry per pattern and gateway of a block ("" for a block without). */
 struct bw_dest_ref {
 	const char		*pattern;	/* "a.example", ".a.example" */
+	const char		*gateway;	/* "" every gateway */
 	struct bw_dest_conf	*dest;
 };
 
@@ -505,8 +547,9 @@ struct bw_config {
 	struct bw_policy_list	 policies;
 	struct bw_group_list	 groups;
 	struct bw_dest_list	 dests;
-	struct bw_dest_ref	*dest_index;	/* sorted by pattern */
+	struct bw_dest_ref	*dest_index;	/* sorted by pattern, gateway */
 	size_t			 ndest_index;
+	struct bw_dest_opts	 dest_opts;	/* top level: the default */
 	/* delivery */
 	char			 default_gateway[BW_NAME_MAX];
 	char			 bounce_gateway[BW_NAME_MAX];
@@ -580,11 +623,18 @@ const struct bw_limit_set *config_limits_for_listener(
 const struct bw_limit_set *config_limits_for_policy(
 	    const struct bw_config *, const char *listener,
 	    const char *policy);
+/* gateway: the queue's virtual gateway (NULL or "": blocks without
+ * "gateway" only). */
 const struct bw_limit_set *config_limits_for_destination(
-	    const struct bw_config *, const char *domain);
-/* The destination block for domain, or NULL (config_destination.c). */
+	    const struct bw_config *, const char *gateway, const char *domain);
+/* The destination block for a queue (gateway, domain), or NULL
+ * (config_destination.c). */
 const struct bw_dest_conf *config_dest_find(const struct bw_config *,
-	    const char *domain);
+	    const char *gateway, const char *domain);
+/* The outbound settings for a queue; never NULL (the top level's when no
+ * block matches).  Lives as long as cfg. */
+const struct bw_dest_opts *config_dest_opts(const struct bw_config *,
+	    const char *gateway, const char *domain);
 /* Parse text (name is used in messages); same contract as config_load. */
 int	 config_parse_text(struct bw_config *, const char *name, const char *text,
 	    const char *basedir, bw_config_error_cb errcb, void *arg);

@@ -1,9 +1,11 @@
 /*
  * Destination blocks ("destination DOMAIN [DOMAIN ...] {" ... "}"): the
  * limits of deliveries to those domains, for the rows whose scopes include
- * the destination (config_scope.c resolves each block's set).  And the
- * lookup deliverd and queued make once per agent or queue:
- * config_dest_find.
+ * the destination (config_scope.c resolves each block's set), and the
+ * outbound settings that are not limits (tls, tls_ca_file, ipv6,
+ * mta_sts), which the top level also holds as the default of every
+ * destination.  And the lookup deliverd and queued make once per agent or
+ * queue: config_dest_find, config_dest_opts.
  *
  * A pattern is a domain ("example.org": that domain) or "*.example.org"
  * (".example.org" is the same): its subdomains, as accept_domains writes
@@ -13,14 +15,24 @@
  * so a lookup costs a binary search per label of the domain, whatever the
  * number of blocks.
  *
+ * "gateway NAME ..." in a block limits it to the queues of those virtual
+ * gateways (names checked against the gateway blocks after the last line).
+ * The index holds one entry per pattern and gateway ("" for a block
+ * without); at one pattern the entry of the queue's gateway is looked up
+ * first, then "", before the next shorter suffix: a more specific pattern
+ * beats a gateway match, and at the same specificity the block naming the
+ * gateway wins.
+ *
  * Input is untrusted: blocks are bounded by BW_CONFIG_DESTS_MAX, the
- * domains of one block by BW_CONFIG_LIST_MAX; a domain in two blocks (or
+ * domains of one block by BW_CONFIG_LIST_MAX, its gateways by
+ * BW_DEST_GATEWAYS_MAX; a domain in two blocks for the same gateway (or
  * twice in one) is an error.
  */
 #include "bw_autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 #include "config.h"
@@ -130,7 +142,142 @@ config_dest_open(struct config_parser *p)
 	}
 }
 
-/* A statement inside a destination block: limits only. */
+static const char *const config_dest_tls_names[] = {
+	"none", "may", "encrypt", "verify", "dane"
+};
+
+const char *
+config_dest_tls_name(enum bw_dest_tls t)
+{
+	if ((unsigned int)t >= sizeof(config_dest_tls_names) /
+	    sizeof(config_dest_tls_names[0]))
+		return "?";
+	return config_dest_tls_names[t];
+}
+
+/* The built-in outbound settings: opportunistic TLS, IPv6, no MTA-STS. */
+void
+config_dest_opts_default(struct bw_dest_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->tls = BW_DEST_TLS_MAY;
+	o->ipv6 = 1;
+	o->mta_sts = 0;
+}
+
+/*
+ * tls, tls_ca_file, ipv6, mta_sts VALUE into o (the top level's or a
+ * block's own), with the BW_DEST_OPT_* bit into *set.  Returns 0 if the
+ * keyword is none of them, 1 if it was handled (errors reported).
+ */
+int
+config_dest_opt_stmt(struct config_parser *p, struct bw_dest_opts *o,
+    unsigned int *set)
+{
+	const char	*k = p->tok[0].s, *v;
+	char		 e[CONFIG_ESC_MAX];
+	unsigned int	 bit;
+	size_t		 i;
+	int		 yn;
+
+	if (strcmp(k, "tls") == 0)
+		bit = BW_DEST_OPT_TLS;
+	else if (strcmp(k, "tls_ca_file") == 0)
+		bit = BW_DEST_OPT_TLS_CA_FILE;
+	else if (strcmp(k, "ipv6") == 0)
+		bit = BW_DEST_OPT_IPV6;
+	else if (strcmp(k, "mta_sts") == 0)
+		bit = BW_DEST_OPT_MTA_STS;
+	else
+		return 0;
+	if (config_args(p, 1) == -1)
+		return 1;
+	v = p->tok[1].s;
+	switch (bit) {
+	case BW_DEST_OPT_TLS:
+		for (i = 0; i < sizeof(config_dest_tls_names) /
+		    sizeof(config_dest_tls_names[0]); i++)
+			if (strcasecmp(v, config_dest_tls_names[i]) == 0)
+				break;
+		if (i == sizeof(config_dest_tls_names) /
+		    sizeof(config_dest_tls_names[0])) {
+			config_error(p, p->line, "tls: \"%s\" is not none, "
+			    "may, encrypt, verify or dane",
+			    config_esc(e, sizeof(e), v));
+			return 1;
+		}
+		o->tls = (enum bw_dest_tls)i;
+		break;
+	case BW_DEST_OPT_TLS_CA_FILE:
+		/* "" puts the system trust store back (in a block) */
+		if (v[0] == '\0')
+			o->tls_ca_file[0] = '\0';
+		else if (config_path(p, v, o->tls_ca_file,
+		    sizeof(o->tls_ca_file)) == -1)
+			return 1;
+		break;
+	default:
+		if ((yn = config_yesno(v)) == -1) {
+			config_error(p, p->line, "%s: expected yes or no, not "
+			    "\"%s\"", k, config_esc(e, sizeof(e), v));
+			return 1;
+		}
+		if (bit == BW_DEST_OPT_IPV6)
+			o->ipv6 = yn;
+		else
+			o->mta_sts = yn;
+		break;
+	}
+	if (set != NULL)
+		*set |= bit;
+	return 1;
+}
+
+/* "gateway NAME [NAME ...]" in a block: names checked after the file. */
+static void
+config_dest_gateways(struct config_parser *p, struct bw_dest_conf *d)
+{
+	char	 e[CONFIG_ESC_MAX];
+	int	 i, j;
+
+	if (p->ntok < 2) {
+		config_error(p, p->line, "gateway: expected \"gateway NAME "
+		    "[NAME ...]\" (the virtual gateways this block is for)");
+		return;
+	}
+	if (d->gateways_line != 0) {
+		config_error(p, p->line, "gateway: already set at line %d",
+		    d->gateways_line);
+		return;
+	}
+	if (p->ntok - 1 > BW_DEST_GATEWAYS_MAX) {
+		config_error(p, p->line, "gateway: too many gateways (max %d)",
+		    BW_DEST_GATEWAYS_MAX);
+		return;
+	}
+	for (i = 1; i < p->ntok; i++) {
+		if (!config_name_valid(p->tok[i].s, BW_NAME_MAX)) {
+			config_error(p, p->line, "gateway: bad name \"%s\"",
+			    config_esc(e, sizeof(e), p->tok[i].s));
+			d->ngateways = 0;
+			return;
+		}
+		for (j = 0; j < d->ngateways; j++)
+			if (strcmp(d->gateways[j], p->tok[i].s) == 0)
+				break;
+		if (j < d->ngateways) {
+			config_error(p, p->line, "gateway: %s listed twice",
+			    p->tok[i].s);
+			continue;
+		}
+		strlcpy(d->gateways[d->ngateways++], p->tok[i].s,
+		    BW_NAME_MAX);
+	}
+	d->gateways_line = p->line;
+}
+
+/* A statement inside a destination block: limits, the outbound settings,
+ * the gateways it is for. */
 void
 config_dest_stmt(struct config_parser *p)
 {
@@ -139,13 +286,20 @@ config_dest_stmt(struct config_parser *p)
 
 	if (config_limit_stmt(p, BW_SCOPE_DESTINATION, &p->dest->lim_over))
 		return;
+	if (config_dest_opt_stmt(p, &p->dest->own, &p->dest->opts_set))
+		return;
+	if (strcmp(k, "gateway") == 0) {
+		config_dest_gateways(p, p->dest);
+		return;
+	}
 	if (config_is_global(k))
 		config_error(p, p->line, "%s: a global setting, not valid "
 		    "inside destination \"%s\"", k,
 		    config_dest_name(p->dest));
 	else
 		config_error(p, p->line, "unknown destination keyword \"%s\" "
-		    "(a destination block holds limits)",
+		    "(a destination block holds limits, tls, tls_ca_file, "
+		    "ipv6, mta_sts and gateway)",
 		    config_esc(e, sizeof(e), k));
 }
 
@@ -175,26 +329,62 @@ config_dest_ref_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(ra->pattern, rb->pattern)) != 0)
 		return c;
+	if ((c = strcmp(ra->gateway, rb->gateway)) != 0)
+		return c;
 	/* blocks in file order, so that the later one is reported */
 	return (ra->dest->line > rb->dest->line) -
 	    (ra->dest->line < rb->dest->line);
 }
 
-/* After the last line: the sorted index; a pattern in two places is an
- * error (at the later block). */
+/*
+ * After the last line, per block: its gateways exist, and its outbound
+ * settings are its own over the top level's (which may come later in the
+ * file than the block).
+ */
+static void
+config_dest_resolve(struct config_parser *p)
+{
+	struct bw_config	*cfg = p->cfg;
+	struct bw_dest_conf	*d;
+	int			 i;
+
+	TAILQ_FOREACH(d, &cfg->dests, entry) {
+		for (i = 0; i < d->ngateways; i++)
+			if (config_gateway_get(cfg, d->gateways[i]) == NULL)
+				config_error(p, d->gateways_line, "destination "
+				    "%s: no gateway \"%s\"",
+				    config_dest_name(d), d->gateways[i]);
+		d->opts = cfg->dest_opts;
+		if (d->opts_set & BW_DEST_OPT_TLS)
+			d->opts.tls = d->own.tls;
+		if (d->opts_set & BW_DEST_OPT_TLS_CA_FILE)
+			memcpy(d->opts.tls_ca_file, d->own.tls_ca_file,
+			    sizeof(d->opts.tls_ca_file));
+		if (d->opts_set & BW_DEST_OPT_IPV6)
+			d->opts.ipv6 = d->own.ipv6;
+		if (d->opts_set & BW_DEST_OPT_MTA_STS)
+			d->opts.mta_sts = d->own.mta_sts;
+	}
+}
+
+/* After the last line: the blocks' settings and the sorted index; a
+ * pattern in two places for one gateway is an error (at the later
+ * block). */
 void
 config_dest_index(struct config_parser *p)
 {
 	struct bw_config	*cfg = p->cfg;
 	struct bw_dest_conf	*d;
 	size_t			 n = 0, i;
-	int			 j;
+	int			 j, g;
 
+	config_dest_resolve(p);
 	free(cfg->dest_index);
 	cfg->dest_index = NULL;
 	cfg->ndest_index = 0;
 	TAILQ_FOREACH(d, &cfg->dests, entry)
-		n += (size_t)d->ndomains;
+		n += (size_t)d->ndomains *
+		    (size_t)(d->ngateways > 0 ? d->ngateways : 1);
 	if (n == 0)
 		return;
 	if ((cfg->dest_index = calloc(n, sizeof(*cfg->dest_index))) == NULL) {
@@ -204,8 +394,13 @@ config_dest_index(struct config_parser *p)
 	n = 0;
 	TAILQ_FOREACH(d, &cfg->dests, entry)
 		for (j = 0; j < d->ndomains; j++) {
-			cfg->dest_index[n].pattern = d->domains[j];
-			cfg->dest_index[n++].dest = d;
+			g = 0;
+			do {
+				cfg->dest_index[n].pattern = d->domains[j];
+				cfg->dest_index[n].gateway = d->ngateways > 0 ?
+				    d->gateways[g] : "";
+				cfg->dest_index[n++].dest = d;
+			} while (++g < d->ngateways);
 		}
 	qsort(cfg->dest_index, n, sizeof(*cfg->dest_index),
 	    config_dest_ref_cmp);
@@ -214,22 +409,28 @@ config_dest_index(struct config_parser *p)
 		const struct bw_dest_ref *a = &cfg->dest_index[i - 1];
 		const struct bw_dest_ref *b = &cfg->dest_index[i];
 		const char		 *pat = b->pattern;
+		const char		 *gw = b->gateway;
 
-		if (strcmp(a->pattern, b->pattern) != 0)
+		if (strcmp(a->pattern, b->pattern) != 0 ||
+		    strcmp(a->gateway, b->gateway) != 0)
 			continue;
 		if (a->dest == b->dest)
 			config_error(p, b->dest->line, "destination: %s%s "
 			    "listed twice", pat[0] == '.' ? "*" : "", pat);
 		else
-			config_error(p, b->dest->line, "destination: %s%s is "
-			    "already in the destination block at line %d",
-			    pat[0] == '.' ? "*" : "", pat, a->dest->line);
+			config_error(p, b->dest->line, "destination: %s%s%s%s "
+			    "is already in the destination block at line %d",
+			    pat[0] == '.' ? "*" : "", pat,
+			    gw[0] != '\0' ? " for gateway " : "", gw,
+			    a->dest->line);
 	}
 }
 
-/* The block whose pattern is exactly key, or NULL. */
+/* The block whose pattern is exactly key for gateway gw ("": for every
+ * gateway), or NULL. */
 static struct bw_dest_conf *
-config_dest_lookup(const struct bw_config *cfg, const char *key)
+config_dest_lookup(const struct bw_config *cfg, const char *key,
+    const char *gw)
 {
 	size_t	 lo = 0, hi = cfg->ndest_index, mid;
 	int	 c;
@@ -237,6 +438,8 @@ config_dest_lookup(const struct bw_config *cfg, const char *key)
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if ((c = strcmp(key, cfg->dest_index[mid].pattern)) == 0)
+			c = strcmp(gw, cfg->dest_index[mid].gateway);
+		if (c == 0)
 			return cfg->dest_index[mid].dest;
 		if (c < 0)
 			hi = mid;
@@ -246,9 +449,23 @@ config_dest_lookup(const struct bw_config *cfg, const char *key)
 	return NULL;
 }
 
+/* One pattern: the block for the queue's gateway, else the one for every
+ * gateway. */
+static struct bw_dest_conf *
+config_dest_lookup_gw(const struct bw_config *cfg, const char *key,
+    const char *gw)
+{
+	struct bw_dest_conf	*d;
+
+	if (gw[0] != '\0' && (d = config_dest_lookup(cfg, key, gw)) != NULL)
+		return d;
+	return config_dest_lookup(cfg, key, "");
+}
+
 /* Exact domain first, then ".rest" for each shorter suffix, longest first. */
 const struct bw_dest_conf *
-config_dest_find(const struct bw_config *cfg, const char *domain)
+config_dest_find(const struct bw_config *cfg, const char *gateway,
+    const char *domain)
 {
 	struct bw_dest_conf	*d;
 	char			 key[BW_DOMAIN_MAX + 2];
@@ -257,6 +474,8 @@ config_dest_find(const struct bw_config *cfg, const char *domain)
 
 	if (domain == NULL || cfg->ndest_index == 0)
 		return NULL;
+	if (gateway == NULL)
+		gateway = "";
 	len = strlen(domain);
 	if (len > 0 && domain[len - 1] == '.')
 		len--;
@@ -266,12 +485,23 @@ config_dest_find(const struct bw_config *cfg, const char *domain)
 	memcpy(key + 1, domain, len);
 	key[len + 1] = '\0';
 	bw_lowercase(key + 1, key + 1, len + 1);
-	if ((d = config_dest_lookup(cfg, key + 1)) != NULL)
+	if ((d = config_dest_lookup_gw(cfg, key + 1, gateway)) != NULL)
 		return d;
 	/* "a.b.example" tries ".b.example", then ".example" */
 	for (dot = strchr(key + 1, '.'); dot != NULL;
 	    dot = strchr(dot + 1, '.'))
-		if ((d = config_dest_lookup(cfg, dot)) != NULL)
+		if ((d = config_dest_lookup_gw(cfg, dot, gateway)) != NULL)
 			return d;
 	return NULL;
+}
+
+const struct bw_dest_opts *
+config_dest_opts(const struct bw_config *cfg, const char *gateway,
+    const char *domain)
+{
+	const struct bw_dest_conf	*d;
+
+	if ((d = config_dest_find(cfg, gateway, domain)) != NULL)
+		return &d->opts;
+	return &cfg->dest_opts;
 }

@@ -160,6 +160,9 @@ void		 config_dest_close(struct config_parser *);
 void		 config_dest_free(struct bw_dest_conf *);
 const char	*config_dest_name(const struct bw_dest_conf *);
 void		 config_dest_index(struct config_parser *);
+void		 config_dest_opts_default(struct bw_dest_opts *);
+int		 config_dest_opt_stmt(struct config_parser *,
+		    struct bw_dest_opts *, unsigned int *);
 
 /* config_hat.c */
 void		 config_policy_open(struct config_parser *);

@@ -269,6 +269,19 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    100, 1, 100000, BW_UNIT_COUNT, S_DEST,
 	    "reuses a connection for a busy domain without tripping "
 	    "receivers' per-session limits"),
+	ROW(LIM_DELIVER_MAX_RECIPIENTS_PER_MESSAGE,
+	    "deliver_max_recipients_per_message",
+	    50, 1, 100000, BW_UNIT_COUNT, S_DEST,
+	    "half the 100 recipients RFC 5321 4.5.3.1.8 obliges a server to "
+	    "accept, so a compliant receiver never answers 452 too many "
+	    "recipients, and Postfix's default: receivers are used to it; a "
+	    "larger list goes as several transactions"),
+	ROW(LIM_DELIVER_MAX_MESSAGES_PER_MINUTE,
+	    "deliver_max_messages_per_minute",
+	    0, 0, 1000000, BW_UNIT_COUNT, S_DEST,
+	    "off: the connection and per-connection limits pace a busy "
+	    "destination already; set it for a receiver known to throttle "
+	    "by rate"),
 	ROW(LIM_DELIVER_MAX_JOBS_PER_DOMAIN, "deliver_max_jobs_per_domain",
 	    200, 1, 100000, BW_UNIT_COUNT, S_DEST,
 	    "enough messages ahead to keep every connection of a domain busy "

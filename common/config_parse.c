@@ -119,7 +119,8 @@ static const struct config_block_kw config_block_kws[] = {
 static const char *const config_global_kws[] = {
 	"user", "deliverd_workers", "gateway_rule", "default_gateway",
 	"bounce_gateway", "default_bounce_profile", "route", "dns_servers",
-	"reputation_zone", "dns_list", NULL
+	"reputation_zone", "dns_list", "tls", "tls_ca_file", "ipv6",
+	"mta_sts", NULL
 };
 
 /* The block that "KEYWORD NAME {" opens, or BLK_NONE. */
@@ -291,6 +292,9 @@ config_global_stmt(struct config_parser *p)
 		config_rep_stmt(p);
 		return;
 	}
+	/* tls, tls_ca_file, ipv6, mta_sts: every destination's default */
+	if (config_dest_opt_stmt(p, &cfg->dest_opts, NULL))
+		return;
 	if ((def = bw_limit_find(k)) != NULL) {
 		if (config_args(p, 1) == 0 &&
 		    config_limit_value(p, def->name, def, p->tok[1].s,

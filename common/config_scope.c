@@ -216,11 +216,12 @@ config_limits_for_policy(const struct bw_config *cfg, const char *listener,
 }
 
 const struct bw_limit_set *
-config_limits_for_destination(const struct bw_config *cfg, const char *domain)
+config_limits_for_destination(const struct bw_config *cfg,
+    const char *gateway, const char *domain)
 {
 	const struct bw_dest_conf	*d;
 
-	if ((d = config_dest_find(cfg, domain)) != NULL)
+	if ((d = config_dest_find(cfg, gateway, domain)) != NULL)
 		return &d->limits;
 	return &cfg->limits;
 }

@@ -3,7 +3,9 @@
  * parser and report every error as "file:line: message".  `bwctl config
  * limits [FILE]`: the limits table as the file resolves it -- each row's
  * top-level value and scopes, and the values each listener and
- * destination block sets.  Both run locally; controld is not involved.
+ * destination block sets (a destination also its gateways and the
+ * outbound settings it sets: tls, tls_ca_file, ipv6, mta_sts, with the
+ * top-level defaults of those on a line of their own).  Both run locally; controld is not involved.
  */
 #include "bw_autoconf.h"
 
@@ -66,11 +68,45 @@ bwctl_errors_free(struct bwctl_errors *e)
 	free(e->msgs);
 }
 
-/* The limits one block sets, as text or as a JSON object. */
+/* Outbound settings: all of o, or those in set (a block's own). */
+static void
+bwctl_dest_opts(struct evbuffer *out, struct ctl_json *j, int json,
+    const struct bw_dest_opts *o, unsigned int set)
+{
+	if (json) {
+		if (set & BW_DEST_OPT_TLS)
+			ctl_json_str(j, "tls", config_dest_tls_name(o->tls));
+		if (set & BW_DEST_OPT_TLS_CA_FILE)
+			ctl_json_str(j, "tls_ca_file", o->tls_ca_file);
+		if (set & BW_DEST_OPT_IPV6)
+			ctl_json_str(j, "ipv6", o->ipv6 ? "yes" : "no");
+		if (set & BW_DEST_OPT_MTA_STS)
+			ctl_json_str(j, "mta_sts", o->mta_sts ? "yes" : "no");
+		return;
+	}
+	if (set & BW_DEST_OPT_TLS)
+		evbuffer_add_printf(out, " tls=%s",
+		    config_dest_tls_name(o->tls));
+	if (set & BW_DEST_OPT_TLS_CA_FILE)
+		evbuffer_add_printf(out, " tls_ca_file=%s",
+		    o->tls_ca_file[0] != '\0' ? o->tls_ca_file : "\"\"");
+	if (set & BW_DEST_OPT_IPV6)
+		evbuffer_add_printf(out, " ipv6=%s", o->ipv6 ? "yes" : "no");
+	if (set & BW_DEST_OPT_MTA_STS)
+		evbuffer_add_printf(out, " mta_sts=%s",
+		    o->mta_sts ? "yes" : "no");
+}
+
+#define BWCTL_DEST_OPT_ALL	(BW_DEST_OPT_TLS | BW_DEST_OPT_TLS_CA_FILE | \
+	BW_DEST_OPT_IPV6 | BW_DEST_OPT_MTA_STS)
+
+/* The limits one block sets, as text or as a JSON object; for a
+ * destination (d not NULL) also its gateways and outbound settings. */
 static void
 bwctl_limits_block(struct evbuffer *out, struct ctl_json *j, int json,
     const char *kind, const char *name, int line,
-    const struct bw_limit_overrides *ov, const struct bw_limit_set *set)
+    const struct bw_limit_overrides *ov, const struct bw_limit_set *set,
+    const struct bw_dest_conf *d)
 {
 	int	 i;
 
@@ -85,14 +121,31 @@ bwctl_limits_block(struct evbuffer *out, struct ctl_json *j, int json,
 				ctl_json_int(j, bw_limit_defs[i].name,
 				    set->v[i]);
 		ctl_json_obj_close(j);
+		if (d != NULL) {
+			ctl_json_arr_open(j, "gateways");
+			for (i = 0; i < d->ngateways; i++)
+				ctl_json_str(j, NULL, d->gateways[i]);
+			ctl_json_arr_close(j);
+			ctl_json_obj_open(j, "outbound");
+			bwctl_dest_opts(out, j, json, &d->opts, d->opts_set);
+			ctl_json_obj_close(j);
+		}
 		ctl_json_obj_close(j);
 		return;
 	}
 	evbuffer_add_printf(out, "%s %s (line %d):", kind, name, line);
+	if (d != NULL && d->ngateways > 0) {
+		evbuffer_add_printf(out, " gateway=");
+		for (i = 0; i < d->ngateways; i++)
+			evbuffer_add_printf(out, "%s%s", i > 0 ? "," : "",
+			    d->gateways[i]);
+	}
 	for (i = 0; i < LIM__COUNT; i++)
 		if (ov->line[i] != 0)
 			evbuffer_add_printf(out, " %s=%lld",
 			    bw_limit_defs[i].name, set->v[i]);
+	if (d != NULL)
+		bwctl_dest_opts(out, j, json, &d->opts, d->opts_set);
 	evbuffer_add_printf(out, "\n");
 }
 
@@ -143,6 +196,10 @@ bwctl_config_limits(const char *path, const char *basedir, int json)
 			ctl_json_obj_close(&j);
 		}
 		ctl_json_arr_close(&j);
+		ctl_json_obj_open(&j, "outbound");
+		bwctl_dest_opts(out, &j, json, &cfg.dest_opts,
+		    BWCTL_DEST_OPT_ALL);
+		ctl_json_obj_close(&j);
 		ctl_json_arr_open(&j, "blocks");
 	} else {
 		evbuffer_add_printf(out, "%-36s %14s %-6s %s\n", "LIMIT",
@@ -156,14 +213,18 @@ bwctl_config_limits(const char *path, const char *basedir, int json)
 			    bw_scope_names(def->scopes, scopes,
 			    sizeof(scopes)));
 		}
+		evbuffer_add_printf(out, "outbound defaults:");
+		bwctl_dest_opts(out, &j, json, &cfg.dest_opts,
+		    BWCTL_DEST_OPT_ALL);
+		evbuffer_add_printf(out, "\n");
 	}
 	TAILQ_FOREACH(l, &cfg.listeners, entry)
 		bwctl_limits_block(out, &j, json, "listener", l->name, l->line,
-		    &l->lim_over, &l->limits);
+		    &l->lim_over, &l->limits, NULL);
 	TAILQ_FOREACH(d, &cfg.dests, entry)
 		bwctl_limits_block(out, &j, json, "destination",
 		    d->ndomains > 0 ? d->domains[0] : "", d->line,
-		    &d->lim_over, &d->limits);
+		    &d->lim_over, &d->limits, d);
 	if (json) {
 		ctl_json_arr_close(&j);
 		ctl_json_obj_close(&j);

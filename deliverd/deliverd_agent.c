@@ -80,7 +80,8 @@ dlv_agent_new(const char *gateway, const char *domain)
 	strlcpy(a->gateway, gateway, sizeof(a->gateway));
 	strlcpy(a->domain, domain, sizeof(a->domain));
 	a->self_pref = -1;
-	a->lim = config_limits_for_destination(dlv_env->cfg, domain);
+	a->lim = config_limits_for_destination(dlv_env->cfg, gateway,
+	    domain);
 	a->gw = config_gateway_find(dlv_env->cfg, gateway);
 	if (a->gw == NULL)
 		log_warnx("domain=%s: gateway %s is not configured, using no "
@@ -436,7 +437,8 @@ dlv_agent_reload(const struct bw_config *nc)
 
 	for (i = 0; i < DLV_AGENT_BUCKETS; i++)
 		LIST_FOREACH(a, &dlv_agents[i], hentry) {
-			a->lim = config_limits_for_destination(nc, a->domain);
+			a->lim = config_limits_for_destination(nc, a->gateway,
+			    a->domain);
 			a->gw = config_gateway_find(nc, a->gateway);
 			if (a->gw == NULL)
 				log_warnx("domain=%s: gateway %s is no longer "

@@ -234,6 +234,14 @@ open for the next message to the same domain; 0 closes it at once." ;;
 connections to one destination domain (per gateway)." ;;
 	deliver_max_messages_per_connection) echo "Messages sent over one \
 outbound connection before deliverd closes it and opens a new one." ;;
+	deliver_max_recipients_per_message) echo "Recipients in one outbound \
+transaction (RCPT TO commands between MAIL FROM and the message text); a \
+message with more is sent as several transactions, one after the other on \
+the connection, each recipient with its own result." ;;
+	deliver_max_messages_per_minute) echo "Transactions deliverd starts \
+per minute to one destination domain of one gateway, over all its \
+connections; past it the next messages wait (they do not fail). \
+0: no limit." ;;
 	deliver_max_jobs_per_domain) echo "Delivery jobs queued hands to \
 deliverd ahead for one domain; the rest wait in the queue." ;;
 	deliver_max_jobs_per_worker) echo "Delivery jobs in flight to one \

@@ -61,7 +61,8 @@ q_reload_apply(struct bw_daemon *d, struct bw_config *nc,
 	struct qsq	*q;
 
 	for (q = qsched_first(); q != NULL; q = qsched_next(q))
-		q->lim = config_limits_for_destination(nc, q->domain);
+		q->lim = config_limits_for_destination(nc, q->gateway,
+		    q->domain);
 	qhost_reload(nc);
 	return 0;
 }

@@ -115,7 +115,7 @@ qsched_queue_get(const char *gw, const char *domain)
 	}
 	strlcpy(q->gateway, gw, sizeof(q->gateway));
 	strlcpy(q->domain, domain, sizeof(q->domain));
-	q->lim = config_limits_for_destination(q_env->d.cfg, domain);
+	q->lim = config_limits_for_destination(q_env->d.cfg, gw, domain);
 	q->state = BW_QUEUE_ACTIVE;
 	TAILQ_INIT(&q->ready);
 	if ((q->ev_retry = evtimer_new(qs_base, qsched_retry_cb, q)) == NULL ||

@@ -595,6 +595,35 @@ static const struct error_case error_cases[] = {
 	  "reputation: only valid inside a listener block" },
 	{ "bad reputation", A_OPEN "  reputation often\n}\n", 1, 5,
 	  "reputation: expected yes or no, not \"often\"" },
+	{ "destination tls bad value", "destination d.example {\n"
+	  "  tls always\n}\n", 1, 2,
+	  "tls: \"always\" is not none, may, encrypt, verify or dane" },
+	{ "global tls bad value", "tls yes\n", 1, 1,
+	  "tls: \"yes\" is not none" },
+	{ "destination ipv6 not yes/no", "destination d.example {\n"
+	  "  ipv6 maybe\n}\n", 1, 2, "ipv6: expected yes or no" },
+	{ "global mta_sts not yes/no", "mta_sts 1\n", 1, 1,
+	  "mta_sts: expected yes or no" },
+	{ "tls_ca_file relative", "tls_ca_file ca.pem\n", 1, 1,
+	  "tls_ca_file: \"ca.pem\" is not an absolute path" },
+	{ "destination unknown gateway", "gateway out {\n}\n"
+	  "destination d.example {\n  gateway out nosuch\n}\n", 1, 4,
+	  "destination d.example: no gateway \"nosuch\"" },
+	{ "destination gateway without name", "destination d.example {\n"
+	  "  gateway\n}\n", 1, 2, "gateway: expected \"gateway NAME" },
+	{ "destination gateway twice", "gateway out {\n}\n"
+	  "destination d.example {\n  gateway out\n  gateway out\n}\n", 1,
+	  5, "gateway: already set at line 4" },
+	{ "destination domain twice for a gateway", "gateway out {\n}\n"
+	  "destination d.example {\n  gateway out\n}\n"
+	  "destination d.example {\n  gateway default out\n}\n", 1, 6,
+	  "destination: d.example for gateway out is already in the "
+	  "destination block at line 3" },
+	{ "destination option twice per gateway ok, limit error after",
+	  "gateway out {\n}\n"
+	  "destination d.example {\n  gateway out\n}\n"
+	  "destination d.example {\n  tls dane\n  frob 1\n}\n", 1, 8,
+	  "unknown destination keyword \"frob\"" },
 	{ "reputation timeout in a destination", "destination d.example {\n"
 	  "  smtpd_reputation_timeout 1s\n}\n", 1, 2,
 	  "smtpd_reputation_timeout cannot be set in a destination block" },
@@ -1653,13 +1682,14 @@ START_TEST(limits_resolution_order)
 	g = &cfg.limits;
 	a = config_limits_for_listener(&cfg, "a");
 	b = config_limits_for_listener(&cfg, "b");
-	d = config_limits_for_destination(&cfg, "slow.example");
+	d = config_limits_for_destination(&cfg, NULL, "slow.example");
 	ck_assert_ptr_ne(a, g);
 	ck_assert_ptr_ne(b, g);
 	ck_assert_ptr_ne(d, g);
 	ck_assert_ptr_eq(config_limits_for_listener(&cfg, "nosuch"), g);
 	ck_assert_ptr_eq(config_limits_for_listener(&cfg, NULL), g);
-	ck_assert_ptr_eq(config_limits_for_destination(&cfg, "other.example"),
+	ck_assert_ptr_eq(config_limits_for_destination(&cfg, NULL,
+	    "other.example"),
 	    g);
 	/* block over global over default */
 	ck_assert_int_eq(a->v[LIM_SMTPD_MAX_RECIPIENTS], 5);
@@ -1730,20 +1760,144 @@ START_TEST(limits_destination_match)
 	struct errs			*e = errs_new();
 
 	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
-	d = config_dest_find(&cfg, c->domain);
+	d = config_dest_find(&cfg, NULL, c->domain);
 	if (c->want_line == 0) {
 		ck_assert_msg(d == NULL, "%s: block at line %d", c->domain,
 		    d ? d->line : 0);
-		ck_assert_ptr_eq(config_limits_for_destination(&cfg,
+		ck_assert_ptr_eq(config_limits_for_destination(&cfg, NULL,
 		    c->domain), &cfg.limits);
 	} else {
 		ck_assert_msg(d != NULL, "%s: no block", c->domain);
 		ck_assert_msg(d->line == c->want_line, "%s: line %d, want %d",
 		    c->domain, d->line, c->want_line);
-		ck_assert_ptr_eq(config_limits_for_destination(&cfg,
+		ck_assert_ptr_eq(config_limits_for_destination(&cfg, NULL,
 		    c->domain), &d->limits);
 	}
-	ck_assert_ptr_null(config_dest_find(&cfg, NULL));
+	ck_assert_ptr_null(config_dest_find(&cfg, NULL, NULL));
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* Per gateway: a block naming the queue's gateway beats one without at
+ * the same pattern; a more specific pattern beats both. */
+struct dest_gw_case {
+	const char	*gateway;
+	const char	*domain;
+	int		 want_line;	/* 0: none */
+};
+
+static const struct dest_gw_case dest_gw_cases[] = {
+	{ NULL, "a.example", 3 },
+	{ "", "a.example", 3 },
+	{ "default", "a.example", 3 },
+	{ "out", "a.example", 6 },
+	{ "OUT", "a.example", 3 },	/* gateway names are exact */
+	{ "bulk", "a.example", 6 },
+	{ "out", "x.a.example", 10 },	/* only "out" has *.a.example */
+	{ "default", "x.a.example", 0 },
+	{ "out", "exact.a.example", 15 },	/* exact beats the gateway */
+	{ "bulk", "b.example", 17 },
+	{ "out", "b.example", 0 },
+	{ NULL, "b.example", 0 },
+};
+
+static const char dest_gw_text[] =
+    "gateway out {\n}\n"				/* 1 */
+    "destination a.example {\n  tls encrypt\n}\n"	/* 3 */
+    "destination a.example {\n  gateway out bulk\n"	/* 6 */
+    "  tls verify\n}\n"
+    "destination *.a.example {\n  gateway out\n}\n"	/* 10 */
+    "gateway bulk {\n}\n"				/* 13 */
+    "destination exact.a.example {\n}\n"		/* 15 */
+    "destination b.example {\n  gateway bulk\n}\n";	/* 17 */
+
+START_TEST(dest_gateway_match)
+{
+	const struct dest_gw_case	*c = &dest_gw_cases[_i];
+	const struct bw_dest_conf	*d;
+	struct bw_config		 cfg;
+	struct errs			*e = errs_new();
+
+	ck_assert_msg(parse(&cfg, dest_gw_text, NULL, e) == 0, "%s",
+	    e->msg[0]);
+	d = config_dest_find(&cfg, c->gateway, c->domain);
+	if (c->want_line == 0) {
+		ck_assert_msg(d == NULL, "%s/%s: block at line %d",
+		    c->gateway, c->domain, d ? d->line : 0);
+		ck_assert_ptr_eq(config_dest_opts(&cfg, c->gateway,
+		    c->domain), &cfg.dest_opts);
+	} else {
+		ck_assert_msg(d != NULL, "%s/%s: no block", c->gateway,
+		    c->domain);
+		ck_assert_msg(d->line == c->want_line, "%s/%s: line %d, "
+		    "want %d", c->gateway, c->domain, d->line, c->want_line);
+		ck_assert_ptr_eq(config_dest_opts(&cfg, c->gateway,
+		    c->domain), &d->opts);
+		ck_assert_ptr_eq(config_limits_for_destination(&cfg,
+		    c->gateway, c->domain), &d->limits);
+	}
+	config_free(&cfg);
+	free(e);
+}
+END_TEST
+
+/* tls, tls_ca_file, ipv6, mta_sts: built-in defaults, the top level as
+ * every destination's default (also when written after the block), a
+ * block's own over it. */
+START_TEST(dest_opts_resolution)
+{
+	static const char text[] =
+	    "destination strict.example {\n"
+	    "  tls VERIFY\n"
+	    "  tls_ca_file /etc/strict-ca.pem\n"
+	    "  mta_sts no\n"
+	    "}\n"
+	    "destination v4.example {\n  ipv6 no\n  tls_ca_file \"\"\n}\n"
+	    "destination plain.example {\n  deliver_max_recipients_per_message"
+	    " 5\n}\n"
+	    "tls dane\n"
+	    "mta_sts yes\n"
+	    "tls_ca_file /etc/ca.pem\n";
+	struct bw_config		 cfg;
+	struct errs			*e = errs_new();
+	const struct bw_dest_opts	*o;
+
+	ck_assert_int_eq(config_load(&cfg, NULL, NULL, errs_cb, e), 0);
+	o = config_dest_opts(&cfg, NULL, "any.example");
+	ck_assert_int_eq(o->tls, BW_DEST_TLS_MAY);
+	ck_assert_str_eq(o->tls_ca_file, "");
+	ck_assert_int_eq(o->ipv6, 1);
+	ck_assert_int_eq(o->mta_sts, 0);
+	ck_assert_int_eq(cfg.limits.v[LIM_DELIVER_MAX_RECIPIENTS_PER_MESSAGE],
+	    50);
+	ck_assert_int_eq(cfg.limits.v[LIM_DELIVER_MAX_MESSAGES_PER_MINUTE], 0);
+	config_free(&cfg);
+
+	ck_assert_msg(parse(&cfg, text, NULL, e) == 0, "%s", e->msg[0]);
+	o = config_dest_opts(&cfg, "default", "other.example");
+	ck_assert_ptr_eq(o, &cfg.dest_opts);
+	ck_assert_int_eq(o->tls, BW_DEST_TLS_DANE);
+	ck_assert_str_eq(o->tls_ca_file, "/etc/ca.pem");
+	ck_assert_int_eq(o->ipv6, 1);
+	ck_assert_int_eq(o->mta_sts, 1);
+	o = config_dest_opts(&cfg, NULL, "Strict.Example.");
+	ck_assert_int_eq(o->tls, BW_DEST_TLS_VERIFY);
+	ck_assert_str_eq(o->tls_ca_file, "/etc/strict-ca.pem");
+	ck_assert_int_eq(o->ipv6, 1);
+	ck_assert_int_eq(o->mta_sts, 0);
+	o = config_dest_opts(&cfg, NULL, "v4.example");
+	ck_assert_int_eq(o->tls, BW_DEST_TLS_DANE);
+	ck_assert_str_eq(o->tls_ca_file, "");
+	ck_assert_int_eq(o->ipv6, 0);
+	ck_assert_int_eq(o->mta_sts, 1);
+	o = config_dest_opts(&cfg, NULL, "plain.example");
+	ck_assert_int_eq(o->tls, BW_DEST_TLS_DANE);
+	ck_assert_int_eq(config_limits_for_destination(&cfg, NULL,
+	    "plain.example")->v[LIM_DELIVER_MAX_RECIPIENTS_PER_MESSAGE], 5);
+	ck_assert_str_eq(config_dest_tls_name(BW_DEST_TLS_NONE), "none");
+	ck_assert_str_eq(config_dest_tls_name(BW_DEST_TLS_ENCRYPT), "encrypt");
+	ck_assert_str_eq(config_dest_tls_name(BW_DEST_TLS_DANE), "dane");
 	config_free(&cfg);
 	free(e);
 }
@@ -1766,7 +1920,8 @@ START_TEST(limits_defaults_without_blocks)
 		TAILQ_FOREACH(l, &cfg.listeners, entry)
 			ck_assert_int_eq(l->limits.v[i], bw_limit_defs[i].def);
 	}
-	ck_assert_ptr_eq(config_limits_for_destination(&cfg, "demo.example"),
+	ck_assert_ptr_eq(config_limits_for_destination(&cfg, NULL,
+	    "demo.example"),
 	    &cfg.limits);
 	config_free(&cfg);
 	free(e);
@@ -1801,8 +1956,8 @@ START_TEST(reload_resolves_block_sets)
 	ck_assert_int_eq(l->v[LIM_MESSAGE_SIZE_LIMIT], 2 << 20);
 	ck_assert_int_eq(l->v[LIM_QUEUE_DB_CACHE], 64LL << 20);
 	ck_assert_int_eq(nc->limits_max.v[LIM_QUEUE_DB_CACHE], 64LL << 20);
-	ck_assert_int_eq(config_limits_for_destination(nc, "d.example")->v[
-	    LIM_DELIVER_IDLE_KEEP], 1000);
+	ck_assert_int_eq(config_limits_for_destination(nc, NULL,
+	    "d.example")->v[LIM_DELIVER_IDLE_KEEP], 1000);
 	ck_assert_int_eq(config_limits_for_listener(oc, "p")->v[
 	    LIM_MESSAGE_SIZE_LIMIT], bw_limit_defs[LIM_MESSAGE_SIZE_LIMIT].def);
 	config_unref(nc);
@@ -2536,6 +2691,8 @@ config_suite(void)
 	tcase_add_loop_test(tc, limits_destination_match, 0,
 	    NELEM(dest_match_cases));
 	tcase_add_test(tc, limits_defaults_without_blocks);
+	tcase_add_loop_test(tc, dest_gateway_match, 0, NELEM(dest_gw_cases));
+	tcase_add_test(tc, dest_opts_resolution);
 	tcase_add_test(tc, reload_resolves_block_sets);
 
 	tc = tcase(s, "units");

@@ -98,7 +98,8 @@ fuzz_config_use(const struct bw_config *cfg, int nerr)
 		for (i = 0; i < LIM__COUNT; i++)
 			FUZZ_CHECK(l->limits.v[i] >= bw_limit_defs[i].min &&
 			    l->limits.v[i] <= cfg->limits_max.v[i]);
-	FUZZ_CHECK(config_limits_for_destination(cfg, "a.example.org") !=
+	FUZZ_CHECK(config_limits_for_destination(cfg, NULL, "a.example.org")
+	    !=
 	    NULL);
 	FUZZ_CHECK(config_gateway_find(cfg, cfg->default_gateway) != NULL);
 	FUZZ_CHECK(config_gateway_find(cfg, cfg->bounce_gateway) != NULL);
