@@ -561,6 +561,9 @@ struct bw_config {
 	/* dns_servers ADDR[:PORT] ...; none: /etc/resolv.conf */
 	struct sockaddr_storage	 dns_servers[BW_DNS_SERVERS_MAX];
 	int			 ndns_servers;
+	/* dns_upstream_validates yes|no: dnscached trusts the AD bit of
+	 * its upstreams (DANE); default no */
+	int			 dns_upstream_validates;
 	/* reputation zones: struct bw_rep_zone, at most BW_REP_ZONES_MAX
 	 * (config_rep_zone_at, config_rep_zone_count) */
 	struct bw_array		 rep_zones;

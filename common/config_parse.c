@@ -120,7 +120,9 @@ static const char *const config_global_kws[] = {
 	"user", "deliverd_workers", "gateway_rule", "default_gateway",
 	"bounce_gateway", "default_bounce_profile", "route", "dns_servers",
 	"reputation_zone", "dns_list", "tls", "tls_ca_file", "ipv6",
-	"mta_sts", NULL
+	"mta_sts",
+	"dns_upstream_validates",
+	NULL
 };
 
 /* The block that "KEYWORD NAME {" opens, or BLK_NONE. */
@@ -213,6 +215,27 @@ config_user_set(struct config_parser *p)
 	strlcpy((char *)p->cfg + r->off, p->tok[2].s, r->size);
 }
 
+/*
+ * "dns_upstream_validates yes|no": whether dnscached believes the AD bit
+ * of its upstream resolvers (DANE needs DNSSEC-validated answers; we do
+ * not validate ourselves).
+ */
+static void
+config_dns_validates_set(struct config_parser *p)
+{
+	char	 e[CONFIG_ESC_MAX];
+	int	 yn;
+
+	if (config_args(p, 1) == -1)
+		return;
+	if ((yn = config_yesno(p->tok[1].s)) == -1)
+		config_error(p, p->line, "dns_upstream_validates: expected yes "
+		    "or no, not \"%s\"", config_esc(e, sizeof(e),
+		    p->tok[1].s));
+	else
+		p->cfg->dns_upstream_validates = yn;
+}
+
 /* A statement outside any block. */
 static void
 config_global_stmt(struct config_parser *p)
@@ -286,6 +309,10 @@ config_global_stmt(struct config_parser *p)
 	}
 	if (strcmp(k, "dns_servers") == 0) {
 		config_dns_servers_add(p);
+		return;
+	}
+	if (strcmp(k, "dns_upstream_validates") == 0) {
+		config_dns_validates_set(p);
 		return;
 	}
 	if (strcmp(k, "reputation_zone") == 0 || strcmp(k, "dns_list") == 0) {

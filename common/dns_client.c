@@ -147,6 +147,15 @@ struct bw_dns_req *
 bw_dns_client_query(struct bw_dns_client *c, const char *name,
     uint16_t qtype, uint64_t deadline_ms, bw_dns_cb cb, void *arg)
 {
+	return bw_dns_client_query_flags(c, name, qtype, 0, deadline_ms, cb,
+	    arg);
+}
+
+struct bw_dns_req *
+bw_dns_client_query_flags(struct bw_dns_client *c, const char *name,
+    uint16_t qtype, uint16_t qflags, uint64_t deadline_ms, bw_dns_cb cb,
+    void *arg)
+{
 	struct bw_dns_query	 q;
 	struct bw_dns_req	*r;
 	struct timeval		 tv;
@@ -181,6 +190,7 @@ bw_dns_client_query(struct bw_dns_client *c, const char *name,
 	memset(&q, 0, sizeof(q));
 	q.reqid = r->reqid;
 	q.qtype = qtype;
+	q.flags = qflags;
 	strlcpy(q.name, name, sizeof(q.name));
 	if (bw_peer_send(c->peer, BW_IMSG_DNS_QUERY, 0, -1, &q,
 	    sizeof(q)) == -1) {

@@ -79,6 +79,14 @@ void	 bw_dns_client_free(struct bw_dns_client *);
 struct bw_dns_req *bw_dns_client_query(struct bw_dns_client *,
 	    const char *name, uint16_t qtype, uint64_t deadline_ms,
 	    bw_dns_cb cb, void *arg);
+/*
+ * The same with query flags (BW_DNS_QF_DNSSEC: the answer's flags carry
+ * BW_DNS_ANSF_SECURE when dnscached's upstream validated it and the
+ * config trusts that upstream).
+ */
+struct bw_dns_req *bw_dns_client_query_flags(struct bw_dns_client *,
+	    const char *name, uint16_t qtype, uint16_t qflags,
+	    uint64_t deadline_ms, bw_dns_cb cb, void *arg);
 void	 bw_dns_client_cancel(struct bw_dns_client *, struct bw_dns_req *);
 
 /* A frame from dnscached: 1 handled, 0 not ours (the caller drops it). */

@@ -442,13 +442,21 @@ const char	*bw_dns_status_name(int);
 struct bw_dns_query {
 	uint64_t	 reqid;			/* client's id, echoed */
 	uint16_t	 qtype;			/* BW_DNS_T_* */
-	uint16_t	 flags;			/* reserved, 0 */
+	uint16_t	 flags;			/* BW_DNS_QF_*; others ignored */
 	char		 name[BW_DOMAIN_MAX + 1];	/* trailing dot optional */
 };
+
+#define BW_DNS_QF_DNSSEC	0x0001	/* ask upstream with DO and AD: the
+					   answer may be BW_DNS_ANSF_SECURE
+					   (cached apart from plain ones) */
 
 #define BW_DNS_ANSF_TRUNCATED	0x01	/* more than BW_DNS_RR_MAX records (MX:
 						   the lowest preferences are kept) */
 #define BW_DNS_ANSF_CACHED	0x02	/* answered from the cache */
+#define BW_DNS_ANSF_SECURE	0x04	/* asked with BW_DNS_QF_DNSSEC, the
+					   upstream set AD and the config
+					   trusts it (dns_upstream_validates
+					   yes): DNSSEC-validated */
 
 struct bw_dns_answer {
 	uint64_t	 reqid;

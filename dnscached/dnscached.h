@@ -52,6 +52,15 @@ struct event_base;
 #define DNS_NEG_TTL_MAX		3600	/* s: unless dns_negative_ttl_max */
 #define DNS_NEG_TTL_NOSOA	60	/* s: negative answer without an SOA */
 
+/*
+ * The upstream set AD in its answer to a BW_DNS_QF_DNSSEC query.  Kept in
+ * dns_result.flags and in the cache, never sent as it is: dns_answer_send
+ * turns it into BW_DNS_ANSF_SECURE only while the config says the
+ * upstream validates (dns_upstream_validates yes), so that a reload to
+ * "no" takes effect for cached answers at once.
+ */
+#define DNS_RESF_AD		0x80000000u
+
 /* One answer: what is cached and what a client receives. */
 struct dns_result {
 	uint32_t		 status;	/* enum bw_dns_status */
@@ -68,12 +77,17 @@ struct dns_cache;
 struct dns_cache *dns_cache_new(size_t max_entries, size_t max_bytes,
 	    dns_clock_fn);
 void	 dns_cache_free(struct dns_cache *);
-/* 1 hit (res filled, TTLs reduced by the age), 0 miss or expired. */
-int	 dns_cache_get(struct dns_cache *, uint16_t qtype, const char *name,
-	    struct dns_result *res);
+/*
+ * 1 hit (res filled, TTLs reduced by the age), 0 miss or expired.  The
+ * key is (qtype, qflags, name): a DNSSEC answer (BW_DNS_QF_DNSSEC) and a
+ * plain one are different entries, so that neither stands in for the
+ * other.
+ */
+int	 dns_cache_get(struct dns_cache *, uint16_t qtype, uint16_t qflags,
+	    const char *name, struct dns_result *res);
 /* Store a copy (OK, NXDOMAIN, NODATA only; TTL clamped); 0 or -1. */
-int	 dns_cache_put(struct dns_cache *, uint16_t qtype, const char *name,
-	    const struct dns_result *res);
+int	 dns_cache_put(struct dns_cache *, uint16_t qtype, uint16_t qflags,
+	    const char *name, const struct dns_result *res);
 size_t	 dns_cache_flush(struct dns_cache *);	/* entries removed */
 size_t	 dns_cache_entries(const struct dns_cache *);
 size_t	 dns_cache_bytes(const struct dns_cache *);
@@ -99,9 +113,13 @@ int	 dns_name_normalise(char *dst, size_t dstsz, const char *src,
 	    size_t srcsz);
 int	 dns_qtype_supported(uint16_t qtype);
 const char *dns_qtype_name(uint16_t qtype);
-/* A query packet (RD set) in malloc'd wire format; 0 or -1. */
-int	 dns_query_build(uint16_t id, uint16_t qtype, const char *name,
-	    uint8_t **wire, size_t *len);
+/* A query packet (RD set; with BW_DNS_QF_DNSSEC also AD and EDNS0 with
+ * DO, DNS_EDNS_UDP_SIZE) in malloc'd wire format; 0 or -1. */
+#define DNS_EDNS_UDP_SIZE	1232	/* advertised: no IP fragmentation
+					   (DNS flag day 2020); larger
+					   answers come over TCP */
+int	 dns_query_build(uint16_t id, uint16_t qtype, uint16_t qflags,
+	    const char *name, uint8_t **wire, size_t *len);
 /*
  * MX records beyond BW_DNS_RR_MAX: keep the lowest preferences (ties: the
  * first in wire order); seq[] tracks wire positions, n counts records
@@ -110,7 +128,8 @@ int	 dns_query_build(uint16_t id, uint16_t qtype, const char *name,
 void	 dns_mx_keep(struct dns_result *, uint32_t *seq,
 	    const struct bw_dns_rr *, uint32_t n);
 void	 dns_mx_sort(struct dns_result *, uint32_t *seq);
-/* Parse an answer to (id, qtype, name). */
+/* Parse an answer to (id, qtype, name); DNS_RESF_AD when the upstream
+ * set AD (the caller keeps it only for a DNSSEC query). */
 enum dns_parse_code dns_answer_parse(const uint8_t *wire, size_t len,
 	    uint16_t id, uint16_t qtype, const char *name,
 	    struct dns_result *res);
@@ -129,8 +148,8 @@ typedef void (*dns_upstream_done_fn)(void *arg, const struct dns_result *);
 int	 dns_server_parse(const char *text, struct dns_server *);
 int	 dns_servers_from_resolv_conf(const char *path, struct dns_server *,
 	    size_t max);
-struct dns_upstream *dns_upstream_start(uint16_t qtype, const char *name,
-	    dns_upstream_done_fn, void *arg);
+struct dns_upstream *dns_upstream_start(uint16_t qtype, uint16_t qflags,
+	    const char *name, dns_upstream_done_fn, void *arg);
 void	 dns_upstream_cancel(struct dns_upstream *);
 void	 dns_upstream_cancel_all(void);
 
@@ -170,6 +189,10 @@ struct dnscached {
 	uint64_t		 c_mismatched;		/* answers to another question */
 	uint64_t		 c_rejected;		/* bad queries, limits */
 	uint64_t		 c_inflight;		/* upstream queries now */
+	uint64_t		 c_dnssec_queries;	/* with BW_DNS_QF_DNSSEC */
+	uint64_t		 c_secure_answers;	/* sent with ANSF_SECURE */
+	uint64_t		 c_rdata_cut;		/* records cut to
+						   BW_DNS_RDATA_TEXT_MAX */
 };
 extern struct dnscached *dns_env;
 

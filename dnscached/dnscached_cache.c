@@ -1,5 +1,7 @@
 /*
- * The answer cache: (qtype, name) -> answer, kept for its TTL.  Positive
+ * The answer cache: (qtype, query flags, name) -> answer, kept for its
+ * TTL.  A DNSSEC query (BW_DNS_QF_DNSSEC) has entries of its own, with
+ * the upstream's AD bit (DNS_RESF_AD) in their flags.  Positive
  * answers live for the smallest TTL of their records, negative ones
  * (NXDOMAIN, NODATA) for the TTL RFC 2308 gives them (the parser computes
  * it from the SOA); both are clamped to [DNS_TTL_MIN, dns_ttl_max] and
@@ -31,6 +33,7 @@ struct dns_centry {
 	struct bw_hlink		 hlink;		/* by (qtype, name) */
 	TAILQ_ENTRY(dns_centry)	 lru;		/* head: most recently used */
 	uint16_t		 qtype;
+	uint16_t		 qflags;	/* BW_DNS_QF_*: part of the key */
 	char			 name[BW_DOMAIN_MAX + 1];
 	uint64_t		 stored_ms;
 	uint64_t		 expire_ms;
@@ -59,6 +62,7 @@ dns_centry_key(const void *entry, struct bw_hkey *k)
 	const struct dns_centry	*e = entry;
 
 	bw_hkey_bytes(k, &e->qtype, sizeof(e->qtype));
+	bw_hkey_bytes(k, &e->qflags, sizeof(e->qflags));
 	bw_hkey_str(k, e->name);
 }
 
@@ -150,25 +154,27 @@ dns_cache_free(struct dns_cache *c)
 }
 
 static struct dns_centry *
-dns_cache_find(struct dns_cache *c, uint16_t qtype, const char *name)
+dns_cache_find(struct dns_cache *c, uint16_t qtype, uint16_t qflags,
+    const char *name)
 {
 	struct bw_hkey	 k;
 
 	bw_hkey_init(&k);
 	bw_hkey_bytes(&k, &qtype, sizeof(qtype));
+	bw_hkey_bytes(&k, &qflags, sizeof(qflags));
 	bw_hkey_str(&k, name);
 	return bw_htab_find(&c->tab, &k);
 }
 
 int
-dns_cache_get(struct dns_cache *c, uint16_t qtype, const char *name,
-    struct dns_result *res)
+dns_cache_get(struct dns_cache *c, uint16_t qtype, uint16_t qflags,
+    const char *name, struct dns_result *res)
 {
 	struct dns_centry	*e;
 	uint64_t		 now = c->clock();
 	uint32_t		 i, age, left;
 
-	if ((e = dns_cache_find(c, qtype, name)) == NULL)
+	if ((e = dns_cache_find(c, qtype, qflags, name)) == NULL)
 		return 0;
 	if (now >= e->expire_ms) {
 		dns_cache_remove(c, e);
@@ -208,8 +214,8 @@ dns_cache_evict(struct dns_cache *c)
 }
 
 int
-dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
-    const struct dns_result *res)
+dns_cache_put(struct dns_cache *c, uint16_t qtype, uint16_t qflags,
+    const char *name, const struct dns_result *res)
 {
 	struct dns_centry	*e;
 	uint32_t		 ttl, nrr;
@@ -221,7 +227,7 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
 	nrr = res->status == BW_DNS_OK ? res->nrr : 0;
 	if (nrr > BW_DNS_RR_MAX)
 		nrr = BW_DNS_RR_MAX;
-	if ((e = dns_cache_find(c, qtype, name)) != NULL)
+	if ((e = dns_cache_find(c, qtype, qflags, name)) != NULL)
 		dns_cache_remove(c, e);
 
 	bytes = sizeof(*e) + nrr * sizeof(e->rr[0]);
@@ -230,6 +236,7 @@ dns_cache_put(struct dns_cache *c, uint16_t qtype, const char *name,
 	if ((e = calloc(1, bytes)) == NULL)
 		return -1;
 	e->qtype = qtype;
+	e->qflags = qflags;
 	strlcpy(e->name, name, sizeof(e->name));
 	e->stored_ms = c->clock();
 	e->expire_ms = e->stored_ms + (uint64_t)ttl * 1000;

@@ -55,7 +55,13 @@ dns_answer_send(struct bw_peer *peer, uint32_t peerid, uint64_t reqid,
 	a.status = res->status;
 	a.ttl = res->ttl;
 	a.nrr = nrr;
-	a.flags = res->flags;
+	/* the AD bit counts only from an upstream the admin trusts */
+	a.flags = res->flags & ~DNS_RESF_AD;
+	if ((res->flags & DNS_RESF_AD) &&
+	    dns_env->d.cfg->dns_upstream_validates) {
+		a.flags |= BW_DNS_ANSF_SECURE;
+		dns_env->c_secure_answers++;
+	}
 	a.qtype = qtype;
 	strlcpy(a.name, name, sizeof(a.name));
 	if (bw_peer_send2(peer, BW_IMSG_DNS_ANSWER, peerid, -1, &a, sizeof(a),
@@ -108,6 +114,11 @@ dns_status_fill(struct bw_status *st, void *arg)
 		{ "mismatched", offsetof(struct dnscached, c_mismatched) },
 		{ "rejected", offsetof(struct dnscached, c_rejected) },
 		{ "inflight", offsetof(struct dnscached, c_inflight) },
+		{ "dnssec_queries", offsetof(struct dnscached,
+		    c_dnssec_queries) },
+		{ "secure_answers", offsetof(struct dnscached,
+		    c_secure_answers) },
+		{ "rdata_cut", offsetof(struct dnscached, c_rdata_cut) },
 		{ "clients", offsetof(struct dnscached, c_clients) },
 		{ "clients_active", offsetof(struct dnscached,
 		    c_clients_active) },

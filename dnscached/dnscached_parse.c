@@ -128,8 +128,8 @@ dns_name_normalise(char *dst, size_t dstsz, const char *src, size_t srcsz)
 }
 
 int
-dns_query_build(uint16_t id, uint16_t qtype, const char *name,
-    uint8_t **wire, size_t *len)
+dns_query_build(uint16_t id, uint16_t qtype, uint16_t qflags,
+    const char *name, uint8_t **wire, size_t *len)
 {
 	ldns_rdf	*dname;
 	ldns_pkt	*pkt;
@@ -144,6 +144,16 @@ dns_query_build(uint16_t id, uint16_t qtype, const char *name,
 	    LDNS_RR_CLASS_IN, LDNS_RD)) == NULL)
 		return -1;
 	ldns_pkt_set_id(pkt, id);
+	if (qflags & BW_DNS_QF_DNSSEC) {
+		/*
+		 * RFC 6840 5.7: AD in the query asks for the AD bit in the
+		 * answer; DO (RFC 3225) for the signatures, which a
+		 * validating upstream needs to tell us anything at all.
+		 */
+		ldns_pkt_set_ad(pkt, 1);
+		ldns_pkt_set_edns_udp_size(pkt, DNS_EDNS_UDP_SIZE);
+		ldns_pkt_set_edns_do(pkt, 1);
+	}
 	st = ldns_pkt2wire(wire, pkt, len);
 	ldns_pkt_free(pkt);
 	if (st != LDNS_STATUS_OK) {
@@ -512,6 +522,8 @@ dns_answer_parse(const uint8_t *wire, size_t len, uint16_t id, uint16_t qtype,
 		code = DNS_PARSE_TRUNCATED;
 		goto done;
 	}
+	if (ldns_pkt_ad(pkt))
+		res->flags |= DNS_RESF_AD;
 	switch (ldns_pkt_get_rcode(pkt)) {
 	case LDNS_RCODE_NOERROR:
 		if (dns_answer_collect(pkt, qtype, name, res) == -1) {

@@ -7,7 +7,8 @@
  *
  * Trust: the query comes from smtpd (assumed compromisable) or deliverd;
  * the name is copied with its length bounded and must be a valid host
- * name, the type one of those we answer.  A client cannot make us hold
+ * name, the type one of those we answer; of the flags only
+ * BW_DNS_QF_DNSSEC counts (the rest are ignored).  A client cannot make us hold
  * more than DNS_CLIENT_PENDING_MAX unanswered queries, one question more
  * than DNS_WAITERS_MAX waiters, or the process more than DNS_INFLIGHT_MAX
  * upstream queries: over a limit the answer is SERVFAIL at once.
@@ -40,18 +41,24 @@ TAILQ_HEAD(dns_waiter_list, dns_waiter);
 struct dns_query {
 	struct bw_hlink		 hlink;		/* dns_inflight */
 	uint16_t		 qtype;
+	uint16_t		 qflags;	/* BW_DNS_QF_*: part of the key */
 	char			 name[BW_DOMAIN_MAX + 1];
 	struct dns_upstream	*up;
 	struct dns_waiter_list	 waiters;
 	size_t			 nwaiters;
 };
-/* The questions in flight, by (qtype, name) (a client chooses names). */
+/*
+ * The questions in flight, by (qtype, qflags, name) (a client chooses
+ * names): a DNSSEC question never joins a plain one (its answer would
+ * lack the AD bit) nor the other way round.
+ */
 static void
 dns_query_key(const void *entry, struct bw_hkey *k)
 {
 	const struct dns_query	*q = entry;
 
 	bw_hkey_bytes(k, &q->qtype, sizeof(q->qtype));
+	bw_hkey_bytes(k, &q->qflags, sizeof(q->qflags));
 	bw_hkey_str(k, q->name);
 }
 
@@ -64,12 +71,13 @@ static struct bw_htab	 dns_inflight =
     BW_HTAB_INITIALIZER(&dns_query_htype, DNS_INFLIGHT_MAX);
 
 static struct dns_query *
-dns_query_find(uint16_t qtype, const char *name)
+dns_query_find(uint16_t qtype, uint16_t qflags, const char *name)
 {
 	struct bw_hkey	 k;
 
 	bw_hkey_init(&k);
 	bw_hkey_bytes(&k, &qtype, sizeof(qtype));
+	bw_hkey_bytes(&k, &qflags, sizeof(qflags));
 	bw_hkey_str(&k, name);
 	return bw_htab_find(&dns_inflight, &k);
 }
@@ -122,13 +130,13 @@ dns_query_done_cb(void *arg, const struct dns_result *in)
 	}
 	*res = *in;
 	res->ttl = dns_cache_ttl_clamp(res->status, res->ttl);
-	if (res->ttl > 0 && dns_cache_put(dns_env->cache, q->qtype, q->name,
-	    res) == -1)
+	if (res->ttl > 0 && dns_cache_put(dns_env->cache, q->qtype, q->qflags,
+	    q->name, res) == -1)
 		log_debug("dns cache: not stored name=%s", q->name);
 	log_debug("dns answer name=%s type=%s status=%s nrr=%u ttl=%u "
-	    "waiters=%zu", q->name, dns_qtype_name(q->qtype),
+	    "ad=%d waiters=%zu", q->name, dns_qtype_name(q->qtype),
 	    bw_dns_status_name((int)res->status), res->nrr, res->ttl,
-	    q->nwaiters);
+	    (res->flags & DNS_RESF_AD) != 0, q->nwaiters);
 	TAILQ_FOREACH(w, &q->waiters, entry)
 		dns_answer_send(w->peer, w->peerid, w->reqid, q->qtype,
 		    q->name, res);
@@ -164,8 +172,11 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 	struct dns_result	*res;
 	char			 name[BW_DOMAIN_MAX + 1];
 	char			 esc[BW_LOG_PEER_TEXT_MAX * 4 + 1];
+	uint16_t		 qflags = in->flags & BW_DNS_QF_DNSSEC;
 
 	dns_env->c_queries++;
+	if (qflags & BW_DNS_QF_DNSSEC)
+		dns_env->c_dnssec_queries++;
 	if (dns_name_normalise(name, sizeof(name), in->name,
 	    sizeof(in->name)) == -1 || strcmp(name, ".") == 0 ||
 	    !dns_qtype_supported(in->qtype)) {
@@ -183,7 +194,7 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 		    BW_DNS_SERVFAIL);
 		return;
 	}
-	if (dns_cache_get(dns_env->cache, in->qtype, name, res)) {
+	if (dns_cache_get(dns_env->cache, in->qtype, qflags, name, res)) {
 		dns_env->c_hits++;
 		dns_answer_send(peer, peerid, in->reqid, in->qtype, name, res);
 		free(res);
@@ -198,7 +209,7 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 		    (long)bw_peer_pid(peer), DNS_CLIENT_PENDING_MAX);
 		goto servfail;
 	}
-	if ((q = dns_query_find(in->qtype, name)) != NULL) {
+	if ((q = dns_query_find(in->qtype, qflags, name)) != NULL) {
 		if (q->nwaiters >= DNS_WAITERS_MAX) {
 			dns_env->c_rejected++;
 			goto servfail;
@@ -217,6 +228,7 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		goto servfail;
 	q->qtype = in->qtype;
+	q->qflags = qflags;
 	strlcpy(q->name, name, sizeof(q->name));
 	TAILQ_INIT(&q->waiters);
 	if (bw_htab_insert(&dns_inflight, q) == -1) {
@@ -225,8 +237,8 @@ dns_query_request(struct bw_peer *peer, uint32_t peerid,
 		goto servfail;
 	}
 	if (dns_query_wait(q, peer, peerid, in->reqid) == -1 ||
-	    (q->up = dns_upstream_start(q->qtype, q->name, dns_query_done_cb,
-	    q)) == NULL) {
+	    (q->up = dns_upstream_start(q->qtype, q->qflags, q->name,
+	    dns_query_done_cb, q)) == NULL) {
 		dns_query_free(q);
 		goto servfail;
 	}

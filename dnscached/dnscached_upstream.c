@@ -45,6 +45,7 @@
 struct dns_upstream {
 	TAILQ_ENTRY(dns_upstream) entry;
 	uint16_t		 qtype;
+	uint16_t		 qflags;	/* BW_DNS_QF_* */
 	char			 name[BW_DOMAIN_MAX + 1];
 	dns_upstream_done_fn	 done;
 	void			*arg;
@@ -273,6 +274,32 @@ dns_upstream_arm(struct dns_upstream *u, uint64_t ms)
 }
 
 /*
+ * Records whose text was cut (a TLSA record of absurd size, a huge TXT):
+ * one line per answer from upstream, which the cache then holds for its
+ * TTL, so a hostile zone cannot make us log per lookup.  The record goes
+ * to the client flagged BW_DNS_RRF_TRUNCATED; what that means is the
+ * client's (deliverd treats such a TLSA record as unusable).
+ */
+static void
+dns_upstream_cut_note(const struct dns_upstream *u,
+    const struct dns_result *res)
+{
+	uint32_t	 i, ncut = 0;
+
+	for (i = 0; i < res->nrr; i++)
+		if (res->rr[i].flags & BW_DNS_RRF_TRUNCATED)
+			ncut++;
+	if (ncut == 0)
+		return;
+	dns_env->c_rdata_cut += ncut;
+	log_warnx("dns answer name=%s type=%s: %u record%s longer than %d "
+	    "octets of text, cut (unusable as %s)", u->name,
+	    dns_qtype_name(u->qtype), ncut, ncut == 1 ? "" : "s",
+	    BW_DNS_RDATA_TEXT_MAX - 1, u->qtype == BW_DNS_T_TLSA ?
+	    "TLSA" : "it was");
+}
+
+/*
  * What a parsed packet means for the attempt.  Returns 1 when the upstream
  * is finished (freed), 0 when the attempt goes on waiting, -1 when the
  * attempt failed and the next one should start.
@@ -291,6 +318,9 @@ dns_upstream_handle(struct dns_upstream *u, const uint8_t *pkt, size_t len)
 		    dns_parse_code_name(code));
 	switch (code) {
 	case DNS_PARSE_OK:
+		if (!(u->qflags & BW_DNS_QF_DNSSEC))
+			res.flags &= ~DNS_RESF_AD;
+		dns_upstream_cut_note(u, &res);
 		dns_upstream_finish(u, &res);
 		return 1;
 	case DNS_PARSE_MALFORMED:
@@ -376,7 +406,7 @@ dns_upstream_udp(struct dns_upstream *u)
 		return -1;
 	}
 	u->id = (uint16_t)(rnd[0] << 8 | rnd[1]);
-	if (dns_query_build(u->id, u->qtype, u->name, &u->wire,
+	if (dns_query_build(u->id, u->qtype, u->qflags, u->name, &u->wire,
 	    &u->wirelen) == -1) {
 		log_warnx("dns: cannot build query name=%s", u->name);
 		return -1;
@@ -399,8 +429,9 @@ dns_upstream_udp(struct dns_upstream *u)
 	u->active = 1;
 	dns_upstream_arm(u, (uint64_t)BW_LIMIT(dns_env->d.cfg,
 	    LIM_DNS_ATTEMPT_TIMEOUT));
-	log_debug("dns query name=%s type=%s server=%s id=%u attempt=%u",
-	    u->name, dns_qtype_name(u->qtype), s->text, u->id, u->attempt);
+	log_debug("dns query name=%s type=%s%s server=%s id=%u attempt=%u",
+	    u->name, dns_qtype_name(u->qtype), (u->qflags &
+	    BW_DNS_QF_DNSSEC) ? " dnssec" : "", s->text, u->id, u->attempt);
 	return 0;
 fail:
 	dns_upstream_attempt_end(u);
@@ -526,8 +557,8 @@ dns_upstream_timer_cb(evutil_socket_t fd, short ev, void *arg)
  * that done never runs under the caller.  NULL when out of memory.
  */
 struct dns_upstream *
-dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
-    void *arg)
+dns_upstream_start(uint16_t qtype, uint16_t qflags, const char *name,
+    dns_upstream_done_fn done, void *arg)
 {
 	struct dns_upstream	*u;
 	struct timeval		 tv = { 0, 0 };
@@ -540,6 +571,7 @@ dns_upstream_start(uint16_t qtype, const char *name, dns_upstream_done_fn done,
 		return NULL;
 	}
 	u->qtype = qtype;
+	u->qflags = qflags;
 	strlcpy(u->name, name, sizeof(u->name));
 	u->done = done;
 	u->arg = arg;

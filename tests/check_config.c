@@ -524,6 +524,12 @@ static const struct error_case error_cases[] = {
 	  1, 2, "nested gateway block (close bounce_profile \"b\" from "
 	  "line 1 with \"}\" first)" },
 	/* DNS servers. */
+	{ "dns_upstream_validates maybe", "dns_upstream_validates maybe\n",
+	  1, 1, "dns_upstream_validates: expected yes or no, not \"maybe\"" },
+	{ "dns_upstream_validates in a block", "destination a.example {\n"
+	  "  dns_upstream_validates yes\n}\n", 1, 2,
+	  "dns_upstream_validates: a global setting, not valid inside "
+	  "destination \"a.example\"" },
 	{ "dns_servers without value", "dns_servers\n", 1, 1,
 	  "dns_servers: missing value" },
 	{ "dns_servers host name", "dns_servers resolver.example\n", 1, 1,
@@ -900,6 +906,8 @@ static const char *const good_texts[] = {
 	"bounce_profile default {\n  domains a.example\n}\n",
 	"dns_servers 127.0.0.1 ::1 [::1]:5353 [127.0.0.2]:1 127.0.0.3:65535\n",
 	"dns_servers 127.0.0.1:53\ndns_servers 127.0.0.1:54\n",
+	"dns_upstream_validates yes\n",
+	"dns_upstream_validates NO\n",
 	A_OPEN "  smtpd_greeting_delay 1s\n  message_size_limit 1m\n"
 	    "  smtpd_max_connections_per_ip 5\n  hopcount_limit 10\n}\n",
 	"destination a.example *.a.example .b.example {\n"
@@ -1357,6 +1365,7 @@ START_TEST(config_delivery_builtins)
 	ck_assert_int_eq(pr->max_retries, -1);
 	ck_assert_ptr_eq(config_profile_for(&cfg, NULL), pr);
 	ck_assert_int_eq(cfg.ndns_servers, 0);
+	ck_assert_int_eq(cfg.dns_upstream_validates, 0);
 	config_free(&cfg);
 	free(e);
 }

@@ -4,7 +4,10 @@
  * of every type built with ldns, and hand-made hostile packets: truncated
  * header, compression loops and bad pointers, rdata overrun, question
  * count mismatches, huge counts, wrong id / name / type); CNAME chains
- * past the limit and loops; more MX records than are kept.
+ * past the limit and loops; more MX records than are kept.  DNSSEC: a
+ * query with BW_DNS_QF_DNSSEC carries AD and EDNS0 DO, the answer's AD
+ * bit is kept (DNS_RESF_AD), the cache keeps DNSSEC and plain answers
+ * apart, and a TLSA record too large for the text is cut and flagged.
  */
 #include "bw_autoconf.h"
 
@@ -87,9 +90,9 @@ START_TEST(cache_ttl_expiry)
 	fake_now_ms = 1000000;
 	result_set(in, cache_ttl_cases[_i].status, cache_ttl_cases[_i].ttl,
 	    cache_ttl_cases[_i].status == BW_DNS_OK ? 2 : 0);
-	dns_cache_put(c, BW_DNS_T_A, "host.test", in);
+	dns_cache_put(c, BW_DNS_T_A, 0, "host.test", in);
 	fake_now_ms += cache_ttl_cases[_i].at_ms;
-	hit = dns_cache_get(c, BW_DNS_T_A, "host.test", out);
+	hit = dns_cache_get(c, BW_DNS_T_A, 0, "host.test", out);
 	ck_assert_msg(hit == cache_ttl_cases[_i].want_hit, "%s: hit %d",
 	    cache_ttl_cases[_i].label, hit);
 	if (hit) {
@@ -120,25 +123,64 @@ START_TEST(cache_keys)
 	c = dns_cache_new(100, 1 << 20, fake_clock);
 	fake_now_ms = 5000;
 	result_set(r, BW_DNS_OK, 300, 1);
-	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, "a.test", r), 0);
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, 0, "a.test", r), 0);
 	result_set(r, BW_DNS_NXDOMAIN, 300, 0);
-	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_MX, "a.test", r), 0);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "a.test", r), 1);
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_MX, 0, "a.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 1);
 	ck_assert_uint_eq(r->status, BW_DNS_OK);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_MX, "a.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_MX, 0, "a.test", r), 1);
 	ck_assert_uint_eq(r->status, BW_DNS_NXDOMAIN);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_AAAA, "a.test", r), 0);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "b.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_AAAA, 0, "a.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "b.test", r), 0);
 	/* replacing an entry keeps one */
 	result_set(r, BW_DNS_OK, 60, 3);
-	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, "a.test", r), 0);
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, 0, "a.test", r), 0);
 	ck_assert_uint_eq(dns_cache_entries(c), 2);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "a.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 1);
 	ck_assert_uint_eq(r->nrr, 3);
 	ck_assert_uint_eq(dns_cache_flush(c), 2);
 	ck_assert_uint_eq(dns_cache_entries(c), 0);
 	ck_assert_uint_eq(dns_cache_bytes(c), 0);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "a.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 0);
+	dns_cache_free(c);
+	free(r);
+}
+END_TEST
+
+/* DNSSEC and plain answers of one question are two entries. */
+START_TEST(cache_dnssec_apart)
+{
+	struct dns_cache	*c;
+	struct dns_result	*r;
+
+	r = malloc(sizeof(*r));
+	c = dns_cache_new(100, 1 << 20, fake_clock);
+	fake_now_ms = 5000;
+	result_set(r, BW_DNS_OK, 300, 1);
+	r->flags = DNS_RESF_AD;
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, BW_DNS_QF_DNSSEC,
+	    "a.test", r), 0);
+	/* a plain question does not get the DNSSEC answer */
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 0);
+	result_set(r, BW_DNS_OK, 300, 2);
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, 0, "a.test", r), 0);
+	ck_assert_uint_eq(dns_cache_entries(c), 2);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, BW_DNS_QF_DNSSEC,
+	    "a.test", r), 1);
+	ck_assert_uint_eq(r->nrr, 1);
+	ck_assert_uint_eq(r->flags, DNS_RESF_AD | BW_DNS_ANSF_CACHED);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 1);
+	ck_assert_uint_eq(r->nrr, 2);
+	ck_assert_uint_eq(r->flags, BW_DNS_ANSF_CACHED);
+	/* a secure denial is kept with its AD bit as well */
+	result_set(r, BW_DNS_NODATA, 300, 0);
+	r->flags = DNS_RESF_AD;
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_TLSA, BW_DNS_QF_DNSSEC,
+	    "_25._tcp.a.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_TLSA, BW_DNS_QF_DNSSEC,
+	    "_25._tcp.a.test", r), 1);
+	ck_assert_uint_eq(r->status, BW_DNS_NODATA);
+	ck_assert(r->flags & DNS_RESF_AD);
 	dns_cache_free(c);
 	free(r);
 }
@@ -155,19 +197,19 @@ START_TEST(cache_lru_eviction)
 	c = dns_cache_new(3, 1 << 20, fake_clock);
 	fake_now_ms = 1000;
 	result_set(r, BW_DNS_OK, 300, 1);
-	dns_cache_put(c, BW_DNS_T_A, "a.test", r);
-	dns_cache_put(c, BW_DNS_T_A, "b.test", r);
-	dns_cache_put(c, BW_DNS_T_A, "c.test", r);
+	dns_cache_put(c, BW_DNS_T_A, 0, "a.test", r);
+	dns_cache_put(c, BW_DNS_T_A, 0, "b.test", r);
+	dns_cache_put(c, BW_DNS_T_A, 0, "c.test", r);
 	/* a is used: b becomes the least recently used */
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "a.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 1);
 	result_set(r, BW_DNS_OK, 300, 1);
-	dns_cache_put(c, BW_DNS_T_A, "d.test", r);
+	dns_cache_put(c, BW_DNS_T_A, 0, "d.test", r);
 	ck_assert_uint_eq(dns_cache_entries(c), 3);
 	ck_assert_uint_eq(dns_cache_evictions(c), 1);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "b.test", r), 0);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "a.test", r), 1);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "c.test", r), 1);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "d.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "b.test", r), 0);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "a.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "c.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "d.test", r), 1);
 	dns_cache_free(c);
 	free(r);
 }
@@ -188,18 +230,18 @@ START_TEST(cache_byte_limit)
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "h%d.test", i);
 		result_set(r, BW_DNS_OK, 300, 8);
-		dns_cache_put(c, BW_DNS_T_A, name, r);
+		dns_cache_put(c, BW_DNS_T_A, 0, name, r);
 		ck_assert_uint_le(dns_cache_bytes(c),
 		    2 * (8 * sizeof(struct bw_dns_rr) + 512));
 	}
 	ck_assert_uint_le(dns_cache_entries(c), 2);
 	ck_assert_uint_ge(dns_cache_evictions(c), 8);
-	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, "h9.test", r), 1);
+	ck_assert_int_eq(dns_cache_get(c, BW_DNS_T_A, 0, "h9.test", r), 1);
 	/* an answer bigger than the whole cache is refused */
 	dns_cache_free(c);
 	c = dns_cache_new(10, 100, fake_clock);
 	result_set(r, BW_DNS_OK, 300, 8);
-	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, "x.test", r), -1);
+	ck_assert_int_eq(dns_cache_put(c, BW_DNS_T_A, 0, "x.test", r), -1);
 	ck_assert_uint_eq(dns_cache_entries(c), 0);
 	dns_cache_free(c);
 	free(r);
@@ -584,7 +626,7 @@ START_TEST(parse_mismatch)
 	    "h.test", res), DNS_PARSE_TRUNCATED);
 	free(wire);
 	/* our own query is not an answer (QR clear) */
-	ck_assert_int_eq(dns_query_build(100, BW_DNS_T_A, "h.test", &wire,
+	ck_assert_int_eq(dns_query_build(100, BW_DNS_T_A, 0, "h.test", &wire,
 	    &len), 0);
 	ck_assert_int_eq(dns_answer_parse(wire, len, 100, BW_DNS_T_A,
 	    "h.test", res), DNS_PARSE_MALFORMED);
@@ -718,7 +760,7 @@ START_TEST(query_build_roundtrip)
 	uint8_t		*wire;
 	size_t		 len;
 
-	ck_assert_int_eq(dns_query_build(0xbeef, BW_DNS_T_MX, "example.org",
+	ck_assert_int_eq(dns_query_build(0xbeef, BW_DNS_T_MX, 0, "example.org",
 	    &wire, &len), 0);
 	ck_assert_int_eq(ldns_wire2pkt(&pkt, wire, len), LDNS_STATUS_OK);
 	ck_assert_uint_eq(ldns_pkt_id(pkt), 0xbeef);
@@ -731,6 +773,128 @@ START_TEST(query_build_roundtrip)
 	free(wire);
 	ck_assert(dns_qtype_supported(BW_DNS_T_TLSA));
 	ck_assert(!dns_qtype_supported(255));
+}
+END_TEST
+
+/* BW_DNS_QF_DNSSEC: AD and DO in the query; none without it. */
+START_TEST(query_build_dnssec)
+{
+	ldns_pkt	*pkt = NULL;
+	uint8_t		*wire;
+	size_t		 len;
+
+	ck_assert_int_eq(dns_query_build(7, BW_DNS_T_TLSA, BW_DNS_QF_DNSSEC,
+	    "_25._tcp.mx.example.org", &wire, &len), 0);
+	ck_assert_int_eq(ldns_wire2pkt(&pkt, wire, len), LDNS_STATUS_OK);
+	ck_assert(ldns_pkt_rd(pkt));
+	ck_assert(ldns_pkt_ad(pkt));
+	ck_assert(ldns_pkt_edns_do(pkt));
+	ck_assert_uint_eq(ldns_pkt_edns_udp_size(pkt), DNS_EDNS_UDP_SIZE);
+	ldns_pkt_free(pkt);
+	free(wire);
+
+	pkt = NULL;
+	ck_assert_int_eq(dns_query_build(7, BW_DNS_T_A, 0, "mx.example.org",
+	    &wire, &len), 0);
+	ck_assert_int_eq(ldns_wire2pkt(&pkt, wire, len), LDNS_STATUS_OK);
+	ck_assert(!ldns_pkt_ad(pkt));
+	ck_assert(!ldns_pkt_edns_do(pkt));
+	ck_assert(!ldns_pkt_edns(pkt));	/* no OPT record at all */
+	ldns_pkt_free(pkt);
+	free(wire);
+}
+END_TEST
+
+/* The answer's AD bit, kept as DNS_RESF_AD (OK and negative answers). */
+START_TEST(parse_ad_bit)
+{
+	static const char *const a[] = { "h.test. 300 IN A 192.0.2.1", NULL };
+	struct dns_result	*res = malloc(sizeof(*res));
+	ldns_pkt		*pkt;
+	ldns_rr			*rr;
+	uint8_t			*wire;
+	size_t			 len;
+	int			 ad, i;
+
+	for (ad = 0; ad <= 1; ad++) {
+		pkt = ldns_pkt_query_new(ldns_dname_new_frm_str("h.test"),
+		    LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD);
+		ldns_pkt_set_id(pkt, 33);
+		ldns_pkt_set_qr(pkt, 1);
+		ldns_pkt_set_ad(pkt, ad);
+		for (i = 0; a[i] != NULL; i++) {
+			ck_assert_int_eq(ldns_rr_new_frm_str(&rr, a[i], 0,
+			    NULL, NULL), LDNS_STATUS_OK);
+			ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
+		}
+		ck_assert_int_eq(ldns_pkt2wire(&wire, pkt, &len),
+		    LDNS_STATUS_OK);
+		ldns_pkt_free(pkt);
+		ck_assert_int_eq(dns_answer_parse(wire, len, 33, BW_DNS_T_A,
+		    "h.test", res), DNS_PARSE_OK);
+		ck_assert_uint_eq(res->status, BW_DNS_OK);
+		ck_assert_uint_eq((res->flags & DNS_RESF_AD) != 0,
+		    (unsigned)ad);
+		free(wire);
+	}
+	/* NXDOMAIN with AD: a secure denial */
+	pkt = ldns_pkt_query_new(ldns_dname_new_frm_str("n.test"),
+	    LDNS_RR_TYPE_TLSA, LDNS_RR_CLASS_IN, LDNS_RD);
+	ldns_pkt_set_id(pkt, 34);
+	ldns_pkt_set_qr(pkt, 1);
+	ldns_pkt_set_ad(pkt, 1);
+	ldns_pkt_set_rcode(pkt, LDNS_RCODE_NXDOMAIN);
+	ck_assert_int_eq(ldns_pkt2wire(&wire, pkt, &len), LDNS_STATUS_OK);
+	ldns_pkt_free(pkt);
+	ck_assert_int_eq(dns_answer_parse(wire, len, 34, BW_DNS_T_TLSA,
+	    "n.test", res), DNS_PARSE_OK);
+	ck_assert_uint_eq(res->status, BW_DNS_NXDOMAIN);
+	ck_assert(res->flags & DNS_RESF_AD);
+	free(wire);
+	free(res);
+}
+END_TEST
+
+/* TLSA: usual records whole; one of 8 KB cut and flagged, never more. */
+START_TEST(parse_tlsa_sizes)
+{
+	static const char *const ok[] = {
+		"_25._tcp.mx.test. 300 IN TLSA 3 1 1 "
+		"0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef", NULL };
+	struct dns_result	*res = malloc(sizeof(*res));
+	const char		*big[2] = { NULL, NULL };
+	char			*text;
+	uint8_t			*wire;
+	size_t			 len, i, n = 8192;
+
+	len = pkt_build(&wire, 5, "_25._tcp.mx.test", BW_DNS_T_TLSA,
+	    LDNS_RCODE_NOERROR, ok, NULL, 0);
+	ck_assert_int_eq(dns_answer_parse(wire, len, 5, BW_DNS_T_TLSA,
+	    "_25._tcp.mx.test", res), DNS_PARSE_OK);
+	ck_assert_uint_eq(res->nrr, 1);
+	ck_assert_str_eq(res->rr[0].data, "3 1 1 "
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	ck_assert_uint_eq(res->rr[0].flags, 0);
+	free(wire);
+
+	text = malloc(64 + 2 * n);
+	i = (size_t)snprintf(text, 64, "_25._tcp.mx.test. 300 IN TLSA 3 1 0 ");
+	memset(text + i, 'a', 2 * n);
+	text[i + 2 * n] = '\0';
+	big[0] = text;
+	len = pkt_build(&wire, 6, "_25._tcp.mx.test", BW_DNS_T_TLSA,
+	    LDNS_RCODE_NOERROR, big, NULL, 0);
+	ck_assert_int_eq(dns_answer_parse(wire, len, 6, BW_DNS_T_TLSA,
+	    "_25._tcp.mx.test", res), DNS_PARSE_OK);
+	ck_assert_uint_eq(res->nrr, 1);
+	ck_assert(res->rr[0].flags & BW_DNS_RRF_TRUNCATED);
+	ck_assert_uint_lt(strlen(res->rr[0].data), BW_DNS_RDATA_TEXT_MAX);
+	ck_assert(strncmp(res->rr[0].data, "3 1 0 aaaa", 10) == 0);
+	free(wire);
+	free(text);
+	free(res);
 }
 END_TEST
 
@@ -749,6 +913,14 @@ dns_suite(void)
 	tc = tcase_create("cache keys, replace, flush");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, cache_keys);
+	tcase_add_test(tc, cache_dnssec_apart);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("DNSSEC: query flags, AD bit, TLSA sizes");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, query_build_dnssec);
+	tcase_add_test(tc, parse_ad_bit);
+	tcase_add_test(tc, parse_tlsa_sizes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache eviction");

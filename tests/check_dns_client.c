@@ -33,6 +33,7 @@ struct fx_result {
 	int		 status;
 	uint16_t	 qtype;
 	uint32_t	 nrr;
+	uint32_t	 flags;
 	char		 name[BW_DOMAIN_MAX + 1];
 	char		 rr0[BW_DNS_RDATA_TEXT_MAX];
 	int		 tag;
@@ -115,6 +116,7 @@ fx_cb(const struct bw_dns_result *res, void *arg)
 	r->status = res->status;
 	r->qtype = res->qtype;
 	r->nrr = res->nrr;
+	r->flags = res->flags;
 	r->tag = (int)(intptr_t)arg;
 	strlcpy(r->name, res->name, sizeof(r->name));
 	if (bw_dns_result_rr(res, 0, &rr) == 0)
@@ -261,6 +263,40 @@ START_TEST(answer_reaches_the_caller)
 	/* nothing more comes */
 	fx_run(fx_never, 100);
 	ck_assert_int_eq(F.nr, 1);
+	fx_teardown();
+}
+END_TEST
+
+/* BW_DNS_QF_DNSSEC goes out in the query, ANSF_SECURE comes back. */
+START_TEST(dnssec_flag_passes_through)
+{
+	struct bw_dns_answer	 a;
+
+	fx_setup();
+	ck_assert_ptr_nonnull(bw_dns_client_query_flags(F.dns,
+	    "_25._tcp.mx.example.org", BW_DNS_T_TLSA, BW_DNS_QF_DNSSEC, 0,
+	    fx_cb, (void *)(intptr_t)7));
+	ck_assert_ptr_nonnull(fx_query("mx.example.org", BW_DNS_T_A, 0, 8));
+	want_q = 2;
+	ck_assert(fx_run(fx_have_q, 3000));
+	ck_assert_uint_eq(F.q[0].flags, BW_DNS_QF_DNSSEC);
+	ck_assert_uint_eq(F.q[1].flags, 0);
+	memset(&a, 0, sizeof(a));
+	a.reqid = F.q[0].reqid;
+	a.status = BW_DNS_NODATA;
+	a.ttl = 60;
+	a.qtype = BW_DNS_T_TLSA;
+	a.flags = BW_DNS_ANSF_SECURE;
+	ck_assert_int_eq(bw_peer_send(F.srv, BW_IMSG_DNS_ANSWER, 0, -1, &a,
+	    sizeof(a)), 0);
+	srv_answer(F.q[1].reqid, BW_DNS_T_A, BW_DNS_OK, 1, 1);
+	want_r = 2;
+	ck_assert(fx_run(fx_have_r, 3000));
+	ck_assert_int_eq(F.r[0].tag, 7);
+	ck_assert_int_eq(F.r[0].status, BW_DNS_NODATA);
+	ck_assert_uint_eq(F.r[0].flags, BW_DNS_ANSF_SECURE);
+	ck_assert_int_eq(F.r[1].tag, 8);
+	ck_assert_uint_eq(F.r[1].flags, 0);
 	fx_teardown();
 }
 END_TEST
@@ -550,6 +586,7 @@ dns_client_suite(void)
 	tc = tcase_create("link");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, answer_reaches_the_caller);
+	tcase_add_test(tc, dnssec_flag_passes_through);
 	tcase_add_test(tc, deadline_fires_once_and_late_answer_is_dropped);
 	tcase_add_test(tc, deadline_in_the_past_fires_later_not_now);
 	tcase_add_test(tc, peer_down_fails_every_query_once);

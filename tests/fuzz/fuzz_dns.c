@@ -110,9 +110,9 @@ fuzz_dns_cache(uint16_t qtype, const char *name, const struct dns_result *res)
 	    fuzz_dns_clock)) == NULL)
 		abort();
 	if (res->status == BW_DNS_CNAME_LOOP)
-		FUZZ_CHECK(dns_cache_put(c, qtype, name, res) == -1);
-	else if (dns_cache_put(c, qtype, name, res) == 0) {
-		FUZZ_CHECK(dns_cache_get(c, qtype, name, got) == 1);
+		FUZZ_CHECK(dns_cache_put(c, qtype, 0, name, res) == -1);
+	else if (dns_cache_put(c, qtype, 0, name, res) == 0) {
+		FUZZ_CHECK(dns_cache_get(c, qtype, 0, name, got) == 1);
 		FUZZ_CHECK(got->status == res->status);
 		FUZZ_CHECK(got->nrr == (res->status == BW_DNS_OK ?
 		    res->nrr : 0));
