@@ -1,5 +1,6 @@
 """Real peers for the integration tests: ldns-testns serving a test zone,
-and Postfix's smtp-sink as a destination MX host.  One definition, shared
+Postfix's smtp-sink as a destination MX host, and for DNSSEC (test_dane)
+NSD serving zones signed with ldns-signzone behind a validating Unbound.  One definition, shared
 by test_dns, test_deliver_agent, test_relay, test_relay_outage and
 test_segments."""
 
@@ -142,3 +143,168 @@ def main_with_sink(t, name, config_text, run_cases):
     t.ok(not bw.sanitizer_reports, "no sanitizer reports",
          "\n".join(bw.sanitizer_reports))
     t.done()
+
+
+# ---- DNSSEC: an authoritative server, a validating resolver, signing ----
+
+NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
+LDNS_KEYGEN = shutil.which("ldns-keygen") or "/usr/bin/ldns-keygen"
+LDNS_SIGNZONE = shutil.which("ldns-signzone") or "/usr/bin/ldns-signzone"
+
+
+def dnssec_tools_missing():
+    """The first DNSSEC tool not installed, or None."""
+    for p in (NSD, UNBOUND, LDNS_KEYGEN, LDNS_SIGNZONE):
+        if not os.path.exists(p):
+            return p
+    return None
+
+
+def sign_zone(dirname, origin, path):
+    """Sign the zone file at path (origin without the trailing dot) with a
+    fresh ECDSA P-256 key (ldns-keygen -k: the key signs the DNSKEY RRset
+    and the zone alike); returns (signed file, trust anchor) where the
+    anchor is the key's DS record as text, for Unbound's trust-anchor."""
+    r = subprocess.run([LDNS_KEYGEN, "-a", "ECDSAP256SHA256", "-k",
+                        origin + "."], cwd=dirname, capture_output=True,
+                       text=True, timeout=60, check=True)
+    base = os.path.join(dirname, r.stdout.strip())
+    subprocess.run([LDNS_SIGNZONE, "-n", "-o", origin + ".", path, base],
+                   cwd=dirname, capture_output=True, text=True, timeout=60,
+                   check=True)
+    with open(base + ".ds") as f:
+        ds = " ".join(f.read().split())
+    for ext in (".key", ".private", ".ds"):
+        os.unlink(base + ext)
+    return path + ".signed", ds
+
+
+class Nsd:
+    """NSD, authoritative for zones {origin: zone file}, on a free
+    127.0.0.1 port (UDP and TCP), as the invoking user, in the
+    foreground; its files under dirname."""
+
+    def __init__(self, dirname, zones):
+        self.dir = dirname
+        self.port = bwtest.free_port()
+        os.makedirs(dirname, exist_ok=True)
+        conf = os.path.join(dirname, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write("server:\n"
+                    "  ip-address: 127.0.0.1@%d\n"
+                    "  port: %d\n"
+                    "  username: \"\"\n"
+                    "  chroot: \"\"\n"
+                    "  zonesdir: \"%s\"\n"
+                    "  database: \"\"\n"
+                    "  pidfile: \"%s/nsd.pid\"\n"
+                    "  xfrdfile: \"%s/xfrd.state\"\n"
+                    "  xfrdir: \"%s\"\n"
+                    "  zonelistfile: \"%s/zone.list\"\n"
+                    "  cookie-secret-file: \"%s/cookiesecrets.txt\"\n"
+                    "  logfile: \"%s/nsd.log\"\n"
+                    "  server-count: 1\n"
+                    "  verbosity: 1\n"
+                    "  hide-version: yes\n"
+                    "remote-control:\n"
+                    "  control-enable: no\n" %
+                    ((self.port, self.port) + (dirname,) * 7))
+            for origin, zfile in zones.items():
+                f.write("zone:\n  name: \"%s.\"\n  zonefile: \"%s\"\n" %
+                        (origin, zfile))
+        self.out = open(os.path.join(dirname, "nsd.out"), "w")
+        self.p = subprocess.Popen([NSD, "-d", "-c", conf], stdout=self.out,
+                                  stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        bwtest.wait_for(lambda: self.p.poll() is None and
+                        bwtest.port_open(self.port), 20,
+                        what="nsd on port %d" % self.port)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=10)
+        self.out.close()
+
+
+class Unbound:
+    """Unbound, validating, on a free 127.0.0.1 port: each zone of
+    stubs {origin: nsd port} is a stub zone served by NSD on loopback
+    (do-not-query-localhost: no), anchors are trust-anchor lines (a
+    signed zone's DS); nothing else resolves (no root hints are used: a
+    name outside the stubs fails).  A zone without an anchor is
+    insecure (there is no root anchor above it)."""
+
+    def __init__(self, dirname, stubs, anchors=(), verbosity=1):
+        self.dir = dirname
+        self.port = bwtest.free_port()
+        os.makedirs(dirname, exist_ok=True)
+        self.conf = os.path.join(dirname, "unbound.conf")
+        with open(self.conf, "w") as f:
+            f.write("server:\n"
+                    "  interface: 127.0.0.1\n"
+                    "  port: %d\n"
+                    "  do-ip6: no\n"
+                    "  username: \"\"\n"
+                    "  chroot: \"\"\n"
+                    "  directory: \"%s\"\n"
+                    "  pidfile: \"%s/unbound.pid\"\n"
+                    "  logfile: \"%s/unbound.log\"\n"
+                    "  use-syslog: no\n"
+                    "  do-daemonize: no\n"
+                    "  num-threads: 1\n"
+                    "  verbosity: %d\n"
+                    "  val-log-level: 2\n"
+                    "  access-control: 127.0.0.0/8 allow\n"
+                    "  do-not-query-localhost: no\n"
+                    "  module-config: \"validator iterator\"\n"
+                    "  auto-trust-anchor-file: \"\"\n"
+                    "  harden-dnssec-stripped: yes\n"
+                    "  trust-anchor-signaling: no\n"
+                    "  qname-minimisation: no\n"
+                    "  cache-max-ttl: 5\n"
+                    "  cache-max-negative-ttl: 5\n"
+                    "  infra-host-ttl: 5\n"
+                    "  val-bogus-ttl: 5\n"
+                    "remote-control:\n"
+                    "  control-enable: no\n" %
+                    (self.port, dirname, dirname, dirname, verbosity))
+            for a in anchors:
+                f.write("server:\n  trust-anchor: \"%s\"\n" % a)
+            # Unbound answers the special-use names (RFC 6761: test.,
+            # invalid., ...) itself unless told not to
+            for tld in sorted({o.split(".")[-1] for o in stubs}):
+                f.write("server:\n  local-zone: \"%s.\" nodefault\n" % tld)
+            for origin, port in stubs.items():
+                f.write("stub-zone:\n  name: \"%s.\"\n"
+                        "  stub-addr: 127.0.0.1@%d\n" % (origin, port))
+        self.out = open(os.path.join(dirname, "unbound.out"), "w")
+        self.p = subprocess.Popen([UNBOUND, "-d", "-c", self.conf],
+                                  stdout=self.out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        bwtest.wait_for(lambda: self.p.poll() is None and
+                        bwtest.port_open(self.port), 20,
+                        what="unbound on port %d" % self.port)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "unbound.log"),
+                      errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=10)
+        self.out.close()

@@ -68,17 +68,17 @@ class DnsClient:
         self.s.sendall(HDR.pack(mtype, len(payload), peerid, os.getpid(), 0)
                        + payload)
 
-    def query_frame(self, name, qtype, reqid):
-        q = Query(reqid, qtype, 0, name.encode() if isinstance(name, str)
+    def query_frame(self, name, qtype, reqid, flags=0):
+        q = Query(reqid, qtype, flags, name.encode() if isinstance(name, str)
                   else name)
         return HDR.pack(TYPES["BW_IMSG_DNS_QUERY"], ctypes.sizeof(q),
                         reqid & 0xffffffff, os.getpid(), 0) + bytes(q)
 
-    def ask(self, name, qtype):
-        """Send one query, return its reqid."""
+    def ask(self, name, qtype, flags=0):
+        """Send one query (flags: BW_DNS_QF_*), return its reqid."""
         reqid = self.next_reqid
         self.next_reqid += 1
-        self.s.sendall(self.query_frame(name, qtype, reqid))
+        self.s.sendall(self.query_frame(name, qtype, reqid, flags))
         return reqid
 
     def frame(self):
@@ -100,16 +100,18 @@ class DnsClient:
         assert peerid == a.reqid & 0xffffffff, (peerid, a.reqid)
         off = ctypes.sizeof(Answer)
         assert len(data) == off + a.nrr * ctypes.sizeof(RR), len(data)
-        rrs = []
+        rrs, rrflags = [], []
         for i in range(a.nrr):
             r = RR.from_buffer_copy(data[off + i * ctypes.sizeof(RR):
                                          off + (i + 1) * ctypes.sizeof(RR)])
             rrs.append((r.type, r.preference, r.ttl, r.data.decode()))
+            rrflags.append(r.flags)
         return {"reqid": a.reqid, "status": STATUS[a.status], "ttl": a.ttl,
-                "flags": a.flags, "name": a.name.decode(), "rrs": rrs}
+                "flags": a.flags, "name": a.name.decode(), "rrs": rrs,
+                "rrflags": rrflags}
 
-    def lookup(self, name, qtype):
-        reqid = self.ask(name, qtype)
+    def lookup(self, name, qtype, flags=0):
+        reqid = self.ask(name, qtype, flags)
         a = self.answer()
         assert a["reqid"] == reqid, (a, reqid)
         return a
