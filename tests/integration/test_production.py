@@ -81,6 +81,10 @@ D = ".prod.test"
 SERVING = {"queued": "queued.sock", "controld": "control.sock",
            "dnscached": "dnscached.sock"}
 LOAD_CLIENTS = 3
+# Host access table case: a blocked network and one rated to a message a
+# minute (lead fixed addresses: 127.0.27.0/24).
+HAT_BLOCKED = "127.0.27.40"
+HAT_RATED = "127.0.27.41"
 # Each client's pause after a 250: continuous load (about 100 messages a
 # second in all), not as fast as it goes, which would starve the timing-
 # sensitive tests that make check -j runs beside this one.
@@ -244,6 +248,7 @@ class Production:
         self.chroot = self.rundir
         self.spool = os.path.join(self.base, "spool")
         self.port = bwtest.free_port()
+        self.hat_port = bwtest.free_port()  # public, with a host table
         self.procs = {}
         self.errs = {}
         self.argv = {}
@@ -290,9 +295,38 @@ listener private {
     type private
     relay_networks 127.0.0.0/8
 }
+policy blocked {
+    behaviour reject
+}
+policy onepermin {
+    behaviour accept
+    smtpd_max_messages_per_minute 1
+}
+policy default {
+    behaviour accept
+}
+sender_group BLOCKED {
+    policy blocked
+    network %(hat_blocked)s
+}
+sender_group ONEPERMIN {
+    policy onepermin
+    network %(hat_rated)s
+}
+listener public {
+    address 127.0.0.1
+    port %(hat_port)d
+    type public
+    reverse_dns no
+    accept_domains ok%(d)s
+    sender_groups BLOCKED ONEPERMIN
+    default_policy default
+}
 """ % {"base": self.base, "d": D, "run": self.rundir, "chroot": self.chroot,
             "spool": self.spool, "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
-            "sink": sink_port, "reject": reject_port, "port": self.port}
+            "sink": sink_port, "reject": reject_port, "port": self.port,
+            "hat_port": self.hat_port, "hat_blocked": HAT_BLOCKED,
+            "hat_rated": HAT_RATED}
         with open(self.config_path, "w") as f:
             f.write(text)
         os.chmod(self.config_path, 0o644)
@@ -774,6 +808,34 @@ def check_senders(bw):
     assert row()["connections_total"] > 0, row()
 
 
+def check_hat(bw, sink):
+    """The host access table works in the chrooted, unprivileged smtpd
+    (its config comes through a descriptor): a blocked network gets 554,
+    a rated one 421 at its second MAIL in a minute (the count is queued's,
+    across processes), any other host's mail is delivered."""
+    c = bwtest.RawSMTP(bw.hat_port, source=HAT_BLOCKED)
+    try:
+        code, text = c.reply()
+        assert code == 554, (code, text)
+    finally:
+        c.close()
+    with smtplib.SMTP("127.0.0.1", bw.hat_port, timeout=30,
+                      source_address=(HAT_RATED, 0)) as s:
+        s.ehlo("rated.example")
+        s.sendmail("a@sender" + D, ["hat1@ok" + D],
+                   "Subject: hat rated one\r\n\r\nhello\r\n")
+        code, text = s.mail("a@sender" + D)
+        assert code == 421, (code, text)
+        assert b"try again at" in text, text
+    with smtplib.SMTP("127.0.0.1", bw.hat_port, timeout=30) as s:
+        s.sendmail("a@sender" + D, ["hat2@ok" + D],
+                   "Subject: hat default\r\n\r\nhello\r\n")
+    for tag in ("hat rated one", "hat default"):
+        bwtest.wait_for(lambda tag=tag: any(
+            "Subject: " + tag in m for m in sink.messages()), 30,
+            what="%r at the sink" % tag)
+
+
 def check_clean_stop(bw):
     rcs = bw.stop_all()
     bad = {p: rc for p, rc in rcs.items() if rc != 0}
@@ -828,6 +890,9 @@ def run_cases(bw, state):
     t.run("a message is received, queued and delivered", check_delivered,
           bw, sink)
     t.run("the spool is _bwqueue's, 0700", check_spool, bw)
+    t.run("host access table in production: 554 to a blocked network, 421 "
+          "past a policy's messages per minute, others delivered",
+          check_hat, bw, sink)
     t.run("5xx at the next hop: a DSN goes to the sender's domain",
           check_bounce, bw, sink)
     t.run("bwctl works as root and as a bwadmin member; others are "
