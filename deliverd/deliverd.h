@@ -197,6 +197,8 @@ struct dlv_job {
 	int			 complete;	/* DLV_END seen */
 	char			 relay[BW_RELAY_TEXT_MAX];	/* last tried */
 	uint32_t		 connections;	/* opened for this job */
+	uint32_t		 order_next;	/* first of order[] not yet in a
+						   transaction (deliverd_pace.c) */
 };
 TAILQ_HEAD(dlv_job_list, dlv_job);
 
@@ -315,6 +317,8 @@ struct dlv_conn {
 	uint32_t		 chunks_sent;
 	uint32_t		 chunks_answered;
 	int			 nmsgs;
+	uint32_t		 rcpt_first;	/* this transaction's recipients: */
+	uint32_t		 rcpt_count;	/* job->order[first..+count) */
 	char			 relay[BW_RELAY_TEXT_MAX];
 };
 TAILQ_HEAD(dlv_conn_list, dlv_conn);
@@ -356,6 +360,10 @@ struct dlv_agent {
 	uint64_t		 permfail;
 	int64_t			 last_attempt;
 	char			 last_result[BW_REPLY_TEXT_MAX];
+	uint64_t		 pace_last_ms;	/* last transaction start, when
+						   paced (deliverd_pace.c) */
+	struct event		*pace_timer;	/* runs the agent when the
+						   next start is due */
 };
 LIST_HEAD(dlv_agent_head, dlv_agent);
 
@@ -375,6 +383,20 @@ void	 dlv_agent_info(struct bw_peer *, uint32_t peerid,
 void	 dlv_agent_init(void);
 void	 dlv_agent_drop_jobs(void);
 void	 dlv_agent_shutdown(void);
+
+/* ---- recipients per message, messages per minute (deliverd_pace.c) ---- */
+
+int	 dlv_pace_init(struct dlv_agent *);
+void	 dlv_pace_free(struct dlv_agent *);
+/* Pure: the earliest next start after one at last (0: at once). */
+uint64_t dlv_pace_next_ms(uint64_t last, long long per_minute);
+/* 1: start a transaction now (counted); 0: wait (the agent runs again). */
+int	 dlv_pace_take(struct dlv_agent *);
+int	 dlv_pace_may_open(struct dlv_agent *);
+/* Set c's recipient slice for a transaction of j. */
+void	 dlv_pace_slice(struct dlv_conn *, struct dlv_job *);
+/* Recipients left: j back at the head of the agent's queue, 1. */
+int	 dlv_pace_requeue(struct dlv_agent *, struct dlv_job *);
 
 /* ---- SMTP client (deliverd_smtp.c) ---- */
 

@@ -77,6 +77,11 @@ dlv_agent_new(const char *gateway, const char *domain)
 		free(a);
 		return NULL;
 	}
+	if (dlv_pace_init(a) == -1) {
+		event_free(a->mx_timer);
+		free(a);
+		return NULL;
+	}
 	strlcpy(a->gateway, gateway, sizeof(a->gateway));
 	strlcpy(a->domain, domain, sizeof(a->domain));
 	a->self_pref = -1;
@@ -100,6 +105,7 @@ dlv_agent_free(struct dlv_agent *a)
 {
 	LIST_REMOVE(a, hentry);
 	event_free(a->mx_timer);
+	dlv_pace_free(a);
 	free(a);
 	dlv_env->c_agents--;
 }
@@ -237,6 +243,8 @@ dlv_agent_run(struct dlv_agent *a)
 		/* a host found to be us (or worse) since: let it idle out */
 		if (!dlv_smtp_is_idle(c) || a->hosts[dlv_smtp_host(c)].self)
 			continue;
+		if (!dlv_pace_take(a))
+			break;		/* messages per minute: later */
 		j = TAILQ_FIRST(&a->jobs);
 		TAILQ_REMOVE(&a->jobs, j, entry);
 		a->njobs--;
@@ -247,7 +255,7 @@ dlv_agent_run(struct dlv_agent *a)
 	    a->conn_cap < maxconns)
 		maxconns = a->conn_cap;
 	while (a->njobs > a->nsetup && a->nsetup < DLV_SETUP_MAX &&
-	    a->nconns < maxconns) {
+	    a->nconns < maxconns && dlv_pace_may_open(a)) {
 		h = dlv_mx_pick(a->hosts, a->nhosts, &a->rr, bw_now_ms());
 		if (h == -1)
 			break;
@@ -268,7 +276,7 @@ dlv_agent_conn_ready(struct dlv_agent *a, struct dlv_conn *c)
 
 	a->last_used = bw_now_ms();
 	if ((j = TAILQ_FIRST(&a->jobs)) == NULL ||
-	    a->hosts[dlv_smtp_host(c)].self) {
+	    a->hosts[dlv_smtp_host(c)].self || !dlv_pace_take(a)) {
 		dlv_smtp_idle(c);
 		return;
 	}

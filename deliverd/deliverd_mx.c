@@ -3,7 +3,11 @@
  * MX records from dnscached, hosts ordered by preference; no MX (NODATA):
  * the implicit MX, the domain itself; a null MX (RFC 7505) or NXDOMAIN: a
  * permanent failure at once; a DNS failure: a temporary one.  Host
- * addresses (A, then AAAA) are looked up through dnscached as well.
+ * addresses (A, then AAAA) are looked up through dnscached as well; a
+ * destination with "ipv6 no" (or a gateway with only IPv4 sources) asks
+ * for A only and skips a route's IPv6 literals; with "ipv6 no" a domain
+ * left without an address is deferred (4.4.4), not bounced: the cause may
+ * be our setting.
  *
  * A CNAME loop (or a chain longer than dnscached follows) is a temporary
  * DNS failure like SERVFAIL, for the MX and for the addresses.
@@ -205,12 +209,16 @@ dlv_mx_query(struct dlv_agent *a, int host, uint16_t qtype, const char *name)
 	return 0;
 }
 
-/* Does the gateway have a source address of this family (or none at all)? */
+/* Does the gateway have a source address of this family (or none at all),
+ * and does the destination use it ("ipv6 no": no AAAA)? */
 static int
 dlv_mx_family_ok(const struct dlv_agent *a, int family)
 {
 	int	 i;
 
+	if (family == AF_INET6 && !config_dest_opts(dlv_env->cfg, a->gateway,
+	    a->domain)->ipv6)
+		return 0;
 	if (a->gw == NULL || a->gw->nsources == 0)
 		return 1;
 	for (i = 0; i < a->gw->nsources; i++)
@@ -335,7 +343,14 @@ dlv_mx_settle(struct dlv_agent *a)
 			    "relay for %s (no address for a mail exchanger "
 			    "better than this gateway)", a->domain);
 			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.4", why);
-		} else
+		} else if (!config_dest_opts(dlv_env->cfg, a->gateway,
+		    a->domain)->ipv6)
+			/* our choice, not the domain's fault: wait for the
+			 * administrator (or the message's max age) */
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.4",
+			    "no IPv4 address for any mail exchanger (IPv6 "
+			    "not used for this destination: ipv6 no)");
+		else
 			dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.4.4",
 			    "no address for any mail exchanger "
 			    "(host or domain name not found)");
@@ -414,6 +429,11 @@ dlv_mx_route(struct dlv_agent *a, const struct bw_route_conf *rt)
 		dlv_mx_keep(h, old, nold);
 		h->pref = rt->hosts[i].priority;
 		h->port = rt->hosts[i].port > 0 ? rt->hosts[i].port : 25;
+		if (rt->hosts[i].literal && strchr(rt->hosts[i].host, ':') &&
+		    !dlv_mx_family_ok(a, AF_INET6)) {
+			a->nhosts--;	/* ipv6 no: not a host for us */
+			continue;
+		}
 		if (rt->hosts[i].literal) {
 			strlcpy(h->addrs[0], rt->hosts[i].host,
 			    sizeof(h->addrs[0]));

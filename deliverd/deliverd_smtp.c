@@ -273,7 +273,8 @@ dlv_smtp_job_done(struct dlv_conn *c)
 	struct dlv_job	*j = c->job;
 
 	c->job = NULL;
-	if (j != NULL)
+	/* recipients left (deliverd_pace.c): the next transaction */
+	if (j != NULL && !dlv_pace_requeue(c->agent, j))
 		dlv_job_finish(j, 0, NULL);
 }
 
@@ -662,6 +663,7 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	c->chunks_answered = 0;
 	for (i = 0; i < j->nrcpt; i++)
 		j->rcpts[i].accepted = 0;
+	dlv_pace_slice(c, j);
 	if (!c->ext.dsn ||
 	    dlv_dsn_mail_params(j->dsn_ret, j->envid, dsn, sizeof(dsn)) == -1)
 		dsn[0] = '\0';
@@ -671,8 +673,8 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	dlv_smtp_cmd(c, "MAIL FROM:<%s>%s%s", j->sender, params, dsn);
 	c->sent++;
 	if (c->ext.pipelining) {
-		for (i = 0; i < j->norder; i++)
-			dlv_smtp_rcpt(c, i);
+		for (i = 0; i < c->rcpt_count; i++)
+			dlv_smtp_rcpt(c, c->rcpt_first + i);
 		if (c->bdat)	/* RFC 3030 4.2: BDAT may be pipelined */
 			dlv_smtp_bdat_send(c, 1);	/* may fail the job */
 		else {
@@ -693,8 +695,14 @@ dlv_smtp_result_all(struct dlv_conn *c, int accepted_only)
 	uint32_t	 i;
 
 	dlv_reply_dsn(&c->reply, dsn, sizeof(dsn));
+	if (!accepted_only) {	/* this transaction's recipients */
+		for (i = 0; i < c->rcpt_count; i++)
+			dlv_job_set_result(j, j->order[c->rcpt_first + i], st,
+			    dsn, c->reply.text);
+		return;
+	}
 	for (i = 0; i < j->nrcpt; i++)
-		if (!accepted_only || j->rcpts[i].accepted)
+		if (j->rcpts[i].accepted)
 			dlv_job_set_result(j, i, st, dsn, c->reply.text);
 }
 
@@ -715,8 +723,8 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 		c->mail_ok = c->reply.code / 100 == 2;
 		if (!c->mail_ok)
 			dlv_smtp_result_all(c, 0);
-	} else if (c->mail_ok && idx - 1 < j->norder) {
-		uint32_t r = j->order[idx - 1];
+	} else if (c->mail_ok && idx - 1 < c->rcpt_count) {
+		uint32_t r = j->order[c->rcpt_first + idx - 1];
 
 		if (c->reply.code / 100 == 2) {
 			j->rcpts[r].accepted = 1;
@@ -727,8 +735,8 @@ dlv_smtp_mail_reply(struct dlv_conn *c)
 			    dsn, c->reply.text);
 		}
 	}
-	if (!c->ext.pipelining && c->mail_ok && idx < j->norder) {
-		dlv_smtp_rcpt(c, idx);
+	if (!c->ext.pipelining && c->mail_ok && idx < c->rcpt_count) {
+		dlv_smtp_rcpt(c, c->rcpt_first + idx);
 		return;
 	}
 	if (c->replies < c->sent)

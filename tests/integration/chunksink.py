@@ -11,6 +11,13 @@ BDAT chunk it notes whether more bytes were already waiting (a client
 that pipelines chunks).  session_msgs counts the messages taken in each
 session, in the order sessions began.  Every socket has a timeout; stop()
 ends the thread and closes the listener.
+
+For the destination limits (test_destination): each message notes its
+session (sid) and when its MAIL arrived (t_mail, time.monotonic()); the
+sink keeps the peak of sessions open at once (max_active) and each
+session's client address (session_peers); reject_prefix refuses the
+recipients whose local part starts with it (550), final_delay holds the
+reply to the end of the data that long; addr may be IPv6 ("::1").
 """
 
 import socket
@@ -24,8 +31,10 @@ TEXT_LINE_MAX = 65536   # a line of DATA text
 
 
 class Message:
-    def __init__(self, mail, rcpts, method, data, chunks):
+    def __init__(self, mail, rcpts, method, data, chunks, t_mail=0.0):
         self.mail = mail            # the MAIL command line
+        self.t_mail = t_mail        # time.monotonic() at MAIL
+        self.sid = -1               # the session, set when kept
         self.rcpts = rcpts          # addresses, lower case
         self.method = method        # "DATA" or "BDAT"
         self.data = data            # bytes as received (DATA: unstuffed)
@@ -35,7 +44,8 @@ class Message:
 class ChunkSink(threading.Thread):
 
     def __init__(self, addr="127.0.0.1", port=0, chunking=True,
-                 binarymime=True, pipelining=True, probe_pipelining=False):
+                 binarymime=True, pipelining=True, probe_pipelining=False,
+                 reject_prefix=None, final_delay=0.0):
         super().__init__(daemon=True)
         self.ext = ["SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES"]
         if pipelining:
@@ -51,7 +61,14 @@ class ChunkSink(threading.Thread):
         self.bdat_with_mail = []    # probe: BDAT already there at MAIL
         self.more_after_chunk = []  # bytes waiting after each chunk
         self.session_msgs = []      # messages per session
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.session_peers = []     # client address per session
+        self.active = 0             # sessions open now
+        self.max_active = 0         # their peak
+        self.reject_prefix = reject_prefix
+        self.final_delay = final_delay
+        self.ls = socket.socket(
+            socket.AF_INET6 if ":" in addr else socket.AF_INET,
+            socket.SOCK_STREAM)
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind((addr, port))
         self.port = self.ls.getsockname()[1]
@@ -68,6 +85,9 @@ class ChunkSink(threading.Thread):
                 continue
             except OSError:
                 return
+            with self.lock:
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
             threading.Thread(target=self._session, args=(c,),
                              daemon=True).start()
 
@@ -92,6 +112,10 @@ class ChunkSink(threading.Thread):
         with self.lock:
             sid = len(self.session_msgs)
             self.session_msgs.append(0)
+            try:
+                self.session_peers.append(c.getpeername()[0])
+            except OSError:
+                self.session_peers.append("")
 
         def fill():
             d = c.recv(65536)
@@ -137,6 +161,7 @@ class ChunkSink(threading.Thread):
             c.sendall(text.encode() + b"\r\n")
 
         mail, rcpts, chunks, body = None, [], [], bytearray()
+        t_mail = 0.0
         try:
             reply("220 chunksink ESMTP")
             while True:
@@ -152,6 +177,7 @@ class ChunkSink(threading.Thread):
                     reply("250 chunksink")
                 elif verb == "MAIL":
                     mail, rcpts, chunks, body = cmd, [], [], bytearray()
+                    t_mail = time.monotonic()
                     if self.probe:
                         time.sleep(PROBE_S)
                         drain_now()
@@ -160,7 +186,12 @@ class ChunkSink(threading.Thread):
                     reply("250 2.1.0 ok")
                 elif verb == "RCPT":
                     a = cmd.split(":", 1)[1].strip().split(" ")[0]
-                    rcpts.append(a.strip("<>").lower())
+                    a = a.strip("<>").lower()
+                    if self.reject_prefix and a.startswith(
+                            self.reject_prefix):
+                        reply("550 5.1.1 no such user")
+                        continue
+                    rcpts.append(a)
                     reply("250 2.1.5 ok")
                 elif verb == "DATA":
                     if mail is None or not rcpts:
@@ -175,8 +206,10 @@ class ChunkSink(threading.Thread):
                         data += (ln[1:] if ln.startswith(b".") else ln)
                         data += b"\r\n"
                     self._keep(Message(mail, rcpts, "DATA", bytes(data),
-                                       []), sid)
+                                       [], t_mail), sid)
                     mail, rcpts = None, []
+                    if self.final_delay:
+                        time.sleep(self.final_delay)
                     reply("250 2.0.0 ok queued")
                 elif verb == "BDAT":
                     parts = cmd.split()
@@ -193,8 +226,10 @@ class ChunkSink(threading.Thread):
                     chunks.append((size, last))
                     if last:
                         self._keep(Message(mail, rcpts, "BDAT",
-                                           bytes(body), chunks), sid)
+                                           bytes(body), chunks, t_mail), sid)
                         mail, rcpts = None, []
+                        if self.final_delay:
+                            time.sleep(self.final_delay)
                         reply("250 2.0.0 ok queued")
                     else:
                         reply("250 2.0.0 %d octets" % size)
@@ -212,8 +247,11 @@ class ChunkSink(threading.Thread):
             return
         finally:
             c.close()
+            with self.lock:
+                self.active -= 1
 
     def _keep(self, m, sid):
+        m.sid = sid
         with self.lock:
             self.messages.append(m)
             self.session_msgs[sid] += 1
