@@ -31,6 +31,7 @@
 
 /* Production defaults; doc/breakwater.conf.5 lists the same. */
 #define CONFIG_DEF_RUNTIME_DIR	"/run/breakwater"
+#define CONFIG_DEF_DEBUG_DIR	"/var/log/breakwater/debug"
 #define CONFIG_DEF_SPOOL_DIR	"/var/spool/breakwater"
 #define CONFIG_DEF_CHROOT_DIR	"/run/breakwater"	/* smtpd reaches the sockets */
 #define CONFIG_DEF_ADMIN_GROUP	"bwadmin"
@@ -68,6 +69,7 @@ config_defaults(struct bw_config *cfg)
 	strlcpy(cfg->spool_dir, CONFIG_DEF_SPOOL_DIR, sizeof(cfg->spool_dir));
 	strlcpy(cfg->chroot_dir, CONFIG_DEF_CHROOT_DIR,
 	    sizeof(cfg->chroot_dir));
+	strlcpy(cfg->debug_dir, CONFIG_DEF_DEBUG_DIR, sizeof(cfg->debug_dir));
 	strlcpy(cfg->admin_group, CONFIG_DEF_ADMIN_GROUP,
 	    sizeof(cfg->admin_group));
 	strlcpy(cfg->user_smtpd, "_bwsmtpd", sizeof(cfg->user_smtpd));
@@ -83,7 +85,8 @@ config_defaults(struct bw_config *cfg)
 	    BW_REP_ZONES_MAX);
 }
 
-/* Under basedir: runtime, spool and chroot dirs; development mode. */
+/* Under basedir: runtime, spool, chroot and debug dirs; development
+ * mode. */
 static void
 config_basedir_apply(struct config_parser *p, const char *basedir)
 {
@@ -96,7 +99,9 @@ config_basedir_apply(struct config_parser *p, const char *basedir)
 	    bw_path(cfg->spool_dir, sizeof(cfg->spool_dir), basedir,
 	    "spool") == -1 ||
 	    bw_path(cfg->chroot_dir, sizeof(cfg->chroot_dir), basedir,
-	    "empty") == -1)
+	    "empty") == -1 ||
+	    bw_path(cfg->debug_dir, sizeof(cfg->debug_dir), basedir,
+	    "log/debug") == -1)
 		config_error(p, 0, "base directory too long");
 	cfg->dev_mode = 1;
 }

@@ -528,6 +528,8 @@ struct bw_config {
 	char			 runtime_dir[PATH_MAX];
 	char			 spool_dir[PATH_MAX];
 	char			 chroot_dir[PATH_MAX];	/* smtpd's empty dir */
+	char			 debug_dir[PATH_MAX];	/* domain debug
+						   transcripts (deliverd) */
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	char			 admin_group[64];	/* may use bwctl */
@@ -578,7 +580,8 @@ typedef void (*bw_config_error_cb)(const char *msg, void *arg);
 /*
  * Load path (NULL: the built-in default).  Returns the number of errors (0 on
  * success); each is passed to errcb (NULL: logged with log_warnx).
- * basedir, when not NULL, puts runtime_dir, spool_dir and chroot_dir under it
+ * basedir, when not NULL, puts runtime_dir, spool_dir, chroot_dir and
+ * debug_dir under it
  * and sets dev_mode.  cfg is always initialised (defaults plus whatever
  * parsed), errors or not: call config_free() in every case (twice is fine).
  */

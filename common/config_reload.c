@@ -52,6 +52,7 @@ static const struct {
 	KEEP(runtime_dir),
 	KEEP(spool_dir),
 	KEEP(chroot_dir),
+	KEEP(debug_dir),
 	KEEP(admin_group),
 	KEEP(user_smtpd),
 	KEEP(user_queued),

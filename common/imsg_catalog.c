@@ -4,6 +4,7 @@
  */
 #include "bw_autoconf.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "imsg_catalog.h"
@@ -148,6 +149,9 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    BW_ROLE_CONTROLD, FIXED(struct bw_trace_req) },
 	[BW_IMSG_TRACE_REPLY] = { BW_IMSG_TRACE_REPLY, "TRACE_REPLY",
 	    BW_ROLE_SMTPD, FIXED(struct bw_trace_reply) },
+	[BW_IMSG_DEBUG_TABLE] = { BW_IMSG_DEBUG_TABLE, "DEBUG_TABLE",
+	    BW_ROLE_CONTROLD, offsetof(struct bw_debug_table, rows),
+	    sizeof(struct bw_debug_table) },
 };
 
 static const struct {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		12
+#define BW_IMSG_VERSION		13
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -154,6 +154,9 @@ enum bw_imsg_type {
 	/* controld -> smtpd, smtpd -> controld: bwctl trace */
 	BW_IMSG_TRACE_REQ,
 	BW_IMSG_TRACE_REPLY,
+	/* controld -> deliverd: the domains in debug now (bwctl debug), the
+	 * whole table on every change and when a worker links */
+	BW_IMSG_DEBUG_TABLE,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -866,6 +869,30 @@ struct bw_trace_reply {
 	uint64_t	 command_delay_ms;
 	uint64_t	 command_tarpit_ms;
 	struct bw_trace_step steps[BW_TRACE_STEPS_MAX];
+};
+
+/*
+ * bwctl debug DOMAIN on|off: controld keeps the table and sends all of it
+ * to every deliverd worker (DEBUG_TABLE) on each change and when a worker
+ * links.  A row's time left is relative (the worker counts it from the
+ * frame's arrival on its own monotonic clock), so a worker that misses
+ * the "off" still stops at the deadline.  The pattern is normalized by
+ * controld (bw_debug_pattern_norm); the worker checks it again.
+ */
+#define BW_DEBUG_DOMAINS_MAX	32	/* domains in debug at once: a
+					   transcript is for a few
+					   destinations looked at by hand */
+
+struct bw_debug_row {
+	uint64_t	 left_ms;		/* > 0 */
+	char		 pattern[BW_DOMAIN_MAX + 1];	/* "example.org",
+						   "*.example.org" */
+};
+
+struct bw_debug_table {
+	uint32_t	 n;			/* <= BW_DEBUG_DOMAINS_MAX */
+	uint32_t	 pad;
+	struct bw_debug_row rows[BW_DEBUG_DOMAINS_MAX];	/* sent up to n */
 };
 
 #endif

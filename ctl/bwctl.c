@@ -76,6 +76,14 @@ static const char bwctl_usage_text[] =
 "                          reverse DNS, score, group and policy, and the\n"
 "                          reply to the connection, EHLO, MAIL and each\n"
 "                          RCPT (default listener: the first public one)\n"
+"  debug                   the domains in debug: time left, transcript\n"
+"                          file\n"
+"  debug D on [DURATION]   write the SMTP dialogue of every delivery to D\n"
+"                          (commands and replies, never bodies) to a file\n"
+"                          of its own in debug_dir for DURATION (30s, 5m,\n"
+"                          2h; default 10m, at most 24h); *.D for its\n"
+"                          subdomains\n"
+"  debug D off             stop it now\n"
 "  help                    this text\n"
 "\n"
 "options:\n"
@@ -113,7 +121,7 @@ static int
 bwctl_remote_command(const char *cmd)
 {
 	static const char *known[] = { "status", "show", "list", "dns",
-	    "retry", "suspend", "resume", "queue", "trace" };
+	    "retry", "suspend", "resume", "queue", "trace", "debug" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)

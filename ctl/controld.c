@@ -115,6 +115,7 @@ main(int argc, char *argv[])
 
 	/* Orderly teardown so that the sanitizers see no leak. */
 	ctl_req_client_gone(NULL);
+	ctl_debug_free();
 	bw_peer_listener_close(ctl_client_listener);
 	bw_peer_listener_close(ctl_daemon_listener);
 	/* The deferred frees of the peers may still use the daemon list. */

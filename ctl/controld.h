@@ -68,6 +68,7 @@ enum ctl_req_kind {
 	CTL_REQ_SENDERS,	/* show senders: queued's per-host counters */
 
 	CTL_REQ_TRACE,		/* trace ADDRESS: smtpd's probe */
+	CTL_REQ_DEBUG,		/* debug: answered at once */
 };
 
 /* One daemon's answer to a reload. */
@@ -233,6 +234,11 @@ void	 ctl_trace_start(struct ctl_req *, const struct bw_trace_req *);
 void	 ctl_trace_msg(struct ctl_req *, struct bw_imsg *);
 void	 ctl_trace_timeout(struct ctl_req *);
 void	 ctl_trace_smtpd_gone(void);
+
+/* controld_debug.c: bwctl debug, the table deliverd's workers get. */
+void	 ctl_debug_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
+void	 ctl_debug_worker_up(struct bw_peer *);
+void	 ctl_debug_free(void);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

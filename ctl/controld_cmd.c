@@ -210,6 +210,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 		ctl_cmd_trace(client, &cmd, json);
 		return;
 	}
+	if (strcmp(cmd.argv[0], "debug") == 0) {
+		ctl_debug_cmd(client, &cmd, json);
+		return;
+	}
 	if (strcmp(cmd.argv[0], "queue") == 0 && cmd.argc >= 2) {
 		ctl_cmd_queue(client, &cmd, json);
 		return;

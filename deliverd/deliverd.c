@@ -7,7 +7,8 @@
  * Trust: deliverd trusts queued for jobs (next issue) and dnscached for
  * answers; it talks to remote SMTP servers, whose replies are untrusted.
  * It runs as user_deliverd without a chroot (it needs the sockets in
- * runtime_dir) and holds no files.
+ * runtime_dir); the only files it writes are domain debug transcripts
+ * in debug_dir (deliverd_debug.c), made its own here before the drop.
  */
 #include "bw_autoconf.h"
 
@@ -38,6 +39,9 @@ main(int argc, char *argv[])
 	if (n > DLV_WORKERS_MAX)
 		n = DLV_WORKERS_MAX;
 	sup.nslots = (int)n;
+
+	/* As root in production: the workers' transcript directory. */
+	dlv_debug_dir_setup(sup.d.cfg, sup.d.production);
 
 	/* Workers inherit the dropped privileges. */
 	bw_daemon_privdrop(&sup.d, sup.d.cfg->user_deliverd, NULL);

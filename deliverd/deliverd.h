@@ -320,6 +320,8 @@ struct dlv_conn {
 	uint32_t		 rcpt_first;	/* this transaction's recipients: */
 	uint32_t		 rcpt_count;	/* job->order[first..+count) */
 	char			 relay[BW_RELAY_TEXT_MAX];
+	uint64_t		 debug_id;	/* deliverd_debug.c: 0 until a
+						   transcript names it */
 };
 TAILQ_HEAD(dlv_conn_list, dlv_conn);
 
@@ -436,6 +438,20 @@ const struct dlv_ifaddrs *dlv_self_ifaddrs(void);
 int	 dlv_tls_init(void);
 struct ssl_st *dlv_tls_new(const char *servername);
 void	 dlv_tls_free_ctx(void);
+
+/* ---- domain debug transcripts (deliverd_debug.c) ---- */
+
+int	 dlv_debug_table(const struct bw_imsg *);	/* DEBUG_TABLE */
+void	 dlv_debug_send(struct dlv_conn *, const char *line, size_t len);
+void	 dlv_debug_recv(struct dlv_conn *, const char *line, size_t len);
+void	 dlv_debug_data(struct dlv_conn *, size_t body_bytes);
+void	 dlv_debug_bdat(struct dlv_conn *, size_t chunk_bytes, int last);
+void	 dlv_debug_connect(struct dlv_conn *);
+void	 dlv_debug_tls(struct dlv_conn *);
+void	 dlv_debug_end(struct dlv_conn *, const char *why);	/* NULL:
+							   closed */
+void	 dlv_debug_shutdown(void);
+void	 dlv_debug_dir_setup(const struct bw_config *, int production);
 
 /* ---- logging (deliverd_log.c) ---- */
 

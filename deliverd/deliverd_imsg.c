@@ -3,7 +3,7 @@
  * checked each frame's catalog row (type, sender role, size) first.
  * queued sends jobs (DLV_*), dnscached answers (DNS_ANSWER), controld asks
  * for STATUS (answered by status_link.c from dlv_status_fill) and
- * DOMAIN_INFO.  Anything else drops that link (peer.c
+ * DOMAIN_INFO, and sends the domain debug table (DEBUG_TABLE).  Anything else drops that link (peer.c
  * reconnects it).  Losing queued drops every job (queued re-sends them);
  * losing dnscached fails every lookup in flight (temporary failure), through
  * the dnscached client (common/dns_client.c).
@@ -117,6 +117,10 @@ dlv_controld_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	switch (imsg->hdr.type) {
 	case BW_IMSG_DOMAIN_INFO_REQ:
 		dlv_agent_info(peer, imsg->hdr.peerid, imsg->data);
+		return 1;
+	case BW_IMSG_DEBUG_TABLE:
+		if (dlv_debug_table(imsg) == -1)
+			bw_peer_drop(peer, "malformed DEBUG_TABLE");
 		return 1;
 	default:
 		return 0;

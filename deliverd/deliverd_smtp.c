@@ -217,6 +217,7 @@ dlv_smtp_cmd(struct dlv_conn *c, const char *fmt, ...)
 		n = (int)sizeof(line) - 3;
 	log_debug("domain=%s relay=%s > %.*s", c->agent->domain, c->relay, n,
 	    line);
+	dlv_debug_send(c, line, (size_t)n);
 	line[n++] = '\r';
 	line[n++] = '\n';
 	evbuffer_add(bufferevent_get_output(c->bev), line, (size_t)n);
@@ -243,6 +244,7 @@ dlv_smtp_close(struct dlv_conn *c, int notify)
 
 	if (c->state == DLV_CS_CLOSED)
 		return;
+	dlv_debug_end(c, NULL);
 	c->state = DLV_CS_CLOSED;
 	TAILQ_REMOVE(&a->conns, c, entry);
 	a->nconns--;
@@ -597,6 +599,7 @@ dlv_smtp_bdat_send(struct dlv_conn *c, int first)
 			return;
 		}
 		c->chunks_sent++;
+		dlv_debug_bdat(c, c->body_off - before, c->body_off == size);
 		log_debug("domain=%s relay=%s > BDAT %zu%s", c->agent->domain,
 		    c->relay, c->body_off - before,
 		    c->body_off == size ? " LAST" : "");
@@ -789,6 +792,7 @@ dlv_smtp_body(struct dlv_conn *c)
 	log_debug("domain=%s relay=%s > (%llu body bytes%s) .",
 	    c->agent->domain, c->relay, (unsigned long long)c->job->size,
 	    stuffed ? ", dot-stuffed" : "");
+	dlv_debug_data(c, (size_t)c->job->size);
 	c->state = DLV_CS_BODY;
 	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_FINAL,
 	    LIM_DELIVER_TIMEOUT_DATA_BLOCK);
@@ -978,6 +982,7 @@ dlv_smtp_reply(struct dlv_conn *c)
 			/* A server that takes DATA without recipients. */
 			evbuffer_add(bufferevent_get_output(c->bev), ".\r\n",
 			    3);
+			dlv_debug_send(c, ".", 1);
 			c->state = DLV_CS_DOT_DISCARD;
 			dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_DATA_FINAL,
 			    LIM_DELIVER_TIMEOUT_DATA_BLOCK);
@@ -1040,6 +1045,7 @@ dlv_smtp_read_cb(struct bufferevent *bev, void *arg)
 			dlv_smtp_fail(c, "reply line too long");
 			return;
 		}
+		dlv_debug_recv(c, line, n);
 		if (log_get_verbose()) {
 			log_escape(esc, sizeof(esc), line, n);
 			log_debug("domain=%s relay=%s < %s", c->agent->domain,
@@ -1075,6 +1081,7 @@ dlv_smtp_fail(struct dlv_conn *c, const char *why)
 	struct dlv_host	*h = dlv_conn_host(c);
 	char		 err[256], reply[BW_REPLY_TEXT_MAX];
 
+	dlv_debug_end(c, why);
 	switch (c->state) {
 	case DLV_CS_CLOSED:
 		return;
@@ -1136,6 +1143,7 @@ dlv_smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->state == DLV_CS_CONNECTING) {
 			dlv_env->c_connections_opened++;
 			c->state = DLV_CS_GREETING;
+			dlv_debug_connect(c);
 			dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_GREETING,
 			    LIM_DELIVER_TIMEOUT_COMMAND);
 			bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -1144,6 +1152,7 @@ dlv_smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->state == DLV_CS_TLS) {
 			dlv_env->c_tls_sessions++;
 			c->tls = 1;
+			dlv_debug_tls(c);
 			log_debug("domain=%s relay=%s TLS %s",
 			    c->agent->domain, c->relay, SSL_get_version(
 			    bufferevent_openssl_get_ssl(c->bev)));

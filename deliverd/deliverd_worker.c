@@ -180,6 +180,7 @@ dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
 		    index, ret);
 
 	dlv_agent_shutdown();
+	dlv_debug_shutdown();
 	bw_dns_client_free(dlv_w.dns);
 	bw_peer_close(dlv_w.queued);
 	bw_peer_close(dlv_w.dnscached);
