@@ -240,8 +240,10 @@ message with more is sent as several transactions, one after the other on \
 the connection, each recipient with its own result." ;;
 	deliver_max_messages_per_minute) echo "Transactions deliverd starts \
 per minute to one destination domain of one gateway, over all its \
-connections; past it the next messages wait (they do not fail). \
-0: no limit." ;;
+connections, spaced evenly (60 s divided by the limit apart); the next \
+messages wait, they do not fail. A message split by \
+deliver_max_recipients_per_message counts once per transaction, here as \
+in deliver_max_messages_per_connection. 0: no limit." ;;
 	deliver_max_jobs_per_domain) echo "Delivery jobs queued hands to \
 deliverd ahead for one domain; the rest wait in the queue." ;;
 	deliver_max_jobs_per_worker) echo "Delivery jobs in flight to one \

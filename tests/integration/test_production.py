@@ -26,7 +26,9 @@ no capability left (CapEff, CapPrm, CapAmb zero), smtpd chrooted to
 chroot_dir and the others at /; pid files hold the pids; the spool is
 _bwqueue's, 0700; a message is received, queued and delivered to
 smtp-sink; a message to a next hop that answers 5xx (smtp-sink -f RCPT)
-produces a DSN delivered through the route of the sender's domain; bwctl
+produces a DSN delivered through the route of the sender's domain; a
+destination block's deliver_max_recipients_per_message 2 splits a message
+for 5 recipients into 3 transactions at smtp-sink; bwctl
 works as root and as a member of bwadmin (setpriv), and a user outside
 bwadmin is refused with a clear error; a route added to the file is
 applied by `bwctl config reload` and each unit's ExecReload= line
@@ -289,6 +291,10 @@ deliver_idle_keep 1s
 route ok%(d)s -> [127.0.0.1]:%(sink)d
 route sender%(d)s -> [127.0.0.1]:%(sink)d
 route reject%(d)s -> [127.0.0.1]:%(reject)d
+route split%(d)s -> [127.0.0.1]:%(sink)d
+destination split%(d)s {
+    deliver_max_recipients_per_message 2
+}
 listener private {
     address 127.0.0.1
     port %(port)d
@@ -836,6 +842,25 @@ def check_hat(bw, sink):
             what="%r at the sink" % tag)
 
 
+def check_dest_split(bw, sink):
+    """A destination limit in production (deliverd unprivileged, config
+    through its own open): 5 recipients, 2 per message, arrive at
+    smtp-sink as three transactions of 2, 2 and 1."""
+    rcpts = ["s%d@split%s" % (i, D) for i in range(5)]
+    with smtplib.SMTP("127.0.0.1", bw.port, timeout=30) as s:
+        s.sendmail("a@sender" + D, rcpts,
+                   "Subject: dest split\r\n\r\nfive recipients\r\n")
+
+    def split():
+        got = [re.findall(r"^X-Rcpt-Args: <([^>]*)>", m, re.M)
+               for m in sink.messages() if "Subject: dest split" in m]
+        return got if sum(len(g) for g in got) == 5 else None
+    got = bwtest.wait_for(split, 30, what="the 5 recipients at the sink\n%s"
+                          % bw.diag("deliverd"))
+    assert sorted(len(g) for g in got) == [1, 2, 2], got
+    assert sorted(a for g in got for a in g) == rcpts, got
+
+
 def check_clean_stop(bw):
     rcs = bw.stop_all()
     bad = {p: rc for p, rc in rcs.items() if rc != 0}
@@ -893,6 +918,8 @@ def run_cases(bw, state):
     t.run("host access table in production: 554 to a blocked network, 421 "
           "past a policy's messages per minute, others delivered",
           check_hat, bw, sink)
+    t.run("destination limit in production: 5 recipients at 2 per "
+          "message arrive as 3 transactions", check_dest_split, bw, sink)
     t.run("5xx at the next hop: a DSN goes to the sender's domain",
           check_bounce, bw, sink)
     t.run("bwctl works as root and as a bwadmin member; others are "
