@@ -237,6 +237,8 @@ struct dlv_host {
 	uint64_t	 notls_until;	/* TLS handshake failed: plaintext
 					   until then (bw_now_ms()) */
 	uint64_t	 down_until;	/* bw_now_ms(); 0 = usable */
+	int		 sts_excluded;	/* not in the MTA-STS policy
+					   (enforce): never used */
 	uint32_t	 connections;	/* open now */
 	int64_t		 last_error_time;
 	char		 last_error[BW_REPLY_TEXT_MAX];
@@ -345,6 +347,9 @@ struct dlv_agent {
 	char			 self_relay[BW_RELAY_TEXT_MAX];	/* the host
 						   found to be us */
 	struct event		*mx_timer;	/* dnscached's deadline */
+	int			 sts_wait;	/* waits for the MTA-STS
+						   policy (deliverd_mtasts.c) */
+	int			 sts_ready;	/* ... which is settled */
 	struct dlv_host		 hosts[DLV_MX_HOSTS_MAX];
 	int			 nhosts;
 	unsigned		 rr;		/* round robin over hosts */
@@ -380,6 +385,9 @@ void	 dlv_agent_conn_ready(struct dlv_agent *, struct dlv_conn *);
 /* The host list leads back to this gateway: every waiting job bounces. */
 void	 dlv_agent_loop(struct dlv_agent *);
 void	 dlv_agent_conn_gone(struct dlv_agent *, struct dlv_conn *);
+/* Call cb for every agent of domain (any gateway). */
+void	 dlv_agent_foreach_domain(const char *domain,
+	    void (*cb)(struct dlv_agent *, void *), void *arg);
 void	 dlv_agent_info(struct bw_peer *, uint32_t peerid,
 	    const struct bw_domain_info_req *);
 void	 dlv_agent_init(void);

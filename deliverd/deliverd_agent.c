@@ -335,6 +335,19 @@ dlv_agent_info_one(struct bw_peer *peer, uint32_t peerid, struct dlv_agent *a)
 	}
 }
 
+void
+dlv_agent_foreach_domain(const char *domain,
+    void (*cb)(struct dlv_agent *, void *), void *arg)
+{
+	struct dlv_agent	*a, *ta;
+	int			 i;
+
+	for (i = 0; i < DLV_AGENT_BUCKETS; i++)
+		LIST_FOREACH_SAFE(a, &dlv_agents[i], hentry, ta)
+			if (strcmp(a->domain, domain) == 0)
+				cb(a, arg);
+}
+
 /* bwctl show domain: our agents for that domain (any gateway if ""). */
 void
 dlv_agent_info(struct bw_peer *peer, uint32_t peerid,

@@ -53,6 +53,7 @@
 #include "peer.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_mtasts.h"
 
 /* An address or MX query in flight. */
 struct dlv_dnsq {
@@ -107,7 +108,8 @@ dlv_mx_add(struct dlv_host *h, int *n, int max, const char *name, int pref)
 static int
 dlv_mx_usable(const struct dlv_host *h, uint64_t now)
 {
-	return h->naddrs > 0 && h->down_until <= now && !h->self;
+	return h->naddrs > 0 && h->down_until <= now && !h->self &&
+	    !h->sts_excluded;
 }
 
 /* What a failed lookup was, for the reply text. */
@@ -234,7 +236,7 @@ dlv_mx_query_hosts(struct dlv_agent *a)
 	int	 i;
 
 	for (i = 0; i < a->nhosts; i++) {
-		if (a->hosts[i].naddrs > 0)
+		if (a->hosts[i].naddrs > 0 || a->hosts[i].sts_excluded)
 			continue;
 		if (dlv_mx_family_ok(a, AF_INET) &&
 		    dlv_mx_query(a, i, BW_DNS_T_A, a->hosts[i].name) == -1)
@@ -319,13 +321,14 @@ dlv_mx_settle(struct dlv_agent *a)
 {
 	const struct dlv_host	*tf = NULL;
 	char			 why[BW_REPLY_TEXT_MAX];
-	int			 i, usable = 0;
+	int			 i, usable = 0, sts = 0;
 	uint64_t		 age;
 
 	evtimer_del(a->mx_timer);
 	dlv_mx_find_self(a);
 	for (i = 0; i < a->nhosts; i++) {
-		if (a->hosts[i].self)
+		sts += a->hosts[i].sts_excluded;
+		if (a->hosts[i].self || a->hosts[i].sts_excluded)
 			continue;
 		if (a->hosts[i].naddrs > 0)
 			usable++;
@@ -343,7 +346,11 @@ dlv_mx_settle(struct dlv_agent *a)
 			    "relay for %s (no address for a mail exchanger "
 			    "better than this gateway)", a->domain);
 			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.4", why);
-		} else if (!config_dest_opts(dlv_env->cfg, a->gateway,
+		} else if (sts > 0)	/* the others are not allowed */
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.7.5",
+			    "no address for the mail exchangers the MTA-STS "
+			    "policy allows");
+		else if (!config_dest_opts(dlv_env->cfg, a->gateway,
 		    a->domain)->ipv6)
 			/* our choice, not the domain's fault: wait for the
 			 * administrator (or the message's max age) */
@@ -451,6 +458,9 @@ dlv_mx_resolve(struct dlv_agent *a)
 	struct timeval			 tv;
 	int				 i;
 
+	if (dlv_sts_prepare(a))	/* the MTA-STS policy first: it calls
+				   us again when it is settled */
+		return;
 	dlv_mx_forget(a);
 	a->mx_gen++;
 	a->routed = 0;
@@ -463,6 +473,7 @@ dlv_mx_resolve(struct dlv_agent *a)
 		a->hosts[i].pending = 0;
 		a->hosts[i].dns_temp = 0;
 		a->hosts[i].self = 0;
+		a->hosts[i].sts_excluded = 0;
 	}
 	a->mx_state = DLV_MX_RESOLVING;
 	tv.tv_sec = DLV_DNS_WAIT_MS / 1000;
@@ -540,6 +551,8 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_result *ans)
 		dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3", why);
 		return;
 	}
+	if (dlv_sts_mx_filter(a) == -1)
+		return;
 	dlv_mx_resolve_hosts(a);
 }
 

@@ -20,6 +20,7 @@
 #include "status_link.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_mtasts.h"
 
 static struct dlv_worker	 dlv_w;
 struct dlv_worker		*dlv_env = &dlv_w;
@@ -161,6 +162,7 @@ dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
 
 	TAILQ_INIT(&dlv_w.assembling);
 	dlv_agent_init();
+	dlv_sts_init();
 	if (dlv_tls_init() == -1)
 		log_warnx("worker=%d: no TLS for outbound connections", index);
 
@@ -181,6 +183,7 @@ dlv_worker_main(struct bw_config *cfg, const char *basedir, int index,
 
 	dlv_agent_shutdown();
 	dlv_debug_shutdown();
+	dlv_sts_shutdown();
 	bw_dns_client_free(dlv_w.dns);
 	bw_peer_close(dlv_w.queued);
 	bw_peer_close(dlv_w.dnscached);
