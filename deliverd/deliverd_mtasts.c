@@ -636,7 +636,8 @@ sts_addr_cb(const struct bw_dns_result *res, void *arg)
 		    0; i++) {
 			if (rr.type != res->qtype)
 				continue;
-			BW_IMSG_STR(dst, rr.data);
+			bw_imsg_str(dst, BW_HOSTADDR_MAX, rr.data,
+			    sizeof(rr.data));
 			if (inet_pton(slot == 0 ? AF_INET : AF_INET6, dst,
 			    bin) != 1)
 				dst[0] = '\0';
