@@ -162,6 +162,7 @@ class ChunkSink(threading.Thread):
 
         mail, rcpts, chunks, body = None, [], [], bytearray()
         t_mail = 0.0
+        open_ = True
         try:
             reply("220 chunksink ESMTP")
             while True:
@@ -239,6 +240,11 @@ class ChunkSink(threading.Thread):
                 elif verb == "NOOP":
                     reply("250 2.0.0 ok")
                 elif verb == "QUIT":
+                    # the session ends for the client with our reply:
+                    # not open any more by the time it connects again
+                    with self.lock:
+                        self.active -= 1
+                        open_ = False
                     reply("221 2.0.0 bye")
                     return
                 else:
@@ -247,8 +253,9 @@ class ChunkSink(threading.Thread):
             return
         finally:
             c.close()
-            with self.lock:
-                self.active -= 1
+            if open_:
+                with self.lock:
+                    self.active -= 1
 
     def _keep(self, m, sid):
         m.sid = sid
