@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		13
+#define BW_IMSG_VERSION		14
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -504,6 +504,7 @@ struct bw_dns_flush_done {
 #define BW_DLVF_BOUNCE		0x0200	/* a DSN: never bounced itself */
 #define BW_DSN_CODE_MAX		16	/* "5.1.1" */
 #define BW_RELAY_TEXT_MAX	(BW_DOMAIN_MAX + BW_HOSTADDR_MAX + 16)
+#define BW_TLS_TEXT_MAX		128	/* "tls=TLSv1.3 cipher=... verify=ok" */
 
 struct bw_dlv_job {
 	uint64_t	 jobid;			/* queued's, echoed */
@@ -554,6 +555,8 @@ struct bw_dlv_result {
 	char		 relay[BW_RELAY_TEXT_MAX];	/* host[addr]:port or "" */
 	char		 reply[BW_REPLY_TEXT_MAX];	/* the remote reply or why */
 	uint32_t	 flags;			/* BW_DLVR_* */
+	char		 tls[BW_TLS_TEXT_MAX];	/* the connection's TLS, for
+						   the log line; "" none */
 };
 /* Delivered to a next hop that offers DSN, with the parameters: the
  * responsibility for success DSNs went with it (RFC 3461 6.2.1). */

@@ -199,6 +199,8 @@ struct dlv_job {
 	uint32_t		 connections;	/* opened for this job */
 	uint32_t		 order_next;	/* first of order[] not yet in a
 						   transaction (deliverd_pace.c) */
+	char			 tls[BW_TLS_TEXT_MAX];	/* of the last
+					   connection: dlv_tls_log_text() */
 };
 TAILQ_HEAD(dlv_job_list, dlv_job);
 
@@ -243,6 +245,8 @@ struct dlv_host {
 	int64_t		 last_error_time;
 	char		 last_error[BW_REPLY_TEXT_MAX];
 	char		 last_addr[BW_HOSTADDR_MAX];
+	int		 tls_failed;	/* the last failure was the TLS
+					   policy's (4.7.5 when all are) */
 };
 
 void	 dlv_mx_sort(struct dlv_host *, int n);
@@ -263,6 +267,102 @@ void	 dlv_mx_self(struct dlv_agent *, int hostidx, const char *relay,
 	    const char *why);
 /* 1 when a host is this gateway and no host has a better preference. */
 int	 dlv_mx_loops(const struct dlv_agent *);
+
+struct dlv_conn;
+
+/* ---- TLS policy (deliverd_tlspolicy.c) and sessions (deliverd_tls.c) ---- */
+
+#define DLV_TLS_NAMES_MAX	8	/* names a certificate may match */
+#define DLV_TLS_VERSION_MAX	16	/* "TLSv1.3" */
+#define DLV_TLS_CIPHER_MAX	64	/* "TLS_AES_256_GCM_SHA384" */
+#define DLV_TLS_VERIFY_MAX	16	/* "ok", "fail", "dane-ee", ... */
+#define DLV_TLS_CTX_MAX		64	/* CA files with a client context in
+					   one worker; more are not cached
+					   (each refused, logged) */
+
+/* What a connection needs from TLS, weakest first. */
+enum dlv_tls_level {
+	DLV_TLS_NONE = 0,	/* never STARTTLS */
+	DLV_TLS_MAY,		/* opportunistic: plaintext when it fails */
+	DLV_TLS_ENCRYPT,	/* TLS or no delivery, certificate unchecked */
+	DLV_TLS_VERIFY,		/* chain and name checked */
+	DLV_TLS_DANE,		/* TLSA records (RFC 7672; deliverd_dane.c) */
+};
+
+struct dlv_tlsa_set;		/* deliverd_dane.c */
+
+struct dlv_tls_want {
+	enum dlv_tls_level	 level;
+	const char		*why;	/* "config", "dane", "mta-sts",
+					   "mta-sts-testing" */
+	int			 testing;	/* MTA-STS testing: a failure is
+						   logged, not fatal */
+	char			 names[DLV_TLS_NAMES_MAX][BW_DOMAIN_MAX + 1];
+	int			 nnames;	/* verify: the certificate must
+						   match one */
+	const struct dlv_tlsa_set *tlsa;	/* dane: usable records */
+	char			 ca_file[PATH_MAX];	/* "": system store */
+};
+
+/* How TLS went on one connection (the delivery log's fields). */
+struct dlv_tls_info {
+	struct dlv_tls_want	 want;		/* decided when it opened */
+	char			 version[DLV_TLS_VERSION_MAX];	/* "": none */
+	char			 cipher[DLV_TLS_CIPHER_MAX];
+	char			 verify[DLV_TLS_VERIFY_MAX];	/* "ok", "fail",
+						   "none", "dane-ee", ... */
+};
+
+/* Kinds of TLS failure, counted in deliverd's status. */
+enum dlv_tls_fail {
+	DLV_TLS_FAIL_NOT_OFFERED = 0,	/* required, no STARTTLS in EHLO */
+	DLV_TLS_FAIL_REFUSED,		/* STARTTLS answered without 220 */
+	DLV_TLS_FAIL_HANDSHAKE,		/* handshake or session failed */
+	DLV_TLS_FAIL_NO_CERT,		/* required, none presented */
+	DLV_TLS_FAIL_CHAIN,		/* certificate not trusted */
+	DLV_TLS_FAIL_NAME,		/* certificate name mismatch */
+	DLV_TLS_FAIL_DANE,		/* no TLSA record matched */
+	DLV_TLS_FAIL_SETUP,		/* our side: CA file, memory */
+	DLV_TLS_FAIL_PLAINTEXT,		/* may: fell back to plaintext */
+	DLV_TLS_FAIL__COUNT
+};
+
+/* What to do after a successful EHLO reply. */
+enum dlv_tls_ehlo_act {
+	DLV_TLS_ACT_PLAIN = 0,	/* go on without TLS */
+	DLV_TLS_ACT_STARTTLS,
+	DLV_TLS_ACT_FAIL,	/* TLS required and not offered */
+};
+
+/* The requirement for a new connection to agent->hosts[hostidx]. */
+void	 dlv_tls_want_for(struct dlv_agent *, int hostidx,
+	    struct dlv_tls_want *);
+const char *dlv_tls_level_name(enum dlv_tls_level);
+const char *dlv_tls_fail_name(enum dlv_tls_fail);
+/* After EHLO (not yet under TLS): STARTTLS, plaintext or fail (why). */
+enum dlv_tls_ehlo_act dlv_tls_ehlo(const struct dlv_conn *, char *why,
+	    size_t whysz);
+/* 1 when a TLS failure of this connection may fall back to plaintext. */
+int	 dlv_tls_may_fallback(const struct dlv_conn *);
+/* After the handshake: fill info's fields; 0 when the session meets the
+ * requirement (or the failure is only logged: testing), else -1 with
+ * *kind and why set. */
+int	 dlv_tls_check(struct dlv_conn *, struct ssl_st *,
+	    enum dlv_tls_fail *kind, char *why, size_t whysz);
+/* The DSN code for jobs of an agent whose hosts all failed: "4.7.5" when
+ * the last failure of every host was the TLS policy's, else NULL. */
+const char *dlv_tls_unreachable_dsn(const struct dlv_agent *);
+/* "tls=TLSv1.3 cipher=... verify=ok" or "tls=none" */
+void	 dlv_tls_log_text(const struct dlv_tls_info *, char *dst,
+	    size_t dstsz);
+
+int	 dlv_tls_init(void);
+/* Contexts of the CA files in cfg, made again (a reload). */
+void	 dlv_tls_reload(const struct bw_config *);
+/* A new client session for want towards servername; NULL: why says. */
+struct ssl_st *dlv_tls_new(const char *servername,
+	    const struct dlv_tls_want *, char *why, size_t whysz);
+void	 dlv_tls_free_ctx(void);
 
 /* ---- agents (deliverd_agent.c) ---- */
 
@@ -324,6 +424,7 @@ struct dlv_conn {
 	char			 relay[BW_RELAY_TEXT_MAX];
 	uint64_t		 debug_id;	/* deliverd_debug.c: 0 until a
 						   transcript names it */
+	struct dlv_tls_info	 tlsinfo;
 };
 TAILQ_HEAD(dlv_conn_list, dlv_conn);
 
@@ -441,12 +542,6 @@ int	 dlv_self_ifaddr_add(struct dlv_ifaddrs *, const char *addr);
 /* This host's interface addresses, read again when old. */
 const struct dlv_ifaddrs *dlv_self_ifaddrs(void);
 
-/* ---- TLS (deliverd_tls.c) ---- */
-
-int	 dlv_tls_init(void);
-struct ssl_st *dlv_tls_new(const char *servername);
-void	 dlv_tls_free_ctx(void);
-
 /* ---- domain debug transcripts (deliverd_debug.c) ---- */
 
 int	 dlv_debug_table(const struct bw_imsg *);	/* DEBUG_TABLE */
@@ -496,6 +591,7 @@ struct dlv_worker {
 	uint64_t		 c_connections_reused;
 	uint64_t		 c_connect_failures;
 	uint64_t		 c_tls_sessions;
+	uint64_t		 c_tls_fail[DLV_TLS_FAIL__COUNT];
 	uint64_t		 c_agents;	/* live agents */
 	uint64_t		 c_reload_failures;
 	/* delivery state */

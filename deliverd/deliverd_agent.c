@@ -192,12 +192,16 @@ dlv_agent_unreachable(struct dlv_agent *a)
 	struct dlv_job	*j;
 	char		 reason[BW_REPLY_TEXT_MAX], reply[BW_REPLY_TEXT_MAX];
 
+	const char	*tlsdsn = dlv_tls_unreachable_dsn(a);
+
 	dlv_agent_reason(a, reason, sizeof(reason));
-	snprintf(reply, sizeof(reply), "domain unreachable: %s", reason);
+	snprintf(reply, sizeof(reply), "%s: %s", tlsdsn != NULL ?
+	    "TLS policy not met" : "domain unreachable", reason);
 	while ((j = TAILQ_FIRST(&a->jobs)) != NULL) {
 		TAILQ_REMOVE(&a->jobs, j, entry);
 		a->njobs--;
-		dlv_job_set_rest(j, BW_DLV_TEMPFAIL, "4.4.1", reply);
+		dlv_job_set_rest(j, BW_DLV_TEMPFAIL, tlsdsn != NULL ? tlsdsn :
+		    "4.4.1", reply);
 		dlv_job_finish(j, 1, reason);
 	}
 }

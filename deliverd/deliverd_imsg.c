@@ -96,6 +96,9 @@ dlv_status_fill(struct bw_status *st, void *arg)
 			    sizeof(v));
 		bw_status_add(st, counters[i].name, v);
 	}
+	for (i = 0; i < DLV_TLS_FAIL__COUNT; i++)
+		bw_status_add(st, dlv_tls_fail_name((enum dlv_tls_fail)i),
+		    w->c_tls_fail[i]);
 	bw_status_add(st, "queued_up", bw_peer_is_up(w->queued) ? 1 : 0);
 	bw_status_add(st, "dnscached_up", bw_peer_is_up(w->dnscached) ? 1 : 0);
 	bw_status_add(st, "config_generation", w->cfg->generation);

@@ -309,6 +309,7 @@ dlv_job_finish(struct dlv_job *j, int unreachable, const char *reason)
 		strlcpy(res.dsn, r->dsn, sizeof(res.dsn));
 		strlcpy(res.relay, j->relay, sizeof(res.relay));
 		strlcpy(res.reply, r->reply, sizeof(res.reply));
+		strlcpy(res.tls, j->tls, sizeof(res.tls));
 		if (r->status == BW_DLV_DELIVERED && r->dsn_passed)
 			res.flags |= BW_DLVR_DSN_PASSED;
 		if (bw_peer_send(dlv_env->queued, BW_IMSG_DLV_RESULT, 0, -1,

@@ -281,19 +281,62 @@ dlv_smtp_job_done(struct dlv_conn *c)
 }
 
 /*
+ * The connection does not meet its TLS requirement (deliverd_tlspolicy.c):
+ * the host is not used for DLV_HOST_DOWN_MS, its last error says why
+ * (the jobs' reply when every host failed so, with 4.7.5), the agent
+ * tries the next one.  quit: the session is usable, end it with QUIT.
+ * Never plaintext.
+ */
+static void
+dlv_smtp_tls_policy_fail(struct dlv_conn *c, enum dlv_tls_fail kind,
+    const char *why, int quit)
+{
+	struct dlv_host	*h = dlv_conn_host(c);
+	char		 esc[BW_REPLY_TEXT_MAX];
+
+	dlv_env->c_tls_fail[kind]++;
+	h->tls_failed = 1;
+	h->down_until = bw_now_ms() + DLV_HOST_DOWN_MS;
+	h->last_error_time = bw_time();
+	strlcpy(h->last_error, why, sizeof(h->last_error));
+	log_escape(esc, sizeof(esc), why, strlen(why));
+	log_info("domain=%s gateway=%s relay=%s TLS %s (%s) not met: %s",
+	    c->agent->domain, c->agent->gateway, c->relay,
+	    dlv_tls_level_name(c->tlsinfo.want.level),
+	    c->tlsinfo.want.why ? c->tlsinfo.want.why : "config", esc);
+	if (!quit || c->bev == NULL) {
+		dlv_smtp_close(c, !c->in_open);
+		return;
+	}
+	dlv_smtp_cmd(c, "QUIT");
+	c->state = DLV_CS_QUIT;
+	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
+	    LIM_DELIVER_TIMEOUT_COMMAND);
+}
+
+/*
  * TLS failed: the handshake, or the session before it was ready (garbage
  * or a timeout inside TLS, the server gone; a 4xx or 5xx reply is the
- * host's answer, not this).  TLS is opportunistic:
- * the host is spoken to in plaintext for DLV_NOTLS_MS (Postfix falls back
- * after a TLS session failure too); the agent reconnects.
+ * host's answer, not this).  At level may (deliverd_tlspolicy.c) TLS is
+ * opportunistic: the host is spoken to in plaintext for DLV_NOTLS_MS
+ * (Postfix falls back after a TLS session failure too); the agent
+ * reconnects.  Above may the host fails.
  */
 static void
 dlv_smtp_tls_fail(struct dlv_conn *c, const char *what, const char *why)
 {
 	struct dlv_host	*h = dlv_conn_host(c);
+	char		 reason[BW_REPLY_TEXT_MAX];
 
+	if (!dlv_tls_may_fallback(c)) {
+		snprintf(reason, sizeof(reason), "%s failed: %s", what, why);
+		dlv_smtp_tls_policy_fail(c, DLV_TLS_FAIL_HANDSHAKE, reason, 0);
+		return;
+	}
+	dlv_env->c_tls_fail[DLV_TLS_FAIL_PLAINTEXT]++;
 	h->notls_until = bw_now_ms() + DLV_NOTLS_MS;
 	h->last_error_time = bw_time();
+	h->tls_failed = 0;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s", what, why);
 	log_info("domain=%s relay=%s %s failed (%s); retrying in plaintext",
 	    c->agent->domain, c->relay, what, why);
@@ -311,6 +354,7 @@ dlv_smtp_host_fail(struct dlv_conn *c, const char *why)
 	int			 working = 0;
 
 	h->last_error_time = bw_time();
+	h->tls_failed = 0;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 	    dlv_conn_state_name(c->state), why);
 	dlv_env->c_connect_failures++;
@@ -493,6 +537,7 @@ dlv_smtp_open(struct dlv_agent *a, int h)
 	c->cfg = config_ref(dlv_env->cfg);
 	c->lim = a->lim;
 	c->host = h;
+	dlv_tls_want_for(a, h, &c->tlsinfo.want);
 	dlv_reply_init(&c->reply);
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
 	a->nconns++;
@@ -616,6 +661,7 @@ dlv_smtp_job_start(struct dlv_conn *c, struct dlv_job *j)
 	evtimer_del(c->idle_ev);
 	c->job = j;
 	strlcpy(j->relay, c->relay, sizeof(j->relay));
+	dlv_tls_log_text(&c->tlsinfo, j->tls, sizeof(j->tls));
 	if (c->nmsgs > 0)
 		dlv_env->c_connections_reused++;
 	else
@@ -833,6 +879,7 @@ dlv_smtp_tls_start(struct dlv_conn *c)
 {
 	struct bufferevent	*nb;
 	SSL			*ssl;
+	char			 why[PATH_MAX + 64];
 
 	/* Failures from here on count as a failed handshake. */
 	c->state = DLV_CS_TLS;
@@ -840,8 +887,12 @@ dlv_smtp_tls_start(struct dlv_conn *c)
 		dlv_smtp_fail(c, "data after the STARTTLS reply");
 		return;
 	}
-	if ((ssl = dlv_tls_new(dlv_conn_host(c)->name)) == NULL) {
-		dlv_smtp_fail(c, "cannot create a TLS session");
+	if ((ssl = dlv_tls_new(dlv_conn_host(c)->name, &c->tlsinfo.want, why,
+	    sizeof(why))) == NULL) {
+		if (dlv_tls_may_fallback(c))
+			dlv_smtp_fail(c, why);
+		else
+			dlv_smtp_tls_policy_fail(c, DLV_TLS_FAIL_SETUP, why, 0);
 		return;
 	}
 	if ((nb = bufferevent_openssl_filter_new(dlv_env->base, c->bev, ssl,
@@ -902,6 +953,37 @@ dlv_smtp_self(struct dlv_conn *c, const char *what)
 	return 1;
 }
 
+/* EHLO or HELO done: STARTTLS, plaintext, or the policy fails the host. */
+static void
+dlv_smtp_tls_decide(struct dlv_conn *c)
+{
+	char	 why[BW_REPLY_TEXT_MAX];
+
+	switch (dlv_tls_ehlo(c, why, sizeof(why))) {
+	case DLV_TLS_ACT_STARTTLS:
+		dlv_smtp_cmd(c, "STARTTLS");
+		c->state = DLV_CS_STARTTLS;
+		break;
+	case DLV_TLS_ACT_FAIL:
+		dlv_smtp_tls_policy_fail(c, DLV_TLS_FAIL_NOT_OFFERED, why, 1);
+		break;
+	default:
+		dlv_smtp_ready(c);
+		break;
+	}
+}
+
+/* STARTTLS answered without 220 where TLS is required. */
+static void
+dlv_smtp_tls_refused(struct dlv_conn *c)
+{
+	char	 why[BW_REPLY_TEXT_MAX + BW_DOMAIN_MAX + 64];
+
+	snprintf(why, sizeof(why), "TLS required but STARTTLS refused by %s: "
+	    "%s", dlv_conn_host(c)->name, c->reply.text);
+	dlv_smtp_tls_policy_fail(c, DLV_TLS_FAIL_REFUSED, why, 1);
+}
+
 /* A complete reply in the current state. */
 static void
 dlv_smtp_reply(struct dlv_conn *c)
@@ -923,12 +1005,7 @@ dlv_smtp_reply(struct dlv_conn *c)
 			return;
 		if (cls == 2) {
 			c->ext.esmtp = 1;
-			if (c->ext.starttls && !c->tls &&
-			    dlv_conn_host(c)->notls_until <= bw_now_ms()) {
-				dlv_smtp_cmd(c, "STARTTLS");
-				c->state = DLV_CS_STARTTLS;
-			} else
-				dlv_smtp_ready(c);
+			dlv_smtp_tls_decide(c);
 		} else if (cls == 5) {
 			memset(&c->ext, 0, sizeof(c->ext));
 			dlv_smtp_cmd(c, "HELO %s", dlv_smtp_helo_name(c));
@@ -940,15 +1017,17 @@ dlv_smtp_reply(struct dlv_conn *c)
 		if (cls == 2 && dlv_smtp_self(c, "replied to HELO"))
 			return;
 		if (cls == 2)
-			dlv_smtp_ready(c);
+			dlv_smtp_tls_decide(c);	/* no STARTTLS after HELO */
 		else
 			dlv_smtp_host_fail(c, c->reply.text);
 		break;
 	case DLV_CS_STARTTLS:
 		if (c->reply.code == 220)
 			dlv_smtp_tls_start(c);
-		else
+		else if (dlv_tls_may_fallback(c))
 			dlv_smtp_ready(c);	/* refused: plaintext */
+		else
+			dlv_smtp_tls_refused(c);
 		break;
 	case DLV_CS_MAIL:
 		dlv_smtp_mail_reply(c);
@@ -1138,6 +1217,7 @@ dlv_smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct dlv_conn	*c = arg;
 	char		 why[256];
 	unsigned long	 e;
+	enum dlv_tls_fail kind;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->state == DLV_CS_CONNECTING) {
@@ -1153,9 +1233,15 @@ dlv_smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			dlv_env->c_tls_sessions++;
 			c->tls = 1;
 			dlv_debug_tls(c);
-			log_debug("domain=%s relay=%s TLS %s",
-			    c->agent->domain, c->relay, SSL_get_version(
-			    bufferevent_openssl_get_ssl(c->bev)));
+			if (dlv_tls_check(c, bufferevent_openssl_get_ssl(c->bev),
+			    &kind, why, sizeof(why)) == -1) {
+				dlv_smtp_tls_policy_fail(c, kind, why, 1);
+				return;
+			}
+			log_debug("domain=%s relay=%s TLS %s cipher=%s "
+			    "verify=%s", c->agent->domain, c->relay,
+			    c->tlsinfo.version, c->tlsinfo.cipher,
+			    c->tlsinfo.verify);
 			dlv_smtp_ehlo(c);
 			return;
 		}

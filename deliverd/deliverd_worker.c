@@ -60,6 +60,7 @@ dlv_worker_reload(int fd, struct bw_config_reload_result *res)
 		return -1;
 	}
 	dlv_agent_reload(nc);
+	dlv_tls_reload(nc);
 	dlv_w.cfg = nc;
 	config_unref(oc);
 	res->ok = 1;

@@ -480,6 +480,7 @@ struct qjres {
 	char		 relay[BW_RELAY_TEXT_MAX];
 	char		 reply[BW_REPLY_TEXT_MAX];
 	uint32_t	 flags;			/* BW_DLVR_* */
+	char		 tls[BW_TLS_TEXT_MAX];	/* "tls=..." or "" */
 };
 struct qjob {
 	TAILQ_ENTRY(qjob)	 entry;

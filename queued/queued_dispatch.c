@@ -482,6 +482,7 @@ qdispatch_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg)
 		BW_IMSG_STR(j->res[r.index].dsn, r.dsn);
 		BW_IMSG_STR(j->res[r.index].relay, r.relay);
 		BW_IMSG_STR(j->res[r.index].reply, r.reply);
+		BW_IMSG_STR(j->res[r.index].tls, r.tls);
 		j->res[r.index].flags = r.flags;
 		break;
 	case BW_IMSG_DLV_DONE:

@@ -19,7 +19,9 @@
  * headers (RFC 3461 4.3).
  *
  * One line per recipient result:
- *   QID to=<r> relay=R gateway=G delay=Ns attempts=N dsn=X status=S (reply)
+ *   QID to=<r> relay=R gateway=G tls=T [cipher=C verify=V] delay=Ns
+ *   attempts=N dsn=X status=S (reply)
+ * (tls=none: plaintext, or no connection; deliverd_log.c makes the text)
  *
  * Trust: deliverd's results were range-checked by queued_dispatch.c;
  * their text is escaped before logging and cleaned before it goes into a
@@ -458,10 +460,11 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	for (i = 0; i < n; i++) {
 		strlcpy(rr.rcpt, names[i] ? names[i] : "", sizeof(rr.rcpt));
 		strlcpy(dsn, res[i].dsn, sizeof(dsn));
-		log_info("%s to=<%s> relay=%s gateway=%s delay=%llds "
+		log_info("%s to=<%s> relay=%s gateway=%s %s delay=%llds "
 		    "attempts=%u dsn=%s status=%s (%s)", it->qid,
 		    log_escape(resc, sizeof(resc), rr.rcpt, strlen(rr.rcpt)),
 		    res[i].relay[0] ? res[i].relay : "none", q->gateway,
+		    res[i].tls[0] ? res[i].tls : "tls=none",
 		    (long long)(now - e.created), it->attempts,
 		    dsn[0] ? dsn : "-", qresult_outcome_name(out[i]),
 		    log_escape(esc, sizeof(esc), res[i].reply,
