@@ -1,8 +1,8 @@
 /*
  * The SMTP client: one connection of an agent's pool, on a libevent
  * bufferevent.  Connect (bound to a source address of the gateway when it
- * has any), greeting, EHLO (HELO when EHLO gets 5xx), opportunistic
- * STARTTLS, then transactions: MAIL (SIZE=, BODY=8BITMIME or BINARYMIME,
+ * has any), greeting, EHLO (HELO when EHLO gets 5xx), STARTTLS as the
+ * destination's TLS policy says, then transactions: MAIL (SIZE=, BODY=8BITMIME or BINARYMIME,
  * and the DSN parameters RET and ENVID when the server offers DSN) and the
  * RCPTs (NOTIFY and ORCPT likewise; deliverd_dsn.c), and DATA, sent
  * together when the server offers PIPELINING, the body dot-stuffed,
@@ -24,9 +24,11 @@
  *
  * Failures before the connection is ready (refused, timeout, 4xx/5xx
  * greeting, EHLO and HELO refused) count against the host: it is marked
- * down and the agent picks another.  A failed TLS handshake, or a TLS
+ * down and the agent picks another.  TLS follows the connection's policy
+ * (deliverd_tlspolicy.c): at may a failed TLS handshake, or a TLS
  * session that fails before it is ready, marks the host "no TLS" for
- * DLV_NOTLS_MS and the agent reconnects in plaintext.  A
+ * DLV_NOTLS_MS and the agent reconnects in plaintext; above may a
+ * requirement not met fails the host with its reason, never plaintext.  A
  * failure during a transaction gives its recipients a temporary failure.
  * RSET follows only an aborted transaction (a completed one resets the
  * server's state).  A host that refuses one more connection while others

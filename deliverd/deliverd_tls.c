@@ -2,9 +2,8 @@
  * TLS sessions towards remote servers: client SSL_CTXs, one per trust
  * store (the system's, and each tls_ca_file of the configuration), made
  * when the configuration is loaded or reloaded and kept (deliverd is not
- * chrooted: a CA file is read from its path then).  A file first named
- * after that (it cannot be: every file is in the configuration) would be
- * loaded once on first use.  TLS 1.2 or later, SNI set to the host name.
+ * chrooted: a CA file is read from its path then), at most
+ * DLV_TLS_CTX_MAX of them.  TLS 1.2 or later, SNI set to the host name.
  *
  * Every context verifies in SSL_VERIFY_NONE mode: the handshake goes on
  * whatever the certificate, and deliverd_tlspolicy.c checks the result
@@ -106,12 +105,16 @@ dlv_tls_ctx_get(const char *ca_file, char *why, size_t whysz)
 static void
 dlv_tls_preload(const struct bw_config *cfg)
 {
-	const struct bw_dest_opts	*o;
+	const struct bw_dest_conf	*d;
 	char				 why[PATH_MAX + 64];
 
-	o = config_dest_opts(cfg, "", "");
-	if (o->tls_ca_file[0] != '\0')
-		(void)dlv_tls_ctx_get(o->tls_ca_file, why, sizeof(why));
+	if (cfg->dest_opts.tls_ca_file[0] != '\0')
+		(void)dlv_tls_ctx_get(cfg->dest_opts.tls_ca_file, why,
+		    sizeof(why));
+	TAILQ_FOREACH(d, &cfg->dests, entry)
+		if (d->opts.tls_ca_file[0] != '\0')
+			(void)dlv_tls_ctx_get(d->opts.tls_ca_file, why,
+			    sizeof(why));
 }
 
 /* The system context and the configuration's; 0, or -1 (logged). */
