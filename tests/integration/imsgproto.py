@@ -19,6 +19,7 @@ ADDR_MAX = 256
 DSN_MAX = 16
 HOSTADDR_MAX = 64
 RELAY_MAX = DOMAIN_MAX + HOSTADDR_MAX + 16
+TLS_TEXT_MAX = 128
 REPLY_MAX = 512
 CHUNK_MAX = 32 * 1024
 DSN_ENVID_MAX = 100
@@ -63,7 +64,8 @@ class DlvResult(ctypes.Structure):
                 ("dsn", ctypes.c_char * DSN_MAX),
                 ("relay", ctypes.c_char * RELAY_MAX),
                 ("reply", ctypes.c_char * REPLY_MAX),
-                ("flags", ctypes.c_uint32)]
+                ("flags", ctypes.c_uint32),
+                ("tls", ctypes.c_char * TLS_TEXT_MAX)]
 
 
 class DlvDone(ctypes.Structure):
