@@ -25,7 +25,9 @@ installed man pages, so Documentation= is checked too); every process
 no capability left (CapEff, CapPrm, CapAmb zero), smtpd chrooted to
 chroot_dir and the others at /; pid files hold the pids; the spool is
 _bwqueue's, 0700; a message is received, queued and delivered to
-smtp-sink; a message to a next hop that answers 5xx (smtp-sink -f RCPT)
+smtp-sink; a message to a destination with tls verify and a tls_ca_file
+is delivered over TLS to a receiver whose certificate names the route's
+address literal; a message to a next hop that answers 5xx (smtp-sink -f RCPT)
 produces a DSN delivered through the route of the sender's domain; a
 destination block's deliver_max_recipients_per_message 2 splits a message
 for 5 recipients into 3 transactions at smtp-sink; bwctl
@@ -60,6 +62,7 @@ import threading
 import time
 
 import bwtest
+import tlsrecv
 import peers
 
 t = bwtest.TAP()
@@ -273,7 +276,7 @@ class Production:
         assert self.config_path.startswith(self.sysconfdir + "/"), \
             self.config_path
 
-    def write_config(self, sink_port, reject_port):
+    def write_config(self, sink_port, reject_port, tls_port, tls_ca):
         os.makedirs(os.path.dirname(self.config_path), exist_ok=True)
         # RuntimeDirectory=breakwater, RuntimeDirectoryMode=0755: root's
         os.makedirs(self.rundir, mode=0o755)
@@ -292,8 +295,13 @@ route ok%(d)s -> [127.0.0.1]:%(sink)d
 route sender%(d)s -> [127.0.0.1]:%(sink)d
 route reject%(d)s -> [127.0.0.1]:%(reject)d
 route split%(d)s -> [127.0.0.1]:%(sink)d
+route tlsverify%(d)s -> [127.0.0.1]:%(tls)d
 destination split%(d)s {
     deliver_max_recipients_per_message 2
+}
+destination tlsverify%(d)s {
+    tls verify
+    tls_ca_file %(tls_ca)s
 }
 listener private {
     address 127.0.0.1
@@ -331,6 +339,7 @@ listener public {
 """ % {"base": self.base, "d": D, "run": self.rundir, "chroot": self.chroot,
             "spool": self.spool, "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
             "sink": sink_port, "reject": reject_port, "port": self.port,
+            "tls": tls_port, "tls_ca": tls_ca,
             "hat_port": self.hat_port, "hat_blocked": HAT_BLOCKED,
             "hat_rated": HAT_RATED}
         with open(self.config_path, "w") as f:
@@ -861,6 +870,35 @@ def check_dest_split(bw, sink):
     assert sorted(a for g in got for a in g) == rcpts, got
 
 
+def tls_receiver(bw):
+    """A STARTTLS receiver on 127.0.0.1 with a certificate for that
+    address (IP SAN) from a test CA in a file only the config names."""
+    d = os.path.join(bw.base, "tls")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    ca = tlsrecv.make_ca(d, "ca")
+    cert = tlsrecv.make_leaf(d, "leaf", "127.0.0.1", ca, ip="127.0.0.1")
+    os.chmod(ca[0], 0o644)
+    return tlsrecv.Receiver("127.0.0.1", "tls.prod.example", cert,
+                            port=bwtest.free_port()), ca[0]
+
+
+def check_tls_verify(bw, rx):
+    """tls verify with a tls_ca_file that deliverd, unprivileged, reads
+    at start; a route to an address literal: the certificate's IP SAN."""
+    with smtplib.SMTP("127.0.0.1", bw.port, timeout=30) as s:
+        s.sendmail("a@sender" + D, ["v@tlsverify" + D],
+                   "Subject: tls verify\r\n\r\nover TLS\r\n")
+    bwtest.wait_for(lambda: rx.mails(), 30, what="the message at the TLS "
+                    "receiver\n%s" % bw.diag("deliverd"))
+    s = rx.sessions[-1]
+    assert s["starttls"] and s["tls"], rx.sessions
+    if bw.syslog.sock is not None:      # our /dev/log: the line of record
+        bwtest.wait_for(lambda: re.search(
+            r"to=<v@tlsverify\S*> .* tls=TLSv1\.[23] cipher=\S+ verify=ok ",
+            bw.syslog.text()), 10, what="verify=ok in queued's line")
+
+
 def check_clean_stop(bw):
     rcs = bw.stop_all()
     bad = {p: rc for p, rc in rcs.items() if rc != 0}
@@ -903,7 +941,9 @@ def run_cases(bw, state):
     reject = state["reject"] = peers.Sink(
         bw.base, "127.0.0.1", bwtest.free_port(), extra=["-f", "RCPT"],
         tag="-reject")
-    bw.write_config(sink.port, reject.port)
+    rx, tls_ca = tls_receiver(bw)
+    state["tls"] = rx
+    bw.write_config(sink.port, reject.port, rx.ls.getsockname()[1], tls_ca)
     bw.syslog = SyslogCatcher(os.path.join(bw.logdir, "syslog.log"))
     if not t.run("every daemon starts as root from its unit's ExecStart "
                  "(%s)" % " ".join(bw.argv["queued"]), bw.start):
@@ -920,6 +960,9 @@ def run_cases(bw, state):
           check_hat, bw, sink)
     t.run("destination limit in production: 5 recipients at 2 per "
           "message arrive as 3 transactions", check_dest_split, bw, sink)
+    t.run("TLS verify in production: deliverd reads tls_ca_file as its "
+          "user, a route literal checked against the IP SAN, verify=ok",
+          check_tls_verify, bw, state["tls"])
     t.run("5xx at the next hop: a DSN goes to the sender's domain",
           check_bounce, bw, sink)
     t.run("bwctl works as root and as a bwadmin member; others are "
@@ -950,7 +993,7 @@ def main():
         t.skip("production start", why)
         t.done()
     bw = Production()
-    state = {"users": [], "sink": None, "reject": None}
+    state = {"users": [], "sink": None, "reject": None, "tls": None}
     try:
         run_cases(bw, state)
     finally:
@@ -959,7 +1002,7 @@ def main():
                 bw.stop_proc(p, signal.SIGKILL)
             except Exception:  # noqa: BLE001 - cleaning up regardless
                 pass
-        for s in (state["sink"], state["reject"]):
+        for s in (state["sink"], state["reject"], state["tls"]):
             if s is not None:
                 s.stop()
         if bw.syslog is not None:
