@@ -301,7 +301,9 @@ struct dlv_tls_want {
 	int			 nnames;	/* verify: the certificate must
 						   match one */
 	const struct dlv_tlsa_set *tlsa;	/* dane: usable records */
-	char			 ca_file[PATH_MAX];	/* "": system store */
+	const char		*ca_file;	/* tls_ca_file, "": the system
+					   store; in the configuration the
+					   connection holds */
 };
 
 /* How TLS went on one connection (the delivery log's fields). */

@@ -191,8 +191,8 @@ dlv_tls_new(const char *servername, const struct dlv_tls_want *w, char *why,
 	SSL		*ssl;
 	unsigned char	 bin[16];
 
-	if ((ctx = dlv_tls_ctx_get(w->level == DLV_TLS_VERIFY ? w->ca_file :
-	    "", why, whysz)) == NULL)
+	if ((ctx = dlv_tls_ctx_get(w->level == DLV_TLS_VERIFY &&
+	    w->ca_file != NULL ? w->ca_file : "", why, whysz)) == NULL)
 		return NULL;
 	if ((ssl = SSL_new(ctx)) == NULL) {
 		ERR_clear_error();

@@ -100,7 +100,7 @@ dlv_tls_want_for(struct dlv_agent *a, int hostidx, struct dlv_tls_want *w)
 	memset(w, 0, sizeof(*w));
 	o = config_dest_opts(dlv_env->cfg, a->gateway, a->domain);
 	w->why = "config";
-	strlcpy(w->ca_file, o->tls_ca_file, sizeof(w->ca_file));
+	w->ca_file = o->tls_ca_file;
 	switch (o->tls) {
 	case BW_DEST_TLS_NONE:
 		w->level = DLV_TLS_NONE;
