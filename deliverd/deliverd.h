@@ -289,7 +289,8 @@ enum dlv_tls_level {
 	DLV_TLS_DANE,		/* TLSA records (RFC 7672; deliverd_dane.c) */
 };
 
-struct dlv_tlsa_set;		/* deliverd_dane.c */
+struct dlv_tlsa_set;		/* deliverd_dane.h */
+struct dlv_dane;
 
 struct dlv_tls_want {
 	enum dlv_tls_level	 level;
@@ -453,6 +454,8 @@ struct dlv_agent {
 	int			 sts_wait;	/* waits for the MTA-STS
 						   policy (deliverd_mtasts.c) */
 	int			 sts_ready;	/* ... which is settled */
+	struct dlv_dane		*dane;		/* TLSA state under tls dane
+						   (deliverd_dane.c), NULL */
 	struct dlv_host		 hosts[DLV_MX_HOSTS_MAX];
 	int			 nhosts;
 	unsigned		 rr;		/* round robin over hosts */

@@ -40,6 +40,7 @@
 #include "peer.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_dane.h"
 
 static struct dlv_agent_head	 dlv_agents[DLV_AGENT_BUCKETS];
 
@@ -106,6 +107,7 @@ dlv_agent_free(struct dlv_agent *a)
 	LIST_REMOVE(a, hentry);
 	event_free(a->mx_timer);
 	dlv_pace_free(a);
+	dlv_dane_free(a);
 	free(a);
 	dlv_env->c_agents--;
 }

@@ -54,6 +54,7 @@
 #include "util.h"
 #include "deliverd.h"
 #include "deliverd_mtasts.h"
+#include "deliverd_dane.h"
 
 /* An address or MX query in flight. */
 struct dlv_dnsq {
@@ -199,8 +200,9 @@ dlv_mx_query(struct dlv_agent *a, int host, uint16_t qtype, const char *name)
 	q->qtype = qtype;
 	strlcpy(q->gateway, a->gateway, sizeof(q->gateway));
 	strlcpy(q->domain, a->domain, sizeof(q->domain));
-	if ((q->req = bw_dns_client_query(dlv_env->dns, name, qtype, 0,
-	    dlv_mx_answer_cb, q)) == NULL) {
+	/* under tls dane: DNSSEC questions (deliverd_dane.c) */
+	if ((q->req = bw_dns_client_query_flags(dlv_env->dns, name, qtype,
+	    dlv_dane_qflags(a), 0, dlv_mx_answer_cb, q)) == NULL) {
 		free(q);
 		return -1;
 	}
@@ -233,11 +235,17 @@ dlv_mx_family_ok(const struct dlv_agent *a, int family)
 static int
 dlv_mx_query_hosts(struct dlv_agent *a)
 {
+	char	 tlsa[DLV_TLSA_NAME_MAX];
 	int	 i;
 
 	for (i = 0; i < a->nhosts; i++) {
 		if (a->hosts[i].naddrs > 0 || a->hosts[i].sts_excluded)
 			continue;
+		/* RFC 7672 2.2: TLSA of the hosts of a secure MX RRset,
+		 * asked with the addresses; the agent waits for all */
+		if (dlv_dane_tlsa_wanted(a, i, tlsa, sizeof(tlsa)) &&
+		    dlv_mx_query(a, i, BW_DNS_T_TLSA, tlsa) == -1)
+			return -1;
 		if (dlv_mx_family_ok(a, AF_INET) &&
 		    dlv_mx_query(a, i, BW_DNS_T_A, a->hosts[i].name) == -1)
 			return -1;
@@ -321,11 +329,12 @@ dlv_mx_settle(struct dlv_agent *a)
 {
 	const struct dlv_host	*tf = NULL;
 	char			 why[BW_REPLY_TEXT_MAX];
-	int			 i, usable = 0, sts = 0;
+	int			 i, usable = 0, sts = 0, dane_failed;
 	uint64_t		 age;
 
 	evtimer_del(a->mx_timer);
 	dlv_mx_find_self(a);
+	dane_failed = dlv_dane_settle(a);
 	for (i = 0; i < a->nhosts; i++) {
 		sts += a->hosts[i].sts_excluded;
 		if (a->hosts[i].self || a->hosts[i].sts_excluded)
@@ -336,7 +345,12 @@ dlv_mx_settle(struct dlv_agent *a)
 			tf = &a->hosts[i];
 	}
 	if (usable == 0 && !dlv_mx_loops(a)) {
-		if (tf != NULL) {
+		if (dane_failed >= 0 && tf == NULL) {
+			/* RFC 7672 2.2: never around a TLSA we cannot see */
+			strlcpy(why, a->hosts[dane_failed].last_error,
+			    sizeof(why));
+			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.7.5", why);
+		} else if (tf != NULL) {
 			snprintf(why, sizeof(why), "address lookup for %s %s",
 			    tf->name, dlv_mx_dns_why(tf->dns_status));
 			dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.4.3", why);
@@ -467,6 +481,7 @@ dlv_mx_resolve(struct dlv_agent *a)
 	a->mx_ttl = 0;
 	a->self_pref = -1;
 	a->self_relay[0] = '\0';
+	(void)dlv_dane_begin(a);
 	/* Keep down marks and per-host history of hosts we knew. */
 	for (i = 0; i < a->nhosts; i++) {
 		a->hosts[i].naddrs = 0;
@@ -532,6 +547,7 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_result *ans)
 			    "MX answer without usable records");
 			return;
 		}
+		dlv_dane_mx_answer(a, ans);
 		break;
 	case BW_DNS_NODATA:
 		/* RFC 5321 5.1: the implicit MX. */
@@ -540,6 +556,7 @@ dlv_mx_answer_mx(struct dlv_agent *a, const struct bw_dns_result *ans)
 		a->hosts[0].port = 25;
 		dlv_mx_keep(&a->hosts[0], old, nold);
 		a->nhosts = 1;
+		dlv_dane_mx_answer(a, ans);
 		break;
 	case BW_DNS_NXDOMAIN:
 		dlv_agent_resolved(a, BW_DLV_PERMFAIL, "5.1.2",
@@ -627,7 +644,13 @@ dlv_mx_answer_cb(const struct bw_dns_result *ans, void *arg)
 	if (q->host < 0)
 		dlv_mx_answer_mx(a, ans);
 	else {
-		dlv_mx_answer_addr(&a->hosts[q->host], ans);
+		if (q->qtype == BW_DNS_T_TLSA) {
+			a->hosts[q->host].pending--;
+			dlv_dane_tlsa_answer(a, q->host, ans);
+		} else {
+			dlv_dane_addr_answer(a, q->host, ans);
+			dlv_mx_answer_addr(&a->hosts[q->host], ans);
+		}
 		if (a->mx_pending == 0)
 			dlv_mx_settle(a);
 	}

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_dane.h"
 
 struct dlv_tls_ctx {
 	char		 ca_file[PATH_MAX];	/* "": the system store */
@@ -212,9 +213,14 @@ dlv_tls_new(const char *servername, const struct dlv_tls_want *w, char *why,
 	}
 	/*
 	 * DANE (RFC 7672): deliverd_dane.c enables DANE on ssl with the
-	 * TLSA records of w->tlsa here (SSL_dane_enable with the host name,
+	 * TLSA records of w->tlsa (SSL_dane_enable with the host name,
 	 * SSL_dane_tlsa_add per record); deliverd_tlspolicy.c reads the
-	 * result.  Until then a DANE level never gets this far.
+	 * result.  No records: the host fails, never unauthenticated.
 	 */
+	if (w->level == DLV_TLS_DANE &&
+	    dlv_dane_ssl_setup(ssl, w->tlsa, why, whysz) == -1) {
+		SSL_free(ssl);
+		return NULL;
+	}
 	return ssl;
 }

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_dane.h"
 
 static const char *const dlv_tls_level_names[] = {
 	"none", "may", "encrypt", "verify", "dane",
@@ -70,26 +71,15 @@ dlv_tls_fail_name(enum dlv_tls_fail k)
 }
 
 /*
- * The DANE hook (RFC 7672 2.2): deliverd_dane.c replaces the body of this
- * function with its TLSA decision for the host (DANE with the usable
- * records, ENCRYPT when the TLSA RRset is secure but none is usable, the
- * level below dane -- MAY -- when there is no secure TLSA, host not used
- * when the lookup failed).  Until then no TLSA is known, which RFC 7672
- * treats as "no secure TLSA": MAY, said once per agent at info.
+ * The DANE hook (RFC 7672 2.2): deliverd_dane.c's TLSA decision for the
+ * host (DANE with the usable records, ENCRYPT when the TLSA RRset is
+ * secure but none is usable, the level below dane -- MAY -- when there is
+ * no secure TLSA; a host whose lookup failed is not used).
  */
 static void
 dlv_tls_want_dane(struct dlv_agent *a, int hostidx, struct dlv_tls_want *w)
 {
-	static char	 said[BW_DOMAIN_MAX + 1];
-
-	(void)hostidx;
-	w->level = DLV_TLS_MAY;
-	if (strcmp(said, a->domain) != 0) {
-		strlcpy(said, a->domain, sizeof(said));
-		log_info("domain=%s gateway=%s tls dane: no TLSA lookups in "
-		    "this build, opportunistic TLS (may)", a->domain,
-		    a->gateway);
-	}
+	dlv_dane_want(a, hostidx, w);
 }
 
 void
