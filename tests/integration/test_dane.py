@@ -26,10 +26,10 @@ with no usable record: TLS without authentication (RFC 7672 2.2), and
 the other domains deliver meanwhile; a bogus zone defers.
 """
 
-import ctypes
 import os
 import re
 import smtplib
+import socket
 import ssl
 import subprocess
 import threading
@@ -110,16 +110,19 @@ ta      IN MX 10 mx-ta.dane.test.
 bad     IN MX 10 mx-bad.dane.test.
 notls   IN MX 10 mx-notls.dane.test.
 big     IN MX 10 mx-big.dane.test.
+fail    IN MX 10 mx-fail.dane.test.
 mx-ee   IN A %(n)s1
 mx-ta   IN A %(n)s2
 mx-bad  IN A %(n)s3
 mx-notls IN A %(n)s4
 mx-big  IN A %(n)s5
+mx-fail IN A %(n)s7
 _25._tcp.mx-ee    IN TLSA 3 1 1 %(ee)s
 _25._tcp.mx-ta    IN TLSA 2 0 1 %(ta)s
 _25._tcp.mx-bad   IN TLSA 3 1 1 %(wrong)s
 _25._tcp.mx-notls IN TLSA 3 1 1 %(ee)s
 _25._tcp.mx-big   IN TLSA 3 1 0 %(big)s
+_25._tcp.mx-fail  IN CNAME tlsa.bogus.test.
 """ % {"n": NET, "ee": pki["ee"], "ta": pki["ta"], "wrong": wrong,
        "big": big})
 
@@ -136,7 +139,8 @@ def bogus_zone():
 @   IN MX 10 mx.bogus.test.
 mx  IN A %s1
 _25._tcp.mx IN TLSA 3 1 1 %s
-""" % (NET, "00" * 32)
+tlsa IN TLSA 3 1 1 %s
+""" % (NET, "00" * 32, "00" * 32)
 
 
 class Dns:
@@ -176,12 +180,185 @@ class Dns:
         self.nsd.stop()
 
 
-def config(bw, dns, validates="yes", extra=""):
+def config(bw, dns, validates="yes"):
     return bwtest.default_config(bw, extra="""
+deliverd_workers 1
 dns_servers 127.0.0.1:%d
 dns_upstream_validates %s
-%s
-""" % (dns.unbound.port, validates, extra))
+deliver_idle_keep 1s
+deliver_timeout_connect 2s
+deliver_timeout_greeting 3s
+deliver_timeout_command 3s
+
+bounce_profile default {
+    retry_initial 10m
+    retry_max 10m
+    max_age 1h
+}
+
+destination dane.test *.dane.test plain.test bogus.test {
+    tls dane
+}
+""" % (dns.unbound.port, validates))
+
+
+# ---- receivers ----
+
+class Receiver(threading.Thread):
+    """An SMTP server on addr:25; with pki it offers STARTTLS with the
+    server certificate and the CA in its chain.  Records per session
+    whether TLS was used and the mail."""
+
+    def __init__(self, addr, name, pki=None):
+        super().__init__(daemon=True)
+        self.nconn = 0
+        self.addr, self.name = addr, name
+        self.ctx = None
+        if pki is not None:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(pki["chain.pem"], pki["srv.key"])
+        self.sessions = []
+        self.lock = threading.Lock()
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((addr, 25))
+        self.ls.listen(16)
+        self.ls.settimeout(0.2)
+        self.stopping = False
+        self.start()
+
+    def run(self):
+        while not self.stopping:
+            try:
+                c, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(c,),
+                             daemon=True).start()
+
+    def mails(self):
+        with self.lock:
+            return [(s["tls"], m) for s in self.sessions
+                    for m in s["mails"]]
+
+    def commands(self):
+        with self.lock:
+            return [v for s in self.sessions for v in s["cmds"]]
+
+    def session(self, c):
+        st = {"tls": None, "mails": [], "cmds": []}
+        with self.lock:
+            self.sessions.append(st)
+            self.nconn += 1
+        c.settimeout(30)
+        try:
+            self.dialogue(c, st)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            c.close()
+
+    def dialogue(self, c, st):
+        f = c.makefile("rwb")
+
+        def reply(text):
+            f.write(text.encode() + b"\r\n")
+            f.flush()
+        reply("220 %s ESMTP dane test receiver" % self.name)
+        mail, rcpts = None, []
+        for _ in range(1000):
+            line = f.readline(4096)
+            if not line:
+                return
+            cmd = line.decode(errors="replace").rstrip("\r\n")
+            verb = cmd.split(" ", 1)[0].upper()
+            with self.lock:
+                st["cmds"].append(verb)
+            if verb == "EHLO":
+                ext = ["250-%s" % self.name, "250-PIPELINING"]
+                if self.ctx is not None and st["tls"] is None:
+                    ext.append("250-STARTTLS")
+                ext.append("250 ENHANCEDSTATUSCODES")
+                reply("\r\n".join(ext))
+            elif verb == "STARTTLS" and self.ctx is not None:
+                reply("220 2.0.0 go ahead")
+                c = self.ctx.wrap_socket(c, server_side=True)
+                st["tls"] = c.version()
+                f = c.makefile("rwb")
+            elif verb == "MAIL":
+                mail, rcpts = cmd, []
+                reply("250 2.1.0 ok")
+            elif verb == "RCPT":
+                rcpts.append(cmd.split(":", 1)[1].strip().strip("<>"))
+                reply("250 2.1.5 ok")
+            elif verb == "DATA":
+                reply("354 go ahead")
+                while True:
+                    ln = f.readline(65536)
+                    if not ln or ln == b".\r\n":
+                        break
+                with self.lock:
+                    st["mails"].append((mail, rcpts))
+                reply("250 2.0.0 ok queued")
+            elif verb == "RSET":
+                mail, rcpts = None, []
+                reply("250 2.0.0 ok")
+            elif verb == "QUIT":
+                reply("221 2.0.0 bye")
+                return
+            else:
+                reply("502 5.5.1 unknown")
+
+    def stop(self):
+        self.stopping = True
+        self.join(5)
+        self.ls.close()
+
+
+# ---- delivery helpers ----
+
+def send(bw, rcpt):
+    msg = ("From: <s@origin.example>\r\nTo: <%s>\r\nSubject: dane\r\n"
+           "Message-ID: <%f@origin.example>\r\n\r\nhello\r\n"
+           % (rcpt, time.time()))
+    with smtplib.SMTP("127.0.0.1", bw.private_port, timeout=30) as c:
+        c.sendmail("", [rcpt], msg)
+
+
+def line_of(bw, rcpt):
+    lines = [ln for ln in bw.log("queued").splitlines()
+             if "to=<%s>" % rcpt in ln]
+    return lines[-1] if lines else ""
+
+
+def delivered(bw, x, rcpt, verify):
+    """rcpt arrived at x over TLS, the log line names the verify word."""
+    bwtest.wait_for(lambda: any(rcpt in m[1][1] for m in x.mails()), 30,
+                    what="%s at %s (deliverd: %s)" % (
+                        rcpt, x.name, bw.log_tail("deliverd", 8)))
+    assert all(m[0] for m in x.mails() if rcpt in m[1][1]), x.mails()
+    bw.wait_log("queued", r"to=<%s> .*status=sent" % re.escape(rcpt), 20)
+    ln = line_of(bw, rcpt)
+    assert re.search(r" tls=TLSv1\.[23] cipher=\S+ verify=%s " % verify,
+                     ln), ln
+    return ln
+
+
+def deferred(bw, x, rcpt, reason_rx):
+    """rcpt deferred with reason_rx in queued's log and bwctl show
+    message, still queued; x never got a MAIL."""
+    bw.wait_log("queued", r"to=<%s> .*status=deferred .*%s" % (
+        re.escape(rcpt), reason_rx), 30)
+    m = re.search(r"([0-9A-F]{16}) to=<%s>" % re.escape(rcpt),
+                  bw.log("queued"))
+    info = bw.bwctl("show", "message", m.group(1), json_out=True)
+    assert info["recipients"][0]["state"] in ("queued", "deferred"), info
+    assert re.search(reason_rx, info["recipients"][0]["last_reply"]), info
+    if x is not None:
+        assert "MAIL" not in x.commands(), x.commands()
+    return line_of(bw, rcpt)
 
 
 # ---- dnscached cases ----
@@ -277,25 +454,102 @@ def dns_cases(bw, dns):
         c.close()
 
 
+# ---- delivery cases ----
+
+def delivery_cases(bw, rx):
+    def ee():
+        delivered(bw, rx["ee"], "u@ee.dane.test", "dane-ee")
+
+    def ta():
+        delivered(bw, rx["ta"], "u@ta.dane.test", "dane-ta")
+
+    def mismatch():
+        ln = deferred(bw, rx["bad"], "u@bad.dane.test", "TLSA mismatch")
+        assert "verify=fail" in ln or "tls=" in ln, ln
+
+    def insecure():
+        # unsigned zone: no DANE, opportunistic TLS (RFC 7672 2.2)
+        delivered(bw, rx["plain"], "u@plain.test", "none")
+
+    def notls():
+        deferred(bw, rx["notls"], "u@notls.dane.test", "not offered")
+
+    def big():
+        # the absurd record is unusable, the TLSA RRset secure: TLS
+        # without authentication (RFC 7672 2.2), and others go meanwhile
+        delivered(bw, rx["big"], "u@big.dane.test", "none")
+        delivered(bw, rx["ee"], "u@other.dane.test", "dane-ee")
+        n = len(re.findall(r"host=mx-big\.dane\.test: 1 TLSA record not "
+                           r"usable \(too large\)", bw.log("deliverd")))
+        assert n == 1, bw.log("deliverd")[-3000:]
+
+    def bogus():
+        deferred(bw, None, "u@bogus.test", "SERVFAIL")
+
+    def tlsa_fails():
+        # a secure host whose TLSA lookup fails (the CNAME leads into
+        # the bogus zone): not used at all, never without DANE
+        ln = deferred(bw, rx["fail"], "u@fail.dane.test",
+                      r"TLSA lookup for _25\._tcp\.mx-fail\.dane\.test "
+                      r"failed \(servfail\)")
+        assert "dsn=4.7.5" in ln, ln
+        assert rx["fail"].nconn == 0, rx["fail"].commands()
+
+    for rcpt in ("u@ee.dane.test", "u@ta.dane.test", "u@bad.dane.test",
+                 "u@plain.test", "u@notls.dane.test", "u@big.dane.test",
+                 "u@other.dane.test", "u@bogus.test", "u@fail.dane.test"):
+        send(bw, rcpt)
+    t.run("DANE-EE (3 1 1) matches: delivered, verify=dane-ee", ee)
+    t.run("DANE-TA (2 0 1 of the CA) matches: delivered, verify=dane-ta",
+          ta)
+    t.run("mismatching TLSA: deferred, reason logged, no MAIL", mismatch)
+    t.run("unsigned zone: opportunistic TLS, verify=none", insecure)
+    t.run("TLSA present, no STARTTLS offered: deferred, never plaintext",
+          notls)
+    t.run("absurd TLSA record: unusable, logged once, encrypt; other "
+          "domains deliver", big)
+    t.run("bogus zone: deferred", bogus)
+    t.run("TLSA lookup of a secure host fails: host not used, deferred",
+          tlsa_fails)
+
+
 def main():
     missing = peers.dnssec_tools_missing()
     if missing:
         t.skip("DANE", "%s not installed" % missing)
         t.done()
+    if os.geteuid() != 0:
+        t.skip("DANE", "needs root for MX hosts on port 25")
+        t.done()
+    recv = []
     with bwtest.Breakwater("dane") as bw:
         pki = make_pki(bw.base)
         dns = Dns(bw.base, pki)
         try:
+            for k, n, host, tls in (("ee", "1", "mx-ee.dane.test", True),
+                                    ("ta", "2", "mx-ta.dane.test", True),
+                                    ("bad", "3", "mx-bad.dane.test", True),
+                                    ("notls", "4", "mx-notls.dane.test",
+                                     False),
+                                    ("big", "5", "mx-big.dane.test", True),
+                                    ("plain", "6", "mx.plain.test", True),
+                                    ("fail", "7", "mx-fail.dane.test",
+                                     True)):
+                recv.append((k, Receiver(NET + n, host,
+                                         pki if tls else None)))
+            rx = dict(recv)
             bw.write_config(config(bw, dns))
-            bw.start(["controld", "dnscached"])
+            bw.start()
             dns_cases(bw, dns)
-            for p in ("controld", "dnscached"):
-                t.ok(bw.running(p), "%s still running" % p,
-                     bw.log_tail(p))
-            t.ok(not bw.sanitizer_reports, "no sanitizer reports",
-                 "\n".join(bw.sanitizer_reports))
+            delivery_cases(bw, rx)
         finally:
+            for _, x in recv:
+                x.stop()
             dns.stop()
+        for p in bwtest.DEFAULT_PROCS:
+            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
+    t.ok(not bw.sanitizer_reports, "no sanitizer reports",
+         "\n".join(bw.sanitizer_reports))
     t.done()
 
 
