@@ -112,6 +112,8 @@ dlv_tlsa_parse_name(enum dlv_tlsa_parse p)
 		return "unknown usage, selector or matching type";
 	case DLV_TLSA_LENGTH:
 		return "digest of the wrong length";
+	case DLV_TLSA_EXCESS:
+		return "more usable records than are kept";
 	}
 	return "?";
 }
@@ -314,7 +316,7 @@ dlv_dane_tlsa_answer(struct dlv_agent *a, int hostidx,
 		}
 		if (set->nrec >= DLV_TLSA_RECORDS_MAX) {
 			if (dh->nbad++ == 0)
-				dh->bad_why = DLV_TLSA_UNKNOWN;
+				dh->bad_why = DLV_TLSA_EXCESS;
 			continue;
 		}
 		set->rec[set->nrec++] = rec;

@@ -66,6 +66,8 @@ enum dlv_tlsa_parse {
 	DLV_TLSA_UNKNOWN,	/* usage, selector or matching type not
 				   known */
 	DLV_TLSA_LENGTH,	/* digest of the wrong length */
+	DLV_TLSA_EXCESS,	/* usable, but DLV_TLSA_RECORDS_MAX are
+				   kept already */
 };
 const char	*dlv_tlsa_parse_name(enum dlv_tlsa_parse);
 
