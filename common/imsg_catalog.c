@@ -152,6 +152,12 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_DEBUG_TABLE] = { BW_IMSG_DEBUG_TABLE, "DEBUG_TABLE",
 	    BW_ROLE_CONTROLD, offsetof(struct bw_debug_table, rows),
 	    sizeof(struct bw_debug_table) },
+	[BW_IMSG_AGENT_LIST_REQ] = { BW_IMSG_AGENT_LIST_REQ, "AGENT_LIST_REQ",
+	    BW_ROLE_CONTROLD, 0, 0 },
+	[BW_IMSG_AGENT_ENTRY] = { BW_IMSG_AGENT_ENTRY, "AGENT_ENTRY",
+	    BW_ROLE_DELIVERD, FIXED(struct bw_agent_entry) },
+	[BW_IMSG_AGENT_END] = { BW_IMSG_AGENT_END, "AGENT_END",
+	    BW_ROLE_DELIVERD, 0, 0 },
 };
 
 static const struct {

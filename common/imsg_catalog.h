@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		14
+#define BW_IMSG_VERSION		15
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -29,6 +29,7 @@
 #define BW_STATUS_INFO_MAX	4	/* words of state per STATUS */
 #define BW_STATUS_INFO_TEXT_MAX	96	/* one of them, NUL included */
 #define BW_REPLY_TEXT_MAX	512	/* a remote SMTP reply kept for logs */
+#define BW_LIMIT_REASON_MAX	192	/* why a connection limit changed */
 
 /*
  * DSN parameters (RFC 3461), carried from smtpd through queued's store to
@@ -157,6 +158,11 @@ enum bw_imsg_type {
 	/* controld -> deliverd: the domains in debug now (bwctl debug), the
 	 * whole table on every change and when a worker links */
 	BW_IMSG_DEBUG_TABLE,
+	/* controld -> deliverd, deliverd -> controld: show queue's
+	 * connections and limits (struct bw_agent_entry rows) */
+	BW_IMSG_AGENT_LIST_REQ,
+	BW_IMSG_AGENT_ENTRY,
+	BW_IMSG_AGENT_END,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -591,6 +597,28 @@ struct bw_domain_info {
 	uint64_t	 permfail;
 	int64_t		 last_attempt;		/* unix time */
 	char		 last_result[BW_REPLY_TEXT_MAX];
+	/* version 13: Good Neighbor (deliverd_neighbor.c) */
+	uint32_t	 conn_limit;		/* connections allowed now */
+	uint32_t	 conn_limit_max;	/* the destination control */
+	int64_t		 limit_changed;		/* unix time */
+	int64_t		 paused_until;		/* unix time, 0 = not paused */
+	uint32_t	 accept_rate;		/* messages/min, last minute */
+	uint32_t	 pad;
+	char		 limit_reason[BW_LIMIT_REASON_MAX];	/* "grow: ..." */
+};
+
+/*
+ * bwctl show queue: every deliverd worker lists its agents (AGENT_LIST_REQ,
+ * no payload; AGENT_ENTRY rows, AGENT_END) and controld puts their
+ * connections and limits beside queued's queues.
+ */
+struct bw_agent_entry {
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 connections;		/* open now */
+	uint32_t	 conn_limit;		/* Good Neighbor's limit */
+	uint32_t	 conn_limit_max;	/* the destination control */
+	uint32_t	 paused;		/* new connections paused */
 };
 
 struct bw_domain_host {

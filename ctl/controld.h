@@ -106,6 +106,9 @@ struct ctl_req {
 	/* show queue */
 	struct ctl_rows		 queues;	/* struct bw_queue_entry */
 	struct bw_queue_end	 qend;
+	struct ctl_rows		 agents;	/* bw_agent_entry, deliverd's;
+						   also queued_done and
+						   workers_left below */
 	/* show message */
 	char			 qid[BW_QID_LEN + 1];
 	struct bw_message_info	 info;
@@ -193,6 +196,9 @@ void	 ctl_message_start(struct ctl_req *, const char *qid);
 void	 ctl_list_start(struct ctl_req *, uint64_t limit);
 void	 ctl_queue_msg(struct ctl_req *, struct bw_imsg *);
 void	 ctl_queue_timeout(struct ctl_req *);
+/* show queue: deliverd workers' AGENT_ENTRY/AGENT_END, a worker gone. */
+void	 ctl_queue_agent_msg(struct ctl_req *, struct bw_imsg *);
+void	 ctl_queue_worker_gone(void);
 
 /* controld_dns.c: requests forwarded to dnscached. */
 void	 ctl_dns_show_start(struct ctl_req *);

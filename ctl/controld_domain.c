@@ -142,6 +142,15 @@ ctl_domain_json(struct ctl_req *req, int partial)
 		else
 			ctl_json_null(&j, "last_attempt");
 		ctl_json_str(&j, "last_result", di[i].last_result);
+		ctl_json_uint(&j, "conn_limit", di[i].conn_limit);
+		ctl_json_uint(&j, "conn_limit_max", di[i].conn_limit_max);
+		ctl_json_str(&j, "limit_reason", di[i].limit_reason);
+		ctl_json_int(&j, "limit_changed", di[i].limit_changed);
+		if (di[i].paused_until > 0)
+			ctl_json_int(&j, "paused_until", di[i].paused_until);
+		else
+			ctl_json_null(&j, "paused_until");
+		ctl_json_uint(&j, "accept_rate", di[i].accept_rate);
 		ctl_json_obj_close(&j);
 	}
 	ctl_json_arr_close(&j);
@@ -235,6 +244,18 @@ ctl_domain_text(struct ctl_req *req, int partial)
 		    di[i].tempfail, di[i].permfail, t,
 		    di[i].last_result[0] ? ctl_domain_esc(esc, sizeof(esc),
 		    di[i].last_result) : "-");
+		ctl_fmt_time(t, sizeof(t), di[i].limit_changed);
+		evbuffer_add_printf(o, "  connection limit %u (max %u), "
+		    "changed %s: %s\n", di[i].conn_limit,
+		    di[i].conn_limit_max, t, ctl_domain_esc(esc, sizeof(esc),
+		    di[i].limit_reason));
+		if (di[i].paused_until > 0) {
+			ctl_fmt_time(t, sizeof(t), di[i].paused_until);
+			evbuffer_add_printf(o, "  new connections paused until "
+			    "%s\n", t);
+		}
+		evbuffer_add_printf(o, "  acceptance rate %u messages/min "
+		    "(last minute)\n", di[i].accept_rate);
 	}
 	if (req->dhosts.n > 0)
 		evbuffer_add_printf(o, "hosts:\n");
@@ -299,6 +320,7 @@ ctl_domain_msg(struct ctl_req *req, struct bw_peer *peer,
 		CTLD_TERM(di.gateway);
 		CTLD_TERM(di.domain);
 		CTLD_TERM(di.last_result);
+		CTLD_TERM(di.limit_reason);
 		ctl_rows_add(&req->dinfos, &di);
 		break;
 	case BW_IMSG_DOMAIN_HOST:

@@ -77,8 +77,10 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		ctl_req_queued_gone();
 	if (role == BW_ROLE_DNSCACHED)
 		ctl_dns_gone();
-	if (role == BW_ROLE_DELIVERD)
+	if (role == BW_ROLE_DELIVERD) {
 		ctl_domain_worker_gone();
+		ctl_queue_worker_gone();
+	}
 	if (role == BW_ROLE_SMTPD)
 		ctl_trace_smtpd_gone();
 	/* Status requests may have been waiting only for this one. */
@@ -167,6 +169,18 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			break;
 		}
 		ctl_queue_msg(req, imsg);
+		break;
+	case BW_IMSG_AGENT_ENTRY:
+	case BW_IMSG_AGENT_END:
+		/* the catalog checked the sender's role */
+		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
+		    req->kind != CTL_REQ_QUEUE) {
+			log_debug("late %s for request %u",
+			    bw_imsg_type_name(imsg->hdr.type),
+			    imsg->hdr.peerid);
+			break;
+		}
+		ctl_queue_agent_msg(req, imsg);
 		break;
 	case BW_IMSG_QUEUE_VERIFY_ROW:
 	case BW_IMSG_QUEUE_VERIFY_END:

@@ -2,7 +2,13 @@
  * Requests answered by queued: `show queue`, `show message QID` and
  * `list messages [LIMIT]`.  controld forwards the request with the request
  * id in hdr.peerid, collects the rows queued streams back until the end
- * frame, and renders them as a table or as JSON.
+ * frame, and renders them as a table or as JSON.  `show queue` also asks
+ * every deliverd worker for its agents (AGENT_LIST_REQ): their open
+ * connections and Good Neighbor limits go beside queued's queues.  They
+ * are joined here rather than reported to queued on every change: the
+ * numbers are live when asked, cost nothing on the delivery path, and
+ * vanish with a worker that dies instead of staying stale in queued.  A
+ * worker that does not answer in time is left out (the output says so).
  *
  * Trust: queued's rows carry text that came from the Internet (senders,
  * HELO names, remote replies); each string is terminated on receipt and
@@ -71,7 +77,17 @@ ctl_queued_send(struct ctl_req *req, uint32_t type, const void *data,
 void
 ctl_queue_start(struct ctl_req *req)
 {
+	struct ctl_daemon	*d;
+	uint32_t		 id = req->id;
+
 	ctl_queued_send(req, BW_IMSG_QUEUE_LIST_REQ, NULL, 0);
+	if (ctl_req_find(id) == NULL)
+		return;		/* failed and freed */
+	TAILQ_FOREACH(d, &ctl_env->daemons, entry)
+		if (d->role == BW_ROLE_DELIVERD &&
+		    bw_peer_send(d->peer, BW_IMSG_AGENT_LIST_REQ, req->id, -1,
+		    NULL, 0) == 0)
+			req->workers_left++;
 }
 
 void
@@ -95,9 +111,17 @@ ctl_list_start(struct ctl_req *req, uint64_t limit)
 	ctl_queued_send(req, BW_IMSG_MESSAGE_LIST_REQ, &m, sizeof(m));
 }
 
+static void	ctl_queue_render(struct ctl_req *, int partial);
+
 void
 ctl_queue_timeout(struct ctl_req *req)
 {
+	if (req->kind == CTL_REQ_QUEUE && req->queued_done) {
+		/* only deliverd workers are missing: show what we have */
+		ctl_queue_render(req, 1);
+		ctl_req_finish(req, 0);
+		return;
+	}
 	ctl_env->c_requests_timeout++;
 	log_warnx("ctl request id=%u: queued did not answer within %lld ms",
 	    req->id, BW_LIMIT(ctl_env->d.cfg, LIM_CTL_TIMEOUT));
@@ -120,18 +144,59 @@ ctl_queue_cmp(const void *a, const void *b)
 	return strcmp(x->gateway, y->gateway);
 }
 
+static int
+ctl_agent_cmp(const void *a, const void *b)
+{
+	const struct bw_agent_entry	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->gateway, y->gateway)) != 0)
+		return c;
+	return strcmp(x->domain, y->domain);
+}
+
+/* The agent of a queue (deliverd's view), or NULL (none now). */
+static const struct bw_agent_entry *
+ctl_queue_agent(struct ctl_req *req, const struct bw_queue_entry *q)
+{
+	struct bw_agent_entry	 key;
+
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.gateway, q->gateway, sizeof(key.gateway));
+	strlcpy(key.domain, q->domain, sizeof(key.domain));
+	return bsearch(&key, req->agents.v, req->agents.n,
+	    sizeof(struct bw_agent_entry), ctl_agent_cmp);
+}
+
+/* "3/5", "0/paused", "-" (no agent): open connections / limit. */
+static const char *
+ctl_queue_conns(char *dst, size_t dstsz, const struct bw_agent_entry *a)
+{
+	if (a == NULL)
+		snprintf(dst, dstsz, "-");
+	else if (a->paused)
+		snprintf(dst, dstsz, "%u/paused", a->connections);
+	else
+		snprintf(dst, dstsz, "%u/%u", a->connections, a->conn_limit);
+	return dst;
+}
+
 static void
-ctl_queue_render(struct ctl_req *req)
+ctl_queue_render(struct ctl_req *req, int partial)
 {
 	struct bw_queue_entry	*q = req->queues.v;
+	const struct bw_agent_entry *a;
 	struct ctl_json		 j;
 	char			 gw[CTL_ESC_MAX], dom[CTL_ESC_MAX], age[32];
-	char			 err[CTL_ESC_MAX];
+	char			 err[CTL_ESC_MAX], conns[32];
 	int64_t			 now = bw_time();
 	size_t			 i, gww = 7, domw = 6;
 
 	if (req->queues.n > 1)
 		qsort(q, req->queues.n, sizeof(*q), ctl_queue_cmp);
+	if (req->agents.n > 1)
+		qsort(req->agents.v, req->agents.n,
+		    sizeof(struct bw_agent_entry), ctl_agent_cmp);
 	if (req->json) {
 		ctl_json_init(&j, req->out);
 		ctl_json_obj_open(&j, NULL);
@@ -152,6 +217,19 @@ ctl_queue_render(struct ctl_req *req)
 				ctl_json_null(&j, "oldest_age");
 			}
 			ctl_json_uint(&j, "active", q[i].active_jobs);
+			if ((a = ctl_queue_agent(req, &q[i])) != NULL) {
+				ctl_json_uint(&j, "connections",
+				    a->connections);
+				ctl_json_uint(&j, "conn_limit", a->conn_limit);
+				ctl_json_uint(&j, "conn_limit_max",
+				    a->conn_limit_max);
+				ctl_json_bool(&j, "paused", a->paused != 0);
+			} else {
+				ctl_json_null(&j, "connections");
+				ctl_json_null(&j, "conn_limit");
+				ctl_json_null(&j, "conn_limit_max");
+				ctl_json_null(&j, "paused");
+			}
 			ctl_json_uint(&j, "delivered", q[i].delivered);
 			ctl_json_uint(&j, "hard_bounces", q[i].hard_bounces);
 			ctl_json_uint(&j, "soft_bounces", q[i].soft_bounces);
@@ -168,6 +246,7 @@ ctl_queue_render(struct ctl_req *req)
 		ctl_json_uint(&j, "messages", req->qend.messages);
 		ctl_json_obj_close(&j);
 		ctl_json_bool(&j, "truncated", req->queues.truncated);
+		ctl_json_bool(&j, "partial", partial);
 		ctl_json_obj_close(&j);
 		ctl_json_end(&j);
 		return;
@@ -183,27 +262,74 @@ ctl_queue_render(struct ctl_req *req)
 			domw = strlen(dom);
 	}
 	evbuffer_add_printf(req->out, "%-*s  %-*s  %-9s  %8s  %-8s  %6s  "
-	    "%9s  %6s  %6s  %s\n", (int)gww, "GATEWAY", (int)domw, "DOMAIN",
-	    "STATE", "QUEUED", "OLDEST", "ACTIVE", "DELIVERED", "HARD", "SOFT",
-	    "LAST ERROR");
+	    "%-11s  %9s  %6s  %6s  %s\n", (int)gww, "GATEWAY", (int)domw,
+	    "DOMAIN", "STATE", "QUEUED", "OLDEST", "ACTIVE", "CONNS/LIMIT",
+	    "DELIVERED", "HARD", "SOFT", "LAST ERROR");
 	for (i = 0; i < req->queues.n; i++) {
 		if (q[i].oldest > 0)
 			ctl_fmt_age(age, sizeof(age), now - q[i].oldest);
 		else
 			strlcpy(age, "-", sizeof(age));
 		evbuffer_add_printf(req->out,
-		    "%-*s  %-*s  %-9s  %8" PRIu64 "  %-8s  %6u  %9" PRIu64
-		    "  %6" PRIu64 "  %6" PRIu64 "  %s\n", (int)gww,
+		    "%-*s  %-*s  %-9s  %8" PRIu64 "  %-8s  %6u  %-11s  %9"
+		    PRIu64 "  %6" PRIu64 "  %6" PRIu64 "  %s\n", (int)gww,
 		    ctl_esc(gw, sizeof(gw), q[i].gateway), (int)domw,
 		    ctl_esc(dom, sizeof(dom), q[i].domain),
 		    bw_queue_state_name((int)q[i].state), q[i].messages, age,
-		    q[i].active_jobs, q[i].delivered, q[i].hard_bounces,
+		    q[i].active_jobs, ctl_queue_conns(conns, sizeof(conns),
+		    ctl_queue_agent(req, &q[i])), q[i].delivered,
+		    q[i].hard_bounces,
 		    q[i].soft_bounces, q[i].last_error[0] ?
 		    ctl_esc(err, sizeof(err), q[i].last_error) : "-");
 	}
 	evbuffer_add_printf(req->out, "total: %" PRIu64 " queues, %" PRIu64
 	    " messages%s\n", req->qend.queues, req->qend.messages,
 	    req->queues.truncated ? " (listing truncated)" : "");
+	if (partial)
+		evbuffer_add_printf(req->out, "(some deliverd workers did not "
+		    "answer: their connections are not shown)\n");
+}
+
+static void
+ctl_queue_check_done(struct ctl_req *req)
+{
+	if (!req->queued_done || req->workers_left > 0)
+		return;
+	ctl_queue_render(req, 0);
+	ctl_req_finish(req, 0);
+}
+
+/* A deliverd worker's agents for show queue. */
+void
+ctl_queue_agent_msg(struct ctl_req *req, struct bw_imsg *imsg)
+{
+	struct bw_agent_entry	 e;
+
+	if (imsg->hdr.type == BW_IMSG_AGENT_ENTRY) {
+		ctl_payload(&e, sizeof(e), imsg);
+		CTL_TERM(e.gateway);
+		CTL_TERM(e.domain);
+		ctl_rows_add(&req->agents, &e);
+		return;
+	}
+	if (req->workers_left > 0)
+		req->workers_left--;
+	ctl_queue_check_done(req);
+}
+
+/* A deliverd worker went away: show queue stops waiting for it. */
+void
+ctl_queue_worker_gone(void)
+{
+	struct ctl_req	*req, *next;
+
+	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
+		next = TAILQ_NEXT(req, entry);
+		if (req->kind != CTL_REQ_QUEUE || req->workers_left == 0)
+			continue;
+		req->workers_left--;
+		ctl_queue_check_done(req);
+	}
 }
 
 /* ---- show message ---- */
@@ -386,8 +512,8 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 		}
 		if (type == BW_IMSG_QUEUE_END) {
 			ctl_payload(&req->qend, sizeof(req->qend), imsg);
-			ctl_queue_render(req);
-			ctl_req_finish(req, 0);
+			req->queued_done = 1;
+			ctl_queue_check_done(req);
 			return;
 		}
 		break;

@@ -134,6 +134,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	    CTL_DAEMONS_MAX);
 	ctl_rows_init(&req->queues, sizeof(struct bw_queue_entry),
 	    CTL_QUEUE_ROWS_MAX);
+	ctl_rows_init(&req->agents, sizeof(struct bw_agent_entry),
+	    CTL_QUEUE_ROWS_MAX);
 	ctl_rows_init(&req->rcpts, sizeof(struct bw_message_rcpt),
 	    CTL_RCPTS_MAX);
 	ctl_rows_init(&req->msgs, sizeof(struct bw_message_list_entry),
@@ -190,6 +192,7 @@ ctl_req_free(struct ctl_req *req)
 	free(req->asked);
 	ctl_rows_free(&req->status);
 	ctl_rows_free(&req->queues);
+	ctl_rows_free(&req->agents);
 	ctl_rows_free(&req->rcpts);
 	ctl_rows_free(&req->msgs);
 	ctl_rows_free(&req->dqueues);

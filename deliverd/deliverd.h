@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "deliverd_neighbor.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterators. */
 #ifndef TAILQ_FOREACH_SAFE
@@ -91,6 +92,8 @@ struct dlv_super {
 #define DLV_DNS_WAIT_MS		30000	/* dnscached must answer in time */
 #define DLV_AGENT_IDLE_FREE_MS	600000	/* an unused agent is freed */
 #define DLV_AGENT_GC_MS		60000	/* agent garbage collection period */
+#define DLV_AGENT_LIST_MAX	100000	/* agents listed for show queue (as
+					   controld's CTL_QUEUE_ROWS_MAX) */
 #define DLV_NOTLS_MS		600000	/* after a failed TLS handshake, the
 					   host is spoken to in plaintext */
 #define DLV_SETUP_MAX		2	/* connections of an agent being set
@@ -404,6 +407,8 @@ struct dlv_conn {
 	struct event		*idle_ev;
 	struct event		*deadline_ev;	/* the whole reply waited for */
 	long long		 reply_ms;	/* its limit, from our last byte */
+	uint64_t		 wait_ms;	/* bw_now_ms() it started: the
+					   reply's latency (Good Neighbor) */
 	int			 deadline_drain;	/* armed when the output
 						   has drained */
 	int			 tls;
@@ -465,8 +470,7 @@ struct dlv_agent {
 	struct dlv_conn_list	 conns;
 	int			 nconns;
 	int			 nsetup;	/* connections not ready yet */
-	int			 conn_cap;	/* a host refused more */
-	uint64_t		 conn_cap_until;	/* bw_now_ms() */
+	struct dlv_nb		 nb;		/* Good Neighbor: the limit */
 	uint64_t		 last_used;	/* bw_now_ms() */
 	uint64_t		 delivered;
 	uint64_t		 tempfail;
@@ -496,6 +500,8 @@ void	 dlv_agent_foreach_domain(const char *domain,
 	    void (*cb)(struct dlv_agent *, void *), void *arg);
 void	 dlv_agent_info(struct bw_peer *, uint32_t peerid,
 	    const struct bw_domain_info_req *);
+/* bwctl show queue: every agent's connections and limit. */
+void	 dlv_agent_list(struct bw_peer *, uint32_t peerid);
 void	 dlv_agent_init(void);
 void	 dlv_agent_drop_jobs(void);
 void	 dlv_agent_shutdown(void);
@@ -514,11 +520,29 @@ void	 dlv_pace_slice(struct dlv_conn *, struct dlv_job *);
 /* Recipients left: j back at the head of the agent's queue, 1. */
 int	 dlv_pace_requeue(struct dlv_agent *, struct dlv_job *);
 
+/* ---- Good Neighbor's hooks (deliverd_neighbor_agent.c) ---- */
+
+void	 dlv_nbh_init(struct dlv_agent *);
+/* May the agent open another connection now (limit, pause)? */
+int	 dlv_nbh_may_open(struct dlv_agent *);
+/* After the agent opened what it may: blocked, the limit held jobs back. */
+void	 dlv_nbh_tick(struct dlv_agent *, int blocked);
+/* More connections open than the limit allows: close one that frees. */
+int	 dlv_nbh_over(const struct dlv_agent *);
+void	 dlv_nbh_refused(struct dlv_conn *, const char *why);
+void	 dlv_nbh_ready(struct dlv_conn *);
+void	 dlv_nbh_reply(struct dlv_conn *);
+void	 dlv_nbh_job_done(struct dlv_conn *, const struct dlv_job *);
+struct bw_domain_info;
+void	 dlv_nbh_info(struct dlv_agent *, struct bw_domain_info *);
+
 /* ---- SMTP client (deliverd_smtp.c) ---- */
 
 struct dlv_conn *dlv_smtp_open(struct dlv_agent *, int hostidx);
 void	 dlv_smtp_job_start(struct dlv_conn *, struct dlv_job *);
 void	 dlv_smtp_idle(struct dlv_conn *);
+/* QUIT now (the agent holds more connections than it may). */
+void	 dlv_smtp_quit(struct dlv_conn *);
 /* Close at once (no QUIT); a job on it gets a temporary failure. */
 void	 dlv_smtp_abort(struct dlv_conn *, const char *why);
 int	 dlv_smtp_is_idle(const struct dlv_conn *);

@@ -8,14 +8,17 @@
  * TLS done); then an idle connection takes the next job.  A new connection
  * is opened only while more jobs wait than connections are being set up,
  * at most DLV_SETUP_MAX being set up at once (the pool grows step by step
- * while jobs wait), within deliver_max_connections_per_domain of the
- * agent's set (its destination block's, else the global one).
+ * while jobs wait), within the agent's Good Neighbor limit (adapted to how
+ * the destination answers, deliverd_neighbor.c; never above
+ * deliver_max_connections_per_domain of the agent's set, its destination
+ * block's, else the global one).  A connection that frees while the agent
+ * holds more than the limit QUITs.
  *
  * A host that refuses, times out or greets with 4xx/5xx is marked down for
  * DLV_HOST_DOWN_MS and the next one is tried (same preference first, then
  * the next) -- unless other connections to it work: then it refused one
- * more connection, not us, and the domain is held at the number of
- * connections that work for DLV_HOST_DOWN_MS.  When no
+ * more connection, not us, and Good Neighbor's limit comes down to the
+ * connections that work.  When no
  * host is usable and no connection is left, every waiting job is answered
  * with a temporary failure and DLV_DONE{unreachable}: queued parks the
  * domain.  A probe job (BW_DLVF_PROBE) clears the down marks first.
@@ -92,6 +95,7 @@ dlv_agent_new(const char *gateway, const char *domain)
 	if (a->gw == NULL)
 		log_warnx("domain=%s: gateway %s is not configured, using no "
 		    "source address", domain, gateway);
+	dlv_nbh_init(a);
 	TAILQ_INIT(&a->jobs);
 	TAILQ_INIT(&a->conns);
 	a->last_used = bw_now_ms();
@@ -234,7 +238,6 @@ dlv_agent_run(struct dlv_agent *a)
 {
 	struct dlv_conn	*c, *tc;
 	struct dlv_job	*j;
-	long long	 maxconns;
 	int		 h;
 
 	if (a->mx_state != DLV_MX_READY)
@@ -256,12 +259,8 @@ dlv_agent_run(struct dlv_agent *a)
 		a->njobs--;
 		dlv_smtp_job_start(c, j);
 	}
-	maxconns = a->lim->v[LIM_DELIVER_MAX_CONNECTIONS_PER_DOMAIN];
-	if (a->conn_cap > 0 && bw_now_ms() < a->conn_cap_until &&
-	    a->conn_cap < maxconns)
-		maxconns = a->conn_cap;
 	while (a->njobs > a->nsetup && a->nsetup < DLV_SETUP_MAX &&
-	    a->nconns < maxconns && dlv_pace_may_open(a)) {
+	    dlv_nbh_may_open(a) && dlv_pace_may_open(a)) {
 		h = dlv_mx_pick(a->hosts, a->nhosts, &a->rr, bw_now_ms());
 		if (h == -1)
 			break;
@@ -270,6 +269,9 @@ dlv_agent_run(struct dlv_agent *a)
 			continue;
 		}
 	}
+	/* blocked: jobs wait that Good Neighbor's limit, not pacing, holds */
+	dlv_nbh_tick(a, a->njobs > a->nsetup && a->nconns >= a->nb.limit &&
+	    a->lim->v[LIM_DELIVER_MAX_MESSAGES_PER_MINUTE] <= 0);
 	if (a->njobs > 0 && a->nconns == 0)
 		dlv_agent_unreachable(a);
 }
@@ -281,6 +283,10 @@ dlv_agent_conn_ready(struct dlv_agent *a, struct dlv_conn *c)
 	struct dlv_job	*j;
 
 	a->last_used = bw_now_ms();
+	if (dlv_nbh_over(a)) {
+		dlv_smtp_quit(c);	/* the limit came down */
+		return;
+	}
 	if ((j = TAILQ_FIRST(&a->jobs)) == NULL ||
 	    a->hosts[dlv_smtp_host(c)].self || !dlv_pace_take(a)) {
 		dlv_smtp_idle(c);
@@ -317,6 +323,7 @@ dlv_agent_info_one(struct bw_peer *peer, uint32_t peerid, struct dlv_agent *a)
 	di.permfail = a->permfail;
 	di.last_attempt = a->last_attempt;
 	strlcpy(di.last_result, a->last_result, sizeof(di.last_result));
+	dlv_nbh_info(a, &di);
 	if (bw_peer_send(peer, BW_IMSG_DOMAIN_INFO, peerid, -1, &di,
 	    sizeof(di)) == -1)
 		return;
@@ -388,6 +395,30 @@ dlv_agent_info(struct bw_peer *peer, uint32_t peerid,
 		    sizeof(di));
 	}
 	(void)bw_peer_send(peer, BW_IMSG_DOMAIN_INFO_END, peerid, -1, NULL, 0);
+}
+
+/* bwctl show queue: connections and limit of every agent, then END. */
+void
+dlv_agent_list(struct bw_peer *peer, uint32_t peerid)
+{
+	struct bw_agent_entry	 e;
+	struct dlv_agent	*a;
+	int			 i, n = 0;
+
+	for (i = 0; i < DLV_AGENT_BUCKETS && n < DLV_AGENT_LIST_MAX; i++)
+		LIST_FOREACH(a, &dlv_agents[i], hentry) {
+			memset(&e, 0, sizeof(e));
+			strlcpy(e.gateway, a->gateway, sizeof(e.gateway));
+			strlcpy(e.domain, a->domain, sizeof(e.domain));
+			e.connections = (uint32_t)a->nconns;
+			e.conn_limit = (uint32_t)a->nb.limit;
+			e.conn_limit_max = (uint32_t)a->nb.max;
+			e.paused = (uint32_t)dlv_nb_paused(&a->nb, bw_now_ms());
+			if (bw_peer_send(peer, BW_IMSG_AGENT_ENTRY, peerid, -1,
+			    &e, sizeof(e)) == -1 || ++n >= DLV_AGENT_LIST_MAX)
+				break;
+		}
+	(void)bw_peer_send(peer, BW_IMSG_AGENT_END, peerid, -1, NULL, 0);
 }
 
 /* Free agents that have been unused for a while. */

@@ -152,6 +152,7 @@ dlv_smtp_deadline(struct dlv_conn *c)
 		return;
 	}
 	c->deadline_drain = 0;
+	c->wait_ms = bw_now_ms();
 	dlv_ms_tv(&tv, c->reply_ms);
 	evtimer_add(c->deadline_ev, &tv);
 }
@@ -278,8 +279,11 @@ dlv_smtp_job_done(struct dlv_conn *c)
 
 	c->job = NULL;
 	/* recipients left (deliverd_pace.c): the next transaction */
-	if (j != NULL && !dlv_pace_requeue(c->agent, j))
-		dlv_job_finish(j, 0, NULL);
+	if (j != NULL) {
+		dlv_nbh_job_done(c, j);
+		if (!dlv_pace_requeue(c->agent, j))
+			dlv_job_finish(j, 0, NULL);
+	}
 }
 
 /*
@@ -360,6 +364,7 @@ dlv_smtp_host_fail(struct dlv_conn *c, const char *why)
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 	    dlv_conn_state_name(c->state), why);
 	dlv_env->c_connect_failures++;
+	dlv_nbh_refused(c, why);
 	log_escape(esc, sizeof(esc), why, strlen(why));
 	TAILQ_FOREACH(o, &a->conns, entry)
 		if (o != c && o->host == c->host &&
@@ -368,16 +373,14 @@ dlv_smtp_host_fail(struct dlv_conn *c, const char *why)
 	if (working > 0) {
 		/*
 		 * The host serves our other connections: it refuses one
-		 * more, not us.  Hold the domain at what works instead of
-		 * marking the host down (which could park a domain that
-		 * accepts mail).
+		 * more, not us.  Good Neighbor's limit came down to what
+		 * works; the host is not marked down (which could park a
+		 * domain that accepts mail).
 		 */
-		a->conn_cap = working;
-		a->conn_cap_until = bw_now_ms() + DLV_HOST_DOWN_MS;
 		log_info("domain=%s gateway=%s relay=%s refused another "
-		    "connection at %s: %s; holding at %d connections",
+		    "connection at %s: %s; %d work, connection limit %d",
 		    a->domain, a->gateway, c->relay,
-		    dlv_conn_state_name(c->state), esc, working);
+		    dlv_conn_state_name(c->state), esc, working, a->nb.limit);
 	} else {
 		h->down_until = bw_now_ms() + DLV_HOST_DOWN_MS;
 		log_info("domain=%s gateway=%s relay=%s host failed at %s: "
@@ -573,6 +576,16 @@ dlv_smtp_idle(struct dlv_conn *c)
 	evtimer_add(c->idle_ev, &tv);
 }
 
+void
+dlv_smtp_quit(struct dlv_conn *c)
+{
+	evtimer_del(c->idle_ev);
+	dlv_smtp_cmd(c, "QUIT");
+	c->state = DLV_CS_QUIT;
+	dlv_smtp_timeouts(c, LIM_DELIVER_TIMEOUT_COMMAND,
+	    LIM_DELIVER_TIMEOUT_COMMAND);
+}
+
 /* Setup done, or a transaction ended: take the next job or go idle. */
 static void
 dlv_smtp_ready(struct dlv_conn *c)
@@ -580,6 +593,7 @@ dlv_smtp_ready(struct dlv_conn *c)
 	if (!c->setup_done) {
 		c->setup_done = 1;
 		c->agent->nsetup--;
+		dlv_nbh_ready(c);
 		/* The host works (whatever a parallel attempt said). */
 		dlv_conn_host(c)->down_until = 0;
 		log_debug("domain=%s relay=%s ready tls=%d pipelining=%d "
@@ -1142,6 +1156,7 @@ dlv_smtp_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (r == DLV_REPLY_MORE)
 			continue;
+		dlv_nbh_reply(c);
 		dlv_smtp_reply(c);
 		dlv_reply_init(&c->reply);
 		/* the next pipelined reply gets a deadline of its own */

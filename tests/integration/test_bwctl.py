@@ -179,8 +179,9 @@ def send_messages(bw):
 def check_queue_text(bw):
     lines = bw.bwctl("show", "queue").stdout.splitlines()
     assert lines[0].split() == ["GATEWAY", "DOMAIN", "STATE", "QUEUED",
-                                "OLDEST", "ACTIVE", "DELIVERED", "HARD",
-                                "SOFT", "LAST", "ERROR"], lines[0]
+                                "OLDEST", "ACTIVE", "CONNS/LIMIT",
+                                "DELIVERED", "HARD", "SOFT", "LAST",
+                                "ERROR"], lines[0]
     rows = [l.split() for l in lines[1:4]]
     assert [(r[1], r[3]) for r in rows] == [
         ("example.org", "3"), ("example.net", "2"), ("example.com", "1")], \

@@ -1,0 +1,383 @@
+/*
+ * Good Neighbor's limit machine (deliverd/deliverd_neighbor.c), driven
+ * with synthetic events and a fake clock: growth while the rate rises,
+ * the hold when a connection adds nothing, refusals, the pause and its
+ * growth, slow replies, the destination control, the shown rate.
+ */
+#include "bw_autoconf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliverd_neighbor.h"
+
+#define T0	1000000ULL	/* the fake clock starts here (ms) */
+#define STEP	100		/* simulation step (ms) */
+
+/*
+ * A destination that accepts per_conn messages per second on each
+ * connection, up to cap connections (more add nothing), with jobs always
+ * waiting (blocked when the limit binds).  Runs for ms; returns the
+ * highest limit seen.
+ */
+static int
+sim(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn, int cap)
+{
+	double	 acc = 0.0;
+	uint64_t end = *now + ms;
+	int	 hi = nb->limit, used;
+
+	while (*now < end) {
+		*now += STEP;
+		used = nb->limit < cap ? nb->limit : cap;
+		acc += per_conn * used * STEP / 1000.0;
+		while (acc >= 1.0) {
+			dlv_nb_accepted(nb, *now);
+			acc -= 1.0;
+		}
+		(void)dlv_nb_tick(nb, 1, *now);
+		if (nb->limit > hi)
+			hi = nb->limit;
+		ck_assert_int_ge(nb->limit, 1);
+		ck_assert_int_le(nb->limit, nb->max);
+	}
+	return hi;
+}
+
+START_TEST(nb_starts_small_within_max)
+{
+	struct dlv_nb	 nb;
+
+	dlv_nb_init(&nb, 20, T0);
+	ck_assert_int_eq(nb.limit, DLV_NB_START);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_START);
+	ck_assert_uint_eq(nb.changed_ms, T0);
+	ck_assert(dlv_nb_may_open(&nb, 1, T0));
+	ck_assert(!dlv_nb_may_open(&nb, 2, T0));
+	dlv_nb_init(&nb, 1, T0);
+	ck_assert_int_eq(nb.limit, 1);
+	dlv_nb_init(&nb, 0, T0);	/* nonsense max: still one */
+	ck_assert_int_eq(nb.limit, 1);
+}
+END_TEST
+
+START_TEST(nb_grows_to_max_while_rate_rises)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+
+	dlv_nb_init(&nb, 10, now);
+	/* 50 msgs/s per connection, no cap: linear */
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_eq(nb.limit, 10);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_GROW);
+	ck_assert_ptr_nonnull(strstr(nb.why, "msgs/min"));
+}
+END_TEST
+
+START_TEST(nb_holds_where_a_connection_adds_nothing)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 hi;
+
+	dlv_nb_init(&nb, 20, now);
+	/* the destination takes 4 connections' worth, no more */
+	hi = sim(&nb, &now, 20000, 50.0, 4);
+	ck_assert_int_le(hi, 5);	/* tried the 5th, at most */
+	ck_assert_int_eq(nb.limit, 4);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_NO_GAIN);
+	/* during the hold the count stays */
+	now = nb.changed_ms;
+	hi = sim(&nb, &now, DLV_NB_HOLD_NO_GAIN_MS - 2 * STEP, 50.0, 4);
+	ck_assert_int_eq(hi, 4);
+	/* and over a long time it never settles above what helps */
+	hi = sim(&nb, &now, 120000, 50.0, 4);
+	ck_assert_int_le(hi, 5);
+	ck_assert_int_ge(nb.limit, 4);
+}
+END_TEST
+
+START_TEST(nb_no_growth_without_demand)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 i, k;
+
+	dlv_nb_init(&nb, 20, now);
+	for (i = 0; i < 300; i++) {
+		now += STEP;
+		for (k = 0; k < 10; k++)
+			dlv_nb_accepted(&nb, now);
+		ck_assert_int_eq(dlv_nb_tick(&nb, 0, now), 0);
+	}
+	ck_assert_int_eq(nb.limit, DLV_NB_START);
+}
+END_TEST
+
+START_TEST(nb_no_growth_when_nothing_is_accepted)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+
+	dlv_nb_init(&nb, 20, now);
+	sim(&nb, &now, 3 * DLV_NB_PERIOD_MAX_MS, 0.0, 100);
+	ck_assert_int_eq(nb.limit, DLV_NB_START);
+}
+END_TEST
+
+START_TEST(nb_refusal_drops_to_working_and_holds)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 hi;
+
+	dlv_nb_init(&nb, 20, now);
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_ge(nb.limit, 8);
+	ck_assert_int_eq(dlv_nb_refused(&nb, DLV_NB_GREETING, 5, 0,
+	    "421 4.7.0 too many connections", now), 1);
+	ck_assert_int_eq(nb.limit, 5);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_REFUSED);
+	ck_assert_uint_eq(nb.changed_ms, now);
+	ck_assert_ptr_nonnull(strstr(nb.why, "421 4.7.0"));
+	ck_assert_ptr_nonnull(strstr(nb.why, "greeting"));
+	ck_assert(!dlv_nb_paused(&nb, now));
+	/* no growth for the hold, whatever the rate */
+	hi = sim(&nb, &now, DLV_NB_HOLD_REFUSED_MS - 2 * STEP, 50.0, 1000);
+	ck_assert_int_eq(hi, 5);
+	/* then it tries again */
+	hi = sim(&nb, &now, 5000, 50.0, 1000);
+	ck_assert_int_gt(hi, 5);
+	/* a refusal takes at least one off even if all others work */
+	dlv_nb_init(&nb, 20, now);
+	nb.limit = 6;
+	dlv_nb_refused(&nb, DLV_NB_REFUSED, 5, 0, "Connection refused", now);
+	ck_assert_int_eq(nb.limit, 5);
+	dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, "timeout", now);
+	ck_assert_int_eq(nb.limit, 1);
+	ck_assert_ptr_nonnull(strstr(nb.why, "connect timeout"));
+}
+END_TEST
+
+START_TEST(nb_pause_on_refusal_of_every_connection)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0, pause, prev = 0;
+	int		 i;
+
+	dlv_nb_init(&nb, 20, now);
+	/* one refusal with nothing working: no pause yet */
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+	ck_assert(!dlv_nb_paused(&nb, now));
+	ck_assert(dlv_nb_may_open(&nb, 0, now));
+	/* the second: paused for the first pause */
+	now += 1000;
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+	ck_assert(dlv_nb_paused(&nb, now));
+	ck_assert(!dlv_nb_may_open(&nb, 0, now));
+	ck_assert_int_eq(nb.reason, DLV_NB_R_PAUSE);
+	ck_assert_uint_eq(nb.pause_until - now, DLV_NB_PAUSE_MIN_MS);
+	ck_assert(dlv_nb_paused(&nb, now + DLV_NB_PAUSE_MIN_MS - 1));
+	ck_assert(!dlv_nb_paused(&nb, now + DLV_NB_PAUSE_MIN_MS));
+	/* each refusal after a pause doubles it, up to the ceiling */
+	for (i = 0; i < 20; i++) {
+		now = nb.pause_until;
+		ck_assert(dlv_nb_may_open(&nb, 0, now));
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+		pause = nb.pause_until - now;
+		ck_assert_uint_le(pause, DLV_NB_PAUSE_MAX_MS);
+		if (i == 0)
+			ck_assert_uint_eq(pause, 2 * DLV_NB_PAUSE_MIN_MS);
+		ck_assert_uint_ge(pause, prev);
+		prev = pause;
+	}
+	ck_assert_uint_eq(prev, DLV_NB_PAUSE_MAX_MS);
+	ck_assert_int_eq(nb.limit, 1);
+	/* a connection that works ends it and its growth */
+	dlv_nb_ready(&nb, now + 1);
+	ck_assert(!dlv_nb_paused(&nb, now + 1));
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now + 2);
+	ck_assert(!dlv_nb_paused(&nb, now + 2));
+	/* refusals with another host to try, or of TCP, never pause */
+	dlv_nb_init(&nb, 20, now);
+	for (i = 0; i < 10; i++) {
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 1, "421", now);
+		dlv_nb_refused(&nb, DLV_NB_REFUSED, 0, 0, "refused", now);
+		dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, "timeout",
+		    now);
+	}
+	ck_assert(!dlv_nb_paused(&nb, now));
+	ck_assert_int_eq(nb.limit, 1);
+	/* refusals while other connections work never pause */
+	dlv_nb_init(&nb, 20, now);
+	for (i = 0; i < 10; i++)
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 1, 0, "421 too many", now);
+	ck_assert(!dlv_nb_paused(&nb, now));
+	ck_assert_int_eq(nb.limit, 1);
+}
+END_TEST
+
+/* Attempts a 421-to-everything destination sees in 10 minutes, when the
+ * agent tries whenever it may: bounded by the pauses. */
+START_TEST(nb_pause_bounds_attempts)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0, end = T0 + 600000;
+	int		 attempts = 0, first_minute = 0;
+
+	dlv_nb_init(&nb, 20, now);
+	for (; now < end; now += 100) {
+		if (!dlv_nb_may_open(&nb, 0, now))
+			continue;
+		attempts++;
+		if (now < T0 + 60000)
+			first_minute++;
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421", now);
+	}
+	ck_assert_int_le(first_minute, 5);
+	ck_assert_int_le(attempts, 10);
+}
+END_TEST
+
+START_TEST(nb_slow_replies_shrink)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 i;
+
+	dlv_nb_init(&nb, 20, now);
+	nb.limit = 6;
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 10,
+		    now += 10), 0);
+	/* 4x of 10 ms is no sign below DLV_NB_SLOW_MIN_MS */
+	ck_assert_int_eq(dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 400, now), 0);
+	ck_assert_int_eq(nb.limit, 6);
+	ck_assert_int_eq(dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 2000, now), 1);
+	ck_assert_int_eq(nb.limit, 5);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_SLOW);
+	ck_assert_ptr_nonnull(strstr(nb.why, "2000 ms"));
+	/* a bunch of slow replies at once takes one off */
+	for (i = 0; i < 5; i++)
+		dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 2000, now + 1);
+	ck_assert_int_eq(nb.limit, 5);
+	/* later ones take more, never below 1 */
+	for (i = 1; i <= 10; i++)
+		dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 2000,
+		    now + (uint64_t)i * DLV_NB_SLOW_GAP_MS);
+	ck_assert_int_eq(nb.limit, 1);
+	/* the command baseline is its own: a fast command is not slow */
+	ck_assert_int_eq(dlv_nb_latency(&nb, DLV_NB_LAT_CMD, 5, now), 0);
+	/* growth waits while replies are slow */
+	now += 20 * DLV_NB_SLOW_GAP_MS;
+	dlv_nb_latency(&nb, DLV_NB_LAT_DATA, 30000, now);
+	ck_assert_int_eq(sim(&nb, &now, DLV_NB_HOLD_SLOW_MS - 2 * STEP, 50.0,
+	    1000), 1);
+}
+END_TEST
+
+START_TEST(nb_destination_control)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+
+	dlv_nb_init(&nb, 20, now);
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_ge(nb.limit, 8);
+	ck_assert_int_eq(dlv_nb_set_max(&nb, 3, now), 1);
+	ck_assert_int_eq(nb.limit, 3);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_MAX);
+	ck_assert_int_eq(dlv_nb_set_max(&nb, 3, now), 0);
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_eq(nb.limit, 3);
+	/* raised again: growth resumes from where it is */
+	ck_assert_int_eq(dlv_nb_set_max(&nb, 5, now), 0);
+	ck_assert_int_eq(nb.limit, 3);
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_eq(nb.limit, 5);
+}
+END_TEST
+
+START_TEST(nb_rate_is_last_minute)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 i;
+
+	dlv_nb_init(&nb, 20, now);
+	ck_assert_uint_eq(dlv_nb_rate(&nb, now), 0);
+	for (i = 0; i < 30; i++)
+		dlv_nb_accepted(&nb, now + (uint64_t)i * 1000);
+	now += 30000;
+	ck_assert_uint_eq(dlv_nb_rate(&nb, now), 30);
+	ck_assert_uint_le(dlv_nb_rate(&nb, now + 40000), 30);
+	ck_assert_uint_ge(dlv_nb_rate(&nb, now + 40000), 5);
+	ck_assert_uint_eq(dlv_nb_rate(&nb, now + 61000), 0);
+	/* a long silence, then one message */
+	dlv_nb_accepted(&nb, now + 3600000);
+	ck_assert_uint_eq(dlv_nb_rate(&nb, now + 3600000), 1);
+}
+END_TEST
+
+START_TEST(nb_names)
+{
+	int	 i;
+
+	for (i = 0; i < DLV_NB_R__COUNT; i++)
+		ck_assert_str_ne(dlv_nb_reason_name(i), "?");
+	for (i = 0; i < DLV_NB_REFUSAL__COUNT; i++)
+		ck_assert_str_ne(dlv_nb_refusal_name(i), "?");
+	ck_assert_str_eq(dlv_nb_reason_name(-1), "?");
+	ck_assert_str_eq(dlv_nb_reason_name(DLV_NB_R__COUNT), "?");
+}
+END_TEST
+
+static Suite *
+neighbor_suite(void)
+{
+	Suite	*s = suite_create("neighbor");
+	TCase	*tc;
+
+	tc = tcase_create("start");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, nb_starts_small_within_max);
+	tcase_add_test(tc, nb_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("growth");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, nb_grows_to_max_while_rate_rises);
+	tcase_add_test(tc, nb_holds_where_a_connection_adds_nothing);
+	tcase_add_test(tc, nb_no_growth_without_demand);
+	tcase_add_test(tc, nb_no_growth_when_nothing_is_accepted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("refusals");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, nb_refusal_drops_to_working_and_holds);
+	tcase_add_test(tc, nb_pause_on_refusal_of_every_connection);
+	tcase_add_test(tc, nb_pause_bounds_attempts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("slow");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, nb_slow_replies_shrink);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("control");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, nb_destination_control);
+	tcase_add_test(tc, nb_rate_is_last_minute);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(neighbor_suite());
+	int	 nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
