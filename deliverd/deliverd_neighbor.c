@@ -19,7 +19,11 @@
  * - Shrinking: a new connection refused (connect refused or timed out, a
  *   4xx/5xx greeting such as 421 "too many connections", EHLO refused)
  *   sets the limit to the connections that work, at most one less than
- *   before, and holds it there for DLV_NB_HOLD_REFUSED_MS.  A reply slower
+ *   before, and holds it there for DLV_NB_HOLD_REFUSED_MS -- unless that
+ *   many connections worked at once before and no other refusal came
+ *   within DLV_NB_HOLD_REFUSED_MS: then it is a session of ours still
+ *   closing at the server (a connection replaced after its last message)
+ *   or a blip; the count holds without growth instead.  A reply slower
  *   than DLV_NB_SLOW_FACTOR times its kind's baseline (and at least
  *   DLV_NB_SLOW_MIN_MS) takes one connection off, at most once per
  *   DLV_NB_SLOW_GAP_MS, and holds growth for DLV_NB_HOLD_SLOW_MS.
@@ -86,6 +90,8 @@ dlv_nb_set(struct dlv_nb *nb, int limit, enum dlv_nb_reason reason,
 		limit = nb->max;
 	if (limit < 1)
 		limit = 1;
+	if (limit < nb->limit && nb->peak > limit)
+		nb->peak = limit;	/* what worked then proves nothing now */
 	nb->limit = limit;
 	nb->reason = reason;
 	nb->changed_ms = now;
@@ -233,8 +239,10 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 }
 
 void
-dlv_nb_ready(struct dlv_nb *nb, uint64_t now)
+dlv_nb_ready(struct dlv_nb *nb, int working, uint64_t now)
 {
+	if (working > nb->peak)
+		nb->peak = working;
 	nb->refusals_in_row = 0;
 	nb->pause_ms = 0;
 	nb->pause_until = 0;
@@ -246,11 +254,15 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
     int others, const char *detail, uint64_t now)
 {
 	char		 why[DLV_NB_WHY_MAX];
-	int		 limit, counts;
+	int		 limit, counts, transient;
 
 	if (working < 0)
 		working = 0;
 	nb->refusals++;
+	transient = working > 0 && working + 1 <= nb->peak &&
+	    (nb->last_refused == 0 ||
+	    now - nb->last_refused >= DLV_NB_HOLD_REFUSED_MS);
+	nb->last_refused = now;
 	/*
 	 * Towards a pause: the service refused (the server accepted and said
 	 * no: 421) while nothing works and no other host is left to try.  A
@@ -277,14 +289,23 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 		dlv_nb_set(nb, 1, DLV_NB_R_PAUSE, now, why);
 		return 1;
 	}
+	nb->probing = 0;
+	nb->hold_until = now + DLV_NB_HOLD_REFUSED_MS;
+	if (transient) {
+		/* that many worked before: one of ours still closing there */
+		snprintf(why, sizeof(why), "%s with %d connection%s working "
+		    "(%d worked before: held at %d): %s",
+		    dlv_nb_refusal_name(kind), working, working == 1 ? "" : "s",
+		    nb->peak, nb->limit, detail ? detail : "");
+		dlv_nb_set(nb, nb->limit, DLV_NB_R_REFUSED, now, why);
+		return 1;
+	}
 	limit = nb->limit - 1;
 	if (working < limit)
 		limit = working;
 	snprintf(why, sizeof(why), "%s with %d connection%s working: %s",
 	    dlv_nb_refusal_name(kind), working, working == 1 ? "" : "s",
 	    detail ? detail : "");
-	nb->probing = 0;
-	nb->hold_until = now + DLV_NB_HOLD_REFUSED_MS;
 	dlv_nb_set(nb, limit, DLV_NB_R_REFUSED, now, why);
 	return 1;
 }

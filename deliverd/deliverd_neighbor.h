@@ -101,6 +101,9 @@ struct dlv_nb {
 	uint32_t	 base_n[DLV_NB_LAT__COUNT];
 	uint64_t	 last_slow_shrink;
 	/* refusals and pauses */
+	int		 peak;		/* most connections working at once
+					   (since the limit last fell) */
+	uint64_t	 last_refused;	/* when a connection last was */
 	uint32_t	 refusals_in_row;	/* with nothing working */
 	uint64_t	 pause_ms;	/* the last pause; 0 none */
 	uint64_t	 pause_until;
@@ -128,8 +131,9 @@ int	 dlv_nb_paused(const struct dlv_nb *, uint64_t now);
 int	 dlv_nb_tick(struct dlv_nb *, int blocked, uint64_t now);
 /* A message was accepted by the destination (2xx to its data). */
 void	 dlv_nb_accepted(struct dlv_nb *, uint64_t now);
-/* A new connection is ready (greeted, EHLO done): refusals end. */
-void	 dlv_nb_ready(struct dlv_nb *, uint64_t now);
+/* A new connection is ready (greeted, EHLO done): refusals end;
+ * working: the agent's connections that work now, this one included. */
+void	 dlv_nb_ready(struct dlv_nb *, int working, uint64_t now);
 /*
  * A new connection failed before it was ready; working: the agent's other
  * connections that work; others: another host can be tried at once (a

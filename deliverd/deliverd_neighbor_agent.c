@@ -108,7 +108,13 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 void
 dlv_nbh_ready(struct dlv_conn *c)
 {
-	dlv_nb_ready(&c->agent->nb, bw_now_ms());
+	struct dlv_conn	*o;
+	int		 working = 0;
+
+	TAILQ_FOREACH(o, &c->agent->conns, entry)
+		if (o->setup_done && o->state < DLV_CS_QUIT)
+			working++;
+	dlv_nb_ready(&c->agent->nb, working, bw_now_ms());
 }
 
 /* A complete reply: its latency, for the kinds that tell load. */

@@ -196,7 +196,7 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 	ck_assert_uint_eq(prev, DLV_NB_PAUSE_MAX_MS);
 	ck_assert_int_eq(nb.limit, 1);
 	/* a connection that works ends it and its growth */
-	dlv_nb_ready(&nb, now + 1);
+	dlv_nb_ready(&nb, 1, now + 1);
 	ck_assert(!dlv_nb_paused(&nb, now + 1));
 	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now + 2);
 	ck_assert(!dlv_nb_paused(&nb, now + 2));
@@ -216,6 +216,39 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 		dlv_nb_refused(&nb, DLV_NB_GREETING, 1, 0, "421 too many", now);
 	ck_assert(!dlv_nb_paused(&nb, now));
 	ck_assert_int_eq(nb.limit, 1);
+}
+END_TEST
+
+START_TEST(nb_refusal_at_a_count_that_worked_holds)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 i;
+
+	dlv_nb_init(&nb, 20, now);
+	sim(&nb, &now, 30000, 50.0, 1000);
+	ck_assert_int_ge(nb.limit, 10);
+	nb.limit = 10;
+	for (i = 1; i <= 10; i++)
+		dlv_nb_ready(&nb, i, now);
+	/* a replacement refused while one of ours still closes there */
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 0, "421 too many", now);
+	ck_assert_int_eq(nb.limit, 10);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_REFUSED);
+	ck_assert_ptr_nonnull(strstr(nb.why, "held at 10"));
+	/* no growth for the hold */
+	ck_assert_int_eq(sim(&nb, &now, DLV_NB_HOLD_REFUSED_MS - 2 * STEP,
+	    50.0, 1000), 10);
+	/* a second one within the hold: the limit comes down */
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 8, 0, "421 too many", now);
+	ck_assert_int_eq(nb.limit, 8);
+	/* and past the count that worked: at once */
+	dlv_nb_init(&nb, 20, now);
+	nb.limit = 4;
+	for (i = 1; i <= 3; i++)
+		dlv_nb_ready(&nb, i, now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 3, 0, "421 too many", now);
+	ck_assert_int_eq(nb.limit, 3);
 }
 END_TEST
 
@@ -355,6 +388,7 @@ neighbor_suite(void)
 	tc = tcase_create("refusals");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, nb_refusal_drops_to_working_and_holds);
+	tcase_add_test(tc, nb_refusal_at_a_count_that_worked_holds);
 	tcase_add_test(tc, nb_pause_on_refusal_of_every_connection);
 	tcase_add_test(tc, nb_pause_bounds_attempts);
 	suite_add_tcase(s, tc);
