@@ -598,6 +598,9 @@ def outage_cases(bw, sink):
         bw.wait_ready(["queued"])
         bw.wait_log("queued", r"domain=outage\.relay\.test gateway=default "
                     r"down \(restart\)", 10)
+        # queued logs its queues' state before it links to controld
+        bwtest.wait_for(lambda: bw.bwctl("show", "queue", check=False)
+                        .returncode == 0, 10, what="queued on controld")
         q = queue_of(bw, "outage" + D)
         assert q["state"] == "down" and q["messages"] == 1000, q
         bwtest.wait_for(lambda: bw._linked(bwtest.DEFAULT_PROCS), 15,
