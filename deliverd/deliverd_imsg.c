@@ -21,6 +21,7 @@
 #include "status_link.h"
 #include "util.h"
 #include "deliverd.h"
+#include "deliverd_mtasts.h"
 
 static void
 dlv_unexpected(struct bw_peer *peer, struct bw_imsg *imsg, const char *from)
@@ -104,6 +105,7 @@ dlv_status_fill(struct bw_status *st, void *arg)
 	bw_status_add(st, "config_generation", w->cfg->generation);
 	bw_status_add(st, "config_digest", w->cfg->digest);
 	bw_status_add(st, "config_reload_failures", w->c_reload_failures);
+	dlv_sts_status(st);
 }
 
 /* CONFIG_RELOAD from controld (bwctl config reload). */

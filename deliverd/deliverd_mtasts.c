@@ -74,6 +74,7 @@
 #include "dns_client.h"
 #include "hashtab.h"
 #include "log.h"
+#include "status_link.h"
 #include "util.h"
 #include "deliverd.h"
 #include "deliverd_mtasts.h"
@@ -162,6 +163,12 @@ static TAILQ_HEAD(sts_entry_lru_head, sts_entry) sts_lru =
 static int			 sts_busy;	/* entries not STS_IDLE */
 static struct event		*sts_sweep_ev;
 static int			 sts_ssl_idx = -1;
+/* counters for bwctl status */
+static uint64_t			 sts_c_lookups;	/* TXT lookups sent */
+static uint64_t			 sts_c_fetches;	/* HTTPS fetches started */
+static uint64_t			 sts_c_fetch_failures;	/* ... that failed */
+static uint64_t			 sts_c_hosts_refused;	/* MX hosts not used
+							   (enforce) */
 
 static void	 sts_txt_cb(const struct bw_dns_result *, void *);
 static void	 sts_addr_cb(const struct bw_dns_result *, void *);
@@ -292,6 +299,7 @@ sts_failed(struct sts_entry *e, const char *why)
 		    e->domain, why);
 	strlcpy(e->failed_id, e->txt_id, sizeof(e->failed_id));
 	e->failed_until = bw_now_ms() + DLV_STS_RETRY_MS;
+	sts_c_fetch_failures++;
 	sts_done(e);
 }
 
@@ -591,6 +599,7 @@ sts_fetch_start(struct sts_entry *e, char *why, size_t whysz)
 	if (!f->answered)	/* a refused connect answers at once */
 		evtimer_add(f->timer, &tv);
 	e->phase = STS_HTTP;
+	sts_c_fetches++;
 	log_debug("domain=%s mta-sts: fetching https://%s%s from %s", e->domain,
 	    f->host, STS_PATH, f->addr);
 	return 0;
@@ -728,7 +737,8 @@ sts_txt_cb(const struct bw_dns_result *res, void *arg)
 	}
 	strlcpy(e->txt_id, id, sizeof(e->txt_id));
 	if (sts_in_force(e, now) && strcmp(id, e->id) == 0) {
-		if (!sts_refresh_due(e, now)) {
+		if (!sts_refresh_due(e, now) || (strcmp(id, e->failed_id) ==
+		    0 && bw_now_ms() < e->failed_until)) {
 			sts_done(e);
 			return;
 		}
@@ -769,6 +779,7 @@ sts_start(struct sts_entry *e, int background)
 	e->phase = STS_TXT;
 	e->background = background;
 	sts_busy++;
+	sts_c_lookups++;
 	return 0;
 }
 
@@ -844,6 +855,7 @@ dlv_sts_mx_filter(struct dlv_agent *a)
 		if (e->pol.mode != DLV_STS_MODE_ENFORCE)
 			continue;
 		h->sts_excluded = 1;
+		sts_c_hosts_refused++;
 		h->last_error_time = bw_time();
 		snprintf(h->last_error, sizeof(h->last_error), "not used: not "
 		    "in the MTA-STS policy (enforce, id=%s)", e->id);
@@ -870,6 +882,21 @@ dlv_sts_mx_filter(struct dlv_agent *a)
 	strlcat(why, bad, sizeof(why));
 	dlv_agent_resolved(a, BW_DLV_TEMPFAIL, "4.7.5", why);
 	return -1;
+}
+
+void
+dlv_sts_status(struct bw_status *st)
+{
+	struct sts_entry	*e;
+	uint64_t		 n = 0;
+
+	TAILQ_FOREACH(e, &sts_lru, lru)
+		n += sts_in_force(e, bw_time());
+	bw_status_add(st, "mta_sts_policies", n);
+	bw_status_add(st, "mta_sts_lookups", sts_c_lookups);
+	bw_status_add(st, "mta_sts_fetches", sts_c_fetches);
+	bw_status_add(st, "mta_sts_fetch_failures", sts_c_fetch_failures);
+	bw_status_add(st, "mta_sts_hosts_refused", sts_c_hosts_refused);
 }
 
 /* ---- the sweep ---- */

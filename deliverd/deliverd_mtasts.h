@@ -121,6 +121,9 @@ void	 dlv_sts_tls_want(const struct dlv_agent *, int hostidx,
 	    struct dlv_tls_want *);
 /* The policy in force for a domain, or NULL. */
 const struct dlv_sts_policy *dlv_sts_policy_for(const char *domain);
+/* The STATUS counters (mta_sts_*). */
+struct bw_status;
+void	 dlv_sts_status(struct bw_status *);
 void	 dlv_sts_init(void);
 void	 dlv_sts_shutdown(void);
 

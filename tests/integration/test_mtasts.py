@@ -470,6 +470,18 @@ def run_cases(bw, rc, nsbox, certdir):
           "one bounded timeout, logged once; another domain is delivered "
           "meanwhile", hanging_server)
 
+    def counters():
+        c = bw.counters("deliverd")
+        # fetched: block good testing change(3) html big redir badcert
+        # hang; failed: change3 (500) html big redir badcert hang; in
+        # force: block good testing change
+        assert c.get("mta_sts_policies") == 4, c
+        assert c.get("mta_sts_fetches", 0) >= 11, c
+        assert c.get("mta_sts_fetch_failures", 0) == 6, c
+        assert c.get("mta_sts_hosts_refused", 0) >= 1, c
+        assert c.get("mta_sts_lookups", 0) >= 12, c
+    t.run("bwctl status: the mta_sts counters", counters)
+
 
 def serve_zone(bw, nsbox, certdir, old, new):
     """Serve the zone with old replaced by new, on the same port."""
