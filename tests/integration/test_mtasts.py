@@ -43,8 +43,10 @@ MX = {"good": "127.0.24.11", "block": "127.0.24.12",
       "testing": "127.0.24.13", "hang": "127.0.24.14",
       "html": "127.0.24.15", "big": "127.0.24.16",
       "change": "127.0.24.17", "plain": "127.0.24.18",
-      "redir": "127.0.24.19", "badcert": "127.0.24.20"}
-TLS_MX = ("good", "change")
+      "redir": "127.0.24.19", "badcert": "127.0.24.20",
+      "untrusted": "127.0.24.21", "notls": "127.0.24.22"}
+TLS_MX = ("good", "change")     # certificates by the test CA
+OTHER_CA_MX = ("untrusted",)    # by a CA the destination does not trust
 FETCH_MS = 10000        # DLV_STS_FETCH_MS
 MX_AGE = 6              # the agent resolves again: past the MX TTL (1 s,
                         # 5 s in dnscached's cache) and deliver_idle_keep
@@ -112,6 +114,11 @@ RESPONSES = {
     "mta-sts.redir.sts.test": (301, "text/plain", b"moved\n", (
         ("Location", "https://mta-sts.good.sts.test/.well-known/"
          "mta-sts.txt"),)),
+    "mta-sts.untrusted.sts.test": (200, "text/plain",
+                                   policy("enforce",
+                                          "mx.untrusted.sts.test"), ()),
+    "mta-sts.notls.sts.test": (200, "text/plain",
+                               policy("enforce", "*.notls.sts.test"), ()),
     "mta-sts.badcert.sts.test": (200, "text/plain",
                                  policy("enforce", "mx.elsewhere.sts.test"),
                                  ()),
@@ -277,6 +284,11 @@ def main():
     mx_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     mx_tls.load_cert_chain(*issue("mx", ["mx.%s.sts.test" % d
                                          for d in TLS_MX]))
+    otherdir = os.path.join(certdir, "other")
+    os.makedirs(otherdir)
+    other_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    other_tls.load_cert_chain(*make_ca(otherdir)[1](
+        "mx", ["mx.%s.sts.test" % d for d in OTHER_CA_MX]))
 
     receivers, servers = {}, []
     hang = None
@@ -290,7 +302,8 @@ def main():
             hang.bind((HANG_ADDR, 443))
             hang.listen(16)             # never accepted, never answered
             for d, addr in MX.items():
-                receivers[d] = Receiver(addr, mx_tls if d in TLS_MX
+                receivers[d] = Receiver(addr, mx_tls if d in TLS_MX else
+                                        other_tls if d in OTHER_CA_MX
                                         else None)
             bw.write_config(config_text(bw, ns.port, ca))
             r = subprocess.run([bw.binary("deliverd"), "-n", "-f",
@@ -361,6 +374,38 @@ def run_cases(bw, rc, nsbox, certdir):
             t.skip(name, why)
         else:
             t.ok(True, name)
+
+    def tls_landed():
+        return "verify=" in bw.log("queued")
+
+    def enforce_tls_fails(d, rcpt, why):
+        if not tls_landed():
+            return "no verify= field in the delivery log yet (tls)"
+        send(bw, rcpt)
+        bw.wait_log("deliverd", why, timeout=20)
+        time.sleep(3)
+        assert not rc[d].got(rcpt), rc[d].msgs
+        assert not re.search(r"to=<%s>.*status=sent" % re.escape(rcpt),
+                             bw.log("queued"))
+
+    for d, rcpt, why, name in (
+            ("untrusted", "u20@untrusted.sts.test",
+             r"mx\.untrusted\.sts\.test.*certificate not trusted",
+             "enforce: a listed MX with a certificate of an untrusted CA is "
+             "not used, the message waits"),
+            ("notls", "u21@notls.sts.test",
+             r"TLS required but not offered by mx\.notls\.sts\.test",
+             "enforce: a listed MX without STARTTLS is not used, the "
+             "message waits")):
+        try:
+            skip = enforce_tls_fails(d, rcpt, why)
+        except Exception:  # noqa: BLE001 - a failing case, reported
+            t.ok(False, name, traceback.format_exc())
+        else:
+            if skip:
+                t.skip(name, skip)
+            else:
+                t.ok(True, name)
 
     def testing_mode():
         send(bw, "u3@testing.sts.test")
