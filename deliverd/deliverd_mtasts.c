@@ -955,3 +955,30 @@ dlv_sts_shutdown(void)
 		event_free(sts_sweep_ev);
 	sts_sweep_ev = NULL;
 }
+
+/*
+ * RFC 8461 4.2: under a policy in enforce or testing mode every MX host
+ * used needs TLS with a certificate valid for its name.  DANE decided
+ * already where TLSA records are usable (RFC 8461 2: DANE takes
+ * precedence); a configured verify keeps its level and gets the MX name.
+ */
+void
+dlv_sts_tls_want(const struct dlv_agent *a, int hostidx,
+    struct dlv_tls_want *w)
+{
+	const struct dlv_sts_policy	*p;
+	int				 testing;
+
+	if (w->level == DLV_TLS_DANE || !sts_applies(a) ||
+	    (p = dlv_sts_policy_for(a->domain)) == NULL ||
+	    p->mode == DLV_STS_MODE_NONE)
+		return;
+	testing = p->mode == DLV_STS_MODE_TESTING;
+	if (w->level >= DLV_TLS_VERIFY && testing)
+		return;		/* the configuration asks more */
+	w->level = DLV_TLS_VERIFY;
+	w->why = testing ? "mta-sts-testing" : "mta-sts";
+	w->testing = testing;
+	strlcpy(w->names[0], a->hosts[hostidx].name, sizeof(w->names[0]));
+	w->nnames = 1;
+}

@@ -41,6 +41,7 @@
 #include "util.h"
 #include "deliverd.h"
 #include "deliverd_dane.h"
+#include "deliverd_mtasts.h"
 
 static const char *const dlv_tls_level_names[] = {
 	"none", "may", "encrypt", "verify", "dane",
@@ -114,6 +115,7 @@ dlv_tls_want_for(struct dlv_agent *a, int hostidx, struct dlv_tls_want *w)
 	w->nnames = 1;
 	if (w->level == DLV_TLS_DANE)
 		dlv_tls_want_dane(a, hostidx, w);
+	dlv_sts_tls_want(a, hostidx, w);	/* after DANE: RFC 8461 2 */
 }
 
 enum dlv_tls_ehlo_act
@@ -125,9 +127,16 @@ dlv_tls_ehlo(const struct dlv_conn *c, char *why, size_t whysz)
 	if (c->tls || w->level == DLV_TLS_NONE)
 		return DLV_TLS_ACT_PLAIN;
 	/* may, and MTA-STS testing: plaintext while the host is "no TLS" */
-	if (w->level == DLV_TLS_MAY || w->testing)
-		return c->ext.starttls && h->notls_until <= bw_now_ms() ?
-		    DLV_TLS_ACT_STARTTLS : DLV_TLS_ACT_PLAIN;
+	if (w->level == DLV_TLS_MAY || w->testing) {
+		if (c->ext.starttls && h->notls_until <= bw_now_ms())
+			return DLV_TLS_ACT_STARTTLS;
+		if (w->testing)		/* what enforce would have refused */
+			log_info("domain=%s relay=%s TLS %s, %s: delivering "
+			    "in plaintext anyway", c->agent->domain, c->relay,
+			    c->ext.starttls ? "handshake failed lately" :
+			    "not offered", w->why);
+		return DLV_TLS_ACT_PLAIN;
+	}
 	if (c->ext.starttls)
 		return DLV_TLS_ACT_STARTTLS;
 	snprintf(why, whysz, "TLS required but not offered by %s", h->name);
