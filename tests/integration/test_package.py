@@ -24,7 +24,8 @@ default users and admin_group of common/config.c, _bwqueue's home is the
 default spool_dir, and systemd-sysusers --root creates them; postinst
 configure, with systemd-sysusers: calls it, makes the spool _bwqueue's
 0700 and enables breakwater.target; without it: addgroup/adduser with the
-sysusers file's names, homes and shells; postrm purge removes the spool;
+sysusers file's names, homes and shells; postrm purge removes the spool
+and /var/log/breakwater (domain debug's transcripts);
 lintian reports no error; the changelog's version is configure's.
 
 Skips (with the reason) when not root, or when dpkg-buildpackage,
@@ -314,11 +315,18 @@ def check_postinst_adduser(pkg):
 def check_postrm(pkg):
     spool = pkg.path("/var/spool/breakwater")
     os.makedirs(spool, exist_ok=True)
+    debug = pkg.path("/var/log/breakwater/debug")
+    os.makedirs(debug, exist_ok=True)
+    with open(os.path.join(debug, "example.org.log"), "w") as f:
+        f.write("transcript\n")
     pkg.make_stubs(with_sysusers=False)
     pkg.run_script("postrm", "remove")
     assert os.path.isdir(spool), "remove must keep the queue"
+    assert os.path.isdir(debug), "remove must keep the transcripts"
     pkg.run_script("postrm", "purge")
     assert not os.path.exists(spool), "purge keeps the queue"
+    assert not os.path.exists(pkg.path("/var/log/breakwater")), \
+        "purge keeps the debug transcripts"
 
 
 def check_lintian(pkg):
@@ -366,7 +374,8 @@ def run_cases(pkg):
           "breakwater.target enabled", check_postinst_sysusers, pkg)
     t.run("postinst without systemd-sysusers: the same users with adduser",
           check_postinst_adduser, pkg)
-    t.run("postrm: remove keeps the spool, purge deletes it", check_postrm,
+    t.run("postrm: remove keeps the spool and debug transcripts, purge "
+          "deletes them", check_postrm,
           pkg)
     t.run("lintian reports no error", check_lintian, pkg)
     t.run("debian/changelog's version is configure's", check_version, pkg)

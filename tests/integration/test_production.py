@@ -9,8 +9,8 @@ scratch prefix (prefix= and sysconfdir= given to make, so the units that
 make install writes name the scratch binaries and config), and every daemon
 is started, as root and without -b, with exactly the argv of its installed
 unit's ExecStart= line, in a clean environment as systemd gives it.  The
-config (at the path the units name) puts runtime_dir, chroot_dir and
-spool_dir under the scratch directory; the runtime directory is made
+config (at the path the units name) puts runtime_dir, chroot_dir,
+spool_dir and debug_dir under the scratch directory; the runtime directory is made
 root-owned 0755 beforehand, as RuntimeDirectory= does.
 
 The daemons log to syslog when started as the units start them (no -d):
@@ -286,6 +286,7 @@ hostname mx%(d)s
 runtime_dir %(run)s
 chroot_dir %(chroot)s
 spool_dir %(spool)s
+debug_dir %(debug)s
 admin_group %(admin)s
 deliverd_workers 2
 dns_servers 127.0.0.1:%(dns)d
@@ -337,7 +338,9 @@ listener public {
     default_policy default
 }
 """ % {"base": self.base, "d": D, "run": self.rundir, "chroot": self.chroot,
-            "spool": self.spool, "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
+            "spool": self.spool, "debug": os.path.join(self.base, "log",
+                                                       "debug"),
+            "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
             "sink": sink_port, "reject": reject_port, "port": self.port,
             "tls": tls_port, "tls_ca": tls_ca,
             "hat_port": self.hat_port, "hat_blocked": HAT_BLOCKED,

@@ -602,6 +602,7 @@ def production_case():
 runtime_dir %(run)s
 chroot_dir %(run)s
 spool_dir %(spool)s
+debug_dir %(run)s/debug
 deliverd_workers 2
 dns_servers 127.0.0.1:%(dns)d
 route example.org -> [127.0.0.1]:%(sink)d
