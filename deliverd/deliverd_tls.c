@@ -5,14 +5,20 @@
  * chrooted: a CA file is read from its path then), at most
  * DLV_TLS_CTX_MAX of them.  TLS 1.2 or later, SNI set to the host name.
  *
+ * A context without a trust store serves the levels that check no chain
+ * (may, encrypt, and dane: RFC 7672 3.1.3 leaves the PKIX usages unused,
+ * DANE-TA and DANE-EE need no store); the system store and each CA file
+ * are loaded only when the configuration has a destination at tls verify
+ * or with mta_sts yes that uses it.
+ *
  * Every context verifies in SSL_VERIFY_NONE mode: the handshake goes on
  * whatever the certificate, and deliverd_tlspolicy.c checks the result
  * (SSL_get_verify_result) against what the connection needs, so that the
  * reason of a failure can be logged and given to the sender.  A context
  * whose CA file cannot be loaded is remembered as failed until the next
  * reload (logged once): connections that need it fail their host.
- * Only VERIFY uses a configured CA file; lower levels check nothing and
- * use the system context, DANE uses the TLSA records (deliverd_dane.c).
+ * Only VERIFY uses a trust store; DANE uses the TLSA records
+ * (deliverd_dane.c).
  */
 #include "bw_autoconf.h"
 
@@ -37,8 +43,12 @@ struct dlv_tls_ctx {
 
 static struct dlv_tls_ctx	 dlv_tls_ctxs[DLV_TLS_CTX_MAX];
 static int			 dlv_tls_nctx;
+static SSL_CTX			*dlv_tls_plain;	/* no trust store */
 
-/* A client context trusting ca_file ("" the system store); NULL: logged. */
+/*
+ * A client context trusting ca_file ("" the system store, NULL none: the
+ * levels that check no chain); NULL: logged.
+ */
 static SSL_CTX *
 dlv_tls_ctx_new(const char *ca_file)
 {
@@ -56,7 +66,9 @@ dlv_tls_ctx_new(const char *ca_file)
 	/* deliverd_dane.c adds TLSA records to sessions of any context */
 	if (SSL_CTX_dane_enable(ctx) <= 0)
 		log_warnx("tls: SSL_CTX_dane_enable failed");
-	if (ca_file[0] == '\0') {
+	if (ca_file == NULL)
+		;	/* may, encrypt, dane: no chain to check */
+	else if (ca_file[0] == '\0') {
 		if (SSL_CTX_set_default_verify_paths(ctx) != 1)
 			log_warnx("tls: the system trust store cannot be "
 			    "loaded");
@@ -81,6 +93,12 @@ dlv_tls_ctx_get(const char *ca_file, char *why, size_t whysz)
 {
 	int	 i;
 
+	if (ca_file == NULL) {
+		if (dlv_tls_plain == NULL &&
+		    (dlv_tls_plain = dlv_tls_ctx_new(NULL)) == NULL)
+			snprintf(why, whysz, "no TLS client context");
+		return dlv_tls_plain;
+	}
 	for (i = 0; i < dlv_tls_nctx; i++)
 		if (strcmp(dlv_tls_ctxs[i].ca_file, ca_file) == 0)
 			break;
@@ -102,29 +120,39 @@ dlv_tls_ctx_get(const char *ca_file, char *why, size_t whysz)
 	return dlv_tls_ctxs[i].ctx;
 }
 
-/* The contexts of the CA files the configuration names. */
+/*
+ * The trust store of one destination's settings, when a connection may
+ * check a chain with it: tls verify, or MTA-STS (which raises a host to
+ * verify).  Loading the system store costs tens of milliseconds: only a
+ * configuration that uses it pays, once per reload.
+ */
+static void
+dlv_tls_preload_one(const struct bw_dest_opts *o)
+{
+	char	 why[PATH_MAX + 64];
+
+	if (o->tls == BW_DEST_TLS_VERIFY || o->mta_sts)
+		(void)dlv_tls_ctx_get(o->tls_ca_file, why, sizeof(why));
+}
+
+/* The contexts the configuration needs. */
 static void
 dlv_tls_preload(const struct bw_config *cfg)
 {
 	const struct bw_dest_conf	*d;
-	char				 why[PATH_MAX + 64];
 
-	if (cfg->dest_opts.tls_ca_file[0] != '\0')
-		(void)dlv_tls_ctx_get(cfg->dest_opts.tls_ca_file, why,
-		    sizeof(why));
+	dlv_tls_preload_one(&cfg->dest_opts);
 	TAILQ_FOREACH(d, &cfg->dests, entry)
-		if (d->opts.tls_ca_file[0] != '\0')
-			(void)dlv_tls_ctx_get(d->opts.tls_ca_file, why,
-			    sizeof(why));
+		dlv_tls_preload_one(&d->opts);
 }
 
-/* The system context and the configuration's; 0, or -1 (logged). */
+/* The plain context and the configuration's; 0, or -1 (logged). */
 int
 dlv_tls_init(void)
 {
 	char	 why[64];
 
-	if (dlv_tls_ctx_get("", why, sizeof(why)) == NULL)
+	if (dlv_tls_ctx_get(NULL, why, sizeof(why)) == NULL)
 		return -1;
 	dlv_tls_preload(dlv_env->cfg);
 	return 0;
@@ -139,6 +167,8 @@ dlv_tls_free_ctx(void)
 		SSL_CTX_free(dlv_tls_ctxs[i].ctx);
 	memset(dlv_tls_ctxs, 0, sizeof(dlv_tls_ctxs));
 	dlv_tls_nctx = 0;
+	SSL_CTX_free(dlv_tls_plain);
+	dlv_tls_plain = NULL;
 }
 
 /*
@@ -149,10 +179,15 @@ dlv_tls_free_ctx(void)
 void
 dlv_tls_reload(const struct bw_config *cfg)
 {
-	char	 why[PATH_MAX + 64];
+	char	 why[64];
+	int	 i;
 
-	dlv_tls_free_ctx();
-	(void)dlv_tls_ctx_get("", why, sizeof(why));
+	/* the trust stores only: the plain context has no file to re-read */
+	for (i = 0; i < dlv_tls_nctx; i++)
+		SSL_CTX_free(dlv_tls_ctxs[i].ctx);
+	memset(dlv_tls_ctxs, 0, sizeof(dlv_tls_ctxs));
+	dlv_tls_nctx = 0;
+	(void)dlv_tls_ctx_get(NULL, why, sizeof(why));
 	dlv_tls_preload(cfg);
 }
 
@@ -192,7 +227,7 @@ dlv_tls_new(const char *servername, const struct dlv_tls_want *w, char *why,
 	SSL		*ssl;
 	unsigned char	 bin[16];
 
-	if ((ctx = dlv_tls_ctx_get(w->level == DLV_TLS_VERIFY &&
+	if ((ctx = dlv_tls_ctx_get(w->level != DLV_TLS_VERIFY ? NULL :
 	    w->ca_file != NULL ? w->ca_file : "", why, whysz)) == NULL)
 		return NULL;
 	if ((ssl = SSL_new(ctx)) == NULL) {
