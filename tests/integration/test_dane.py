@@ -20,10 +20,13 @@ receivers with certificates made by the test): a matching DANE-EE record
 (3 1 1 of the receiver's key) delivers with verify=dane-ee; a DANE-TA
 record (2 0 1 of the test CA) delivers with verify=dane-ta; a
 mismatching record defers (the message stays queued, the reason
-logged); an unsigned zone falls back to opportunistic TLS; TLSA present
-but no STARTTLS offered defers; the absurd TLSA record leaves the host
-with no usable record: TLS without authentication (RFC 7672 2.2), and
-the other domains deliver meanwhile; a bogus zone defers.
+logged); DANE-EE ignores the certificate's names, DANE-TA checks them
+(the MX host or the next-hop domain); an unsigned zone falls back to
+opportunistic TLS; TLSA present but no STARTTLS offered defers; the
+absurd TLSA record leaves the host with no usable record: TLS without
+authentication (RFC 7672 2.2), and the other domains deliver meanwhile;
+a bogus zone defers; a secure host whose TLSA lookup fails (a CNAME
+into the bogus zone) is never connected to and the message defers 4.7.5.
 """
 
 import os
@@ -111,18 +114,24 @@ bad     IN MX 10 mx-bad.dane.test.
 notls   IN MX 10 mx-notls.dane.test.
 big     IN MX 10 mx-big.dane.test.
 fail    IN MX 10 mx-fail.dane.test.
+eename  IN MX 10 mx-eename.dane.test.
+taname  IN MX 10 mx-taname.dane.test.
 mx-ee   IN A %(n)s1
 mx-ta   IN A %(n)s2
 mx-bad  IN A %(n)s3
 mx-notls IN A %(n)s4
 mx-big  IN A %(n)s5
 mx-fail IN A %(n)s7
+mx-eename IN A %(n)s8
+mx-taname IN A %(n)s9
 _25._tcp.mx-ee    IN TLSA 3 1 1 %(ee)s
 _25._tcp.mx-ta    IN TLSA 2 0 1 %(ta)s
 _25._tcp.mx-bad   IN TLSA 3 1 1 %(wrong)s
 _25._tcp.mx-notls IN TLSA 3 1 1 %(ee)s
 _25._tcp.mx-big   IN TLSA 3 1 0 %(big)s
 _25._tcp.mx-fail  IN CNAME tlsa.bogus.test.
+_25._tcp.mx-eename IN TLSA 3 1 1 %(ee)s
+_25._tcp.mx-taname IN TLSA 2 0 1 %(ta)s
 """ % {"n": NET, "ee": pki["ee"], "ta": pki["ta"], "wrong": wrong,
        "big": big})
 
@@ -483,6 +492,17 @@ def delivery_cases(bw, rx):
                            r"usable \(too large\)", bw.log("deliverd")))
         assert n == 1, bw.log("deliverd")[-3000:]
 
+    def ee_names():
+        # DANE-EE: the key is the identity; the certificate does not
+        # name mx-eename (RFC 7672 3.1.1)
+        delivered(bw, rx["eename"], "u@eename.dane.test", "dane-ee")
+
+    def ta_names():
+        # DANE-TA: the chain is the CA's, but the certificate names
+        # neither mx-taname nor taname.dane.test (3.2.2)
+        deferred(bw, rx["taname"], "u@taname.dane.test",
+                 "TLSA|name mismatch")
+
     def bogus():
         deferred(bw, None, "u@bogus.test", "SERVFAIL")
 
@@ -497,7 +517,8 @@ def delivery_cases(bw, rx):
 
     for rcpt in ("u@ee.dane.test", "u@ta.dane.test", "u@bad.dane.test",
                  "u@plain.test", "u@notls.dane.test", "u@big.dane.test",
-                 "u@other.dane.test", "u@bogus.test", "u@fail.dane.test"):
+                 "u@other.dane.test", "u@bogus.test", "u@fail.dane.test",
+                 "u@eename.dane.test", "u@taname.dane.test"):
         send(bw, rcpt)
     t.run("DANE-EE (3 1 1) matches: delivered, verify=dane-ee", ee)
     t.run("DANE-TA (2 0 1 of the CA) matches: delivered, verify=dane-ta",
@@ -508,6 +529,9 @@ def delivery_cases(bw, rx):
           notls)
     t.run("absurd TLSA record: unusable, logged once, encrypt; other "
           "domains deliver", big)
+    t.run("DANE-EE ignores the certificate's names", ee_names)
+    t.run("DANE-TA checks them: a name not in the certificate defers",
+          ta_names)
     t.run("bogus zone: deferred", bogus)
     t.run("TLSA lookup of a secure host fails: host not used, deferred",
           tlsa_fails)
@@ -534,6 +558,10 @@ def main():
                                     ("big", "5", "mx-big.dane.test", True),
                                     ("plain", "6", "mx.plain.test", True),
                                     ("fail", "7", "mx-fail.dane.test",
+                                     True),
+                                    ("eename", "8", "mx-eename.dane.test",
+                                     True),
+                                    ("taname", "9", "mx-taname.dane.test",
                                      True)):
                 recv.append((k, Receiver(NET + n, host,
                                          pki if tls else None)))
