@@ -20,7 +20,8 @@ file; BDAT chunks as size lines; STARTTLS with the TLS version and
 cipher; control bytes in replies escaped; *.sub.test covers a.sub.test
 only; a deliverd worker restarted while debug is on gets the table and
 writes; after `off` a delivery adds nothing; a 3s debug ends by itself
-(controld forgets it, the workers stop writing); usage errors; and, as
+(controld forgets it, the workers stop writing); usage errors; the 32-row
+bound; malformed tables from a fake controld end its link; and, as
 root, one production case: the transcript belongs to _bwdeliver, group
 bwadmin, mode 0640, in a 2750 directory.
 """
@@ -410,6 +411,61 @@ def run_cases(bw, sinks, hops):
         for n in names[:32 - on]:
             bw.bwctl("debug", n, "off")
     t.run("at most 32 domains at once: the 33rd is refused", full)
+
+    def hostile_table():
+        """Last: controld is replaced by a fake one (test_deliver_agent's)
+        and restarted empty at the end."""
+        import struct
+        import test_deliver_agent as tda
+        from imsgproto import HDR, T
+
+        def table(rows, n=None):
+            body = b"".join(struct.pack("=Q256s", ms, p.encode())
+                            for ms, p in rows)
+            return struct.pack("=II", len(rows) if n is None else n, 0) + \
+                body
+
+        def send_until_dropped(fc, payload):
+            fc.s.sendall(HDR.pack(T["DEBUG_TABLE"], len(payload), 0,
+                                  os.getpid(), 0) + payload)
+            try:
+                while True:
+                    fc.frame()      # STATUS_REQ, whatever comes first
+            except EOFError:
+                return
+        bw.stop("controld")
+        fc = tda.FakeControld(bw.rundir)
+        try:
+            fc.wait_linked()
+            send_until_dropped(fc, table([], n=33))
+            bw.wait_log("deliverd", r"worker=\d debug: table of 33 rows in "
+                        r"8 bytes")
+            for rows in ([(5000, "../etc")], [(0, "x.test")],
+                         [(25 * 3600 * 1000, "x.test")],
+                         [(5000, "x.test")] * 2 + [(5000, "*.*.test")]):
+                fc.wait_linked()
+                send_until_dropped(fc, table(rows))
+            assert len(re.findall(r"debug: bad table row",
+                                  bw.log("deliverd"))) == 4, \
+                bw.log_tail("deliverd", 20)
+            assert not os.path.exists(os.path.join(bw.base, "log", "etc.log"))
+            # a good table keeps the link: DOMAIN_INFO is answered on it
+            fc.wait_linked()
+            fc.s.sendall(HDR.pack(T["DEBUG_TABLE"], 8 + 264, 0, os.getpid(),
+                                  0) + table([(60000, "Fake.Test")]))
+            frames = fc.request(91, "", "fake.test")
+            assert frames[-1][0] == T["DOMAIN_INFO_END"], frames
+            assert bw.running("deliverd")
+        finally:
+            fc.close()
+            bw.start_one("controld")
+            bw.wait_ready(["controld", "queued", "deliverd"])
+        r = bw.bwctl("debug")
+        assert "no domain in debug" in r.stdout, r.stdout
+    t.run("a malformed DEBUG_TABLE (row count past the frame, a pattern "
+          "that is no domain, no time or more than 24h left) ends the link "
+          "with one line; deliverd runs on and links again; a good one "
+          "keeps the link", hostile_table)
 
 
 def production_case():
