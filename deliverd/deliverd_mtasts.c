@@ -426,7 +426,7 @@ sts_fetch_done_cb(struct evhttp_request *req, void *arg)
 {
 	struct sts_fetch	*f = arg;
 	struct evbuffer		*in;
-	const char		*ct;
+	const char		*ct, *body;
 	char			 why[DLV_STS_WHY_MAX];
 	size_t			 len;
 	int			 code;
@@ -474,8 +474,14 @@ sts_fetch_done_cb(struct evhttp_request *req, void *arg)
 		    DLV_STS_POLICY_MAX);
 		return;
 	}
-	if (dlv_sts_policy_parse(len ? (const char *)evbuffer_pullup(in, -1) :
-	    "", len, &f->pol, why, sizeof(why)) == -1) {
+	if ((body = len ? (const char *)evbuffer_pullup(in, -1) : "") ==
+	    NULL) {
+		snprintf(f->why, sizeof(f->why), "https://%s[%s]: out of "
+		    "memory", f->host, f->addr);
+		return;
+	}
+	if (dlv_sts_policy_parse(body, len, &f->pol, why, sizeof(why)) ==
+	    -1) {
 		snprintf(f->why, sizeof(f->why), "https://%s[%s]: not a "
 		    "policy: %s", f->host, f->addr, why);
 		return;
