@@ -161,6 +161,10 @@ ctl_queue_agent(struct ctl_req *req, const struct bw_queue_entry *q)
 {
 	struct bw_agent_entry	 key;
 
+	/* no deliverd rows: the array was never allocated (bsearch on NULL
+	 * is undefined even with no elements) */
+	if (req->agents.n == 0)
+		return NULL;
 	memset(&key, 0, sizeof(key));
 	strlcpy(key.gateway, q->gateway, sizeof(key.gateway));
 	strlcpy(key.domain, q->domain, sizeof(key.domain));
