@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "imsg_catalog.h"
+#include "log.h"
 #include "domain_debug.h"
 
 int
@@ -134,31 +135,13 @@ bw_debug_file_name(const char *pattern, char *out, size_t outsz)
 size_t
 bw_debug_escape(char *dst, size_t dstsz, const char *src, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t	 i, o = 0, take = len;
+	size_t	 i, o;
 	int	 n;
 
 	if (dstsz == 0)
 		return 0;
-	if (take > BW_DEBUG_LINE_MAX)
-		take = BW_DEBUG_LINE_MAX;
-	for (i = 0; i < take; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			if (o + 1 >= dstsz)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dstsz)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 0xf];
-		}
-	}
-	dst[o] = '\0';
+	o = log_escape_n(dst, dstsz, src, len > BW_DEBUG_LINE_MAX ?
+	    BW_DEBUG_LINE_MAX : len, &i);
 	/* the note whole or not at all */
 	if (i < len && (n = snprintf(dst + o, dstsz - o, " [... %zu bytes]",
 	    len)) > 0) {

@@ -130,16 +130,17 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-char *
-log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+size_t
+log_escape_n(char *dst, size_t dstsz, const char *src, size_t srclen,
+    size_t *taken)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t	 i, o = 0;
 
-	if (dstsz == 0)
-		return dst;
-	if (srclen > BW_LOG_PEER_TEXT_MAX)
-		srclen = BW_LOG_PEER_TEXT_MAX;
+	if (dstsz == 0) {
+		*taken = 0;
+		return 0;
+	}
 	for (i = 0; i < srclen; i++) {
 		unsigned char c = (unsigned char)src[i];
 
@@ -157,5 +158,17 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
 		}
 	}
 	dst[o] = '\0';
+	*taken = i;
+	return o;
+}
+
+char *
+log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	size_t	 taken;
+
+	if (srclen > BW_LOG_PEER_TEXT_MAX)
+		srclen = BW_LOG_PEER_TEXT_MAX;
+	log_escape_n(dst, dstsz, src, srclen, &taken);
 	return dst;
 }

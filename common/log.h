@@ -35,5 +35,10 @@ void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
  * always NUL-terminated.  Returns dst.
  */
 char	*log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+/* The same without the BW_LOG_PEER_TEXT_MAX cut: escapes what fits of
+ * src into dst (always terminated), sets *taken to the source bytes
+ * escaped, returns the length written. */
+size_t	 log_escape_n(char *dst, size_t dstsz, const char *src, size_t srclen,
+	    size_t *taken);
 
 #endif
