@@ -156,13 +156,18 @@ class Sink:
         self.sessions = 0
         self.first = None       # monotonic time of the first message
         self.last = None        # monotonic time of the last message
+        self.tls = None         # TLS sessions (TlsSink only)
+        self.resumed = None     # of which resumed
         self.thread = None
 
-    def start(self):
+    def command(self):
         cmd = [SMTP_SINK, "-c", "-m", str(self.backlog)]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
-        cmd += ["127.0.0.1:%d" % self.port, str(self.backlog)]
+        return cmd + ["127.0.0.1:%d" % self.port, str(self.backlog)]
+
+    def start(self):
+        cmd = self.command()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
@@ -182,7 +187,8 @@ class Sink:
 
     def _read(self):
         buf = b""
-        rx = re.compile(rb"sess=(\d+) quit=\d+ mesg=(\d+)")
+        rx = re.compile(rb"sess=(\d+) quit=\d+ mesg=(\d+)"
+                        rb"(?: tls=(\d+) resumed=(\d+))?")
         f = self.proc.stdout
         while True:
             chunk = f.read1(65536) if hasattr(f, "read1") else f.read(4096)
@@ -198,6 +204,9 @@ class Sink:
                     sess, mesg = int(m.group(1)), int(m.group(2))
                     with self.lock:
                         self.sessions = sess
+                        if m.group(3) is not None:
+                            self.tls = int(m.group(3))
+                            self.resumed = int(m.group(4))
                         if mesg > self.messages:
                             if self.first is None:
                                 self.first = now
@@ -234,9 +243,77 @@ class Sink:
         raise BenchError("sink on port %d got %d of %d messages" % (
             self.port, self.count(), n))
 
+    def tls_counts(self):
+        with self.lock:
+            return self.sessions, self.tls, self.resumed
+
     def stop(self):
         stop_popen(self.proc, "smtp-sink")
         self.proc = None
+
+
+# bench/tlsload (built by bench/Makefile.am): the STARTTLS client and sink.
+TLSLOAD = "bench/tlsload"
+
+
+def tlsload_path(builddir):
+    return os.path.join(builddir, TLSLOAD) if builddir else None
+
+
+class TlsSink(Sink):
+    """tlsload sink: smtp-sink's job with STARTTLS offered (cert, key), and
+    the same counter line plus the TLS sessions and resumptions seen."""
+
+    def __init__(self, tlsload, cert, key, port=None, backlog=1024):
+        Sink.__init__(self, port, backlog)
+        self.tlsload = tlsload
+        self.cert = cert
+        self.key = key
+
+    def command(self):
+        return [self.tlsload, "sink", "-c", self.cert, "-k", self.key,
+                "-b", str(self.backlog), "127.0.0.1:%d" % self.port]
+
+
+def make_tls_cert(directory, key_type="rsa2048"):
+    """One certificate and key for every TLS party of a run (the MTAs'
+    receivers and the sink), made with the openssl CLI."""
+    cert = os.path.join(directory, "bench-cert.pem")
+    key = os.path.join(directory, "bench-key.pem")
+    newkey = {"rsa2048": ["-newkey", "rsa:2048"],
+              "ec256": ["-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1"]}[key_type]
+    run(["openssl", "req", "-x509"] + newkey + [
+        "-nodes", "-keyout", key, "-out", cert, "-days", "30",
+        "-subj", "/CN=mx.bench.test"], timeout=60)
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def tls_client(tlsload, port, messages, sessions, size, timeout, rcpt,
+               resume=True):
+    """smtp_source() with STARTTLS: tlsload client to completion; returns
+    (start, end, (handshakes, resumed))."""
+    cmd = [tlsload, "client", "-l", str(size), "-m", str(messages),
+           "-s", str(sessions), "-f", SENDER, "-t", rcpt,
+           "-M", "client.bench.test"]
+    if not resume:
+        cmd.append("-R")
+    cmd.append("127.0.0.1:%d" % port)
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise BenchError("tlsload client did not finish within %ds" %
+                         timeout)
+    t1 = time.monotonic()
+    m = re.search(r"TLS handshakes (\d+), resumed (\d+)", r.stderr)
+    if r.returncode != 0 or m is None:
+        raise BenchError("tlsload client failed (%d): %s" % (
+            r.returncode, (r.stderr or r.stdout)[-2000:]))
+    return t0, t1, (int(m.group(1)), int(m.group(2)))
 
 
 class DeadListener:
@@ -467,6 +544,7 @@ pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+tlsproxy  unix  -       -       n       -       0       tlsproxy
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
@@ -644,18 +722,21 @@ listener private {
     port %(port)d
     type private
     relay_networks 127.0.0.0/8
-}
+%(listener_extra)s}
 """
 
 
 class Breakwater:
     name = "Breakwater"
 
-    def __init__(self, bwtest, routes, extra="", max_sessions=1000):
-        """routes: {domain: port on 127.0.0.1}; extra: config lines."""
+    def __init__(self, bwtest, routes, extra="", max_sessions=1000,
+                 listener_extra=""):
+        """routes: {domain: port on 127.0.0.1}; extra: config lines;
+        listener_extra: lines inside the listener block."""
         self.bwtest = bwtest
         self.routes = routes
         self.extra = extra
+        self.listener_extra = listener_extra
         self.max_sessions = max_sessions
         self.bw = None
 
@@ -669,7 +750,8 @@ class Breakwater:
                            for d, p in sorted(self.routes.items()))
         self.bw.write_config(BW_CONFIG % {
             "prog": PROG, "sessions": self.max_sessions, "port": self.port,
-            "routes": routes, "extra": self.extra})
+            "routes": routes, "extra": self.extra,
+            "listener_extra": self.listener_extra})
 
     def start(self):
         try:
