@@ -430,6 +430,48 @@ def _proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _proc_table():
+    """{pid: (ppid, CPU seconds of the process and of the children it
+    reaped)} of every process."""
+    tck = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        # utime, stime, cutime, cstime
+        table[int(d)] = (int(fields[1]),
+                         sum(int(x) for x in fields[11:15]) / tck)
+    return table
+
+
+def tree_cpu(roots):
+    """CPU seconds of the processes under roots, the roots included, with
+    the children they reaped: an MTA's own CPU whatever else the machine
+    runs (Postfix's smtpd and smtp processes come and go; master reaps
+    them, so their time moves into its cutime and is still counted)."""
+    table = _proc_table()
+    kids = {}
+    for pid, (ppid, _cpu) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    seen = set()
+    stack = [r for r in roots if r in table]
+    total = 0.0
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += table[p][1]
+        stack.extend(kids.get(p, ()))
+    return total
+
+
 def _machine_cpu():
     """(busy, all) CPU seconds of the whole machine since boot."""
     with open("/proc/stat") as f:
@@ -448,9 +490,13 @@ class CpuMeter:
     the rest, which also holds this script's polling and kernel threads
     (disk writeback), so the MTA figure is an upper bound."""
 
-    def __init__(self, sink_pid):
+    def __init__(self, sink_pid, mta_roots=None):
+        """mta_roots: the MTA's top processes (a list of pids, read at
+        start and stop) for its own CPU beside the machine's rest."""
         self.sink_pid = sink_pid
+        self.mta_roots = mta_roots
         self.start_vals = None
+        self.own0 = None
         self.result = None
 
     @staticmethod
@@ -461,6 +507,8 @@ class CpuMeter:
     def start(self):
         self.start_vals = (_machine_cpu(), _proc_cpu(self.sink_pid),
                            self._children())
+        if self.mta_roots is not None:
+            self.own0 = tree_cpu(self.mta_roots)
 
     def stop(self, messages):
         (b0, a0), s0, c0 = self.start_vals
@@ -474,15 +522,22 @@ class CpuMeter:
             "sink_ms": sink * 1000 / n,
             "source_ms": source * 1000 / n,
             "idle": (total - busy) / total if total > 0 else 0.0,
+            "own_ms": None,
         }
+        if self.mta_roots is not None:
+            self.result["own_ms"] = max(tree_cpu(self.mta_roots) -
+                                        self.own0, 0) * 1000 / n
         return self.result
 
     def text(self):
         r = self.result
         if r is None:
             return ""
-        return "cpu ms/msg: mta %.2f sink %.2f source %.2f, idle %.0f%%" % (
-            r["mta_ms"], r["sink_ms"], r["source_ms"], 100 * r["idle"])
+        own = "" if r["own_ms"] is None else " (own processes %.2f)" % \
+            r["own_ms"]
+        return "cpu ms/msg: mta %.2f%s sink %.2f source %.2f, idle " \
+            "%.0f%%" % (r["mta_ms"], own, r["sink_ms"], r["source_ms"],
+                        100 * r["idle"])
 
 
 # ---------------------------------------------------------------------------
@@ -647,6 +702,10 @@ class Postfix:
         if not os.environ.get("BW_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def pids(self):
+        """The top of the MTA's process tree (CpuMeter)."""
+        return [self.master_pid] if self.master_pid else []
+
     def queued(self):
         """Messages in the queue: files under the queue directories
         (no scan of the contents; cheap enough for 100,000 files)."""
@@ -790,6 +849,10 @@ class Breakwater:
                 log("kept %s" % bw.base)
             else:
                 shutil.rmtree(bw.base, ignore_errors=True)
+
+    def pids(self):
+        """The daemons the harness started (CpuMeter)."""
+        return [p.pid for p in self.bw.procs.values()] if self.bw else []
 
     def status(self):
         doc = self.bw.bwctl("status", json_out=True, timeout=30)
