@@ -20,8 +20,8 @@
  *   4xx/5xx greeting such as 421 "too many connections", EHLO refused)
  *   sets the limit to the connections that work, at most one less than
  *   before, and holds it there for DLV_NB_HOLD_REFUSED_MS -- unless that
- *   many connections worked at once before and no other refusal came
- *   within DLV_NB_HOLD_REFUSED_MS: then it is a session of ours still
+ *   many connections worked at once before and no other such refusal
+ *   came within DLV_NB_HOLD_REFUSED_MS: then it is a session of ours still
  *   closing at the server (a connection replaced after its last message)
  *   or a blip; the count holds without growth instead.  A reply slower
  *   than DLV_NB_SLOW_FACTOR times its kind's baseline (and at least
@@ -260,9 +260,8 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 		working = 0;
 	nb->refusals++;
 	transient = working > 0 && working + 1 <= nb->peak &&
-	    (nb->last_refused == 0 ||
-	    now - nb->last_refused >= DLV_NB_HOLD_REFUSED_MS);
-	nb->last_refused = now;
+	    (nb->last_transient == 0 ||
+	    now - nb->last_transient >= DLV_NB_HOLD_REFUSED_MS);
 	/*
 	 * Towards a pause: the service refused (the server accepted and said
 	 * no: 421) while nothing works and no other host is left to try.  A
@@ -293,6 +292,7 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 	nb->hold_until = now + DLV_NB_HOLD_REFUSED_MS;
 	if (transient) {
 		/* that many worked before: one of ours still closing there */
+		nb->last_transient = now;
 		snprintf(why, sizeof(why), "%s with %d connection%s working "
 		    "(%d worked before: held at %d): %s",
 		    dlv_nb_refusal_name(kind), working, working == 1 ? "" : "s",

@@ -103,7 +103,7 @@ struct dlv_nb {
 	/* refusals and pauses */
 	int		 peak;		/* most connections working at once
 					   (since the limit last fell) */
-	uint64_t	 last_refused;	/* when a connection last was */
+	uint64_t	 last_transient;	/* a refusal last held the count */
 	uint32_t	 refusals_in_row;	/* with nothing working */
 	uint64_t	 pause_ms;	/* the last pause; 0 none */
 	uint64_t	 pause_until;

@@ -242,6 +242,15 @@ START_TEST(nb_refusal_at_a_count_that_worked_holds)
 	/* a second one within the hold: the limit comes down */
 	dlv_nb_refused(&nb, DLV_NB_GREETING, 8, 0, "421 too many", now);
 	ck_assert_int_eq(nb.limit, 8);
+	/* a probe past the count refused does not use up the allowance */
+	dlv_nb_init(&nb, 20, now);
+	nb.limit = 11;
+	for (i = 1; i <= 10; i++)
+		dlv_nb_ready(&nb, i, now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 10, 0, "421 too many", now);
+	ck_assert_int_eq(nb.limit, 10);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 0, "421 too many", now + 5);
+	ck_assert_int_eq(nb.limit, 10);
 	/* and past the count that worked: at once */
 	dlv_nb_init(&nb, 20, now);
 	nb.limit = 4;
