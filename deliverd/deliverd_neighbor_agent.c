@@ -109,12 +109,13 @@ void
 dlv_nbh_ready(struct dlv_conn *c)
 {
 	struct dlv_conn	*o;
-	int		 working = 0;
+	int		 held = 0;
 
+	/* sessions the receiver holds of ours now (QUITting ones too) */
 	TAILQ_FOREACH(o, &c->agent->conns, entry)
-		if (o->setup_done && o->state < DLV_CS_QUIT)
-			working++;
-	dlv_nb_ready(&c->agent->nb, working, bw_now_ms());
+		if (o->setup_done && o->state != DLV_CS_CLOSED)
+			held++;
+	dlv_nb_ready(&c->agent->nb, held, bw_now_ms());
 }
 
 /* A complete reply: its latency, for the kinds that tell load. */
