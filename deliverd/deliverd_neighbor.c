@@ -18,8 +18,8 @@
  *   the newest connection is dropped and the count holds).
  * - Shrinking: a new connection refused (connect refused or timed out, a
  *   4xx/5xx greeting such as 421 "too many connections", EHLO refused)
- *   sets the limit to the connections that work, at most one less than
- *   before, and holds it there for DLV_NB_HOLD_REFUSED_MS -- unless that
+ *   sets the limit to the sessions the destination holds of ours (in
+ *   setup, working or closing), at most one less than before, and holds it there for DLV_NB_HOLD_REFUSED_MS -- unless that
  *   many connections worked at once before and no other such refusal
  *   came within DLV_NB_HOLD_REFUSED_MS: then it is a session of ours still
  *   closing at the server (a connection replaced after its last message)
@@ -239,10 +239,10 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 }
 
 void
-dlv_nb_ready(struct dlv_nb *nb, int working, uint64_t now)
+dlv_nb_ready(struct dlv_nb *nb, int held, uint64_t now)
 {
-	if (working > nb->peak)
-		nb->peak = working;
+	if (held > nb->peak)
+		nb->peak = held;
 	nb->refusals_in_row = 0;
 	nb->pause_ms = 0;
 	nb->pause_until = 0;
@@ -251,15 +251,17 @@ dlv_nb_ready(struct dlv_nb *nb, int working, uint64_t now)
 
 int
 dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
-    int others, const char *detail, uint64_t now)
+    int held, int others, const char *detail, uint64_t now)
 {
 	char		 why[DLV_NB_WHY_MAX];
 	int		 limit, counts, transient;
 
 	if (working < 0)
 		working = 0;
+	if (held < working)
+		held = working;
 	nb->refusals++;
-	transient = working > 0 && working + 1 <= nb->peak &&
+	transient = held > 0 && held + 1 <= nb->peak &&
 	    (nb->last_transient == 0 ||
 	    now - nb->last_transient >= DLV_NB_HOLD_REFUSED_MS);
 	/*
@@ -293,18 +295,18 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 	if (transient) {
 		/* that many worked before: one of ours still closing there */
 		nb->last_transient = now;
-		snprintf(why, sizeof(why), "%s with %d connection%s working "
+		snprintf(why, sizeof(why), "%s with %d connection%s open "
 		    "(%d worked before: held at %d): %s",
-		    dlv_nb_refusal_name(kind), working, working == 1 ? "" : "s",
+		    dlv_nb_refusal_name(kind), held, held == 1 ? "" : "s",
 		    nb->peak, nb->limit, detail ? detail : "");
 		dlv_nb_set(nb, nb->limit, DLV_NB_R_REFUSED, now, why);
 		return 1;
 	}
 	limit = nb->limit - 1;
-	if (working < limit)
-		limit = working;
-	snprintf(why, sizeof(why), "%s with %d connection%s working: %s",
-	    dlv_nb_refusal_name(kind), working, working == 1 ? "" : "s",
+	if (held < limit)
+		limit = held;
+	snprintf(why, sizeof(why), "%s with %d connection%s open: %s",
+	    dlv_nb_refusal_name(kind), held, held == 1 ? "" : "s",
 	    detail ? detail : "");
 	dlv_nb_set(nb, limit, DLV_NB_R_REFUSED, now, why);
 	return 1;

@@ -132,16 +132,18 @@ int	 dlv_nb_tick(struct dlv_nb *, int blocked, uint64_t now);
 /* A message was accepted by the destination (2xx to its data). */
 void	 dlv_nb_accepted(struct dlv_nb *, uint64_t now);
 /* A new connection is ready (greeted, EHLO done): refusals end;
- * working: the agent's connections that work now, this one included. */
-void	 dlv_nb_ready(struct dlv_nb *, int working, uint64_t now);
+ * held: the sessions the destination holds of ours, this one included. */
+void	 dlv_nb_ready(struct dlv_nb *, int held, uint64_t now);
 /*
  * A new connection failed before it was ready; working: the agent's other
- * connections that work; others: another host can be tried at once (a
- * refusal then does not count towards a pause).  detail: the reply or
- * error (may be NULL).  1 if the limit changed or a pause began.
+ * connections that work (set up, not closing); held: the other sessions
+ * the destination holds of ours (connected: in setup, working or
+ * closing); others: another host can be tried at once (a refusal then
+ * does not count towards a pause).  detail: the reply or error (may be
+ * NULL).  1 if the limit changed or a pause began.
  */
 int	 dlv_nb_refused(struct dlv_nb *, enum dlv_nb_refusal, int working,
-	    int others, const char *detail, uint64_t now);
+	    int held, int others, const char *detail, uint64_t now);
 /* A complete reply took ms; 1 if it was slow and the limit shrank. */
 int	 dlv_nb_latency(struct dlv_nb *, enum dlv_nb_lat, uint64_t ms,
 	    uint64_t now);

@@ -79,11 +79,17 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 	struct dlv_conn		*o;
 	enum dlv_nb_refusal	 kind;
 	uint64_t		 now = bw_now_ms();
-	int			 i, working = 0, others = 0, old = a->nb.limit;
+	int			 i, working = 0, held = 0, others = 0;
+	int			 old = a->nb.limit;
 
-	TAILQ_FOREACH(o, &a->conns, entry)
-		if (o != c && o->setup_done && o->state < DLV_CS_QUIT)
+	TAILQ_FOREACH(o, &a->conns, entry) {
+		if (o == c || o->state == DLV_CS_CLOSED)
+			continue;
+		if (o->setup_done && o->state < DLV_CS_QUIT)
 			working++;
+		if (o->state != DLV_CS_CONNECTING)
+			held++;		/* the destination holds it */
+	}
 	/* another host to try at once: no reason to pause the domain */
 	for (i = 0; i < a->nhosts; i++)
 		if (i != c->host && !a->hosts[i].self &&
@@ -101,7 +107,7 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 		kind = DLV_NB_SETUP;
 		break;
 	}
-	if (dlv_nb_refused(&a->nb, kind, working, others, why, now))
+	if (dlv_nb_refused(&a->nb, kind, working, held, others, why, now))
 		dlv_nbh_log(a, old);
 }
 

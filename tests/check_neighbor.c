@@ -136,7 +136,7 @@ START_TEST(nb_refusal_drops_to_working_and_holds)
 	dlv_nb_init(&nb, 20, now);
 	sim(&nb, &now, 30000, 50.0, 1000);
 	ck_assert_int_ge(nb.limit, 8);
-	ck_assert_int_eq(dlv_nb_refused(&nb, DLV_NB_GREETING, 5, 0,
+	ck_assert_int_eq(dlv_nb_refused(&nb, DLV_NB_GREETING, 5, 5, 0,
 	    "421 4.7.0 too many connections", now), 1);
 	ck_assert_int_eq(nb.limit, 5);
 	ck_assert_int_eq(nb.reason, DLV_NB_R_REFUSED);
@@ -150,12 +150,17 @@ START_TEST(nb_refusal_drops_to_working_and_holds)
 	/* then it tries again */
 	hi = sim(&nb, &now, 5000, 50.0, 1000);
 	ck_assert_int_gt(hi, 5);
+	/* sessions in setup or closing count as held by the destination */
+	dlv_nb_init(&nb, 20, now);
+	nb.limit = 8;
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 4, 7, 0, "421", now);
+	ck_assert_int_eq(nb.limit, 7);
 	/* a refusal takes at least one off even if all others work */
 	dlv_nb_init(&nb, 20, now);
 	nb.limit = 6;
-	dlv_nb_refused(&nb, DLV_NB_REFUSED, 5, 0, "Connection refused", now);
+	dlv_nb_refused(&nb, DLV_NB_REFUSED, 5, 5, 0, "Connection refused", now);
 	ck_assert_int_eq(nb.limit, 5);
-	dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, "timeout", now);
+	dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, 0, "timeout", now);
 	ck_assert_int_eq(nb.limit, 1);
 	ck_assert_ptr_nonnull(strstr(nb.why, "connect timeout"));
 }
@@ -169,12 +174,12 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 
 	dlv_nb_init(&nb, 20, now);
 	/* one refusal with nothing working: no pause yet */
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421 go away", now);
 	ck_assert(!dlv_nb_paused(&nb, now));
 	ck_assert(dlv_nb_may_open(&nb, 0, now));
 	/* the second: paused for the first pause */
 	now += 1000;
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421 go away", now);
 	ck_assert(dlv_nb_paused(&nb, now));
 	ck_assert(!dlv_nb_may_open(&nb, 0, now));
 	ck_assert_int_eq(nb.reason, DLV_NB_R_PAUSE);
@@ -185,7 +190,7 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 	for (i = 0; i < 20; i++) {
 		now = nb.pause_until;
 		ck_assert(dlv_nb_may_open(&nb, 0, now));
-		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now);
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421 go away", now);
 		pause = nb.pause_until - now;
 		ck_assert_uint_le(pause, DLV_NB_PAUSE_MAX_MS);
 		if (i == 0)
@@ -198,14 +203,14 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 	/* a connection that works ends it and its growth */
 	dlv_nb_ready(&nb, 1, now + 1);
 	ck_assert(!dlv_nb_paused(&nb, now + 1));
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421 go away", now + 2);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421 go away", now + 2);
 	ck_assert(!dlv_nb_paused(&nb, now + 2));
 	/* refusals with another host to try, or of TCP, never pause */
 	dlv_nb_init(&nb, 20, now);
 	for (i = 0; i < 10; i++) {
-		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 1, "421", now);
-		dlv_nb_refused(&nb, DLV_NB_REFUSED, 0, 0, "refused", now);
-		dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, "timeout",
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 1, "421", now);
+		dlv_nb_refused(&nb, DLV_NB_REFUSED, 0, 0, 0, "refused", now);
+		dlv_nb_refused(&nb, DLV_NB_CONNECT_TIMEOUT, 0, 0, 0, "timeout",
 		    now);
 	}
 	ck_assert(!dlv_nb_paused(&nb, now));
@@ -213,7 +218,7 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 	/* refusals while other connections work never pause */
 	dlv_nb_init(&nb, 20, now);
 	for (i = 0; i < 10; i++)
-		dlv_nb_refused(&nb, DLV_NB_GREETING, 1, 0, "421 too many", now);
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 1, 1, 0, "421 too many", now);
 	ck_assert(!dlv_nb_paused(&nb, now));
 	ck_assert_int_eq(nb.limit, 1);
 }
@@ -232,7 +237,7 @@ START_TEST(nb_refusal_at_a_count_that_worked_holds)
 	for (i = 1; i <= 10; i++)
 		dlv_nb_ready(&nb, i, now);
 	/* a replacement refused while one of ours still closes there */
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 0, "421 too many", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 9, 0, "421 too many", now);
 	ck_assert_int_eq(nb.limit, 10);
 	ck_assert_int_eq(nb.reason, DLV_NB_R_REFUSED);
 	ck_assert_ptr_nonnull(strstr(nb.why, "held at 10"));
@@ -240,23 +245,23 @@ START_TEST(nb_refusal_at_a_count_that_worked_holds)
 	ck_assert_int_eq(sim(&nb, &now, DLV_NB_HOLD_REFUSED_MS - 2 * STEP,
 	    50.0, 1000), 10);
 	/* a second one within the hold: the limit comes down */
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 8, 0, "421 too many", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 8, 8, 0, "421 too many", now);
 	ck_assert_int_eq(nb.limit, 8);
 	/* a probe past the count refused does not use up the allowance */
 	dlv_nb_init(&nb, 20, now);
 	nb.limit = 11;
 	for (i = 1; i <= 10; i++)
 		dlv_nb_ready(&nb, i, now);
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 10, 0, "421 too many", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 10, 10, 0, "421 too many", now);
 	ck_assert_int_eq(nb.limit, 10);
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 0, "421 too many", now + 5);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 9, 9, 0, "421 too many", now + 5);
 	ck_assert_int_eq(nb.limit, 10);
 	/* and past the count that worked: at once */
 	dlv_nb_init(&nb, 20, now);
 	nb.limit = 4;
 	for (i = 1; i <= 3; i++)
 		dlv_nb_ready(&nb, i, now);
-	dlv_nb_refused(&nb, DLV_NB_GREETING, 3, 0, "421 too many", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 3, 3, 0, "421 too many", now);
 	ck_assert_int_eq(nb.limit, 3);
 }
 END_TEST
@@ -276,7 +281,7 @@ START_TEST(nb_pause_bounds_attempts)
 		attempts++;
 		if (now < T0 + 60000)
 			first_minute++;
-		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, "421", now);
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now);
 	}
 	ck_assert_int_le(first_minute, 5);
 	ck_assert_int_le(attempts, 10);
