@@ -25,8 +25,8 @@
 #define DLV_NB_HOLD_NO_GAIN_MS	10000	/* no growth for this long after a
 					   connection that did not raise the
 					   rate */
-#define DLV_NB_HOLD_REFUSED_MS	60000	/* ... after a refused connection:
-					   about one probe a minute past what
+#define DLV_NB_HOLD_REFUSED_MS	30000	/* ... after a refused connection:
+					   about two probes a minute past what
 					   the destination takes */
 #define DLV_NB_HOLD_SLOW_MS	30000	/* ... after a slow reply */
 #define DLV_NB_SLOW_FACTOR	4	/* a reply is slow at this many times
