@@ -7,6 +7,10 @@
  * server's side each read delayed by DELAY_MS (a receiver some way off:
  * each reply costs a round trip, so connections matter).
  *
+ * A session counts from its accept until either side closes it: when the
+ * sink has closed after its 221 the receiver's session is over, as a real
+ * receiver counts it, even if the client has not closed yet.
+ *
  * One line per event on stdout, flushed: "open N" (sessions now), "421",
  * "close N".  Built by bench/relay with cc -O2 -pthread; never installed.
  *
@@ -41,6 +45,7 @@ struct cl_pipe {
 struct cl_conn {
 	int		 client, server;
 	int		 done;		/* directions finished */
+	int		 counted;	/* still in cl_open */
 	struct cl_pipe	 up, down;
 };
 
@@ -87,14 +92,18 @@ out:
 	shutdown(p->from, SHUT_RD);
 	pthread_mutex_lock(&cl_lock);
 	last = ++c->done == 2;
-	if (last)
+	left = -1;
+	if (c->counted) {	/* the first side closed: the session ends */
+		c->counted = 0;
 		left = --cl_open;
+	}
 	pthread_mutex_unlock(&cl_lock);
+	if (left >= 0)
+		cl_event("close", left);
 	if (last) {
 		close(c->client);
 		close(c->server);
 		free(c);
-		cl_event("close", left);
 	}
 	return NULL;
 }
@@ -150,6 +159,7 @@ cl_serve(int fd)
 		return;
 	}
 	c->client = fd;
+	c->counted = 1;
 	c->up = (struct cl_pipe){ fd, c->server, 0, c };
 	c->down = (struct cl_pipe){ c->server, fd, cl_delay_ms, c };
 	cl_event("open", n);

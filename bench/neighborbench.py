@@ -3,7 +3,9 @@ most K concurrent connections (421 past K).
 
 The receiver is smtp-sink behind bench/connlimit.c, a connection-gating
 TCP front (compiled here): past K open sessions it answers "421 4.7.0 too
-many connections" and closes; it delays each read from smtp-sink by
+many connections" and closes (a session counts from its accept until
+either side closes, as the receiver counts it); it delays each read from
+smtp-sink by
 --neighbor-delay ms, so that each reply costs a round trip and the rate
 grows with the connections as it does towards a real receiver some way
 off (on bare loopback one or two connections already take all the CPU).
