@@ -231,7 +231,9 @@ after the final dot of a message." ;;
 	deliver_idle_keep) echo "How long an idle outbound connection stays \
 open for the next message to the same domain; 0 closes it at once." ;;
 	deliver_max_connections_per_domain) echo "Concurrent outbound \
-connections to one destination domain (per gateway)." ;;
+connections to one destination domain (per gateway): the ceiling of \
+Good Neighbor's adaptive limit, which starts at 2 and follows how the \
+destination answers (bwctl show domain)." ;;
 	deliver_max_messages_per_connection) echo "Messages sent over one \
 outbound connection before deliverd closes it and opens a new one." ;;
 	deliver_max_recipients_per_message) echo "Recipients in one outbound \
