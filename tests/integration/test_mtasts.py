@@ -24,6 +24,7 @@ addresses in 127.0.24.0/24 only (root binds ports 25 and 443).
 import http.server
 import os
 import re
+import shutil
 import smtplib
 import socket
 import ssl
@@ -276,54 +277,56 @@ def main():
         t.done()
 
     certdir = tempfile.mkdtemp(prefix="bw-sts-certs-")
-    ca, issue = make_ca(certdir)
-    # the policy server's certificate names every mta-sts host but one
-    https_cert = issue("https", ["mta-sts.%s.sts.test" % d for d in MX
-                                 if d not in ("badcert", "plain")])
-    mx_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    mx_tls.load_cert_chain(*issue("mx", ["mx.%s.sts.test" % d
-                                         for d in TLS_MX]))
-    otherdir = os.path.join(certdir, "other")
-    os.makedirs(otherdir)
-    other_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    other_tls.load_cert_chain(*make_ca(otherdir)[1](
-        "mx", ["mx.%s.sts.test" % d for d in OTHER_CA_MX]))
+    try:
+        ca, issue = make_ca(certdir)
+        # the policy server's certificate names every mta-sts host but one
+        https_cert = issue("https", ["mta-sts.%s.sts.test" % d for d in MX
+                                     if d not in ("badcert", "plain")])
+        mx_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        mx_tls.load_cert_chain(*issue("mx", ["mx.%s.sts.test" % d
+                                             for d in TLS_MX]))
+        otherdir = os.path.join(certdir, "other")
+        os.makedirs(otherdir)
+        other_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        other_tls.load_cert_chain(*make_ca(otherdir)[1](
+            "mx", ["mx.%s.sts.test" % d for d in OTHER_CA_MX]))
 
-    receivers, servers = {}, []
-    hang = None
-    with bwtest.Breakwater("mtasts") as bw:
-        ns = peers.TestNS(bw.logdir, ZONE)
-        nsbox = [ns]
-        try:
-            servers.append(PolicyServer(HTTPS_ADDR, *https_cert))
-            hang = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            hang.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            hang.bind((HANG_ADDR, 443))
-            hang.listen(16)             # never accepted, never answered
-            for d, addr in MX.items():
-                receivers[d] = Receiver(addr, mx_tls if d in TLS_MX else
-                                        other_tls if d in OTHER_CA_MX
-                                        else None)
-            bw.write_config(config_text(bw, ns.port, ca))
-            r = subprocess.run([bw.binary("deliverd"), "-n", "-f",
-                                bw.config_path, "-b", bw.base],
-                               capture_output=True, text=True, timeout=30)
-            if not t.ok(r.returncode == 0, "the test configuration checks",
-                        r.stdout + r.stderr):
-                t.done()
-            bw.start()
-            run_cases(bw, receivers, nsbox, certdir)
-        finally:
-            for rc in receivers.values():
-                rc.stop()
-            for s in servers:
-                s.stop()
-            if hang is not None:
-                hang.close()
-            nsbox[0].stop()
-        for p in bwtest.DEFAULT_PROCS:
-            t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
-    subprocess.run(["rm", "-rf", certdir], check=False)
+        receivers, servers = {}, []
+        hang = None
+        with bwtest.Breakwater("mtasts") as bw:
+            ns = peers.TestNS(bw.logdir, ZONE)
+            nsbox = [ns]
+            try:
+                servers.append(PolicyServer(HTTPS_ADDR, *https_cert))
+                hang = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                hang.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                hang.bind((HANG_ADDR, 443))
+                hang.listen(16)             # never accepted, never answered
+                for d, addr in MX.items():
+                    receivers[d] = Receiver(addr, mx_tls if d in TLS_MX else
+                                            other_tls if d in OTHER_CA_MX
+                                            else None)
+                bw.write_config(config_text(bw, ns.port, ca))
+                r = subprocess.run([bw.binary("deliverd"), "-n", "-f",
+                                    bw.config_path, "-b", bw.base],
+                                   capture_output=True, text=True, timeout=30)
+                if not t.ok(r.returncode == 0, "the test configuration checks",
+                            r.stdout + r.stderr):
+                    t.done()
+                bw.start()
+                run_cases(bw, receivers, nsbox, certdir)
+            finally:
+                for rc in receivers.values():
+                    rc.stop()
+                for s in servers:
+                    s.stop()
+                if hang is not None:
+                    hang.close()
+                nsbox[0].stop()
+            for p in bwtest.DEFAULT_PROCS:
+                t.ok(bw.running(p), "%s still running" % p, bw.log_tail(p))
+    finally:
+        shutil.rmtree(certdir, ignore_errors=True)
     t.ok(not bw.sanitizer_reports, "no sanitizer reports",
          "\n".join(bw.sanitizer_reports))
     t.done()
