@@ -32,14 +32,12 @@ into the bogus zone) is never connected to and the message defers 4.7.5.
 import os
 import re
 import smtplib
-import socket
-import ssl
 import subprocess
-import threading
 import time
 
 import bwtest
 import peers
+import tlsrecv
 from test_dns import DnsClient
 
 T_A, T_MX, T_TLSA = 1, 15, 52
@@ -213,117 +211,24 @@ destination dane.test *.dane.test plain.test bogus.test {
 
 # ---- receivers ----
 
-class Receiver(threading.Thread):
-    """An SMTP server on addr:25; with pki it offers STARTTLS with the
-    server certificate and the CA in its chain.  Records per session
-    whether TLS was used and the mail."""
+class Receiver(tlsrecv.Receiver):
+    """tlsrecv's STARTTLS receiver on addr:25 with the server certificate
+    and the CA in its chain (pki), or without STARTTLS (pki None); mails()
+    pairs each mail with the TLS version of its session."""
 
     def __init__(self, addr, name, pki=None):
-        super().__init__(daemon=True)
-        self.nconn = 0
-        self.addr, self.name = addr, name
-        self.ctx = None
-        if pki is not None:
-            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.ctx.load_cert_chain(pki["chain.pem"], pki["srv.key"])
-        self.sessions = []
-        self.lock = threading.Lock()
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind((addr, 25))
-        self.ls.listen(16)
-        self.ls.settimeout(0.2)
-        self.stopping = False
-        self.start()
+        super().__init__(addr, name, cert=None if pki is None else
+                         (pki["chain.pem"], pki["srv.key"]))
 
-    def run(self):
-        while not self.stopping:
-            try:
-                c, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(c,),
-                             daemon=True).start()
+    @property
+    def nconn(self):
+        with self.lock:
+            return len(self.sessions)
 
     def mails(self):
         with self.lock:
             return [(s["tls"], m) for s in self.sessions
                     for m in s["mails"]]
-
-    def commands(self):
-        with self.lock:
-            return [v for s in self.sessions for v in s["cmds"]]
-
-    def session(self, c):
-        st = {"tls": None, "mails": [], "cmds": []}
-        with self.lock:
-            self.sessions.append(st)
-            self.nconn += 1
-        c.settimeout(30)
-        try:
-            self.dialogue(c, st)
-        except (OSError, ssl.SSLError, ValueError):
-            pass
-        finally:
-            c.close()
-
-    def dialogue(self, c, st):
-        f = c.makefile("rwb")
-
-        def reply(text):
-            f.write(text.encode() + b"\r\n")
-            f.flush()
-        reply("220 %s ESMTP dane test receiver" % self.name)
-        mail, rcpts = None, []
-        for _ in range(1000):
-            line = f.readline(4096)
-            if not line:
-                return
-            cmd = line.decode(errors="replace").rstrip("\r\n")
-            verb = cmd.split(" ", 1)[0].upper()
-            with self.lock:
-                st["cmds"].append(verb)
-            if verb == "EHLO":
-                ext = ["250-%s" % self.name, "250-PIPELINING"]
-                if self.ctx is not None and st["tls"] is None:
-                    ext.append("250-STARTTLS")
-                ext.append("250 ENHANCEDSTATUSCODES")
-                reply("\r\n".join(ext))
-            elif verb == "STARTTLS" and self.ctx is not None:
-                reply("220 2.0.0 go ahead")
-                c = self.ctx.wrap_socket(c, server_side=True)
-                st["tls"] = c.version()
-                f = c.makefile("rwb")
-            elif verb == "MAIL":
-                mail, rcpts = cmd, []
-                reply("250 2.1.0 ok")
-            elif verb == "RCPT":
-                rcpts.append(cmd.split(":", 1)[1].strip().strip("<>"))
-                reply("250 2.1.5 ok")
-            elif verb == "DATA":
-                reply("354 go ahead")
-                while True:
-                    ln = f.readline(65536)
-                    if not ln or ln == b".\r\n":
-                        break
-                with self.lock:
-                    st["mails"].append((mail, rcpts))
-                reply("250 2.0.0 ok queued")
-            elif verb == "RSET":
-                mail, rcpts = None, []
-                reply("250 2.0.0 ok")
-            elif verb == "QUIT":
-                reply("221 2.0.0 bye")
-                return
-            else:
-                reply("502 5.5.1 unknown")
-
-    def stop(self):
-        self.stopping = True
-        self.join(5)
-        self.ls.close()
 
 
 # ---- delivery helpers ----

@@ -84,6 +84,11 @@ class Receiver(threading.Thread):
         with self.lock:
             return [m for s in self.sessions for m in s["mails"]]
 
+    def commands(self):
+        """Every command verb received, all sessions, in order."""
+        with self.lock:
+            return [v for s in self.sessions for v in s["cmds"]]
+
     def session(self, c):
         st = {"starttls": False, "tls": None, "cipher": None, "mails": [],
               "cmds": []}
