@@ -51,6 +51,17 @@ START_ORDER = ["controld", "queued", "dnscached", "smtpd", "deliverd"]
 # issue 2 suite: deliverd is a skeleton but still started, it must come up.
 DEFAULT_PROCS = ["controld", "queued", "dnscached", "smtpd", "deliverd"]
 
+
+
+def _terminated(signum, _frame):
+    """SIGTERM (a runner's timeout, make killed) unwinds like an error: the
+    with-blocks stop every daemon and peer the test started, by pid,
+    instead of leaving them running after the test is gone."""
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _terminated)
+
 SANITIZER_PATTERNS = re.compile(
     r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
     r"SUMMARY: UndefinedBehaviorSanitizer)")
