@@ -105,10 +105,15 @@ def run_cases(bw, sinks):
         time.sleep(3)           # longer than the retry interval (2s)
         assert s98.count() == 0, "a suspended queue was delivered"
         bw.bwctl("resume", "multi" + D)
-        bwtest.wait_for(lambda: s98.count() == 2, 10,
-                        what="both messages after resume")
-        addrs = sorted(re.search(r"X-Client-Addr: (\S+)", m).group(1)
-                       for m in s98.messages())
+        # smtp-sink creates a message's file before it writes it: wait
+        # for both messages' headers, not for two files
+        def client_addrs():
+            found = [re.search(r"X-Client-Addr: (\S+)", m)
+                     for m in s98.messages()]
+            return (len(found) == 2 and all(found)) and found
+        found = bwtest.wait_for(client_addrs, 10,
+                                what="both messages after resume")
+        addrs = sorted(f.group(1) for f in found)
         assert addrs == ["127.0.0.1", "127.0.4.50"], addrs
     t.run("one domain on two gateways: two queues, both down, suspend and "
           "resume both, each leaves from its gateway's address",
