@@ -28,7 +28,6 @@ bwadmin, mode 0640, in a 2750 directory.
 
 import os
 import re
-import shutil
 import signal
 import smtplib
 import socket
@@ -569,22 +568,7 @@ listener private {
         t.ok(False, "production start for the debug case", "%r\n%s" % (
             e, bw.diag("deliverd")))
     finally:
-        for proc in tp.PROCS:
-            try:
-                bw.stop_proc(proc, signal.SIGTERM)
-            except Exception:  # noqa: BLE001 - cleaning up regardless
-                pass
-        for f in bw.errs.values():
-            f.close()
-        if sink is not None:
-            sink.stop()
-        reports = [ln for proc in tp.PROCS
-                   for ln in bw.stderr_text(proc).splitlines()
-                   if bwtest.SANITIZER_PATTERNS.search(ln)]
-        t.ok(not reports, "production: no sanitizer reports",
-             "\n".join(reports))
-        if not os.environ.get("BW_KEEP"):
-            shutil.rmtree(bw.base, ignore_errors=True)
+        tp.stop_production(t, bw, sink)
 
 
 def main():

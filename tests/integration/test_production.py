@@ -986,6 +986,29 @@ def run_cases(bw, state):
     t.ok(not reports, "no sanitizer reports", "\n".join(reports))
 
 
+def stop_production(tap, bw, sink=None):
+    """End a production case another test ran on this harness: every
+    daemon stopped by pid (SIGTERM), its stderr files closed, the sink
+    stopped, one result for the sanitizers, the scratch tree removed
+    (kept with BW_KEEP)."""
+    for proc in PROCS:
+        try:
+            bw.stop_proc(proc, signal.SIGTERM)
+        except Exception:  # noqa: BLE001 - cleaning up regardless
+            pass
+    for f in bw.errs.values():
+        f.close()
+    if sink is not None:
+        sink.stop()
+    reports = [ln for proc in PROCS
+               for ln in bw.stderr_text(proc).splitlines()
+               if bwtest.SANITIZER_PATTERNS.search(ln)]
+    tap.ok(not reports, "production: no sanitizer reports",
+           "\n".join(reports))
+    if not os.environ.get("BW_KEEP"):
+        shutil.rmtree(bw.base, ignore_errors=True)
+
+
 def main():
     if os.geteuid() != 0:
         t.skip("production start", "needs root (system users, chroot, "

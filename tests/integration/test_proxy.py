@@ -678,22 +678,7 @@ listener public {
     finally:
         if hap is not None:
             hap.stop()
-        for proc in tp.PROCS:
-            try:
-                bw.stop_proc(proc, signal.SIGTERM)
-            except Exception:  # noqa: BLE001 - cleaning up regardless
-                pass
-        for f in bw.errs.values():
-            f.close()
-        if sink is not None:
-            sink.stop()
-        reports = [ln for proc in tp.PROCS
-                   for ln in bw.stderr_text(proc).splitlines()
-                   if bwtest.SANITIZER_PATTERNS.search(ln)]
-        t.ok(not reports, "production: no sanitizer reports",
-             "\n".join(reports))
-        if not os.environ.get("BW_KEEP"):
-            shutil.rmtree(bw.base, ignore_errors=True)
+        tp.stop_production(t, bw, sink)
 
 
 def main():
