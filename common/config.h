@@ -102,6 +102,7 @@ enum bw_limit_id {
 	LIM_DNS_QUERY_DEADLINE,		/* ms: a query as a whole */
 	LIM_DNS_TTL_MAX,		/* ms: cap on a cached positive TTL */
 	LIM_DNS_NEGATIVE_TTL_MAX,	/* ms: cap on a cached negative TTL */
+	LIM_QUEUE_UNDELETE_WINDOW,	/* ms: a deleted message can come back */
 	LIM__COUNT
 };
 

@@ -318,6 +318,10 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    1 * HOUR, 5 * SEC, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "RFC 2308 caps negative caching; an hour keeps a new domain "
 	    "from staying unknown for long"),
+	ROW(LIM_QUEUE_UNDELETE_WINDOW, "queue_undelete_window",
+	    1 * HOUR, 1 * SEC, 30 * DAY, BW_UNIT_MS, S_GLOBAL,
+	    "long enough to notice a delete by the wrong selector, short "
+	    "enough that deleted mail does not hold the spool for long"),
 };
 
 /* The row named name, or NULL. */

@@ -158,6 +158,18 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    BW_ROLE_DELIVERD, FIXED(struct bw_agent_entry) },
 	[BW_IMSG_AGENT_END] = { BW_IMSG_AGENT_END, "AGENT_END",
 	    BW_ROLE_DELIVERD, 0, 0 },
+	[BW_IMSG_QUEUE_ACTION_REQ] = { BW_IMSG_QUEUE_ACTION_REQ,
+	    "QUEUE_ACTION_REQ", BW_ROLE_CONTROLD,
+	    FIXED(struct bw_queue_action_req) },
+	[BW_IMSG_QUEUE_ACTION_ROW] = { BW_IMSG_QUEUE_ACTION_ROW,
+	    "QUEUE_ACTION_ROW", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_action_row) },
+	[BW_IMSG_QUEUE_ACTION_END] = { BW_IMSG_QUEUE_ACTION_END,
+	    "QUEUE_ACTION_END", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_action_end) },
+	[BW_IMSG_REDIRECT_TABLE] = { BW_IMSG_REDIRECT_TABLE, "REDIRECT_TABLE",
+	    BW_ROLE_CONTROLD, offsetof(struct bw_redirect_table, rows),
+	    sizeof(struct bw_redirect_table) },
 };
 
 static const struct {
@@ -344,6 +356,31 @@ bw_verify_row_kind_name(int kind)
 	if (kind < 0 || kind >= BW_VROW_KIND__COUNT)
 		return "?";
 	return names[kind];
+}
+
+const char *
+bw_qact_op_name(int op)
+{
+	static const char *names[BW_QACT_OP__COUNT] = {
+		"delete", "undelete", "bounce", "hold", "release", "list"
+	};
+
+	if (op < 0 || op >= BW_QACT_OP__COUNT)
+		return "?";
+	return names[op];
+}
+
+const char *
+bw_qact_result_name(int result)
+{
+	static const char *names[BW_QACT_RESULT__COUNT] = {
+		"done", "already", "busy", "notfound", "expired", "error",
+		"notheld", "deleted", "quarantined"
+	};
+
+	if (result < 0 || result >= BW_QACT_RESULT__COUNT)
+		return "?";
+	return names[result];
 }
 
 const char *

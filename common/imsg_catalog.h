@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		15
+#define BW_IMSG_VERSION		16
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -163,6 +163,14 @@ enum bw_imsg_type {
 	BW_IMSG_AGENT_LIST_REQ,
 	BW_IMSG_AGENT_ENTRY,
 	BW_IMSG_AGENT_END,
+	/* controld -> queued, queued -> controld: bwctl delete, undelete,
+	 * bounce, hold, release, show held (struct bw_queue_action_*) */
+	BW_IMSG_QUEUE_ACTION_REQ,
+	BW_IMSG_QUEUE_ACTION_ROW,
+	BW_IMSG_QUEUE_ACTION_END,
+	/* controld -> deliverd: the runtime redirects (bwctl redirect), the
+	 * whole table on every change and when a worker links */
+	BW_IMSG_REDIRECT_TABLE,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -924,6 +932,120 @@ struct bw_debug_table {
 	uint32_t	 n;			/* <= BW_DEBUG_DOMAINS_MAX */
 	uint32_t	 pad;
 	struct bw_debug_row rows[BW_DEBUG_DOMAINS_MAX];	/* sent up to n */
+};
+
+/*
+ * Acting on queued mail (bwctl delete | undelete | bounce | hold | release
+ * | show held): one QUEUE_ACTION_REQ, one QUEUE_ACTION_ROW per message
+ * matched, one QUEUE_ACTION_END.  A deleted message waits in queued's
+ * hold area for queue_undelete_window, then is purged; a held one waits
+ * until released.  Selectors other than a queue id are walked by queued a
+ * bounded number of records per event-loop turn.
+ */
+#define BW_ACTOR_MAX		96	/* who asked: "bwctl uid=0 pid=4242" */
+
+enum bw_qact_op {
+	BW_QACT_DELETE = 0,	/* to the hold area, undo window */
+	BW_QACT_UNDELETE,	/* a deleted message back to its queues */
+	BW_QACT_BOUNCE,		/* DSN to the sender, then removed */
+	BW_QACT_HOLD,		/* out of its queues until released */
+	BW_QACT_RELEASE,	/* a held message back to its queues */
+	BW_QACT_LIST,		/* the held and deleted messages */
+	BW_QACT_OP__COUNT
+};
+const char	*bw_qact_op_name(int);		/* "delete", ... */
+
+enum bw_qact_sel {
+	BW_QSEL_QID = 0,
+	BW_QSEL_DOMAIN,		/* messages with recipients queued for it */
+	BW_QSEL_SENDER,		/* envelope sender, "<>" the null sender */
+	BW_QSEL_AGE,		/* arrived older_than seconds ago or more */
+	BW_QSEL_ALL,		/* list only */
+	BW_QSEL__COUNT
+};
+
+struct bw_queue_action_req {
+	uint32_t	 op;			/* enum bw_qact_op */
+	uint32_t	 sel;			/* enum bw_qact_sel */
+	uint32_t	 dry_run;		/* 1: rows of what would be done */
+	uint32_t	 pad;
+	uint64_t	 limit;			/* rows; 0: QUEUED_ACTION_MAX */
+	int64_t		 older_than;		/* seconds (BW_QSEL_AGE) */
+	char		 qid[BW_QID_LEN + 1];
+	char		 gateway[BW_NAME_MAX];	/* "" every gateway */
+	char		 domain[BW_DOMAIN_MAX + 1];
+	char		 sender[BW_ADDR_MAX];	/* without <>; "" null sender */
+	char		 who[BW_ACTOR_MAX];	/* logged with each message */
+};
+
+enum bw_qact_result {
+	BW_QACT_DONE = 0,	/* done (dry run: would be done) */
+	BW_QACT_ALREADY,	/* in that state already */
+	BW_QACT_BUSY,		/* in delivery now: left alone */
+	BW_QACT_NOTFOUND,	/* no such message */
+	BW_QACT_EXPIRED,	/* deleted, its undo window is over */
+	BW_QACT_ERROR,		/* the store failed (logged) */
+	BW_QACT_NOTHELD,	/* release/undelete of a message not held or
+				   not deleted */
+	BW_QACT_DELETED,	/* deleted: undelete it first */
+	BW_QACT_QUARANTINED,	/* damaged (bwctl queue release | delete) */
+	BW_QACT_RESULT__COUNT
+};
+const char	*bw_qact_result_name(int);	/* "done", "already", ... */
+
+enum bw_qact_kind {
+	BW_QKIND_LIVE = 0,	/* in its queues */
+	BW_QKIND_HELD,
+	BW_QKIND_DELETED,
+};
+
+struct bw_queue_action_row {
+	char		 qid[BW_QID_LEN + 1];
+	uint32_t	 result;		/* enum bw_qact_result */
+	uint32_t	 kind;			/* enum bw_qact_kind, after */
+	int64_t		 created;		/* arrival (unix time) */
+	int64_t		 when;			/* held or deleted at; 0 */
+	int64_t		 expires;		/* deleted: purged at; 0 */
+	uint32_t	 nrcpt;			/* recipients still pending */
+	uint32_t	 pad;
+	char		 sender[BW_ADDR_MAX];
+	char		 who[BW_ACTOR_MAX];	/* who held or deleted it */
+};
+
+enum bw_qact_status {
+	BW_QACT_END_DONE = 0,
+	BW_QACT_END_BUSY,	/* too many walks at once: try again */
+	BW_QACT_END_ERROR,	/* the store could not be read (logged) */
+};
+
+struct bw_queue_action_end {
+	uint32_t	 status;		/* enum bw_qact_status */
+	uint32_t	 truncated;		/* the limit stopped the walk */
+	uint64_t	 matched;		/* rows sent */
+	uint64_t	 done;			/* result DONE */
+	uint64_t	 skipped;		/* any other result */
+};
+
+/*
+ * bwctl redirect DOMAIN HOST[:PORT]: controld keeps the table (persisted
+ * in monitor_dir) and sends all of it to every deliverd worker on each
+ * change and when a worker links; a worker routes a redirected domain to
+ * the host before the configured routes.
+ */
+#define BW_REDIRECT_MAX		64	/* redirects at once: a few domains
+					   sent elsewhere by hand */
+
+struct bw_redirect_row {
+	char		 domain[BW_DOMAIN_MAX + 1];	/* lower case */
+	char		 host[BW_DOMAIN_MAX + 1];	/* name or [addr] */
+	uint32_t	 port;			/* 0: the route's or 25 */
+	uint32_t	 pad;
+};
+
+struct bw_redirect_table {
+	uint32_t	 n;			/* <= BW_REDIRECT_MAX */
+	uint32_t	 pad;
+	struct bw_redirect_row rows[BW_REDIRECT_MAX];	/* sent up to n */
 };
 
 #endif

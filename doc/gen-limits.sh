@@ -264,6 +264,9 @@ attempts; then the client gets a temporary failure." ;;
 whatever its TTL (answers are cached for at least 5 s)." ;;
 	dns_negative_ttl_max) echo "Cap on how long a negative answer \
 (NXDOMAIN, no data) is cached (RFC 2308)." ;;
+	queue_undelete_window) echo "How long a message deleted with bwctl \
+delete waits in queued's hold area, from which bwctl undelete brings it \
+back; then it is purged for good and undelete answers expired." ;;
 	*) return 1 ;;
 	esac
 }

@@ -131,6 +131,7 @@ main(int argc, char *argv[])
 	/* after the batcher: loading may already kick off flushes */
 	qsched_load();
 	qdelay_init(env.d.base);
+	qact_init(env.d.base);
 	qpressure_init(env.d.base);
 
 	qctl_connect(&env);
@@ -148,6 +149,7 @@ main(int argc, char *argv[])
 	qcheck_shutdown();
 	qdispatch_shutdown();
 	qdelay_shutdown();
+	qact_shutdown();
 	qpressure_shutdown();
 	qidle_shutdown();
 	qsched_shutdown();

@@ -20,7 +20,9 @@
  * queued_idle.c (forgetting empty queues), queued_fail.c (leaving after a
  * storage failure), queued_record.c (record layouts, pure),
  * queued_pressure.c and queued_pressure_mark.c (queue pressure told to
- * smtpd), queued_hostcount.c (the per-host counters smtpd asks).
+ * smtpd), queued_hostcount.c (the per-host counters smtpd asks),
+ * queued_quarantine.c and queued_action.c (messages held, deleted or
+ * damaged, out of their queues; bwctl delete, bounce, hold, release).
  */
 #ifndef QUEUED_H
 #define QUEUED_H
@@ -46,7 +48,7 @@ struct qcommit;
 
 #define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
 #define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per piece, at most */
-#define QSTORE_VERSION		4		/* of the record layouts below */
+#define QSTORE_VERSION		5		/* of the record layouts below */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
 #define QUEUED_LIST_STEP	500	/* rows per event-loop turn in listings */
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
@@ -136,14 +138,23 @@ struct qqueue_rec {
 };
 #define QQUEUE_KEY_MAX	(BW_NAME_MAX + 1 + BW_DOMAIN_MAX + 1 + BW_QID_LEN)
 
-/* quarantine: qid -> why bwctl queue repair took the message out of its
- * queues (queued_quarantine.c); its records and pieces stay */
+/* quarantine: qid -> why the message is out of its queues: bwctl queue
+ * repair found it damaged, or an admin held or deleted it
+ * (queued_quarantine.c, queued_action.c); its records and pieces stay */
 struct qquar_rec {
 	uint32_t	 version;
-	uint32_t	 pad;
+	uint32_t	 kind;			/* QQUAR_*; version 4: pad, 0 */
 	int64_t		 when;			/* unix time */
 	char		 why[BW_VERIFY_TEXT_MAX];
+	/* version 5: held and deleted messages (bwctl hold, delete) */
+	int64_t		 expires;		/* deleted: purged then (holdexp
+						   key); 0: none */
+	char		 who[BW_ACTOR_MAX];	/* who asked */
 };
+#define QQUAR_DAMAGED		0	/* bwctl queue repair */
+#define QQUAR_HELD		1	/* bwctl hold */
+#define QQUAR_DELETED		2	/* bwctl delete, until expires */
+#define QQUAR_REC_V4_SIZE	offsetof(struct qquar_rec, expires)
 
 /* Body pieces waiting to be released (queued_store.c). */
 struct qstore_rel {
@@ -166,6 +177,8 @@ struct qstore {
 	DB		*domidx;
 	DB		*quarantine;	/* qid -> struct qquar_rec */
 	DB		*delays;	/* delay warnings due (queued_delay.c) */
+	DB		*holdexp;	/* deleted messages' purge times
+					   (queued_action.c) */
 	int		 lockfd;
 	struct qseg	*seg;		/* the bodies */
 	struct qstore_rels staged;	/* deleted in the open transaction */
@@ -295,6 +308,7 @@ int	 qstore_quarantined(struct qstore *, const char *qid);
 int	 qstore_env_read(const DBT *, struct qenv_rec *, char *why, size_t);
 int	 qstore_rcpt_read(const DBT *, struct qrcpt_rec *, char *why, size_t);
 int	 qstore_ext_read(const DBT *, struct qseg_ext *, char *why, size_t);
+int	 qstore_quar_read(const DBT *, struct qquar_rec *, char *why, size_t);
 void	 qstore_env_fill(struct qenv_rec *, const struct qmsg *);
 void	 qstore_env_upgrade(struct qenv_rec *, size_t size);
 void	 qstore_dbt_user(DBT *, void *, uint32_t);
@@ -593,10 +607,42 @@ void	 qcheck_note_gone(const char *qid);
 int	 qcheck_committed(const char *qid);
 void	 qcheck_shutdown(void);
 
-/* queued_quarantine.c: bwctl queue repair's quarantine */
+/* queued_quarantine.c: bwctl queue repair's quarantine, and the hold
+ * area of held and deleted messages (the same records, another kind) */
+#define QQUAR_QUEUES_MAX	64	/* distinct (gateway, domain) per message
+					   handled here; more stay queued */
+struct qquar_q {
+	char		 gw[BW_NAME_MAX];
+	char		 dom[BW_DOMAIN_MAX + 1];
+	uint32_t	 nrcpt;		/* pending recipients in it */
+};
+size_t	 qquar_queues(const char *qid, struct qquar_q *, size_t max,
+	    uint32_t *pending);
+int	 qquar_get(const char *qid, struct qquar_rec *);
 int	 qquar_put(const char *qid, const char *why);
+int	 qquar_move(const char *qid, const struct qquar_rec *, int flush);
+int	 qquar_rekind(const char *qid, const struct qquar_rec *old,
+	    const struct qquar_rec *rec, int flush);
+int	 qquar_release(const char *qid, int flush);
+int	 qquar_remove_txn(DB_TXN *, const char *qid);
+int	 qquar_commit(DB_TXN *, const char *qid, const char *what, int flush);
 void	 qquar_cmd(struct bw_peer *, uint32_t reqid, uint32_t op,
 	    const char *qid);
+
+/* queued_action.c: bwctl delete, undelete, bounce, hold, release */
+#define QUEUED_ACTION_MAX	100000	/* messages one request acts on */
+#define QACT_STEP		200	/* records walked per event-loop turn */
+#define QACT_WALKS_MAX		8	/* walks in progress at once */
+#define QACT_PURGED_MAX		4096	/* purged qids remembered, to answer
+					   a late undelete "expired" */
+#define QACT_ERROR_RETRY_MS	60000	/* purge after a store error */
+void	 qact_init(struct event_base *);
+void	 qact_shutdown(void);
+void	 qact_cmd(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
+void	 qact_peer_gone(void);
+int	 qact_expiry_put(DB_TXN *, const char *qid, int64_t expires);
+int	 qact_expiry_del(DB_TXN *, const char *qid, int64_t expires);
+void	 qact_expiry_note(int64_t expires);
 
 /* queued_verify.c: bwctl queue verify and repair */
 #define QVERIFY_STEP_MSGS	200		/* envelopes per turn */

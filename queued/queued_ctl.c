@@ -346,6 +346,7 @@ qctl_state_cb(struct bw_peer *peer, int up, void *arg)
 		while ((l = TAILQ_FIRST(&qlists)) != NULL)
 			qlist_free(l);
 		qverify_shutdown();
+		qact_peer_gone();
 	}
 }
 
@@ -373,6 +374,9 @@ qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		return 1;
 	case BW_IMSG_HOSTCOUNT_LIST_REQ:
 		qhost_list(peer, reqid, imsg);
+		return 1;
+	case BW_IMSG_QUEUE_ACTION_REQ:
+		qact_cmd(peer, reqid, imsg);
 		return 1;
 	default:
 		return 0;

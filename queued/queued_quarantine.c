@@ -10,8 +10,13 @@
  * QID` removes one for good.  The start-up check leaves a quarantined
  * message alone even where its pieces are damaged.
  *
+ * The same records hold the messages an admin held (bwctl hold) or deleted
+ * (bwctl delete, which waits queue_undelete_window in this hold area
+ * before the purge): queued_action.c acts on those, through the functions
+ * below; `queue quarantine | release | delete` see damaged ones only.
+ *
  * Each change is one transaction, flushed before the answer, like a
- * suspend.  Trust: the qid comes from an admin through controld; it is
+ * suspend (a walk of many messages flushes once per step).  Trust: the qid comes from an admin through controld; it is
  * checked for form, and only a quarantined message can be released or
  * deleted here.
  */
@@ -25,20 +30,11 @@
 #include "util.h"
 #include "queued.h"
 
-#define QQUAR_QUEUES_MAX	64	/* distinct (gateway, domain) per message
-					   handled here; more stay queued */
-
-struct qquar_q {
-	char		 gw[BW_NAME_MAX];
-	char		 dom[BW_DOMAIN_MAX + 1];
-	uint32_t	 nrcpt;		/* pending recipients in it */
-};
-
 /*
  * The queues of qid's pending recipients, from a walk of its recipient
  * records (readable ones: a damaged record names no queue we can trust).
  */
-static size_t
+size_t
 qquar_queues(const char *qid, struct qquar_q *v, size_t max,
     uint32_t *pending)
 {
@@ -86,9 +82,12 @@ qquar_queues(const char *qid, struct qquar_q *v, size_t max,
 	return n;
 }
 
-/* Commit txn and make it durable; -1 (logged) if it did not commit. */
-static int
-qquar_commit(DB_TXN *txn, const char *qid, const char *what)
+/*
+ * Commit txn and, with flush, make it durable; -1 (logged) if it did not
+ * commit.  Without flush the caller flushes before it answers.
+ */
+int
+qquar_commit(DB_TXN *txn, const char *qid, const char *what, int flush)
 {
 	int	 r;
 
@@ -100,25 +99,72 @@ qquar_commit(DB_TXN *txn, const char *qid, const char *what)
 	}
 	qstore_txn_end(&q_env->store, 1);
 	/* told to an admin: durable first (an fsync in the loop, rare) */
-	if (qstore_flush(&q_env->store) == -1)
+	if (flush && qstore_flush(&q_env->store) == -1)
 		qfail_storage();
 	return 0;
 }
 
+/* The record of qid: 0, 1 when there is none, -1 when unreadable. */
+int
+qquar_get(const char *qid, struct qquar_rec *rec)
+{
+	struct qstore	*st = &q_env->store;
+	char		 why[BW_VERIFY_TEXT_MAX];
+	DBT		 key, data;
+	int		 r;
+
+	memset(&key, 0, sizeof(key));
+	key.data = (void *)qid;
+	key.size = BW_QID_LEN;
+	memset(rec, 0, sizeof(*rec));
+	qstore_dbt_user(&data, rec, sizeof(*rec));
+	if ((r = st->quarantine->get(st->quarantine, NULL, &key, &data,
+	    0)) == DB_NOTFOUND)
+		return 1;
+	if (r != 0 || qstore_quar_read(&data, rec, why, sizeof(why)) == -1) {
+		log_warnx("%s quarantine: record unreadable: %s", qid, r != 0 ?
+		    db_strerror(r) : why);
+		memset(rec, 0, sizeof(*rec));	/* reads as damaged */
+		return -1;
+	}
+	return 0;
+}
+
+/* Write rec as qid's record inside txn, with its purge time indexed. */
+static int
+qquar_rec_put(DB_TXN *txn, const char *qid, const struct qquar_rec *rec)
+{
+	struct qstore	*st = &q_env->store;
+	DBT		 key, data;
+	int		 r;
+
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = (void *)qid;
+	key.size = BW_QID_LEN;
+	data.data = (void *)rec;
+	data.size = sizeof(*rec);
+	if ((r = st->quarantine->put(st->quarantine, txn, &key, &data,
+	    0)) != 0)
+		return r;
+	if (rec->expires != 0)
+		return qact_expiry_put(txn, qid, rec->expires);
+	return 0;
+}
+
 /*
- * Take qid out of its queues into the quarantine: 0, 1 when a job at
- * deliverd holds it now (not moved), -1 on a store error (logged).
+ * Take qid out of its queues into the quarantine or the hold area, with
+ * rec as its record: 0, 1 when a job at deliverd holds it now (not
+ * moved), -1 on a store error (logged).
  */
 int
-qquar_put(const char *qid, const char *why)
+qquar_move(const char *qid, const struct qquar_rec *rec, int flush)
 {
 	struct qstore		*st = &q_env->store;
 	struct qquar_q		 qs[QQUAR_QUEUES_MAX];
-	struct qquar_rec	 rec;
 	struct qsitem		*it;
 	struct qsq		*q;
 	DB_TXN			*txn = NULL;
-	DBT			 key, data;
 	uint32_t		 pending;
 	size_t			 n, i;
 	int			 r;
@@ -132,20 +178,9 @@ qquar_put(const char *qid, const char *why)
 		if ((r = qqueue_remove(st, txn, qs[i].gw, qs[i].dom,
 		    qid)) != 0)
 			goto fail;
-	memset(&rec, 0, sizeof(rec));
-	rec.version = QSTORE_VERSION;
-	rec.when = bw_time();
-	strlcpy(rec.why, why, sizeof(rec.why));
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	key.data = (void *)qid;
-	key.size = BW_QID_LEN;
-	data.data = &rec;
-	data.size = sizeof(rec);
-	if ((r = st->quarantine->put(st->quarantine, txn, &key, &data,
-	    0)) != 0)
+	if ((r = qquar_rec_put(txn, qid, rec)) != 0)
 		goto fail;
-	r = qquar_commit(txn, qid, "quarantine");
+	r = qquar_commit(txn, qid, "move", flush);
 	txn = NULL;
 	if (r == -1)
 		return -1;
@@ -157,10 +192,53 @@ qquar_put(const char *qid, const char *why)
 		q_env->c_queued_messages--;
 	q_env->c_queued_recipients = q_env->c_queued_recipients > pending ?
 	    q_env->c_queued_recipients - pending : 0;
-	log_warnx("%s quarantined by bwctl queue repair: %s", qid, why);
 	return 0;
 fail:
 	log_warnx("%s quarantine: cannot move: %s", qid, db_strerror(r));
+	if (txn != NULL) {
+		txn->abort(txn);
+		qstore_txn_end(st, 0);
+	}
+	return -1;
+}
+
+/* bwctl queue repair: a damaged message into the quarantine (qquar_move). */
+int
+qquar_put(const char *qid, const char *why)
+{
+	struct qquar_rec	 rec;
+	int			 r;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.version = QSTORE_VERSION;
+	rec.kind = QQUAR_DAMAGED;
+	rec.when = bw_time();
+	strlcpy(rec.why, why, sizeof(rec.why));
+	if ((r = qquar_move(qid, &rec, 1)) == 0)
+		log_warnx("%s quarantined by bwctl queue repair: %s", qid,
+		    why);
+	return r;
+}
+
+/* A message out of its queues changes kind (held to deleted): 0, -1. */
+int
+qquar_rekind(const char *qid, const struct qquar_rec *old,
+    const struct qquar_rec *rec, int flush)
+{
+	struct qstore	*st = &q_env->store;
+	DB_TXN		*txn = NULL;
+	int		 r;
+
+	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+		goto fail;
+	if ((old->expires != 0 && (r = qact_expiry_del(txn, qid,
+	    old->expires)) != 0) || (r = qquar_rec_put(txn, qid, rec)) != 0)
+		goto fail;
+	r = qquar_commit(txn, qid, "change", flush);
+	txn = NULL;
+	return r;
+fail:
+	log_warnx("%s quarantine: cannot change: %s", qid, db_strerror(r));
 	if (txn != NULL) {
 		txn->abort(txn);
 		qstore_txn_end(st, 0);
@@ -204,7 +282,7 @@ qquar_list(struct bw_peer *peer, uint32_t reqid)
 {
 	struct qstore		*st = &q_env->store;
 	struct qquar_rec	 rec;
-	char			 kbuf[BW_QID_LEN + 1];
+	char			 kbuf[BW_QID_LEN + 1], why[BW_VERIFY_TEXT_MAX];
 	DBC			*c = NULL;
 	DBT			 key, data;
 	uint64_t		 n = 0;
@@ -219,10 +297,10 @@ qquar_list(struct bw_peer *peer, uint32_t reqid)
 	qstore_dbt_user(&data, &rec, sizeof(rec));
 	while ((r = c->get(c, &key, &data, DB_NEXT)) == 0 &&
 	    n < QVERIFY_ROWS_MAX) {
-		if (key.size != BW_QID_LEN || data.size != sizeof(rec))
-			continue;
+		if (key.size != BW_QID_LEN || qstore_quar_read(&data, &rec,
+		    why, sizeof(why)) == -1 || rec.kind != QQUAR_DAMAGED)
+			continue;	/* held and deleted: bwctl show held */
 		kbuf[BW_QID_LEN] = '\0';
-		rec.why[sizeof(rec.why) - 1] = '\0';
 		qquar_row(peer, reqid, kbuf, BW_VROW_QUARANTINED, rec.when,
 		    rec.why);
 		n++;
@@ -231,12 +309,13 @@ qquar_list(struct bw_peer *peer, uint32_t reqid)
 	qquar_end(peer, reqid, BW_VERIFY_DONE, n);
 }
 
-/* A quarantined message back into its queues. */
-static int
-qquar_release(const char *qid)
+/* A quarantined, held or deleted message back into its queues. */
+int
+qquar_release(const char *qid, int flush)
 {
 	struct qstore		*st = &q_env->store;
 	struct qquar_q		 qs[QQUAR_QUEUES_MAX];
+	struct qquar_rec	 rec;
 	struct qenv_rec		 e;
 	DB_TXN			*txn = NULL;
 	DBT			 key;
@@ -249,8 +328,13 @@ qquar_release(const char *qid)
 		    "only be deleted", qid);
 		return -1;
 	}
+	if (qquar_get(qid, &rec) != 0)
+		memset(&rec, 0, sizeof(rec));
 	n = qquar_queues(qid, qs, QQUAR_QUEUES_MAX, &pending);
 	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+		goto fail;
+	if (rec.expires != 0 && (r = qact_expiry_del(txn, qid,
+	    rec.expires)) != 0)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if ((r = qqueue_add(st, txn, qs[i].gw, qs[i].dom, qid,
@@ -261,7 +345,7 @@ qquar_release(const char *qid)
 	key.size = BW_QID_LEN;
 	if ((r = st->quarantine->del(st->quarantine, txn, &key, 0)) != 0)
 		goto fail;
-	r = qquar_commit(txn, qid, "release");
+	r = qquar_commit(txn, qid, "release", flush);
 	txn = NULL;
 	if (r == -1)
 		return -1;
@@ -269,8 +353,6 @@ qquar_release(const char *qid)
 		(void)qsched_item_add(qid, e.created, qs[i].gw, qs[i].dom);
 	q_env->c_queued_messages++;
 	q_env->c_queued_recipients += pending;
-	log_info("%s released from the quarantine by bwctl: back in %zu "
-	    "queue(s)", qid, n);
 	return 0;
 fail:
 	log_warnx("%s quarantine: cannot release: %s", qid, db_strerror(r));
@@ -309,36 +391,50 @@ qquar_del_prefix(DB *db, DB_TXN *txn, const char *qid)
 }
 
 /*
- * A quarantined message removed for good.  An envelope that still reads
- * goes the usual way (its pieces are released after the next flush); a
- * damaged one record by record (its pieces are freed at the next start).
+ * A quarantined (or held, or deleted) message removed for good inside
+ * txn: a Berkeley DB error.  An envelope that still reads goes the usual
+ * way (its pieces are released after the next flush); a damaged one
+ * record by record (its pieces are freed at the next start).  The caller
+ * removes a purge time from holdexp.db.
  */
+int
+qquar_remove_txn(DB_TXN *txn, const char *qid)
+{
+	struct qstore	*st = &q_env->store;
+	struct qenv_rec	 e;
+	DBT		 key;
+	int		 r, whole;
+
+	whole = qstore_msg_get(st, qid, &e) == 0;
+	memset(&key, 0, sizeof(key));
+	key.data = (void *)qid;
+	key.size = BW_QID_LEN;
+	if (whole) {
+		if ((r = qstore_msg_delete_txn(st, txn, qid)) != 0)
+			return r;
+	} else if (((r = st->messages->del(st->messages, txn, &key, 0)) != 0 &&
+	    r != DB_NOTFOUND) ||
+	    (r = qquar_del_prefix(st->body, txn, qid)) != 0 ||
+	    (r = qquar_del_prefix(st->rcpts, txn, qid)) != 0)
+		return r;
+	return st->quarantine->del(st->quarantine, txn, &key, 0);
+}
+
+/* bwctl queue delete: a damaged message removed for good. */
 static int
 qquar_delete(const char *qid)
 {
 	struct qstore	*st = &q_env->store;
 	struct qenv_rec	 e;
 	DB_TXN		*txn = NULL;
-	DBT		 key;
 	int		 r, whole;
 
 	whole = qstore_msg_get(st, qid, &e) == 0;
 	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
 		goto fail;
-	memset(&key, 0, sizeof(key));
-	key.data = (void *)qid;
-	key.size = BW_QID_LEN;
-	if (whole) {
-		if ((r = qstore_msg_delete_txn(st, txn, qid)) != 0)
-			goto fail;
-	} else if (((r = st->messages->del(st->messages, txn, &key, 0)) != 0 &&
-	    r != DB_NOTFOUND) ||
-	    (r = qquar_del_prefix(st->body, txn, qid)) != 0 ||
-	    (r = qquar_del_prefix(st->rcpts, txn, qid)) != 0)
+	if ((r = qquar_remove_txn(txn, qid)) != 0)
 		goto fail;
-	if ((r = st->quarantine->del(st->quarantine, txn, &key, 0)) != 0)
-		goto fail;
-	r = qquar_commit(txn, qid, "delete");
+	r = qquar_commit(txn, qid, "delete", 1);
 	txn = NULL;
 	if (r == -1)
 		return -1;
@@ -359,17 +455,25 @@ fail:
 void
 qquar_cmd(struct bw_peer *peer, uint32_t reqid, uint32_t op, const char *qid)
 {
-	int	 r;
+	struct qquar_rec	 rec;
+	int			 r;
 
 	if (op == BW_VERIFY_LIST) {
 		qquar_list(peer, reqid);
 		return;
 	}
-	if (!bw_qid_valid(qid) || !qstore_quarantined(&q_env->store, qid)) {
+	/* held and deleted messages are bwctl release's and undelete's */
+	if (!bw_qid_valid(qid) || qquar_get(qid, &rec) == 1 ||
+	    (rec.kind != QQUAR_DAMAGED && rec.version != 0)) {
 		qquar_end(peer, reqid, BW_VERIFY_NOTFOUND, 0);
 		return;
 	}
-	r = op == BW_VERIFY_RELEASE ? qquar_release(qid) : qquar_delete(qid);
+	if (op == BW_VERIFY_RELEASE) {
+		if ((r = qquar_release(qid, 1)) == 0)
+			log_info("%s released from the quarantine by bwctl: "
+			    "back in its queues", qid);
+	} else
+		r = qquar_delete(qid);
 	if (r == 0)
 		qquar_row(peer, reqid, qid, BW_VROW_RELEASED, bw_time(),
 		    op == BW_VERIFY_RELEASE ? "released" : "deleted");

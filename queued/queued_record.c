@@ -9,7 +9,9 @@
  * DSN fields) exactly QENV_REC_V3_SIZE, version 4 envelopes (the scan
  * flags) exactly the struct; recipients of version 3 and 4 (the same
  * layout) run from QRCPT_REC_V3_MIN to the struct (they end with the
- * ORCPT text).  A field a record's version did not have reads as zero,
+ * ORCPT text); versions 5 are those of 4 (version 5 grew the quarantine
+ * record: kind, expiry and who, for held and deleted messages).  A field
+ * a record's version did not have reads as zero,
  * whatever bytes the reader's buffer held past the record.
  *
  * Trust: records come from our own store, but a damaged one must be told
@@ -29,7 +31,8 @@
 _Static_assert(QENV_REC_V2_SIZE == 928, "version 2 envelope: 928 bytes");
 _Static_assert(QRCPT_REC_V2_SIZE == 1080, "version 2 recipient: 1080 bytes");
 _Static_assert(QENV_REC_V3_SIZE == 1048, "version 3 envelope: 1048 bytes");
-_Static_assert(QSTORE_VERSION == 4, "a new version needs its sizes below");
+_Static_assert(QQUAR_REC_V4_SIZE == 272, "version 4 quarantine: 272 bytes");
+_Static_assert(QSTORE_VERSION == 5, "a new version needs its sizes below");
 
 /* The sizes a record of each version may have. */
 struct qrecord_sizes {
@@ -42,6 +45,7 @@ static const struct qrecord_sizes qenv_sizes[QSTORE_VERSION + 1] = {
 	[2] = { QENV_REC_V2_SIZE, QENV_REC_V2_SIZE },
 	[3] = { QENV_REC_V3_SIZE, QENV_REC_V3_SIZE },
 	[4] = { sizeof(struct qenv_rec), sizeof(struct qenv_rec) },
+	[5] = { sizeof(struct qenv_rec), sizeof(struct qenv_rec) },
 };
 
 static const struct qrecord_sizes qrcpt_sizes[QSTORE_VERSION + 1] = {
@@ -49,6 +53,16 @@ static const struct qrecord_sizes qrcpt_sizes[QSTORE_VERSION + 1] = {
 	[2] = { QRCPT_REC_V2_SIZE, QRCPT_REC_V2_SIZE },
 	[3] = { QRCPT_REC_V3_MIN, sizeof(struct qrcpt_rec) },
 	[4] = { QRCPT_REC_V3_MIN, sizeof(struct qrcpt_rec) },
+	[5] = { QRCPT_REC_V3_MIN, sizeof(struct qrcpt_rec) },
+};
+
+/* Quarantine records: up to version 4 without kind, expiry and who. */
+static const struct qrecord_sizes qquar_sizes[QSTORE_VERSION + 1] = {
+	[1] = { QQUAR_REC_V4_SIZE, QQUAR_REC_V4_SIZE },
+	[2] = { QQUAR_REC_V4_SIZE, QQUAR_REC_V4_SIZE },
+	[3] = { QQUAR_REC_V4_SIZE, QQUAR_REC_V4_SIZE },
+	[4] = { QQUAR_REC_V4_SIZE, QQUAR_REC_V4_SIZE },
+	[5] = { sizeof(struct qquar_rec), sizeof(struct qquar_rec) },
 };
 
 static int
@@ -186,5 +200,36 @@ qstore_ext_read(const DBT *d, struct qseg_ext *x, char *why, size_t whysz)
 		    "%llu", x->len, (unsigned long long)x->off);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A quarantine record as this release reads it: an older one (bwctl queue
+ * repair's, before held and deleted messages) is of kind damaged, with no
+ * expiry and nobody named.
+ */
+int
+qstore_quar_read(const DBT *d, struct qquar_rec *q, char *why, size_t whysz)
+{
+	if (d->data != q) {	/* else read in place */
+		memset(q, 0, sizeof(*q));
+		memcpy(q, d->data, d->size < sizeof(*q) ? d->size :
+		    sizeof(*q));
+	}
+	if (qrecord_layout(d, qquar_sizes, q->version, why, whysz,
+	    "quarantine") == -1)
+		return -1;
+	if (q->version < 5) {
+		memset((char *)q + QQUAR_REC_V4_SIZE, 0,
+		    sizeof(*q) - QQUAR_REC_V4_SIZE);
+		q->kind = QQUAR_DAMAGED;
+	}
+	if (q->kind > QQUAR_DELETED) {
+		snprintf(why, whysz, "quarantine record of unknown kind %u",
+		    q->kind);
+		return -1;
+	}
+	q->why[sizeof(q->why) - 1] = '\0';
+	q->who[sizeof(q->who) - 1] = '\0';
 	return 0;
 }

@@ -15,6 +15,8 @@
  *   quarantine.db	qid -> struct qquar_rec: out of the queues, kept
  *   delays.db		due time + qid: delay warnings to send
  *			(queued_delay.c)
+ *   holdexp.db		purge time + qid: deleted messages whose undo
+ *			window ends then (queued_action.c)
  *
  * A message is written by qstore_msg_put() in one transaction committed
  * with DB_TXN_NOSYNC; durability comes from qstore_flush(), which the
@@ -402,6 +404,8 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 	    QSTORE_PAGESIZE_INDEX);
 	st->delays = qstore_db_open(env, "delays.db",
 	    QSTORE_PAGESIZE_INDEX);
+	st->holdexp = qstore_db_open(env, "holdexp.db",
+	    QSTORE_PAGESIZE_INDEX);
 	if (bw_path(path, sizeof(path), spool, QSEG_DIR) == -1)
 		fatalx("store: spool path too long");
 	if ((st->seg = qseg_open(path, (uint64_t)BW_LIMIT(cfg,
@@ -426,7 +430,7 @@ qstore_open(struct qstore *st, const struct bw_config *cfg)
 void
 qstore_close(struct qstore *st)
 {
-	DB	*dbs[7];
+	DB	*dbs[8];
 	int	 i, r;
 
 	if (st->env == NULL)
@@ -448,7 +452,8 @@ qstore_close(struct qstore *st)
 	dbs[4] = st->domidx;
 	dbs[5] = st->quarantine;
 	dbs[6] = st->delays;
-	for (i = 0; i < 7; i++)
+	dbs[7] = st->holdexp;
+	for (i = 0; i < 8; i++)
 		if (dbs[i] != NULL && (r = dbs[i]->close(dbs[i], 0)) != 0)
 			log_warnx("store: close: %s", db_strerror(r));
 	if ((r = st->env->close(st->env, 0)) != 0)
@@ -1016,7 +1021,8 @@ qstore_body_chunk(struct qstore *st, const char *qid, uint32_t idx,
 	return n;
 }
 
-/* 1 when qid is in the quarantine (bwctl queue repair). */
+/* 1 when qid is in the quarantine (bwctl queue repair) or held or
+ * deleted (bwctl hold, delete): out of its queues either way. */
 int
 qstore_quarantined(struct qstore *st, const char *qid)
 {

@@ -171,7 +171,7 @@ static const struct {
 	{ 3, 0, 0, "not the size of version 3" },
 	{ 2, QENV_REC_V3_SIZE, 0, "not the size of version 2" },
 	{ 4, QENV_REC_V2_SIZE, 0, "not the size of version 4" },
-	{ 5, 0, 0, "unknown version 5" },
+	{ 6, 0, 0, "unknown version 6" },
 	{ 0, 0, 0, "unknown version 0" },
 	{ 4, 0, 0x04, "unknown scan flags" },
 	{ 4, 0, 0x80000000u, "unknown scan flags" },
@@ -220,6 +220,46 @@ START_TEST(rcpt_v3_v4_same_layout)
 }
 END_TEST
 
+/* A version 4 quarantine record (bwctl queue repair's) reads as damaged;
+ * a version 5 one keeps its kind, expiry and who; wrong sizes are told. */
+START_TEST(quar_versions)
+{
+	struct qquar_rec	 q, got;
+	char			 why[256];
+	DBT			 d;
+
+	memset(&q, 0, sizeof(q));
+	q.version = 4;
+	q.when = 1700000000;
+	strlcpy(q.why, "piece 0 unreadable", sizeof(q.why));
+	q.expires = 99;			/* past the v4 record: not read */
+	dbt_of(&d, &q, QQUAR_REC_V4_SIZE);
+	ck_assert_int_eq(qstore_quar_read(&d, &got, why, sizeof(why)), 0);
+	ck_assert_uint_eq(got.kind, QQUAR_DAMAGED);
+	ck_assert_int_eq(got.expires, 0);
+	ck_assert_str_eq(got.why, "piece 0 unreadable");
+
+	q.version = 5;
+	q.kind = QQUAR_DELETED;
+	q.expires = 1700003600;
+	strlcpy(q.who, "bwctl uid=0 pid=1", sizeof(q.who));
+	dbt_of(&d, &q, sizeof(q));
+	ck_assert_int_eq(qstore_quar_read(&d, &got, why, sizeof(why)), 0);
+	ck_assert_uint_eq(got.kind, QQUAR_DELETED);
+	ck_assert_int_eq(got.expires, 1700003600);
+	ck_assert_str_eq(got.who, "bwctl uid=0 pid=1");
+
+	dbt_of(&d, &q, QQUAR_REC_V4_SIZE);
+	ck_assert_int_eq(qstore_quar_read(&d, &got, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "not the size of version 5") != NULL, "%s",
+	    why);
+	q.kind = 7;
+	dbt_of(&d, &q, sizeof(q));
+	ck_assert_int_eq(qstore_quar_read(&d, &got, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "unknown kind") != NULL, "%s", why);
+}
+END_TEST
+
 /* The text bwctl show message prints. */
 static const struct {
 	uint32_t	 flags;
@@ -255,6 +295,11 @@ record_suite(void)
 	tcase_add_test(tc, env_v2_still_reads);
 	tcase_add_loop_test(tc, env_bad_refused, 0,
 	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("quarantine");
+	tcase_set_timeout(tc, 5);
+	tcase_add_test(tc, quar_versions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recipient");
