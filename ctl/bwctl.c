@@ -61,6 +61,19 @@ static const char bwctl_usage_text[] =
 "  queue quarantine        the quarantined messages\n"
 "  queue release QID       a quarantined message back to its queues\n"
 "  queue delete QID        a quarantined message removed for good\n"
+"  delete SEL [--dry-run]  messages out of their queues into the hold area\n"
+"                          for queue_undelete_window (default 1h), then\n"
+"                          purged; SEL is QID | --domain D [--gateway G]\n"
+"                          | --sender ADDR | --older-than DURATION (with\n"
+"                          --limit N); --dry-run says what would be done\n"
+"  undelete SEL [--dry-run] deleted messages back to their queues, within\n"
+"                          the window\n"
+"  bounce SEL [--dry-run]  a DSN (5.0.0, removed by the administrator) to\n"
+"                          each sender, then the messages are removed\n"
+"  hold SEL [--dry-run]    messages out of their queues until released\n"
+"  release SEL [--dry-run] held messages back to their queues (not the\n"
+"                          quarantine: that is queue release QID)\n"
+"  show held               the held and deleted messages\n"
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
@@ -121,11 +134,37 @@ static int
 bwctl_remote_command(const char *cmd)
 {
 	static const char *known[] = { "status", "show", "list", "dns",
-	    "retry", "suspend", "resume", "queue", "trace", "debug" };
+	    "retry", "suspend", "resume", "queue", "trace", "debug",
+	    "delete", "undelete", "bounce", "hold", "release" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(cmd, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * delete, bounce, hold, ... by a selector other than a queue id: queued
+ * walks the spool, so bwctl waits as long as for queue verify.
+ */
+static int
+bwctl_walk_command(int argc, char *argv[])
+{
+	static const char *ops[] = { "delete", "undelete", "bounce", "hold",
+	    "release" };
+	size_t	 i;
+	int	 j;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(argv[0], ops[i]) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return 0;
+	for (j = 1; j < argc; j++)
+		if (strncmp(argv[j], "--", 2) == 0 &&
+		    strcmp(argv[j], "--dry-run") != 0 &&
+		    strcmp(argv[j], "--limit") != 0)
 			return 1;
 	return 0;
 }
@@ -257,8 +296,9 @@ main(int argc, char *argv[])
 	}
 	/* controld waits ctl_timeout for the daemons' answers, then replies;
 	 * verify and repair read the whole spool */
-	if (argc == 2 && strcmp(argv[0], "queue") == 0 &&
-	    (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "repair") == 0))
+	if ((argc == 2 && strcmp(argv[0], "queue") == 0 &&
+	    (strcmp(argv[1], "verify") == 0 ||
+	    strcmp(argv[1], "repair") == 0)) || bwctl_walk_command(argc, argv))
 		ret = bwctl_request(sockpath, cfg.admin_group, BW_LIMIT(&cfg,
 		    LIM_CTL_VERIFY_TIMEOUT), json, argc, argv);
 	else

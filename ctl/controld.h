@@ -69,6 +69,7 @@ enum ctl_req_kind {
 
 	CTL_REQ_TRACE,		/* trace ADDRESS: smtpd's probe */
 	CTL_REQ_DEBUG,		/* debug: answered at once */
+	CTL_REQ_QACT,		/* delete, bounce, hold, ...: queued's */
 };
 
 /* One daemon's answer to a reload. */
@@ -135,6 +136,8 @@ struct ctl_req {
 	/* show senders (controld_senders.c) */
 	struct ctl_rows		 senders;	/* bw_hostcount_entry */
 	struct bw_hostcount_end	 send;
+	/* delete, bounce, hold, ... (controld_qact.c) */
+	struct ctl_qact		*qact;
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
@@ -163,6 +166,7 @@ void	 ctl_client_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 ctl_client_state_cb(struct bw_peer *, int, void *);
 struct ctl_daemon *ctl_daemon_find_role(int role);
 int	 ctl_client_allowed(pid_t pid, const char **why);
+int	 ctl_client_uid(pid_t pid, uid_t *uid);
 
 /* controld_req.c: request lifecycle. */
 struct ctl_req *ctl_req_new(struct bw_peer *client, enum ctl_req_kind, int json);
@@ -245,6 +249,15 @@ void	 ctl_trace_smtpd_gone(void);
 void	 ctl_debug_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
 void	 ctl_debug_worker_up(struct bw_peer *);
 void	 ctl_debug_free(void);
+
+/* controld_qact.c: delete, undelete, bounce, hold, release, show held. */
+#define CTL_QACT_ROWS_MAX	100000	/* messages told per request */
+struct ctl_qact;
+int	 ctl_qact_is_cmd(const struct bw_ctl_cmd *);
+void	 ctl_qact_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
+void	 ctl_qact_msg(struct ctl_req *, struct bw_imsg *);
+void	 ctl_qact_timeout(struct ctl_req *);
+void	 ctl_qact_free(struct ctl_req *);
 
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);

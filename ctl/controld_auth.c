@@ -104,3 +104,15 @@ ctl_client_allowed(pid_t pid, const char **why)
 	*why = "neither root nor a member of the admin group";
 	return 0;
 }
+
+/* The effective uid of the bwctl process pid (who asked, for the logs). */
+int
+ctl_client_uid(pid_t pid, uid_t *uid)
+{
+	struct ctl_cred	 c;
+
+	if (pid <= 0 || ctl_cred_read(pid, 0, 0, &c) == -1)
+		return -1;
+	*uid = c.euid;
+	return 0;
+}

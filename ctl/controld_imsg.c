@@ -194,6 +194,18 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		}
 		ctl_verify_msg(req, imsg);
 		break;
+	case BW_IMSG_QUEUE_ACTION_ROW:
+	case BW_IMSG_QUEUE_ACTION_END:
+		/* the catalog checked the sender's role */
+		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
+		    req->kind != CTL_REQ_QACT) {
+			log_debug("late %s for request %u",
+			    bw_imsg_type_name(imsg->hdr.type),
+			    imsg->hdr.peerid);
+			break;
+		}
+		ctl_qact_msg(req, imsg);
+		break;
 	case BW_IMSG_HOSTCOUNT_ENTRY:
 	case BW_IMSG_HOSTCOUNT_END:
 		/* the catalog checked the sender's role */

@@ -91,6 +91,10 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		ctl_trace_timeout(req);
 		return;
 	}
+	if (req->kind == CTL_REQ_QACT) {
+		ctl_qact_timeout(req);
+		return;
+	}
 	if (req->kind == CTL_REQ_VERIFY) {
 		ctl_env->c_requests_timeout++;
 		ctl_req_fail(req, 1, "queued did not finish within the time "
@@ -204,6 +208,7 @@ ctl_req_free(struct ctl_req *req)
 		ctl_env->reload_req = NULL;
 	ctl_rows_free(&req->vrows);
 	ctl_rows_free(&req->senders);
+	ctl_qact_free(req);
 	free(req);
 }
 
