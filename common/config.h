@@ -31,6 +31,7 @@
 #define BW_CONFIG_LIST_MAX	1024	/* domains or networks in one list */
 #define BW_CONFIG_LISTENERS_MAX	64	/* listener blocks in one file */
 #define BW_CONFIG_DESTS_MAX	1024	/* destination blocks in one file */
+#define BW_ALERT_MAIL_TO_MAX	8	/* BW_ADMIN_MAIL_RCPTS_MAX */
 #define BW_CONFIG_FILE_MAX	(16 * 1024 * 1024)	/* bytes of one file: room
 					   for tens of thousands of list entries */
 
@@ -103,6 +104,16 @@ enum bw_limit_id {
 	LIM_DNS_TTL_MAX,		/* ms: cap on a cached positive TTL */
 	LIM_DNS_NEGATIVE_TTL_MAX,	/* ms: cap on a cached negative TTL */
 	LIM_QUEUE_UNDELETE_WINDOW,	/* ms: a deleted message can come back */
+	/* alerts (controld_alert.c); thresholds 0 = off */
+	LIM_ALERT_REPEAT_INTERVAL,	/* ms between mails of one alert */
+	LIM_ALERT_CHECK_INTERVAL,	/* ms between checks of the figures */
+	LIM_ALERT_WORK_QUEUE,		/* recipients waiting, all queues */
+	LIM_ALERT_DOMAIN_QUEUED,	/* recipients waiting for one queue */
+	LIM_ALERT_OLDEST_AGE,		/* ms: age of the oldest message */
+	LIM_ALERT_DISK_FREE,		/* bytes free in the spool, below */
+	LIM_ALERT_LATENCY_P95,		/* ms: delivery latency of a queue */
+	LIM_ALERT_DAEMON_RESTART,	/* 1: a daemon came back */
+	LIM_ALERT_DOMAIN_DOWN,		/* 1: a queue went down */
 	LIM__COUNT
 };
 
@@ -570,6 +581,11 @@ struct bw_config {
 	/* reputation zones: struct bw_rep_zone, at most BW_REP_ZONES_MAX
 	 * (config_rep_zone_at, config_rep_zone_count) */
 	struct bw_array		 rep_zones;
+	/* alert mails (config_alert.c; controld_alert.c): reloadable */
+	char			 alert_mail_to[BW_ALERT_MAIL_TO_MAX][BW_ADDR_MAX];
+	int			 nalert_mail_to;
+	char			 alert_mail_from[BW_ADDR_MAX];	/* "":
+						   postmaster@hostname */
 };
 
 /* A global value; objects with a scope read their own set instead. */
@@ -690,6 +706,9 @@ const char	*config_policy_tls_name(enum bw_policy_tls);
 int	 bw_net_match(const struct bw_net *, int n, const struct sockaddr *);
 /* "ADDR" or "ADDR/PREFIX", no host bits set; 0, or -1 if malformed. */
 int	 bw_net_parse(const char *, struct bw_net *);
+
+/* local@domain as an alert mail can carry it (config_alert.c). */
+int	 config_alert_addr_valid(const char *);
 
 /* Delivery lookups (issue 3); never NULL where "always exists". */
 const struct bw_gateway_conf *config_gateway_find(const struct bw_config *,

@@ -117,6 +117,9 @@ void		 config_block_name(struct config_parser *, int, char *,
 		    size_t);
 void		 config_parse_src(struct config_parser *, struct config_src *);
 
+/* config_alert.c: 0 if the statement is not one of its keys */
+int		 config_alert_stmt(struct config_parser *);
+
 /* config_listener.c */
 void		 config_listener_open(struct config_parser *);
 void		 config_listener_stmt(struct config_parser *);

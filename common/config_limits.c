@@ -322,6 +322,40 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    1 * HOUR, 1 * SEC, 30 * DAY, BW_UNIT_MS, S_GLOBAL,
 	    "long enough to notice a delete by the wrong selector, short "
 	    "enough that deleted mail does not hold the spool for long"),
+	ROW(LIM_ALERT_REPEAT_INTERVAL, "alert_repeat_interval",
+	    1 * HOUR, 1 * SEC, 7 * DAY, BW_UNIT_MS, S_GLOBAL,
+	    "an alert that lasts is mailed again each hour: a reminder "
+	    "without a flood"),
+	ROW(LIM_ALERT_CHECK_INTERVAL, "alert_check_interval",
+	    10 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_GLOBAL,
+	    "the monitor's sampling step: a queue growing is seen within "
+	    "ten seconds, and the check costs one queue listing"),
+	ROW(LIM_ALERT_WORK_QUEUE, "alert_work_queue",
+	    0, 0, 1000000000, BW_UNIT_COUNT, S_GLOBAL,
+	    "off: what is too many depends on the site's traffic"),
+	ROW(LIM_ALERT_DOMAIN_QUEUED, "alert_domain_queued",
+	    0, 0, 1000000000, BW_UNIT_COUNT, S_DEST,
+	    "off: a large destination may hold thousands for minutes "
+	    "without trouble"),
+	ROW(LIM_ALERT_OLDEST_AGE, "alert_oldest_age",
+	    0, 0, 90 * DAY, BW_UNIT_MS, S_GLOBAL,
+	    "off: the bounce profile's delay warning already tells the "
+	    "sender"),
+	ROW(LIM_ALERT_DISK_FREE, "alert_disk_free",
+	    0, 0, 1024 * 1024 * GiB, BW_UNIT_BYTES, S_GLOBAL,
+	    "off: the queue's own space checks refuse mail before the disk "
+	    "fills (queue_min_free_space)"),
+	ROW(LIM_ALERT_LATENCY_P95, "alert_latency_p95",
+	    0, 0, 7 * DAY, BW_UNIT_MS, S_DEST,
+	    "off: latency depends on the destinations' own speed"),
+	ROW(LIM_ALERT_DAEMON_RESTART, "alert_daemon_restart",
+	    1, 0, 1, BW_UNIT_COUNT, S_GLOBAL,
+	    "on: a daemon that had to be started again crashed or was "
+	    "killed, which an administrator wants to know"),
+	ROW(LIM_ALERT_DOMAIN_DOWN, "alert_domain_down",
+	    1, 0, 1, BW_UNIT_COUNT, S_DEST,
+	    "on: mail for a destination that cannot be reached waits, and "
+	    "0 in a destination block silences one known to be flaky"),
 };
 
 /* The row named name, or NULL. */

@@ -123,6 +123,7 @@ static const char *const config_global_kws[] = {
 	"reputation_zone", "dns_list", "tls", "tls_ca_file", "ipv6",
 	"mta_sts",
 	"dns_upstream_validates",
+	"alert_mail_to", "alert_mail_from",
 	NULL
 };
 
@@ -316,6 +317,8 @@ config_global_stmt(struct config_parser *p)
 		config_dns_validates_set(p);
 		return;
 	}
+	if (config_alert_stmt(p))
+		return;
 	if (strcmp(k, "reputation_zone") == 0 || strcmp(k, "dns_list") == 0) {
 		config_rep_stmt(p);
 		return;

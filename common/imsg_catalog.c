@@ -170,6 +170,14 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_REDIRECT_TABLE] = { BW_IMSG_REDIRECT_TABLE, "REDIRECT_TABLE",
 	    BW_ROLE_CONTROLD, offsetof(struct bw_redirect_table, rows),
 	    sizeof(struct bw_redirect_table) },
+	[BW_IMSG_QUEUE_EVENT] = { BW_IMSG_QUEUE_EVENT, "QUEUE_EVENT",
+	    BW_ROLE_QUEUED, FIXED(struct bw_queue_event) },
+	[BW_IMSG_ADMIN_MAIL] = { BW_IMSG_ADMIN_MAIL, "ADMIN_MAIL",
+	    BW_ROLE_CONTROLD, sizeof(struct bw_admin_mail),
+	    sizeof(struct bw_admin_mail) + BW_ADMIN_MAIL_TEXT_MAX },
+	[BW_IMSG_ADMIN_MAIL_DONE] = { BW_IMSG_ADMIN_MAIL_DONE,
+	    "ADMIN_MAIL_DONE", BW_ROLE_QUEUED,
+	    FIXED(struct bw_admin_mail_done) },
 };
 
 static const struct {

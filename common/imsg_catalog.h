@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		16
+#define BW_IMSG_VERSION		17
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -171,6 +171,14 @@ enum bw_imsg_type {
 	/* controld -> deliverd: the runtime redirects (bwctl redirect), the
 	 * whole table on every change and when a worker links */
 	BW_IMSG_REDIRECT_TABLE,
+	/* queued -> controld, unsolicited (peerid 0): a queue went down or
+	 * came up (alerts; struct bw_queue_event) */
+	BW_IMSG_QUEUE_EVENT,
+	/* controld -> queued: an alert mail to store on the bounce gateway
+	 * (struct bw_admin_mail and the text); queued answers
+	 * ADMIN_MAIL_DONE with the same peerid */
+	BW_IMSG_ADMIN_MAIL,
+	BW_IMSG_ADMIN_MAIL_DONE,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -1046,6 +1054,39 @@ struct bw_redirect_table {
 	uint32_t	 n;			/* <= BW_REDIRECT_MAX */
 	uint32_t	 pad;
 	struct bw_redirect_row rows[BW_REDIRECT_MAX];	/* sent up to n */
+};
+
+/*
+ * Alerts (controld_alert.c).  queued tells controld when a queue goes
+ * down or comes up again (QUEUE_EVENT, unsolicited, peerid 0), and stores
+ * the alert mail controld composes like a DSN: on the bounce gateway,
+ * from the null sender, never bounced itself (ADMIN_MAIL).  The mail is
+ * the whole message text, headers and body, CRLF lines of 7-bit text;
+ * queued checks it again (queued_adminmail.c).
+ */
+struct bw_queue_event {
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
+	uint32_t	 state;			/* enum bw_queue_state, new */
+	uint32_t	 pad;
+	uint64_t	 queued;		/* recipients waiting */
+	char		 reason[BW_REPLY_TEXT_MAX];	/* down: last error */
+};
+
+#define BW_ADMIN_MAIL_RCPTS_MAX	8		/* alert_mail_to addresses */
+#define BW_ADMIN_MAIL_TEXT_MAX	(32 * 1024)	/* headers and body */
+
+struct bw_admin_mail {
+	uint32_t	 nrcpt;			/* 1..BW_ADMIN_MAIL_RCPTS_MAX */
+	uint32_t	 textlen;		/* bytes after this struct */
+	char		 rcpt[BW_ADMIN_MAIL_RCPTS_MAX][BW_ADDR_MAX];	/* bare
+						   local@domain */
+};
+
+struct bw_admin_mail_done {
+	uint32_t	 ok;			/* 1 stored, 0 refused */
+	char		 qid[BW_QID_LEN + 1];	/* ok: the new message */
+	char		 why[BW_REPLY_TEXT_MAX];	/* refused: why */
 };
 
 #endif

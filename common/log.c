@@ -109,6 +109,12 @@ log_info(const char *fmt, ...)
 }
 
 void
+log_alert(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ALERT, 0);
+}
+
+void
 log_debug(const char *fmt, ...)
 {
 	if (!log_verbose)

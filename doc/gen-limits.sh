@@ -267,6 +267,27 @@ whatever its TTL (answers are cached for at least 5 s)." ;;
 	queue_undelete_window) echo "How long a message deleted with bwctl \
 delete waits in queued's hold area, from which bwctl undelete brings it \
 back; then it is purged for good and undelete answers expired." ;;
+	alert_repeat_interval) echo "An alert that lasts is logged and \
+mailed again at most this often; its end is told once." ;;
+	alert_check_interval) echo "How often controld checks the queue \
+figures against the alert thresholds." ;;
+	alert_work_queue) echo "Alert when more recipients than this wait \
+in all queues together; 0: no alert." ;;
+	alert_domain_queued) echo "Alert when more recipients than this wait \
+for one destination (gateway and domain); 0: no alert." ;;
+	alert_oldest_age) echo "Alert when the oldest message waiting is \
+older than this; 0: no alert." ;;
+	alert_disk_free) echo "Alert when the file system of the spool has \
+less free space than this; 0: no alert." ;;
+	alert_latency_p95) echo "Alert when 95% of a destination's \
+deliveries of the last minute took longer than this from arrival; 0: no \
+alert." ;;
+	alert_daemon_restart) echo "1: alert when a daemon (or a deliverd \
+worker) links again with a new process id, that is after a crash, a kill \
+or a restart; 0: no alert." ;;
+	alert_domain_down) echo "1: alert when the queue of a destination \
+goes down (delivery failed for the whole domain) until it comes up; 0: \
+no alert." ;;
 	*) return 1 ;;
 	esac
 }

@@ -1493,7 +1493,8 @@ START_TEST(limits_table_is_sane)
 	ck_assert_ptr_nonnull(d->name);
 	ck_assert_int_eq(d->id, _i);
 	for (s = d->name; *s != '\0'; s++)
-		ck_assert_msg((*s >= 'a' && *s <= 'z') || *s == '_',
+		ck_assert_msg((*s >= 'a' && *s <= 'z') || *s == '_' ||
+		    (*s >= '0' && *s <= '9' && s != d->name),
 		    "%s: not lower case", d->name);
 	ck_assert_msg(d->min <= d->def && d->def <= d->max,
 	    "%s: default %lld outside %lld..%lld", d->name, d->def, d->min,
