@@ -42,6 +42,8 @@ static const char bwctl_usage_text[] =
 "                          messages and recipients in all and in the\n"
 "                          current window, sender group, policy, score,\n"
 "                          last seen\n"
+"  show alerts             alerts now and those cleared in the last day:\n"
+"                          kind, subject, since, notices told\n"
 "  list messages [LIMIT]   queued messages, oldest first (default 1000)\n"
 "  show dns                dnscached's counters: queries, hits, misses,\n"
 "                          coalesced, upstream errors, cache entries\n"

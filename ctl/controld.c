@@ -31,6 +31,7 @@
 #include "privdrop.h"
 #include "util.h"
 #include "controld.h"
+#include "controld_alert.h"
 
 struct controld		*ctl_env;
 
@@ -110,12 +111,14 @@ main(int argc, char *argv[])
 	ctl_listen(&env);
 
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);
+	ctl_alert_start();
 
 	bw_daemon_run(&env.d, NULL);
 
 	/* Orderly teardown so that the sanitizers see no leak. */
 	ctl_req_client_gone(NULL);
 	ctl_debug_free();
+	ctl_alert_stop();
 	bw_peer_listener_close(ctl_client_listener);
 	bw_peer_listener_close(ctl_daemon_listener);
 	/* The deferred frees of the peers may still use the daemon list. */

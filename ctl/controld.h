@@ -70,6 +70,7 @@ enum ctl_req_kind {
 	CTL_REQ_TRACE,		/* trace ADDRESS: smtpd's probe */
 	CTL_REQ_DEBUG,		/* debug: answered at once */
 	CTL_REQ_QACT,		/* delete, bounce, hold, ...: queued's */
+	CTL_REQ_ALERTS,		/* show alerts: answered at once */
 };
 
 /* One daemon's answer to a reload. */

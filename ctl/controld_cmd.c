@@ -16,6 +16,7 @@
 #include "util.h"
 #include "ctl_trace.h"
 #include "controld.h"
+#include "controld_alert.h"
 
 /* Argument text made printable for an error line. */
 static const char *
@@ -150,6 +151,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 			if ((req = ctl_req_new(client, CTL_REQ_QUEUE,
 			    json)) != NULL)
 				ctl_queue_start(req);
+			return;
+		}
+		if (strcmp(cmd.argv[1], "alerts") == 0) {
+			ctl_alert_cmd(client, &cmd, json);
 			return;
 		}
 		if (strcmp(cmd.argv[1], "senders") == 0) {

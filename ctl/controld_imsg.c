@@ -18,6 +18,8 @@
 #include "peer.h"
 #include "util.h"
 #include "controld.h"
+#include "controld_alert.h"
+#include "controld_alert_src.h"
 
 struct ctl_daemon *
 ctl_daemon_find_role(int role)
@@ -64,6 +66,7 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		    bw_role_name(role), (long)d->pid, d->worker);
 		if (role == BW_ROLE_DELIVERD)
 			ctl_debug_worker_up(peer);
+		ctl_alert_daemon_up(role, d->worker, d->pid);
 		return;
 	}
 	if ((d = ctl_daemon_find_peer(peer)) == NULL)
@@ -73,6 +76,7 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 	    d->proc[0] ? d->proc : "-");
 	TAILQ_REMOVE(&ctl_env->daemons, d, entry);
 	free(d);
+	ctl_alert_daemon_down(role);
 	if (role == BW_ROLE_QUEUED)
 		ctl_req_queued_gone();
 	if (role == BW_ROLE_DNSCACHED)
@@ -161,6 +165,9 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			bw_peer_drop(peer, "queue listing not from queued");
 			break;
 		}
+		/* controld's own listing, for the alerts */
+		if (ctl_alert_src_msg(imsg))
+			break;
 		/* A request that timed out or was abandoned: ignore. */
 		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL) {
 			log_debug("late %s for request %u",
@@ -248,6 +255,13 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		break;
 	case BW_IMSG_CONFIG_REQ:
 		ctl_reload_request(peer);
+		break;
+	case BW_IMSG_QUEUE_EVENT:
+		/* the catalog checked the sender's role */
+		ctl_alert_queue_event(imsg);
+		break;
+	case BW_IMSG_ADMIN_MAIL_DONE:
+		ctl_alert_mail_done(imsg);
 		break;
 	case BW_IMSG_DNS_FLUSH_DONE:
 		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {

@@ -583,6 +583,7 @@ ctl_queue_msg(struct ctl_req *req, struct bw_imsg *imsg)
 	case CTL_REQ_TRACE:
 	case CTL_REQ_DEBUG:
 	case CTL_REQ_QACT:
+	case CTL_REQ_ALERTS:
 		break;
 	}
 	ctl_queue_bad_reply(req, type);

@@ -21,6 +21,7 @@
 #include "peer.h"
 #include "util.h"
 #include "controld.h"
+#include "controld_alert_src.h"
 
 void
 ctl_rows_init(struct ctl_rows *r, size_t elsz, size_t max)
@@ -129,7 +130,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	/* Ids are never 0 and wrap around; a live one is skipped. */
 	do {
 		req->id = env->next_reqid++;
-	} while (req->id == 0 || ctl_req_find(req->id) != NULL);
+	} while (req->id == 0 || req->id == CTL_ALERT_POLL_ID ||
+	    ctl_req_find(req->id) != NULL);
 	req->client = client;
 	req->kind = kind;
 	req->json = json;

@@ -22,6 +22,7 @@
 #include "util.h"
 #include "ctl_json.h"
 #include "controld.h"
+#include "controld_alert.h"
 
 #define CTL_COUNTERS_TEXT_MAX	2048	/* counters column in the table */
 
@@ -135,6 +136,7 @@ ctl_status_self(struct bw_status *st)
 	    sizeof(st->counters[i].name));
 	st->counters[i++].value = env->nreqs;
 	st->ncounters = (uint32_t)i;
+	ctl_alert_status(st);
 	bw_daemon_status_add(&env->d, st);
 }
 

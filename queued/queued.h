@@ -265,6 +265,7 @@ struct queued {
 	uint64_t		 c_peers_dropped;
 	uint64_t		 c_smtpd_connects;
 	uint64_t		 c_bounces;		/* DSNs queued */
+	uint64_t		 c_admin_mails;		/* alert mails queued */
 	uint64_t		 c_jobs_sent;
 	uint64_t		 c_jobs_done;
 	uint64_t		 c_jobs_lost;		/* worker gone */
@@ -668,6 +669,12 @@ void	 qhost_list(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
 void	 qhost_status(struct bw_status *);
 
 /* queued_ctl.c */
+/* queued_adminmail.c: controld's alert mail, stored like a DSN */
+void	 qadmin_mail(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
+
+/* queued_event.c: a queue went down or came up (QUEUE_EVENT) */
+void	 qevent_queue_state(const struct qsq *);
+
 void	 qctl_connect(struct queued *);
 void	 qctl_shutdown(void);
 

@@ -84,6 +84,7 @@ qctl_status_fill(struct bw_status *st, void *arg)
 		{ "rcpt_deferred", q_env->c_rcpt_deferred },
 		{ "rcpt_bounced", q_env->c_rcpt_bounced },
 		{ "dsn_sent", q_env->c_bounces },
+		{ "admin_mails", q_env->c_admin_mails },
 		{ "domains_down", q_env->c_domains_down },
 		{ "queues_in_memory", (uint64_t)qsched_count() },
 		{ "queues_forgotten", qidle_forgotten() },
@@ -377,6 +378,9 @@ qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		return 1;
 	case BW_IMSG_QUEUE_ACTION_REQ:
 		qact_cmd(peer, reqid, imsg);
+		return 1;
+	case BW_IMSG_ADMIN_MAIL:
+		qadmin_mail(peer, reqid, imsg);
 		return 1;
 	default:
 		return 0;

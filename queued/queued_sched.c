@@ -448,6 +448,8 @@ qsched_queue_down(struct qsq *q, const char *reason)
 	    log_escape(esc, sizeof(esc), q->last_error,
 	    strlen(q->last_error)), q->next_retry,
 	    (long long)(q->interval_ms / 1000), q->retries, q->nitems);
+	if (was != BW_QUEUE_DOWN)
+		qevent_queue_state(q);
 }
 
 /* The probe got through: drain.  The caller persists the state. */
@@ -462,6 +464,7 @@ qsched_queue_up(struct qsq *q)
 	q->retries = 0;
 	q->probing = 0;
 	evtimer_del(q->ev_retry);
+	qevent_queue_state(q);
 	qsched_defer_arm(q);
 	qsched_queue_kick(q);
 }
