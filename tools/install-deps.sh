@@ -19,7 +19,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
 systemd passwd util-linux debhelper dpkg-dev fakeroot lintian
-clang libclang-rt-14-dev haproxy unbound nsd python3-aiosmtpd"
+clang libclang-rt-14-dev haproxy unbound nsd python3-aiosmtpd
+python3-prometheus-client"
 
 missing=""
 for p in $PKGS; do
