@@ -33,6 +33,7 @@
 #define CONFIG_DEF_RUNTIME_DIR	"/run/breakwater"
 #define CONFIG_DEF_DEBUG_DIR	"/var/log/breakwater/debug"
 #define CONFIG_DEF_SPOOL_DIR	"/var/spool/breakwater"
+#define CONFIG_DEF_MONITOR_DIR	"/var/lib/breakwater/monitor"
 #define CONFIG_DEF_CHROOT_DIR	"/run/breakwater"	/* smtpd reaches the sockets */
 #define CONFIG_DEF_ADMIN_GROUP	"bwadmin"
 
@@ -70,6 +71,8 @@ config_defaults(struct bw_config *cfg)
 	strlcpy(cfg->chroot_dir, CONFIG_DEF_CHROOT_DIR,
 	    sizeof(cfg->chroot_dir));
 	strlcpy(cfg->debug_dir, CONFIG_DEF_DEBUG_DIR, sizeof(cfg->debug_dir));
+	strlcpy(cfg->monitor_dir, CONFIG_DEF_MONITOR_DIR,
+	    sizeof(cfg->monitor_dir));
 	strlcpy(cfg->admin_group, CONFIG_DEF_ADMIN_GROUP,
 	    sizeof(cfg->admin_group));
 	strlcpy(cfg->user_smtpd, "_bwsmtpd", sizeof(cfg->user_smtpd));
@@ -101,7 +104,9 @@ config_basedir_apply(struct config_parser *p, const char *basedir)
 	    bw_path(cfg->chroot_dir, sizeof(cfg->chroot_dir), basedir,
 	    "empty") == -1 ||
 	    bw_path(cfg->debug_dir, sizeof(cfg->debug_dir), basedir,
-	    "log/debug") == -1)
+	    "log/debug") == -1 ||
+	    bw_path(cfg->monitor_dir, sizeof(cfg->monitor_dir), basedir,
+	    "monitor") == -1)
 		config_error(p, 0, "base directory too long");
 	cfg->dev_mode = 1;
 }

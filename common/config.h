@@ -542,6 +542,8 @@ struct bw_config {
 	char			 chroot_dir[PATH_MAX];	/* smtpd's empty dir */
 	char			 debug_dir[PATH_MAX];	/* domain debug
 						   transcripts (deliverd) */
+	char			 monitor_dir[PATH_MAX];	/* controld's history,
+						   redirects */
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	char			 admin_group[64];	/* may use bwctl */

@@ -56,6 +56,7 @@ static const struct config_str_kw config_str_kws[] = {
 	STR_KW("spool_dir", spool_dir, KIND_PATH),
 	STR_KW("chroot_dir", chroot_dir, KIND_PATH),
 	STR_KW("debug_dir", debug_dir, KIND_PATH),
+	STR_KW("monitor_dir", monitor_dir, KIND_PATH),
 	STR_KW("tls_cert", tls_cert, KIND_PATH),
 	STR_KW("tls_key", tls_key, KIND_PATH),
 	STR_KW("admin_group", admin_group, KIND_GROUP),

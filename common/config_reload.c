@@ -53,6 +53,7 @@ static const struct {
 	KEEP(spool_dir),
 	KEEP(chroot_dir),
 	KEEP(debug_dir),
+	KEEP(monitor_dir),
 	KEEP(admin_group),
 	KEEP(user_smtpd),
 	KEEP(user_queued),

@@ -76,6 +76,11 @@ static const char bwctl_usage_text[] =
 "  release SEL [--dry-run] held messages back to their queues (not the\n"
 "                          quarantine: that is queue release QID)\n"
 "  show held               the held and deleted messages\n"
+"  redirect                the redirected domains\n"
+"  redirect D HOST[:PORT]  all mail for D goes to HOST (a name or\n"
+"                          [address]) instead of its MX or route, from now\n"
+"                          on (kept across restarts); D's queue is retried\n"
+"  redirect D off          end it\n"
 "  config check [FILE]     check a configuration file (default: the -f\n"
 "                          file, else the built-in default); no daemon\n"
 "                          needed\n"
@@ -137,7 +142,7 @@ bwctl_remote_command(const char *cmd)
 {
 	static const char *known[] = { "status", "show", "list", "dns",
 	    "retry", "suspend", "resume", "queue", "trace", "debug",
-	    "delete", "undelete", "bounce", "hold", "release" };
+	    "delete", "undelete", "bounce", "hold", "release", "redirect" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -109,6 +109,7 @@ main(int argc, char *argv[])
 	ctl_admin_group(&env);
 	bw_daemon_events(&env.d);
 	ctl_listen(&env);
+	ctl_redirect_start(env.d.cfg);	/* monitor_dir, as root */
 
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);
 	ctl_alert_start();

@@ -260,6 +260,11 @@ void	 ctl_qact_msg(struct ctl_req *, struct bw_imsg *);
 void	 ctl_qact_timeout(struct ctl_req *);
 void	 ctl_qact_free(struct ctl_req *);
 
+/* controld_redirect.c: bwctl redirect, the table deliverd's workers get. */
+void	 ctl_redirect_start(const struct bw_config *);
+void	 ctl_redirect_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
+void	 ctl_redirect_worker_up(struct bw_peer *);
+
 /* controld_fmt.c: shared text formatting. */
 void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);
 void	 ctl_fmt_time(char *dst, size_t dstsz, int64_t unixtime);

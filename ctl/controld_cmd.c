@@ -215,6 +215,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 		ctl_cmd_trace(client, &cmd, json);
 		return;
 	}
+	if (strcmp(cmd.argv[0], "redirect") == 0) {
+		ctl_redirect_cmd(client, &cmd, json);
+		return;
+	}
 	if (ctl_qact_is_cmd(&cmd)) {
 		ctl_qact_cmd(client, &cmd, json);
 		return;

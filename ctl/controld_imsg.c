@@ -64,8 +64,10 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 		TAILQ_INSERT_TAIL(&ctl_env->daemons, d, entry);
 		log_info("daemon up role=%s pid=%ld worker=%u",
 		    bw_role_name(role), (long)d->pid, d->worker);
-		if (role == BW_ROLE_DELIVERD)
+		if (role == BW_ROLE_DELIVERD) {
 			ctl_debug_worker_up(peer);
+			ctl_redirect_worker_up(peer);
+		}
 		ctl_alert_daemon_up(role, d->worker, d->pid);
 		return;
 	}

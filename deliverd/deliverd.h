@@ -571,6 +571,10 @@ int	 dlv_self_ifaddr_add(struct dlv_ifaddrs *, const char *addr);
 /* This host's interface addresses, read again when old. */
 const struct dlv_ifaddrs *dlv_self_ifaddrs(void);
 
+/* ---- runtime redirects (deliverd_redirect.c, bwctl redirect) ---- */
+int	 dlv_redirect_table(const struct bw_imsg *);	/* REDIRECT_TABLE */
+const struct bw_route_conf *dlv_redirect_find(const char *domain);
+
 /* ---- domain debug transcripts (deliverd_debug.c) ---- */
 
 int	 dlv_debug_table(const struct bw_imsg *);	/* DEBUG_TABLE */

@@ -130,6 +130,10 @@ dlv_controld_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_AGENT_LIST_REQ:
 		dlv_agent_list(peer, imsg->hdr.peerid);
 		return 1;
+	case BW_IMSG_REDIRECT_TABLE:
+		if (dlv_redirect_table(imsg) == -1)
+			bw_peer_drop(peer, "malformed REDIRECT_TABLE");
+		return 1;
 	default:
 		return 0;
 	}

@@ -795,7 +795,8 @@ static int
 sts_applies(const struct dlv_agent *a)
 {
 	return config_dest_opts(dlv_env->cfg, a->gateway, a->domain)->mta_sts &&
-	    config_route_find(dlv_env->cfg, a->domain) == NULL;
+	    config_route_find(dlv_env->cfg, a->domain) == NULL &&
+	    dlv_redirect_find(a->domain) == NULL;
 }
 
 int

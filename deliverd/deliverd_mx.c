@@ -1,5 +1,6 @@
 /*
- * Where a domain's mail goes: an SMTP route from the config wins; else the
+ * Where a domain's mail goes: a runtime redirect (bwctl redirect,
+ * deliverd_redirect.c) wins, then an SMTP route from the config; else the
  * MX records from dnscached, hosts ordered by preference; no MX (NODATA):
  * the implicit MX, the domain itself; a null MX (RFC 7505) or NXDOMAIN: a
  * permanent failure at once; a DNS failure: a temporary one.  Host
@@ -495,7 +496,9 @@ dlv_mx_resolve(struct dlv_agent *a)
 	tv.tv_usec = (DLV_DNS_WAIT_MS % 1000) * 1000;
 	evtimer_add(a->mx_timer, &tv);
 
-	if ((rt = config_route_find(dlv_env->cfg, a->domain)) != NULL) {
+	/* a runtime redirect (bwctl redirect) first, then the config */
+	if ((rt = dlv_redirect_find(a->domain)) != NULL ||
+	    (rt = config_route_find(dlv_env->cfg, a->domain)) != NULL) {
 		dlv_mx_route(a, rt);
 		dlv_mx_resolve_hosts(a);
 		return;

@@ -252,6 +252,7 @@ class Production:
         self.rundir = os.path.join(self.base, "run", "breakwater")
         self.chroot = self.rundir
         self.spool = os.path.join(self.base, "spool")
+        self.monitor = os.path.join(self.base, "monitor")
         self.port = bwtest.free_port()
         self.hat_port = bwtest.free_port()  # public, with a host table
         self.procs = {}
@@ -287,6 +288,7 @@ runtime_dir %(run)s
 chroot_dir %(chroot)s
 spool_dir %(spool)s
 debug_dir %(debug)s
+monitor_dir %(monitor)s
 admin_group %(admin)s
 deliverd_workers 2
 dns_servers 127.0.0.1:%(dns)d
@@ -340,6 +342,7 @@ listener public {
 """ % {"base": self.base, "d": D, "run": self.rundir, "chroot": self.chroot,
             "spool": self.spool, "debug": os.path.join(self.base, "log",
                                                        "debug"),
+            "monitor": self.monitor,
             "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
             "sink": sink_port, "reject": reject_port, "port": self.port,
             "tls": tls_port, "tls_ca": tls_ca,
@@ -579,6 +582,24 @@ def check_spool(bw):
         for n in dirnames + filenames:
             p = os.path.join(dirpath, n)
             assert os.lstat(p).st_uid == qu, "%s not _bwqueue's" % p
+
+
+def check_monitor_dir(bw):
+    """monitor_dir is _bwctl's (made as root before the drop); bwctl
+    redirect writes its table there as _bwctl."""
+    cu = pwd.getpwnam(USERS["controld"]).pw_uid
+    st = os.stat(bw.monitor)
+    assert st.st_uid == cu and (st.st_mode & 0o777) == 0o700, \
+        (st.st_uid, oct(st.st_mode))
+    r = bw.bwctl("redirect", "held" + D, "[127.0.0.1]:2525")
+    assert r.returncode == 0, r.stdout + r.stderr
+    path = os.path.join(bw.monitor, "redirect")
+    assert os.stat(path).st_uid == cu, "the redirect table is not _bwctl's"
+    with open(path) as f:
+        assert "held%s [127.0.0.1] 2525" % D in f.read()
+    r = bw.bwctl("redirect", "held" + D, "off")
+    assert r.returncode == 0 and "no domain is redirected" in r.stdout, \
+        r.stdout + r.stderr
 
 
 def sink_ids(sink):
@@ -958,6 +979,8 @@ def run_cases(bw, state):
     t.run("a message is received, queued and delivered", check_delivered,
           bw, sink)
     t.run("the spool is _bwqueue's, 0700", check_spool, bw)
+    t.run("monitor_dir is _bwctl's, 0700, and bwctl redirect keeps its "
+          "table there", check_monitor_dir, bw)
     t.run("host access table in production: 554 to a blocked network, 421 "
           "past a policy's messages per minute, others delivered",
           check_hat, bw, sink)

@@ -11,6 +11,10 @@ delete answers "already"); an id that does not exist gives a clear error;
 a held message stays held across a restart of queued; a message in
 delivery now (a next hop that accepts the connection and never greets) is
 answered busy and left alone; each action is one log line with who asked.
+
+bwctl redirect DOMAIN HOST:PORT: mail parked for a dead next hop leaves at
+once for the new host; the table survives a restart of controld; off
+sends new mail the configured way again.
 """
 
 import json
@@ -28,11 +32,12 @@ D = "act.test"			# parked by suspend
 W = "walk.test"			# the selector cases
 SILENT = "silent.test"		# accepted, never greeted: a job in flight
 ORIGIN = "origin.test"		# senders: DSNs come back to the sink
+RED = "red.test"		# routed to a dead port, then redirected
 WINDOW_S = 6			# queue_undelete_window
 t = bwtest.TAP()
 
 
-def config_text(bw, sink_port, silent_port):
+def config_text(bw, sink_port, silent_port, dead_port):
     extra = """deliverd_workers 1
 queue_undelete_window %(w)ds
 deliver_timeout_greeting 60s
@@ -41,9 +46,10 @@ route %(d)s -> [%(a)s]:%(port)d
 route %(w2)s -> [%(a)s]:%(port)d
 route %(o)s -> [%(a)s]:%(port)d
 route %(s)s -> [%(a)s]:%(silent)d
-""" % {"d": D, "w2": W, "o": ORIGIN, "s": SILENT, "a": ADDR,
-       "port": sink_port, "silent": silent_port, "w": WINDOW_S,
-       "dns": bwtest.free_port()}
+route %(r)s -> [%(a)s]:%(dead)d
+""" % {"d": D, "w2": W, "o": ORIGIN, "s": SILENT, "a": ADDR, "r": RED,
+       "port": sink_port, "silent": silent_port, "dead": dead_port,
+       "w": WINDOW_S, "dns": bwtest.free_port()}
     return bwtest.default_config(bw, extra=extra)
 
 
@@ -231,6 +237,61 @@ def run_cases(bw, sink, silent):
           busy)
 
 
+def redirect_cases(bw, sink):
+    def redirect():
+        qid = send(bw, "r1", "r@" + RED)
+        bw.wait_log("queued", r"%s to=<r@%s> .*status=deferred" % (qid, RED),
+                    30)
+        assert "r1" not in tags(sink)
+        rc, out = act(bw, "redirect", RED, "[%s]:%d" % (ADDR, sink.port))
+        assert rc == 0 and RED in out, (rc, out)
+        # parked mail leaves at once (the queue is retried), well before
+        # its next retry
+        bwtest.wait_for(lambda: "r1" in tags(sink), 20,
+                        what="the parked message at the redirect host")
+        j = bw.bwctl("redirect", json_out=True)
+        assert j["redirects"] == [{"domain": RED, "host": "[%s]" % ADDR,
+                                   "port": sink.port}], j
+    t.run("redirect: mail parked for a dead host goes to the new host at "
+          "once", redirect)
+
+    def persisted():
+        bw.stop("controld")
+        bw.start_one("controld")
+        bw.wait_ready()
+        j = bw.bwctl("redirect", json_out=True)
+        assert [r["domain"] for r in j["redirects"]] == [RED], j
+        # a new worker gets the table when it links: new mail follows it
+        seen = bw.log("deliverd").count("redirect: 1 domains redirected")
+        bw.stop("deliverd")
+        bw.start_one("deliverd")
+        bw.wait_ready()
+        bwtest.wait_for(lambda: bw.log("deliverd").count(
+            "redirect: 1 domains redirected") > seen, 10,
+            what="the new worker told the table")
+        send(bw, "r2", "r@" + RED)
+        bwtest.wait_for(lambda: "r2" in tags(sink), 30,
+                        what="new mail at the redirect host")
+    t.run("redirect: the table survives a restart of controld and reaches "
+          "a new deliverd worker", persisted)
+
+    def off():
+        rc, out = act(bw, "redirect", RED, "off")
+        assert rc == 0 and "no domain is redirected" in out, (rc, out)
+        qid = send(bw, "r3", "r@" + RED)
+        bw.wait_log("queued", r"%s to=<r@%s> .*status=deferred" % (qid, RED),
+                    30)
+        assert "r3" not in tags(sink)
+        rc, out = act(bw, "redirect", RED, "off")
+        assert rc == 1 and "not redirected" in out, (rc, out)
+        rc, out = act(bw, "redirect", RED, "bad host!")
+        assert rc == 2 and "invalid host" in out, (rc, out)
+        rc, out = act(bw, "redirect", "*." + RED, "[%s]" % ADDR)
+        assert rc == 2 and "invalid domain" in out, (rc, out)
+    t.run("redirect off: mail goes to its route again; bad arguments are "
+          "refused", off)
+
+
 class Silent:
     """A next hop that accepts connections and never says a word."""
 
@@ -260,9 +321,11 @@ def main():
         sink = peers.Sink(bw.base, ADDR, bwtest.free_port())
         silent = Silent(ADDR, bwtest.free_port())
         try:
-            bw.write_config(config_text(bw, sink.port, silent.port))
+            bw.write_config(config_text(bw, sink.port, silent.port,
+                                        bwtest.free_port()))
             bw.start()
             run_cases(bw, sink, silent)
+            redirect_cases(bw, sink)
         finally:
             sink.stop()
             silent.close()
