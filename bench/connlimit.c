@@ -88,15 +88,23 @@ cl_copy(void *arg)
 	}
 out:
 	free(buf);
-	shutdown(p->to, SHUT_WR);
-	shutdown(p->from, SHUT_RD);
+	/*
+	 * The count drops before the other side learns of the close (as a
+	 * receiver's process ends the session, then the socket): the other
+	 * way round a sender that waited for our close and reconnected at
+	 * once raced the decrement and met a 421 no real receiver gives.
+	 */
 	pthread_mutex_lock(&cl_lock);
-	last = ++c->done == 2;
 	left = -1;
 	if (c->counted) {	/* the first side closed: the session ends */
 		c->counted = 0;
 		left = --cl_open;
 	}
+	pthread_mutex_unlock(&cl_lock);
+	shutdown(p->to, SHUT_WR);
+	shutdown(p->from, SHUT_RD);
+	pthread_mutex_lock(&cl_lock);	/* then the last one frees */
+	last = ++c->done == 2;
 	pthread_mutex_unlock(&cl_lock);
 	if (left >= 0)
 		cl_event("close", left);

@@ -96,6 +96,14 @@ struct dlv_super {
 					   controld's CTL_QUEUE_ROWS_MAX) */
 #define DLV_NOTLS_MS		600000	/* after a failed TLS handshake, the
 					   host is spoken to in plaintext */
+#define DLV_QUIT_LINGER_MS	1000	/* after the 221 to QUIT, wait this
+					   long at most for the receiver to
+					   close: until it has, it still counts
+					   the session, and a replacement that
+					   took the slot at once met "421 too
+					   many connections" at receivers that
+					   take K of ours (bench/relay
+					   --neighbor) */
 #define DLV_SETUP_MAX		2	/* connections of an agent being set
 					   up at once: the pool grows while
 					   jobs wait, not all at once */
@@ -427,6 +435,8 @@ struct dlv_conn {
 	uint32_t		 chunks_sent;
 	uint32_t		 chunks_answered;
 	int			 nmsgs;
+	int			 quit_answered;	/* 221 came: waiting for the
+						   receiver to close */
 	uint32_t		 rcpt_first;	/* this transaction's recipients: */
 	uint32_t		 rcpt_count;	/* job->order[first..+count) */
 	char			 relay[BW_RELAY_TEXT_MAX];

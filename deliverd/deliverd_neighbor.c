@@ -8,14 +8,24 @@
  * - Growth: the acceptance rate (messages accepted per minute) is measured
  *   over periods of at least DLV_NB_PERIOD_MS and DLV_NB_PERIOD_MSGS
  *   messages.  A period counts only when the limit held a waiting job back
- *   (with no demand beyond the limit, more connections prove nothing).
- *   After such a period the limit goes up by one; the next period judges
- *   that connection: kept (and the next one tried) when the rate rose by
- *   DLV_NB_GAIN_SHARE_PCT of what one more connection adds when the rate
- *   grows in proportion, else dropped again -- the count holds there for
- *   DLV_NB_HOLD_NO_GAIN_MS before it is tried again (DESIGN.md "Good
+ *   (with no demand beyond the limit, more connections prove nothing), and
+ *   a limit is judged by the median of DLV_NB_JUDGE_PERIODS such periods
+ *   in a row: one period's rate on a busy machine swings by half with a
+ *   stall anywhere (a disk sync, the scheduler), and a verdict on one
+ *   sample stopped growth at 3 connections where 20 delivered half again
+ *   as much.  Once judged, the limit is raised; the raise is judged in
+ *   turn: kept when its median rose by more than DLV_NB_GAIN_MIN_PCT over
+ *   the best median seen with fewer connections (in the last
+ *   DLV_NB_REF_MAX_MS), else undone ("no gain") and the count holds there
+ *   for DLV_NB_HOLD_NO_GAIN_MS before it is tried again (DESIGN.md "Good
  *   Neighbor": when a new connection no longer raises the aggregate rate,
- *   the newest connection is dropped and the count holds).
+ *   the newest connection is dropped and the count holds).  Comparing
+ *   with the best, not the last, keeps noise from ratcheting the count
+ *   up at a destination that is already saturated.  A new agent grows by
+ *   DLV_NB_FAST_GROW_PCT of its limit a step while every step has paid
+ *   (a gain of half again is far above the noise; one more connection of
+ *   ten is not), then by one: the first undone raise, refusal, slow reply
+ *   or pause ends the fast phase.
  * - Shrinking: a new connection refused (connect refused or timed out, a
  *   4xx/5xx greeting such as 421 "too many connections", EHLO refused)
  *   sets the limit to the sessions the destination holds of ours (in
@@ -92,11 +102,23 @@ dlv_nb_set(struct dlv_nb *nb, int limit, enum dlv_nb_reason reason,
 		limit = 1;
 	if (limit < nb->limit && nb->peak > limit)
 		nb->peak = limit;	/* what worked then proves nothing now */
+	if (limit < nb->limit && reason != DLV_NB_R_NO_GAIN)
+		nb->ref_rate = 0.0;	/* the destination changed */
 	nb->limit = limit;
 	nb->reason = reason;
 	nb->changed_ms = now;
 	snprintf(nb->why, sizeof(nb->why), "%s", why);
+	nb->nsamples = 0;
 	dlv_nb_period_reset(nb, now);
+}
+
+/* Trouble (refusal, slow reply, pause, a lower control): no raise is
+ * being judged any more, and growth goes one at a time from now on. */
+static void
+dlv_nb_growth_stop(struct dlv_nb *nb)
+{
+	nb->probe_from = 0;
+	nb->fast = 0;
 }
 
 void
@@ -105,6 +127,7 @@ dlv_nb_init(struct dlv_nb *nb, int max, uint64_t now)
 	memset(nb, 0, sizeof(*nb));
 	nb->max = max < 1 ? 1 : max;
 	nb->bucket_epoch = now / DLV_NB_RATE_BUCKET_MS;
+	nb->fast = 1;
 	dlv_nb_set(nb, DLV_NB_START, DLV_NB_R_START, now, "new destination");
 }
 
@@ -121,7 +144,7 @@ dlv_nb_set_max(struct dlv_nb *nb, int max, uint64_t now)
 	if (nb->limit <= max)
 		return 0;
 	snprintf(why, sizeof(why), "destination control lowered to %d", max);
-	nb->probing = 0;
+	dlv_nb_growth_stop(nb);
 	dlv_nb_set(nb, max, DLV_NB_R_MAX, now, why);
 	return 1;
 }
@@ -183,12 +206,73 @@ dlv_nb_accepted(struct dlv_nb *nb, uint64_t now)
 	nb->period_msgs++;
 }
 
+/*
+ * Did the median of the periods measured at the raised limit rise above
+ * best by more than the noise?  The spread is of one period; the median
+ * of n periods varies about as 1/sqrt(n) of it, compared squared here.
+ */
+static int
+dlv_nb_rose(const struct dlv_nb *nb, double median, double best)
+{
+	double	 gain, noise;
+
+	if (median <= 0.0 || median <= best)
+		return 0;
+	if (best <= 0.0)
+		return 1;
+	gain = median / best - 1.0;
+	if (gain <= DLV_NB_GAIN_MIN_PCT / 100.0)
+		return 0;
+	noise = DLV_NB_NOISE_TIMES * nb->noise;
+	return gain * gain * (double)nb->nsamples >
+	    noise * noise * (double)DLV_NB_JUDGE_PERIODS;
+}
+
+/*
+ * The median of the judged periods' rates, and their spread: the median
+ * of their distances from it, relative to it (one stalled period of
+ * three moves neither).
+ */
+static double
+dlv_nb_median(const struct dlv_nb *nb, double *spread)
+{
+	double	 v[DLV_NB_JUDGE_MAX_PERIODS], t;
+	int	 i, j, n = nb->nsamples;
+
+	for (i = 0; i < n; i++) {
+		v[i] = nb->samples[i];
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	}
+	t = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	*spread = 0.0;
+	if (t > 0.0 && n >= 3) {
+		double	 d[DLV_NB_JUDGE_MAX_PERIODS], u;
+
+		for (i = 0; i < n; i++) {
+			d[i] = v[i] > t ? v[i] - t : t - v[i];
+			for (j = i; j > 0 && d[j - 1] > d[j]; j--) {
+				u = d[j];
+				d[j] = d[j - 1];
+				d[j - 1] = u;
+			}
+		}
+		*spread = (n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) /
+		    2.0) / t;
+	}
+	return t;
+}
+
 int
 dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 {
 	uint64_t	 elapsed;
-	double		 rate, need;
+	double		 rate, median, best, spread;
 	char		 why[DLV_NB_WHY_MAX];
+	int		 from, step;
 
 	if (blocked)
 		nb->period_blocked = 1;
@@ -200,41 +284,61 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 		return 0;
 	rate = (double)nb->period_msgs * 60000.0 / (double)elapsed;
 	if (!nb->period_blocked || now < nb->hold_until) {
-		/* no demand beyond the limit, or holding: nothing learnt */
+		/* no demand beyond the limit, or holding: nothing learnt,
+		 * and the periods judged must come in a row */
+		nb->nsamples = 0;
 		dlv_nb_period_reset(nb, now);
 		return 0;
 	}
-	if (nb->probing) {
-		/* limit - 1 gave prev_rate: did the newest connection help? */
-		need = nb->prev_rate * (1.0 + DLV_NB_GAIN_SHARE_PCT / 100.0 /
-		    (double)(nb->limit > 1 ? nb->limit - 1 : 1));
-		if (rate <= 0.0 || rate <= nb->prev_rate || rate < need) {
-			snprintf(why, sizeof(why), "%.0f msgs/min with %d "
-			    "connections, not above %.0f with %d", rate,
-			    nb->limit, nb->prev_rate, nb->limit - 1);
-			nb->probing = 0;
-			nb->hold_until = now + DLV_NB_HOLD_NO_GAIN_MS;
-			dlv_nb_set(nb, nb->limit - 1, DLV_NB_R_NO_GAIN, now,
-			    why);
-			return 1;
-		}
-	}
-	if (rate <= 0.0 || nb->limit >= nb->max) {
-		nb->probing = 0;
-		dlv_nb_period_reset(nb, now);
+	nb->samples[nb->nsamples++] = rate;
+	dlv_nb_period_reset(nb, now);
+	if (nb->nsamples % DLV_NB_JUDGE_PERIODS != 0)
 		return 0;
+	median = dlv_nb_median(nb, &spread);
+	nb->noise += (spread - nb->noise) / (double)(1u << DLV_NB_NOISE_SHIFT);
+	if (nb->ref_rate > 0.0 && now - nb->ref_ms > DLV_NB_REF_MAX_MS)
+		nb->ref_rate = 0.0;
+	best = nb->ref_rate;
+	from = nb->probe_from;
+	if (from > 0 && !dlv_nb_rose(nb, median, best)) {
+		if (median > best &&
+		    nb->nsamples + DLV_NB_JUDGE_PERIODS <=
+		    DLV_NB_JUDGE_MAX_PERIODS)
+			return 0;	/* within the noise: measure longer */
+		/* the raise from `from' did not pay: undo it */
+		snprintf(why, sizeof(why), "%.0f msgs/min with %d connections "
+		    "(median of %d periods), not clearly above %.0f with %d "
+		    "or fewer (spread %.0f%%)", median, nb->limit,
+		    nb->nsamples, best, from, nb->noise * 100.0);
+		nb->probe_from = 0;
+		nb->fast = 0;
+		nb->hold_until = now + DLV_NB_HOLD_NO_GAIN_MS;
+		dlv_nb_set(nb, from, DLV_NB_R_NO_GAIN, now, why);
+		return 1;
 	}
-	if (nb->probing)
+	nb->nsamples = 0;
+	nb->probe_from = 0;
+	if (median > nb->ref_rate) {
+		nb->ref_rate = median;
+		nb->ref_ms = now;
+	}
+	if (median <= 0.0 || nb->limit >= nb->max)
+		return 0;
+	step = nb->fast ? nb->limit * DLV_NB_FAST_GROW_PCT / 100 : 1;
+	if (step < 1)
+		step = 1;
+	if (step > nb->max - nb->limit)
+		step = nb->max - nb->limit;
+	if (from > 0)
 		snprintf(why, sizeof(why), "%.0f msgs/min with %d connections, "
-		    "up from %.0f with %d", rate, nb->limit, nb->prev_rate,
-		    nb->limit - 1);
+		    "up from %.0f with %d or fewer: trying %d", median,
+		    nb->limit, best, from, nb->limit + step);
 	else
 		snprintf(why, sizeof(why), "%.0f msgs/min with %d connections "
-		    "and jobs waiting: trying %d", rate, nb->limit,
-		    nb->limit + 1);
-	nb->prev_rate = rate;
-	nb->probing = 1;
-	dlv_nb_set(nb, nb->limit + 1, DLV_NB_R_GROW, now, why);
+		    "and jobs waiting: trying %d", median, nb->limit,
+		    nb->limit + step);
+	nb->probe_from = nb->limit;
+	dlv_nb_set(nb, nb->limit + step, DLV_NB_R_GROW, now, why);
 	return 1;
 }
 
@@ -285,12 +389,12 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 		    "row, paused %llus; last %s: %s", nb->refusals_in_row,
 		    (unsigned long long)(nb->pause_ms / 1000),
 		    dlv_nb_refusal_name(kind), detail ? detail : "");
-		nb->probing = 0;
+		dlv_nb_growth_stop(nb);
 		nb->hold_until = nb->pause_until + DLV_NB_HOLD_REFUSED_MS;
 		dlv_nb_set(nb, 1, DLV_NB_R_PAUSE, now, why);
 		return 1;
 	}
-	nb->probing = 0;
+	dlv_nb_growth_stop(nb);
 	nb->hold_until = now + DLV_NB_HOLD_REFUSED_MS;
 	if (transient) {
 		/* that many worked before: one of ours still closing there */
@@ -336,7 +440,7 @@ dlv_nb_latency(struct dlv_nb *nb, enum dlv_nb_lat kind, uint64_t ms,
 	if (!slow)
 		return 0;
 	nb->hold_until = now + DLV_NB_HOLD_SLOW_MS;
-	nb->probing = 0;
+	dlv_nb_growth_stop(nb);
 	if (nb->limit <= 1 || (nb->last_slow_shrink != 0 &&
 	    now - nb->last_slow_shrink < DLV_NB_SLOW_GAP_MS))
 		return 0;

@@ -18,10 +18,30 @@
 					   messages (fewer is noise) ... */
 #define DLV_NB_PERIOD_MAX_MS	60000	/* ... or ends after this (a slow
 					   destination), judged as it is */
-#define DLV_NB_GAIN_SHARE_PCT	50	/* a connection is kept when the rate
-					   rose by this share of what one more
-					   connection adds if the rate grew in
-					   proportion (1/(L-1) of it) */
+#define DLV_NB_JUDGE_PERIODS	3	/* a limit is judged by the median of
+					   this many periods in a row with
+					   jobs waiting: one stall elsewhere
+					   on the machine is not a verdict */
+#define DLV_NB_JUDGE_MAX_PERIODS 9	/* a rise within the noise is measured
+					   longer, in steps of the above, up
+					   to this many periods */
+#define DLV_NB_GAIN_MIN_PCT	3	/* a raised limit is kept when the
+					   median rose by more than this over
+					   the best seen with fewer connections
+					   ... */
+#define DLV_NB_NOISE_TIMES	2	/* ... and by more than this many times
+					   the measured spread of one period's
+					   rate, shrunk as the square root of
+					   the periods measured (the median of
+					   9 is steadier than of 3) */
+#define DLV_NB_NOISE_SHIFT	2	/* that spread: a moving average, 1/4
+					   of each judged limit's */
+#define DLV_NB_FAST_GROW_PCT	50	/* while every step has raised the
+					   rate, the next step adds this share
+					   of the limit (at least one) */
+#define DLV_NB_REF_MAX_MS	600000	/* the best rate with fewer connections
+					   is forgotten after this: the
+					   destination and our load change */
 #define DLV_NB_HOLD_NO_GAIN_MS	10000	/* no growth for this long after a
 					   connection that did not raise the
 					   rate */
@@ -94,8 +114,19 @@ struct dlv_nb {
 	uint64_t	 period_start;
 	uint32_t	 period_msgs;
 	int		 period_blocked;	/* the limit held a job back */
-	int		 probing;	/* limit was raised: is it worth it? */
-	double		 prev_rate;	/* msgs/min at limit - 1 (probing) */
+	double		 samples[DLV_NB_JUDGE_MAX_PERIODS];	/* msgs/min of the
+					   last periods in a row at this limit
+					   with jobs waiting */
+	int		 nsamples;
+	double		 noise;		/* relative spread of the periods'
+					   rates at one limit (0.1: 10 %) */
+	int		 fast;		/* every step so far raised the rate:
+					   grow by DLV_NB_FAST_GROW_PCT */
+	int		 probe_from;	/* the limit before the last raise,
+					   while that raise is judged; 0 none */
+	double		 ref_rate;	/* best median msgs/min with fewer
+					   connections than now ... */
+	uint64_t	 ref_ms;	/* ... measured then */
 	/* reply latency baselines */
 	double		 base_ms[DLV_NB_LAT__COUNT];
 	uint32_t	 base_n[DLV_NB_LAT__COUNT];

@@ -89,6 +89,7 @@ static void	dlv_smtp_read_cb(struct bufferevent *, void *);
 static void	dlv_smtp_write_cb(struct bufferevent *, void *);
 static void	dlv_smtp_event_cb(struct bufferevent *, short, void *);
 static void	dlv_smtp_fail(struct dlv_conn *, const char *);
+static void	dlv_smtp_close(struct dlv_conn *, int);
 
 static struct dlv_host *
 dlv_conn_host(struct dlv_conn *c)
@@ -190,6 +191,10 @@ dlv_smtp_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 
 	if (c->state == DLV_CS_IDLE || c->state == DLV_CS_CLOSED)
 		return;
+	if (c->state == DLV_CS_QUIT && c->quit_answered) {
+		dlv_smtp_close(c, 1);	/* the receiver kept it open */
+		return;
+	}
 	if (dlv_smtp_output_pending(c) > 0) {
 		/*
 		 * A long body still going out (under TLS the filter's output
@@ -1108,6 +1113,19 @@ dlv_smtp_reply(struct dlv_conn *c)
 		}
 		break;
 	case DLV_CS_QUIT:
+		if (!c->quit_answered && c->bev != NULL) {
+			/* the slot frees when the receiver has closed */
+			struct timeval	 tv;
+
+			c->quit_answered = 1;
+			dlv_ms_tv(&tv, DLV_QUIT_LINGER_MS);
+			bufferevent_set_timeouts(c->bev, &tv, &tv);
+			c->reply_ms = DLV_QUIT_LINGER_MS;
+			dlv_smtp_deadline(c);
+			break;
+		}
+		dlv_smtp_close(c, 1);
+		break;
 	case DLV_CS_IDLE:	/* unsolicited, e.g. 421 before a timeout */
 		dlv_smtp_close(c, 1);
 		break;

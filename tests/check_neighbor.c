@@ -7,6 +7,7 @@
 #include "bw_autoconf.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +17,45 @@
 #define STEP	100		/* simulation step (ms) */
 
 /*
+ * How a busy machine disturbs the measured rate: every stall_ms, one
+ * second delivers a third of the rate (a disk sync, the scheduler; 0:
+ * never), and each second's rate varies by up to jitter_pct either way
+ * (a fixed pseudo-random sequence, the same every run).
+ */
+struct noise {
+	uint64_t	 stall_ms;
+	int		 jitter_pct;
+	uint32_t	 seed;
+	double		 factor;	/* of the current second */
+	uint64_t	 second;
+};
+
+static double
+noise_factor(struct noise *nz, uint64_t now)
+{
+	if (nz == NULL)
+		return 1.0;
+	if (now / 1000 != nz->second) {
+		nz->second = now / 1000;
+		nz->seed = nz->seed * 1103515245u + 12345u;
+		nz->factor = 1.0 + (double)((int)((nz->seed >> 16) % 201) -
+		    100) * nz->jitter_pct / 10000.0;
+		if (nz->stall_ms > 0 && now % nz->stall_ms < 1000)
+			nz->factor /= 3.0;
+	}
+	return nz->factor;
+}
+
+/*
  * A destination that accepts per_conn messages per second on each
  * connection, up to cap connections (more add nothing), with jobs always
- * waiting (blocked when the limit binds).  Runs for ms; returns the
- * highest limit seen.
+ * waiting (blocked when the limit binds), disturbed by nz (NULL: none).
+ * Runs for ms; returns the highest limit seen; *above, if not NULL,
+ * counts the steps spent above cap.
  */
 static int
-sim(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn, int cap)
+sim_noisy(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn,
+    int cap, struct noise *nz, int *above)
 {
 	double	 acc = 0.0;
 	uint64_t end = *now + ms;
@@ -31,18 +64,28 @@ sim(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn, int cap)
 	while (*now < end) {
 		*now += STEP;
 		used = nb->limit < cap ? nb->limit : cap;
-		acc += per_conn * used * STEP / 1000.0;
+		acc += per_conn * used * STEP / 1000.0 * noise_factor(nz, *now);
 		while (acc >= 1.0) {
 			dlv_nb_accepted(nb, *now);
 			acc -= 1.0;
 		}
-		(void)dlv_nb_tick(nb, 1, *now);
+		if (dlv_nb_tick(nb, 1, *now) && getenv("NB_TRACE"))
+			fprintf(stderr, "%6.1f %2d %s (noise %.3f)\n",
+			    (*now - T0) / 1000.0, nb->limit, nb->why, nb->noise);
 		if (nb->limit > hi)
 			hi = nb->limit;
+		if (above != NULL && nb->limit > cap)
+			(*above)++;
 		ck_assert_int_ge(nb->limit, 1);
 		ck_assert_int_le(nb->limit, nb->max);
 	}
 	return hi;
+}
+
+static int
+sim(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn, int cap)
+{
+	return sim_noisy(nb, now, ms, per_conn, cap, NULL, NULL);
 }
 
 START_TEST(nb_starts_small_within_max)
@@ -85,7 +128,7 @@ START_TEST(nb_holds_where_a_connection_adds_nothing)
 	dlv_nb_init(&nb, 20, now);
 	/* the destination takes 4 connections' worth, no more */
 	hi = sim(&nb, &now, 20000, 50.0, 4);
-	ck_assert_int_le(hi, 5);	/* tried the 5th, at most */
+	ck_assert_int_le(hi, 6);	/* tried half again, at most */
 	ck_assert_int_eq(nb.limit, 4);
 	ck_assert_int_eq(nb.reason, DLV_NB_R_NO_GAIN);
 	/* during the hold the count stays */
@@ -96,6 +139,78 @@ START_TEST(nb_holds_where_a_connection_adds_nothing)
 	hi = sim(&nb, &now, 120000, 50.0, 4);
 	ck_assert_int_le(hi, 5);
 	ck_assert_int_ge(nb.limit, 4);
+}
+END_TEST
+
+START_TEST(nb_grows_through_stalls_and_jitter)
+{
+	struct dlv_nb	 nb;
+	struct noise	 nz = { 4000, 15, 7, 1.0, 0 };
+	uint64_t	 now = T0;
+
+	/*
+	 * Each connection adds its share, but one second in four delivers a
+	 * third and every second varies by 15 %: a verdict on one period
+	 * stopped here at 3 or 4 of 20.
+	 */
+	dlv_nb_init(&nb, 20, now);
+	sim_noisy(&nb, &now, 90000, 50.0, 1000, &nz, NULL);
+	/* the last step, 19 -> 20, adds 5 %: within this noise */
+	ck_assert_int_ge(nb.limit, 19);
+}
+END_TEST
+
+START_TEST(nb_noise_does_not_ratchet_past_saturation)
+{
+	struct dlv_nb	 nb;
+	struct noise	 nz = { 0, 15, 11, 1.0, 0 };
+	uint64_t	 now = T0;
+	int		 above = 0, hi;
+
+	/*
+	 * Saturated at 6 connections, every second's rate off by up to 15 %:
+	 * some raises look like gains.  Over ten minutes the count must not
+	 * creep up: extra connections are tried and dropped, the count
+	 * stays near 6 and spends little time above it.
+	 */
+	dlv_nb_init(&nb, 40, now);
+	hi = sim_noisy(&nb, &now, 600000, 50.0, 6, &nz, &above);
+	ck_assert_int_le(hi, 9);	/* the fast phase tried 9 once */
+	ck_assert_int_le(nb.limit, 7);
+	ck_assert_int_ge(nb.limit, 5);
+	/* steps of 100 ms: a quarter of the time above saturation at most
+	 * (a probe of 3-9 s every 10 s of hold, the fast phase's try) */
+	ck_assert_int_le(above, 600000 / STEP / 4);
+}
+END_TEST
+
+START_TEST(nb_fast_phase_ends_at_first_no_gain)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 hi, j, k;
+
+	dlv_nb_init(&nb, 40, now);
+	/*
+	 * Saturated at 5: 2 -> 3 -> 4 -> 6 pay (6 still adds the 5th), 9
+	 * does not: back to 6.  A saturation inside a step leaves the count
+	 * up to one step above it; a receiver that minds says so (refusals,
+	 * slow replies) and the count falls.
+	 */
+	hi = nb.limit;
+	for (k = 0; k < 60 && nb.reason != DLV_NB_R_NO_GAIN; k++) {
+		j = sim(&nb, &now, 1000, 50.0, 5);
+		hi = j > hi ? j : hi;
+	}
+	ck_assert_int_eq(hi, 9);
+	ck_assert_int_eq(nb.reason, DLV_NB_R_NO_GAIN);
+	ck_assert_int_eq(nb.limit, 6);
+	ck_assert_ptr_nonnull(strstr(nb.why, "with 9 connections"));
+	/* after the hold: one at a time, 7 tried and dropped */
+	now = nb.changed_ms;
+	hi = sim(&nb, &now, 3 * DLV_NB_HOLD_NO_GAIN_MS, 50.0, 5);
+	ck_assert_int_eq(hi, 7);
+	ck_assert_int_eq(nb.limit, 6);
 }
 END_TEST
 
@@ -396,6 +511,9 @@ neighbor_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, nb_grows_to_max_while_rate_rises);
 	tcase_add_test(tc, nb_holds_where_a_connection_adds_nothing);
+	tcase_add_test(tc, nb_grows_through_stalls_and_jitter);
+	tcase_add_test(tc, nb_noise_does_not_ratchet_past_saturation);
+	tcase_add_test(tc, nb_fast_phase_ends_at_first_no_gain);
 	tcase_add_test(tc, nb_no_growth_without_demand);
 	tcase_add_test(tc, nb_no_growth_when_nothing_is_accepted);
 	suite_add_tcase(s, tc);
