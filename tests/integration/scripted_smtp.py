@@ -19,7 +19,9 @@ Behaviours, each settable while it runs (attributes read per event):
   opened again on the same port when one ends;
 - greet_421_all: every connection gets 421 and is closed;
 - data_delay: seconds before the reply to the end of data (a slow or
-  loaded server).
+  loaded server);
+- quit_close_delay: seconds between the 221 to QUIT and the close (the
+  session still counts meanwhile, as at a busy receiver).
 
 Every loop is bounded: sessions have an idle timeout (idle_timeout), the
 reader a line limit, stop() joins the thread within 5 s.
@@ -36,13 +38,14 @@ LINE_MAX = 65536
 class ScriptedSMTP:
     def __init__(self, addr="127.0.0.1", port=0, name="scripted.test",
                  max_sessions_allowed=None, over="421", greet_421_all=False,
-                 data_delay=0.0, idle_timeout=30.0):
+                 data_delay=0.0, idle_timeout=30.0, quit_close_delay=0.0):
         self.addr = addr
         self.name = name
         self.max_sessions_allowed = max_sessions_allowed
         self.over = over
         self.greet_421_all = greet_421_all
         self.data_delay = data_delay
+        self.quit_close_delay = quit_close_delay
         self.idle_timeout = idle_timeout
         self.lock = threading.Lock()
         self.attempts = []
@@ -202,6 +205,8 @@ class ScriptedSMTP:
                 await reply("250 2.0.0 ok")
             elif verb == "QUIT":
                 await reply("221 2.0.0 bye")
+                if self.quit_close_delay > 0:
+                    await asyncio.sleep(self.quit_close_delay)
                 return
             else:
                 await reply("502 5.5.1 unknown command")

@@ -40,6 +40,7 @@ from scripted_smtp import ScriptedSMTP
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 D = ".neighbor.test"
 NET = "127.0.21."
+SLOW_MSGS = 2500
 
 t = bwtest.TAP()
 
@@ -59,6 +60,12 @@ route gate%(D)s -> [%(NET)s1]:%(gate)d
 route slow%(D)s -> [%(NET)s2]:%(slow)d
 route refuse%(D)s -> [%(NET)s3]:%(refuse)d
 route dead%(D)s -> [%(NET)s4]:%(dead)d
+route replace%(D)s -> [%(NET)s5]:%(replace)d
+
+destination replace%(D)s {
+    deliver_max_connections_per_domain 2
+    deliver_max_messages_per_connection 1
+}
 
 bounce_profile default {
     retry_initial 1s
@@ -115,6 +122,9 @@ def main():
                                data_delay=0.05),
         "dead": ScriptedSMTP(NET + "4", name="dead" + D,
                              greet_421_all=True),
+        "replace": ScriptedSMTP(NET + "5", name="replace" + D,
+                                max_sessions_allowed=2, over="421",
+                                quit_close_delay=0.3),
     }
     try:
         with bwtest.Breakwater("neighbor") as bw:
@@ -194,12 +204,14 @@ def run_cases(bw, recv):
     slow = recv["slow"]
 
     def slow_case():
+        # enough mail to last while the limit grows 2 -> 3 -> 4 (each
+        # raise judged over three 1 s periods)
         th = threading.Thread(target=smtp_source,
-                              args=(bw, 800, "r@slow" + D), daemon=True)
+                              args=(bw, SLOW_MSGS, "r@slow" + D),
+                              daemon=True)
         th.start()
         bwtest.wait_for(lambda: slow.max_sessions >= 4, 30,
-                        what="4 sessions at the slow receiver (%d)" %
-                        slow.max_sessions)
+                        what="4 sessions at the slow receiver")
         risen = slow.max_sessions
         slow.data_delay = 1.5           # the receiver slows down
         t_slow = time.monotonic()
@@ -219,8 +231,8 @@ def run_cases(bw, recv):
         assert len([1 for o, n, r in changes if r == "slow"]) >= 2, changes
         slow.data_delay = 0.0           # let the rest through
         th.join(120)
-        bwtest.wait_for(lambda: slow.count() >= 800, 120,
-                        what="800 messages at slow (%d)" % slow.count())
+        bwtest.wait_for(lambda: slow.count() >= SLOW_MSGS, 120,
+                        what="%d messages at slow" % SLOW_MSGS)
     t.run("slow: the count rises to 4, the receiver slows down, the limit "
           "and the sessions fall (show domain: slow)", slow_case)
 
@@ -257,6 +269,24 @@ def run_cases(bw, recv):
                          r"\d+/(paused|\d+)", out), out
     t.run("bwctl: show domain names the limit, its reason and the rate; "
           "show queue has CONNS/LIMIT", show_text)
+
+    replace = recv["replace"]
+
+    def replace_case():
+        smtp_source(bw, 20, "r@replace" + D, sessions=5)
+        bwtest.wait_for(lambda: replace.count() >= 20, 60,
+                        what="20 messages at replace (%d)" % replace.count())
+        note("replace: max sessions %d, 421s %d, attempts %d" % (
+            replace.max_sessions, replace.over_421, len(replace.attempts)))
+        # one message per connection: 20 sessions, each replaced; the
+        # receiver closes 0.3 s after its 221 and counts the session until
+        # then: a replacement opened at the 221 would meet its 421
+        assert replace.over_421 == 0, replace.over_421
+        assert replace.max_sessions <= 2, replace.max_sessions
+        assert len(replace.attempts) == 20, len(replace.attempts)
+    t.run("replace: a connection closed after its messages frees its slot "
+          "when the receiver has closed, not at the 221 (receiver taking 2, "
+          "closing 0.3 s after QUIT: no 421)", replace_case)
 
     def dead_case():
         t0 = state["dead_t0"]
