@@ -649,8 +649,9 @@ qact_held_match(const struct qact_walk *w, const char *qid,
 }
 
 /*
- * Collect up to QACT_STEP candidate qids past w->last: the count, -1 on a
- * store error.  *end_of set when the source is exhausted.
+ * Collect the candidate qids among the next QACT_STEP records past
+ * w->last: their count, -1 on a store error.  *end_of set when the source
+ * is exhausted.
  */
 static int
 qact_walk_collect(struct qact_walk *w, int *end_of)
@@ -660,7 +661,7 @@ qact_walk_collect(struct qact_walk *w, int *end_of)
 	struct qquar_rec	 rec;
 	char			 kbuf[QQUEUE_KEY_MAX], why[BW_VERIFY_TEXT_MAX];
 	char			 prefix[QQUEUE_KEY_MAX];
-	size_t			 plen = 0, n = 0;
+	size_t			 plen = 0, n = 0, nread = 0;
 	DB			*db;
 	DBC			*c = NULL;
 	DBT			 key, data;
@@ -699,7 +700,9 @@ qact_walk_collect(struct qact_walk *w, int *end_of)
 		key.size = (uint32_t)plen;
 	} else
 		flag = DB_FIRST;
-	while (n < QACT_STEP) {
+	/* bounded by records read, not by matches: a walk that matches
+	 * little must not read the whole spool in one turn */
+	while (n < QACT_STEP && nread++ < QACT_STEP) {
 		memset(&e, 0, sizeof(e));
 		r = c->get(c, &key, &data, flag);
 		flag = DB_NEXT;
@@ -736,6 +739,8 @@ qact_walk_collect(struct qact_walk *w, int *end_of)
 		n++;
 	}
 	c->close(c);
+	if (r == DB_BUFFER_SMALL)
+		r = 0;		/* skipped; the step ended on it */
 	if (r == DB_NOTFOUND) {
 		if (w->src == QACT_SRC_DOMIDX && ++w->gwi < w->ngw)
 			w->lastlen = 0;	/* the next gateway's queue */

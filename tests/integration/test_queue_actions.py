@@ -33,6 +33,7 @@ W = "walk.test"			# the selector cases
 SILENT = "silent.test"		# accepted, never greeted: a job in flight
 ORIGIN = "origin.test"		# senders: DSNs come back to the sink
 RED = "red.test"		# routed to a dead port, then redirected
+MANY = "many.test"		# the walks of several steps
 WINDOW_S = 6			# queue_undelete_window
 t = bwtest.TAP()
 
@@ -44,10 +45,11 @@ deliver_timeout_greeting 60s
 dns_servers 127.0.0.1:%(dns)d
 route %(d)s -> [%(a)s]:%(port)d
 route %(w2)s -> [%(a)s]:%(port)d
+route %(m)s -> [%(a)s]:%(port)d
 route %(o)s -> [%(a)s]:%(port)d
 route %(s)s -> [%(a)s]:%(silent)d
 route %(r)s -> [%(a)s]:%(dead)d
-""" % {"d": D, "w2": W, "o": ORIGIN, "s": SILENT, "a": ADDR, "r": RED,
+""" % {"d": D, "w2": W, "m": MANY, "o": ORIGIN, "s": SILENT, "a": ADDR, "r": RED,
        "port": sink_port, "silent": silent_port, "dead": dead_port,
        "w": WINDOW_S, "dns": bwtest.free_port()}
     return bwtest.default_config(bw, extra=extra)
@@ -220,6 +222,43 @@ def run_cases(bw, sink, silent):
                         what="the walk.test messages at the sink")
     t.run("selectors: --domain (dry run, then hold), --sender, "
           "--older-than, each walked and counted", selectors)
+
+    def many():
+        # more messages than one step of a walk (QACT_STEP, 200): the
+        # walks resume where a step ended, over every message once
+        n = 450
+        bw.bwctl("suspend", MANY)
+        with smtplib.SMTP("127.0.0.1", bw.private_port, timeout=60) as s:
+            s.ehlo("client.example")
+            for i in range(n):
+                s.sendmail("many@" + ORIGIN, ["r@" + MANY],
+                           b"Subject: many%d\r\n\r\nx\r\n" % i)
+        j = json.loads(bw.bwctl("--json", "hold", "--sender",
+                                "many@" + ORIGIN, "--dry-run").stdout)
+        assert j["done"] == n and len({m["qid"] for m in j["messages"]}) \
+            == n, (j["done"], j["matched"])
+        j = json.loads(bw.bwctl("--json", "hold", "--domain", MANY,
+                                "--limit", "300").stdout)
+        assert j["done"] == 300 and j["truncated"], (j["done"], j["matched"])
+        j = json.loads(bw.bwctl("--json", "hold", "--domain", MANY).stdout)
+        assert j["done"] == n - 300, j["done"]
+        assert len(held(bw)) == n, len(held(bw))
+        rc, out = act(bw, "delete", "--domain", MANY)
+        assert rc == 0 and "0 messages deleted" in out, (rc, out)
+        rc, out = act(bw, "release", "--domain", MANY)
+        assert rc == 0 and "%d messages released" % n in out, (rc, out)
+        rc, out = act(bw, "delete", "--domain", MANY)
+        assert rc == 0 and "%d messages deleted" % n in out, (rc, out)
+        assert len(held(bw)) == n, len(held(bw))
+        bw.wait_log("queued", r"purged: undo window over", WINDOW_S + 10)
+        bwtest.wait_for(lambda: len(held(bw)) == 0, WINDOW_S + 20,
+                        what="every deleted message purged")
+        bw.bwctl("resume", MANY)
+        time.sleep(1)
+        assert not [x for x in tags(sink) if x.startswith("many")]
+    t.run("walks of more messages than one step: --dry-run, --limit, "
+          "hold, release, delete by domain and sender; the purge in steps",
+          many)
 
     def busy():
         qid = send(bw, "b1", "r@" + SILENT)
