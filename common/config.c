@@ -88,8 +88,8 @@ config_defaults(struct bw_config *cfg)
 	    BW_REP_ZONES_MAX);
 }
 
-/* Under basedir: runtime, spool, chroot and debug dirs; development
- * mode. */
+/* Under basedir: runtime, spool, chroot, debug and monitor dirs, and the
+ * monitor's password file unless the file names it; development mode. */
 static void
 config_basedir_apply(struct config_parser *p, const char *basedir)
 {
@@ -106,7 +106,11 @@ config_basedir_apply(struct config_parser *p, const char *basedir)
 	    bw_path(cfg->debug_dir, sizeof(cfg->debug_dir), basedir,
 	    "log/debug") == -1 ||
 	    bw_path(cfg->monitor_dir, sizeof(cfg->monitor_dir), basedir,
-	    "monitor") == -1)
+	    "monitor") == -1 ||
+	    (cfg->monitor_password_file[0] == '\0' &&
+	    bw_path(cfg->monitor_password_file,
+	    sizeof(cfg->monitor_password_file), basedir,
+	    "etc/monitor.passwd") == -1))
 		config_error(p, 0, "base directory too long");
 	cfg->dev_mode = 1;
 }
@@ -148,6 +152,7 @@ config_run(struct bw_config *cfg, const char *name, FILE *fp,
 		config_parse_src(p, &src);
 	}
 	config_basedir_apply(p, basedir);
+	config_monitor_finish(p, basedir);
 	config_gateway_helo_fill(cfg);
 	/* every set complete even when the file stopped early */
 	config_limits_resolve(cfg);

@@ -114,6 +114,13 @@ enum bw_limit_id {
 	LIM_ALERT_LATENCY_P95,		/* ms: delivery latency of a queue */
 	LIM_ALERT_DAEMON_RESTART,	/* 1: a daemon came back */
 	LIM_ALERT_DOMAIN_DOWN,		/* 1: a queue went down */
+	/* the monitor's HTTP side (controld) */
+	LIM_MONITOR_HTTP_MAX_HEADER,	/* bytes: request line and headers */
+	LIM_MONITOR_HTTP_MAX_BODY,	/* bytes: a request body (login form) */
+	LIM_MONITOR_HTTP_TIMEOUT,	/* ms: reading a request, writing a reply */
+	LIM_MONITOR_HTTP_MAX_CONNECTIONS,	/* open at once */
+	LIM_MONITOR_SESSION_IDLE,	/* ms: a login session unused */
+	LIM_MONITOR_LOGIN_FAILURES,	/* wrong passwords per address a minute */
 	LIM__COUNT
 };
 
@@ -547,6 +554,16 @@ struct bw_config {
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	char			 admin_group[64];	/* may use bwctl */
+	/* the monitor (controld's HTTP side; config_monitor.c) */
+	char			 monitor_listen[BW_HOSTADDR_MAX + 8];	/* ADDR:PORT
+						   or "none" */
+	struct sockaddr_storage	 monitor_addr;	/* ss_family 0: none */
+	int			 monitor_tls;	/* serve TLS */
+	char			 monitor_tls_cert[PATH_MAX];	/* "" = tls_cert */
+	char			 monitor_tls_key[PATH_MAX];	/* "" = tls_key */
+	char			 monitor_client_ca[PATH_MAX];	/* "" = no client
+						   certificates */
+	char			 monitor_password_file[PATH_MAX];
 	/* users per process (production) */
 	char			 user_smtpd[64];
 	char			 user_queued[64];
@@ -589,6 +606,11 @@ struct bw_config {
 	char			 alert_mail_from[BW_ADDR_MAX];	/* "":
 						   postmaster@hostname */
 };
+
+/* config_monitor.c: the monitor's address class and TLS files. */
+int		 config_monitor_loopback(const struct sockaddr_storage *);
+const char	*config_monitor_cert(const struct bw_config *);
+const char	*config_monitor_key(const struct bw_config *);
 
 /* A global value; objects with a scope read their own set instead. */
 #define BW_LIMIT(cfg, id)	((cfg)->limits.v[(id)])

@@ -19,6 +19,7 @@
  *   config_check.c     checks that need the whole file
  *   config_limits.c    the limits table
  *   config_default.c   the built-in default text
+ *   config_monitor.c   monitor_listen and the monitor's defaults
  */
 #ifndef BW_CONFIG_INT_H
 #define BW_CONFIG_INT_H
@@ -109,6 +110,10 @@ int		 config_int(struct config_parser *, const char *, long long,
 int		 config_path(struct config_parser *, const char *, char *,
 		    size_t);
 int		 config_addr_parse(const char *, unsigned char [16]);
+
+/* config_monitor.c */
+void		 config_monitor_listen_set(struct config_parser *);
+void		 config_monitor_finish(struct config_parser *, const char *);
 
 /* config_parse.c */
 int		 config_is_global(const char *);

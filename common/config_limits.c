@@ -356,6 +356,31 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    1, 0, 1, BW_UNIT_COUNT, S_DEST,
 	    "on: mail for a destination that cannot be reached waits, and "
 	    "0 in a destination block silences one known to be flaky"),
+	ROW(LIM_MONITOR_HTTP_MAX_HEADER, "monitor_http_max_header",
+	    8 * KiB, 1 * KiB, 1 * MiB, BW_UNIT_BYTES, S_GLOBAL,
+	    "what browsers send with a session cookie and an HTTP Basic "
+	    "header, several times over; a flood of header lines costs at "
+	    "most this much per connection"),
+	ROW(LIM_MONITOR_HTTP_MAX_BODY, "monitor_http_max_body",
+	    16 * KiB, 1 * KiB, 1 * MiB, BW_UNIT_BYTES, S_GLOBAL,
+	    "the monitor's forms carry a user, a password, a token and a "
+	    "few fields"),
+	ROW(LIM_MONITOR_HTTP_TIMEOUT, "monitor_http_timeout",
+	    10 * SEC, 1 * SEC, 10 * MINUTE, BW_UNIT_MS, S_GLOBAL,
+	    "a browser sends its request at once; a client that stalls "
+	    "longer is closed so that it holds no connection slot"),
+	ROW(LIM_MONITOR_HTTP_MAX_CONNECTIONS, "monitor_http_max_connections",
+	    64, 1, 10000, BW_UNIT_COUNT, S_GLOBAL,
+	    "a few administrators' browsers and a scraper; more are "
+	    "answered 503 at once"),
+	ROW(LIM_MONITOR_SESSION_IDLE, "monitor_session_idle",
+	    30 * MINUTE, 1 * MINUTE, 1 * DAY, BW_UNIT_MS, S_GLOBAL,
+	    "a page left open over a meeting keeps its login; a forgotten "
+	    "one does not stay valid for the day"),
+	ROW(LIM_MONITOR_LOGIN_FAILURES, "monitor_login_failures",
+	    5, 1, 1000, BW_UNIT_COUNT, S_GLOBAL,
+	    "wrong passwords a minute from one address: enough for typing "
+	    "mistakes, far too few to guess a password"),
 };
 
 /* The row named name, or NULL. */

@@ -60,6 +60,10 @@ static const struct config_str_kw config_str_kws[] = {
 	STR_KW("tls_cert", tls_cert, KIND_PATH),
 	STR_KW("tls_key", tls_key, KIND_PATH),
 	STR_KW("admin_group", admin_group, KIND_GROUP),
+	STR_KW("monitor_tls_cert", monitor_tls_cert, KIND_PATH),
+	STR_KW("monitor_tls_key", monitor_tls_key, KIND_PATH),
+	STR_KW("monitor_client_ca", monitor_client_ca, KIND_PATH),
+	STR_KW("monitor_password_file", monitor_password_file, KIND_PATH),
 	{ NULL, 0, 0, 0 }
 };
 
@@ -125,6 +129,7 @@ static const char *const config_global_kws[] = {
 	"mta_sts",
 	"dns_upstream_validates",
 	"alert_mail_to", "alert_mail_from",
+	"monitor_listen",
 	NULL
 };
 
@@ -320,6 +325,10 @@ config_global_stmt(struct config_parser *p)
 	}
 	if (config_alert_stmt(p))
 		return;
+	if (strcmp(k, "monitor_listen") == 0) {
+		config_monitor_listen_set(p);
+		return;
+	}
 	if (strcmp(k, "reputation_zone") == 0 || strcmp(k, "dns_list") == 0) {
 		config_rep_stmt(p);
 		return;

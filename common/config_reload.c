@@ -60,6 +60,10 @@ static const struct {
 	KEEP(user_deliverd),
 	KEEP(user_dnscached),
 	KEEP(user_controld),
+	KEEP(monitor_listen),
+	KEEP(monitor_tls_cert),
+	KEEP(monitor_tls_key),
+	KEEP(monitor_client_ca),
 #undef KEEP
 };
 
@@ -141,6 +145,9 @@ config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
 	if (kept > 0)
 		config_limits_resolve(nc);
 	nc->dev_mode = oc->dev_mode;
+	/* follow monitor_listen and monitor_tls_cert, kept above */
+	nc->monitor_addr = oc->monitor_addr;
+	nc->monitor_tls = oc->monitor_tls;
 	return kept;
 }
 

@@ -288,6 +288,22 @@ or a restart; 0: no alert." ;;
 	alert_domain_down) echo "1: alert when the queue of a destination \
 goes down (delivery failed for the whole domain) until it comes up; 0: \
 no alert." ;;
+	monitor_http_max_header) echo "Largest request line plus headers \
+the monitor reads (monitor_listen); a longer URL is answered 414, longer \
+headers 431, and the connection is closed; at four times this the HTTP \
+library stops reading and answers 400." ;;
+	monitor_http_max_body) echo "Largest request body the monitor \
+reads; a longer one is answered 413." ;;
+	monitor_http_timeout) echo "Longest the monitor waits for a \
+client to send the next part of its request (or to take the next part of \
+a reply); then it closes the connection." ;;
+	monitor_http_max_connections) echo "Connections the monitor holds \
+open at once; one more is answered 503 and closed." ;;
+	monitor_session_idle) echo "How long an unused login session of \
+the monitor stays valid." ;;
+	monitor_login_failures) echo "Wrong passwords the monitor takes \
+from one address in a minute; further logins from it are answered 429 \
+until the minute is over, and the address is logged once." ;;
 	*) return 1 ;;
 	esac
 }
