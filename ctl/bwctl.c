@@ -104,6 +104,10 @@ static const char bwctl_usage_text[] =
 "                          2h; default 10m, at most 24h); *.D for its\n"
 "                          subdomains\n"
 "  debug D off             stop it now\n"
+"  passwd USER [view|act]  a line for the monitor's password file\n"
+"                          (monitor_password_file) with the password\n"
+"                          read from stdin; view (default) may look,\n"
+"                          act may also act on mail; no daemon needed\n"
 "  help                    this text\n"
 "\n"
 "options:\n"
@@ -244,6 +248,8 @@ main(int argc, char *argv[])
 		bwctl_usage(stdout);
 		return BWCTL_EXIT_OK;
 	}
+	if (strcmp(argv[0], "passwd") == 0)
+		return bwctl_passwd(argc, argv);
 	if (strcmp(argv[0], "config") == 0) {
 		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "check") == 0)
 			return bwctl_config_check(argc == 3 ? argv[2] :

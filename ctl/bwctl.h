@@ -34,4 +34,7 @@ int	 bwctl_request(const char *sockpath, const char *admin_group,
 int	 bwctl_config_check(const char *path, const char *basedir, int json);
 int	 bwctl_config_limits(const char *path, const char *basedir, int json);
 
+/* bwctl_passwd.c: `bwctl passwd USER [view|act]`, local. */
+int	 bwctl_passwd(int argc, char *argv[]);
+
 #endif

@@ -32,6 +32,7 @@
 #include "util.h"
 #include "controld.h"
 #include "controld_alert.h"
+#include "controld_mon.h"
 
 struct controld		*ctl_env;
 
@@ -86,6 +87,15 @@ ctl_listen(struct controld *env)
 	    env->have_admin_gid ? env->d.cfg->admin_group : "-");
 }
 
+/* A reload: the monitor reads its password file again. */
+static int
+ctl_reload_apply(struct bw_daemon *d, struct bw_config *nc,
+    struct bw_config *oc, char *err, size_t errsz, void *arg)
+{
+	(void)mon_http_reload(nc);	/* a bad file keeps the old users */
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -110,6 +120,9 @@ main(int argc, char *argv[])
 	bw_daemon_events(&env.d);
 	ctl_listen(&env);
 	ctl_redirect_start(env.d.cfg);	/* monitor_dir, as root */
+	/* the monitor's port and key need root */
+	(void)mon_http_start(env.d.base, env.d.cfg);
+	env.d.on_reload = ctl_reload_apply;
 
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);
 	ctl_alert_start();
@@ -118,6 +131,7 @@ main(int argc, char *argv[])
 
 	/* Orderly teardown so that the sanitizers see no leak. */
 	ctl_req_client_gone(NULL);
+	mon_http_stop();
 	ctl_debug_free();
 	ctl_alert_stop();
 	bw_peer_listener_close(ctl_client_listener);

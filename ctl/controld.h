@@ -139,6 +139,11 @@ struct ctl_req {
 	struct bw_hostcount_end	 send;
 	/* delete, bounce, hold, ... (controld_qact.c) */
 	struct ctl_qact		*qact;
+	/* an internal caller (the monitor's pages) instead of bwctl: gets
+	 * the output when the request finishes */
+	void			(*done_cb)(struct evbuffer *, int exitcode,
+				    void *);
+	void			*done_arg;
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 

@@ -112,6 +112,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 	struct ctl_req	*req;
 
 	if (env->nreqs >= CTL_REQUESTS_MAX) {
+		if (client == NULL)	/* internal: the caller answers */
+			return NULL;
 		ctl_reply_error(client, 1, "controld is busy (%d requests in "
 		    "flight), try again", CTL_REQUESTS_MAX);
 		return NULL;
@@ -124,7 +126,8 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 		if (req != NULL && req->out != NULL)
 			evbuffer_free(req->out);
 		free(req);
-		ctl_reply_error(client, 1, "controld: out of memory");
+		if (client != NULL)
+			ctl_reply_error(client, 1, "controld: out of memory");
 		return NULL;
 	}
 	/* Ids are never 0 and wrap around; a live one is skipped. */
@@ -247,6 +250,8 @@ ctl_req_finish(struct ctl_req *req, int exitcode)
 		    exitcode) == -1)
 			bw_peer_drop(req->client, "cannot queue ctl output");
 	}
+	if (req->done_cb != NULL)
+		req->done_cb(req->out, exitcode, req->done_arg);
 	ctl_req_free(req);
 }
 
