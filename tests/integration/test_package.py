@@ -23,9 +23,11 @@ runtime_dir; the users and group of the sysusers file are exactly the
 default users and admin_group of common/config.c, _bwqueue's home is the
 default spool_dir, and systemd-sysusers --root creates them; postinst
 configure, with systemd-sysusers: calls it, makes the spool _bwqueue's
-0700 and enables breakwater.target; without it: addgroup/adduser with the
-sysusers file's names, homes and shells; postrm purge removes the spool
-and /var/log/breakwater (domain debug's transcripts);
+0700 and the monitor's directory _bwctl's 0700, and enables
+breakwater.target; without it: addgroup/adduser with the sysusers file's
+names, homes and shells; postrm purge removes the spool,
+/var/log/breakwater (domain debug's transcripts) and /var/lib/breakwater
+(the monitor's history);
 lintian reports no error; the changelog's version is configure's.
 
 Skips (with the reason) when not root, or when dpkg-buildpackage,
@@ -287,6 +289,9 @@ def check_postinst_sysusers(pkg):
         log
     assert "install -d -o _bwqueue -g _bwqueue -m 0700 %s" % spool in log, \
         log
+    monitor = pkg.path("/var/lib/breakwater/monitor")
+    assert "install -d -o _bwctl -g _bwctl -m 0700 %s" % monitor in log, \
+        log
     assert any(re.match(r"deb-systemd-helper enable '?breakwater.target", x)
                for x in log), log
     # only the target is enabled: it Wants= the services
@@ -323,7 +328,10 @@ def check_postrm(pkg):
     pkg.run_script("postrm", "remove")
     assert os.path.isdir(spool), "remove must keep the queue"
     assert os.path.isdir(debug), "remove must keep the transcripts"
+    monitor = pkg.path("/var/lib/breakwater/monitor")
+    os.makedirs(monitor, exist_ok=True)
     pkg.run_script("postrm", "purge")
+    assert not os.path.exists(monitor), "purge keeps the monitor's history"
     assert not os.path.exists(spool), "purge keeps the queue"
     assert not os.path.exists(pkg.path("/var/log/breakwater")), \
         "purge keeps the debug transcripts"

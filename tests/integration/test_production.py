@@ -40,13 +40,16 @@ SIGKILL and restarted 1 s later with the same argv (Restart=on-failure,
 RestartSec=1s), the others reconnect, and every message that got 250 is at
 the sink at the end (duplicates allowed), and queued's per-host counts
 show the load's host without a connection once the load stopped (bwctl
-show senders); a clean stop (SIGTERM) exits 0 and removes every pid
+show senders); the monitor (controld as _bwctl) serves HTTP on loopback:
+/healthz, a login with the password file (root:_bwctl 0640), /status
+with the session, and the password file read again on reload; a clean stop (SIGTERM) exits 0 and removes every pid
 file.
 
 Skips (with the reason) when not root or when a tool is missing.
 """
 
 import grp
+import http.client
 import json
 import os
 import pwd
@@ -60,6 +63,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import bwtest
 import tlsrecv
@@ -90,6 +94,10 @@ LOAD_CLIENTS = 3
 # minute (lead fixed addresses: 127.0.27.0/24).
 HAT_BLOCKED = "127.0.27.40"
 HAT_RATED = "127.0.27.41"
+# The monitor's address (helper http: 127.0.33.0/24); a user of its
+# password file.
+MON_ADDR = "127.0.33.50"
+MON_USER, MON_PASS = "prodadmin", "prod monitor secret"
 # Each client's pause after a 250: continuous load (about 100 messages a
 # second in all), not as fast as it goes, which would starve the timing-
 # sensitive tests that make check -j runs beside this one.
@@ -255,6 +263,8 @@ class Production:
         self.monitor = os.path.join(self.base, "monitor")
         self.port = bwtest.free_port()
         self.hat_port = bwtest.free_port()  # public, with a host table
+        self.mon_port = bwtest.free_port()  # the monitor's HTTP
+        self.mon_passwd = None
         self.procs = {}
         self.errs = {}
         self.argv = {}
@@ -290,6 +300,8 @@ spool_dir %(spool)s
 debug_dir %(debug)s
 monitor_dir %(monitor)s
 admin_group %(admin)s
+monitor_listen %(mon_addr)s:%(mon_port)d
+monitor_password_file %(mon_passwd)s
 deliverd_workers 2
 dns_servers 127.0.0.1:%(dns)d
 deliver_timeout_connect 5s
@@ -347,10 +359,31 @@ listener public {
             "sink": sink_port, "reject": reject_port, "port": self.port,
             "tls": tls_port, "tls_ca": tls_ca,
             "hat_port": self.hat_port, "hat_blocked": HAT_BLOCKED,
-            "hat_rated": HAT_RATED}
+            "hat_rated": HAT_RATED, "mon_addr": MON_ADDR,
+            "mon_port": self.mon_port,
+            "mon_passwd": self.mon_passwd_path()}
         with open(self.config_path, "w") as f:
             f.write(text)
         os.chmod(self.config_path, 0o644)
+        self.write_mon_passwd([(MON_USER, MON_PASS)])
+
+    def mon_passwd_path(self):
+        return os.path.join(os.path.dirname(self.config_path),
+                            "monitor.passwd")
+
+    def write_mon_passwd(self, users):
+        """The monitor's password file as an admin keeps it: root's,
+        readable by controld's group only."""
+        path = self.mon_passwd_path()
+        with open(path, "w") as f:
+            for user, password in users:
+                r = subprocess.run(self.bwctl_argv("passwd", user, "view"),
+                                   input=password + "\n", text=True,
+                                   capture_output=True, timeout=60)
+                assert r.returncode == 0, r.stderr
+                f.write(r.stdout)
+        os.chown(path, 0, grp.getgrnam(USERS["controld"]).gr_gid)
+        os.chmod(path, 0o640)
 
     # -- processes, as systemd runs them --------------------------------
     def start_one(self, proc):
@@ -653,6 +686,49 @@ def check_bwctl(bw):
     err = r.stderr.strip()
     assert re.search(r"permission denied", err, re.I) and \
         ADMIN_GROUP in err, "unclear refusal: %r" % err
+
+
+def mon_request(bw, method, path, headers=None, body=None):
+    c = http.client.HTTPConnection(MON_ADDR, bw.mon_port, timeout=30,
+                                   source_address=(MON_ADDR, 0))
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.getheader("Set-Cookie") or "", r.read()
+    finally:
+        c.close()
+
+
+def mon_login(bw, user, password):
+    body = urllib.parse.urlencode({"user": user, "password": password})
+    st, cookie, data = mon_request(bw, "POST", "/login", {
+        "Content-Type": "application/x-www-form-urlencoded"}, body)
+    assert st == 303 and cookie.startswith("bwmon="), (st, cookie, data)
+    return {"Cookie": cookie.split(";")[0]}
+
+
+def check_monitor(bw):
+    """controld, as _bwctl, serves the monitor with the root:_bwctl 0640
+    password file."""
+    ctl = pwd.getpwnam(USERS["controld"])
+    st = os.stat(bw.mon_passwd_path())
+    assert st.st_uid == 0 and st.st_gid == ctl.pw_gid and \
+        (st.st_mode & 0o777) == 0o640, (st.st_uid, st.st_gid, oct(st.st_mode))
+    code, _, data = mon_request(bw, "GET", "/healthz")
+    assert code == 200 and data == b"ok\n", (code, data)
+    code, _, _ = mon_request(bw, "GET", "/status?format=json")
+    assert code == 401, code
+    cookie = mon_login(bw, MON_USER, MON_PASS)
+    code, _, data = mon_request(bw, "GET", "/status?format=json", cookie)
+    assert code == 200, code
+    names = {p["name"]: p["state"] for p in json.loads(data)["processes"]}
+    assert names.get("queued") == "up" and names.get("controld") == "up", \
+        names
+    # a user added to the file: read again, as _bwctl, on reload
+    bw.write_mon_passwd([(MON_USER, MON_PASS), ("second", "second pw")])
+    r = bw.bwctl("config", "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    mon_login(bw, "second", "second pw")
 
 
 def all_linked(bw):
@@ -993,6 +1069,9 @@ def run_cases(bw, state):
           check_bounce, bw, sink)
     t.run("bwctl works as root and as a bwadmin member; others are "
           "refused with a clear error", check_bwctl, bw)
+    t.run("the monitor: controld as _bwctl serves HTTP on loopback with a "
+          "login from the root:_bwctl 0640 password file, read again on "
+          "reload", check_monitor, bw)
     t.run("bwctl config reload and each unit's ExecReload (SIGHUP) reach "
           "the daemons; a route added is used", check_reload, bw, sink)
     t.run("each daemon killed (SIGKILL) and restarted under load: every "
