@@ -184,6 +184,15 @@ mon_http_reply(struct evhttp_request *req, int code, const char *ctype,
 	    "frame-ancestors 'none'; base-uri 'none'");
 	if (code >= 400)
 		mon.c_refused++;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD &&
+	    body != NULL) {
+		char	 len[32];
+
+		/* evhttp 2.1 would send the body after the headers */
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, code, mon_http_reason(code), body);
 }
 

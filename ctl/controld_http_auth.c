@@ -24,6 +24,8 @@
  * at monitor_login_failures the address gets 429 for every password until
  * the window ends, and one log line says so.  The table is bounded
  * (MON_FAIL_ADDRS_MAX); when full, the oldest window is forgotten.
+ * Hashing runs in the event loop: MON_CHECK_MS_PER_SEC bounds its time
+ * for all addresses together (beyond it, 503 and Retry-After).
  */
 #include "bw_autoconf.h"
 
@@ -60,7 +62,9 @@
 #define MON_KEY_LEN		32	/* PBKDF2 output, SHA-256 */
 #define MON_ITER_MIN		1000
 #define MON_ITER_MAX		10000000
-#define MON_ITER_DUMMY		100000	/* an unknown user costs as much */
+#define MON_ITER_DUMMY		100000	/* an unknown user costs as much as
+					   the file's first (this without
+					   users) */
 #define MON_SESSIONS_MAX	256	/* live sessions; the least recently
 					   used goes first */
 #define MON_BASIC_CACHE		64	/* Basic passwords remembered */
@@ -68,6 +72,11 @@
 #define MON_FAIL_ADDRS_MAX	1024	/* addresses with wrong passwords */
 #define MON_FAIL_WINDOW_MS	(60 * 1000)	/* monitor_login_failures per */
 #define MON_NEXT_MAX		512	/* the page to return to after login */
+#define MON_CHECK_MS_PER_SEC	500	/* password hashing a second, for all
+					   clients together: the event loop
+					   stays free half the time under
+					   guessing from many addresses */
+#define MON_CHECK_BURST_MS	1000	/* saved up while idle */
 #define MON_COOKIE		"bwmon"
 
 struct mon_user {
@@ -109,6 +118,9 @@ static struct {
 	struct mon_session	 sessions[MON_SESSIONS_MAX];
 	struct mon_basic	 basic[MON_BASIC_CACHE];
 	struct mon_fail		 fails[MON_FAIL_ADDRS_MAX];
+	int64_t			 check_tokens_ms;	/* hashing time
+						   allowed now (a bucket) */
+	uint64_t		 check_last_ms;
 } au;
 
 static void
@@ -346,6 +358,30 @@ mon_user_find(const char *name)
 	return NULL;
 }
 
+/*
+ * May a password be hashed now?  PBKDF2 runs in the event loop (a login is
+ * rare, Basic is cached), so its time is bounded for everyone: a bucket
+ * that fills at MON_CHECK_MS_PER_SEC up to MON_CHECK_BURST_MS, emptied by
+ * the time each hashing took.
+ */
+static int
+mon_check_budget(void)
+{
+	uint64_t	 now = bw_now_ms();
+	int64_t		 credit;
+
+	/* the clock only moves on when it earned a whole millisecond */
+	credit = (int64_t)((now - au.check_last_ms) * MON_CHECK_MS_PER_SEC /
+	    1000);
+	if (credit > 0) {
+		au.check_tokens_ms += credit;
+		if (au.check_tokens_ms > MON_CHECK_BURST_MS)
+			au.check_tokens_ms = MON_CHECK_BURST_MS;
+		au.check_last_ms = now;
+	}
+	return au.check_tokens_ms > 0 ? 0 : -1;
+}
+
 /* The password of user name; NULL if either is wrong. */
 static const struct mon_user *
 mon_password_check(const char *name, const char *password)
@@ -354,6 +390,7 @@ mon_password_check(const char *name, const char *password)
 	unsigned char		 key[MON_KEY_LEN];
 	static const unsigned char dummy_salt[16];
 	size_t			 plen = strlen(password);
+	uint64_t		 t0 = bw_now_ms();
 	int			 ok;
 
 	if (plen > MON_PASSWORD_MAX)
@@ -362,10 +399,12 @@ mon_password_check(const char *name, const char *password)
 	ok = PKCS5_PBKDF2_HMAC(password, (int)plen,
 	    u != NULL ? u->salt : dummy_salt,
 	    u != NULL ? (int)u->saltlen : (int)sizeof(dummy_salt),
-	    u != NULL ? (int)u->iter : MON_ITER_DUMMY, EVP_sha256(),
+	    u != NULL ? (int)u->iter : au.nusers > 0 ?
+	    (int)au.users[0].iter : MON_ITER_DUMMY, EVP_sha256(),
 	    sizeof(key), key) == 1;
 	ok = ok && u != NULL && CRYPTO_memcmp(key, u->key, sizeof(key)) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
+	au.check_tokens_ms -= (int64_t)(bw_now_ms() - t0);
 	return ok ? u : NULL;
 }
 
@@ -535,6 +574,16 @@ mon_session_find(struct evhttp_request *req)
  * HTTP Basic and client certificates.
  */
 
+/* Too much password hashing this second. */
+static void
+mon_auth_busy(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", "1");
+	mon_http_error(req, 503, "too many logins at once; try again in a "
+	    "second");
+}
+
 /* "Basic B64(user:password)": the user, or NULL (401 or 429 sent). */
 static const struct mon_user *
 mon_basic_check(struct evhttp_request *req, const char *hdr,
@@ -584,6 +633,11 @@ mon_basic_check(struct evhttp_request *req, const char *hdr,
 		}
 		if (victim == NULL || c->at_ms < victim->at_ms)
 			victim = c;
+	}
+	if (mon_check_budget() == -1) {
+		mon_auth_busy(req);
+		*answered = 1;
+		goto out;
 	}
 	if ((u = mon_password_check((char *)raw, colon + 1)) != NULL) {
 		memcpy(victim->mac, mac, sizeof(mac));
@@ -904,6 +958,11 @@ mon_auth_login_page(struct evhttp_request *req, const char *addr)
 	}
 	strlcpy(nextbuf, mon_next_ok(evhttp_find_header(&q, "next")),
 	    sizeof(nextbuf));
+	if (mon_check_budget() == -1) {
+		evhttp_clear_headers(&q);
+		mon_auth_busy(req);
+		return;
+	}
 	u = mon_password_check(user, pass);
 	if (u == NULL) {
 		int blocked = mon_fail_note(addr, user);

@@ -23,6 +23,7 @@
 #include "ctl_json.h"
 #include "controld.h"
 #include "controld_alert.h"
+#include "controld_mon.h"
 
 #define CTL_COUNTERS_TEXT_MAX	2048	/* counters column in the table */
 
@@ -135,6 +136,12 @@ ctl_status_self(struct bw_status *st)
 	strlcpy(st->counters[i].name, "requests_in_flight",
 	    sizeof(st->counters[i].name));
 	st->counters[i++].value = env->nreqs;
+	strlcpy(st->counters[i].name, "monitor_requests",
+	    sizeof(st->counters[i].name));
+	strlcpy(st->counters[i + 1].name, "monitor_refused",
+	    sizeof(st->counters[i + 1].name));
+	mon_http_counters(&st->counters[i].value, &st->counters[i + 1].value);
+	i += 2;
 	st->ncounters = (uint32_t)i;
 	ctl_alert_status(st);
 	bw_daemon_status_add(&env->d, st);

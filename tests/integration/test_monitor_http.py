@@ -89,7 +89,8 @@ def form(d):
 
 def login(cl, user, password, source=None):
     body, h = form({"user": user, "password": password, "next": "/"})
-    st, hd, data, cookies = cl.req("POST", "/login", h, body, source=source)
+    st, hd, data, cookies = retry_busy(lambda: cl.req(
+        "POST", "/login", h, body, source=source))
     if st != 303:
         raise AssertionError("login %s: %d %r" % (user, st, data[:200]))
     m = re.match(r"bwmon=([0-9a-f]{64});", cookies[0])
@@ -122,6 +123,12 @@ def check_healthz(cl):
     st, hd, data, _ = cl.req("GET", "/healthz")
     assert st == 200 and data == b"ok\n", (st, data)
     assert hd["content-type"].startswith("text/plain"), hd
+    # HEAD: the headers of GET, no body after them
+    resp = raw_request(cl.port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n")
+    assert status_of(resp) == 200, resp
+    assert resp.endswith(b"\r\n\r\n") and b"Content-Length: 3" in resp, \
+        resp
 
 
 def check_refused_without_login(cl):
@@ -410,12 +417,25 @@ def check_bwctl_passwd(bw, cl):
     assert r2.returncode == 2, r2
     write_passwd(bw, {"alice": USERS["alice"]}, extra=line)
     bw.bwctl("config", "reload")
-    st, _, data, _ = cl.req("GET", "/?format=json",
-                            basic("carol", "carol pass phrase"))
+    # its real iteration count: controld hashes at most about half a second
+    # a second (503, Retry-After: 1, beyond)
+    st, _, data, _ = retry_busy(lambda: cl.req(
+        "GET", "/?format=json", basic("carol", "carol pass phrase")))
     assert st == 200 and json.loads(data)["act"] is True, (st, data)
-    st, _, _, _ = cl.req("GET", "/?format=json", basic("carol", "carol"),
-                         source="127.0.33.41")
+    st, _, _, _ = retry_busy(lambda: cl.req(
+        "GET", "/?format=json", basic("carol", "carol"),
+        source="127.0.33.41"))
     assert st == 401, st
+
+
+def retry_busy(fn, tries=5):
+    for _ in range(tries):
+        r = fn()
+        if r[0] != 503:
+            return r
+        assert r[1].get("retry-after") == "1", r[1]
+        time.sleep(1.1)
+    return r
 
 
 # -- TLS ----------------------------------------------------------------------
