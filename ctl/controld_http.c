@@ -47,9 +47,11 @@
 
 #include "log.h"
 #include "util.h"
+#include "ctl_html.h"
 #include "ctl_json.h"
 #include "controld.h"
 #include "controld_mon.h"
+#include "controld_style.h"
 
 #define MON_HTTP_HARD_FACTOR	4	/* evhttp's own cap: this times ours */
 #define MON_HTTP_PATH_MAX	1024	/* a decoded path we look at */
@@ -197,51 +199,25 @@ mon_http_reply(struct evhttp_request *req, int code, const char *ctype,
 }
 
 void
-mon_html_esc(struct evbuffer *b, const char *s)
-{
-	const char	*run = s;
-
-	for (; *s != '\0'; s++) {
-		const char *e = NULL;
-
-		switch (*s) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		case '\'': e = "&#39;"; break;
-		}
-		if (e == NULL)
-			continue;
-		evbuffer_add(b, run, (size_t)(s - run));
-		evbuffer_add(b, e, strlen(e));
-		run = s + 1;
-	}
-	evbuffer_add(b, run, (size_t)(s - run));
-}
-
-void
 mon_html_head(struct evbuffer *b, const char *title, const struct mon_auth *a)
 {
 	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><title>");
-	mon_html_esc(b, title);
-	evbuffer_add_printf(b, " - Breakwater</title><style>"
-	    "body{font-family:sans-serif;margin:1em 2em}"
-	    "header{display:flex;gap:1em;align-items:baseline;"
-	    "border-bottom:1px solid #ccc;margin-bottom:1em}"
-	    "header form{margin-left:auto}pre{font-size:90%%}"
-	    "</style></head><body><header><strong>Breakwater</strong> ");
-	mon_html_esc(b, ctl_env->d.cfg->hostname);
+	ctl_html_esc(b, title);
+	evbuffer_add_printf(b, " - Breakwater</title>");
+	mon_style_add(b);
+	evbuffer_add_printf(b, "</head><body><header><strong>Breakwater"
+	    "</strong> ");
+	ctl_html_esc(b, ctl_env->d.cfg->hostname);
 	if (a != NULL) {
 		evbuffer_add_printf(b, " <a href=\"/\">home</a>"
 		    "<form method=\"post\" action=\"/logout\">");
-		mon_html_esc(b, a->user);
+		ctl_html_esc(b, a->user);
 		evbuffer_add_printf(b, " <input type=\"hidden\" name=\"csrf\" "
 		    "value=\"%s\"><button>log out</button></form>", a->csrf);
 	}
 	evbuffer_add_printf(b, "</header><main><h1>");
-	mon_html_esc(b, title);
+	ctl_html_esc(b, title);
 	evbuffer_add_printf(b, "</h1>\n");
 }
 
@@ -272,7 +248,7 @@ mon_http_error(struct evhttp_request *req, int code, const char *text)
 	} else {
 		mon_html_head(b, mon_http_reason(code), NULL);
 		evbuffer_add_printf(b, "<p>");
-		mon_html_esc(b, text);
+		ctl_html_esc(b, text);
 		evbuffer_add_printf(b, "</p>\n");
 		mon_html_foot(b);
 		mon_http_reply(req, code, "text/html; charset=utf-8", b);
@@ -609,9 +585,9 @@ mon_http_home(struct evhttp_request *req, const struct mon_auth *a,
 			    !(mon.routes[i].methods & MON_GET))
 				continue;
 			evbuffer_add_printf(b, "<li><a href=\"");
-			mon_html_esc(b, mon.routes[i].prefix);
+			ctl_html_esc(b, mon.routes[i].prefix);
 			evbuffer_add_printf(b, "\">");
-			mon_html_esc(b, mon.routes[i].prefix + 1);
+			ctl_html_esc(b, mon.routes[i].prefix + 1);
 			evbuffer_add_printf(b, "</a></li>\n");
 		}
 		evbuffer_add_printf(b, "</ul>\n");
@@ -641,7 +617,7 @@ mon_http_status_done(struct evbuffer *out, int exitcode, void *arg)
 	evbuffer_add(out, "", 1);
 	mon_html_head(b, "Status", NULL);
 	evbuffer_add_printf(b, "<pre>");
-	mon_html_esc(b, (const char *)evbuffer_pullup(out, -1));
+	ctl_html_esc(b, (const char *)evbuffer_pullup(out, -1));
 	evbuffer_add_printf(b, "</pre>\n");
 	mon_html_foot(b);
 	mon_http_reply(req, exitcode == 0 ? 200 : 500,

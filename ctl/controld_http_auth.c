@@ -51,6 +51,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "ctl_html.h"
 #include "ctl_json.h"
 #include "controld.h"
 #include "controld_mon.h"
@@ -900,12 +901,12 @@ mon_login_form(struct evhttp_request *req, int code, const char *msg,
 	mon_html_head(b, "Log in", NULL);
 	if (msg != NULL) {
 		evbuffer_add_printf(b, "<p role=\"alert\">");
-		mon_html_esc(b, msg);
+		ctl_html_esc(b, msg);
 		evbuffer_add_printf(b, "</p>\n");
 	}
 	evbuffer_add_printf(b, "<form method=\"post\" action=\"/login\">"
 	    "<input type=\"hidden\" name=\"next\" value=\"");
-	mon_html_esc(b, mon_next_ok(next));
+	ctl_html_esc(b, mon_next_ok(next));
 	evbuffer_add_printf(b, "\"><p><label>User <input name=\"user\" "
 	    "autocomplete=\"username\" required autofocus></label></p>"
 	    "<p><label>Password <input name=\"password\" type=\"password\" "

@@ -86,12 +86,11 @@ void	 mon_http_reply(struct evhttp_request *, int code, const char *ctype,
 	    struct evbuffer *body);
 /* A short page (HTML or JSON, as asked) saying what went wrong. */
 void	 mon_http_error(struct evhttp_request *, int code, const char *text);
-/* The start and end of an HTML page of ours (title escaped). */
+/* The start and end of an HTML page of ours (title escaped; the
+ * stylesheet of controld_style.c; escape with ctl_html.h). */
 void	 mon_html_head(struct evbuffer *, const char *title,
 	    const struct mon_auth *);
 void	 mon_html_foot(struct evbuffer *);
-/* text with & < > " ' escaped into buf. */
-void	 mon_html_esc(struct evbuffer *, const char *text);
 /* The monitor's own numbers, for controld's status row. */
 void	 mon_http_counters(uint64_t *requests, uint64_t *refused);
 
