@@ -23,92 +23,15 @@
 
 #include "log.h"
 #include "util.h"
+#include "ctl_cmdtab.h"
 #include "ctl_trace.h"
 #include "bwctl.h"
 
-static const char bwctl_usage_text[] =
+static const char bwctl_usage_head[] =
 "usage: bwctl [-f config] [-b basedir] [-s socket] [--json] command [args]\n"
-"\n"
-"commands:\n"
-"  status                  every Breakwater process: state, pid, uptime,\n"
-"                          counters\n"
-"  show queue              queues by (gateway, domain): state, queued,\n"
-"                          oldest, active jobs, delivered, hard and soft\n"
-"                          bounces, last error\n"
-"  show message QID        envelope and recipients of one message\n"
-"  show senders [-n N] [--json]\n"
-"                          the top connecting hosts (default 20, at most\n"
-"                          1000) by connections now, then in all:\n"
-"                          messages and recipients in all and in the\n"
-"                          current window, sender group, policy, score,\n"
-"                          last seen\n"
-"  show alerts             alerts now and those cleared in the last day:\n"
-"                          kind, subject, since, notices told\n"
-"  list messages [LIMIT]   queued messages, oldest first (default 1000)\n"
-"  show dns                dnscached's counters: queries, hits, misses,\n"
-"                          coalesced, upstream errors, cache entries\n"
-"  dns flush               empty dnscached's cache\n"
-"  show domain D           one destination domain: queue state, next\n"
-"                          retry, oldest, counters; MX hosts and\n"
-"                          connections from deliverd\n"
-"  retry D                 retry D now (a down domain: its probe)\n"
-"  suspend D               no deliveries to D until resume\n"
-"  resume D                deliver to D again; its queue drains\n"
-"  queue verify            read and check every stored piece of the spool\n"
-"                          (CRC of body pieces, envelopes, recipients,\n"
-"                          index entries) while mail flows; damage is\n"
-"                          reported by queue id, exit status 3\n"
-"  queue repair            the same, and damaged messages go to the\n"
-"                          quarantine (out of the queues, kept)\n"
-"  queue quarantine        the quarantined messages\n"
-"  queue release QID       a quarantined message back to its queues\n"
-"  queue delete QID        a quarantined message removed for good\n"
-"  delete SEL [--dry-run]  messages out of their queues into the hold area\n"
-"                          for queue_undelete_window (default 1h), then\n"
-"                          purged; SEL is QID | --domain D [--gateway G]\n"
-"                          | --sender ADDR | --older-than DURATION (with\n"
-"                          --limit N); --dry-run says what would be done\n"
-"  undelete SEL [--dry-run] deleted messages back to their queues, within\n"
-"                          the window\n"
-"  bounce SEL [--dry-run]  a DSN (5.0.0, removed by the administrator) to\n"
-"                          each sender, then the messages are removed\n"
-"  hold SEL [--dry-run]    messages out of their queues until released\n"
-"  release SEL [--dry-run] held messages back to their queues (not the\n"
-"                          quarantine: that is queue release QID)\n"
-"  show held               the held and deleted messages\n"
-"  redirect                the redirected domains\n"
-"  redirect D HOST[:PORT]  all mail for D goes to HOST (a name or\n"
-"                          [address]) instead of its MX or route, from now\n"
-"                          on (kept across restarts); D's queue is retried\n"
-"  redirect D off          end it\n"
-"  config check [FILE]     check a configuration file (default: the -f\n"
-"                          file, else the built-in default); no daemon\n"
-"                          needed\n"
-"  config limits [FILE]    every limit: its value at the top level, the\n"
-"                          scopes where it may be set, and what each\n"
-"                          listener and destination block sets\n"
-"  config reload           every running process checks the file it was\n"
-"                          started with and applies it, or keeps its\n"
-"                          configuration and says why (file:line)\n"
-"  trace ADDRESS [--listener NAME] [--helo NAME] [--from ADDR]\n"
-"        [--rcpt ADDR]... [--json]\n"
-"                          what a host at ADDRESS would get, without mail:\n"
-"                          reverse DNS, score, group and policy, and the\n"
-"                          reply to the connection, EHLO, MAIL and each\n"
-"                          RCPT (default listener: the first public one)\n"
-"  debug                   the domains in debug: time left, transcript\n"
-"                          file\n"
-"  debug D on [DURATION]   write the SMTP dialogue of every delivery to D\n"
-"                          (commands and replies, never bodies) to a file\n"
-"                          of its own in debug_dir for DURATION (30s, 5m,\n"
-"                          2h; default 10m, at most 24h); *.D for its\n"
-"                          subdomains\n"
-"  debug D off             stop it now\n"
-"  passwd USER [view|act]  a line for the monitor's password file\n"
-"                          (monitor_password_file) with the password\n"
-"                          read from stdin; view (default) may look,\n"
-"                          act may also act on mail; no daemon needed\n"
-"  help                    this text\n"
+"\n";
+
+static const char bwctl_usage_tail[] =
 "\n"
 "options:\n"
 "  -f config   configuration file (default: built-in)\n"
@@ -119,10 +42,13 @@ static const char bwctl_usage_text[] =
 "exit status: 0 success, 1 the command failed, 2 usage error,\n"
 "  3 queue verify found damage (or repair left some in place)\n";
 
+/* The commands come from the table controld dispatches with. */
 static void
 bwctl_usage(FILE *f)
 {
-	fputs(bwctl_usage_text, f);
+	fputs(bwctl_usage_head, f);
+	ctl_cmdtab_help(f);
+	fputs(bwctl_usage_tail, f);
 }
 
 int
@@ -140,19 +66,31 @@ bwctl_config_quiet_cb(const char *msg, void *arg)
 {
 }
 
-/* Commands controld knows; anything else is a usage error here. */
+/*
+ * A word that starts commands bwctl answers itself (config check,
+ * config limits), with wrong words or arguments: the usage of each, on
+ * one line.  -1 if the word starts none.
+ */
 static int
-bwctl_remote_command(const char *cmd)
+bwctl_group_usage(const char *word)
 {
-	static const char *known[] = { "status", "show", "list", "dns",
-	    "retry", "suspend", "resume", "queue", "trace", "debug",
-	    "delete", "undelete", "bounce", "hold", "release", "redirect" };
 	size_t	 i;
+	int	 n = 0, local = 0;
 
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(cmd, known[i]) == 0)
-			return 1;
-	return 0;
+	for (i = 0; i < ctl_cmdtab_n; i++)
+		if ((ctl_cmdtab[i].flags & CTL_CMD_LOCAL) &&
+		    ctl_cmdtab[i].words[1] != NULL &&
+		    strcmp(ctl_cmdtab[i].words[0], word) == 0)
+			local = 1;
+	for (i = 0; local && i < ctl_cmdtab_n; i++) {
+		if (strcmp(ctl_cmdtab[i].words[0], word) != 0)
+			continue;
+		fprintf(stderr, "%s bwctl %s", n++ == 0 ? "bwctl: usage:" :
+		    " |", ctl_cmdtab[i].usage);
+	}
+	if (n > 0)
+		fputc('\n', stderr);
+	return n > 0 ? 0 : -1;
 }
 
 /*
@@ -160,17 +98,11 @@ bwctl_remote_command(const char *cmd)
  * walks the spool, so bwctl waits as long as for queue verify.
  */
 static int
-bwctl_walk_command(int argc, char *argv[])
+bwctl_walk_command(const struct ctl_cmd_def *def, int argc, char *argv[])
 {
-	static const char *ops[] = { "delete", "undelete", "bounce", "hold",
-	    "release" };
-	size_t	 i;
 	int	 j;
 
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (strcmp(argv[0], ops[i]) == 0)
-			break;
-	if (i == sizeof(ops) / sizeof(ops[0]))
+	if (def == NULL || !(def->flags & CTL_CMD_WALK))
 		return 0;
 	for (j = 1; j < argc; j++)
 		if (strncmp(argv[j], "--", 2) == 0 &&
@@ -210,7 +142,8 @@ main(int argc, char *argv[])
 	const char		*conffile = NULL, *basedir = NULL;
 	const char		*sockpath = NULL;
 	char			 path[PATH_MAX];
-	int			 ch, json = 0, i, ret, reload = 0;
+	const struct ctl_cmd_def *def;
+	int			 ch, json = 0, i, ret, reload = 0, nwords;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("bwctl", 1);
@@ -244,33 +177,41 @@ main(int argc, char *argv[])
 		bwctl_usage(stderr);
 		return BWCTL_EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "help") == 0) {
-		bwctl_usage(stdout);
-		return BWCTL_EXIT_OK;
-	}
-	if (strcmp(argv[0], "passwd") == 0)
-		return bwctl_passwd(argc, argv);
-	if (strcmp(argv[0], "config") == 0) {
-		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "check") == 0)
-			return bwctl_config_check(argc == 3 ? argv[2] :
-			    conffile, basedir, json);
-		if (argc >= 2 && argc <= 3 && strcmp(argv[1], "limits") == 0)
-			return bwctl_config_limits(argc == 3 ? argv[2] :
-			    conffile, basedir, json);
-		if (argc == 2 && strcmp(argv[1], "reload") == 0)
-			reload = 1;
-		else {
-			fprintf(stderr, "bwctl: usage: bwctl config check "
-			    "[FILE] | bwctl config limits [FILE] | "
-			    "bwctl config reload\n");
+	def = ctl_cmdtab_find(argc, argv, &nwords);
+	if (def != NULL && (def->flags & CTL_CMD_LOCAL)) {
+		if (!ctl_cmdtab_nargs_ok(def, argc - nwords)) {
+			if (bwctl_group_usage(argv[0]) == -1)
+				fprintf(stderr, "bwctl: usage: bwctl %s\n",
+				    def->usage);
 			return BWCTL_EXIT_USAGE;
 		}
+		switch (def->id) {
+		case CTL_CMD_HELP:
+			bwctl_usage(stdout);
+			return BWCTL_EXIT_OK;
+		case CTL_CMD_PASSWD:
+			return bwctl_passwd(argc, argv);
+		case CTL_CMD_CONFIG_CHECK:
+			return bwctl_config_check(argc == 3 ? argv[2] :
+			    conffile, basedir, json);
+		case CTL_CMD_CONFIG_LIMITS:
+			return bwctl_config_limits(argc == 3 ? argv[2] :
+			    conffile, basedir, json);
+		default:
+			break;
+		}
 	}
-	if (!reload && !bwctl_remote_command(argv[0])) {
+	/* Words controld knows go there (it tells what is wrong with the
+	 * rest); a group of bwctl's own commands gets its usage here. */
+	if (def == NULL && bwctl_group_usage(argv[0]) == 0)
+		return BWCTL_EXIT_USAGE;
+	if (def == NULL && !ctl_cmdtab_remote_word(argv[0])) {
 		fprintf(stderr, "bwctl: unknown command '%s'\n", argv[0]);
 		bwctl_usage(stderr);
 		return BWCTL_EXIT_USAGE;
 	}
+	if (def != NULL && def->id == CTL_CMD_CONFIG_RELOAD)
+		reload = 1;
 	if (strcmp(argv[0], "trace") == 0 &&
 	    bwctl_trace_args(argc, argv, &json) == -1)
 		return BWCTL_EXIT_USAGE;
@@ -309,9 +250,8 @@ main(int argc, char *argv[])
 	}
 	/* controld waits ctl_timeout for the daemons' answers, then replies;
 	 * verify and repair read the whole spool */
-	if ((argc == 2 && strcmp(argv[0], "queue") == 0 &&
-	    (strcmp(argv[1], "verify") == 0 ||
-	    strcmp(argv[1], "repair") == 0)) || bwctl_walk_command(argc, argv))
+	if ((def != NULL && (def->flags & CTL_CMD_LONG)) ||
+	    bwctl_walk_command(def, argc, argv))
 		ret = bwctl_request(sockpath, cfg.admin_group, BW_LIMIT(&cfg,
 		    LIM_CTL_VERIFY_TIMEOUT), json, argc, argv);
 	else

@@ -105,6 +105,8 @@ main(int argc, char *argv[])
 	ctl_env = &env;
 	TAILQ_INIT(&env.daemons);
 	TAILQ_INIT(&env.reqs);
+	TAILQ_INIT(&env.clients);
+	ctl_cmd_check_table();
 	env.next_reqid = 1;
 	bw_daemon_init(&env.d, "controld");
 	bw_daemon_args(&env.d, argc, argv, NULL, NULL, NULL, NULL);
@@ -130,7 +132,8 @@ main(int argc, char *argv[])
 	bw_daemon_run(&env.d, NULL);
 
 	/* Orderly teardown so that the sanitizers see no leak. */
-	ctl_req_client_gone(NULL);
+	ctl_req_target_gone(NULL);
+	ctl_clients_free();
 	mon_http_stop();
 	ctl_debug_free();
 	ctl_alert_stop();

@@ -4,9 +4,13 @@
  * controld serves two sockets.  controld.sock takes the daemons (smtpd,
  * queued, deliverd workers, dnscached), which answer STATUS_REQ; control.sock
  * takes bwctl, whose CTL_CMD requests controld answers itself (status) or
- * forwards to queued (queue and message listings).  Every bwctl request has
- * an id, carried to queued in hdr.peerid so that replies of concurrent
- * requests are matched, and a deadline (ctl_timeout).
+ * forwards to the daemons.  Commands are rows of one table (ctl_cmdtab.c:
+ * names, rights, arguments, help) with handlers here (ctl_cmd_ops[]); a
+ * command writes its answer to a ctl_out document, rendered as text or
+ * JSON (or HTML, Prometheus) for a target: bwctl or a caller inside
+ * controld.  Every request has an id, carried to the daemons in
+ * hdr.peerid so that replies of concurrent requests are matched, and a
+ * deadline (ctl_timeout).
  */
 #ifndef CONTROLD_H
 #define CONTROLD_H
@@ -18,6 +22,9 @@
 #include "config.h"
 #include "daemon.h"
 #include "imsg_catalog.h"
+#include "ctl_cmdtab.h"
+#include "ctl_fmt.h"
+#include "ctl_out.h"
 
 struct bw_imsg;
 struct bw_peer;
@@ -55,95 +62,89 @@ struct ctl_rows {
 	int			 truncated;	/* rows beyond max were dropped */
 };
 
-enum ctl_req_kind {
-	CTL_REQ_STATUS,
-	CTL_REQ_QUEUE,
-	CTL_REQ_MESSAGE,
-	CTL_REQ_LIST,
-	CTL_REQ_DNS_SHOW,	/* show dns: dnscached's STATUS */
-	CTL_REQ_DNS_FLUSH,	/* dns flush */
-	CTL_REQ_DOMAIN,		/* show domain, retry, suspend, resume */
-	CTL_REQ_RELOAD,		/* config reload */
-	CTL_REQ_VERIFY,		/* queue verify, repair, quarantine, ... */
-	CTL_REQ_SENDERS,	/* show senders: queued's per-host counters */
-
-	CTL_REQ_TRACE,		/* trace ADDRESS: smtpd's probe */
-	CTL_REQ_DEBUG,		/* debug: answered at once */
-	CTL_REQ_QACT,		/* delete, bounce, hold, ...: queued's */
-	CTL_REQ_ALERTS,		/* show alerts: answered at once */
+/* Who asked, for rights and for log lines ("who asked"). */
+#define CTL_WHO_MAX		192	/* "web user=U addr=A": both bounded */
+struct ctl_principal {
+	char			 name[CTL_WHO_MAX];	/* "bwctl uid=0 pid=42" */
+	unsigned		 may;			/* CTL_MAY_* */
 };
 
-/* One daemon's answer to a reload. */
-struct ctl_reload_row {
-	uint32_t			 peerid;
-	char				 proc[BW_NAME_MAX];
-	struct bw_config_reload_result	 res;
+/* A bwctl connection admitted at HELLO, and what it may do. */
+struct ctl_client {
+	TAILQ_ENTRY(ctl_client)	 entry;
+	struct bw_peer		*peer;
+	struct ctl_principal	 who;
+};
+TAILQ_HEAD(ctl_client_list, ctl_client);
+
+/*
+ * Where an answer goes (controld_target.c): a bwctl connection (CTL_OUTPUT
+ * chunks, then CTL_DONE) or a caller inside controld (the web pages,
+ * /metrics), whose callback gets the whole answer once.  The buffer is
+ * the caller's only during the call.
+ */
+typedef void (*ctl_done_cb)(void *arg, uint32_t reqid, int exitcode,
+    struct evbuffer *out);
+enum ctl_target_kind {
+	CTL_TARGET_BWCTL,
+	CTL_TARGET_INTERNAL,
+};
+struct ctl_target {
+	enum ctl_target_kind	 kind;
+	struct bw_peer		*peer;	/* BWCTL; NULL once it went away */
+	ctl_done_cb		 cb;	/* INTERNAL; NULL once cancelled */
+	void			*arg;
 };
 
-/* One error of a configuration that did not check. */
-struct ctl_reload_error {
-	char			 text[BW_CONFIG_LINE_MAX];
+/* What a command's parse handler may learn and say. */
+#define CTL_PARSE_ERR_MAX	512
+struct ctl_parse {
+	enum ctl_fmt		 fmt;	/* --json among the arguments */
+	unsigned		 need;	/* rights the arguments need beyond
+					   the command's own (debug D on) */
+	char			 err[CTL_PARSE_ERR_MAX];	/* usage error */
 };
 
-/* One status answer and who gave it. */
-struct ctl_status_row {
-	uint32_t		 peerid;
-	struct bw_status	 st;
+struct ctl_req;
+
+/*
+ * A command's handlers (controld_cmd.c, ctl_cmd_ops[], indexed by
+ * enum ctl_cmd_id).  Only start and render are required.
+ *   parse	check the arguments (argv[0] is the first word) into priv;
+ *		-1 with pc->err: a usage error, exit 2, no request made
+ *   start	send what the command asks the daemons; may finish at once
+ *   on_imsg	a frame carrying this request's id (hdr.peerid)
+ *   render	write the answer (rows) to o; returns the exit code
+ *   timeout	the deadline passed (default: fail, "no answer in time")
+ *   daemon_gone a daemon of this role went away
+ *   free	free what priv holds (priv itself is freed by the caller)
+ */
+struct ctl_cmd_ops {
+	size_t		 privsz;
+	int	(*parse)(void *priv, int argc, char *argv[],
+		    struct ctl_parse *pc);
+	void	(*start)(struct ctl_req *);
+	void	(*on_imsg)(struct ctl_req *, struct bw_peer *,
+		    struct bw_imsg *);
+	int	(*render)(struct ctl_req *, struct ctl_out *o);
+	void	(*timeout)(struct ctl_req *);
+	void	(*daemon_gone)(struct ctl_req *, int role);
+	void	(*free)(void *priv);
 };
 
-/* One bwctl request in flight. */
+/* One request in flight. */
 struct ctl_req {
 	TAILQ_ENTRY(ctl_req)	 entry;
-	uint32_t		 id;		/* hdr.peerid towards queued */
-	struct bw_peer		*client;	/* NULL once bwctl went away */
-	enum ctl_req_kind	 kind;
-	int			 json;
+	uint32_t		 id;		/* hdr.peerid towards daemons */
+	const struct ctl_cmd_def *def;
+	const struct ctl_cmd_ops *ops;
+	void			*priv;		/* the command's own state */
+	struct ctl_target	 target;
+	struct ctl_principal	 who;
+	enum ctl_fmt		 fmt;
 	uint64_t		 started_ms;
 	struct event		*timer;
 	struct evbuffer		*out;
-	/* status */
-	uint32_t		*asked;		/* daemon peer ids asked */
-	size_t			 nasked;
-	struct ctl_rows		 status;	/* struct ctl_status_row */
-	/* show queue */
-	struct ctl_rows		 queues;	/* struct bw_queue_entry */
-	struct bw_queue_end	 qend;
-	struct ctl_rows		 agents;	/* bw_agent_entry, deliverd's;
-						   also queued_done and
-						   workers_left below */
-	/* show message */
-	char			 qid[BW_QID_LEN + 1];
-	struct bw_message_info	 info;
-	int			 have_info;
-	struct ctl_rows		 rcpts;		/* struct bw_message_rcpt */
-	/* list messages */
-	struct ctl_rows		 msgs;		/* struct bw_message_list_entry */
-	struct bw_message_list_end lend;
-	/* domain commands (controld_domain.c) */
-	uint32_t		 dop;		/* enum bw_domain_cmd_op */
-	char			 domain[BW_DOMAIN_MAX + 1];
-	int			 queued_done;	/* its last reply came */
-	size_t			 workers_left;	/* deliverd INFO_END due */
-	struct ctl_rows		 dqueues;	/* bw_domain_cmd_reply */
-	struct ctl_rows		 dinfos;	/* bw_domain_info */
-	struct ctl_rows		 dhosts;	/* bw_domain_host */
-	/* config reload */
-	struct bw_config_reload_result self;	/* controld's own */
-	struct ctl_rows		 reloads;	/* struct ctl_reload_row */
-	struct ctl_rows		 rerrors;	/* struct ctl_reload_error */
-	/* queue verify and friends (controld_verify.c) */
-	uint32_t		 vop;		/* enum bw_verify_op */
-	struct ctl_rows		 vrows;		/* bw_queue_verify_row */
-	/* show senders (controld_senders.c) */
-	struct ctl_rows		 senders;	/* bw_hostcount_entry */
-	struct bw_hostcount_end	 send;
-	/* delete, bounce, hold, ... (controld_qact.c) */
-	struct ctl_qact		*qact;
-	/* an internal caller (the monitor's pages) instead of bwctl: gets
-	 * the output when the request finishes */
-	void			(*done_cb)(struct evbuffer *, int exitcode,
-				    void *);
-	void			*done_arg;
 };
 TAILQ_HEAD(ctl_req_list, ctl_req);
 
@@ -155,6 +156,7 @@ struct controld {
 	uint32_t		 next_reqid;
 	gid_t			 admin_gid;	/* (gid_t)-1: no admin group */
 	int			 have_admin_gid;
+	struct ctl_client_list	 clients;	/* bwctl connections */
 	struct ctl_req		*reload_req;	/* the reload in progress */
 	/* counters */
 	uint64_t		 c_requests;
@@ -171,107 +173,110 @@ void	 ctl_daemon_state_cb(struct bw_peer *, int, void *);
 void	 ctl_client_msg_cb(struct bw_peer *, struct bw_imsg *, void *);
 void	 ctl_client_state_cb(struct bw_peer *, int, void *);
 struct ctl_daemon *ctl_daemon_find_role(int role);
-int	 ctl_client_allowed(pid_t pid, const char **why);
-int	 ctl_client_uid(pid_t pid, uid_t *uid);
+struct ctl_daemon *ctl_daemon_find_id(uint32_t peerid);
+void	 ctl_clients_free(void);
+
+/* controld_auth.c: who may use bwctl, and the rights it gets. */
+int	 ctl_client_allowed(pid_t pid, struct ctl_principal *who,
+	    const char **why);
+
+/* controld_target.c: where answers go. */
+int	 ctl_target_send(struct ctl_target *, uint32_t id, struct evbuffer *,
+	    int exitcode);
+int	 ctl_target_gone(const struct ctl_target *);
 
 /* controld_req.c: request lifecycle. */
-struct ctl_req *ctl_req_new(struct bw_peer *client, enum ctl_req_kind, int json);
+struct ctl_req *ctl_req_new(const struct ctl_target *,
+	    const struct ctl_principal *, const struct ctl_cmd_def *,
+	    const struct ctl_cmd_ops *, void *priv, enum ctl_fmt);
 struct ctl_req *ctl_req_find(uint32_t id);
 void	 ctl_req_arm(struct ctl_req *, uint64_t ms);
+/* Render the answer (ops->render) and finish with its exit code. */
+void	 ctl_req_done(struct ctl_req *);
 void	 ctl_req_finish(struct ctl_req *, int exitcode);
 void	 ctl_req_fail(struct ctl_req *, int exitcode, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-void	 ctl_req_client_gone(struct bw_peer *);
-void	 ctl_req_queued_gone(void);
-void	 ctl_reply_error(struct bw_peer *, int exitcode, const char *, ...)
+void	 ctl_req_target_gone(struct bw_peer *);
+void	 ctl_req_daemon_gone(int role);
+void	 ctl_reply_error(struct ctl_target *, int exitcode, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 ctl_rows_init(struct ctl_rows *, size_t elsz, size_t max);
 int	 ctl_rows_add(struct ctl_rows *, const void *row);
 void	 ctl_rows_free(struct ctl_rows *);
+/* Helpers for commands: the connected daemon of a role or fail. */
+struct bw_peer *ctl_req_peer(struct ctl_req *, int role);
+void	 ctl_req_send(struct ctl_req *, int role, uint32_t type,
+	    const void *, size_t);
+void	 ctl_req_queued_gone(struct ctl_req *, int role);	/* daemon_gone */
+void	 ctl_payload(void *dst, size_t dstsz, const struct bw_imsg *);
 
-/* controld_cmd.c: parse a CTL_CMD and start the command. */
+/* controld_cmd.c: find, check and start a command. */
 void	 ctl_cmd_dispatch(struct bw_peer *, const struct bw_ctl_cmd *);
+/*
+ * Run a command for a caller inside controld (web pages, /metrics):
+ * argv as bwctl would send it, the caller's rights, the format.  The
+ * callback may be called before this returns (a usage error, a command
+ * answered at once).  Returns the request id (for ctl_cmd_cancel), 0 when
+ * it was answered already.
+ */
+uint32_t ctl_cmd_run(ctl_done_cb, void *arg, const struct ctl_principal *,
+	    enum ctl_fmt, int argc, char *argv[]);
+void	 ctl_cmd_cancel(uint32_t reqid);
+void	 ctl_cmd_check_table(void);
+extern const struct ctl_cmd_ops *const ctl_cmd_ops[CTL_CMD__COUNT];
+
+/* The commands (one file each). */
+extern const struct ctl_cmd_ops ctl_status_ops;
+extern const struct ctl_cmd_ops ctl_queue_ops;
+extern const struct ctl_cmd_ops ctl_message_ops;
+extern const struct ctl_cmd_ops ctl_list_ops;
+extern const struct ctl_cmd_ops ctl_senders_ops;
+extern const struct ctl_cmd_ops ctl_dns_show_ops;
+extern const struct ctl_cmd_ops ctl_dns_flush_ops;
+extern const struct ctl_cmd_ops ctl_domain_ops;
+extern const struct ctl_cmd_ops ctl_verify_ops;
+extern const struct ctl_cmd_ops ctl_reload_ops;
+extern const struct ctl_cmd_ops ctl_trace_ops;
+extern const struct ctl_cmd_ops ctl_debug_ops;
+extern const struct ctl_cmd_ops ctl_qact_ops;		/* controld_qact.c */
+extern const struct ctl_cmd_ops ctl_redirect_ops;	/* controld_redirect.c */
+extern const struct ctl_cmd_ops ctl_alert_ops;		/* controld_alert_run.c */
 
 /* controld_status.c */
-void	 ctl_status_start(struct ctl_req *);
-void	 ctl_status_reply(struct ctl_req *, uint32_t peerid,
-	    const struct bw_status *);
-void	 ctl_status_check_done(struct ctl_req *);
-void	 ctl_status_render(struct ctl_req *);
 void	 ctl_status_self(struct bw_status *);
+int	 ctl_status_parse(struct bw_peer *, const struct bw_imsg *,
+	    struct bw_status *);
 
-/* controld_queue.c: requests forwarded to queued. */
-void	 ctl_queue_start(struct ctl_req *);
-void	 ctl_message_start(struct ctl_req *, const char *qid);
-void	 ctl_list_start(struct ctl_req *, uint64_t limit);
-void	 ctl_queue_msg(struct ctl_req *, struct bw_imsg *);
-void	 ctl_queue_timeout(struct ctl_req *);
-/* show queue: deliverd workers' AGENT_ENTRY/AGENT_END, a worker gone. */
-void	 ctl_queue_agent_msg(struct ctl_req *, struct bw_imsg *);
-void	 ctl_queue_worker_gone(void);
+/* controld_cmd.c: the queue id argument of several commands. */
+int	 ctl_cmd_qid(const char *arg, char qid[BW_QID_LEN + 1]);
 
-/* controld_dns.c: requests forwarded to dnscached. */
-void	 ctl_dns_show_start(struct ctl_req *);
-void	 ctl_dns_flush_start(struct ctl_req *);
-void	 ctl_dns_status(struct ctl_req *, const struct bw_status *);
-void	 ctl_dns_msg(struct ctl_req *, struct bw_imsg *);
-void	 ctl_dns_timeout(struct ctl_req *);
-void	 ctl_dns_gone(void);
+/* controld_queue.c: a request to queued timed out. */
+void	 ctl_queued_timeout(struct ctl_req *);
 
-/* controld_domain.c: show domain, retry, suspend, resume. */
+/* controld_domain.c */
 #define CTL_DOMAIN_ROWS_MAX	1024	/* queue/info/host rows per domain */
-void	 ctl_domain_start(struct ctl_req *, uint32_t op, const char *domain);
-void	 ctl_domain_msg(struct ctl_req *, struct bw_peer *, struct bw_imsg *);
-void	 ctl_domain_timeout(struct ctl_req *);
-void	 ctl_domain_worker_gone(void);
 
-/* controld_reload.c: config reload. */
-void	 ctl_reload_start(struct ctl_req *);
+/* controld_reload.c: config reload; a daemon's own SIGHUP reload. */
 void	 ctl_reload_result(struct bw_peer *, struct bw_imsg *);
 void	 ctl_reload_request(struct bw_peer *);
-void	 ctl_reload_check_done(struct ctl_req *);
-void	 ctl_reload_timeout(struct ctl_req *);
 
-/* controld_verify.c: bwctl queue verify, repair, quarantine, release,
- * delete. */
+/* controld_verify.c */
 #define CTL_VERIFY_ROWS_MAX	100000	/* rows kept for one answer */
 #define CTL_EXIT_DAMAGE		3	/* verify found damage (bwctl.h) */
-void	 ctl_verify_start(struct ctl_req *, uint32_t op, const char *qid);
-void	 ctl_verify_msg(struct ctl_req *, struct bw_imsg *);
 
-/* controld_senders.c: show senders. */
+/* controld_senders.c */
 #define CTL_SENDERS_DEFAULT	20	/* rows without -n */
 #define CTL_SENDERS_MAX		1000	/* queued's QUEUED_SENDERS_MAX */
-void	 ctl_senders_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
-void	 ctl_senders_msg(struct ctl_req *, struct bw_imsg *);
 
-/* controld_trace.c: bwctl trace, answered by smtpd. */
-void	 ctl_trace_start(struct ctl_req *, const struct bw_trace_req *);
-void	 ctl_trace_msg(struct ctl_req *, struct bw_imsg *);
-void	 ctl_trace_timeout(struct ctl_req *);
-void	 ctl_trace_smtpd_gone(void);
-
-/* controld_debug.c: bwctl debug, the table deliverd's workers get. */
-void	 ctl_debug_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
+/* controld_debug.c: the table deliverd's workers get. */
 void	 ctl_debug_worker_up(struct bw_peer *);
 void	 ctl_debug_free(void);
 
 /* controld_qact.c: delete, undelete, bounce, hold, release, show held. */
 #define CTL_QACT_ROWS_MAX	100000	/* messages told per request */
-struct ctl_qact;
-int	 ctl_qact_is_cmd(const struct bw_ctl_cmd *);
-void	 ctl_qact_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
-void	 ctl_qact_msg(struct ctl_req *, struct bw_imsg *);
-void	 ctl_qact_timeout(struct ctl_req *);
-void	 ctl_qact_free(struct ctl_req *);
 
 /* controld_redirect.c: bwctl redirect, the table deliverd's workers get. */
 void	 ctl_redirect_start(const struct bw_config *);
-void	 ctl_redirect_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
 void	 ctl_redirect_worker_up(struct bw_peer *);
-
-/* controld_fmt.c: shared text formatting. */
-void	 ctl_fmt_age(char *dst, size_t dstsz, int64_t seconds);
-void	 ctl_fmt_time(char *dst, size_t dstsz, int64_t unixtime);
 
 #endif

@@ -156,6 +156,5 @@ void	 ctl_alert_daemon_down(int role);
 void	 ctl_alert_queue_event(struct bw_imsg *);
 void	 ctl_alert_mail_done(struct bw_imsg *);
 void	 ctl_alert_status(struct bw_status *);
-void	 ctl_alert_cmd(struct bw_peer *, const struct bw_ctl_cmd *, int json);
 
 #endif

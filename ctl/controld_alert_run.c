@@ -34,7 +34,6 @@
 #include "peer.h"
 #include "status_link.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 #include "controld_alert.h"
 #include "controld_alert_src.h"
@@ -72,6 +71,10 @@ static size_t			 ctl_alert_ndaemons;
 static struct ctl_alert_mail_notice ctl_alert_notices[
 	    CTL_ALERT_MAIL_NOTICES_MAX];
 static size_t			 ctl_alert_nnotices;
+
+/* show alerts: "from F to A B ...", the footer's mail part */
+#define CTL_ALERT_TO_TEXT_MAX	(CTL_ALERT_FROM_MAX + 16 + \
+	BW_ALERT_MAIL_TO_MAX * (BW_ADDR_MAX + 1))
 
 /* alert_mail_from, else postmaster@hostname */
 #define CTL_ALERT_FROM_MAX	(sizeof("postmaster@") + BW_DOMAIN_MAX + 1)
@@ -511,124 +514,124 @@ ctl_alert_status(struct bw_status *st)
 	bw_status_add(st, "alert_mails_dropped", ctl_alert_c_mails_dropped);
 }
 
-/* bwctl show alerts: active ones, then the cleared ones kept. */
+static const struct ctl_col ctl_alert_cols[] = {
+	{ "kind", "KIND", CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 14, NULL },
+	{ "subject", "SUBJECT", CTL_T_STR, CTL_COL_BOTH | CTL_COL_AUTO |
+	    CTL_COL_DASH | CTL_COL_LABEL, 7, NULL },
+	{ "state", "STATE", CTL_T_STR, CTL_COL_BOTH, 7, NULL },
+	{ "raised", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "updated", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "cleared", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "since_text", "SINCE", CTL_T_TIME, CTL_COL_TEXT, 19, NULL },
+	{ "notices", "NOTICES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT, 7,
+	    NULL },
+	{ "count", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "value", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "threshold", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "detail", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "text", "WHAT", CTL_T_STR, CTL_COL_BOTH, 0, NULL },
+};
+static const struct ctl_table ctl_alert_table = { "alerts", ctl_alert_cols,
+    CTL_NCOLS(ctl_alert_cols), "alert" };
+
 static void
-ctl_alert_render(struct ctl_req *req)
+ctl_alert_row(struct ctl_out *o, const struct ctl_alert *a)
+{
+	char	 text[512];
+
+	ctl_alert_describe(a, text, sizeof(text));
+	ctl_out_row_open(o);
+	ctl_out_str(o, "kind", ctl_alert_kind_name(a->kind));
+	ctl_out_str(o, "subject", a->subject);
+	ctl_out_str(o, "state", a->state == CTL_ALERT_ACTIVE ? "active" :
+	    "cleared");
+	ctl_out_int(o, "raised", a->raised / 1000);
+	ctl_out_int(o, "updated", a->updated / 1000);
+	if (a->cleared != 0)
+		ctl_out_int(o, "cleared", a->cleared / 1000);
+	else
+		ctl_out_null(o, "cleared");
+	ctl_out_int(o, "since_text", a->state == CTL_ALERT_ACTIVE ?
+	    a->raised / 1000 : a->cleared / 1000);
+	ctl_out_uint(o, "notices", a->notices);
+	ctl_out_uint(o, "count", a->count);
+	ctl_out_uint(o, "value", a->value);
+	ctl_out_uint(o, "threshold", a->threshold);
+	ctl_out_str(o, "detail", a->detail);
+	ctl_out_str(o, "text", text);
+	ctl_out_row_close(o);
+}
+
+/* bwctl show alerts: active ones, then the cleared ones kept. */
+static int
+ctl_alert_render(struct ctl_req *req, struct ctl_out *o)
 {
 	const struct bw_config	*cfg = ctl_env->d.cfg;
-	const struct ctl_alert	*a;
-	struct ctl_json		 j;
-	char			 text[512], since[32], from[CTL_ALERT_FROM_MAX];
-	size_t			 i, pass, w = 7;
+	char			 from[CTL_ALERT_FROM_MAX];
+	char			 to[CTL_ALERT_TO_TEXT_MAX];
+	size_t			 i, pass;
 	int			 k;
 
 	ctl_alert_from(from, sizeof(from));
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_arr_open(&j, "alerts");
-		for (pass = 0; pass < 2; pass++)
-			for (i = 0; i < ctl_alerts.n; i++) {
-				a = &ctl_alerts.rows[i];
-				if ((a->state == CTL_ALERT_ACTIVE) != (pass == 0))
-					continue;
-				ctl_alert_describe(a, text, sizeof(text));
-				ctl_json_obj_open(&j, NULL);
-				ctl_json_str(&j, "kind",
-				    ctl_alert_kind_name(a->kind));
-				ctl_json_str(&j, "subject", a->subject);
-				ctl_json_str(&j, "state",
-				    a->state == CTL_ALERT_ACTIVE ? "active" :
-				    "cleared");
-				ctl_json_int(&j, "raised", a->raised / 1000);
-				ctl_json_int(&j, "updated", a->updated / 1000);
-				if (a->cleared != 0)
-					ctl_json_int(&j, "cleared",
-					    a->cleared / 1000);
-				else
-					ctl_json_null(&j, "cleared");
-				ctl_json_uint(&j, "notices", a->notices);
-				ctl_json_uint(&j, "count", a->count);
-				ctl_json_uint(&j, "value", a->value);
-				ctl_json_uint(&j, "threshold", a->threshold);
-				ctl_json_str(&j, "detail", a->detail);
-				ctl_json_str(&j, "text", text);
-				ctl_json_obj_close(&j);
-			}
-		ctl_json_arr_close(&j);
-		ctl_json_uint(&j, "active", ctl_alert_active(&ctl_alerts));
-		ctl_json_uint(&j, "repeat_interval",
-		    (uint64_t)BW_LIMIT(cfg, LIM_ALERT_REPEAT_INTERVAL) / 1000);
-		ctl_json_arr_open(&j, "mail_to");
-		for (k = 0; k < cfg->nalert_mail_to; k++)
-			ctl_json_str(&j, NULL, cfg->alert_mail_to[k]);
-		ctl_json_arr_close(&j);
-		ctl_json_str(&j, "mail_from", from);
-		ctl_json_uint(&j, "mails", ctl_alert_c_mails);
-		ctl_json_uint(&j, "mail_errors", ctl_alert_c_mail_errors);
-		ctl_json_uint(&j, "mails_dropped", ctl_alert_c_mails_dropped);
-		ctl_json_uint(&j, "refused", ctl_alerts.refused);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-		return;
-	}
-	if (ctl_alerts.n == 0)
-		evbuffer_add_printf(req->out, "no alerts\n");
-	else {
-		for (i = 0; i < ctl_alerts.n; i++)
-			if (strlen(ctl_alerts.rows[i].subject) > w)
-				w = strlen(ctl_alerts.rows[i].subject);
-		evbuffer_add_printf(req->out, "%-14s  %-*s  %-7s  %-19s  %7s  "
-		    "%s\n", "KIND", (int)w, "SUBJECT", "STATE", "SINCE",
-		    "NOTICES", "WHAT");
-	}
+	ctl_out_obj_open(o, NULL);
+	ctl_out_table_open(o, &ctl_alert_table);
+	ctl_out_table_empty(o, "no alerts");
 	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < ctl_alerts.n; i++) {
-			a = &ctl_alerts.rows[i];
-			if ((a->state == CTL_ALERT_ACTIVE) != (pass == 0))
-				continue;
-			ctl_alert_describe(a, text, sizeof(text));
-			ctl_fmt_time(since, sizeof(since), a->state ==
-			    CTL_ALERT_ACTIVE ? a->raised / 1000 :
-			    a->cleared / 1000);
-			evbuffer_add_printf(req->out, "%-14s  %-*s  %-7s  %-19s  "
-			    "%7" PRIu32 "  %s\n", ctl_alert_kind_name(a->kind),
-			    (int)w, a->subject[0] ? a->subject : "-",
-			    a->state == CTL_ALERT_ACTIVE ? "active" : "cleared",
-			    since, a->notices, text);
-		}
-	evbuffer_add_printf(req->out, "%zu active; told again every %lld s "
-	    "(alert_repeat_interval); mail ", ctl_alert_active(&ctl_alerts),
-	    BW_LIMIT(cfg, LIM_ALERT_REPEAT_INTERVAL) / 1000);
+		for (i = 0; i < ctl_alerts.n; i++)
+			if ((ctl_alerts.rows[i].state == CTL_ALERT_ACTIVE) ==
+			    (pass == 0))
+				ctl_alert_row(o, &ctl_alerts.rows[i]);
+	ctl_out_table_close(o);
+	ctl_out_uint(o, "active", ctl_alert_active(&ctl_alerts));
+	ctl_out_uint(o, "repeat_interval",
+	    (uint64_t)BW_LIMIT(cfg, LIM_ALERT_REPEAT_INTERVAL) / 1000);
+	ctl_out_list_open(o, "mail_to");
+	for (k = 0; k < cfg->nalert_mail_to; k++)
+		ctl_out_str(o, NULL, cfg->alert_mail_to[k]);
+	ctl_out_list_close(o);
+	ctl_out_str(o, "mail_from", from);
+	ctl_out_uint(o, "mails", ctl_alert_c_mails);
+	ctl_out_uint(o, "mail_errors", ctl_alert_c_mail_errors);
+	ctl_out_uint(o, "mails_dropped", ctl_alert_c_mails_dropped);
+	ctl_out_uint(o, "refused", ctl_alerts.refused);
 	if (cfg->nalert_mail_to == 0)
-		evbuffer_add_printf(req->out, "to nobody (alert_mail_to)\n");
+		strlcpy(to, "to nobody (alert_mail_to)", sizeof(to));
 	else {
-		evbuffer_add_printf(req->out, "from %s to", from);
-		for (k = 0; k < cfg->nalert_mail_to; k++)
-			evbuffer_add_printf(req->out, " %s",
-			    cfg->alert_mail_to[k]);
-		evbuffer_add_printf(req->out, "\n");
+		snprintf(to, sizeof(to), "from %s to", from);
+		for (k = 0; k < cfg->nalert_mail_to; k++) {
+			strlcat(to, " ", sizeof(to));
+			strlcat(to, cfg->alert_mail_to[k], sizeof(to));
+		}
 	}
+	ctl_out_note(o, "%zu active; told again every %lld s "
+	    "(alert_repeat_interval); mail %s", ctl_alert_active(&ctl_alerts),
+	    BW_LIMIT(cfg, LIM_ALERT_REPEAT_INTERVAL) / 1000, to);
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 /* show alerts [--json] */
-void
-ctl_alert_cmd(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
+static int
+ctl_alert_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
-	struct ctl_req	*req;
-	uint32_t	 i;
+	int	 i;
 
-	for (i = 2; i < cmd->argc; i++) {
-		if (strcmp(cmd->argv[i], "--json") == 0 ||
-		    strcmp(cmd->argv[i], "-j") == 0)
-			json = 1;
-		else {
-			ctl_reply_error(client, 2, "usage: show alerts");
-			return;
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0) {
+			if (pc->fmt == CTL_FMT_TEXT)
+				pc->fmt = CTL_FMT_JSON;
+		} else {
+			snprintf(pc->err, sizeof(pc->err), "usage: show "
+			    "alerts");
+			return -1;
 		}
 	}
-	if ((req = ctl_req_new(client, CTL_REQ_ALERTS, json)) == NULL)
-		return;
-	ctl_alert_render(req);
-	ctl_req_finish(req, 0);
+	return 0;
 }
+
+const struct ctl_cmd_ops ctl_alert_ops = {
+	.parse = ctl_alert_parse,
+	.start = ctl_req_done,
+	.render = ctl_alert_render,
+};

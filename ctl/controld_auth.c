@@ -7,6 +7,9 @@
  * supplementary groups in /proc/PID/status), so that a group membership
  * revoked since the socket was created no longer counts.
  *
+ * Everyone admitted gets both rights, view and act (CTL_MAY_*); each
+ * command's row in ctl_cmdtab[] says which it needs, checked at dispatch.
+ *
  * Input trusted: the pid, which peer.c took from SO_PEERCRED; the /proc
  * text is the kernel's.  Lines are bounded by CTL_PROC_LINE_MAX.
  */
@@ -85,9 +88,14 @@ ctl_cred_read(pid_t pid, gid_t admin, int have_admin, struct ctl_cred *c)
 	return c->have_uid && c->have_gid ? 0 : -1;
 }
 
-/* 1 if the bwctl process pid may use controld; why says why not. */
+/*
+ * 1 if the bwctl process pid may use controld, with who it is and its
+ * rights in who; why says why not.  Rights: every caller admitted here
+ * (root, our own uid, admin_group) may view and act; a read-only bwctl
+ * role would be a group of its own checked here, with CTL_MAY_VIEW only.
+ */
 int
-ctl_client_allowed(pid_t pid, const char **why)
+ctl_client_allowed(pid_t pid, struct ctl_principal *who, const char **why)
 {
 	struct controld	*env = ctl_env;
 	struct ctl_cred	 c;
@@ -97,22 +105,13 @@ ctl_client_allowed(pid_t pid, const char **why)
 		*why = "cannot read the peer's credentials";
 		return 0;
 	}
-	if (c.euid == 0 || c.euid == geteuid())
-		return 1;
-	if (env->have_admin_gid && (c.egid == env->admin_gid || c.in_admin))
-		return 1;
-	*why = "neither root nor a member of the admin group";
-	return 0;
-}
-
-/* The effective uid of the bwctl process pid (who asked, for the logs). */
-int
-ctl_client_uid(pid_t pid, uid_t *uid)
-{
-	struct ctl_cred	 c;
-
-	if (pid <= 0 || ctl_cred_read(pid, 0, 0, &c) == -1)
-		return -1;
-	*uid = c.euid;
-	return 0;
+	if (c.euid != 0 && c.euid != geteuid() && !(env->have_admin_gid &&
+	    (c.egid == env->admin_gid || c.in_admin))) {
+		*why = "neither root nor a member of the admin group";
+		return 0;
+	}
+	snprintf(who->name, sizeof(who->name), "bwctl uid=%lu pid=%ld",
+	    (unsigned long)c.euid, (long)pid);
+	who->may = CTL_MAY_VIEW | CTL_MAY_ACT;
+	return 1;
 }

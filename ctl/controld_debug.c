@@ -33,7 +33,6 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
 struct ctl_debug_row {
@@ -143,54 +142,53 @@ ctl_debug_worker_up(struct bw_peer *peer)
 	(void)ctl_debug_push(peer);
 }
 
-static void
-ctl_debug_list(struct ctl_req *req)
-{
-	struct ctl_json	 j;
-	char		 path[PATH_MAX], left[32], since[32];
-	uint64_t	 now = bw_now_ms();
-	size_t		 i, w = 6;
+enum ctl_debug_mode {
+	CTL_DEBUG_LIST,
+	CTL_DEBUG_ON,
+	CTL_DEBUG_OFF,
+};
 
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_arr_open(&j, "debug");
-		for (i = 0; i < ctl_ndebug; i++) {
-			ctl_debug_path(ctl_debug[i].pattern, path,
-			    sizeof(path));
-			ctl_json_obj_open(&j, NULL);
-			ctl_json_str(&j, "domain", ctl_debug[i].pattern);
-			ctl_json_uint(&j, "left", (ctl_debug[i].until_ms -
-			    now + 999) / 1000);
-			ctl_json_int(&j, "since", ctl_debug[i].since);
-			ctl_json_str(&j, "file", path);
-			ctl_json_obj_close(&j);
-		}
-		ctl_json_arr_close(&j);
-		ctl_json_uint(&j, "max", BW_DEBUG_DOMAINS_MAX);
-		ctl_json_str(&j, "debug_dir", ctl_env->d.cfg->debug_dir);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-		return;
-	}
-	if (ctl_ndebug == 0) {
-		evbuffer_add_printf(req->out, "no domain in debug "
-		    "(transcripts go to %s)\n", ctl_env->d.cfg->debug_dir);
-		return;
-	}
-	for (i = 0; i < ctl_ndebug; i++)
-		if (strlen(ctl_debug[i].pattern) > w)
-			w = strlen(ctl_debug[i].pattern);
-	evbuffer_add_printf(req->out, "%-*s  %8s  %-19s  %s\n", (int)w,
-	    "DOMAIN", "LEFT", "SINCE", "FILE");
+struct ctl_debug_priv {
+	enum ctl_debug_mode	 mode;
+	char			 pattern[BW_DOMAIN_MAX + 1];
+	uint64_t		 ms;
+	char			 what[64];	/* "on for 5m", "off" */
+	size_t			 workers;	/* told of the change */
+};
+
+static const struct ctl_col ctl_debug_cols[] = {
+	{ "domain", "DOMAIN", CTL_T_STR, CTL_COL_BOTH | CTL_COL_AUTO |
+	    CTL_COL_LABEL, 6, NULL },
+	{ "left", "LEFT", CTL_T_AGE, CTL_COL_BOTH | CTL_COL_RIGHT, 8, NULL },
+	{ "since", "SINCE", CTL_T_TIME, CTL_COL_BOTH, 19, NULL },
+	{ "file", "FILE", CTL_T_STR, CTL_COL_BOTH, 0, NULL },
+};
+static const struct ctl_table ctl_debug_table = { "debug", ctl_debug_cols,
+    CTL_NCOLS(ctl_debug_cols), NULL };
+
+static void
+ctl_debug_list(struct ctl_out *o)
+{
+	char		 path[PATH_MAX];
+	uint64_t	 now = bw_now_ms();
+	size_t		 i;
+
+	ctl_out_table_open(o, &ctl_debug_table);
+	ctl_out_table_empty(o, "no domain in debug (transcripts go to %s)",
+	    ctl_env->d.cfg->debug_dir);
 	for (i = 0; i < ctl_ndebug; i++) {
-		ctl_fmt_age(left, sizeof(left), (int64_t)((ctl_debug[i].until_ms
-		    - now + 999) / 1000));
-		ctl_fmt_time(since, sizeof(since), ctl_debug[i].since);
 		ctl_debug_path(ctl_debug[i].pattern, path, sizeof(path));
-		evbuffer_add_printf(req->out, "%-*s  %8s  %-19s  %s\n", (int)w,
-		    ctl_debug[i].pattern, left, since, path);
+		ctl_out_row_open(o);
+		ctl_out_str(o, "domain", ctl_debug[i].pattern);
+		ctl_out_uint(o, "left", (ctl_debug[i].until_ms - now + 999) /
+		    1000);
+		ctl_out_int(o, "since", ctl_debug[i].since);
+		ctl_out_str(o, "file", path);
+		ctl_out_row_close(o);
 	}
+	ctl_out_table_close(o);
+	ctl_out_uint(o, "max", BW_DEBUG_DOMAINS_MAX);
+	ctl_out_str(o, "debug_dir", ctl_env->d.cfg->debug_dir);
 }
 
 static ssize_t
@@ -204,43 +202,47 @@ ctl_debug_find(const char *pattern)
 	return -1;
 }
 
-/* After a change: every worker told, and the admin told what happened. */
+/* After a change: what the admin is told. */
 static void
-ctl_debug_told(struct ctl_req *req, const char *pattern, const char *what,
-    uint64_t ms)
+ctl_debug_told(struct ctl_out *o, const struct ctl_debug_priv *p)
 {
-	struct ctl_json	 j;
-	char		 path[PATH_MAX];
-	size_t		 n = ctl_debug_push(NULL);
+	char	 path[PATH_MAX];
 
-	ctl_debug_path(pattern, path, sizeof(path));
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "domain", pattern);
-		ctl_json_bool(&j, "on", ms > 0);
-		ctl_json_uint(&j, "left", ms / 1000);
-		ctl_json_str(&j, "file", path);
-		ctl_json_uint(&j, "workers", n);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-		return;
-	}
-	evbuffer_add_printf(req->out, "debug %s %s; transcript: %s\n",
-	    pattern, what, path);
-	if (n == 0)
-		evbuffer_add_printf(req->out, "note: no deliverd worker is "
-		    "linked now; each gets the table when it links\n");
+	ctl_debug_path(p->pattern, path, sizeof(path));
+	ctl_out_str(o, "domain", p->pattern);
+	ctl_out_bool(o, "on", p->mode == CTL_DEBUG_ON && p->ms > 0);
+	ctl_out_uint(o, "left", p->mode == CTL_DEBUG_ON ? p->ms / 1000 : 0);
+	ctl_out_str(o, "file", path);
+	ctl_out_uint(o, "workers", p->workers);
+	ctl_out_note(o, "debug %s %s; transcript: %s", p->pattern, p->what,
+	    path);
+	if (p->workers == 0)
+		ctl_out_note(o, "note: no deliverd worker is linked now; each "
+		    "gets the table when it links");
+}
+
+static int
+ctl_debug_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_debug_priv	*p = req->priv;
+
+	ctl_out_obj_open(o, NULL);
+	if (p->mode == CTL_DEBUG_LIST)
+		ctl_debug_list(o);
+	else
+		ctl_debug_told(o, p);
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 static void
-ctl_debug_on(struct ctl_req *req, const char *pattern, uint64_t ms)
+ctl_debug_on(struct ctl_req *req, struct ctl_debug_priv *p)
 {
-	char		 what[64], dur[32];
+	char		 dur[32];
 	ssize_t		 k;
 
-	ctl_fmt_age(dur, sizeof(dur), (int64_t)(ms / 1000));
-	if ((k = ctl_debug_find(pattern)) == -1) {
+	ctl_fmt_age(dur, sizeof(dur), (int64_t)(p->ms / 1000));
+	if ((k = ctl_debug_find(p->pattern)) == -1) {
 		if (ctl_ndebug >= BW_DEBUG_DOMAINS_MAX) {
 			ctl_req_fail(req, 1, "debug: %d domains are in debug "
 			    "already (the most at once); switch one off "
@@ -248,92 +250,115 @@ ctl_debug_on(struct ctl_req *req, const char *pattern, uint64_t ms)
 			return;
 		}
 		k = (ssize_t)ctl_ndebug++;
-		strlcpy(ctl_debug[k].pattern, pattern,
+		strlcpy(ctl_debug[k].pattern, p->pattern,
 		    sizeof(ctl_debug[k].pattern));
 		ctl_debug[k].since = bw_time();
 	}
-	ctl_debug[k].until_ms = bw_now_ms() + ms;
-	log_info("debug domain=%s on for %s", pattern, dur);
+	ctl_debug[k].until_ms = bw_now_ms() + p->ms;
+	log_info("debug domain=%s on for %s by %s", p->pattern, dur,
+	    req->who.name);
 	ctl_debug_expire();
-	snprintf(what, sizeof(what), "on for %s", dur);
-	ctl_debug_told(req, pattern, what, ms);
-	ctl_req_finish(req, 0);
+	snprintf(p->what, sizeof(p->what), "on for %s", dur);
+	p->workers = ctl_debug_push(NULL);
+	ctl_req_done(req);
 }
 
 static void
-ctl_debug_off(struct ctl_req *req, const char *pattern)
+ctl_debug_off(struct ctl_req *req, struct ctl_debug_priv *p)
 {
 	ssize_t	 k;
 
 	ctl_debug_expire();
-	if ((k = ctl_debug_find(pattern)) == -1) {
+	if ((k = ctl_debug_find(p->pattern)) == -1) {
 		ctl_req_fail(req, 1, "debug: %s is not in debug (never "
-		    "switched on, or its time ran out)", pattern);
+		    "switched on, or its time ran out)", p->pattern);
 		return;
 	}
 	ctl_debug[k] = ctl_debug[--ctl_ndebug];
-	log_info("debug domain=%s off", pattern);
+	log_info("debug domain=%s off by %s", p->pattern, req->who.name);
 	ctl_debug_expire();
-	ctl_debug_told(req, pattern, "off", 0);
-	ctl_req_finish(req, 0);
+	strlcpy(p->what, "off", sizeof(p->what));
+	p->workers = ctl_debug_push(NULL);
+	ctl_req_done(req);
 }
 
 /* debug | debug DOMAIN on [DURATION] | debug DOMAIN off, [--json]. */
-void
-ctl_debug_cmd(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
+static int
+ctl_debug_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
-	struct ctl_req	*req;
-	const char	*argv[4];
-	char		 pattern[BW_DOMAIN_MAX + 1], err[96], e1[64];
-	uint64_t	 ms = BW_DEBUG_DURATION_DEFAULT_MS;
-	uint32_t	 i, argc = 0;
+	struct ctl_debug_priv	*p = arg;
+	const char		*av[4];
+	char			 err[96], e1[64];
+	int			 i, n = 0;
 
-	for (i = 1; i < cmd->argc; i++) {
-		if (strcmp(cmd->argv[i], "--json") == 0 ||
-		    strcmp(cmd->argv[i], "-j") == 0)
-			json = 1;
-		else if (argc < 4)
-			argv[argc++] = cmd->argv[i];
+	p->ms = BW_DEBUG_DURATION_DEFAULT_MS;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0) {
+			if (pc->fmt == CTL_FMT_TEXT)
+				pc->fmt = CTL_FMT_JSON;
+		} else if (n < 4)
+			av[n++] = argv[i];
 		else
 			goto usage;
 	}
-	if (argc == 0) {
-		if ((req = ctl_req_new(client, CTL_REQ_DEBUG, json)) == NULL)
-			return;
-		ctl_debug_expire();
-		ctl_debug_list(req);
-		ctl_req_finish(req, 0);
-		return;
+	if (n == 0) {
+		p->mode = CTL_DEBUG_LIST;
+		return 0;
 	}
-	if (argc < 2 || argc > 3 || (strcmp(argv[1], "on") != 0 &&
-	    strcmp(argv[1], "off") != 0) ||
-	    (argc == 3 && strcmp(argv[1], "off") == 0))
+	if (n < 2 || n > 3 || (strcmp(av[1], "on") != 0 &&
+	    strcmp(av[1], "off") != 0) ||
+	    (n == 3 && strcmp(av[1], "off") == 0))
 		goto usage;
-	if (bw_debug_pattern_norm(argv[0], pattern, sizeof(pattern)) == -1) {
-		ctl_reply_error(client, 2, "debug: invalid domain '%s' "
+	p->mode = strcmp(av[1], "on") == 0 ? CTL_DEBUG_ON : CTL_DEBUG_OFF;
+	pc->need = CTL_MAY_ACT;
+	if (bw_debug_pattern_norm(av[0], p->pattern, sizeof(p->pattern)) ==
+	    -1) {
+		snprintf(pc->err, sizeof(pc->err), "debug: invalid domain '%s' "
 		    "(example.org, or *.example.org for its subdomains)",
-		    log_escape(e1, sizeof(e1), argv[0], strlen(argv[0])));
-		return;
+		    log_escape(e1, sizeof(e1), av[0], strlen(av[0])));
+		return -1;
 	}
-	if (argc == 3 && bw_debug_duration_parse(argv[2], &ms, err,
+	if (n == 3 && bw_debug_duration_parse(av[2], &p->ms, err,
 	    sizeof(err)) == -1) {
-		ctl_reply_error(client, 2, "debug: duration '%s': %s",
-		    log_escape(e1, sizeof(e1), argv[2], strlen(argv[2])), err);
+		snprintf(pc->err, sizeof(pc->err), "debug: duration '%s': %s",
+		    log_escape(e1, sizeof(e1), av[2], strlen(av[2])), err);
+		return -1;
+	}
+	return 0;
+usage:
+	snprintf(pc->err, sizeof(pc->err), "usage: debug | debug DOMAIN on "
+	    "[DURATION] | debug DOMAIN off (DURATION like 30s, 5m, 2h; "
+	    "default 10m, at most %lluh)", (unsigned long long)
+	    (BW_DEBUG_DURATION_MAX_MS / 3600000));
+	return -1;
+}
+
+static void
+ctl_debug_start(struct ctl_req *req)
+{
+	struct ctl_debug_priv	*p = req->priv;
+
+	switch (p->mode) {
+	case CTL_DEBUG_LIST:
+		ctl_debug_expire();
+		ctl_req_done(req);
+		return;
+	case CTL_DEBUG_ON:
+		ctl_debug_on(req, p);
+		return;
+	case CTL_DEBUG_OFF:
+		ctl_debug_off(req, p);
 		return;
 	}
-	if ((req = ctl_req_new(client, CTL_REQ_DEBUG, json)) == NULL)
-		return;
-	if (strcmp(argv[1], "on") == 0)
-		ctl_debug_on(req, pattern, ms);
-	else
-		ctl_debug_off(req, pattern);
-	return;
-usage:
-	ctl_reply_error(client, 2, "usage: debug | debug DOMAIN on [DURATION] "
-	    "| debug DOMAIN off (DURATION like 30s, 5m, 2h; default 10m, at "
-	    "most %lluh)", (unsigned long long)(BW_DEBUG_DURATION_MAX_MS /
-	    3600000));
 }
+
+const struct ctl_cmd_ops ctl_debug_ops = {
+	.privsz = sizeof(struct ctl_debug_priv),
+	.parse = ctl_debug_parse,
+	.start = ctl_debug_start,
+	.render = ctl_debug_render,
+};
 
 /* controld stops: the timer goes (the sanitizers count it). */
 void

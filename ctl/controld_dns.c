@@ -17,109 +17,99 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
-/* The connected dnscached, or fail the request; NULL then. */
-static struct bw_peer *
-ctl_dns_peer(struct ctl_req *req)
-{
-	struct ctl_daemon	*d;
+/* show dns: dnscached's STATUS, kept until it is written. */
+struct ctl_dns_priv {
+	struct bw_status	 st;
+	uint64_t		 flushed;	/* dns flush */
+};
 
-	if ((d = ctl_daemon_find_role(BW_ROLE_DNSCACHED)) == NULL) {
-		ctl_req_fail(req, 1, "dnscached is not running (not connected "
-		    "to controld)");
-		return NULL;
-	}
-	return d->peer;
-}
-
-void
+static void
 ctl_dns_show_start(struct ctl_req *req)
 {
-	struct bw_peer	*peer;
-
-	if ((peer = ctl_dns_peer(req)) == NULL)
-		return;
-	if (bw_peer_send(peer, BW_IMSG_STATUS_REQ, req->id, -1, NULL, 0) == -1)
-		ctl_req_fail(req, 1, "cannot send the request to dnscached");
+	ctl_req_send(req, BW_ROLE_DNSCACHED, BW_IMSG_STATUS_REQ, NULL, 0);
 }
 
-void
+static void
 ctl_dns_flush_start(struct ctl_req *req)
 {
-	struct bw_peer	*peer;
-
-	if ((peer = ctl_dns_peer(req)) == NULL)
-		return;
-	if (bw_peer_send(peer, BW_IMSG_DNS_FLUSH, req->id, -1, NULL, 0) == -1)
-		ctl_req_fail(req, 1, "cannot send the request to dnscached");
+	ctl_req_send(req, BW_ROLE_DNSCACHED, BW_IMSG_DNS_FLUSH, NULL, 0);
 }
 
-/* dnscached's STATUS for `show dns`. */
-void
-ctl_dns_status(struct ctl_req *req, const struct bw_status *st)
+/* dnscached's STATUS (made whole by ctl_status_parse) for `show dns`. */
+static void
+ctl_dns_show_msg(struct ctl_req *req, struct bw_peer *peer,
+    struct bw_imsg *imsg)
 {
-	struct ctl_json	 j;
-	char		 name[BW_NAME_MAX * 4 + 1];
-	size_t		 i;
+	struct ctl_dns_priv	*p = req->priv;
 
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_int(&j, "pid", st->pid);
-		ctl_json_int(&j, "started", st->started);
-		ctl_json_obj_open(&j, "counters");
-		for (i = 0; i < st->ncounters; i++) {
-			bw_imsg_str(name, sizeof(name), st->counters[i].name,
-			    sizeof(st->counters[i].name));
-			ctl_json_uint(&j, name, st->counters[i].value);
-		}
-		ctl_json_obj_close(&j);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-	} else {
-		evbuffer_add_printf(req->out, "dnscached pid %u\n", st->pid);
-		for (i = 0; i < st->ncounters; i++) {
-			log_escape(name, sizeof(name), st->counters[i].name,
-			    strnlen(st->counters[i].name,
-			    sizeof(st->counters[i].name)));
-			evbuffer_add_printf(req->out, "%-20s %" PRIu64 "\n",
-			    name, st->counters[i].value);
-		}
+	if (imsg->hdr.type != BW_IMSG_STATUS ||
+	    bw_peer_role(peer) != BW_ROLE_DNSCACHED) {
+		log_debug("late %s for request %u",
+		    bw_imsg_type_name(imsg->hdr.type), req->id);
+		return;
 	}
-	ctl_req_finish(req, 0);
+	memcpy(&p->st, imsg->data, sizeof(p->st));
+	ctl_req_done(req);
+}
+
+static int
+ctl_dns_show_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_dns_priv	*p = req->priv;
+	const struct bw_status	*st = &p->st;
+	char			 name[BW_NAME_MAX * 4 + 1];
+	size_t			 i;
+
+	ctl_out_obj_open(o, NULL);
+	ctl_out_int(o, "pid", st->pid);
+	ctl_out_int(o, "started", st->started);
+	ctl_out_obj_open(o, "counters");
+	for (i = 0; i < st->ncounters; i++)
+		ctl_out_uint(o, st->counters[i].name, st->counters[i].value);
+	ctl_out_obj_close(o);
+	ctl_out_note(o, "dnscached pid %u", st->pid);
+	for (i = 0; i < st->ncounters; i++)
+		ctl_out_note(o, "%-20s %" PRIu64, log_escape(name,
+		    sizeof(name), st->counters[i].name,
+		    strlen(st->counters[i].name)), st->counters[i].value);
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 /* DNS_FLUSH_DONE for `dns flush`. */
-void
-ctl_dns_msg(struct ctl_req *req, struct bw_imsg *imsg)
+static void
+ctl_dns_flush_msg(struct ctl_req *req, struct bw_peer *peer,
+    struct bw_imsg *imsg)
 {
+	struct ctl_dns_priv		*p = req->priv;
 	struct bw_dns_flush_done	 d;
-	struct ctl_json			 j;
 
-	if (req->kind != CTL_REQ_DNS_FLUSH ||
-	    imsg->hdr.type != BW_IMSG_DNS_FLUSH_DONE) {
+	if (imsg->hdr.type != BW_IMSG_DNS_FLUSH_DONE) {
 		ctl_req_fail(req, 1, "unexpected answer from dnscached");
 		return;
 	}
-	memset(&d, 0, sizeof(d));
-	memcpy(&d, imsg->data, imsg->datalen < sizeof(d) ? imsg->datalen :
-	    sizeof(d));
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_uint(&j, "flushed", d.flushed);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-	} else
-		evbuffer_add_printf(req->out, "dns cache flushed: %" PRIu64
-		    " entries\n", d.flushed);
-	log_info("dns cache flushed by bwctl entries=%" PRIu64, d.flushed);
-	ctl_req_finish(req, 0);
+	ctl_payload(&d, sizeof(d), imsg);
+	p->flushed = d.flushed;
+	log_info("dns cache flushed by %s entries=%" PRIu64, req->who.name,
+	    d.flushed);
+	ctl_req_done(req);
 }
 
-void
+static int
+ctl_dns_flush_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_dns_priv	*p = req->priv;
+
+	ctl_out_obj_open(o, NULL);
+	ctl_out_uint(o, "flushed", p->flushed);
+	ctl_out_note(o, "dns cache flushed: %" PRIu64 " entries", p->flushed);
+	ctl_out_obj_close(o);
+	return 0;
+}
+
+static void
 ctl_dns_timeout(struct ctl_req *req)
 {
 	ctl_env->c_requests_timeout++;
@@ -130,16 +120,28 @@ ctl_dns_timeout(struct ctl_req *req)
 }
 
 /* dnscached disconnected: its requests fail now. */
-void
-ctl_dns_gone(void)
+static void
+ctl_dns_gone(struct ctl_req *req, int role)
 {
-	struct ctl_req	*req, *next;
-
-	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
-		next = TAILQ_NEXT(req, entry);
-		if (req->kind == CTL_REQ_DNS_SHOW ||
-		    req->kind == CTL_REQ_DNS_FLUSH)
-			ctl_req_fail(req, 1, "dnscached went away while "
-			    "answering; try again");
-	}
+	if (role == BW_ROLE_DNSCACHED)
+		ctl_req_fail(req, 1, "dnscached went away while answering; "
+		    "try again");
 }
+
+const struct ctl_cmd_ops ctl_dns_show_ops = {
+	.privsz = sizeof(struct ctl_dns_priv),
+	.start = ctl_dns_show_start,
+	.on_imsg = ctl_dns_show_msg,
+	.render = ctl_dns_show_render,
+	.timeout = ctl_dns_timeout,
+	.daemon_gone = ctl_dns_gone,
+};
+
+const struct ctl_cmd_ops ctl_dns_flush_ops = {
+	.privsz = sizeof(struct ctl_dns_priv),
+	.start = ctl_dns_flush_start,
+	.on_imsg = ctl_dns_flush_msg,
+	.render = ctl_dns_flush_render,
+	.timeout = ctl_dns_timeout,
+	.daemon_gone = ctl_dns_gone,
+};

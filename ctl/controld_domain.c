@@ -5,7 +5,9 @@
  * worker is also asked (DOMAIN_INFO_REQ) and answers DOMAIN_INFO and
  * DOMAIN_HOST rows, then DOMAIN_INFO_END.  The two views are merged here.
  * A worker that does not answer before ctl_timeout is left out (the
- * output says so); queued not answering fails the command.
+ * output says so); queued not answering fails the command.  The answer
+ * is three data tables (queue, delivery, hosts) whose text is a layout
+ * of its own (row notes).
  *
  * Trust: rows carry remote replies and host names from the Internet; they
  * are escaped for text output and quoted for JSON.
@@ -13,6 +15,7 @@
 #include "bw_autoconf.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -20,7 +23,6 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
 #define CTLD_TERM(field)	((field)[sizeof(field) - 1] = '\0')
@@ -48,322 +50,412 @@ ctl_domain_esc(char *dst, size_t dstsz, const char *s)
 	return log_escape(dst, dstsz, s, strlen(s));
 }
 
-void
-ctl_domain_start(struct ctl_req *req, uint32_t op, const char *domain)
+struct ctl_domain_priv {
+	uint32_t		 dop;		/* enum bw_domain_cmd_op */
+	char			 domain[BW_DOMAIN_MAX + 1];
+	int			 queued_done;	/* its last reply came */
+	size_t			 workers_left;	/* deliverd INFO_END due */
+	int			 partial;
+	struct ctl_rows		 dqueues;	/* bw_domain_cmd_reply */
+	struct ctl_rows		 dinfos;	/* bw_domain_info */
+	struct ctl_rows		 dhosts;	/* bw_domain_host */
+};
+
+/* show domain D | retry D | suspend D | resume D */
+static int
+ctl_domain_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
+	struct ctl_domain_priv	*p = arg;
+	const char		*dom = argv[argc - 1];
+	char			 e1[64];
+
+	p->dop = BW_DOMAIN_SHOW;
+	if (strcmp(argv[0], "retry") == 0)
+		p->dop = BW_DOMAIN_RETRY;
+	else if (strcmp(argv[0], "suspend") == 0)
+		p->dop = BW_DOMAIN_SUSPEND;
+	else if (strcmp(argv[0], "resume") == 0)
+		p->dop = BW_DOMAIN_RESUME;
+	if (dom[0] == '\0' || strlen(dom) > BW_DOMAIN_MAX ||
+	    strchr(dom, '@') != NULL) {
+		snprintf(pc->err, sizeof(pc->err), "invalid domain '%s'",
+		    log_escape(e1, sizeof(e1), dom, strlen(dom)));
+		return -1;
+	}
+	bw_lowercase(p->domain, dom, sizeof(p->domain));
+	return 0;
+}
+
+static void
+ctl_domain_start(struct ctl_req *req)
+{
+	struct ctl_domain_priv		*p = req->priv;
 	struct bw_domain_cmd		 c;
 	struct bw_domain_info_req	 ir;
-	struct ctl_daemon		*d, *q;
+	struct ctl_daemon		*d;
+	uint32_t			 id = req->id;
 
-	req->dop = op;
-	bw_lowercase(req->domain, domain, sizeof(req->domain));
-	if ((q = ctl_daemon_find_role(BW_ROLE_QUEUED)) == NULL) {
-		ctl_req_fail(req, 1, "queued is not running (not connected "
-		    "to controld)");
-		return;
-	}
+	ctl_rows_init(&p->dqueues, sizeof(struct bw_domain_cmd_reply),
+	    CTL_DOMAIN_ROWS_MAX);
+	ctl_rows_init(&p->dinfos, sizeof(struct bw_domain_info),
+	    CTL_DOMAIN_ROWS_MAX);
+	ctl_rows_init(&p->dhosts, sizeof(struct bw_domain_host),
+	    CTL_DOMAIN_ROWS_MAX);
 	memset(&c, 0, sizeof(c));
-	c.op = op;
-	strlcpy(c.domain, req->domain, sizeof(c.domain));
-	if (bw_peer_send(q->peer, BW_IMSG_DOMAIN_CMD, req->id, -1, &c,
-	    sizeof(c)) == -1) {
-		ctl_req_fail(req, 1, "cannot send the request to queued");
-		return;
-	}
-	if (op != BW_DOMAIN_SHOW)
+	c.op = p->dop;
+	strlcpy(c.domain, p->domain, sizeof(c.domain));
+	ctl_req_send(req, BW_ROLE_QUEUED, BW_IMSG_DOMAIN_CMD, &c, sizeof(c));
+	if (ctl_req_find(id) == NULL || p->dop != BW_DOMAIN_SHOW)
 		return;
 	memset(&ir, 0, sizeof(ir));
-	strlcpy(ir.domain, req->domain, sizeof(ir.domain));
+	strlcpy(ir.domain, p->domain, sizeof(ir.domain));
 	TAILQ_FOREACH(d, &ctl_env->daemons, entry) {
 		if (d->role != BW_ROLE_DELIVERD)
 			continue;
 		if (bw_peer_send(d->peer, BW_IMSG_DOMAIN_INFO_REQ, req->id,
 		    -1, &ir, sizeof(ir)) == 0)
-			req->workers_left++;
+			p->workers_left++;
 	}
 }
 
 static void
-ctl_domain_json(struct ctl_req *req, int partial)
+ctl_domain_free(void *arg)
 {
-	struct bw_domain_cmd_reply	*r = req->dqueues.v;
-	struct bw_domain_info		*di = req->dinfos.v;
-	struct bw_domain_host		*dh = req->dhosts.v;
-	struct ctl_json			 j;
-	int64_t				 now = bw_time();
-	size_t				 i;
+	struct ctl_domain_priv	*p = arg;
 
-	ctl_json_init(&j, req->out);
-	ctl_json_obj_open(&j, NULL);
-	ctl_json_str(&j, "domain", req->domain);
-	ctl_json_str(&j, "command", ctl_domain_op_name(req->dop));
-	ctl_json_arr_open(&j, "queue");
-	for (i = 0; i < req->dqueues.n; i++) {
-		if (!r[i].found)
-			continue;
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "gateway", r[i].gateway);
-		ctl_json_str(&j, "state", bw_queue_state_name((int)r[i].state));
-		ctl_json_uint(&j, "messages", r[i].messages);
-		if (r[i].oldest > 0) {
-			ctl_json_int(&j, "oldest", r[i].oldest);
-			ctl_json_int(&j, "oldest_age", now - r[i].oldest);
-		} else {
-			ctl_json_null(&j, "oldest");
-			ctl_json_null(&j, "oldest_age");
-		}
-		if (r[i].next_retry > 0)
-			ctl_json_int(&j, "next_retry", r[i].next_retry);
-		else
-			ctl_json_null(&j, "next_retry");
-		ctl_json_uint(&j, "retries", r[i].retries);
-		ctl_json_uint(&j, "active", r[i].active_jobs);
-		ctl_json_uint(&j, "delivered", r[i].delivered);
-		ctl_json_uint(&j, "hard_bounces", r[i].hard_bounces);
-		ctl_json_uint(&j, "soft_bounces", r[i].soft_bounces);
-		ctl_json_str(&j, "last_error", r[i].last_error);
-		ctl_json_str(&j, "profile", r[i].profile);
-		ctl_json_obj_close(&j);
+	ctl_rows_free(&p->dqueues);
+	ctl_rows_free(&p->dinfos);
+	ctl_rows_free(&p->dhosts);
+}
+
+static const struct ctl_col ctl_dq_cols[] = {
+	{ "gateway", NULL, CTL_T_STR, CTL_COL_DATA | CTL_COL_LABEL, 0, NULL },
+	{ "state", NULL, CTL_T_STR, CTL_COL_DATA | CTL_COL_LABEL, 0, NULL },
+	{ "messages", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0, NULL },
+	{ "oldest", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "oldest_age", NULL, CTL_T_AGE, CTL_COL_DATA | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "next_retry", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "retries", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "active", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0, NULL },
+	{ "delivered", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "hard_bounces", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "soft_bounces", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "last_error", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "profile", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_dq_table = { "queue", ctl_dq_cols,
+    CTL_NCOLS(ctl_dq_cols), NULL };
+
+static const struct ctl_col ctl_di_cols[] = {
+	{ "gateway", NULL, CTL_T_STR, CTL_COL_DATA | CTL_COL_LABEL, 0, NULL },
+	{ "connections", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "routed", NULL, CTL_T_BOOL, CTL_COL_DATA, 0, NULL },
+	{ "delivered", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "tempfail", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "permfail", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "last_attempt", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "last_result", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "conn_limit", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "conn_limit_max", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "limit_reason", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "limit_changed", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "paused_until", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "accept_rate", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0,
+	    NULL },
+};
+static const struct ctl_table ctl_di_table = { "delivery", ctl_di_cols,
+    CTL_NCOLS(ctl_di_cols), NULL };
+
+static const struct ctl_col ctl_dh_cols[] = {
+	{ "host", NULL, CTL_T_STR, CTL_COL_DATA | CTL_COL_LABEL, 0, NULL },
+	{ "addr", NULL, CTL_T_STR, CTL_COL_DATA | CTL_COL_LABEL, 0, NULL },
+	{ "preference", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "port", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "connections", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "last_error_time", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "last_error", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_dh_table = { "hosts", ctl_dh_cols,
+    CTL_NCOLS(ctl_dh_cols), NULL };
+
+/* An int column: the value, or null when it is 0 (never). */
+static void
+ctl_domain_time(struct ctl_out *o, const char *key, int64_t t)
+{
+	if (t > 0)
+		ctl_out_int(o, key, t);
+	else
+		ctl_out_null(o, key);
+}
+
+/* One queue of the domain (queued's view), with its text. */
+static void
+ctl_domain_queue_row(struct ctl_out *o, const struct ctl_domain_priv *p,
+    const struct bw_domain_cmd_reply *r, int64_t now)
+{
+	char	 esc[CTLD_ESC_MAX], t[64];
+
+	ctl_out_row_open(o);
+	ctl_out_str(o, "gateway", r->gateway);
+	ctl_out_str(o, "state", bw_queue_state_name((int)r->state));
+	ctl_out_uint(o, "messages", r->messages);
+	ctl_domain_time(o, "oldest", r->oldest);
+	if (r->oldest > 0)
+		ctl_out_int(o, "oldest_age", now - r->oldest);
+	else
+		ctl_out_null(o, "oldest_age");
+	ctl_domain_time(o, "next_retry", r->next_retry);
+	ctl_out_uint(o, "retries", r->retries);
+	ctl_out_uint(o, "active", r->active_jobs);
+	ctl_out_uint(o, "delivered", r->delivered);
+	ctl_out_uint(o, "hard_bounces", r->hard_bounces);
+	ctl_out_uint(o, "soft_bounces", r->soft_bounces);
+	ctl_out_str(o, "last_error", r->last_error);
+	ctl_out_str(o, "profile", r->profile);
+	if (p->dop != BW_DOMAIN_SHOW) {
+		ctl_out_note(o, "%s gateway=%s: %s, %" PRIu64 " queued",
+		    p->domain, r->gateway, bw_queue_state_name((int)r->state),
+		    r->messages);
+		ctl_out_row_close(o);
+		return;
 	}
-	ctl_json_arr_close(&j);
-	ctl_json_arr_open(&j, "delivery");
-	for (i = 0; i < req->dinfos.n; i++) {
-		if (!di[i].found)
-			continue;
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "gateway", di[i].gateway);
-		ctl_json_uint(&j, "connections", di[i].connections);
-		ctl_json_bool(&j, "routed", di[i].routed != 0);
-		ctl_json_uint(&j, "delivered", di[i].delivered);
-		ctl_json_uint(&j, "tempfail", di[i].tempfail);
-		ctl_json_uint(&j, "permfail", di[i].permfail);
-		if (di[i].last_attempt > 0)
-			ctl_json_int(&j, "last_attempt", di[i].last_attempt);
-		else
-			ctl_json_null(&j, "last_attempt");
-		ctl_json_str(&j, "last_result", di[i].last_result);
-		ctl_json_uint(&j, "conn_limit", di[i].conn_limit);
-		ctl_json_uint(&j, "conn_limit_max", di[i].conn_limit_max);
-		ctl_json_str(&j, "limit_reason", di[i].limit_reason);
-		ctl_json_int(&j, "limit_changed", di[i].limit_changed);
-		if (di[i].paused_until > 0)
-			ctl_json_int(&j, "paused_until", di[i].paused_until);
-		else
-			ctl_json_null(&j, "paused_until");
-		ctl_json_uint(&j, "accept_rate", di[i].accept_rate);
-		ctl_json_obj_close(&j);
+	ctl_out_note(o, "domain:      %s", p->domain);
+	ctl_out_note(o, "gateway:     %s", r->gateway);
+	ctl_out_note(o, "state:       %s", bw_queue_state_name((int)r->state));
+	ctl_out_note(o, "profile:     %s", r->profile);
+	ctl_out_note(o, "queued:      %" PRIu64, r->messages);
+	if (r->oldest > 0)
+		ctl_fmt_age(t, sizeof(t), now - r->oldest);
+	else
+		strlcpy(t, "-", sizeof(t));
+	ctl_out_note(o, "oldest:      %s", t);
+	if (r->next_retry > 0)
+		ctl_fmt_time(t, sizeof(t), r->next_retry);
+	else
+		strlcpy(t, "-", sizeof(t));
+	ctl_out_note(o, "next retry:  %s (domain retries %u)", t, r->retries);
+	ctl_out_note(o, "active jobs: %u", r->active_jobs);
+	ctl_out_note(o, "delivered:   %" PRIu64 "  hard: %" PRIu64 "  soft: %"
+	    PRIu64, r->delivered, r->hard_bounces, r->soft_bounces);
+	ctl_out_note(o, "last error:  %s", r->last_error[0] ?
+	    ctl_domain_esc(esc, sizeof(esc), r->last_error) : "-");
+	ctl_out_row_close(o);
+}
+
+/* One deliverd worker's view of the domain, with its text. */
+static void
+ctl_domain_info_row(struct ctl_out *o, const struct bw_domain_info *di)
+{
+	char	 esc[CTLD_ESC_MAX], t[64];
+
+	ctl_out_row_open(o);
+	ctl_out_str(o, "gateway", di->gateway);
+	ctl_out_uint(o, "connections", di->connections);
+	ctl_out_bool(o, "routed", di->routed != 0);
+	ctl_out_uint(o, "delivered", di->delivered);
+	ctl_out_uint(o, "tempfail", di->tempfail);
+	ctl_out_uint(o, "permfail", di->permfail);
+	ctl_domain_time(o, "last_attempt", di->last_attempt);
+	ctl_out_str(o, "last_result", di->last_result);
+	ctl_out_uint(o, "conn_limit", di->conn_limit);
+	ctl_out_uint(o, "conn_limit_max", di->conn_limit_max);
+	ctl_out_str(o, "limit_reason", di->limit_reason);
+	ctl_out_int(o, "limit_changed", di->limit_changed);
+	ctl_domain_time(o, "paused_until", di->paused_until);
+	ctl_out_uint(o, "accept_rate", di->accept_rate);
+	if (di->last_attempt > 0)
+		ctl_fmt_time(t, sizeof(t), di->last_attempt);
+	else
+		strlcpy(t, "-", sizeof(t));
+	ctl_out_note(o, "delivery (gateway %s): %u connections%s, delivered %"
+	    PRIu64 ", tempfail %" PRIu64 ", permfail %" PRIu64,
+	    di->gateway, di->connections, di->routed ? " (route)" : "",
+	    di->delivered, di->tempfail, di->permfail);
+	ctl_out_note(o, "  last attempt %s: %s", t, di->last_result[0] ?
+	    ctl_domain_esc(esc, sizeof(esc), di->last_result) : "-");
+	ctl_fmt_time(t, sizeof(t), di->limit_changed);
+	ctl_out_note(o, "  connection limit %u (max %u), changed %s: %s",
+	    di->conn_limit, di->conn_limit_max, t, ctl_domain_esc(esc,
+	    sizeof(esc), di->limit_reason));
+	if (di->paused_until > 0) {
+		ctl_fmt_time(t, sizeof(t), di->paused_until);
+		ctl_out_note(o, "  new connections paused until %s", t);
 	}
-	ctl_json_arr_close(&j);
-	ctl_json_arr_open(&j, "hosts");
-	for (i = 0; i < req->dhosts.n; i++) {
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "host", dh[i].host);
-		ctl_json_str(&j, "addr", dh[i].addr);
-		ctl_json_uint(&j, "preference", dh[i].preference);
-		ctl_json_uint(&j, "port", dh[i].port);
-		ctl_json_uint(&j, "connections", dh[i].connections);
-		if (dh[i].last_error_time > 0)
-			ctl_json_int(&j, "last_error_time",
-			    dh[i].last_error_time);
-		else
-			ctl_json_null(&j, "last_error_time");
-		ctl_json_str(&j, "last_error", dh[i].last_error);
-		ctl_json_obj_close(&j);
-	}
-	ctl_json_arr_close(&j);
-	ctl_json_bool(&j, "partial", partial);
-	ctl_json_obj_close(&j);
-	ctl_json_end(&j);
+	ctl_out_note(o, "  acceptance rate %u messages/min (last minute)",
+	    di->accept_rate);
+	ctl_out_row_close(o);
 }
 
 static void
-ctl_domain_text(struct ctl_req *req, int partial)
+ctl_domain_host_row(struct ctl_out *o, const struct bw_domain_host *dh)
 {
-	struct bw_domain_cmd_reply	*r = req->dqueues.v;
-	struct bw_domain_info		*di = req->dinfos.v;
-	struct bw_domain_host		*dh = req->dhosts.v;
-	struct evbuffer			*o = req->out;
-	char				 esc[CTLD_ESC_MAX], t[64];
+	char	 esc[CTLD_ESC_MAX];
+
+	ctl_out_row_open(o);
+	ctl_out_str(o, "host", dh->host);
+	ctl_out_str(o, "addr", dh->addr);
+	ctl_out_uint(o, "preference", dh->preference);
+	ctl_out_uint(o, "port", dh->port);
+	ctl_out_uint(o, "connections", dh->connections);
+	ctl_domain_time(o, "last_error_time", dh->last_error_time);
+	ctl_out_str(o, "last_error", dh->last_error);
+	ctl_out_note(o, "  %-5u %s [%s]:%u  conns %u  %s", dh->preference,
+	    dh->host, dh->addr[0] ? dh->addr : "unresolved", dh->port,
+	    dh->connections, dh->last_error[0] ? ctl_domain_esc(esc,
+	    sizeof(esc), dh->last_error) : "");
+	ctl_out_row_close(o);
+}
+
+static int
+ctl_domain_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_domain_priv		*p = req->priv;
+	const struct bw_domain_cmd_reply *r = p->dqueues.v;
+	const struct bw_domain_info	*di = p->dinfos.v;
+	const struct bw_domain_host	*dh = p->dhosts.v;
 	int64_t				 now = bw_time();
 	size_t				 i, nq = 0;
 
-	for (i = 0; i < req->dqueues.n; i++) {
+	ctl_out_obj_open(o, NULL);
+	ctl_out_str(o, "domain", p->domain);
+	ctl_out_str(o, "command", ctl_domain_op_name(p->dop));
+	ctl_out_table_open(o, &ctl_dq_table);
+	for (i = 0; i < p->dqueues.n; i++) {
 		if (!r[i].found)
 			continue;
 		nq++;
-		if (req->dop != BW_DOMAIN_SHOW) {
-			evbuffer_add_printf(o, "%s gateway=%s: %s, %" PRIu64
-			    " queued\n", req->domain, r[i].gateway,
-			    bw_queue_state_name((int)r[i].state),
-			    r[i].messages);
-			continue;
-		}
-		evbuffer_add_printf(o, "domain:      %s\n", req->domain);
-		evbuffer_add_printf(o, "gateway:     %s\n", r[i].gateway);
-		evbuffer_add_printf(o, "state:       %s\n",
-		    bw_queue_state_name((int)r[i].state));
-		evbuffer_add_printf(o, "profile:     %s\n", r[i].profile);
-		evbuffer_add_printf(o, "queued:      %" PRIu64 "\n",
-		    r[i].messages);
-		if (r[i].oldest > 0)
-			ctl_fmt_age(t, sizeof(t), now - r[i].oldest);
-		else
-			strlcpy(t, "-", sizeof(t));
-		evbuffer_add_printf(o, "oldest:      %s\n", t);
-		if (r[i].next_retry > 0)
-			ctl_fmt_time(t, sizeof(t), r[i].next_retry);
-		else
-			strlcpy(t, "-", sizeof(t));
-		evbuffer_add_printf(o, "next retry:  %s (domain retries %u)\n",
-		    t, r[i].retries);
-		evbuffer_add_printf(o, "active jobs: %u\n", r[i].active_jobs);
-		evbuffer_add_printf(o, "delivered:   %" PRIu64 "  hard: %"
-		    PRIu64 "  soft: %" PRIu64 "\n", r[i].delivered,
-		    r[i].hard_bounces, r[i].soft_bounces);
-		evbuffer_add_printf(o, "last error:  %s\n",
-		    r[i].last_error[0] ? ctl_domain_esc(esc, sizeof(esc),
-		    r[i].last_error) : "-");
+		ctl_domain_queue_row(o, p, &r[i], now);
 	}
+	ctl_out_table_close(o);
 	if (nq == 0)
-		evbuffer_add_printf(o, "%s: no queue for this domain\n",
-		    req->domain);
-	if (req->dop != BW_DOMAIN_SHOW)
-		return;
-	for (i = 0; i < req->dinfos.n; i++) {
-		if (!di[i].found)
-			continue;
-		if (di[i].last_attempt > 0)
-			ctl_fmt_time(t, sizeof(t), di[i].last_attempt);
-		else
-			strlcpy(t, "-", sizeof(t));
-		evbuffer_add_printf(o, "delivery (gateway %s): %u connections"
-		    "%s, delivered %" PRIu64 ", tempfail %" PRIu64
-		    ", permfail %" PRIu64 "\n  last attempt %s: %s\n",
-		    di[i].gateway, di[i].connections,
-		    di[i].routed ? " (route)" : "", di[i].delivered,
-		    di[i].tempfail, di[i].permfail, t,
-		    di[i].last_result[0] ? ctl_domain_esc(esc, sizeof(esc),
-		    di[i].last_result) : "-");
-		ctl_fmt_time(t, sizeof(t), di[i].limit_changed);
-		evbuffer_add_printf(o, "  connection limit %u (max %u), "
-		    "changed %s: %s\n", di[i].conn_limit,
-		    di[i].conn_limit_max, t, ctl_domain_esc(esc, sizeof(esc),
-		    di[i].limit_reason));
-		if (di[i].paused_until > 0) {
-			ctl_fmt_time(t, sizeof(t), di[i].paused_until);
-			evbuffer_add_printf(o, "  new connections paused until "
-			    "%s\n", t);
-		}
-		evbuffer_add_printf(o, "  acceptance rate %u messages/min "
-		    "(last minute)\n", di[i].accept_rate);
-	}
-	if (req->dhosts.n > 0)
-		evbuffer_add_printf(o, "hosts:\n");
-	for (i = 0; i < req->dhosts.n; i++)
-		evbuffer_add_printf(o, "  %-5u %s [%s]:%u  conns %u  %s\n",
-		    dh[i].preference, dh[i].host,
-		    dh[i].addr[0] ? dh[i].addr : "unresolved", dh[i].port,
-		    dh[i].connections, dh[i].last_error[0] ?
-		    ctl_domain_esc(esc, sizeof(esc), dh[i].last_error) : "");
-	if (partial)
-		evbuffer_add_printf(o, "(some deliverd workers did not "
-		    "answer)\n");
-}
-
-static void
-ctl_domain_render(struct ctl_req *req, int partial)
-{
-	struct bw_domain_cmd_reply	*r = req->dqueues.v;
-	size_t				 i, found = 0;
-
-	for (i = 0; i < req->dqueues.n; i++)
-		found += r[i].found ? 1 : 0;
-	if (req->json)
-		ctl_domain_json(req, partial);
-	else
-		ctl_domain_text(req, partial);
+		ctl_out_note(o, "%s: no queue for this domain", p->domain);
+	ctl_out_table_open(o, &ctl_di_table);
+	for (i = 0; i < p->dinfos.n; i++)
+		if (di[i].found)
+			ctl_domain_info_row(o, &di[i]);
+	ctl_out_table_close(o);
+	if (p->dhosts.n > 0)
+		ctl_out_note(o, "hosts:");
+	ctl_out_table_open(o, &ctl_dh_table);
+	for (i = 0; i < p->dhosts.n; i++)
+		ctl_domain_host_row(o, &dh[i]);
+	ctl_out_table_close(o);
+	ctl_out_bool(o, "partial", p->partial);
+	if (p->partial && p->dop == BW_DOMAIN_SHOW)
+		ctl_out_note(o, "(some deliverd workers did not answer)");
+	ctl_out_obj_close(o);
 	/* retry/suspend/resume of an unknown domain: an error */
-	ctl_req_finish(req, found == 0 && req->dop != BW_DOMAIN_SHOW &&
-	    req->dop != BW_DOMAIN_SUSPEND ? 1 : 0);
+	return nq == 0 && p->dop != BW_DOMAIN_SHOW &&
+	    p->dop != BW_DOMAIN_SUSPEND ? 1 : 0;
 }
 
 static void
 ctl_domain_check_done(struct ctl_req *req)
 {
-	if (req->queued_done && req->workers_left == 0)
-		ctl_domain_render(req, 0);
+	struct ctl_domain_priv	*p = req->priv;
+
+	if (p->queued_done && p->workers_left == 0)
+		ctl_req_done(req);
 }
 
-void
+static void
 ctl_domain_msg(struct ctl_req *req, struct bw_peer *peer,
     struct bw_imsg *imsg)
 {
+	struct ctl_domain_priv		*p = req->priv;
 	struct bw_domain_cmd_reply	 r;
 	struct bw_domain_info		 di;
 	struct bw_domain_host		 dh;
 
 	switch (imsg->hdr.type) {
 	case BW_IMSG_DOMAIN_CMD_REPLY:
-		memcpy(&r, imsg->data, sizeof(r));
+		ctl_payload(&r, sizeof(r), imsg);
 		CTLD_TERM(r.gateway);
 		CTLD_TERM(r.domain);
 		CTLD_TERM(r.last_error);
 		CTLD_TERM(r.profile);
-		ctl_rows_add(&req->dqueues, &r);
+		ctl_rows_add(&p->dqueues, &r);
 		if (r.last) {
-			req->queued_done = 1;
+			p->queued_done = 1;
 			ctl_domain_check_done(req);
 		}
 		break;
 	case BW_IMSG_DOMAIN_INFO:
-		memcpy(&di, imsg->data, sizeof(di));
+		ctl_payload(&di, sizeof(di), imsg);
 		CTLD_TERM(di.gateway);
 		CTLD_TERM(di.domain);
 		CTLD_TERM(di.last_result);
 		CTLD_TERM(di.limit_reason);
-		ctl_rows_add(&req->dinfos, &di);
+		ctl_rows_add(&p->dinfos, &di);
 		break;
 	case BW_IMSG_DOMAIN_HOST:
-		memcpy(&dh, imsg->data, sizeof(dh));
+		ctl_payload(&dh, sizeof(dh), imsg);
 		CTLD_TERM(dh.domain);
 		CTLD_TERM(dh.host);
 		CTLD_TERM(dh.addr);
 		CTLD_TERM(dh.last_error);
-		ctl_rows_add(&req->dhosts, &dh);
+		ctl_rows_add(&p->dhosts, &dh);
 		break;
 	case BW_IMSG_DOMAIN_INFO_END:
-		if (req->workers_left > 0)
-			req->workers_left--;
+		if (p->workers_left > 0)
+			p->workers_left--;
 		ctl_domain_check_done(req);
 		break;
 	default:
+		log_debug("late %s for request %u",
+		    bw_imsg_type_name(imsg->hdr.type), req->id);
 		break;
 	}
 }
 
-void
+static void
 ctl_domain_timeout(struct ctl_req *req)
 {
-	if (!req->queued_done) {
+	struct ctl_domain_priv	*p = req->priv;
+
+	if (!p->queued_done) {
 		log_warnx("ctl request id=%u: queued did not answer %s %s",
-		    req->id, ctl_domain_op_name(req->dop), req->domain);
+		    req->id, ctl_domain_op_name(p->dop), p->domain);
 		ctl_req_fail(req, 1, "queued did not answer in time");
 		return;
 	}
-	ctl_domain_render(req, 1);
+	p->partial = 1;
+	ctl_req_done(req);
 }
 
-/* A deliverd worker went away: requests stop waiting for one answer. */
-void
-ctl_domain_worker_gone(void)
+/* queued gone: fail; a deliverd worker gone: stop waiting for it. */
+static void
+ctl_domain_gone(struct ctl_req *req, int role)
 {
-	struct ctl_req	*req, *next;
+	struct ctl_domain_priv	*p = req->priv;
 
-	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
-		next = TAILQ_NEXT(req, entry);
-		if (req->kind != CTL_REQ_DOMAIN || req->workers_left == 0)
-			continue;
-		req->workers_left--;
-		ctl_domain_check_done(req);
+	if (role == BW_ROLE_QUEUED) {
+		ctl_req_queued_gone(req, role);
+		return;
 	}
+	if (role != BW_ROLE_DELIVERD || p->workers_left == 0)
+		return;
+	p->workers_left--;
+	ctl_domain_check_done(req);
 }
+
+const struct ctl_cmd_ops ctl_domain_ops = {
+	.privsz = sizeof(struct ctl_domain_priv),
+	.parse = ctl_domain_parse,
+	.start = ctl_domain_start,
+	.on_imsg = ctl_domain_msg,
+	.render = ctl_domain_render,
+	.timeout = ctl_domain_timeout,
+	.daemon_gone = ctl_domain_gone,
+	.free = ctl_domain_free,
+};

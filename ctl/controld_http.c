@@ -600,7 +600,8 @@ mon_http_home(struct evhttp_request *req, const struct mon_auth *a,
 /* The status command's answer: JSON as bwctl --json prints it, or its
  * text in a page. */
 static void
-mon_http_status_done(struct evbuffer *out, int exitcode, void *arg)
+mon_http_status_done(void *arg, uint32_t reqid, int exitcode,
+    struct evbuffer *out)
 {
 	struct evhttp_request	*req = arg;
 	struct evbuffer		*b;
@@ -625,25 +626,27 @@ mon_http_status_done(struct evbuffer *out, int exitcode, void *arg)
 	evbuffer_free(b);
 }
 
-/* "/status": the rows of bwctl status. */
+/* "/status": the rows of bwctl status, run as the page's user. */
 static void
 mon_http_status_page(struct evhttp_request *req, const struct mon_auth *a,
     const char *rest)
 {
-	struct ctl_req	*creq;
+	static char		 cmd[] = "status";
+	char			*argv[] = { cmd };
+	struct ctl_principal	 who;
 
 	if (rest[0] != '\0') {
 		mon_http_error(req, 404, "no such page");
 		return;
 	}
-	if ((creq = ctl_req_new(NULL, CTL_REQ_STATUS,
-	    mon_http_fmt(req) == MON_FMT_JSON)) == NULL) {
-		mon_http_error(req, 503, "controld is busy, try again");
-		return;
-	}
-	creq->done_cb = mon_http_status_done;
-	creq->done_arg = req;
-	ctl_status_start(creq);
+	memset(&who, 0, sizeof(who));
+	snprintf(who.name, sizeof(who.name), "web user=%s addr=%s", a->user,
+	    a->addr);
+	who.may = ((a->may & MON_MAY_VIEW) ? CTL_MAY_VIEW : 0) |
+	    ((a->may & MON_MAY_ACT) ? CTL_MAY_ACT : 0);
+	(void)ctl_cmd_run(mon_http_status_done, req, &who,
+	    mon_http_fmt(req) == MON_FMT_JSON ? CTL_FMT_JSON : CTL_FMT_TEXT,
+	    1, argv);
 }
 
 /*

@@ -32,6 +32,29 @@ ctl_daemon_find_role(int role)
 	return NULL;
 }
 
+struct ctl_daemon *
+ctl_daemon_find_id(uint32_t peerid)
+{
+	struct ctl_daemon	*d;
+
+	TAILQ_FOREACH(d, &ctl_env->daemons, entry)
+		if (d->peerid == peerid)
+			return d;
+	return NULL;
+}
+
+/* controld stops: the admitted bwctl connections are forgotten. */
+void
+ctl_clients_free(void)
+{
+	struct ctl_client	*c;
+
+	while ((c = TAILQ_FIRST(&ctl_env->clients)) != NULL) {
+		TAILQ_REMOVE(&ctl_env->clients, c, entry);
+		free(c);
+	}
+}
+
 static struct ctl_daemon *
 ctl_daemon_find_peer(struct bw_peer *peer)
 {
@@ -48,7 +71,6 @@ void
 ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 {
 	struct ctl_daemon	*d;
-	struct ctl_req		*req, *next;
 	int			 role = bw_peer_role(peer);
 
 	if (up) {
@@ -79,79 +101,49 @@ ctl_daemon_state_cb(struct bw_peer *peer, int up, void *arg)
 	TAILQ_REMOVE(&ctl_env->daemons, d, entry);
 	free(d);
 	ctl_alert_daemon_down(role);
-	if (role == BW_ROLE_QUEUED)
-		ctl_req_queued_gone();
-	if (role == BW_ROLE_DNSCACHED)
-		ctl_dns_gone();
-	if (role == BW_ROLE_DELIVERD) {
-		ctl_domain_worker_gone();
-		ctl_queue_worker_gone();
-	}
-	if (role == BW_ROLE_SMTPD)
-		ctl_trace_smtpd_gone();
-	/* Status requests may have been waiting only for this one. */
-	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
-		next = TAILQ_NEXT(req, entry);
-		if (req->kind == CTL_REQ_STATUS)
-			ctl_status_check_done(req);
-		else if (req->kind == CTL_REQ_RELOAD)
-			ctl_reload_check_done(req);
-	}
+	/* Requests waiting on it fail, or stop waiting for its answer. */
+	ctl_req_daemon_gone(role);
 }
 
+/* A frame for a request (hdr.peerid): to its command, or dropped when
+ * the request timed out or was abandoned. */
+static void
+ctl_daemon_to_req(struct bw_peer *peer, struct bw_imsg *imsg)
+{
+	struct ctl_req	*req;
+
+	if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
+	    req->ops->on_imsg == NULL) {
+		log_debug("late %s for request %u",
+		    bw_imsg_type_name(imsg->hdr.type), imsg->hdr.peerid);
+		return;
+	}
+	req->ops->on_imsg(req, peer, imsg);
+}
+
+/* STATUS: checked and terminated, then to its request as a whole
+ * struct bw_status. */
 static void
 ctl_daemon_status(struct bw_peer *peer, struct bw_imsg *imsg)
 {
 	struct ctl_daemon	*d;
-	struct ctl_req		*req;
 	struct bw_status	 st;
-	size_t			 len, fixed, i;
+	struct bw_imsg		 clean;
 
-	/* The counters array may be sent only as far as it is used. */
-	memset(&st, 0, sizeof(st));
-	len = imsg->datalen < sizeof(st) ? imsg->datalen : sizeof(st);
-	memcpy(&st, imsg->data, len);
-	fixed = offsetof(struct bw_status, counters);
-	if (len < fixed) {
-		bw_peer_drop(peer, "short STATUS");
+	if (ctl_status_parse(peer, imsg, &st) == -1)
 		return;
-	}
-	if (st.ncounters > (len - fixed) / sizeof(st.counters[0]))
-		st.ncounters = (len - fixed) / sizeof(st.counters[0]);
-	fixed = offsetof(struct bw_status, info);
-	if (len < fixed)
-		st.ninfo = 0;
-	else if (st.ninfo > (len - fixed) / sizeof(st.info[0]))
-		st.ninfo = (len - fixed) / sizeof(st.info[0]);
-	if (st.ninfo > BW_STATUS_INFO_MAX)
-		st.ninfo = BW_STATUS_INFO_MAX;
-	for (i = 0; i < st.ninfo; i++) {
-		st.info[i].name[sizeof(st.info[i].name) - 1] = '\0';
-		st.info[i].value[sizeof(st.info[i].value) - 1] = '\0';
-	}
-	st.proc[sizeof(st.proc) - 1] = '\0';
 	if ((d = ctl_daemon_find_peer(peer)) != NULL)
 		strlcpy(d->proc, st.proc, sizeof(d->proc));
-	if ((req = ctl_req_find(imsg->hdr.peerid)) != NULL &&
-	    req->kind == CTL_REQ_DNS_SHOW &&
-	    bw_peer_role(peer) == BW_ROLE_DNSCACHED) {
-		ctl_dns_status(req, &st);
-		return;
-	}
-	if (req == NULL || req->kind != CTL_REQ_STATUS) {
-		log_debug("late status from %s pid=%ld for request %u",
-		    st.proc, (long)bw_peer_pid(peer), imsg->hdr.peerid);
-		return;
-	}
-	ctl_status_reply(req, bw_peer_id(peer), &st);
+	clean = *imsg;
+	clean.data = &st;
+	clean.datalen = sizeof(st);
+	ctl_daemon_to_req(peer, &clean);
 }
 
 /* Frames from smtpd, queued, deliverd, dnscached. */
 void
 ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 {
-	struct ctl_req	*req;
-
 	switch (imsg->hdr.type) {
 	case BW_IMSG_STATUS:
 		ctl_daemon_status(peer, imsg);
@@ -170,93 +162,30 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		/* controld's own listing, for the alerts */
 		if (ctl_alert_src_msg(imsg))
 			break;
-		/* A request that timed out or was abandoned: ignore. */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
+		ctl_daemon_to_req(peer, imsg);
+		break;
+	case BW_IMSG_DNS_FLUSH_DONE:
+		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {
+			bw_peer_drop(peer, "dns answer not from dnscached");
 			break;
 		}
-		ctl_queue_msg(req, imsg);
+		ctl_daemon_to_req(peer, imsg);
 		break;
+	/* the catalog checked the sender's role of these */
 	case BW_IMSG_AGENT_ENTRY:
 	case BW_IMSG_AGENT_END:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_QUEUE) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_queue_agent_msg(req, imsg);
-		break;
 	case BW_IMSG_QUEUE_VERIFY_ROW:
 	case BW_IMSG_QUEUE_VERIFY_END:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_VERIFY) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_verify_msg(req, imsg);
-		break;
-	case BW_IMSG_QUEUE_ACTION_ROW:
-	case BW_IMSG_QUEUE_ACTION_END:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_QACT) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_qact_msg(req, imsg);
-		break;
 	case BW_IMSG_HOSTCOUNT_ENTRY:
 	case BW_IMSG_HOSTCOUNT_END:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_SENDERS) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_senders_msg(req, imsg);
-		break;
 	case BW_IMSG_DOMAIN_CMD_REPLY:
 	case BW_IMSG_DOMAIN_INFO:
 	case BW_IMSG_DOMAIN_HOST:
 	case BW_IMSG_DOMAIN_INFO_END:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_DOMAIN) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_domain_msg(req, peer, imsg);
-		break;
-	case BW_IMSG_CONFIG_RELOAD_RESULT:
-		ctl_reload_result(peer, imsg);
-		break;
 	case BW_IMSG_TRACE_REPLY:
-		/* the catalog checked the sender's role */
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL ||
-		    req->kind != CTL_REQ_TRACE) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_trace_msg(req, imsg);
-		break;
-	case BW_IMSG_CONFIG_REQ:
-		ctl_reload_request(peer);
+	case BW_IMSG_QUEUE_ACTION_ROW:
+	case BW_IMSG_QUEUE_ACTION_END:
+		ctl_daemon_to_req(peer, imsg);
 		break;
 	case BW_IMSG_QUEUE_EVENT:
 		/* the catalog checked the sender's role */
@@ -265,18 +194,11 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_ADMIN_MAIL_DONE:
 		ctl_alert_mail_done(imsg);
 		break;
-	case BW_IMSG_DNS_FLUSH_DONE:
-		if (bw_peer_role(peer) != BW_ROLE_DNSCACHED) {
-			bw_peer_drop(peer, "dns answer not from dnscached");
-			break;
-		}
-		if ((req = ctl_req_find(imsg->hdr.peerid)) == NULL) {
-			log_debug("late %s for request %u",
-			    bw_imsg_type_name(imsg->hdr.type),
-			    imsg->hdr.peerid);
-			break;
-		}
-		ctl_dns_msg(req, imsg);
+	case BW_IMSG_CONFIG_RELOAD_RESULT:
+		ctl_reload_result(peer, imsg);
+		break;
+	case BW_IMSG_CONFIG_REQ:
+		ctl_reload_request(peer);
 		break;
 	default:
 		log_warnx("unexpected %s from %s pid=%ld",
@@ -291,21 +213,37 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 void
 ctl_client_state_cb(struct bw_peer *peer, int up, void *arg)
 {
-	const char	*why = NULL;
+	struct ctl_client	*c;
+	const char		*why = NULL;
 
 	if (!up) {
-		ctl_req_client_gone(peer);
+		ctl_req_target_gone(peer);
+		TAILQ_FOREACH(c, &ctl_env->clients, entry)
+			if (c->peer == peer)
+				break;
+		if (c != NULL) {
+			TAILQ_REMOVE(&ctl_env->clients, c, entry);
+			free(c);
+		}
 		return;
 	}
 	ctl_env->c_clients++;
-	if (!ctl_client_allowed(bw_peer_pid(peer), &why)) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		bw_peer_drop(peer, "out of memory");
+		return;
+	}
+	if (!ctl_client_allowed(bw_peer_pid(peer), &c->who, &why)) {
+		free(c);
 		ctl_env->c_clients_denied++;
 		log_warnx("bwctl pid=%ld denied: %s", (long)bw_peer_pid(peer),
 		    why);
 		bw_peer_drop(peer, "not an admin");
 		return;
 	}
-	log_debug("bwctl connected pid=%ld", (long)bw_peer_pid(peer));
+	c->peer = peer;
+	TAILQ_INSERT_TAIL(&ctl_env->clients, c, entry);
+	log_debug("bwctl connected pid=%ld: %s may %s", (long)bw_peer_pid(peer),
+	    c->who.name, ctl_may_name(c->who.may));
 }
 
 /* Frames from bwctl: only CTL_CMD passes the catalog. */

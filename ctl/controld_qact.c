@@ -3,7 +3,8 @@
  * [--gateway G] | --sender A | --older-than DUR} [--dry-run] [--limit N],
  * and bwctl show held: forwarded to queued (QUEUE_ACTION_REQ), whose rows
  * (QUEUE_ACTION_ROW, one per message matched) are collected until
- * QUEUE_ACTION_END and rendered as text or JSON.  --dry-run is the
+ * QUEUE_ACTION_END and written as a table (JSON) with a text layout of
+ * its own, or a table of the hold area for show held.  --dry-run is the
  * confirmation step: the rows say what would be done, nothing is.
  *
  * Who asked goes to queued with the request ("bwctl uid=U pid=P"), which
@@ -32,52 +33,27 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
 #define CTL_QACT_ESC_MAX	(BW_ADDR_MAX * 4 + 1)
 
-/* One request's state (req->qact). */
+/* One request's state (req->priv). */
 struct ctl_qact {
 	struct bw_queue_action_req	 req;
 	struct ctl_rows			 rows;	/* bw_queue_action_row */
+	struct bw_queue_action_end	 end;
 };
 
 static const char *const ctl_qact_done_words[BW_QACT_OP__COUNT] = {
 	"deleted", "undeleted", "bounced", "held", "released", "listed"
 };
 
-static void
-ctl_qact_usage(struct bw_peer *client, const char *op)
-{
-	if (strcmp(op, "show") == 0)
-		ctl_reply_error(client, 2, "usage: show held [--limit N]");
-	else
-		ctl_reply_error(client, 2, "usage: %s QID | --domain D "
-		    "[--gateway G] | --sender A | --older-than DURATION "
-		    "[--dry-run] [--limit N]", op);
-}
-
-/* A queue id argument, upper-cased and checked; -1 if it is not one. */
-static int
-ctl_qact_qid(const char *arg, char qid[BW_QID_LEN + 1])
-{
-	size_t	 i;
-
-	if (strlen(arg) != BW_QID_LEN)
-		return -1;
-	for (i = 0; i < BW_QID_LEN; i++)
-		qid[i] = (char)toupper((unsigned char)arg[i]);
-	qid[BW_QID_LEN] = '\0';
-	return bw_qid_valid(qid) ? 0 : -1;
-}
-
 /*
  * The selector and options of cmd into r: 0, or -1 with the error line
  * in err (exit 2).
  */
 static int
-ctl_qact_parse(const struct bw_ctl_cmd *cmd, uint32_t first,
+ctl_qact_args(int argc, char *argv[], int first,
     struct bw_queue_action_req *r, char *err, size_t errsz)
 {
 	char			 e1[64];
@@ -85,12 +61,11 @@ ctl_qact_parse(const struct bw_ctl_cmd *cmd, uint32_t first,
 	char			*end;
 	long long		 ms;
 	unsigned long long	 n;
-	uint32_t		 i;
-	int			 nsel = 0;
+	int			 i, nsel = 0;
 
-	for (i = first; i < cmd->argc; i++) {
-		a = cmd->argv[i];
-		v = i + 1 < cmd->argc ? cmd->argv[i + 1] : NULL;
+	for (i = first; i < argc; i++) {
+		a = argv[i];
+		v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--dry-run") == 0) {
 			r->dry_run = 1;
 			continue;
@@ -155,7 +130,7 @@ ctl_qact_parse(const struct bw_ctl_cmd *cmd, uint32_t first,
 			    log_escape(e1, sizeof(e1), a, strlen(a)));
 			return -1;
 		} else {
-			if (ctl_qact_qid(a, r->qid) == -1) {
+			if (ctl_cmd_qid(a, r->qid) == -1) {
 				snprintf(err, errsz, "invalid queue id '%s': %d "
 				    "hex digits expected", log_escape(e1,
 				    sizeof(e1), a, strlen(a)), BW_QID_LEN);
@@ -185,86 +160,51 @@ ctl_qact_parse(const struct bw_ctl_cmd *cmd, uint32_t first,
 	return 0;
 }
 
-/* "bwctl uid=U pid=P": who asked, as queued logs it. */
-static void
-ctl_qact_who(struct bw_peer *client, char *dst, size_t dstsz)
-{
-	uid_t	 uid;
-	pid_t	 pid = bw_peer_pid(client);
-
-	if (ctl_client_uid(pid, &uid) == 0)
-		snprintf(dst, dstsz, "bwctl uid=%lu pid=%ld",
-		    (unsigned long)uid, (long)pid);
-	else
-		snprintf(dst, dstsz, "bwctl pid=%ld", (long)pid);
-}
-
-/* 1 for the commands of this file (controld_cmd.c asks). */
-int
-ctl_qact_is_cmd(const struct bw_ctl_cmd *cmd)
-{
-	int	 op;
-
-	if (cmd->argc >= 2 && strcmp(cmd->argv[0], "show") == 0 &&
-	    strcmp(cmd->argv[1], "held") == 0)
-		return 1;
-	for (op = 0; op < BW_QACT_LIST; op++)
-		if (strcmp(cmd->argv[0], bw_qact_op_name(op)) == 0)
-			return 1;
-	return 0;
-}
-
 /* delete | undelete | bounce | hold | release ... ; show held */
-void
-ctl_qact_cmd(struct bw_peer *client, const struct bw_ctl_cmd *cmd, int json)
+static int
+ctl_qact_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
-	struct bw_queue_action_req	 r;
-	struct ctl_daemon		*d;
-	struct ctl_req			*req;
-	struct ctl_qact			*qa;
-	char				 err[256];
-	uint32_t			 first = 1, op;
+	struct ctl_qact	*qa = arg;
+	char		 err[256];
+	int		 first = 1;
+	uint32_t	 op;
 
 	for (op = 0; op < BW_QACT_LIST; op++)
-		if (strcmp(cmd->argv[0], bw_qact_op_name((int)op)) == 0)
+		if (strcmp(argv[0], bw_qact_op_name((int)op)) == 0)
 			break;
-	if (strcmp(cmd->argv[0], "show") == 0) {
+	if (strcmp(argv[0], "show") == 0) {
 		op = BW_QACT_LIST;
 		first = 2;
 	}
-	memset(&r, 0, sizeof(r));
-	r.op = op;
-	if (ctl_qact_parse(cmd, first, &r, err, sizeof(err)) == -1) {
-		ctl_reply_error(client, 2, "%s: %s; run 'bwctl help'",
-		    cmd->argv[0], err);
-		return;
+	qa->req.op = op;
+	if (ctl_qact_args(argc, argv, first, &qa->req, err,
+	    sizeof(err)) == -1) {
+		snprintf(pc->err, sizeof(pc->err), "%s: %s; run 'bwctl help'",
+		    argv[0], err);
+		return -1;
 	}
-	if (op == BW_QACT_LIST && r.sel != BW_QSEL_ALL) {
-		ctl_qact_usage(client, "show");
-		return;
+	if (op == BW_QACT_LIST && qa->req.sel != BW_QSEL_ALL) {
+		snprintf(pc->err, sizeof(pc->err), "usage: show held "
+		    "[--limit N]");
+		return -1;
 	}
-	ctl_qact_who(client, r.who, sizeof(r.who));
-	if ((req = ctl_req_new(client, CTL_REQ_QACT, json)) == NULL)
-		return;
-	if ((qa = calloc(1, sizeof(*qa))) == NULL) {
-		ctl_req_fail(req, 1, "controld: out of memory");
-		return;
-	}
-	req->qact = qa;
-	qa->req = r;
+	return 0;
+}
+
+static void
+ctl_qact_start(struct ctl_req *req)
+{
+	struct ctl_qact	*qa = req->priv;
+
+	/* who asked goes to queued, which logs it with each message */
+	strlcpy(qa->req.who, req->who.name, sizeof(qa->req.who));
 	ctl_rows_init(&qa->rows, sizeof(struct bw_queue_action_row),
 	    CTL_QACT_ROWS_MAX);
-	if (r.sel != BW_QSEL_QID)
+	if (qa->req.sel != BW_QSEL_QID)
 		ctl_req_arm(req, (uint64_t)BW_LIMIT(ctl_env->d.cfg,
 		    LIM_CTL_VERIFY_TIMEOUT));
-	if ((d = ctl_daemon_find_role(BW_ROLE_QUEUED)) == NULL) {
-		ctl_req_fail(req, 1, "queued is not running (not connected "
-		    "to controld)");
-		return;
-	}
-	if (bw_peer_send(d->peer, BW_IMSG_QUEUE_ACTION_REQ, req->id, -1, &r,
-	    sizeof(r)) == -1)
-		ctl_req_fail(req, 1, "cannot send the request to queued");
+	ctl_req_send(req, BW_ROLE_QUEUED, BW_IMSG_QUEUE_ACTION_REQ, &qa->req,
+	    sizeof(qa->req));
 }
 
 /* Why a message was not acted on, as one line. */
@@ -321,132 +261,164 @@ ctl_qact_kind_name(uint32_t kind)
 	return "?";
 }
 
+/* The rows as data; show held's text is a table of the same rows. */
+static const struct ctl_col ctl_qact_cols[] = {
+	{ "qid", "QUEUE ID", CTL_T_STR, CTL_COL_BOTH, 16, NULL },
+	{ "result", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "state", "STATE", CTL_T_STR, CTL_COL_BOTH, 7, NULL },
+	{ "sender", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "nrcpt", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "created", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "since", "SINCE", CTL_T_TIME, CTL_COL_BOTH, 19, NULL },
+	{ "expires", "PURGED AT", CTL_T_TIME, CTL_COL_BOTH, 19, NULL },
+	{ "rcpts", "RCPTS", CTL_T_UINT, CTL_COL_TEXT | CTL_COL_RIGHT, 5,
+	    NULL },
+	{ "sender_by", "SENDER  BY", CTL_T_STR, CTL_COL_TEXT, 0, NULL },
+	{ "by", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_held_table = { "messages", ctl_qact_cols,
+    CTL_NCOLS(ctl_qact_cols), NULL };
+
+/* The same columns as data only: an action's text is lines of its own. */
+static const struct ctl_col ctl_qact_data_cols[] = {
+	{ "qid", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "result", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "state", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "sender", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "nrcpt", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "created", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "since", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "expires", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "by", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_qact_table = { "messages",
+    ctl_qact_data_cols, CTL_NCOLS(ctl_qact_data_cols), NULL };
+
+/* One message's row; its text line (an action's) as the row's note. */
 static void
-ctl_qact_render_json(struct ctl_req *req, const struct ctl_qact *qa,
-    const struct bw_queue_action_end *e)
+ctl_qact_row(struct ctl_out *o, const struct ctl_qact *qa,
+    const struct bw_queue_action_row *r)
 {
-	const struct bw_queue_action_row	*r = qa->rows.v;
-	struct ctl_json				 j;
-	size_t					 i;
+	char	 esc[CTL_QACT_ESC_MAX], why[256], t[64];
+	char	 sb[CTL_QACT_ESC_MAX + BW_ACTOR_MAX + 8];
+	char	 until[96];
+	int	 held = qa->req.op == BW_QACT_LIST;
 
-	ctl_json_init(&j, req->out);
-	ctl_json_obj_open(&j, NULL);
-	ctl_json_str(&j, "op", qa->req.op == BW_QACT_LIST ? "show held" :
-	    bw_qact_op_name((int)qa->req.op));
-	ctl_json_bool(&j, "dry_run", qa->req.dry_run != 0);
-	ctl_json_arr_open(&j, "messages");
-	for (i = 0; i < qa->rows.n; i++) {
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "qid", r[i].qid);
-		ctl_json_str(&j, "result", bw_qact_result_name(
-		    (int)r[i].result));
-		ctl_json_str(&j, "state", ctl_qact_kind_name(r[i].kind));
-		ctl_json_str(&j, "sender", r[i].sender);
-		ctl_json_uint(&j, "nrcpt", r[i].nrcpt);
-		ctl_json_int(&j, "created", r[i].created);
-		ctl_json_int(&j, "since", r[i].when);
-		ctl_json_int(&j, "expires", r[i].expires);
-		ctl_json_str(&j, "by", r[i].who);
-		ctl_json_obj_close(&j);
-	}
-	ctl_json_arr_close(&j);
-	ctl_json_uint(&j, "matched", e->matched);
-	ctl_json_uint(&j, "done", e->done);
-	ctl_json_uint(&j, "skipped", e->skipped);
-	ctl_json_bool(&j, "truncated", e->truncated || qa->rows.truncated);
-	ctl_json_obj_close(&j);
-	ctl_json_end(&j);
-}
-
-/* show held: a table of the hold area. */
-static void
-ctl_qact_render_held(struct ctl_req *req, const struct ctl_qact *qa)
-{
-	const struct bw_queue_action_row	*r = qa->rows.v;
-	char					 esc[CTL_QACT_ESC_MAX];
-	char					 wesc[BW_ACTOR_MAX * 4 + 1];
-	char					 t1[64], t2[64];
-	size_t					 i, nheld = 0;
-
-	if (qa->rows.n == 0) {
-		evbuffer_add_printf(req->out, "no message is held or "
-		    "deleted\n");
-		return;
-	}
-	evbuffer_add_printf(req->out, "%-16s  %-7s  %-19s  %-19s  %5s  %s\n",
-	    "QUEUE ID", "STATE", "SINCE", "PURGED AT", "RCPTS",
-	    "SENDER  BY");
-	for (i = 0; i < qa->rows.n; i++) {
-		ctl_fmt_time(t1, sizeof(t1), r[i].when);
-		if (r[i].expires != 0)
-			ctl_fmt_time(t2, sizeof(t2), r[i].expires);
-		else
-			strlcpy(t2, "-", sizeof(t2));
-		nheld += r[i].kind == BW_QKIND_HELD;
-		evbuffer_add_printf(req->out, "%-16s  %-7s  %-19s  %-19s  "
-		    "%5u  <%s>  %s\n", r[i].qid, ctl_qact_kind_name(r[i].kind),
-		    t1, t2, r[i].nrcpt, log_escape(esc, sizeof(esc),
-		    r[i].sender, strlen(r[i].sender)), log_escape(wesc,
-		    sizeof(wesc), r[i].who, strlen(r[i].who)));
-	}
-	evbuffer_add_printf(req->out, "total: %zu held, %zu deleted (bwctl "
-	    "release QID | undelete QID)%s\n", nheld, qa->rows.n - nheld,
-	    qa->rows.truncated ? " (list truncated)" : "");
-}
-
-static void
-ctl_qact_render_text(struct ctl_req *req, const struct ctl_qact *qa,
-    const struct bw_queue_action_end *e)
-{
-	const struct bw_queue_action_row	*r = qa->rows.v;
-	const char				*done;
-	char					 esc[CTL_QACT_ESC_MAX];
-	char					 why[256], t[64];
-	size_t					 i;
-
-	done = ctl_qact_done_words[qa->req.op];
-	for (i = 0; i < qa->rows.n; i++) {
-		if (r[i].result != BW_QACT_DONE) {
-			ctl_qact_why(why, sizeof(why), &qa->req, &r[i]);
-			evbuffer_add_printf(req->out, "%s  not %s: %s\n",
-			    r[i].qid, done, why);
-			continue;
-		}
-		evbuffer_add_printf(req->out, "%s  %s%s  from=<%s> nrcpt=%u",
-		    r[i].qid, qa->req.dry_run ? "would be " : "", done,
-		    log_escape(esc, sizeof(esc), r[i].sender,
-		    strlen(r[i].sender)), r[i].nrcpt);
+	ctl_out_row_open(o);
+	ctl_out_str(o, "qid", r->qid);
+	ctl_out_str(o, "result", bw_qact_result_name((int)r->result));
+	ctl_out_str(o, "state", ctl_qact_kind_name(r->kind));
+	ctl_out_str(o, "sender", r->sender);
+	ctl_out_uint(o, "nrcpt", r->nrcpt);
+	ctl_out_int(o, "created", r->created);
+	ctl_out_int(o, "since", r->when);
+	ctl_out_int(o, "expires", r->expires);
+	ctl_out_str(o, "by", r->who);
+	if (held) {
+		ctl_out_uint(o, "rcpts", r->nrcpt);
+		snprintf(sb, sizeof(sb), "<%s>  %s", r->sender, r->who);
+		ctl_out_str(o, "sender_by", sb);
+	} else if (r->result != BW_QACT_DONE) {
+		ctl_qact_why(why, sizeof(why), &qa->req, r);
+		ctl_out_note(o, "%s  not %s: %s", r->qid,
+		    ctl_qact_done_words[qa->req.op], why);
+	} else {
+		until[0] = '\0';
 		if (!qa->req.dry_run && qa->req.op == BW_QACT_DELETE) {
-			ctl_fmt_time(t, sizeof(t), r[i].expires);
-			evbuffer_add_printf(req->out, "  (bwctl undelete "
+			ctl_fmt_time(t, sizeof(t), r->expires);
+			snprintf(until, sizeof(until), "  (bwctl undelete "
 			    "until %s)", t);
 		}
-		evbuffer_add_printf(req->out, "\n");
+		ctl_out_note(o, "%s  %s%s  from=<%s> nrcpt=%u%s", r->qid,
+		    qa->req.dry_run ? "would be " : "",
+		    ctl_qact_done_words[qa->req.op], log_escape(esc,
+		    sizeof(esc), r->sender, strlen(r->sender)), r->nrcpt,
+		    until);
 	}
+	ctl_out_row_close(o);
+}
+
+/* The lines after an action's rows. */
+static void
+ctl_qact_summary(struct ctl_out *o, const struct ctl_qact *qa)
+{
+	const struct bw_queue_action_end	*e = &qa->end;
+	const char				*done;
+	const struct bw_queue_action_row	*r = qa->rows.v;
+	size_t					 i, nheld = 0;
+
+	if (qa->req.op == BW_QACT_LIST) {
+		for (i = 0; i < qa->rows.n; i++)
+			nheld += r[i].kind == BW_QKIND_HELD;
+		if (qa->rows.n > 0)
+			ctl_out_note(o, "total: %zu held, %zu deleted (bwctl "
+			    "release QID | undelete QID)%s", nheld,
+			    qa->rows.n - nheld, qa->rows.truncated ?
+			    " (list truncated)" : "");
+		return;
+	}
+	done = ctl_qact_done_words[qa->req.op];
 	if (qa->req.dry_run)
-		evbuffer_add_printf(req->out, "dry run: %" PRIu64 " messages "
-		    "would be %s, %" PRIu64 " skipped; nothing was done\n",
-		    e->done, done, e->skipped);
+		ctl_out_note(o, "dry run: %" PRIu64 " messages would be %s, %"
+		    PRIu64 " skipped; nothing was done", e->done, done,
+		    e->skipped);
 	else if (qa->req.sel != BW_QSEL_QID)
-		evbuffer_add_printf(req->out, "%s: %" PRIu64 " messages %s, %"
-		    PRIu64 " skipped\n", bw_qact_op_name((int)qa->req.op),
-		    e->done, done, e->skipped);
+		ctl_out_note(o, "%s: %" PRIu64 " messages %s, %" PRIu64
+		    " skipped", bw_qact_op_name((int)qa->req.op), e->done,
+		    done, e->skipped);
 	if (e->truncated || qa->rows.truncated)
-		evbuffer_add_printf(req->out, "(stopped at the limit of %"
-		    PRIu64 " messages: run again for the rest)\n",
-		    qa->req.limit ? qa->req.limit : (uint64_t)
-		    CTL_QACT_ROWS_MAX);
+		ctl_out_note(o, "(stopped at the limit of %" PRIu64 " messages: "
+		    "run again for the rest)", qa->req.limit ? qa->req.limit :
+		    (uint64_t)CTL_QACT_ROWS_MAX);
+}
+
+/* One queue id not acted on: an error (exit 1). */
+static int
+ctl_qact_refused(const struct ctl_qact *qa)
+{
+	const struct bw_queue_action_row	*r = qa->rows.v;
+
+	return qa->req.sel == BW_QSEL_QID && qa->rows.n == 1 &&
+	    r[0].result != BW_QACT_DONE;
+}
+
+static int
+ctl_qact_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_qact				*qa = req->priv;
+	const struct bw_queue_action_row	*r = qa->rows.v;
+	const struct bw_queue_action_end	*e = &qa->end;
+	size_t					 i;
+
+	ctl_out_obj_open(o, NULL);
+	ctl_out_str(o, "op", qa->req.op == BW_QACT_LIST ? "show held" :
+	    bw_qact_op_name((int)qa->req.op));
+	ctl_out_bool(o, "dry_run", qa->req.dry_run != 0);
+	if (qa->req.op == BW_QACT_LIST) {
+		ctl_out_table_open(o, &ctl_held_table);
+		ctl_out_table_empty(o, "no message is held or deleted");
+	} else
+		ctl_out_table_open(o, &ctl_qact_table);
+	for (i = 0; i < qa->rows.n; i++)
+		ctl_qact_row(o, qa, &r[i]);
+	ctl_out_table_close(o);
+	ctl_out_uint(o, "matched", e->matched);
+	ctl_out_uint(o, "done", e->done);
+	ctl_out_uint(o, "skipped", e->skipped);
+	ctl_out_bool(o, "truncated", e->truncated || qa->rows.truncated);
+	ctl_qact_summary(o, qa);
+	ctl_out_obj_close(o);
+	return ctl_qact_refused(qa) ? 1 : 0;
 }
 
 static void
-ctl_qact_end(struct ctl_req *req, const struct bw_queue_action_end *e)
+ctl_qact_end(struct ctl_req *req)
 {
-	struct ctl_qact				*qa = req->qact;
+	struct ctl_qact				*qa = req->priv;
 	const struct bw_queue_action_row	*r = qa->rows.v;
 	char					 why[256];
-	int					 exitcode = 0;
 
-	switch (e->status) {
+	switch (qa->end.status) {
 	case BW_QACT_END_DONE:
 		break;
 	case BW_QACT_END_BUSY:
@@ -458,51 +430,44 @@ ctl_qact_end(struct ctl_req *req, const struct bw_queue_action_end *e)
 		    bw_qact_op_name((int)qa->req.op));
 		return;
 	}
-	/* one queue id not acted on: an error, said in one line */
-	if (qa->req.sel == BW_QSEL_QID && qa->rows.n == 1 &&
-	    r[0].result != BW_QACT_DONE) {
-		exitcode = 1;
-		if (!req->json) {
-			ctl_qact_why(why, sizeof(why), &qa->req, &r[0]);
-			ctl_req_fail(req, 1, "%s %s: %s",
-			    bw_qact_op_name((int)qa->req.op), r[0].qid, why);
-			return;
-		}
+	/* one queue id not acted on: said in one line (data: the rows) */
+	if (ctl_qact_refused(qa) && req->fmt == CTL_FMT_TEXT) {
+		ctl_qact_why(why, sizeof(why), &qa->req, &r[0]);
+		ctl_req_fail(req, 1, "%s %s: %s",
+		    bw_qact_op_name((int)qa->req.op), r[0].qid, why);
+		return;
 	}
-	if (req->json)
-		ctl_qact_render_json(req, qa, e);
-	else if (qa->req.op == BW_QACT_LIST)
-		ctl_qact_render_held(req, qa);
-	else
-		ctl_qact_render_text(req, qa, e);
-	ctl_req_finish(req, exitcode);
+	ctl_req_done(req);
 }
 
 /* QUEUE_ACTION_ROW, QUEUE_ACTION_END from queued. */
-void
-ctl_qact_msg(struct ctl_req *req, struct bw_imsg *imsg)
+static void
+ctl_qact_msg(struct ctl_req *req, struct bw_peer *peer, struct bw_imsg *imsg)
 {
+	struct ctl_qact			*qa = req->priv;
 	struct bw_queue_action_row	 row;
-	struct bw_queue_action_end	 end;
 
-	if (req->qact == NULL)
-		return;
 	if (imsg->hdr.type == BW_IMSG_QUEUE_ACTION_ROW) {
-		memcpy(&row, imsg->data, sizeof(row));
+		ctl_payload(&row, sizeof(row), imsg);
 		row.qid[sizeof(row.qid) - 1] = '\0';
 		row.sender[sizeof(row.sender) - 1] = '\0';
 		row.who[sizeof(row.who) - 1] = '\0';
 		if (row.result >= BW_QACT_RESULT__COUNT)
 			row.result = BW_QACT_ERROR;
-		ctl_rows_add(&req->qact->rows, &row);
+		ctl_rows_add(&qa->rows, &row);
 		return;
 	}
-	memcpy(&end, imsg->data, sizeof(end));
-	ctl_qact_end(req, &end);
+	if (imsg->hdr.type != BW_IMSG_QUEUE_ACTION_END) {
+		log_debug("late %s for request %u",
+		    bw_imsg_type_name(imsg->hdr.type), req->id);
+		return;
+	}
+	ctl_payload(&qa->end, sizeof(qa->end), imsg);
+	ctl_qact_end(req);
 }
 
 /* The deadline passed: what queued did so far stays done. */
-void
+static void
 ctl_qact_timeout(struct ctl_req *req)
 {
 	ctl_env->c_requests_timeout++;
@@ -511,12 +476,21 @@ ctl_qact_timeout(struct ctl_req *req)
 	    "done: see bwctl show held");
 }
 
-void
-ctl_qact_free(struct ctl_req *req)
+static void
+ctl_qact_free(void *arg)
 {
-	if (req->qact == NULL)
-		return;
-	ctl_rows_free(&req->qact->rows);
-	free(req->qact);
-	req->qact = NULL;
+	struct ctl_qact	*qa = arg;
+
+	ctl_rows_free(&qa->rows);
 }
+
+const struct ctl_cmd_ops ctl_qact_ops = {
+	.privsz = sizeof(struct ctl_qact),
+	.parse = ctl_qact_parse,
+	.start = ctl_qact_start,
+	.on_imsg = ctl_qact_msg,
+	.render = ctl_qact_render,
+	.timeout = ctl_qact_timeout,
+	.daemon_gone = ctl_req_queued_gone,
+	.free = ctl_qact_free,
+};

@@ -36,7 +36,6 @@
 #include "peer.h"
 #include "privdrop.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
 #define CTL_REDIRECT_FILE	"redirect"
@@ -272,114 +271,129 @@ ctl_redirect_retry(const char *domain)
 	    sizeof(m));
 }
 
-static void
-ctl_redirect_list(struct ctl_req *req)
-{
-	struct ctl_json	 j;
-	char		 esc[CTL_REDIRECT_ESC_MAX];
-	size_t		 i;
+struct ctl_redirect_priv {
+	int			 set;		/* 0: list */
+	int			 off;
+	struct bw_redirect_row	 r;
+	int			 unsaved;	/* monitor_dir not written */
+};
 
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_arr_open(&j, "redirects");
-		for (i = 0; i < ctl_nredir; i++) {
-			ctl_json_obj_open(&j, NULL);
-			ctl_json_str(&j, "domain", ctl_redir[i].domain);
-			ctl_json_str(&j, "host", ctl_redir[i].host);
-			ctl_json_uint(&j, "port", ctl_redir[i].port ?
-			    ctl_redir[i].port : 25);
-			ctl_json_obj_close(&j);
-		}
-		ctl_json_arr_close(&j);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-		return;
-	}
-	if (ctl_nredir == 0) {
-		evbuffer_add_printf(req->out, "no domain is redirected\n");
-		return;
-	}
-	evbuffer_add_printf(req->out, "%-40s  %s\n", "DOMAIN", "TO");
-	for (i = 0; i < ctl_nredir; i++)
-		evbuffer_add_printf(req->out, "%-40s  %s:%u\n",
-		    log_escape(esc, sizeof(esc), ctl_redir[i].domain,
-		    strlen(ctl_redir[i].domain)), ctl_redir[i].host,
+static const struct ctl_col ctl_redirect_cols[] = {
+	{ "domain", "DOMAIN", CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 40,
+	    NULL },
+	{ "host", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "port", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "to", "TO", CTL_T_STR, CTL_COL_TEXT, 0, NULL },
+};
+static const struct ctl_table ctl_redirect_table = { "redirects",
+    ctl_redirect_cols, CTL_NCOLS(ctl_redirect_cols), NULL };
+
+static int
+ctl_redirect_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_redirect_priv	*p = req->priv;
+	char				 to[BW_DOMAIN_MAX + 16];
+	size_t				 i;
+
+	ctl_out_obj_open(o, NULL);
+	if (p->unsaved)
+		ctl_out_note(o, "warning: the table could not be saved in "
+		    "monitor_dir (see controld's log): it ends with controld");
+	ctl_out_table_open(o, &ctl_redirect_table);
+	ctl_out_table_empty(o, "no domain is redirected");
+	for (i = 0; i < ctl_nredir; i++) {
+		ctl_out_row_open(o);
+		ctl_out_str(o, "domain", ctl_redir[i].domain);
+		ctl_out_str(o, "host", ctl_redir[i].host);
+		ctl_out_uint(o, "port", ctl_redir[i].port ?
+		    ctl_redir[i].port : 25);
+		snprintf(to, sizeof(to), "%s:%u", ctl_redir[i].host,
 		    ctl_redir[i].port ? ctl_redir[i].port : 25);
+		ctl_out_str(o, "to", to);
+		ctl_out_row_close(o);
+	}
+	ctl_out_table_close(o);
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 /* redirect | redirect DOMAIN HOST[:PORT] | redirect DOMAIN off */
-void
-ctl_redirect_cmd(struct bw_peer *client, const struct bw_ctl_cmd *cmd,
-    int json)
+static int
+ctl_redirect_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
-	struct bw_redirect_row	 r, *old;
-	struct ctl_req		*req;
-	char			 e1[64];
-	int			 off, saved;
+	struct ctl_redirect_priv	*p = arg;
+	char				 e1[64];
 
-	if (cmd->argc == 1) {
-		if ((req = ctl_req_new(client, CTL_REQ_DEBUG, json)) == NULL)
-			return;
-		ctl_redirect_list(req);
-		ctl_req_finish(req, 0);
+	if (argc == 1)
+		return 0;
+	if (argc != 3) {
+		snprintf(pc->err, sizeof(pc->err), "usage: redirect | redirect "
+		    "DOMAIN HOST[:PORT] | redirect DOMAIN off");
+		return -1;
+	}
+	p->set = 1;
+	pc->need = CTL_MAY_ACT;
+	if (ctl_redirect_domain(argv[1], p->r.domain,
+	    sizeof(p->r.domain)) == -1) {
+		snprintf(pc->err, sizeof(pc->err), "redirect: invalid domain "
+		    "'%s'", log_escape(e1, sizeof(e1), argv[1],
+		    strlen(argv[1])));
+		return -1;
+	}
+	p->off = strcmp(argv[2], "off") == 0;
+	if (!p->off && ctl_redirect_host(argv[2], p->r.host,
+	    sizeof(p->r.host), &p->r.port) == -1) {
+		snprintf(pc->err, sizeof(pc->err), "redirect: invalid host "
+		    "'%s' (mx.example.org, [192.0.2.1], [2001:db8::1], with "
+		    ":PORT or not)", log_escape(e1, sizeof(e1), argv[2],
+		    strlen(argv[2])));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ctl_redirect_run(struct ctl_req *req)
+{
+	struct ctl_redirect_priv	*p = req->priv;
+	struct bw_redirect_row		*old;
+
+	if (!p->set) {
+		ctl_req_done(req);
 		return;
 	}
-	if (cmd->argc != 3) {
-		ctl_reply_error(client, 2, "usage: redirect | redirect DOMAIN "
-		    "HOST[:PORT] | redirect DOMAIN off");
+	old = ctl_redirect_find(p->r.domain);
+	if (p->off && old == NULL) {
+		ctl_req_fail(req, 1, "redirect: %s is not redirected",
+		    p->r.domain);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	if (ctl_redirect_domain(cmd->argv[1], r.domain,
-	    sizeof(r.domain)) == -1) {
-		ctl_reply_error(client, 2, "redirect: invalid domain '%s'",
-		    log_escape(e1, sizeof(e1), cmd->argv[1],
-		    strlen(cmd->argv[1])));
-		return;
-	}
-	off = strcmp(cmd->argv[2], "off") == 0;
-	if (!off && ctl_redirect_host(cmd->argv[2], r.host, sizeof(r.host),
-	    &r.port) == -1) {
-		ctl_reply_error(client, 2, "redirect: invalid host '%s' "
-		    "(mx.example.org, [192.0.2.1], [2001:db8::1], with :PORT "
-		    "or not)", log_escape(e1, sizeof(e1), cmd->argv[2],
-		    strlen(cmd->argv[2])));
-		return;
-	}
-	old = ctl_redirect_find(r.domain);
-	if (off && old == NULL) {
-		ctl_reply_error(client, 1, "redirect: %s is not redirected",
-		    r.domain);
-		return;
-	}
-	if (!off && old == NULL && ctl_nredir >= BW_REDIRECT_MAX) {
-		ctl_reply_error(client, 1, "redirect: already %d domains "
+	if (!p->off && old == NULL && ctl_nredir >= BW_REDIRECT_MAX) {
+		ctl_req_fail(req, 1, "redirect: already %d domains "
 		    "redirected; end one first", BW_REDIRECT_MAX);
 		return;
 	}
-	if ((req = ctl_req_new(client, CTL_REQ_DEBUG, json)) == NULL)
-		return;
-	if (off) {
+	if (p->off) {
 		*old = ctl_redir[--ctl_nredir];
-		log_info("redirect domain=%s off by bwctl pid=%ld", r.domain,
-		    (long)bw_peer_pid(client));
+		log_info("redirect domain=%s off by %s", p->r.domain,
+		    req->who.name);
 	} else {
 		if (old != NULL)
-			*old = r;
+			*old = p->r;
 		else
-			ctl_redir[ctl_nredir++] = r;
-		log_info("redirect domain=%s to=%s:%u by bwctl pid=%ld",
-		    r.domain, r.host, r.port ? r.port : 25,
-		    (long)bw_peer_pid(client));
+			ctl_redir[ctl_nredir++] = p->r;
+		log_info("redirect domain=%s to=%s:%u by %s", p->r.domain,
+		    p->r.host, p->r.port ? p->r.port : 25, req->who.name);
 	}
-	saved = ctl_redirect_save() == 0;
+	p->unsaved = ctl_redirect_save() != 0;
 	ctl_redirect_push(NULL);
-	(void)ctl_redirect_retry(r.domain);
-	if (!saved && !req->json)
-		evbuffer_add_printf(req->out, "warning: the table could not be "
-		    "saved in monitor_dir (see controld's log): it ends with "
-		    "controld\n");
-	ctl_redirect_list(req);
-	ctl_req_finish(req, 0);
+	(void)ctl_redirect_retry(p->r.domain);
+	ctl_req_done(req);
 }
+
+const struct ctl_cmd_ops ctl_redirect_ops = {
+	.privsz = sizeof(struct ctl_redirect_priv),
+	.parse = ctl_redirect_parse,
+	.start = ctl_redirect_run,
+	.render = ctl_redirect_render,
+};

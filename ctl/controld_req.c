@@ -1,8 +1,10 @@
 /*
- * Request lifecycle: a bwctl command becomes a struct ctl_req with an id
- * and a deadline; its output is built in an evbuffer and sent, when the
- * request finishes, as CTL_OUTPUT chunks followed by CTL_DONE.  A request
- * whose client went away is freed without sending anything.
+ * Request lifecycle: a command becomes a struct ctl_req with an id, a
+ * deadline and the command's private state; its answer is rendered into
+ * an evbuffer (ctl_req_done: the command's render handler writes a
+ * ctl_out document) and sent, when the request finishes, to its target
+ * (controld_target.c).  A request whose target went away is freed without
+ * sending anything.
  *
  * Limits: CTL_REQUESTS_MAX requests in flight, ctl_timeout each, rows per
  * request capped by the ctl_rows ceilings.
@@ -72,49 +74,31 @@ ctl_req_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct ctl_req	*req = arg;
 
-	if (req->kind == CTL_REQ_STATUS) {
-		ctl_status_render(req);
+	if (req->ops->timeout != NULL) {
+		req->ops->timeout(req);
 		return;
 	}
-	if (req->kind == CTL_REQ_DNS_SHOW || req->kind == CTL_REQ_DNS_FLUSH) {
-		ctl_dns_timeout(req);
-		return;
-	}
-	if (req->kind == CTL_REQ_DOMAIN) {
-		ctl_domain_timeout(req);
-		return;
-	}
-	if (req->kind == CTL_REQ_RELOAD) {
-		ctl_reload_timeout(req);
-		return;
-	}
-	if (req->kind == CTL_REQ_TRACE) {
-		ctl_trace_timeout(req);
-		return;
-	}
-	if (req->kind == CTL_REQ_QACT) {
-		ctl_qact_timeout(req);
-		return;
-	}
-	if (req->kind == CTL_REQ_VERIFY) {
-		ctl_env->c_requests_timeout++;
-		ctl_req_fail(req, 1, "queued did not finish within the time "
-		    "allowed (ctl_verify_timeout for verify and repair)");
-		return;
-	}
-	ctl_queue_timeout(req);
+	ctl_env->c_requests_timeout++;
+	log_warnx("ctl request id=%u: no answer within the deadline",
+	    req->id);
+	ctl_req_fail(req, 1, "no answer in time");
 }
 
+/* A request for def; it takes priv (freed with it, or here on failure). */
 struct ctl_req *
-ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
+ctl_req_new(const struct ctl_target *target, const struct ctl_principal *who,
+    const struct ctl_cmd_def *def, const struct ctl_cmd_ops *ops, void *priv,
+    enum ctl_fmt fmt)
 {
 	struct controld	*env = ctl_env;
+	struct ctl_target t = *target;
 	struct ctl_req	*req;
 
 	if (env->nreqs >= CTL_REQUESTS_MAX) {
-		if (client == NULL)	/* internal: the caller answers */
-			return NULL;
-		ctl_reply_error(client, 1, "controld is busy (%d requests in "
+		if (ops->free != NULL)
+			ops->free(priv);
+		free(priv);
+		ctl_reply_error(&t, 1, "controld is busy (%d requests in "
 		    "flight), try again", CTL_REQUESTS_MAX);
 		return NULL;
 	}
@@ -126,8 +110,10 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 		if (req != NULL && req->out != NULL)
 			evbuffer_free(req->out);
 		free(req);
-		if (client != NULL)
-			ctl_reply_error(client, 1, "controld: out of memory");
+		if (ops->free != NULL)
+			ops->free(priv);
+		free(priv);
+		ctl_reply_error(&t, 1, "controld: out of memory");
 		return NULL;
 	}
 	/* Ids are never 0 and wrap around; a live one is skipped. */
@@ -135,34 +121,13 @@ ctl_req_new(struct bw_peer *client, enum ctl_req_kind kind, int json)
 		req->id = env->next_reqid++;
 	} while (req->id == 0 || req->id == CTL_ALERT_POLL_ID ||
 	    ctl_req_find(req->id) != NULL);
-	req->client = client;
-	req->kind = kind;
-	req->json = json;
+	req->target = t;
+	req->who = *who;
+	req->def = def;
+	req->ops = ops;
+	req->priv = priv;
+	req->fmt = fmt;
 	req->started_ms = bw_now_ms();
-	ctl_rows_init(&req->status, sizeof(struct ctl_status_row),
-	    CTL_DAEMONS_MAX);
-	ctl_rows_init(&req->queues, sizeof(struct bw_queue_entry),
-	    CTL_QUEUE_ROWS_MAX);
-	ctl_rows_init(&req->agents, sizeof(struct bw_agent_entry),
-	    CTL_QUEUE_ROWS_MAX);
-	ctl_rows_init(&req->rcpts, sizeof(struct bw_message_rcpt),
-	    CTL_RCPTS_MAX);
-	ctl_rows_init(&req->msgs, sizeof(struct bw_message_list_entry),
-	    CTL_LIST_MAX);
-	ctl_rows_init(&req->dqueues, sizeof(struct bw_domain_cmd_reply),
-	    CTL_DOMAIN_ROWS_MAX);
-	ctl_rows_init(&req->dinfos, sizeof(struct bw_domain_info),
-	    CTL_DOMAIN_ROWS_MAX);
-	ctl_rows_init(&req->dhosts, sizeof(struct bw_domain_host),
-	    CTL_DOMAIN_ROWS_MAX);
-	ctl_rows_init(&req->reloads, sizeof(struct ctl_reload_row),
-	    CTL_DAEMONS_MAX);
-	ctl_rows_init(&req->rerrors, sizeof(struct ctl_reload_error),
-	    BW_CONFIG_ERRORS_MAX);
-	ctl_rows_init(&req->vrows, sizeof(struct bw_queue_verify_row),
-	    CTL_VERIFY_ROWS_MAX);
-	ctl_rows_init(&req->senders, sizeof(struct bw_hostcount_entry),
-	    CTL_SENDERS_MAX);
 	TAILQ_INSERT_TAIL(&env->reqs, req, entry);
 	env->nreqs++;
 	env->c_requests++;
@@ -196,44 +161,14 @@ ctl_req_free(struct ctl_req *req)
 {
 	TAILQ_REMOVE(&ctl_env->reqs, req, entry);
 	ctl_env->nreqs--;
-	event_free(req->timer);
-	evbuffer_free(req->out);
-	free(req->asked);
-	ctl_rows_free(&req->status);
-	ctl_rows_free(&req->queues);
-	ctl_rows_free(&req->agents);
-	ctl_rows_free(&req->rcpts);
-	ctl_rows_free(&req->msgs);
-	ctl_rows_free(&req->dqueues);
-	ctl_rows_free(&req->dinfos);
-	ctl_rows_free(&req->dhosts);
-	ctl_rows_free(&req->reloads);
-	ctl_rows_free(&req->rerrors);
 	if (ctl_env->reload_req == req)
 		ctl_env->reload_req = NULL;
-	ctl_rows_free(&req->vrows);
-	ctl_rows_free(&req->senders);
-	ctl_qact_free(req);
+	event_free(req->timer);
+	evbuffer_free(req->out);
+	if (req->ops->free != NULL)
+		req->ops->free(req->priv);
+	free(req->priv);
 	free(req);
-}
-
-/* Send buf as CTL_OUTPUT chunks then CTL_DONE; -1 if the peer failed. */
-static int
-ctl_send_output(struct bw_peer *client, uint32_t id, struct evbuffer *buf,
-    int exitcode)
-{
-	struct bw_ctl_done	 done;
-	char			 chunk[BW_CTL_TEXT_MAX];
-	int			 n;
-
-	while ((n = evbuffer_remove(buf, chunk, sizeof(chunk))) > 0)
-		if (bw_peer_send(client, BW_IMSG_CTL_OUTPUT, id, -1, chunk,
-		    (size_t)n) == -1)
-			return -1;
-	memset(&done, 0, sizeof(done));
-	done.exitcode = exitcode;
-	return bw_peer_send(client, BW_IMSG_CTL_DONE, id, -1, &done,
-	    sizeof(done));
 }
 
 /* Send what the request produced and free it. */
@@ -242,17 +177,39 @@ ctl_req_finish(struct ctl_req *req, int exitcode)
 {
 	if (exitcode != 0)
 		ctl_env->c_requests_failed++;
-	if (req->client != NULL) {
+	if (!ctl_target_gone(&req->target)) {
 		log_debug("ctl request id=%u done exit=%d bytes=%zu ms=%llu",
 		    req->id, exitcode, evbuffer_get_length(req->out),
 		    (unsigned long long)(bw_now_ms() - req->started_ms));
-		if (ctl_send_output(req->client, req->id, req->out,
-		    exitcode) == -1)
-			bw_peer_drop(req->client, "cannot queue ctl output");
+		(void)ctl_target_send(&req->target, req->id, req->out,
+		    exitcode);
 	}
-	if (req->done_cb != NULL)
-		req->done_cb(req->out, exitcode, req->done_arg);
 	ctl_req_free(req);
+}
+
+/* Render the answer in the request's format and finish. */
+void
+ctl_req_done(struct ctl_req *req)
+{
+	struct ctl_out	*o;
+	int		 exitcode;
+
+	if ((o = ctl_out_new(req->fmt, req->out)) == NULL) {
+		ctl_req_fail(req, 1, "controld: cannot write %s output",
+		    ctl_fmt_name(req->fmt));
+		return;
+	}
+	exitcode = req->ops->render(req, o);
+	if (ctl_out_end(o) == -1) {
+		log_warnx("ctl request id=%u %s: output error: %s", req->id,
+		    req->def->usage, ctl_out_error(o));
+		ctl_req_fail(req, 1, "controld: output error: %s",
+		    ctl_out_error(o));
+		ctl_out_free(o);
+		return;
+	}
+	ctl_out_free(o);
+	ctl_req_finish(req, exitcode);
 }
 
 /* Replace any output with one error line and finish. */
@@ -271,56 +228,98 @@ ctl_req_fail(struct ctl_req *req, int exitcode, const char *fmt, ...)
 
 /* An error before any request exists (bad command, busy). */
 void
-ctl_reply_error(struct bw_peer *client, int exitcode, const char *fmt, ...)
+ctl_reply_error(struct ctl_target *t, int exitcode, const char *fmt, ...)
 {
 	struct evbuffer	*buf;
 	va_list		 ap;
 
 	ctl_env->c_requests_failed++;
 	if ((buf = evbuffer_new()) == NULL) {
-		bw_peer_drop(client, "out of memory");
+		if (t->kind == CTL_TARGET_BWCTL && t->peer != NULL)
+			bw_peer_drop(t->peer, "out of memory");
 		return;
 	}
 	va_start(ap, fmt);
 	evbuffer_add_vprintf(buf, fmt, ap);
 	va_end(ap);
 	evbuffer_add(buf, "\n", 1);
-	if (ctl_send_output(client, 0, buf, exitcode) == -1)
-		bw_peer_drop(client, "cannot queue ctl output");
+	(void)ctl_target_send(t, 0, buf, exitcode);
 	evbuffer_free(buf);
 }
 
 /* The bwctl peer went away (NULL: controld stops, drop every request). */
 void
-ctl_req_client_gone(struct bw_peer *client)
+ctl_req_target_gone(struct bw_peer *client)
 {
 	struct ctl_req	*req, *next;
 
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
-		if (client == NULL || req->client == client) {
+		if (client == NULL || (req->target.kind == CTL_TARGET_BWCTL &&
+		    req->target.peer == client)) {
 			log_debug("ctl request id=%u abandoned: client gone",
 			    req->id);
-			req->client = NULL;
+			req->target.peer = NULL;
+			req->target.cb = NULL;
 			ctl_req_free(req);
 		}
 	}
 }
 
-/* queued disconnected: every request waiting on it fails now. */
+/* A daemon went away: every request that cares is told. */
 void
-ctl_req_queued_gone(void)
+ctl_req_daemon_gone(int role)
 {
 	struct ctl_req	*req, *next;
 
 	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
-		if (req->kind != CTL_REQ_STATUS &&
-		    req->kind != CTL_REQ_DNS_SHOW &&
-		    req->kind != CTL_REQ_DNS_FLUSH &&
-		    req->kind != CTL_REQ_RELOAD &&
-		    req->kind != CTL_REQ_TRACE)
-			ctl_req_fail(req, 1, "queued went away while "
-			    "answering; try again");
+		if (req->ops->daemon_gone != NULL)
+			req->ops->daemon_gone(req, role);
 	}
+}
+
+/* daemon_gone of commands answered by queued: they fail now. */
+void
+ctl_req_queued_gone(struct ctl_req *req, int role)
+{
+	if (role == BW_ROLE_QUEUED)
+		ctl_req_fail(req, 1, "queued went away while answering; try "
+		    "again");
+}
+
+/* The connected daemon of role, or fail the request; NULL then. */
+struct bw_peer *
+ctl_req_peer(struct ctl_req *req, int role)
+{
+	struct ctl_daemon	*d;
+
+	if ((d = ctl_daemon_find_role(role)) == NULL) {
+		ctl_req_fail(req, 1, "%s is not running (not connected to "
+		    "controld)", bw_role_name(role));
+		return NULL;
+	}
+	return d->peer;
+}
+
+/* Send one frame with the request's id to the daemon of role, or fail. */
+void
+ctl_req_send(struct ctl_req *req, int role, uint32_t type, const void *data,
+    size_t len)
+{
+	struct bw_peer	*peer;
+
+	if ((peer = ctl_req_peer(req, role)) == NULL)
+		return;
+	if (bw_peer_send(peer, type, req->id, -1, data, len) == -1)
+		ctl_req_fail(req, 1, "cannot send the request to %s",
+		    bw_role_name(role));
+}
+
+/* Copy a fixed-size payload into an aligned struct (zero-filled). */
+void
+ctl_payload(void *dst, size_t dstsz, const struct bw_imsg *imsg)
+{
+	memset(dst, 0, dstsz);
+	memcpy(dst, imsg->data, imsg->datalen < dstsz ? imsg->datalen : dstsz);
 }

@@ -4,7 +4,7 @@
  * HOSTCOUNT_LIST_REQ with the request id in hdr.peerid, collects the
  * HOSTCOUNT_ENTRY rows (queued sends them best first: connections now,
  * then lifetime connections) until HOSTCOUNT_END, and renders them as a
- * table or as JSON.
+ * table (text or JSON).
  *
  * Trust: the labels (group, policy, score) came from smtpd, which faces
  * the Internet: every string is terminated on receipt and escaped on
@@ -25,19 +25,15 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 
 #define CTL_TERM(field)	((field)[sizeof(field) - 1] = '\0')
-#define CTL_ESC_MAX	(BW_LOG_PEER_TEXT_MAX * 4 + 1)	/* escaped text */
 
-static const char *
-ctl_senders_esc(char *dst, size_t dstsz, const char *s)
-{
-	if (s[0] == '\0')
-		return "-";
-	return log_escape(dst, dstsz, s, strlen(s));
-}
+struct ctl_senders_priv {
+	uint32_t		 n;		/* rows asked for */
+	struct ctl_rows		 rows;		/* bw_hostcount_entry */
+	struct bw_hostcount_end	 end;
+};
 
 /* "-n N": 1..CTL_SENDERS_MAX; -1 otherwise. */
 static int
@@ -57,150 +53,147 @@ ctl_senders_count(const char *arg, uint32_t *n)
 }
 
 /* show senders [-n N] [--json | -j]: argv[0] "show", argv[1] "senders". */
-void
-ctl_senders_cmd(struct bw_peer *client, const struct bw_ctl_cmd *cmd,
-    int json)
+static int
+ctl_senders_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
 {
-	struct bw_hostcount_list_req	 lr;
-	struct ctl_daemon		*d;
-	struct ctl_req			*req;
-	char				 e1[64];
-	uint32_t			 i, n = CTL_SENDERS_DEFAULT;
+	struct ctl_senders_priv	*p = arg;
+	char			 e1[64];
+	int			 i;
 
-	for (i = 2; i < cmd->argc; i++) {
-		if (strcmp(cmd->argv[i], "--json") == 0 ||
-		    strcmp(cmd->argv[i], "-j") == 0) {
-			json = 1;
+	p->n = CTL_SENDERS_DEFAULT;
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strcmp(argv[i], "-j") == 0) {
+			if (pc->fmt == CTL_FMT_TEXT)
+				pc->fmt = CTL_FMT_JSON;
 			continue;
 		}
-		if (strcmp(cmd->argv[i], "-n") == 0 && i + 1 < cmd->argc &&
-		    ctl_senders_count(cmd->argv[i + 1], &n) == 0) {
+		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc &&
+		    ctl_senders_count(argv[i + 1], &p->n) == 0) {
 			i++;
 			continue;
 		}
-		ctl_reply_error(client, 2, "usage: show senders [-n N] "
-		    "[--json] (N from 1 to %d; '%s' not understood)",
-		    CTL_SENDERS_MAX, log_escape(e1, sizeof(e1), cmd->argv[i],
-		    strlen(cmd->argv[i])));
-		return;
+		snprintf(pc->err, sizeof(pc->err), "usage: show senders "
+		    "[-n N] [--json] (N from 1 to %d; '%s' not understood)",
+		    CTL_SENDERS_MAX, log_escape(e1, sizeof(e1), argv[i],
+		    strlen(argv[i])));
+		return -1;
 	}
-	if ((req = ctl_req_new(client, CTL_REQ_SENDERS, json)) == NULL)
-		return;
-	if ((d = ctl_daemon_find_role(BW_ROLE_QUEUED)) == NULL) {
-		ctl_req_fail(req, 1, "queued is not running (not connected "
-		    "to controld)");
-		return;
-	}
-	memset(&lr, 0, sizeof(lr));
-	lr.limit = n;
-	if (bw_peer_send(d->peer, BW_IMSG_HOSTCOUNT_LIST_REQ, req->id, -1,
-	    &lr, sizeof(lr)) == -1)
-		ctl_req_fail(req, 1, "cannot send the request to queued");
+	return 0;
 }
 
 static void
-ctl_senders_render_json(struct ctl_req *req, int64_t now_ms)
+ctl_senders_start(struct ctl_req *req)
 {
-	const struct bw_hostcount_entry	*e = req->senders.v;
-	struct ctl_json			 j;
+	struct ctl_senders_priv		*p = req->priv;
+	struct bw_hostcount_list_req	 lr;
+
+	ctl_rows_init(&p->rows, sizeof(struct bw_hostcount_entry),
+	    CTL_SENDERS_MAX);
+	memset(&lr, 0, sizeof(lr));
+	lr.limit = p->n;
+	ctl_req_send(req, BW_ROLE_QUEUED, BW_IMSG_HOSTCOUNT_LIST_REQ, &lr,
+	    sizeof(lr));
+}
+
+static void
+ctl_senders_free(void *arg)
+{
+	struct ctl_senders_priv	*p = arg;
+
+	ctl_rows_free(&p->rows);
+}
+
+static const struct ctl_col ctl_senders_cols[] = {
+	{ "address", "ADDRESS", CTL_T_STR, CTL_COL_BOTH | CTL_COL_AUTO |
+	    CTL_COL_DASH | CTL_COL_LABEL, 7, NULL },
+	{ "connections", "CONNS", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT |
+	    CTL_COL_GAUGE, 5, NULL },
+	{ "connections_total", "TOTAL", CTL_T_UINT, CTL_COL_BOTH |
+	    CTL_COL_RIGHT | CTL_COL_COUNTER, 8, NULL },
+	{ "messages", "MESSAGES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT |
+	    CTL_COL_COUNTER, 8, NULL },
+	{ "messages_window", "MSGS/WIN", CTL_T_UINT, CTL_COL_BOTH |
+	    CTL_COL_RIGHT | CTL_COL_GAUGE, 8, NULL },
+	{ "recipients", "RCPTS", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT |
+	    CTL_COL_COUNTER, 9, NULL },
+	{ "recipients_window", "RCPTS/WIN", CTL_T_UINT, CTL_COL_BOTH |
+	    CTL_COL_RIGHT | CTL_COL_GAUGE, 9, NULL },
+	{ "refused", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "group", "GROUP", CTL_T_STR, CTL_COL_BOTH | CTL_COL_DASH |
+	    CTL_COL_LABEL, 16, NULL },
+	{ "policy", "POLICY", CTL_T_STR, CTL_COL_BOTH | CTL_COL_DASH |
+	    CTL_COL_LABEL, 16, NULL },
+	{ "score", "SCORE", CTL_T_STR, CTL_COL_BOTH | CTL_COL_DASH |
+	    CTL_COL_RIGHT | CTL_COL_LABEL, 5, NULL },
+	{ "last_seen", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "idle", "LAST SEEN", CTL_T_AGE, CTL_COL_BOTH, 0, " ago" },
+};
+static const struct ctl_table ctl_senders_table = { "senders",
+    ctl_senders_cols, CTL_NCOLS(ctl_senders_cols), "sender" };
+
+static int
+ctl_senders_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_senders_priv		*p = req->priv;
+	const struct bw_hostcount_entry	*e = p->rows.v;
+	int64_t				 now_ms = bw_time() * 1000;
 	size_t				 i;
 
-	ctl_json_init(&j, req->out);
-	ctl_json_obj_open(&j, NULL);
-	ctl_json_arr_open(&j, "senders");
-	for (i = 0; i < req->senders.n; i++) {
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "address", e[i].addr);
-		ctl_json_uint(&j, "connections", e[i].conns);
-		ctl_json_uint(&j, "connections_total", e[i].total_conns);
-		ctl_json_uint(&j, "messages", e[i].total_msgs);
-		ctl_json_uint(&j, "messages_window", e[i].win_msgs);
-		ctl_json_uint(&j, "recipients", e[i].total_rcpts);
-		ctl_json_uint(&j, "recipients_window", e[i].win_rcpts);
-		ctl_json_uint(&j, "refused", e[i].refused);
-		ctl_json_str(&j, "group", e[i].group);
-		ctl_json_str(&j, "policy", e[i].policy);
-		ctl_json_str(&j, "score", e[i].score);
-		ctl_json_int(&j, "last_seen", e[i].last_seen / 1000);
-		ctl_json_int(&j, "idle", now_ms > e[i].last_seen ?
+	ctl_out_obj_open(o, NULL);
+	ctl_out_table_open(o, &ctl_senders_table);
+	ctl_out_table_empty(o, "no sender seen (%" PRIu64 " hosts "
+	    "remembered)", p->end.hosts);
+	for (i = 0; i < p->rows.n; i++) {
+		ctl_out_row_open(o);
+		ctl_out_str(o, "address", e[i].addr);
+		ctl_out_uint(o, "connections", e[i].conns);
+		ctl_out_uint(o, "connections_total", e[i].total_conns);
+		ctl_out_uint(o, "messages", e[i].total_msgs);
+		ctl_out_uint(o, "messages_window", e[i].win_msgs);
+		ctl_out_uint(o, "recipients", e[i].total_rcpts);
+		ctl_out_uint(o, "recipients_window", e[i].win_rcpts);
+		ctl_out_uint(o, "refused", e[i].refused);
+		ctl_out_str(o, "group", e[i].group);
+		ctl_out_str(o, "policy", e[i].policy);
+		ctl_out_str(o, "score", e[i].score);
+		ctl_out_int(o, "last_seen", e[i].last_seen / 1000);
+		ctl_out_int(o, "idle", now_ms > e[i].last_seen ?
 		    (now_ms - e[i].last_seen) / 1000 : 0);
-		ctl_json_obj_close(&j);
+		ctl_out_row_close(o);
 	}
-	ctl_json_arr_close(&j);
-	ctl_json_uint(&j, "hosts", req->send.hosts);
-	ctl_json_uint(&j, "overflow", req->send.overflow);
-	ctl_json_bool(&j, "truncated", req->senders.truncated);
-	ctl_json_obj_close(&j);
-	ctl_json_end(&j);
+	ctl_out_table_close(o);
+	ctl_out_uint(o, "hosts", p->end.hosts);
+	ctl_out_uint(o, "overflow", p->end.overflow);
+	ctl_out_bool(o, "truncated", p->rows.truncated);
+	if (p->rows.n > 0)
+		ctl_out_note(o, "%zu of %" PRIu64 " hosts%s", p->rows.n,
+		    p->end.hosts, p->end.overflow > 0 ? " (the table was "
+		    "full at times: see hostcount_overflow)" : "");
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 static void
-ctl_senders_render(struct ctl_req *req)
+ctl_senders_msg(struct ctl_req *req, struct bw_peer *peer,
+    struct bw_imsg *imsg)
 {
-	const struct bw_hostcount_entry	*e = req->senders.v;
-	char				 a[CTL_ESC_MAX], g[CTL_ESC_MAX];
-	char				 p[CTL_ESC_MAX], sc[CTL_ESC_MAX];
-	char				 age[32];
-	int64_t				 now_ms = bw_time() * 1000;
-	size_t				 i, aw = 7;
-
-	if (req->json) {
-		ctl_senders_render_json(req, now_ms);
-		return;
-	}
-	if (req->senders.n == 0) {
-		evbuffer_add_printf(req->out, "no sender seen (%" PRIu64
-		    " hosts remembered)\n", req->send.hosts);
-		return;
-	}
-	for (i = 0; i < req->senders.n; i++)
-		if (strlen(e[i].addr) > aw)
-			aw = strlen(e[i].addr);
-	evbuffer_add_printf(req->out, "%-*s  %5s  %8s  %8s  %8s  %9s  %9s  "
-	    "%-16s  %-16s  %5s  %s\n", (int)aw, "ADDRESS", "CONNS", "TOTAL",
-	    "MESSAGES", "MSGS/WIN", "RCPTS", "RCPTS/WIN", "GROUP", "POLICY",
-	    "SCORE", "LAST SEEN");
-	for (i = 0; i < req->senders.n; i++) {
-		ctl_fmt_age(age, sizeof(age), now_ms > e[i].last_seen ?
-		    (now_ms - e[i].last_seen) / 1000 : 0);
-		evbuffer_add_printf(req->out, "%-*s  %5" PRIu64 "  %8" PRIu64
-		    "  %8" PRIu64 "  %8" PRIu64 "  %9" PRIu64 "  %9" PRIu64
-		    "  %-16s  %-16s  %5s  %s ago\n", (int)aw,
-		    ctl_senders_esc(a, sizeof(a), e[i].addr), e[i].conns,
-		    e[i].total_conns, e[i].total_msgs, e[i].win_msgs,
-		    e[i].total_rcpts, e[i].win_rcpts,
-		    ctl_senders_esc(g, sizeof(g), e[i].group),
-		    ctl_senders_esc(p, sizeof(p), e[i].policy),
-		    ctl_senders_esc(sc, sizeof(sc), e[i].score), age);
-	}
-	evbuffer_add_printf(req->out, "%zu of %" PRIu64 " hosts%s\n",
-	    req->senders.n, req->send.hosts, req->send.overflow > 0 ?
-	    " (the table was full at times: see hostcount_overflow)" : "");
-}
-
-void
-ctl_senders_msg(struct ctl_req *req, struct bw_imsg *imsg)
-{
+	struct ctl_senders_priv		*p = req->priv;
 	struct bw_hostcount_entry	 e;
-	size_t				 len;
 
-	len = imsg->datalen < sizeof(e) ? imsg->datalen : sizeof(e);
 	switch (imsg->hdr.type) {
 	case BW_IMSG_HOSTCOUNT_ENTRY:
-		memset(&e, 0, sizeof(e));
-		memcpy(&e, imsg->data, len);
+		ctl_payload(&e, sizeof(e), imsg);
 		CTL_TERM(e.addr);
 		CTL_TERM(e.group);
 		CTL_TERM(e.policy);
 		CTL_TERM(e.score);
-		(void)ctl_rows_add(&req->senders, &e);
+		(void)ctl_rows_add(&p->rows, &e);
 		return;
 	case BW_IMSG_HOSTCOUNT_END:
-		memset(&req->send, 0, sizeof(req->send));
-		memcpy(&req->send, imsg->data, imsg->datalen <
-		    sizeof(req->send) ? imsg->datalen : sizeof(req->send));
-		ctl_senders_render(req);
-		ctl_req_finish(req, 0);
+		ctl_payload(&p->end, sizeof(p->end), imsg);
+		ctl_req_done(req);
 		return;
 	default:
 		break;
@@ -210,3 +203,14 @@ ctl_senders_msg(struct ctl_req *req, struct bw_imsg *imsg)
 	ctl_req_fail(req, 1, "controld: unexpected %s from queued",
 	    bw_imsg_type_name(imsg->hdr.type));
 }
+
+const struct ctl_cmd_ops ctl_senders_ops = {
+	.privsz = sizeof(struct ctl_senders_priv),
+	.parse = ctl_senders_parse,
+	.start = ctl_senders_start,
+	.on_imsg = ctl_senders_msg,
+	.render = ctl_senders_render,
+	.timeout = ctl_queued_timeout,
+	.daemon_gone = ctl_req_queued_gone,
+	.free = ctl_senders_free,
+};

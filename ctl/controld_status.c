@@ -20,12 +20,23 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
 #include "controld.h"
 #include "controld_alert.h"
 #include "controld_mon.h"
 
-#define CTL_COUNTERS_TEXT_MAX	2048	/* counters column in the table */
+
+/* One status answer and who gave it. */
+struct ctl_status_row {
+	uint32_t		 peerid;
+	struct bw_status	 st;
+};
+
+/* The request's own state. */
+struct ctl_status_priv {
+	uint32_t		*asked;		/* daemon peer ids asked */
+	size_t			 nasked;
+	struct ctl_rows		 rows;		/* struct ctl_status_row */
+};
 
 enum ctl_proc_state {
 	CTL_PROC_UP,
@@ -147,17 +158,60 @@ ctl_status_self(struct bw_status *st)
 	bw_daemon_status_add(&env->d, st);
 }
 
-void
+/*
+ * A STATUS payload made whole: the counters array may be sent only as far
+ * as it is used; counts are bounded and strings terminated.  -1 (the
+ * peer dropped) when it is too short to be one.
+ */
+int
+ctl_status_parse(struct bw_peer *peer, const struct bw_imsg *imsg,
+    struct bw_status *st)
+{
+	size_t	 len, fixed, i;
+
+	memset(st, 0, sizeof(*st));
+	len = imsg->datalen < sizeof(*st) ? imsg->datalen : sizeof(*st);
+	memcpy(st, imsg->data, len);
+	fixed = offsetof(struct bw_status, counters);
+	if (len < fixed) {
+		bw_peer_drop(peer, "short STATUS");
+		return -1;
+	}
+	if (st->ncounters > (len - fixed) / sizeof(st->counters[0]))
+		st->ncounters = (len - fixed) / sizeof(st->counters[0]);
+	fixed = offsetof(struct bw_status, info);
+	if (len < fixed)
+		st->ninfo = 0;
+	else if (st->ninfo > (len - fixed) / sizeof(st->info[0]))
+		st->ninfo = (len - fixed) / sizeof(st->info[0]);
+	if (st->ninfo > BW_STATUS_INFO_MAX)
+		st->ninfo = BW_STATUS_INFO_MAX;
+	for (i = 0; i < st->ncounters; i++)
+		st->counters[i].name[sizeof(st->counters[i].name) - 1] = '\0';
+	for (i = 0; i < st->ninfo; i++) {
+		st->info[i].name[sizeof(st->info[i].name) - 1] = '\0';
+		st->info[i].value[sizeof(st->info[i].value) - 1] = '\0';
+	}
+	st->proc[sizeof(st->proc) - 1] = '\0';
+	return 0;
+}
+
+static void	ctl_status_check_done(struct ctl_req *);
+
+static void
 ctl_status_start(struct ctl_req *req)
 {
 	struct controld		*env = ctl_env;
+	struct ctl_status_priv	*p = req->priv;
 	struct ctl_daemon	*d;
 	size_t			 n = 0;
 	uint64_t		 wait;
 
+	ctl_rows_init(&p->rows, sizeof(struct ctl_status_row),
+	    CTL_DAEMONS_MAX);
 	TAILQ_FOREACH(d, &env->daemons, entry)
 		n++;
-	if (n > 0 && (req->asked = calloc(n, sizeof(*req->asked))) == NULL) {
+	if (n > 0 && (p->asked = calloc(n, sizeof(*p->asked))) == NULL) {
 		ctl_req_fail(req, 1, "controld: out of memory");
 		return;
 	}
@@ -165,7 +219,7 @@ ctl_status_start(struct ctl_req *req)
 		if (!bw_peer_is_up(d->peer) || bw_peer_send(d->peer,
 		    BW_IMSG_STATUS_REQ, req->id, -1, NULL, 0) == -1)
 			continue;
-		req->asked[req->nasked++] = d->peerid;
+		p->asked[p->nasked++] = d->peerid;
 	}
 	wait = (uint64_t)BW_LIMIT(env->d.cfg, LIM_CTL_TIMEOUT);
 	if (wait > CTL_STATUS_WAIT_MS)
@@ -174,55 +228,71 @@ ctl_status_start(struct ctl_req *req)
 	ctl_status_check_done(req);
 }
 
-void
-ctl_status_reply(struct ctl_req *req, uint32_t peerid,
-    const struct bw_status *st)
+/* A daemon's STATUS (made whole by ctl_status_parse). */
+static void
+ctl_status_msg(struct ctl_req *req, struct bw_peer *peer,
+    struct bw_imsg *imsg)
 {
+	struct ctl_status_priv	*p = req->priv;
 	struct ctl_status_row	 row;
 
+	if (imsg->hdr.type != BW_IMSG_STATUS)
+		return;
 	memset(&row, 0, sizeof(row));
-	row.peerid = peerid;
-	row.st = *st;
-	if (ctl_rows_add(&req->status, &row) == -1)
+	row.peerid = bw_peer_id(peer);
+	memcpy(&row.st, imsg->data, sizeof(row.st));
+	if (ctl_rows_add(&p->rows, &row) == -1)
 		log_warnx("ctl request id=%u: status rows over %d", req->id,
 		    CTL_DAEMONS_MAX);
 	ctl_status_check_done(req);
 }
 
 static const struct ctl_status_row *
-ctl_status_answer(const struct ctl_req *req, uint32_t peerid)
+ctl_status_answer(const struct ctl_status_priv *p, uint32_t peerid)
 {
-	const struct ctl_status_row	*rows = req->status.v;
+	const struct ctl_status_row	*rows = p->rows.v;
 	size_t				 i;
 
-	for (i = 0; i < req->status.n; i++)
+	for (i = 0; i < p->rows.n; i++)
 		if (rows[i].peerid == peerid)
 			return &rows[i];
 	return NULL;
 }
 
-static struct ctl_daemon *
-ctl_status_daemon(uint32_t peerid)
-{
-	struct ctl_daemon	*d;
-
-	TAILQ_FOREACH(d, &ctl_env->daemons, entry)
-		if (d->peerid == peerid)
-			return d;
-	return NULL;
-}
-
 /* Render as soon as every daemon asked has answered or gone. */
-void
+static void
 ctl_status_check_done(struct ctl_req *req)
 {
-	size_t	 i;
+	struct ctl_status_priv	*p = req->priv;
+	size_t			 i;
 
-	for (i = 0; i < req->nasked; i++)
-		if (ctl_status_answer(req, req->asked[i]) == NULL &&
-		    ctl_status_daemon(req->asked[i]) != NULL)
+	for (i = 0; i < p->nasked; i++)
+		if (ctl_status_answer(p, p->asked[i]) == NULL &&
+		    ctl_daemon_find_id(p->asked[i]) != NULL)
 			return;
-	ctl_status_render(req);
+	ctl_req_done(req);
+}
+
+/* The collection window closed: what arrived is the answer. */
+static void
+ctl_status_timeout(struct ctl_req *req)
+{
+	ctl_req_done(req);
+}
+
+static void
+ctl_status_gone(struct ctl_req *req, int role)
+{
+	ctl_status_check_done(req);
+}
+
+static void
+ctl_status_free(void *arg)
+{
+	struct ctl_status_priv	*p = arg;
+
+	free(p->asked);
+	ctl_rows_free(&p->rows);
 }
 
 static int
@@ -268,121 +338,79 @@ ctl_status_workers(void)
 	return n;
 }
 
-static void
-ctl_status_counters_text(const struct bw_status *st, char *dst, size_t dstsz)
-{
-	char		 name[BW_NAME_MAX * 4 + 1];
-	char		 value[BW_STATUS_INFO_TEXT_MAX * 4 + 1];
-	char		 item[sizeof(name) + sizeof(value) + 8];
-	const char	*q;
-	size_t		 i;
-
-	/* words of state first, where they are seen; quoted when they hold
-	 * a space */
-	dst[0] = '\0';
-	for (i = 0; i < st->ninfo; i++) {
-		log_escape(name, sizeof(name), st->info[i].name,
-		    strnlen(st->info[i].name, sizeof(st->info[i].name)));
-		log_escape(value, sizeof(value), st->info[i].value,
-		    strnlen(st->info[i].value, sizeof(st->info[i].value)));
-		q = value[0] == '\0' || strchr(value, ' ') != NULL ? "\"" : "";
-		snprintf(item, sizeof(item), "%s%s=%s%s%s", dst[0] ? " " : "",
-		    name, q, value, q);
-		if (strlcat(dst, item, dstsz) >= dstsz)
-			return;
-	}
-	for (i = 0; i < st->ncounters; i++) {
-		log_escape(name, sizeof(name), st->counters[i].name,
-		    strnlen(st->counters[i].name, sizeof(st->counters[i].name)));
-		snprintf(item, sizeof(item), "%s%s=%" PRIu64, dst[0] ? " " : "",
-		    name, st->counters[i].value);
-		if (strlcat(dst, item, dstsz) >= dstsz)
-			return;
-	}
-}
+static const struct ctl_col ctl_status_cols[] = {
+	{ "name", "PROCESS", CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 14,
+	    NULL },
+	{ "state", "STATE", CTL_T_STR, CTL_COL_BOTH | CTL_COL_GAP1 |
+	    CTL_COL_LABEL, 12, NULL },
+	{ "pid", "PID", CTL_T_INT, CTL_COL_BOTH | CTL_COL_RIGHT | CTL_COL_GAP1,
+	    8, NULL },
+	{ "started", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
+	{ "uptime", "UPTIME", CTL_T_AGE, CTL_COL_BOTH | CTL_COL_RIGHT |
+	    CTL_COL_GAP1 | CTL_COL_GAUGE, 10, NULL },
+	{ "counters", NULL, CTL_T_KV, CTL_COL_DATA | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "info", NULL, CTL_T_KV, CTL_COL_DATA, 0, NULL },
+	/* text: words of state first, then the counters */
+	{ "counters_text", "COUNTERS", CTL_T_KV, CTL_COL_TEXT, 0, NULL },
+};
+static const struct ctl_table ctl_status_table = { "processes",
+    ctl_status_cols, CTL_NCOLS(ctl_status_cols), "process" };
 
 static void
-ctl_status_print(struct ctl_req *req, struct ctl_proc *procs, size_t n)
+ctl_status_print(struct ctl_out *o, struct ctl_proc *procs, size_t n)
 {
-	struct ctl_json	 j;
-	char		 age[32], counters[CTL_COUNTERS_TEXT_MAX];
-	char		 name[BW_NAME_MAX * 4 + 1];
-	int64_t		 now = bw_time();
-	size_t		 i, k;
+	const struct bw_status	*st;
+	int64_t			 now = bw_time();
+	size_t			 i, k;
 
-	if (req->json) {
-		ctl_json_init(&j, req->out);
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_arr_open(&j, "processes");
-		for (i = 0; i < n; i++) {
-			ctl_json_obj_open(&j, NULL);
-			ctl_json_str(&j, "name", procs[i].name);
-			ctl_json_str(&j, "state",
-			    ctl_proc_state_name(procs[i].state));
-			if (procs[i].pid > 0)
-				ctl_json_int(&j, "pid", procs[i].pid);
-			else
-				ctl_json_null(&j, "pid");
-			if (procs[i].st != NULL) {
-				ctl_json_int(&j, "started",
-				    procs[i].st->started);
-				ctl_json_int(&j, "uptime",
-				    now - procs[i].st->started);
-			} else {
-				ctl_json_null(&j, "started");
-				ctl_json_null(&j, "uptime");
-			}
-			ctl_json_obj_open(&j, "counters");
-			for (k = 0; procs[i].st != NULL &&
-			    k < procs[i].st->ncounters; k++)
-				ctl_json_uint(&j, procs[i].st->counters[k].name,
-				    procs[i].st->counters[k].value);
-			ctl_json_obj_close(&j);
-			ctl_json_obj_open(&j, "info");
-			for (k = 0; procs[i].st != NULL &&
-			    k < procs[i].st->ninfo; k++)
-				ctl_json_str(&j, procs[i].st->info[k].name,
-				    procs[i].st->info[k].value);
-			ctl_json_obj_close(&j);
-			ctl_json_obj_close(&j);
-		}
-		ctl_json_arr_close(&j);
-		ctl_json_obj_close(&j);
-		ctl_json_end(&j);
-		return;
-	}
-	evbuffer_add_printf(req->out, "%-14s %-12s %8s %10s  %s\n", "PROCESS",
-	    "STATE", "PID", "UPTIME", "COUNTERS");
+	ctl_out_obj_open(o, NULL);
+	ctl_out_table_open(o, &ctl_status_table);
 	for (i = 0; i < n; i++) {
-		log_escape(name, sizeof(name), procs[i].name,
-		    strlen(procs[i].name));
-		counters[0] = '\0';
-		strlcpy(age, "-", sizeof(age));
-		if (procs[i].st != NULL) {
-			ctl_fmt_age(age, sizeof(age),
-			    now - procs[i].st->started);
-			ctl_status_counters_text(procs[i].st, counters,
-			    sizeof(counters));
-		}
+		st = procs[i].st;
+		ctl_out_row_open(o);
+		ctl_out_str(o, "name", procs[i].name);
+		ctl_out_str(o, "state", ctl_proc_state_name(procs[i].state));
 		if (procs[i].pid > 0)
-			evbuffer_add_printf(req->out,
-			    "%-14s %-12s %8ld %10s  %s\n", name,
-			    ctl_proc_state_name(procs[i].state),
-			    (long)procs[i].pid, age, counters);
+			ctl_out_int(o, "pid", procs[i].pid);
 		else
-			evbuffer_add_printf(req->out,
-			    "%-14s %-12s %8s %10s  %s\n", name,
-			    ctl_proc_state_name(procs[i].state), "-", age,
-			    counters);
+			ctl_out_null(o, "pid");
+		if (st != NULL) {
+			ctl_out_int(o, "started", st->started);
+			ctl_out_int(o, "uptime", now - st->started);
+		} else {
+			ctl_out_null(o, "started");
+			ctl_out_null(o, "uptime");
+		}
+		ctl_out_obj_open(o, "counters");
+		for (k = 0; st != NULL && k < st->ncounters; k++)
+			ctl_out_uint(o, st->counters[k].name,
+			    st->counters[k].value);
+		ctl_out_obj_close(o);
+		ctl_out_obj_open(o, "info");
+		for (k = 0; st != NULL && k < st->ninfo; k++)
+			ctl_out_str(o, st->info[k].name, st->info[k].value);
+		ctl_out_obj_close(o);
+		ctl_out_obj_open(o, "counters_text");
+		for (k = 0; st != NULL && k < st->ninfo; k++)
+			ctl_out_str(o, st->info[k].name, st->info[k].value);
+		for (k = 0; st != NULL && k < st->ncounters; k++)
+			ctl_out_uint(o, st->counters[k].name,
+			    st->counters[k].value);
+		ctl_out_obj_close(o);
+		ctl_out_row_close(o);
 	}
+	ctl_out_table_close(o);
+	ctl_out_obj_close(o);
 }
 
-/* Build the listing from what arrived and finish the request. */
-void
-ctl_status_render(struct ctl_req *req)
+/* Build the listing from what arrived. */
+static int
+ctl_status_render(struct ctl_req *req, struct ctl_out *o)
 {
 	static const char *singles[] = { "smtpd", "queued", "dnscached" };
-	const struct ctl_status_row	*rows = req->status.v;
+	struct ctl_status_priv		*p = req->priv;
+	const struct ctl_status_row	*rows = p->rows.v;
 	struct ctl_daemon		*d;
 	struct ctl_proc			*procs;
 	struct bw_status		 self;
@@ -391,18 +419,18 @@ ctl_status_render(struct ctl_req *req)
 	long				 w, nworkers;
 
 	nworkers = ctl_status_workers();
-	max = 1 + req->status.n + CTL_DAEMONS_MAX + 3 + (size_t)nworkers;
+	max = 1 + p->rows.n + CTL_DAEMONS_MAX + 3 + (size_t)nworkers;
 	if ((procs = calloc(max, sizeof(*procs))) == NULL) {
-		ctl_req_fail(req, 1, "controld: out of memory");
-		return;
+		ctl_out_note(o, "controld: out of memory");
+		return 1;
 	}
 	ctl_status_self(&self);
 	ctl_proc_add(procs, &n, max, self.proc, CTL_PROC_UP, getpid(), &self);
-	for (i = 0; i < req->status.n; i++)
+	for (i = 0; i < p->rows.n; i++)
 		ctl_proc_add(procs, &n, max, rows[i].st.proc, CTL_PROC_UP,
 		    (pid_t)rows[i].st.pid, &rows[i].st);
 	TAILQ_FOREACH(d, &ctl_env->daemons, entry) {
-		if (ctl_status_answer(req, d->peerid) != NULL)
+		if (ctl_status_answer(p, d->peerid) != NULL)
 			continue;
 		if (d->proc[0] != '\0')
 			strlcpy(name, d->proc, sizeof(name));
@@ -425,7 +453,17 @@ ctl_status_render(struct ctl_req *req)
 			    NULL);
 	}
 	qsort(procs, n, sizeof(*procs), ctl_proc_cmp);
-	ctl_status_print(req, procs, n);
+	ctl_status_print(o, procs, n);
 	free(procs);
-	ctl_req_finish(req, 0);
+	return 0;
 }
+
+const struct ctl_cmd_ops ctl_status_ops = {
+	.privsz = sizeof(struct ctl_status_priv),
+	.start = ctl_status_start,
+	.on_imsg = ctl_status_msg,
+	.render = ctl_status_render,
+	.timeout = ctl_status_timeout,
+	.daemon_gone = ctl_status_gone,
+	.free = ctl_status_free,
+};

@@ -2,7 +2,8 @@
  * bwctl trace ADDRESS: what a host at ADDRESS would get from smtpd,
  * without a connection and without mail.  controld checks the arguments
  * (ctl_trace.c), sends TRACE_REQ to smtpd with the request id in
- * hdr.peerid, and renders smtpd's one TRACE_REPLY as text or JSON.  smtpd
+ * hdr.peerid, and writes smtpd's one TRACE_REPLY: values and a table of
+ * steps (JSON), a layout of its own for text.  smtpd
  * makes the lookups a connection makes (reverse DNS, reputation) within
  * their own deadlines, well inside ctl_timeout; smtpd going away fails
  * the request at once.
@@ -24,26 +25,51 @@
 #include "log.h"
 #include "peer.h"
 #include "util.h"
-#include "ctl_json.h"
+#include "ctl_trace.h"
 #include "controld.h"
 
 #define CTL_TRACE_ESC_MAX	(BW_REPLY_TEXT_MAX * 4 + 1)
 #define CTL_TRACE_CMD_WIDTH	30	/* the command column of the text */
 #define CTLT_TERM(field)	((field)[sizeof(field) - 1] = '\0')
 
-void
-ctl_trace_start(struct ctl_req *req, const struct bw_trace_req *tr)
-{
-	struct ctl_daemon	*d;
+struct ctl_trace_priv {
+	struct bw_trace_req	 tr;
+	struct bw_trace_reply	*reply;		/* ~21 KB: not on the stack */
+};
 
-	if ((d = ctl_daemon_find_role(BW_ROLE_SMTPD)) == NULL) {
-		ctl_req_fail(req, 1, "smtpd is not running (not connected to "
-		    "controld)");
-		return;
+/* trace ADDRESS [--listener NAME] [--helo NAME] [--from A] [--rcpt A]... */
+static int
+ctl_trace_parse(void *arg, int argc, char *argv[], struct ctl_parse *pc)
+{
+	struct ctl_trace_priv	*p = arg;
+	char			 err[CTL_TRACE_ERR_MAX];
+	int			 json = 0;
+
+	if (ctl_trace_args(argc, argv, &p->tr, &json, err,
+	    sizeof(err)) == -1) {
+		snprintf(pc->err, sizeof(pc->err), "trace: %s", err);
+		return -1;
 	}
-	if (bw_peer_send(d->peer, BW_IMSG_TRACE_REQ, req->id, -1, tr,
-	    sizeof(*tr)) == -1)
-		ctl_req_fail(req, 1, "cannot send the request to smtpd");
+	if (json && pc->fmt == CTL_FMT_TEXT)
+		pc->fmt = CTL_FMT_JSON;
+	return 0;
+}
+
+static void
+ctl_trace_start(struct ctl_req *req)
+{
+	struct ctl_trace_priv	*p = req->priv;
+
+	ctl_req_send(req, BW_ROLE_SMTPD, BW_IMSG_TRACE_REQ, &p->tr,
+	    sizeof(p->tr));
+}
+
+static void
+ctl_trace_free(void *arg)
+{
+	struct ctl_trace_priv	*p = arg;
+
+	free(p->reply);
 }
 
 /* Every string of the reply terminated, the step count bounded. */
@@ -92,187 +118,201 @@ ctl_trace_code(const char *reply)
 	    (reply[2] - '0');
 }
 
-static void
-ctl_trace_json(struct ctl_req *req, const struct bw_trace_reply *r)
-{
-	const struct bw_trace_step	*st;
-	struct ctl_json			 j;
-	char				 ext[BW_TRACE_TEXT_MAX], *w, *save;
-	uint32_t			 i;
-	int				 code;
+static const struct ctl_col ctl_trace_cols[] = {
+	{ "step", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "command", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "code", NULL, CTL_T_INT, CTL_COL_DATA, 0, NULL },
+	{ "reply", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "delay_ms", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+	{ "closed", NULL, CTL_T_BOOL, CTL_COL_DATA, 0, NULL },
+	{ "extensions", NULL, CTL_T_LIST, CTL_COL_DATA, 0, NULL },
+	{ "why", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_trace_table = { "steps", ctl_trace_cols,
+    CTL_NCOLS(ctl_trace_cols), NULL };
 
-	ctl_json_init(&j, req->out);
-	ctl_json_obj_open(&j, NULL);
-	ctl_json_str(&j, "address", r->addr);
-	ctl_json_str(&j, "listener", r->listener);
-	ctl_json_obj_open(&j, "rdns");
-	ctl_json_str(&j, "state", r->rdns);
-	ctl_json_str(&j, "name", r->name);
+/* The reply's figures as values (not shown as text). */
+static void
+ctl_trace_values(struct ctl_out *o, const struct bw_trace_reply *r)
+{
+	ctl_out_str(o, "address", r->addr);
+	ctl_out_str(o, "listener", r->listener);
+	ctl_out_obj_open(o, "rdns");
+	ctl_out_str(o, "state", r->rdns);
+	ctl_out_str(o, "name", r->name);
 	if (r->ptr[0] != '\0')
-		ctl_json_str(&j, "ptr", r->ptr);
+		ctl_out_str(o, "ptr", r->ptr);
 	else
-		ctl_json_null(&j, "ptr");
-	ctl_json_obj_close(&j);
-	ctl_json_str(&j, "score", r->score);
+		ctl_out_null(o, "ptr");
+	ctl_out_obj_close(o);
+	ctl_out_str(o, "score", r->score);
 	if (r->score_known)
-		ctl_json_int(&j, "score_tenths", r->score_tenths);
+		ctl_out_int(o, "score_tenths", r->score_tenths);
 	else
-		ctl_json_null(&j, "score_tenths");
-	ctl_json_str(&j, "group", r->group);
-	ctl_json_str(&j, "policy", r->policy);
-	ctl_json_str(&j, "behaviour", r->behaviour);
-	ctl_json_str(&j, "tls", r->tls);
-	ctl_json_obj_open(&j, "pressure");
-	ctl_json_str(&j, "level", r->pressure);
+		ctl_out_null(o, "score_tenths");
+	ctl_out_str(o, "group", r->group);
+	ctl_out_str(o, "policy", r->policy);
+	ctl_out_str(o, "behaviour", r->behaviour);
+	ctl_out_str(o, "tls", r->tls);
+	ctl_out_obj_open(o, "pressure");
+	ctl_out_str(o, "level", r->pressure);
 	if (r->pressure_reason[0] != '\0')
-		ctl_json_str(&j, "reason", r->pressure_reason);
+		ctl_out_str(o, "reason", r->pressure_reason);
 	else
-		ctl_json_null(&j, "reason");
-	ctl_json_obj_close(&j);
-	ctl_json_arr_open(&j, "scan");
+		ctl_out_null(o, "reason");
+	ctl_out_obj_close(o);
+	ctl_out_list_open(o, "scan");
 	if (r->scan & BW_SCAN_SPAM)
-		ctl_json_str(&j, NULL, "spam");
+		ctl_out_str(o, NULL, "spam");
 	if (r->scan & BW_SCAN_VIRUS)
-		ctl_json_str(&j, NULL, "virus");
-	ctl_json_arr_close(&j);
-	ctl_json_obj_open(&j, "limits");
-	ctl_json_uint(&j, "message_size_limit", r->message_size_limit);
-	ctl_json_uint(&j, "smtpd_max_recipients", r->max_recipients);
-	ctl_json_uint(&j, "smtpd_max_messages_per_connection",
+		ctl_out_str(o, NULL, "virus");
+	ctl_out_list_close(o);
+	ctl_out_obj_open(o, "limits");
+	ctl_out_uint(o, "message_size_limit", r->message_size_limit);
+	ctl_out_uint(o, "smtpd_max_recipients", r->max_recipients);
+	ctl_out_uint(o, "smtpd_max_messages_per_connection",
 	    r->max_messages);
-	ctl_json_uint(&j, "smtpd_max_connections_per_ip", r->max_connections);
-	ctl_json_uint(&j, "greeting_delay_ms", r->greeting_delay_ms);
-	ctl_json_uint(&j, "greeting_tarpit_ms", r->greeting_tarpit_ms);
-	ctl_json_uint(&j, "command_delay_ms", r->command_delay_ms);
-	ctl_json_uint(&j, "command_tarpit_ms", r->command_tarpit_ms);
-	ctl_json_obj_close(&j);
-	ctl_json_arr_open(&j, "steps");
-	for (i = 0; i < r->nsteps; i++) {
-		st = &r->steps[i];
-		ctl_json_obj_open(&j, NULL);
-		ctl_json_str(&j, "step", bw_trace_step_name((int)st->kind));
-		if (st->command[0] != '\0')
-			ctl_json_str(&j, "command", st->command);
-		else
-			ctl_json_null(&j, "command");
-		if ((code = ctl_trace_code(st->reply)) != -1)
-			ctl_json_int(&j, "code", code);
-		else
-			ctl_json_null(&j, "code");
-		ctl_json_str(&j, "reply", st->reply);
-		ctl_json_uint(&j, "delay_ms", st->delay_ms);
-		ctl_json_bool(&j, "closed", st->closed != 0);
-		if (st->kind == BW_TRACE_EHLO && code == 250) {
-			ctl_json_arr_open(&j, "extensions");
-			strlcpy(ext, st->ext, sizeof(ext));
-			/* "PIPELINING, SIZE 1048576, ..." */
-			for (w = strtok_r(ext, ",", &save); w != NULL;
-			    w = strtok_r(NULL, ",", &save)) {
-				w += strspn(w, " ");
-				if (*w != '\0')
-					ctl_json_str(&j, NULL, w);
-			}
-			ctl_json_arr_close(&j);
-		}
-		ctl_json_str(&j, "why", st->why);
-		ctl_json_obj_close(&j);
-	}
-	ctl_json_arr_close(&j);
-	ctl_json_obj_close(&j);
-	ctl_json_end(&j);
+	ctl_out_uint(o, "smtpd_max_connections_per_ip", r->max_connections);
+	ctl_out_uint(o, "greeting_delay_ms", r->greeting_delay_ms);
+	ctl_out_uint(o, "greeting_tarpit_ms", r->greeting_tarpit_ms);
+	ctl_out_uint(o, "command_delay_ms", r->command_delay_ms);
+	ctl_out_uint(o, "command_tarpit_ms", r->command_tarpit_ms);
+	ctl_out_obj_close(o);
 }
 
+/* The reply's figures as text: a layout of its own. */
 static void
-ctl_trace_text(struct ctl_req *req, const struct bw_trace_reply *r)
+ctl_trace_head_text(struct ctl_out *o, const struct bw_trace_reply *r)
 {
-	const struct bw_trace_step	*st;
-	struct evbuffer			*o = req->out;
-	char				 e1[CTL_TRACE_ESC_MAX];
-	char				 e2[CTL_TRACE_ESC_MAX];
-	const char			*cmd;
-	uint32_t			 i;
+	char	 e1[CTL_TRACE_ESC_MAX];
 
-	evbuffer_add_printf(o, "address:   %s\n", r->addr);
-	evbuffer_add_printf(o, "listener:  %s\n", r->listener);
-	evbuffer_add_printf(o, "rdns:      %s, name %s", r->rdns,
+	ctl_out_raw(o, "address:   %s\n", r->addr);
+	ctl_out_raw(o, "listener:  %s\n", r->listener);
+	ctl_out_raw(o, "rdns:      %s, name %s", r->rdns,
 	    ctl_trace_esc(e1, sizeof(e1), r->name));
 	if (r->ptr[0] != '\0')
-		evbuffer_add_printf(o, " (PTR %s does not resolve back)",
+		ctl_out_raw(o, " (PTR %s does not resolve back)",
 		    ctl_trace_esc(e1, sizeof(e1), r->ptr));
-	evbuffer_add_printf(o, "\nscore:     %s\n", r->score);
-	evbuffer_add_printf(o, "group:     %s\n", r->group);
-	evbuffer_add_printf(o, "policy:    %s (%s, tls %s, scan %s%s%s)\n",
+	ctl_out_raw(o, "\nscore:     %s\n", r->score);
+	ctl_out_raw(o, "group:     %s\n", r->group);
+	ctl_out_raw(o, "policy:    %s (%s, tls %s, scan %s%s%s)\n",
 	    r->policy, r->behaviour, r->tls,
 	    r->scan == 0 ? "none" : "",
 	    (r->scan & BW_SCAN_SPAM) ? "spam" : "",
 	    (r->scan & BW_SCAN_VIRUS) ? ((r->scan & BW_SCAN_SPAM) ?
 	    " virus" : "virus") : "");
-	evbuffer_add_printf(o, "pressure:  %s%s%s%s\n", r->pressure,
+	ctl_out_raw(o, "pressure:  %s%s%s%s\n", r->pressure,
 	    r->pressure_reason[0] != '\0' ? " (" : "",
 	    ctl_trace_esc(e1, sizeof(e1), r->pressure_reason),
 	    r->pressure_reason[0] != '\0' ? ")" : "");
-	evbuffer_add_printf(o, "limits:    message_size_limit %" PRIu64
+	ctl_out_raw(o, "limits:    message_size_limit %" PRIu64
 	    ", smtpd_max_recipients %" PRIu64 ", "
 	    "smtpd_max_messages_per_connection %" PRIu64 ", "
 	    "smtpd_max_connections_per_ip %" PRIu64 "\n",
 	    r->message_size_limit, r->max_recipients, r->max_messages,
 	    r->max_connections);
-	evbuffer_add_printf(o, "delays:    banner %" PRIu64 " ms (tarpit %"
+	ctl_out_raw(o, "delays:    banner %" PRIu64 " ms (tarpit %"
 	    PRIu64 " ms), each command %" PRIu64 " ms (tarpit %" PRIu64
 	    " ms)\n\n", r->greeting_delay_ms, r->greeting_tarpit_ms,
 	    r->command_delay_ms, r->command_tarpit_ms);
-	for (i = 0; i < r->nsteps; i++) {
-		st = &r->steps[i];
-		cmd = st->kind == BW_TRACE_CONNECT ? "connect" :
-		    ctl_trace_esc(e1, sizeof(e1), st->command);
-		/* a long command gets a line of its own */
-		if (strlen(cmd) >= CTL_TRACE_CMD_WIDTH) {
-			evbuffer_add_printf(o, "%s\n", cmd);
-			cmd = "";
+}
+
+/* One step: its values, and its text lines as the row's notes. */
+static void
+ctl_trace_step(struct ctl_out *o, const struct bw_trace_step *st)
+{
+	char		 ext[BW_TRACE_TEXT_MAX], *w, *save;
+	char		 e1[CTL_TRACE_ESC_MAX], e2[CTL_TRACE_ESC_MAX];
+	const char	*cmd;
+	int		 code;
+
+	ctl_out_row_open(o);
+	ctl_out_str(o, "step", bw_trace_step_name((int)st->kind));
+	if (st->command[0] != '\0')
+		ctl_out_str(o, "command", st->command);
+	else
+		ctl_out_null(o, "command");
+	if ((code = ctl_trace_code(st->reply)) != -1)
+		ctl_out_int(o, "code", code);
+	else
+		ctl_out_null(o, "code");
+	ctl_out_str(o, "reply", st->reply);
+	ctl_out_uint(o, "delay_ms", st->delay_ms);
+	ctl_out_bool(o, "closed", st->closed != 0);
+	if (st->kind == BW_TRACE_EHLO && code == 250) {
+		ctl_out_list_open(o, "extensions");
+		strlcpy(ext, st->ext, sizeof(ext));
+		/* "PIPELINING, SIZE 1048576, ..." */
+		for (w = strtok_r(ext, ",", &save); w != NULL;
+		    w = strtok_r(NULL, ",", &save)) {
+			w += strspn(w, " ");
+			if (*w != '\0')
+				ctl_out_str(o, NULL, w);
 		}
-		evbuffer_add_printf(o, "%-*s %s\n", CTL_TRACE_CMD_WIDTH, cmd,
-		    st->reply[0] != '\0' ? ctl_trace_esc(e2, sizeof(e2),
-		    st->reply) : "(closed, no reply)");
-		if (st->ext[0] != '\0')
-			evbuffer_add_printf(o, "%-*s %s\n",
-			    CTL_TRACE_CMD_WIDTH, "",
-			    ctl_trace_esc(e1, sizeof(e1), st->ext));
-		if (st->why[0] != '\0')
-			evbuffer_add_printf(o, "%-*s %s\n",
-			    CTL_TRACE_CMD_WIDTH, "",
-			    ctl_trace_esc(e1, sizeof(e1), st->why));
+		ctl_out_list_close(o);
 	}
+	ctl_out_str(o, "why", st->why);
+	cmd = st->kind == BW_TRACE_CONNECT ? "connect" :
+	    ctl_trace_esc(e1, sizeof(e1), st->command);
+	/* a long command gets a line of its own */
+	if (strlen(cmd) >= CTL_TRACE_CMD_WIDTH) {
+		ctl_out_note(o, "%s", cmd);
+		cmd = "";
+	}
+	ctl_out_note(o, "%-*s %s", CTL_TRACE_CMD_WIDTH, cmd,
+	    st->reply[0] != '\0' ? ctl_trace_esc(e2, sizeof(e2), st->reply) :
+	    "(closed, no reply)");
+	if (st->ext[0] != '\0')
+		ctl_out_note(o, "%-*s %s", CTL_TRACE_CMD_WIDTH, "",
+		    ctl_trace_esc(e1, sizeof(e1), st->ext));
+	if (st->why[0] != '\0')
+		ctl_out_note(o, "%-*s %s", CTL_TRACE_CMD_WIDTH, "",
+		    ctl_trace_esc(e1, sizeof(e1), st->why));
+	ctl_out_row_close(o);
+}
+
+static int
+ctl_trace_render(struct ctl_req *req, struct ctl_out *o)
+{
+	struct ctl_trace_priv		*p = req->priv;
+	const struct bw_trace_reply	*r = p->reply;
+	uint32_t			 i;
+
+	ctl_out_obj_open(o, NULL);
+	ctl_trace_values(o, r);
+	ctl_trace_head_text(o, r);
+	ctl_out_table_open(o, &ctl_trace_table);
+	for (i = 0; i < r->nsteps; i++)
+		ctl_trace_step(o, &r->steps[i]);
+	ctl_out_table_close(o);
+	ctl_out_obj_close(o);
+	return 0;
 }
 
 /* smtpd's TRACE_REPLY. */
-void
-ctl_trace_msg(struct ctl_req *req, struct bw_imsg *imsg)
+static void
+ctl_trace_msg(struct ctl_req *req, struct bw_peer *peer, struct bw_imsg *imsg)
 {
+	struct ctl_trace_priv	*p = req->priv;
 	struct bw_trace_reply	*r;
 
-	if (imsg->hdr.type != BW_IMSG_TRACE_REPLY)
+	if (imsg->hdr.type != BW_IMSG_TRACE_REPLY || p->reply != NULL)
 		return;
-	/* ~21 KB: not on the stack */
 	if ((r = malloc(sizeof(*r))) == NULL) {
 		ctl_req_fail(req, 1, "controld: out of memory");
 		return;
 	}
-	memcpy(r, imsg->data, sizeof(*r));
+	ctl_payload(r, sizeof(*r), imsg);
 	ctl_trace_terminate(r);
+	p->reply = r;
 	if (!r->ok) {
 		ctl_req_fail(req, 1, "trace: %s", r->error);
-		free(r);
 		return;
 	}
-	if (req->json)
-		ctl_trace_json(req, r);
-	else
-		ctl_trace_text(req, r);
-	free(r);
-	ctl_req_finish(req, 0);
+	ctl_req_done(req);
 }
 
-void
+static void
 ctl_trace_timeout(struct ctl_req *req)
 {
 	ctl_env->c_requests_timeout++;
@@ -282,15 +322,21 @@ ctl_trace_timeout(struct ctl_req *req)
 }
 
 /* smtpd went away: its traces will not be answered. */
-void
-ctl_trace_smtpd_gone(void)
+static void
+ctl_trace_gone(struct ctl_req *req, int role)
 {
-	struct ctl_req	*req, *next;
-
-	for (req = TAILQ_FIRST(&ctl_env->reqs); req != NULL; req = next) {
-		next = TAILQ_NEXT(req, entry);
-		if (req->kind == CTL_REQ_TRACE)
-			ctl_req_fail(req, 1, "smtpd went away while "
-			    "answering; try again");
-	}
+	if (role == BW_ROLE_SMTPD)
+		ctl_req_fail(req, 1, "smtpd went away while answering; try "
+		    "again");
 }
+
+const struct ctl_cmd_ops ctl_trace_ops = {
+	.privsz = sizeof(struct ctl_trace_priv),
+	.parse = ctl_trace_parse,
+	.start = ctl_trace_start,
+	.on_imsg = ctl_trace_msg,
+	.render = ctl_trace_render,
+	.timeout = ctl_trace_timeout,
+	.daemon_gone = ctl_trace_gone,
+	.free = ctl_trace_free,
+};

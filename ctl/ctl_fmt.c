@@ -1,12 +1,13 @@
 /*
- * Text formatting shared by controld's tables: ages and timestamps.
+ * Text formatting shared by controld's tables and the TEXT renderer:
+ * ages and timestamps.
  */
 #include "bw_autoconf.h"
 
 #include <stdio.h>
 #include <time.h>
 
-#include "controld.h"
+#include "ctl_fmt.h"
 
 /* "42s", "3m07s", "2h05m", "4d03h"; negative ages (clock steps) are 0s. */
 void
