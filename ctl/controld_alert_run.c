@@ -529,7 +529,7 @@ static const struct ctl_col ctl_alert_cols[] = {
 	{ "value", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
 	{ "threshold", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
 	{ "detail", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
-	{ "text", "WHAT", CTL_T_STR, CTL_COL_BOTH, 0, NULL },
+	{ "text", "WHAT", CTL_T_STR, CTL_COL_BOTH | CTL_COL_LONG, 0, NULL },
 };
 static const struct ctl_table ctl_alert_table = { "alerts", ctl_alert_cols,
     CTL_NCOLS(ctl_alert_cols), "alert" };

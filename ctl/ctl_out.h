@@ -64,6 +64,8 @@ enum ctl_type {
 #define CTL_COL_LABEL	0x0040	/* PROM: a label of the row's samples */
 #define CTL_COL_GAUGE	0x0080	/* PROM: a gauge */
 #define CTL_COL_COUNTER	0x0100	/* PROM: a counter */
+#define CTL_COL_LONG	0x0200	/* TEXT: escaped but not cut at
+				   BW_LOG_PEER_TEXT_MAX (controld's own) */
 
 struct ctl_col {
 	const char	*key;	/* JSON member; the name of the cell */

@@ -175,9 +175,13 @@ ctl_text_cell(const struct ctl_col *col, const struct ctl_val *v)
 	char		 s[CTL_OUT_TEXT_KV_MAX];
 	const char	*val;
 	char		*out;
+	size_t		 taken;
 
 	if (v->kind == CTL_V_ITEMS) {
 		ctl_text_items(s, sizeof(s), v);
+		val = s;
+	} else if (v->kind == CTL_V_STR && (col->flags & CTL_COL_LONG)) {
+		log_escape_n(s, sizeof(s), v->s, strlen(v->s), &taken);
 		val = s;
 	} else
 		val = ctl_text_scalar(s, sizeof(s), col->type, v);

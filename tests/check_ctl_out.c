@@ -197,6 +197,41 @@ START_TEST(text_kv_cell)
 }
 END_TEST
 
+/* Peer text is cut at BW_LOG_PEER_TEXT_MAX (200); controld's own is not. */
+static const struct ctl_col long_cols[] = {
+	{ "peer", "P", CTL_T_STR, CTL_COL_TEXT, 0, NULL },
+	{ "own", "O", CTL_T_STR, CTL_COL_TEXT | CTL_COL_LONG, 0, NULL },
+};
+static const struct ctl_table long_table = { "t", long_cols, 2, NULL };
+
+START_TEST(text_long_cell)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct ctl_out	*o = ctl_out_new(CTL_FMT_TEXT, b);
+	char		 big[301], *got, *line;
+
+	memset(big, 'x', 300);
+	big[300] = '\0';
+	ck_assert_ptr_nonnull(o);
+	ctl_out_obj_open(o, NULL);
+	ctl_out_table_open(o, &long_table);
+	ctl_out_row_open(o);
+	ctl_out_str(o, "peer", big);
+	ctl_out_str(o, "own", big);
+	ctl_out_row_close(o);
+	ctl_out_table_close(o);
+	ctl_out_obj_close(o);
+	ck_assert_int_eq(ctl_out_end(o), 0);
+	ctl_out_free(o);
+	got = buf_string(b);
+	line = strchr(got, '\n') + 1;
+	/* 200 x, two spaces, 300 x, newline */
+	ck_assert_uint_eq(strlen(line), 200 + 2 + 300 + 1);
+	free(got);
+	evbuffer_free(b);
+}
+END_TEST
+
 START_TEST(no_renderer_for_format)
 {
 	struct evbuffer	*b = evbuffer_new();
@@ -362,6 +397,7 @@ ctl_out_suite(void)
 	tcase_add_test(tc, text_table_empty);
 	tcase_add_test(tc, text_kv_cell);
 	tcase_add_test(tc, text_many_rows);
+	tcase_add_test(tc, text_long_cell);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");
