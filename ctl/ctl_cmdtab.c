@@ -98,7 +98,7 @@ const struct ctl_cmd_def ctl_cmdtab[] = {
 	{ CTL_CMD_SHOW_HELD, { "show", "held" }, V, 0, 0, -1, "show held",
 	  "the held and deleted messages" },
 	/* "redirect D ..." needs CTL_MAY_ACT: its parse asks for it */
-	{ CTL_CMD_REDIRECT, { "redirect" }, V, 0, 0, 2,
+	{ CTL_CMD_REDIRECT, { "redirect" }, V, 0, 0, -1,
 	  "redirect\n"
 	  "redirect D HOST[:PORT]\n"
 	  "redirect D off",

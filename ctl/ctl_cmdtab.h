@@ -69,7 +69,9 @@ struct ctl_cmd_def {
 	unsigned	 flags;		/* CTL_CMD_* */
 	int		 argmin;	/* arguments after the words */
 	int		 argmax;	/* -1: up to BW_CTL_ARGC_MAX */
-	const char	*usage;		/* "show message QID" (lines) */
+	const char	*usage;		/* "show message QID"; a command of
+					   several forms (lines) checks its
+					   own counts (argmax -1) */
 	const char	*help;		/* one or more lines, no indent */
 };
 

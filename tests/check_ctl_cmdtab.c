@@ -62,6 +62,10 @@ START_TEST(cmdtab_rows)
 		    ctl_cmdtab[i].usage);
 		ck_assert(ctl_cmdtab[i].usage != NULL &&
 		    ctl_cmdtab[i].help != NULL);
+		/* a usage error prints the usage on one line */
+		ck_assert_msg(strchr(ctl_cmdtab[i].usage, '\n') == NULL ||
+		    ctl_cmdtab[i].argmax == -1, "%s: several forms, fixed "
+		    "counts", ctl_cmdtab[i].usage);
 		for (j = 0; j < i; j++)
 			ck_assert_msg(ctl_cmdtab[j].id != ctl_cmdtab[i].id,
 			    "id %d twice", ctl_cmdtab[i].id);
