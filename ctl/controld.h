@@ -25,6 +25,7 @@
 #include "ctl_cmdtab.h"
 #include "ctl_fmt.h"
 #include "ctl_out.h"
+#include "ctl_out_html.h"
 
 struct bw_imsg;
 struct bw_peer;
@@ -94,6 +95,7 @@ struct ctl_target {
 	struct bw_peer		*peer;	/* BWCTL; NULL once it went away */
 	ctl_done_cb		 cb;	/* INTERNAL; NULL once cancelled */
 	void			*arg;
+	struct ctl_html_view	 view;	/* HTML: sorting, links, summaries */
 };
 
 /* What a command's parse handler may learn and say. */
@@ -221,6 +223,9 @@ void	 ctl_cmd_dispatch(struct bw_peer *, const struct bw_ctl_cmd *);
  */
 uint32_t ctl_cmd_run(ctl_done_cb, void *arg, const struct ctl_principal *,
 	    enum ctl_fmt, int argc, char *argv[]);
+/* The same for a web page: HTML with its tables as view says. */
+uint32_t ctl_cmd_run_html(ctl_done_cb, void *arg, const struct ctl_principal *,
+	    const struct ctl_html_view *, int argc, char *argv[]);
 void	 ctl_cmd_cancel(uint32_t reqid);
 void	 ctl_cmd_check_table(void);
 extern const struct ctl_cmd_ops *const ctl_cmd_ops[CTL_CMD__COUNT];

@@ -192,9 +192,10 @@ ctl_cmd_dispatch(struct bw_peer *client, const struct bw_ctl_cmd *in)
 	    (int)cmd.argc, argv);
 }
 
-uint32_t
-ctl_cmd_run(ctl_done_cb cb, void *arg, const struct ctl_principal *who,
-    enum ctl_fmt fmt, int argc, char *argv[])
+static uint32_t
+ctl_cmd_run_view(ctl_done_cb cb, void *arg, const struct ctl_principal *who,
+    enum ctl_fmt fmt, const struct ctl_html_view *view, int argc,
+    char *argv[])
 {
 	struct ctl_target	 target;
 
@@ -202,11 +203,27 @@ ctl_cmd_run(ctl_done_cb cb, void *arg, const struct ctl_principal *who,
 	target.kind = CTL_TARGET_INTERNAL;
 	target.cb = cb;
 	target.arg = arg;
+	if (view != NULL)
+		target.view = *view;
 	if (argc <= 0 || argc > BW_CTL_ARGC_MAX) {
 		ctl_reply_error(&target, 2, "bad argument count %d", argc);
 		return 0;
 	}
 	return ctl_cmd_start(&target, who, fmt, argc, argv);
+}
+
+uint32_t
+ctl_cmd_run(ctl_done_cb cb, void *arg, const struct ctl_principal *who,
+    enum ctl_fmt fmt, int argc, char *argv[])
+{
+	return ctl_cmd_run_view(cb, arg, who, fmt, NULL, argc, argv);
+}
+
+uint32_t
+ctl_cmd_run_html(ctl_done_cb cb, void *arg, const struct ctl_principal *who,
+    const struct ctl_html_view *view, int argc, char *argv[])
+{
+	return ctl_cmd_run_view(cb, arg, who, CTL_FMT_HTML, view, argc, argv);
 }
 
 /* The internal caller went away: its request ends without an answer. */

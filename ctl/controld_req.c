@@ -199,6 +199,7 @@ ctl_req_done(struct ctl_req *req)
 		    ctl_fmt_name(req->fmt));
 		return;
 	}
+	ctl_out_html_view(o, &req->target.view);
 	exitcode = req->ops->render(req, o);
 	if (ctl_out_end(o) == -1) {
 		log_warnx("ctl request id=%u %s: output error: %s", req->id,

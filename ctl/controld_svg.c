@@ -138,12 +138,15 @@ svg_fmt_si(char *buf, size_t bufsz, uint64_t v)
 	snprintf(buf, bufsz, d < 10 ? "%.1f%c" : "%.0f%c", d, sfx[i]);
 }
 
-/* The least 1, 2 or 5 x 10^k at or above v (at least 1). */
+/* The least 1, 2 or 5 x 10^k at or above v (at least 2: the middle
+ * grid line is a whole number). */
 static uint64_t
 svg_nice_max(uint64_t v)
 {
 	uint64_t	 p = 1;
 
+	if (v < 2)
+		return 2;
 	for (;;) {
 		if (v <= p)
 			return p;

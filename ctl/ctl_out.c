@@ -17,11 +17,13 @@
 #include <string.h>
 
 #include "ctl_out.h"
+#include "ctl_out_html.h"
 
 /* The renderers; HTML and PROM are added with their files. */
 static const struct ctl_out_ops *const ctl_out_renderers[CTL_FMT__COUNT] = {
 	[CTL_FMT_TEXT] = &ctl_out_text_ops,
 	[CTL_FMT_JSON] = &ctl_out_json_ops,
+	[CTL_FMT_HTML] = &ctl_out_html_ops,
 };
 
 enum ctl_frame_kind {
