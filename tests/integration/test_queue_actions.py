@@ -150,12 +150,16 @@ def run_cases(bw, sink, silent):
           "held mail survives a restart of queued", hold_restart)
 
     def bounce():
-        n = sink.count()
+        def dsns():
+            return [m for m in sink.messages() if q["m3"] in m and
+                    "delivery-status" in m and m.rstrip().endswith("--")]
         rc, out = act(bw, "bounce", q["m3"])
         assert rc == 0 and "bounced" in out, (rc, out)
-        bwtest.wait_for(lambda: sink.count() > n, 30, what="the DSN")
-        dsn = [m for m in sink.messages() if q["m3"] in m and
-               "delivery-status" in m]
+        # smtp-sink makes the file before it writes it: wait for the whole
+        # DSN (its last MIME boundary)
+        bwtest.wait_for(lambda: dsns(), 30, what="the DSN")
+        time.sleep(0.5)
+        dsn = dsns()
         assert len(dsn) == 1, sink.messages()
         assert "Status: 5.0.0" in dsn[0], dsn[0]
         assert "removed from the queue by the administrator" in dsn[0], \
