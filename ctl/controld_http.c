@@ -179,7 +179,9 @@ mon_http_reply(struct evhttp_request *req, int code, const char *ctype,
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	/* same-origin, not no-referrer: with no-referrer a browser sends
+	 * "Origin: null" on a form POST and the Origin check refuses it */
+	evhttp_add_header(h, "Referrer-Policy", "same-origin");
 	/* nothing is fetched from elsewhere: charts are inline SVG */
 	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; "
 	    "style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
@@ -772,6 +774,7 @@ mon_http_start(struct event_base *base, const struct bw_config *cfg)
 	mon_http_limits(cfg);
 	mon_http_route("/", MON_MAY_VIEW, MON_GET, mon_http_home);
 	mon_http_route("/status", MON_MAY_VIEW, MON_GET, mon_http_status_page);
+	mon_pages_register();
 	log_info("monitor: listening on %s (%s) users=%zu", cfg->monitor_listen,
 	    mon.tls ? "https" : "http", mon_auth_nusers());
 	return 0;

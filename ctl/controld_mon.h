@@ -110,4 +110,7 @@ void	 mon_auth_login_page(struct evhttp_request *, const char *addr);
 void	 mon_auth_logout(struct evhttp_request *, const struct mon_auth *);
 size_t	 mon_auth_nusers(void);
 
+/* controld_pages.c: the pages' routes (mon_http_start registers them). */
+void	 mon_pages_register(void);
+
 #endif

@@ -24,7 +24,7 @@ static const char mon_style_css[] =
 	"margin-top:1.5em}"
 	"table{border-collapse:collapse;margin:.5em 0;background:#fff}"
 	"th,td{border:1px solid #ccc;padding:2px 8px;text-align:left;"
-	"vertical-align:top}td.n{text-align:right;"
+	"vertical-align:top}td.n{text-align:right;white-space:nowrap;"
 	"font-variant-numeric:tabular-nums}"
 	"th a{color:inherit}th.sorted{background:#e4eef7}"
 	"tr:nth-child(even) td{background:#f5f7f9}"

@@ -12,7 +12,8 @@
 # by the test itself, never as a service; unbound (a validating resolver)
 # and nsd (an authoritative server for DNSSEC-signed test zones) serve the
 # DANE and MTA-STS tests, python3-aiosmtpd the scripted receivers of the
-# outbound tests, each started by its test, never as a service.
+# outbound tests, each started by its test, never as a service; chromium
+# (headless) loads the monitor's pages in tests/integration/test_monitor_web.py.
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
@@ -20,7 +21,7 @@ libssl-dev openssl libevent-dev libdb5.3-dev db5.3-util libldns-dev ldnsutils
 check swaks libnet-ssleay-perl postfix python3 iproute2 procps psmisc
 systemd passwd util-linux debhelper dpkg-dev fakeroot lintian
 clang libclang-rt-14-dev haproxy unbound nsd python3-aiosmtpd
-python3-prometheus-client"
+python3-prometheus-client chromium"
 
 missing=""
 for p in $PKGS; do
