@@ -28,6 +28,7 @@ static const char mon_style_css[] =
 	"font-variant-numeric:tabular-nums}"
 	"th a{color:inherit}th.sorted{background:#e4eef7}"
 	"tr:nth-child(even) td{background:#f5f7f9}"
+	"tr.note td{font-size:85%;color:#666;background:#fff}"
 	"dl.kv{display:grid;grid-template-columns:max-content auto;"
 	"gap:2px 1em}dl.kv dt{font-weight:bold}dl.kv dd{margin:0}"
 	".figures{display:flex;flex-wrap:wrap;gap:.75em;margin:.5em 0}"

@@ -265,6 +265,8 @@ def case_overview(bw, port, pages, sink):
         # the history package is not in this tree: no sample, no points
         dom = pages.load("/overview", "overview")
         assert "No sample yet" in dom.alltext(), dom.alltext()[:500]
+        j = get_json(port, "/overview")
+        assert j["sample"] is None and "alerts" in j, j
         return
     def figures_caught_up():
         st = bw.counters("smtpd")
@@ -348,6 +350,9 @@ def case_domain(bw, port, pages):
     assert ops == {"delete", "hold", "release", "bounce"}, dom.forms
     assert all(re.fullmatch(r"[0-9a-f]{64}", f.get("csrf", ""))
                for f in dom.forms if f["_action"] == "/action"), dom.forms
+    pj = get_json(port, "/domain/" + SLOW_DOM)
+    assert [h["addr"] for h in pj["domain"].get("hosts", [])] == \
+        [h["addr"] for h in j.get("hosts", [])], (pj, j)
     # a view user does not
     dv = Dom(pages.browser.dump_dom(url(port, "/domain/" + SLOW_DOM, "bob")))
     assert not [f for f in dv.forms if f["_action"] == "/action"], dv.forms
@@ -386,6 +391,10 @@ def case_incoming(bw, port, pages):
         tot = sum(int(r["messages"][0]) for r in dom.tables[name])
         assert tot == sum(h["messages"] for h in sj["senders"]), (name, tot)
     assert "no counters per sender group" in dom.alltext()
+    j = get_json(port, "/incoming")
+    assert {h["address"] for h in j["senders"]["senders"]} == \
+        {h["address"] for h in sj["senders"]}, j
+    assert "history" in j
 
 
 def case_system(bw, port, pages):
