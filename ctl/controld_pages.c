@@ -975,6 +975,7 @@ mon_page_action(struct evhttp_request *req, const struct mon_auth *a,
 	if (!pg->confirmed)
 		argv[argc++] = "--dry-run";
 	mon_view_init(pg, &v);
+	v.nosort = 1;		/* a POST's page: a sort link would GET it */
 	pg->starting = 1;
 	mon_page_cmd(pg, "action", pg->confirmed ? "Done" :
 	    "Would be acted on", &v, argc, argv);

@@ -430,7 +430,7 @@ ctl_hr_table_open(struct ctl_out *o, const struct ctl_table *t)
 		    " class=\"sorted\"" : "");
 		ctl_html_esc(b, col->key);
 		evbuffer_add_printf(b, "\">");
-		if (hr->have_view) {
+		if (hr->have_view && !hr->view.nosort) {
 			evbuffer_add_printf(b, "<a href=\"?sort=");
 			ctl_html_url(b, col->key);
 			evbuffer_add_printf(b, "&amp;dir=%s", desc ? "desc" :
@@ -445,7 +445,7 @@ ctl_hr_table_open(struct ctl_out *o, const struct ctl_table *t)
 		if (here)
 			evbuffer_add_printf(b, " %s", hr->view.desc ?
 			    "&#9660;" : "&#9650;");
-		if (hr->have_view)
+		if (hr->have_view && !hr->view.nosort)
 			evbuffer_add_printf(b, "</a>");
 		evbuffer_add_printf(b, "</th>");
 	}

@@ -45,6 +45,8 @@ struct ctl_html_view {
 	char			 sort[CTL_HTML_SORT_MAX];	/* "": as they
 							   come */
 	int			 desc;
+	int			 nosort;	/* headers are not links (a
+							   page a POST made) */
 	char			 query[CTL_HTML_QUERY_MAX];	/* escaped as
 							   an attribute */
 	struct ctl_html_link	 links[CTL_HTML_LINKS_MAX];	/* key NULL
