@@ -421,6 +421,23 @@ def case_delivered_is_sink(bw, port, pages, sink):
         sink.count(), (m.group(1), sink.count())
 
 
+def case_left_early(bw, port):
+    """Browsers that leave before their pages are answered cost nothing:
+    their commands are cancelled, controld serves the next one."""
+    import socket
+    req = ("GET /%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: %s\r\n"
+           "\r\n")
+    for i in range(20):
+        page = ("destinations", "system", "incoming", "overview")[i % 4]
+        s = socket.create_connection((ADDR, port), timeout=5,
+                                     source_address=(ADDR, 0))
+        s.sendall((req % (page, ADDR, port,
+                          basic("bob")["Authorization"])).encode())
+        s.close()
+    j = get_json(port, "/system")
+    assert j["processes"], j
+
+
 def case_forged_action(bw, port, qid):
     body = urllib.parse.urlencode({"op": "delete", "sel": "qid",
                                    "value": qid, "confirm": "yes"})
@@ -511,6 +528,8 @@ def run(bw, sink, port):
           lambda: case_delivered_is_sink(bw, port, pages, sink))
     t.run("overview figures match bwctl status and the sink",
           lambda: case_overview(bw, port, pages, sink))
+    t.run("browsers leaving before the answer cost nothing",
+          lambda: case_left_early(bw, port))
     t.run("a forged action (no CSRF token, no right) is refused",
           lambda: case_forged_action(bw, port, held_qids[1]))
     t.run("a button: dry run, confirm, the message held",
