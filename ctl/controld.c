@@ -124,6 +124,7 @@ main(int argc, char *argv[])
 	ctl_redirect_start(env.d.cfg);	/* monitor_dir, as root */
 	/* the monitor's port and key need root */
 	(void)mon_http_start(env.d.base, env.d.cfg);
+	ctl_metrics_routes();
 	env.d.on_reload = ctl_reload_apply;
 
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);

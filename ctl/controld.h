@@ -246,6 +246,8 @@ extern const struct ctl_cmd_ops ctl_debug_ops;
 extern const struct ctl_cmd_ops ctl_qact_ops;		/* controld_qact.c */
 extern const struct ctl_cmd_ops ctl_redirect_ops;	/* controld_redirect.c */
 extern const struct ctl_cmd_ops ctl_alert_ops;		/* controld_alert_run.c */
+extern const struct ctl_cmd_ops ctl_metrics_ops;	/* controld_metrics.c */
+void	 ctl_metrics_routes(void);	/* /metrics, after mon_http_start */
 
 /* controld_status.c */
 void	 ctl_status_self(struct bw_status *);

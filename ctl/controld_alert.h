@@ -156,5 +156,7 @@ void	 ctl_alert_daemon_down(int role);
 void	 ctl_alert_queue_event(struct bw_imsg *);
 void	 ctl_alert_mail_done(struct bw_imsg *);
 void	 ctl_alert_status(struct bw_status *);
+struct ctl_out;
+void	 ctl_alert_rows(struct ctl_out *);	/* the alerts table */
 
 #endif

@@ -523,8 +523,10 @@ static const struct ctl_col ctl_alert_cols[] = {
 	{ "updated", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
 	{ "cleared", NULL, CTL_T_TIME, CTL_COL_DATA, 0, NULL },
 	{ "since_text", "SINCE", CTL_T_TIME, CTL_COL_TEXT, 19, NULL },
-	{ "notices", "NOTICES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT, 7,
-	    NULL },
+	{ "notices", "NOTICES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_RIGHT |
+	    CTL_COL_COUNTER, 7, NULL },
+	/* /metrics: breakwater_alert_active{kind,subject} 1 or 0 */
+	{ "active", NULL, CTL_T_UINT, CTL_COL_DATA | CTL_COL_GAUGE, 0, NULL },
 	{ "count", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
 	{ "value", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
 	{ "threshold", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
@@ -554,12 +556,29 @@ ctl_alert_row(struct ctl_out *o, const struct ctl_alert *a)
 	ctl_out_int(o, "since_text", a->state == CTL_ALERT_ACTIVE ?
 	    a->raised / 1000 : a->cleared / 1000);
 	ctl_out_uint(o, "notices", a->notices);
+	ctl_out_uint(o, "active", a->state == CTL_ALERT_ACTIVE);
 	ctl_out_uint(o, "count", a->count);
 	ctl_out_uint(o, "value", a->value);
 	ctl_out_uint(o, "threshold", a->threshold);
 	ctl_out_str(o, "detail", a->detail);
 	ctl_out_str(o, "text", text);
 	ctl_out_row_close(o);
+}
+
+/* The alerts table, active ones first (show alerts, /metrics). */
+void
+ctl_alert_rows(struct ctl_out *o)
+{
+	size_t	 i, pass;
+
+	ctl_out_table_open(o, &ctl_alert_table);
+	ctl_out_table_empty(o, "no alerts");
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < ctl_alerts.n; i++)
+			if ((ctl_alerts.rows[i].state == CTL_ALERT_ACTIVE) ==
+			    (pass == 0))
+				ctl_alert_row(o, &ctl_alerts.rows[i]);
+	ctl_out_table_close(o);
 }
 
 /* bwctl show alerts: active ones, then the cleared ones kept. */
@@ -569,19 +588,11 @@ ctl_alert_render(struct ctl_req *req, struct ctl_out *o)
 	const struct bw_config	*cfg = ctl_env->d.cfg;
 	char			 from[CTL_ALERT_FROM_MAX];
 	char			 to[CTL_ALERT_TO_TEXT_MAX];
-	size_t			 i, pass;
 	int			 k;
 
 	ctl_alert_from(from, sizeof(from));
 	ctl_out_obj_open(o, NULL);
-	ctl_out_table_open(o, &ctl_alert_table);
-	ctl_out_table_empty(o, "no alerts");
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < ctl_alerts.n; i++)
-			if ((ctl_alerts.rows[i].state == CTL_ALERT_ACTIVE) ==
-			    (pass == 0))
-				ctl_alert_row(o, &ctl_alerts.rows[i]);
-	ctl_out_table_close(o);
+	ctl_alert_rows(o);
 	ctl_out_uint(o, "active", ctl_alert_active(&ctl_alerts));
 	ctl_out_uint(o, "repeat_interval",
 	    (uint64_t)BW_LIMIT(cfg, LIM_ALERT_REPEAT_INTERVAL) / 1000);

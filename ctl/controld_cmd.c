@@ -42,6 +42,7 @@ const struct ctl_cmd_ops *const ctl_cmd_ops[CTL_CMD__COUNT] = {
 	[CTL_CMD_TRACE] = &ctl_trace_ops,
 	[CTL_CMD_DEBUG] = &ctl_debug_ops,
 	[CTL_CMD_SHOW_ALERTS] = &ctl_alert_ops,
+	[CTL_CMD_METRICS] = &ctl_metrics_ops,
 	[CTL_CMD_DELETE] = &ctl_qact_ops,
 	[CTL_CMD_UNDELETE] = &ctl_qact_ops,
 	[CTL_CMD_BOUNCE] = &ctl_qact_ops,

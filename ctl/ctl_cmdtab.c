@@ -36,6 +36,10 @@ const struct ctl_cmd_def ctl_cmdtab[] = {
 	  "show alerts",
 	  "alerts now and those cleared in the last day:\n"
 	  "kind, subject, since, notices told" },
+	{ CTL_CMD_METRICS, { "metrics" }, V, 0, 0, 0, "metrics",
+	  "the Prometheus text /metrics serves: every\n"
+	  "daemon counter, queues by state, the top\n"
+	  "destinations, delivery latency, alerts" },
 	{ CTL_CMD_LIST_MESSAGES, { "list", "messages" }, V, 0, 0, 1,
 	  "list messages [LIMIT]",
 	  "queued messages, oldest first (default 1000)" },

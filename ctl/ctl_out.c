@@ -24,6 +24,7 @@ static const struct ctl_out_ops *const ctl_out_renderers[CTL_FMT__COUNT] = {
 	[CTL_FMT_TEXT] = &ctl_out_text_ops,
 	[CTL_FMT_JSON] = &ctl_out_json_ops,
 	[CTL_FMT_HTML] = &ctl_out_html_ops,
+	[CTL_FMT_PROM] = &ctl_out_prom_ops,
 };
 
 enum ctl_frame_kind {

@@ -66,6 +66,9 @@ enum ctl_type {
 #define CTL_COL_COUNTER	0x0100	/* PROM: a counter */
 #define CTL_COL_LONG	0x0200	/* TEXT: escaped but not cut at
 				   BW_LOG_PEER_TEXT_MAX (controld's own) */
+#define CTL_COL_HIST	0x0400	/* PROM: a KV cell of cumulative buckets
+				   (key: upper bound) with the row's "sum"
+				   and "count": a histogram */
 
 struct ctl_col {
 	const char	*key;	/* JSON member; the name of the cell */
@@ -191,5 +194,6 @@ void		 ctl_out_set_rstate(struct ctl_out *, void *);
 /* The renderers this build has (ctl_out_text.c, ctl_out_json.c, ...). */
 extern const struct ctl_out_ops ctl_out_text_ops;
 extern const struct ctl_out_ops ctl_out_json_ops;
+extern const struct ctl_out_ops ctl_out_prom_ops;
 
 #endif
