@@ -436,8 +436,10 @@ bw_hostcount_take(struct bw_hostcount *t, const struct bw_hc_addr *a,
 			res->count = h->conns;
 			return 0;
 		}
-		if (h->conns == 0)
+		if (h->conns == 0) {
 			TAILQ_REMOVE(&t->lru, h, lru);
+			t->st.connected++;
+		}
 		h->conns++;
 		r->conns++;
 		h->total[BW_HC_CONN] = HC_SAT_ADD(h->total[BW_HC_CONN], 1);
@@ -484,6 +486,7 @@ hc_rec_drop(struct bw_hostcount *t, struct hc_rec *r, uint64_t n,
 	}
 	h->last_seen = now;
 	if (was > 0 && h->conns == 0) {
+		t->st.connected--;
 		/* back on the LRU list, young: it was just seen */
 		TAILQ_INSERT_TAIL(&t->lru, h, lru);
 	}

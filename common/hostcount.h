@@ -120,6 +120,7 @@ struct bw_hc_stats {
 	uint64_t	 evicted;	/* forgotten to make room */
 	uint64_t	 expired;	/* forgotten after idle_ms */
 	uint64_t	 releases_unknown;	/* a release nobody held */
+	uint64_t	 connected;	/* hosts with a connection now */
 };
 
 struct bw_hostcount;

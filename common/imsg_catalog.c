@@ -178,6 +178,13 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	[BW_IMSG_ADMIN_MAIL_DONE] = { BW_IMSG_ADMIN_MAIL_DONE,
 	    "ADMIN_MAIL_DONE", BW_ROLE_QUEUED,
 	    FIXED(struct bw_admin_mail_done) },
+	[BW_IMSG_QUEUE_TOP_REQ] = { BW_IMSG_QUEUE_TOP_REQ, "QUEUE_TOP_REQ",
+	    BW_ROLE_CONTROLD, FIXED(struct bw_queue_top_req) },
+	[BW_IMSG_QUEUE_TOP_ENTRY] = { BW_IMSG_QUEUE_TOP_ENTRY,
+	    "QUEUE_TOP_ENTRY", BW_ROLE_QUEUED,
+	    FIXED(struct bw_queue_top_entry) },
+	[BW_IMSG_QUEUE_TOP_END] = { BW_IMSG_QUEUE_TOP_END, "QUEUE_TOP_END",
+	    BW_ROLE_QUEUED, FIXED(struct bw_queue_top_end) },
 };
 
 static const struct {

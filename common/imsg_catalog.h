@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		17
+#define BW_IMSG_VERSION		18
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -179,6 +179,11 @@ enum bw_imsg_type {
 	 * ADMIN_MAIL_DONE with the same peerid */
 	BW_IMSG_ADMIN_MAIL,
 	BW_IMSG_ADMIN_MAIL_DONE,
+	/* controld -> queued, queued -> controld: the top-N queues and the
+	 * queue's totals (the monitor's sampler; struct bw_queue_top_*) */
+	BW_IMSG_QUEUE_TOP_REQ,
+	BW_IMSG_QUEUE_TOP_ENTRY,
+	BW_IMSG_QUEUE_TOP_END,
 	BW_IMSG__COUNT
 };
 const char	*bw_imsg_type_name(uint32_t type);
@@ -1087,6 +1092,65 @@ struct bw_admin_mail_done {
 	uint32_t	 ok;			/* 1 stored, 0 refused */
 	char		 qid[BW_QID_LEN + 1];	/* ok: the new message */
 	char		 why[BW_REPLY_TEXT_MAX];	/* refused: why */
+};
+
+/*
+ * The monitor's cheap view of the queue (queued_top.c): the n busiest
+ * (gateway, domain) queues and the n most deferred, with the last full
+ * minute's counts, and totals over all queues, computed from queued's
+ * memory (no queues.db walk).  A queue in both sets is sent once with both
+ * bits.  Latency is arrival to final delivery, per recipient delivered.
+ */
+#define BW_QUEUE_TOP_MAX	1000	/* n per set, at most */
+#define BW_TOP_BUSIEST		0x01	/* most messages queued, then the
+					   last minute's deliveries */
+#define BW_TOP_DEFERRED		0x02	/* most messages waiting for a retry
+					   (deferred or parked) */
+#define BW_LAT_BUCKETS		12	/* le 1s 5s 15s 30s 1m 5m 15m 1h 4h
+					   12h 1d +Inf */
+
+struct bw_queue_top_req {
+	uint32_t	 n;			/* per set, 1..BW_QUEUE_TOP_MAX */
+	uint32_t	 pad;
+};
+
+struct bw_queue_top_entry {
+	struct bw_queue_entry q;		/* messages: recipients waiting */
+	uint32_t	 sets;			/* BW_TOP_* */
+	uint32_t	 pad;
+	uint64_t	 queued;		/* messages in the queue now */
+	uint64_t	 waiting;		/* of which deferred or parked */
+	uint64_t	 win_delivered;		/* recipients, last full minute */
+	uint64_t	 win_deferred;
+	uint64_t	 win_bounced;
+	uint64_t	 lat_buckets[BW_LAT_BUCKETS];	/* lifetime of the queue
+						   in memory, cumulative */
+};
+
+struct bw_queue_top_end {
+	int64_t		 minute;		/* start of the windows' minute */
+	uint64_t	 nqueues;		/* queues in memory */
+	uint64_t	 queues[BW_QUEUE_STATE__COUNT];	/* by state */
+	uint64_t	 msgs[BW_QUEUE_STATE__COUNT];	/* messages queued, by
+						   the state of their queue */
+	uint64_t	 ready;			/* the work queue */
+	uint64_t	 deferred;
+	uint64_t	 parked;
+	uint64_t	 inflight;
+	uint64_t	 listed;		/* entries sent */
+	uint64_t	 rest_queued;		/* queues not sent, summed */
+	uint64_t	 rest_waiting;
+	uint64_t	 rest_win_delivered;
+	uint64_t	 rest_win_deferred;
+	uint64_t	 rest_win_bounced;
+	uint64_t	 win_delivered;		/* every queue, last full minute */
+	uint64_t	 win_deferred;
+	uint64_t	 win_bounced;
+	uint64_t	 lat_buckets[BW_LAT_BUCKETS];	/* cumulative, since
+						   queued started */
+	uint64_t	 lat_sum_ms;
+	uint64_t	 lat_count;
+	uint64_t	 spool_free;		/* bytes; UINT64_MAX unknown */
 };
 
 #endif

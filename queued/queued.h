@@ -364,6 +364,16 @@ struct qsitem {
 };
 TAILQ_HEAD(qsitem_list, qsitem);
 
+/* queued_top.c: a queue's results per minute, for the monitor. */
+enum { QTOP_DELIVERED, QTOP_DEFERRED, QTOP_BOUNCED, QTOP_WIN_KINDS };
+struct qtop_win {
+	int64_t		 minute;		/* unix time cur began */
+	uint64_t	 cur[QTOP_WIN_KINDS];	/* recipients, this minute */
+	uint64_t	 last[QTOP_WIN_KINDS];	/* the minute before */
+	uint64_t	 lat[BW_LAT_BUCKETS];	/* delivered, by latency */
+	uint32_t	 sent;			/* BW_TOP_*, during a reply */
+};
+
 /* One (gateway, domain) queue, in memory; queues.db mirrors its state. */
 struct qsq {
 	struct bw_hlink		 hlink;		/* by (gateway, domain) */
@@ -394,6 +404,7 @@ struct qsq {
 	struct event		*ev_retry;	/* domain retry (down) */
 	struct event		*ev_defer;	/* earliest deferred item */
 	uint64_t		 idle_since;	/* ms, queued_idle.c; 0: busy */
+	struct qtop_win		 top;		/* queued_top.c */
 };
 
 /* queued_retry.c: pure policy */
@@ -667,6 +678,15 @@ void	 qhost_release(struct bw_peer *, struct bw_imsg *);
 void	 qhost_owner_gone(struct bw_peer *);
 void	 qhost_list(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
 void	 qhost_status(struct bw_status *);
+
+/* queued_top.c: QUEUE_TOP_REQ, the monitor's view */
+int	 qtop_lat_bucket(int64_t seconds);
+void	 qtop_win_roll(struct qtop_win *, int64_t now);
+void	 qtop_note(struct qsq *, uint32_t delivered, uint32_t deferred,
+	    uint32_t bounced, int64_t latency);
+void	 qtop_totals(struct bw_queue_top_end *);
+void	 qtop_status(struct bw_status *);
+void	 qtop_req(struct bw_peer *, uint32_t reqid, struct bw_imsg *);
 
 /* queued_ctl.c */
 /* queued_adminmail.c: controld's alert mail, stored like a DSN */

@@ -109,6 +109,7 @@ qctl_status_fill(struct bw_status *st, void *arg)
 	}
 	qpressure_status(st);
 	qhost_status(st);
+	qtop_status(st);
 	bw_daemon_status_add(&q_env->d, st);
 }
 
@@ -381,6 +382,9 @@ qctl_msg(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 		return 1;
 	case BW_IMSG_ADMIN_MAIL:
 		qadmin_mail(peer, reqid, imsg);
+		return 1;
+	case BW_IMSG_QUEUE_TOP_REQ:
+		qtop_req(peer, reqid, imsg);
 		return 1;
 	default:
 		return 0;

@@ -285,6 +285,7 @@ qhost_status(struct bw_status *st)
 	if (qhost_tab != NULL)
 		bw_hostcount_stats(qhost_tab, &s);
 	bw_status_add(st, "hostcount_hosts", s.hosts);
+	bw_status_add(st, "hosts_connected", s.connected);
 	bw_status_add(st, "hostcount_takes", s.takes);
 	bw_status_add(st, "hostcount_refusals", s.refusals);
 	bw_status_add(st, "hostcount_overflow", s.overflow);

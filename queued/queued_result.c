@@ -427,6 +427,7 @@ qresult_apply(struct qsitem *it, const uint32_t *ridx, struct qjres *res,
 	q_env->c_rcpt_delivered += nsent;
 	q_env->c_rcpt_bounced += nbounce;
 	q_env->c_rcpt_deferred += n - nsent - nbounce;
+	qtop_note(q, nsent, n - nsent - nbounce, nbounce, now - e.created);
 
 	/* the queue's state changes with the same transaction */
 	if (d != NULL && q->state != BW_QUEUE_SUSPENDED) {

@@ -210,6 +210,14 @@ START_TEST(conn_limit_and_release)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(t_conns(t, &a), 4);
 	ck_assert_uint_eq(t_stats(t).releases_unknown, 1);
+	/* hosts with a connection now: a and b, then b alone */
+	ck_assert_uint_eq(t_stats(t).connected, 2);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(bw_hostcount_release(t, &a, BW_HC_CONN, 7,
+		    400), 0);
+	ck_assert_uint_eq(t_stats(t).connected, 1);
+	ck_assert_uint_eq(bw_hostcount_owner_gone(t, 7, 500), 1);
+	ck_assert_uint_eq(t_stats(t).connected, 0);
 	bw_hostcount_free(t);
 }
 END_TEST
