@@ -121,6 +121,10 @@ enum bw_limit_id {
 	LIM_MONITOR_HTTP_MAX_CONNECTIONS,	/* open at once */
 	LIM_MONITOR_SESSION_IDLE,	/* ms: a login session unused */
 	LIM_MONITOR_LOGIN_FAILURES,	/* wrong passwords per address a minute */
+	/* the monitor (controld, issue 13) */
+	LIM_MONITOR_SAMPLE_INTERVAL,	/* ms between samples of the daemons */
+	LIM_MONITOR_TOP_DOMAINS,	/* domains per top-N set in history */
+	LIM_MONITOR_HISTORY_MAX_BYTES,	/* bytes of monitor_dir, checked */
 	LIM__COUNT
 };
 

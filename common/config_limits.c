@@ -381,6 +381,19 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    5, 1, 1000, BW_UNIT_COUNT, S_GLOBAL,
 	    "wrong passwords a minute from one address: enough for typing "
 	    "mistakes, far too few to guess a password"),
+	ROW(LIM_MONITOR_SAMPLE_INTERVAL, "monitor_sample_interval",
+	    10 * SEC, 1 * SEC, 1 * MINUTE, BW_UNIT_MS, S_GLOBAL,
+	    "six samples a minute smooth the per-minute points at a cost of "
+	    "one status round and one top-N answer from queued each time; "
+	    "a second is for tests"),
+	ROW(LIM_MONITOR_TOP_DOMAINS, "monitor_top_domains",
+	    25, 1, 1000, BW_UNIT_COUNT, S_GLOBAL,
+	    "25 busiest and 25 most deferred domains keep a history record "
+	    "near 10 KB whatever the number of destinations"),
+	ROW(LIM_MONITOR_HISTORY_MAX_BYTES, "monitor_history_max_bytes",
+	    64 * MiB, 1 * MiB, 16 * GiB, BW_UNIT_BYTES, S_GLOBAL,
+	    "5040 points of about 10 KB with Berkeley DB's pages and log "
+	    "stay under 64 MiB; more is logged, not refused"),
 };
 
 /* The row named name, or NULL. */

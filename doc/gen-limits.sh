@@ -304,6 +304,12 @@ the monitor stays valid." ;;
 	monitor_login_failures) echo "Wrong passwords the monitor takes \
 from one address in a minute; further logins from it are answered 429 \
 until the minute is over, and the address is logged once." ;;
+	monitor_sample_interval) echo "How often controld asks every daemon \
+for its counters and queued for the top-N queues, for the history." ;;
+	monitor_top_domains) echo "Domains kept in the history per set (the \
+busiest, the most deferred); the rest are summed in one row." ;;
+	monitor_history_max_bytes) echo "Size monitor_dir should stay under; \
+controld logs once when the history grows past it." ;;
 	*) return 1 ;;
 	esac
 }
