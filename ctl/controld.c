@@ -33,6 +33,7 @@
 #include "controld.h"
 #include "controld_alert.h"
 #include "controld_mon.h"
+#include "controld_hist.h"
 
 struct controld		*ctl_env;
 
@@ -130,6 +131,10 @@ main(int argc, char *argv[])
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_controld, NULL);
 	ctl_alert_start();
 
+	/* history: opened as user_controld, so its files are its own */
+	if (mon_hist_open(env.d.cfg) == 0)
+		mon_sample_start();
+
 	bw_daemon_run(&env.d, NULL);
 
 	/* Orderly teardown so that the sanitizers see no leak. */
@@ -138,6 +143,8 @@ main(int argc, char *argv[])
 	mon_http_stop();
 	ctl_debug_free();
 	ctl_alert_stop();
+	mon_sample_stop();
+	mon_hist_close();
 	bw_peer_listener_close(ctl_client_listener);
 	bw_peer_listener_close(ctl_daemon_listener);
 	/* The deferred frees of the peers may still use the daemon list. */

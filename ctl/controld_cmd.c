@@ -19,6 +19,7 @@
 #include "peer.h"
 #include "util.h"
 #include "controld.h"
+#include "controld_hist.h"
 
 /* The handlers of every command controld runs (NULL: bwctl's own). */
 const struct ctl_cmd_ops *const ctl_cmd_ops[CTL_CMD__COUNT] = {
@@ -50,6 +51,7 @@ const struct ctl_cmd_ops *const ctl_cmd_ops[CTL_CMD__COUNT] = {
 	[CTL_CMD_RELEASE] = &ctl_qact_ops,
 	[CTL_CMD_SHOW_HELD] = &ctl_qact_ops,
 	[CTL_CMD_REDIRECT] = &ctl_redirect_ops,
+	[CTL_CMD_SHOW_HISTORY] = &mon_hist_ops,
 };
 
 /* At start: every remote row has handlers, every row its own id. */

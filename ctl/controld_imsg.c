@@ -20,6 +20,7 @@
 #include "controld.h"
 #include "controld_alert.h"
 #include "controld_alert_src.h"
+#include "controld_hist.h"
 
 struct ctl_daemon *
 ctl_daemon_find_role(int role)
@@ -134,6 +135,8 @@ ctl_daemon_status(struct bw_peer *peer, struct bw_imsg *imsg)
 		return;
 	if ((d = ctl_daemon_find_peer(peer)) != NULL)
 		strlcpy(d->proc, st.proc, sizeof(d->proc));
+	if (mon_sample_status(peer, imsg->hdr.peerid, &st))
+		return;			/* the monitor's sampler */
 	clean = *imsg;
 	clean.data = &st;
 	clean.datalen = sizeof(st);
@@ -170,6 +173,10 @@ ctl_daemon_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 			break;
 		}
 		ctl_daemon_to_req(peer, imsg);
+		break;
+	case BW_IMSG_QUEUE_TOP_ENTRY:
+	case BW_IMSG_QUEUE_TOP_END:
+		mon_sample_top_msg(peer, imsg);	/* the monitor's sampler */
 		break;
 	/* the catalog checked the sender's role of these */
 	case BW_IMSG_AGENT_ENTRY:

@@ -23,6 +23,7 @@
 #include "peer.h"
 #include "util.h"
 #include "controld.h"
+#include "controld_hist.h"
 #include "controld_alert_src.h"
 
 void
@@ -120,7 +121,7 @@ ctl_req_new(const struct ctl_target *target, const struct ctl_principal *who,
 	do {
 		req->id = env->next_reqid++;
 	} while (req->id == 0 || req->id == CTL_ALERT_POLL_ID ||
-	    ctl_req_find(req->id) != NULL);
+	    MON_SAMPLE_ID(req->id) || ctl_req_find(req->id) != NULL);
 	req->target = t;
 	req->who = *who;
 	req->def = def;

@@ -40,6 +40,12 @@ const struct ctl_cmd_def ctl_cmdtab[] = {
 	  "the Prometheus text /metrics serves: every\n"
 	  "daemon counter, queues by state, the top\n"
 	  "destinations, delivery latency, alerts" },
+	{ CTL_CMD_SHOW_HISTORY, { "show", "history" }, V, 0, 0, -1,
+	  "show history [SERIES | domain D] [--range 1h|1d|1w|90d]",
+	  "the monitor's history: the store and the last\n"
+	  "minute, a series per minute (1h, 1d) or hour\n"
+	  "(1w, 90d), or a domain's rows while it was\n"
+	  "among the busiest or most deferred" },
 	{ CTL_CMD_LIST_MESSAGES, { "list", "messages" }, V, 0, 0, 1,
 	  "list messages [LIMIT]",
 	  "queued messages, oldest first (default 1000)" },

@@ -299,6 +299,7 @@ chroot_dir %(chroot)s
 spool_dir %(spool)s
 debug_dir %(debug)s
 monitor_dir %(monitor)s
+monitor_sample_interval 1s
 admin_group %(admin)s
 monitor_listen %(mon_addr)s:%(mon_port)d
 monitor_password_file %(mon_passwd)s
@@ -633,6 +634,26 @@ def check_monitor_dir(bw):
     r = bw.bwctl("redirect", "held" + D, "off")
     assert r.returncode == 0 and "no domain is redirected" in r.stdout, \
         r.stdout + r.stderr
+
+
+def check_monitor_history(bw):
+    """controld, as _bwctl, writes its history in monitor_dir (it was
+    killed and restarted since: the history was opened again)."""
+    cu = pwd.getpwnam(USERS["controld"]).pw_uid
+
+    def stored():
+        r = bw.bwctl("show", "history", "delivered", "--json")
+        assert r.returncode == 0, r.stderr
+        h = json.loads(r.stdout)
+        return h if h["sum"] > 0 else None
+    h = bwtest.wait_for(stored, 75, interval=1,
+                        what="deliveries in the history")
+    assert h["series"] == "queued.rcpt_delivered", h
+    names = os.listdir(bw.monitor)
+    assert "hist.db" in names and "names.db" in names, names
+    for n in names:
+        p = os.path.join(bw.monitor, n)
+        assert os.lstat(p).st_uid == cu, "%s not _bwctl's" % p
 
 
 def sink_ids(sink):
@@ -1082,6 +1103,8 @@ def run_cases(bw, state):
     t.run("after the restarts: bwctl by group as before", check_bwctl, bw)
     t.run("after the restarts: the per-host connection counts are exact "
           "(bwctl show senders)", check_senders, bw)
+    t.run("controld as _bwctl writes its history in monitor_dir, its own "
+          "(0700)", check_monitor_history, bw)
     t.run("a clean stop (SIGTERM) exits 0 and removes the pid files",
           check_clean_stop, bw)
     reports = scan_sanitizers(bw)
