@@ -482,7 +482,8 @@ mon_http_request_cb(struct evhttp_request *req, void *arg)
 	mon.c_requests++;
 	mon_http_peer(req, addr, sizeof(addr));
 	if ((code = mon_http_size_check(req)) != 0) {
-		log_info("monitor: addr=%s refused: %s", addr,
+		/* debug: anyone may send these, as often as they like */
+		log_debug("monitor: addr=%s refused: %s", addr,
 		    code == 414 ? "URL too long" : "headers too large");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
@@ -600,7 +601,7 @@ mon_http_home(struct evhttp_request *req, const struct mon_auth *a,
 }
 
 /* The status command's answer: JSON as bwctl --json prints it, or its
- * text in a page. */
+ * rows as HTML tables (ctl_out_html.c) in a page. */
 static void
 mon_http_status_done(void *arg, uint32_t reqid, int exitcode,
     struct evbuffer *out)
@@ -617,11 +618,8 @@ mon_http_status_done(void *arg, uint32_t reqid, int exitcode,
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	evbuffer_add(out, "", 1);
 	mon_html_head(b, "Status", NULL);
-	evbuffer_add_printf(b, "<pre>");
-	ctl_html_esc(b, (const char *)evbuffer_pullup(out, -1));
-	evbuffer_add_printf(b, "</pre>\n");
+	evbuffer_add_buffer(b, out);
 	mon_html_foot(b);
 	mon_http_reply(req, exitcode == 0 ? 200 : 500,
 	    "text/html; charset=utf-8", b);
@@ -636,6 +634,7 @@ mon_http_status_page(struct evhttp_request *req, const struct mon_auth *a,
 	static char		 cmd[] = "status";
 	char			*argv[] = { cmd };
 	struct ctl_principal	 who;
+	struct ctl_html_view	 view;
 
 	if (rest[0] != '\0') {
 		mon_http_error(req, 404, "no such page");
@@ -646,9 +645,14 @@ mon_http_status_page(struct evhttp_request *req, const struct mon_auth *a,
 	    a->addr);
 	who.may = ((a->may & MON_MAY_VIEW) ? CTL_MAY_VIEW : 0) |
 	    ((a->may & MON_MAY_ACT) ? CTL_MAY_ACT : 0);
-	(void)ctl_cmd_run(mon_http_status_done, req, &who,
-	    mon_http_fmt(req) == MON_FMT_JSON ? CTL_FMT_JSON : CTL_FMT_TEXT,
-	    1, argv);
+	if (mon_http_fmt(req) == MON_FMT_JSON) {
+		(void)ctl_cmd_run(mon_http_status_done, req, &who,
+		    CTL_FMT_JSON, 1, argv);
+		return;
+	}
+	memset(&view, 0, sizeof(view));
+	(void)ctl_cmd_run_html(mon_http_status_done, req, &who, &view, 1,
+	    argv);
 }
 
 /*
