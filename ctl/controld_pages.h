@@ -1,9 +1,7 @@
 /*
  * The monitor's pages (controld_pages.c) and their history part
  * (controld_pages_hist.c: charts from mon_hist_series/mon_hist_domain and
- * figures from mon_sample_last), private to the two.  Until controld
- * keeps a history, controld_pages_nohist.c stands in for the latter and
- * the pages say there is none.
+ * figures from mon_sample_last), private to the two.
  */
 #ifndef CONTROLD_PAGES_H
 #define CONTROLD_PAGES_H

@@ -286,8 +286,14 @@ def case_overview(bw, port, pages, sink):
     assert dom.figures["queued"] == q["queued_messages"], dom.figures
     # charts: inline SVG with the history's points
     assert "received" in dom.series and "queued" in dom.series, dom.series
-    assert dom.series["received"]["points"] > 0, dom.series
-    assert dom.series["received"]["sum"] <= dom.figures["received"]
+    # a point is stored when its minute ends: wait for one with mail
+    def charted():
+        d = pages.load("/overview", "overview", shot=False)
+        return d if d.series.get("received", {}).get("sum", 0) > 0 else None
+    dom2 = bwtest.wait_for(charted, 75, interval=2,
+                           what="a minute of history on the overview")
+    assert 0 < dom2.series["received"]["sum"] <= dom.figures["received"], (
+        dom2.series, dom.figures)
     pages.load("/overview", "overview")
     j = get_json(port, "/overview")
     assert j["sample"]["received"] == dom.figures["received"], j["sample"]
