@@ -233,6 +233,20 @@ svg_render_axes(const struct svg_chart *c, struct evbuffer *b, uint64_t ymax)
 	}
 }
 
+/* The end of a run of points: a line closed, or a lone point's dot. */
+static void
+svg_run_end(struct evbuffer *b, const struct svg_chart *c, int s, size_t run,
+    double x0, double y0)
+{
+	if (c->kind == SVG_BARS || run == 0)
+		return;
+	if (run == 1)
+		evbuffer_add_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
+		    "fill=\"%s\"/>\n", x0, y0, svg_colours[s]);
+	else
+		evbuffer_add_printf(b, "\"/>\n");
+}
+
 static void
 svg_render_series(const struct svg_chart *c, struct evbuffer *b, int s,
     uint64_t ymax)
@@ -240,7 +254,8 @@ svg_render_series(const struct svg_chart *c, struct evbuffer *b, int s,
 	size_t		 ncols = svg_ncols(c), col, npts = 0, i;
 	uint64_t	 v, vmax = 0;
 	double		 colw = (double)SVG_PLOT_W / (double)ncols;
-	int		 open = 0;
+	double		 x0 = 0, y0 = 0;	/* a run's first point */
+	size_t		 run = 0;		/* points in the run */
 
 	for (i = 0; i < c->n; i++)
 		if (c->have[s][i]) {
@@ -259,9 +274,8 @@ svg_render_series(const struct svg_chart *c, struct evbuffer *b, int s,
 		double	 x, y, h;
 
 		if (svg_col(c, s, col, ncols, &v) == -1) {
-			if (open)
-				evbuffer_add_printf(b, "\"/>\n");
-			open = 0;
+			svg_run_end(b, c, s, run, x0, y0);
+			run = 0;
 			continue;
 		}
 		h = (double)v * SVG_PLOT_H / (double)ymax;
@@ -279,12 +293,18 @@ svg_render_series(const struct svg_chart *c, struct evbuffer *b, int s,
 			continue;
 		}
 		x = SVG_LEFT + (col + 0.5) * colw;
-		evbuffer_add_printf(b, "%s%.1f,%.1f", open ? " " :
-		    "<polyline stroke-width=\"1.5\" points=\"", x, y);
-		open = 1;
+		/* the first point waits: alone, it is a dot, not a line */
+		if (run == 0) {
+			x0 = x;
+			y0 = y;
+		} else if (run == 1)
+			evbuffer_add_printf(b, "<polyline stroke-width=\"1.5\" "
+			    "points=\"%.1f,%.1f %.1f,%.1f", x0, y0, x, y);
+		else
+			evbuffer_add_printf(b, " %.1f,%.1f", x, y);
+		run++;
 	}
-	if (open)
-		evbuffer_add_printf(b, "\"/>\n");
+	svg_run_end(b, c, s, run, x0, y0);
 	evbuffer_add_printf(b, "</g>\n");
 }
 

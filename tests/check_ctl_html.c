@@ -149,9 +149,10 @@ START_TEST(svg_figures_and_gaps)
 	ck_assert_ptr_nonnull(strstr(got, "<title>Mail &lt;per minute&gt;"
 	    "</title>"));
 	ck_assert_ptr_null(strstr(got, "<per"));
-	/* two runs of received (a gap after the second minute), one of
-	 * delivered */
-	ck_assert_uint_eq(count_of(got, "<polyline"), 3);
+	/* received: a line of two minutes, a gap, a lone last minute (a
+	 * dot); delivered: one lone minute (a dot) */
+	ck_assert_uint_eq(count_of(got, "<polyline"), 1);
+	ck_assert_uint_eq(count_of(got, "<circle"), 2);
 	/* the axis: 7 rounds up to 10 */
 	ck_assert_ptr_nonnull(strstr(got, ">10</text>"));
 	ck_assert_ptr_nonnull(strstr(got, ">5</text>"));
