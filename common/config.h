@@ -107,8 +107,8 @@ enum bw_limit_id {
 	/* alerts (controld_alert.c); thresholds 0 = off */
 	LIM_ALERT_REPEAT_INTERVAL,	/* ms between mails of one alert */
 	LIM_ALERT_CHECK_INTERVAL,	/* ms between checks of the figures */
-	LIM_ALERT_WORK_QUEUE,		/* recipients waiting, all queues */
-	LIM_ALERT_DOMAIN_QUEUED,	/* recipients waiting for one queue */
+	LIM_ALERT_WORK_QUEUE,		/* messages ready, all queues */
+	LIM_ALERT_DOMAIN_QUEUED,	/* messages waiting for one queue */
 	LIM_ALERT_OLDEST_AGE,		/* ms: age of the oldest message */
 	LIM_ALERT_DISK_FREE,		/* bytes free in the spool, below */
 	LIM_ALERT_LATENCY_P95,		/* ms: delivery latency of a queue */

@@ -318,12 +318,12 @@ ctl_alert_describe(const struct ctl_alert *a, char *dst, size_t dstsz)
 
 	switch (a->kind) {
 	case CTL_ALERT_WORK_QUEUE:
-		n = snprintf(dst, dstsz, "work_queue: %" PRIu64 " recipients "
-		    "waiting, threshold %" PRIu64, a->value, a->threshold);
+		n = snprintf(dst, dstsz, "work_queue: %" PRIu64 " waiting for "
+		    "delivery, threshold %" PRIu64, a->value, a->threshold);
 		break;
 	case CTL_ALERT_DOMAIN_QUEUED:
 		n = snprintf(dst, dstsz, "domain_queued %s: %" PRIu64
-		    " recipients waiting, threshold %" PRIu64, a->subject,
+		    " waiting, threshold %" PRIu64, a->subject,
 		    a->value, a->threshold);
 		break;
 	case CTL_ALERT_OLDEST_AGE:

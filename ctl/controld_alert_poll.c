@@ -1,12 +1,13 @@
 /*
- * The alerts' figures, gathered by controld itself: every
+ * The alerts' figures, gathered by controld itself while the monitor's
+ * sampler has none (its history could not open): every
  * alert_check_interval one QUEUE_LIST_REQ to queued (its answer: a row
  * per queue record, at most CTL_ALERT_POLL_ROWS_MAX) and statvfs() of
  * the spool directory (controld is not chrooted; statvfs needs no right
  * on the directory itself).  Latency is not known here.
  *
  * XXX: a full queue listing every interval costs about 1 KB per queue;
- * the monitor's sampler (top-N queues and totals) replaces it.
+ * it is asked only without the sampler and with a queue threshold set.
  *
  * Trust: queued's rows, strings terminated before use (peer.c checked
  * the sizes).
@@ -34,13 +35,13 @@ static int			 ctl_polling;
 static uint64_t			 ctl_poll_started;	/* bw_now_ms() */
 
 const struct ctl_alert_figures *
-ctl_alert_figures(void)
+ctl_alert_poll_figures(void)
 {
 	return &ctl_fig;
 }
 
 void
-ctl_alert_src_tick(int want_queues)
+ctl_alert_poll_tick(int want_queues)
 {
 	struct ctl_daemon	*d;
 	uint64_t		 now = bw_now_ms();
@@ -175,7 +176,7 @@ ctl_alert_src_queued_gone(void)
 }
 
 void
-ctl_alert_src_free(void)
+ctl_alert_poll_free(void)
 {
 	free(ctl_poll_doms);
 	free(ctl_fig_doms);

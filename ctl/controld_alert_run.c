@@ -51,6 +51,7 @@ static struct ctl_alert_table	 ctl_alerts;
 static struct event		*ctl_alert_tick_ev;
 static struct event		*ctl_alert_soon_ev;
 static uint64_t			 ctl_alert_fig_seq;	/* figures checked */
+static const struct ctl_alert_figures *ctl_alert_fig_src;	/* whose */
 static uint64_t			 ctl_alert_mail_seq;
 static struct ctl_alert_out	 ctl_alert_outbox[CTL_ALERT_OUTBOX_MAX];
 static size_t			 ctl_alert_nout;
@@ -336,8 +337,11 @@ ctl_alert_figures_ready(void)
 {
 	const struct ctl_alert_figures	*f = ctl_alert_figures();
 
-	if (f->seq == 0 || f->seq == ctl_alert_fig_seq)
+	/* two sources, each counting its own: the pair names a sample */
+	if (f->seq == 0 || (f == ctl_alert_fig_src &&
+	    f->seq == ctl_alert_fig_seq))
 		return;
+	ctl_alert_fig_src = f;
 	ctl_alert_fig_seq = f->seq;
 	ctl_alert_check(f, ctl_alert_now());
 	ctl_alert_tell();

@@ -1,8 +1,8 @@
 /*
  * The figures the alerts are checked against, from one function
- * (ctl_alert_figures), whatever gathers them: today controld's own look
- * at queued's queue listing every alert_check_interval
- * (controld_alert_poll.c).
+ * (ctl_alert_figures), whatever gathers them: the monitor's sampler
+ * (controld_alert_sample.c), or, while it has no sample, controld's own
+ * look at queued's queue listing (controld_alert_poll.c).
  */
 #ifndef CONTROLD_ALERT_SRC_H
 #define CONTROLD_ALERT_SRC_H
@@ -40,18 +40,28 @@ struct ctl_alert_figures {
 	const struct ctl_alert_dom *doms;
 };
 
-/* The latest figures (seq 0: none yet); valid until the next tick. */
+/* The latest figures (seq 0: none yet), the sampler's when it has any,
+ * else the poll's; valid until the next tick. */
 const struct ctl_alert_figures *ctl_alert_figures(void);
-/* Ask for new figures (a tick of the alert timer); when they are in,
- * ctl_alert_figures_ready() runs.  want_queues 0: no threshold needs the
- * queues' figures (disk free only). */
+/* A tick of the alert timer: without a sample, the poll asks queued
+ * (want_queues 0: no threshold needs the queues, disk free only); when
+ * figures come in, ctl_alert_figures_ready() runs. */
 void	 ctl_alert_src_tick(int want_queues);
-/* Frames of the poll (hdr.peerid CTL_ALERT_POLL_ID): 1 if it was one. */
-int	 ctl_alert_src_msg(struct bw_imsg *);
-void	 ctl_alert_src_queued_gone(void);
 void	 ctl_alert_src_free(void);
 /* controld_alert_run.c: new figures are in. */
 void	 ctl_alert_figures_ready(void);
+
+/* controld_alert_sample.c: from mon_sample_last(); NULL without one. */
+const struct ctl_alert_figures *ctl_alert_sample_figures(void);
+void	 ctl_alert_sample_free(void);
+
+/* controld_alert_poll.c: controld's own queue listing. */
+const struct ctl_alert_figures *ctl_alert_poll_figures(void);
+void	 ctl_alert_poll_tick(int want_queues);
+void	 ctl_alert_poll_free(void);
+/* Frames of the poll (hdr.peerid CTL_ALERT_POLL_ID): 1 if it was one. */
+int	 ctl_alert_src_msg(struct bw_imsg *);
+void	 ctl_alert_src_queued_gone(void);
 
 /* hdr.peerid of controld's own queue listing; ctl_req_new never gives
  * it to a bwctl request. */

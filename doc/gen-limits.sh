@@ -271,16 +271,19 @@ back; then it is purged for good and undelete answers expired." ;;
 mailed again at most this often; its end is told once." ;;
 	alert_check_interval) echo "How often controld checks the queue \
 figures against the alert thresholds." ;;
-	alert_work_queue) echo "Alert when more recipients than this wait \
-in all queues together; 0: no alert." ;;
-	alert_domain_queued) echo "Alert when more recipients than this wait \
+	alert_work_queue) echo "Alert when more messages than this are ready \
+for delivery in all queues together (the work queue: not those waiting \
+for a retry); 0: no alert." ;;
+	alert_domain_queued) echo "Alert when more messages than this wait \
 for one destination (gateway and domain); 0: no alert." ;;
 	alert_oldest_age) echo "Alert when the oldest message waiting is \
 older than this; 0: no alert." ;;
 	alert_disk_free) echo "Alert when the file system of the spool has \
 less free space than this; 0: no alert." ;;
 	alert_latency_p95) echo "Alert when 95% of a destination's \
-deliveries of the last minute took longer than this from arrival; 0: no \
+deliveries of the last one to two minutes (six to twelve samples) took \
+longer than this from arrival (by the bucket of queued's latency \
+histogram it falls in: 1s 5s 15s 30s 1m 5m 15m 1h 4h 12h 1d); 0: no \
 alert." ;;
 	alert_daemon_restart) echo "1: alert when a daemon (or a deliverd \
 worker) links again with a new process id, that is after a crash, a kill \

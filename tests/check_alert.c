@@ -275,7 +275,7 @@ START_TEST(mail_shape)
 	ck_assert_ptr_nonnull(strstr(buf, "X-Breakwater-Alert: cleared "
 	    "daemon_restart smtpd\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "RAISED   domain_queued "
-	    "default/d.test: 7 recipients waiting, threshold 3\r\n"));
+	    "default/d.test: 7 waiting, threshold 3\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "CLEARED  daemon_restart smtpd: "
 	    "over after 1m0s\r\n"));
 	/* CRLF lines of 7-bit text, none too long; a blank line after the
