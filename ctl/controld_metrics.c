@@ -28,6 +28,7 @@
 #include "bw_autoconf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@
 #include "controld.h"
 #include "controld_alert.h"
 #include "controld_mon.h"
+#include "controld_hist.h"
 
 #define CTL_METRICS_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -92,6 +94,176 @@ ctl_metrics_start(struct ctl_req *req)
 		ctl_req_done(req);
 }
 
+static const struct ctl_col ctl_mq_state_cols[] = {
+	{ "state", "STATE", CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 0, NULL },
+	{ "queues", "QUEUES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "messages", "MESSAGES", CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0,
+	    NULL },
+};
+static const struct ctl_table ctl_mq_state_table = { "queues",
+    ctl_mq_state_cols, CTL_NCOLS(ctl_mq_state_cols), "queue" };
+
+static const struct ctl_col ctl_mq_work_cols[] = {
+	{ "ready", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "deferred", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "parked", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "inflight", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+};
+static const struct ctl_table ctl_mq_work_table = { "work",
+    ctl_mq_work_cols, CTL_NCOLS(ctl_mq_work_cols), "work" };
+
+static const struct ctl_col ctl_mq_min_cols[] = {
+	{ "delivered", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "deferred", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "bounced", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+};
+static const struct ctl_table ctl_mq_min_table = { "last_minute",
+    ctl_mq_min_cols, CTL_NCOLS(ctl_mq_min_cols), "last_minute" };
+
+static const struct ctl_col ctl_mq_mon_cols[] = {
+	{ "spool_free_bytes", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE,
+	    0, NULL },
+	{ "sample_age_seconds", NULL, CTL_T_INT, CTL_COL_BOTH | CTL_COL_GAUGE,
+	    0, NULL },
+};
+static const struct ctl_table ctl_mq_mon_table = { "monitor",
+    ctl_mq_mon_cols, CTL_NCOLS(ctl_mq_mon_cols), "monitor" };
+
+static const struct ctl_col ctl_mq_dest_cols[] = {
+	{ "gateway", NULL, CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 0, NULL },
+	{ "domain", NULL, CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 0, NULL },
+	{ "state", NULL, CTL_T_STR, CTL_COL_BOTH | CTL_COL_LABEL, 0, NULL },
+	{ "queued", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "recipients", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "waiting", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0, NULL },
+	{ "oldest_age_seconds", NULL, CTL_T_INT, CTL_COL_BOTH | CTL_COL_GAUGE,
+	    0, NULL },
+	{ "active_jobs", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_GAUGE, 0,
+	    NULL },
+	{ "delivered", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "hard_bounces", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "soft_bounces", NULL, CTL_T_UINT, CTL_COL_BOTH | CTL_COL_COUNTER, 0,
+	    NULL },
+	{ "last_minute_delivered", NULL, CTL_T_UINT, CTL_COL_BOTH |
+	    CTL_COL_GAUGE, 0, NULL },
+	{ "last_minute_deferred", NULL, CTL_T_UINT, CTL_COL_BOTH |
+	    CTL_COL_GAUGE, 0, NULL },
+};
+static const struct ctl_table ctl_mq_dest_table = { "destinations",
+    ctl_mq_dest_cols, CTL_NCOLS(ctl_mq_dest_cols), "destination" };
+
+static const struct ctl_col ctl_mq_lat_cols[] = {
+	{ "buckets", NULL, CTL_T_KV, CTL_COL_DATA | CTL_COL_HIST, 0, NULL },
+	{ "sum", NULL, CTL_T_STR, CTL_COL_DATA, 0, NULL },
+	{ "count", NULL, CTL_T_UINT, CTL_COL_DATA, 0, NULL },
+};
+static const struct ctl_table ctl_mq_lat_table = { "latency",
+    ctl_mq_lat_cols, CTL_NCOLS(ctl_mq_lat_cols), "delivery_latency_seconds" };
+
+/* Upper bounds of queued's latency buckets (queued_top.c), seconds. */
+static const char *const ctl_mq_le[BW_LAT_BUCKETS] = {
+	"1", "5", "15", "30", "60", "300", "900", "3600", "14400", "43200",
+	"86400", "+Inf",
+};
+
+/* The sampler's queue figures (none before its first sample). */
+static void
+ctl_metrics_queue_rows(struct ctl_out *o)
+{
+	const struct mon_sample		*s = mon_sample_last();
+	const struct bw_queue_top_end	*e;
+	const struct bw_queue_top_entry	*te;
+	char				 gw[BW_NAME_MAX];
+	char				 dom[BW_DOMAIN_MAX + 1], sum[32];
+	int64_t				 now = bw_time();
+	uint64_t			 acc;
+	size_t				 i;
+
+	if (s == NULL || !s->have_top)
+		return;
+	e = &s->top_end;
+	ctl_out_table_open(o, &ctl_mq_state_table);
+	for (i = 0; i < BW_QUEUE_STATE__COUNT; i++) {
+		ctl_out_row_open(o);
+		ctl_out_str(o, "state", bw_queue_state_name((int)i));
+		ctl_out_uint(o, "queues", e->queues[i]);
+		ctl_out_uint(o, "messages", e->msgs[i]);
+		ctl_out_row_close(o);
+	}
+	ctl_out_table_close(o);
+
+	ctl_out_table_open(o, &ctl_mq_work_table);
+	ctl_out_row_open(o);
+	ctl_out_uint(o, "ready", e->ready);
+	ctl_out_uint(o, "deferred", e->deferred);
+	ctl_out_uint(o, "parked", e->parked);
+	ctl_out_uint(o, "inflight", e->inflight);
+	ctl_out_row_close(o);
+	ctl_out_table_close(o);
+
+	ctl_out_table_open(o, &ctl_mq_min_table);
+	ctl_out_row_open(o);
+	ctl_out_uint(o, "delivered", e->win_delivered);
+	ctl_out_uint(o, "deferred", e->win_deferred);
+	ctl_out_uint(o, "bounced", e->win_bounced);
+	ctl_out_row_close(o);
+	ctl_out_table_close(o);
+
+	ctl_out_table_open(o, &ctl_mq_mon_table);
+	ctl_out_row_open(o);
+	if (e->spool_free != UINT64_MAX)
+		ctl_out_uint(o, "spool_free_bytes", e->spool_free);
+	ctl_out_int(o, "sample_age_seconds", now - s->t);
+	ctl_out_row_close(o);
+	ctl_out_table_close(o);
+
+	/* bounded: the sampler's two sets of monitor_top_domains */
+	ctl_out_table_open(o, &ctl_mq_dest_table);
+	for (i = 0; i < s->ntop; i++) {
+		te = &s->top[i];
+		BW_IMSG_STR(gw, te->q.gateway);
+		BW_IMSG_STR(dom, te->q.domain);
+		ctl_out_row_open(o);
+		ctl_out_str(o, "gateway", gw);
+		ctl_out_str(o, "domain", dom);
+		ctl_out_str(o, "state", bw_queue_state_name((int)te->q.state));
+		ctl_out_uint(o, "queued", te->queued);
+		ctl_out_uint(o, "recipients", te->q.messages);
+		ctl_out_uint(o, "waiting", te->waiting);
+		ctl_out_int(o, "oldest_age_seconds", te->q.oldest > 0 &&
+		    te->q.oldest < now ? now - te->q.oldest : 0);
+		ctl_out_uint(o, "active_jobs", te->q.active_jobs);
+		ctl_out_uint(o, "delivered", te->q.delivered);
+		ctl_out_uint(o, "hard_bounces", te->q.hard_bounces);
+		ctl_out_uint(o, "soft_bounces", te->q.soft_bounces);
+		ctl_out_uint(o, "last_minute_delivered", te->win_delivered);
+		ctl_out_uint(o, "last_minute_deferred", te->win_deferred);
+		ctl_out_row_close(o);
+	}
+	ctl_out_table_close(o);
+
+	ctl_out_table_open(o, &ctl_mq_lat_table);
+	ctl_out_row_open(o);
+	ctl_out_obj_open(o, "buckets");
+	for (i = 0, acc = 0; i < BW_LAT_BUCKETS; i++) {
+		acc += e->lat_buckets[i];
+		ctl_out_uint(o, ctl_mq_le[i], acc);
+	}
+	ctl_out_obj_close(o);
+	snprintf(sum, sizeof(sum), "%llu.%03llu",
+	    (unsigned long long)(e->lat_sum_ms / 1000),
+	    (unsigned long long)(e->lat_sum_ms % 1000));
+	ctl_out_str(o, "sum", sum);
+	ctl_out_uint(o, "count", e->lat_count);
+	ctl_out_row_close(o);
+	ctl_out_table_close(o);
+}
+
 /* The document: the status text (PROM only), then our tables. */
 static void
 ctl_metrics_doc(struct ctl_out *o, struct ctl_metrics_priv *p)
@@ -117,6 +289,7 @@ ctl_metrics_doc(struct ctl_out *o, struct ctl_metrics_priv *p)
 			len -= n;
 		}
 	}
+	ctl_metrics_queue_rows(o);
 	ctl_alert_rows(o);
 	ctl_out_obj_close(o);
 }

@@ -9,9 +9,13 @@ monitor listens on 127.0.35.12 (HTTP Basic with a password file).
 Cases: after N messages delivered and M held, bwctl metrics parses; every
 family has one TYPE; counters are counters named _total, gauges gauges
 (the list in ctl_metric.c); smtpd's and queued's counters match the
-traffic sent and delivered; an active alert (alert_domain_queued) is a
-sample of breakwater_alert_active; GET /metrics with HTTP Basic serves the
-same families as text/plain version 0.0.4, and refuses without a login.
+traffic sent and delivered; the sampler's queue figures: M messages in
+suspended queues, M parked, held.test among the top destinations with M
+(labels gateway, domain, state), the latency histogram counting the N
+deliveries (cumulative buckets, +Inf = count); an active alert
+(alert_domain_queued) is a sample of breakwater_alert_active; GET
+/metrics with HTTP Basic serves the same families as text/plain version
+0.0.4, and refuses without a login.
 """
 
 import base64
@@ -38,6 +42,7 @@ def config_text(bw, sink_port, http_port):
     extra = """deliverd_workers 1
 dns_servers 127.0.0.1:%(dns)d
 alert_check_interval 1s
+monitor_sample_interval 1s
 alert_domain_queued 2
 route go.test -> [%(sink)s]:%(sport)d
 route held.test -> [%(sink)s]:%(sport)d
@@ -173,6 +178,46 @@ def run_cases(bw, sink, http_port):
                 "deliverd[0]"} <= names, names
     t.run("counters are counters (_total), gauges gauges; every process",
           types)
+
+    def queue_figures():
+        def sampled():
+            fams = metrics()
+            try:
+                ok = (sample(fams, "breakwater_queue_messages",
+                             state="suspended") == M and
+                      sample(fams, "breakwater_delivery_latency_seconds",
+                             le="+Inf") >= N)
+            except AssertionError:
+                ok = False
+            return ok and fams
+        fams = bwtest.wait_for(sampled, 20, what="a sample with the queues")
+        assert fams["breakwater_queue_messages"].type == "gauge"
+        assert sample(fams, "breakwater_queue_messages", state="active") == 0
+        assert sample(fams, "breakwater_queue_queues",
+                      state="suspended") == 1
+        assert sample(fams, "breakwater_work_parked") == M
+        assert sample(fams, "breakwater_work_ready") == 0
+        assert sample(fams, "breakwater_destination_queued",
+                      gateway="default", domain="held.test",
+                      state="suspended") == M
+        assert sample(fams, "breakwater_destination_oldest_age_seconds",
+                      domain="held.test") >= 0
+        assert fams["breakwater_destination_delivered"].type == "counter"
+        # every destination listed is a labelled sample, and few
+        assert len(fams["breakwater_destination_queued"].samples) <= 50
+        h = fams["breakwater_delivery_latency_seconds"]
+        assert h.type == "histogram", h.type
+        buckets = [(s.labels["le"], s.value) for s in h.samples
+                   if s.name.endswith("_bucket")]
+        vals = [v for _, v in buckets]
+        assert vals == sorted(vals), buckets
+        assert buckets[-1][0] == "+Inf", buckets
+        count = [s.value for s in h.samples if s.name.endswith("_count")]
+        assert count == [buckets[-1][1]] and count[0] == N, (count, buckets)
+        assert sample(fams, "breakwater_monitor_sample_age_seconds") <= 5
+    t.run("queue figures: by state, the work queue, the top destinations "
+          "(labels), the latency histogram counts the N deliveries",
+          queue_figures)
 
     def alert():
         subj = "default/held.test"
