@@ -352,7 +352,9 @@ mon_hour_finish(struct mon_hour *h, size_t n, struct mon_point *out)
 		n = MON_TOP_MAX;
 	memset(&rest, 0, sizeof(rest));
 	rest.set = MON_SET_REST;
-	if (h->ndoms > 0 && (m = calloc(h->ndoms, sizeof(*m))) == NULL)
+	if (h->ndoms == 0)
+		return 0;		/* no domain: no rest row either */
+	if ((m = calloc(h->ndoms, sizeof(*m))) == NULL)
 		return -1;
 	qsort(h->doms, h->ndoms, sizeof(*h->doms), mon_hour_dom_cmp);
 	for (i = 0; i < h->ndoms; i++)
@@ -397,7 +399,8 @@ mon_hour_finish(struct mon_hour *h, size_t n, struct mon_point *out)
 		m[i].d.set = MON_SET_BUSIEST;
 		out->doms[out->ndoms++] = m[i].d;
 	}
-	qsort(m + nb, nm - nb, sizeof(*m), mon_deferred_cmp);
+	if (nm > nb)
+		qsort(m + nb, nm - nb, sizeof(*m), mon_deferred_cmp);
 	nd = nm - nb < n ? nm - nb : n;
 	for (i = nb; i < nb + nd; i++) {
 		if (m[i].d.deferred == 0 && m[i].d.waiting == 0)
@@ -417,7 +420,6 @@ mon_hour_finish(struct mon_hour *h, size_t n, struct mon_point *out)
 		}
 	}
 	free(m);
-	if (h->ndoms > 0)
-		out->doms[out->ndoms++] = rest;
+	out->doms[out->ndoms++] = rest;
 	return 0;
 }
