@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netdb.h>
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +45,24 @@ smtpd_refuse(struct smtpd_env *env, int fd, const char *reply)
 	env->c.limit_closes++;
 }
 
+/*
+ * No Nagle on sessions: replies are already written once per loop turn
+ * (smtpd_session_flush_cb), but a pipelined MAIL waits for queued, so its
+ * 250 goes out alone and the RCPT and DATA replies follow a moment later.
+ * Nagle held that second segment until the client acknowledged the first,
+ * and a client waiting for all three replies acknowledges only on its
+ * delayed-ACK timer: 40 ms per pipelined transaction (measured with a
+ * pipelining client: 44 ms per message, 0.9 ms without pipelining).
+ */
+static void
+smtpd_nodelay(int fd)
+{
+	int	 on = 1;
+
+	/* not TCP (a test's socketpair) or refused: Nagle stays, no harm */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
 static void
 smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -65,6 +84,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		smtpd_refuse(env, fd, reply);
 		return;
 	}
+	smtpd_nodelay(fd);
 	smtpd_session_new(l, fd, sa, (socklen_t)salen);
 }
 
