@@ -42,8 +42,10 @@ the sink at the end (duplicates allowed), and queued's per-host counts
 show the load's host without a connection once the load stopped (bwctl
 show senders); the monitor (controld as _bwctl) serves HTTP on loopback:
 /healthz, a login with the password file (root:_bwctl 0640), /status
-with the session, and the password file read again on reload; a clean stop (SIGTERM) exits 0 and removes every pid
-file.
+with the session, and the password file read again on reload; the
+restarts raise daemon_restart alerts that queued (as _bwqueue) mails
+through smtpd to alert_mail_to at the sink, and /metrics (as _bwctl)
+shows them; a clean stop (SIGTERM) exits 0 and removes every pid file.
 
 Skips (with the reason) when not root or when a tool is missing.
 """
@@ -300,6 +302,9 @@ spool_dir %(spool)s
 debug_dir %(debug)s
 monitor_dir %(monitor)s
 monitor_sample_interval 1s
+alert_check_interval 1s
+alert_mail_to ops@ok%(d)s
+alert_mail_from alerts@mx%(d)s
 admin_group %(admin)s
 monitor_listen %(mon_addr)s:%(mon_port)d
 monitor_password_file %(mon_passwd)s
@@ -929,6 +934,38 @@ def check_restarts(bw, sink):
     assert not lost, "lost after 250: %s" % sorted(lost)[:20]
 
 
+def check_alerts_metrics(bw, sink):
+    """The restarts raised daemon_restart alerts: queued (as _bwqueue)
+    mailed them through smtpd's own queue to alert_mail_to at the sink;
+    /metrics (controld as _bwctl) counts them and every process."""
+    def alert_notices():
+        out = []
+        for m in sink.messages():
+            if "ops@ok" + D in m:
+                out += re.findall(r"^X-Breakwater-Alert: (.*?)\r?$", m,
+                                  re.M)
+        return out
+    for proc in ("queued", "smtpd", "dnscached"):
+        bwtest.wait_for(lambda proc=proc: any(
+            n.startswith("raised daemon_restart " + proc)
+            for n in alert_notices()), 60,
+            what="alert mail for %s's restart (have %r)\n%s" % (
+                proc, alert_notices(), bw.diag("queued")))
+    cookie = mon_login(bw, MON_USER, MON_PASS)
+    code, _, data = mon_request(bw, "GET", "/metrics", cookie)
+    assert code == 200, (code, data[:300])
+    text = data.decode()
+    restarts = re.findall(r'^breakwater_alert_active\{[^}]*kind='
+                          r'"daemon_restart"[^}]*\} (\S+)$', text, re.M)
+    procs = set(re.findall(r'^breakwater_process_\w+\{[^}]*name="'
+                           r'([^"\[]+)', text, re.M))
+    assert procs >= {"queued", "smtpd", "dnscached", "deliverd"}, procs
+    assert restarts, "no daemon_restart series in /metrics"
+    print("# alert mails: %r; /metrics: %d daemon_restart series, "
+          "processes up %s" % (alert_notices()[:6], len(restarts),
+                               sorted(procs)))
+
+
 def check_senders(bw):
     """The per-host counts are queued's: after every daemon was killed and
     restarted under load, the load's host holds no connection once the
@@ -1103,6 +1140,9 @@ def run_cases(bw, state):
     t.run("after the restarts: bwctl by group as before", check_bwctl, bw)
     t.run("after the restarts: the per-host connection counts are exact "
           "(bwctl show senders)", check_senders, bw)
+    t.run("alerts in production: the restarts mailed as daemon_restart "
+          "alerts through Breakwater to the sink; /metrics as _bwctl",
+          check_alerts_metrics, bw, sink)
     t.run("controld as _bwctl writes its history in monitor_dir, its own "
           "(0700)", check_monitor_history, bw)
     t.run("a clean stop (SIGTERM) exits 0 and removes the pid files",
