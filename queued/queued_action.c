@@ -48,8 +48,9 @@
 #include "peer.h"
 #include "util.h"
 #include "queued.h"
+#include "queued_timekey.h"
 
-#define QACT_KEY_LEN		(8 + BW_QID_LEN)	/* purge (u64 BE) + qid */
+#define QACT_KEY_LEN	QUEUE_TIMEKEY_LEN	/* purge (u64 BE) + qid */
 #define QACT_WPENDING_MAX	(4 * 1024 * 1024)	/* pause a walk */
 #define QACT_PAUSE_MS		20
 #define QACT_WHO_ESC_MAX	(BW_ACTOR_MAX * 4 + 1)
@@ -91,30 +92,6 @@ static size_t			 qa_purged_next;
 
 /* ---- the purge index ---- */
 
-static void
-qact_key(unsigned char k[QACT_KEY_LEN], int64_t when, const char *qid)
-{
-	uint64_t	 v = (uint64_t)when;
-	int		 i;
-
-	for (i = 7; i >= 0; i--) {
-		k[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-	memcpy(k + 8, qid, BW_QID_LEN);
-}
-
-static int64_t
-qact_key_when(const unsigned char *k)
-{
-	uint64_t	 v = 0;
-	int		 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | k[i];
-	return (int64_t)v;
-}
-
 /* qid's purge time into the index, in txn.  A DB error. */
 int
 qact_expiry_put(DB_TXN *txn, const char *qid, int64_t expires)
@@ -124,7 +101,7 @@ qact_expiry_put(DB_TXN *txn, const char *qid, int64_t expires)
 	uint32_t	 v = QSTORE_VERSION;
 	DBT		 key, data;
 
-	qact_key(k, expires, qid);
+	queue_timekey_put(k, expires, qid);
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
 	key.data = k;
@@ -143,7 +120,7 @@ qact_expiry_del(DB_TXN *txn, const char *qid, int64_t expires)
 	DBT		 key;
 	int		 r;
 
-	qact_key(k, expires, qid);
+	queue_timekey_put(k, expires, qid);
 	memset(&key, 0, sizeof(key));
 	key.data = k;
 	key.size = sizeof(k);
@@ -189,7 +166,7 @@ qact_expiry_first(void)
 		return 0;
 	if (r != 0)
 		goto fail;
-	return key.size == sizeof(k) ? qact_key_when(k) : 0;
+	return key.size == sizeof(k) ? queue_timekey_when(k) : 0;
 fail:
 	log_warnx("hold: cannot read the purge index: %s", db_strerror(r));
 	return -1;
@@ -279,7 +256,7 @@ qact_purge_cb(evutil_socket_t fd, short ev, void *arg)
 		flag = DB_NEXT;
 		if (key.size != sizeof(k))
 			continue;
-		if ((due[n].when = qact_key_when(k)) > now)
+		if ((due[n].when = queue_timekey_when(k)) > now)
 			break;
 		memcpy(due[n].qid, k + 8, BW_QID_LEN);
 		due[n].qid[BW_QID_LEN] = '\0';

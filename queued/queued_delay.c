@@ -38,37 +38,14 @@
 #include "log.h"
 #include "util.h"
 #include "queued.h"
+#include "queued_timekey.h"
 
-#define QDELAY_KEY_LEN	(8 + BW_QID_LEN)	/* due (u64 BE) + qid */
+#define QDELAY_KEY_LEN	QUEUE_TIMEKEY_LEN	/* due (u64 BE) + qid */
 
 static struct event		*qd_ev;
 static int64_t			 qd_armed;	/* timer's due; 0: off */
 
 /* The key of (due, qid). */
-static void
-qdelay_key(unsigned char k[QDELAY_KEY_LEN], int64_t due, const char *qid)
-{
-	uint64_t	 v = (uint64_t)due;
-	int		 i;
-
-	for (i = 7; i >= 0; i--) {
-		k[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-	memcpy(k + 8, qid, BW_QID_LEN);
-}
-
-static int64_t
-qdelay_key_due(const unsigned char *k)
-{
-	uint64_t	 v = 0;
-	int		 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | k[i];
-	return (int64_t)v;
-}
-
 /*
  * When m's warning is due (unix time), or 0 when it gets none: a null
  * sender or a DSN of ours, no recipient whose NOTIFY allows DELAY, or
@@ -120,7 +97,7 @@ qdelay_index_put(struct qstore *st, DB_TXN *txn, const char *qid,
 
 	if (due <= 0)
 		return 0;
-	qdelay_key(k, due, qid);
+	queue_timekey_put(k, due, qid);
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
 	key.data = k;
@@ -141,7 +118,7 @@ qdelay_index_del(struct qstore *st, DB_TXN *txn, const char *qid,
 
 	if (due <= 0)
 		return 0;
-	qdelay_key(k, due, qid);
+	queue_timekey_put(k, due, qid);
 	memset(&key, 0, sizeof(key));
 	key.data = k;
 	key.size = sizeof(k);
@@ -196,7 +173,7 @@ qdelay_first(void)
 		goto fail;
 	if (key.size != sizeof(k))
 		return 0;
-	return qdelay_key_due(k);
+	return queue_timekey_when(k);
 fail:
 	log_warnx("delay: cannot read the index: %s", db_strerror(r));
 	return -1;
@@ -383,7 +360,7 @@ qdelay_cb(evutil_socket_t fd, short ev, void *arg)
 		flag = DB_NEXT;
 		if (key.size != sizeof(k))
 			continue;
-		if ((due[n].due = qdelay_key_due(k)) > now)
+		if ((due[n].due = queue_timekey_when(k)) > now)
 			break;
 		memcpy(due[n].qid, k + 8, BW_QID_LEN);
 		due[n].qid[BW_QID_LEN] = '\0';
