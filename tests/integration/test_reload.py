@@ -69,10 +69,20 @@ def run_cases(bw, sink):
     good = lambda extra="": base_text(bw, sink.port, extra)  # noqa: E731
 
     def everywhere():
+        names = ("controld", "smtpd", "queued", "dnscached", "deliverd[0]",
+                 "deliverd[1]")
+
+        def linked():
+            st = bw.bwctl("status", json_out=True)
+            up = {p["name"] for p in st["processes"]
+                  if p.get("state") == "up"}
+            return set(names) <= up
+        # a reload goes to the daemons linked to controld: on a busy
+        # machine one may still be in its reconnect backoff after start
+        bwtest.wait_for(linked, 30, what="every daemon linked to controld")
         before = generations(bw)
         r = bw.bwctl("config", "reload")
-        for p in ("controld", "smtpd", "queued", "dnscached",
-                  "deliverd[0]", "deliverd[1]"):
+        for p in names:
             assert re.search(r"^%s\s+applied\s+generation" % re.escape(p),
                              r.stdout, re.M), r.stdout
         st = statuses(bw)
