@@ -36,15 +36,28 @@
 					   9 is steadier than of 3) */
 #define DLV_NB_NOISE_SHIFT	2	/* that spread: a moving average, 1/4
 					   of each judged limit's */
-#define DLV_NB_FAST_GROW_PCT	50	/* while every step has raised the
-					   rate, the next step adds this share
-					   of the limit (at least one) */
-#define DLV_NB_REF_MAX_MS	600000	/* the best rate with fewer connections
-					   is forgotten after this: the
+#define DLV_NB_FAST_GROW_PCT	100	/* a raise adds this share of the
+					   limit (at least one) until the
+					   destination objects: doubling, as
+					   the measured curve needs */
+#define DLV_NB_REF_MAX_MS	600000	/* a limit's measured rate is
+					   forgotten after this: the
 					   destination and our load change */
+#define DLV_NB_LEVELS		8	/* limits whose rates are kept: a
+					   raise is judged against the best
+					   mean rate of those below it (the
+					   best single median is a lucky one
+					   on a noisy machine) */
+#define DLV_NB_LEVEL_WEIGHT	4	/* a limit's rate: the mean of its
+					   first medians, then a moving
+					   average of 1/this */
 #define DLV_NB_HOLD_NO_GAIN_MS	10000	/* no growth for this long after a
 					   connection that did not raise the
-					   rate */
+					   rate ... */
+#define DLV_NB_HOLD_NO_GAIN_MAX_MS 160000 /* ... doubled after each such
+					   raise in a row, up to this: a
+					   saturated destination is probed
+					   less and less often */
 #define DLV_NB_HOLD_REFUSED_MS	30000	/* ... after a refused connection:
 					   about two probes a minute past what
 					   the destination takes */
@@ -122,11 +135,17 @@ struct dlv_nb {
 					   rates at one limit (0.1: 10 %) */
 	int		 fast;		/* every step so far raised the rate:
 					   grow by DLV_NB_FAST_GROW_PCT */
+	int		 no_gains;	/* raises undone in a row */
 	int		 probe_from;	/* the limit before the last raise,
 					   while that raise is judged; 0 none */
-	double		 ref_rate;	/* best median msgs/min with fewer
-					   connections than now ... */
-	uint64_t	 ref_ms;	/* ... measured then */
+	struct dlv_nb_level {		/* the limits judged lately */
+		int		 limit;
+		uint32_t	 n;	/* medians in the mean (capped) */
+		double		 mean;	/* msgs/min */
+		uint64_t	 at;	/* last judged */
+	}		 levels[DLV_NB_LEVELS];
+	double		 med_noise;	/* relative spread of one limit's
+					   median, from limits judged again */
 	/* reply latency baselines */
 	double		 base_ms[DLV_NB_LAT__COUNT];
 	uint32_t	 base_n[DLV_NB_LAT__COUNT];

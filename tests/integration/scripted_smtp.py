@@ -16,7 +16,8 @@ Behaviours, each settable while it runs (attributes read per event):
   sessions is greeted "421 4.7.0 too many connections" and closed;
 - max_sessions_allowed N, over="refuse": while N sessions are open the
   listening socket is closed (new connections get ECONNREFUSED), and
-  opened again on the same port when one ends;
+  opened again on the same port when one ends; a connection the kernel
+  had already accepted is reset;
 - greet_421_all: every connection gets 421 and is closed;
 - data_delay: seconds before the reply to the end of data (a slow or
   loaded server);
@@ -54,6 +55,7 @@ class ScriptedSMTP:
         self.over_421 = 0
         self.refusing = False       # listener closed (over="refuse")
         self.refusals = 0           # times it was closed
+        self.refused_late = 0       # connections reset past the cap
         self.messages = []
         self.sessions_log = []      # (time, sessions_now) at each change
         if port == 0:
@@ -132,6 +134,21 @@ class ScriptedSMTP:
                 await writer.drain()
             except OSError:
                 pass
+            writer.close()
+            return
+        if cap is not None and self.over == "refuse" and \
+                self.sessions_now >= cap:
+            # taken from the kernel's backlog before the listener closed
+            # (two connections opened at once): reset it, the same
+            # refusal as the closed listener's
+            sock = writer.get_extra_info("socket")
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            except OSError:
+                pass
+            with self.lock:
+                self.refused_late += 1
             writer.close()
             return
         self._sessions(+1)
