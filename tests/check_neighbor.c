@@ -47,6 +47,25 @@ noise_factor(struct noise *nz, uint64_t now)
 }
 
 /*
+ * One STEP of a destination accepting msgs_per_s (disturbed by nz), with
+ * jobs always waiting; acc carries the fraction of a message.
+ */
+static void
+sim_step(struct dlv_nb *nb, uint64_t *now, double msgs_per_s,
+    struct noise *nz, double *acc)
+{
+	*now += STEP;
+	*acc += msgs_per_s * STEP / 1000.0 * noise_factor(nz, *now);
+	while (*acc >= 1.0) {
+		dlv_nb_accepted(nb, *now);
+		*acc -= 1.0;
+	}
+	if (dlv_nb_tick(nb, 1, *now) && getenv("NB_TRACE"))
+		fprintf(stderr, "%6.1f %2d %s (noise %.3f)\n",
+		    (*now - T0) / 1000.0, nb->limit, nb->why, nb->noise);
+}
+
+/*
  * A destination that accepts per_conn messages per second on each
  * connection, up to cap connections (more add nothing), with jobs always
  * waiting (blocked when the limit binds), disturbed by nz (NULL: none).
@@ -62,16 +81,8 @@ sim_noisy(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double per_conn,
 	int	 hi = nb->limit, used;
 
 	while (*now < end) {
-		*now += STEP;
 		used = nb->limit < cap ? nb->limit : cap;
-		acc += per_conn * used * STEP / 1000.0 * noise_factor(nz, *now);
-		while (acc >= 1.0) {
-			dlv_nb_accepted(nb, *now);
-			acc -= 1.0;
-		}
-		if (dlv_nb_tick(nb, 1, *now) && getenv("NB_TRACE"))
-			fprintf(stderr, "%6.1f %2d %s (noise %.3f)\n",
-			    (*now - T0) / 1000.0, nb->limit, nb->why, nb->noise);
+		sim_step(nb, now, per_conn * used, nz, &acc);
 		if (nb->limit > hi)
 			hi = nb->limit;
 		if (above != NULL && nb->limit > above_limit)
@@ -181,16 +192,8 @@ sim_curve(struct dlv_nb *nb, uint64_t *now, uint64_t ms, double full,
 	int	 hi = nb->limit;
 
 	while (*now < end) {
-		*now += STEP;
-		acc += full * nb->limit / (nb->limit + half_at) * STEP /
-		    1000.0 * noise_factor(nz, *now);
-		while (acc >= 1.0) {
-			dlv_nb_accepted(nb, *now);
-			acc -= 1.0;
-		}
-		if (dlv_nb_tick(nb, 1, *now) && getenv("NB_TRACE"))
-			fprintf(stderr, "%6.1f %2d %s (noise %.3f)\n",
-			    (*now - T0) / 1000.0, nb->limit, nb->why, nb->noise);
+		sim_step(nb, now, full * nb->limit / (nb->limit + half_at), nz,
+		    &acc);
 		if (nb->limit > hi)
 			hi = nb->limit;
 	}
