@@ -294,41 +294,30 @@ dlv_nb_level_add(struct dlv_nb *nb, int limit, double median, uint64_t now)
 }
 
 /*
- * Did the median of the periods measured at the raised limit rise above
- * best by more than the noise?  The spread is of one period; the median
- * of n periods varies about as 1/sqrt(n) of it, compared squared here.
+ * How the median of the periods measured at the raised limit compares
+ * with best: 1 rose, -1 fell, each by more than DLV_NB_GAIN_MIN_PCT and
+ * by more than the noise; 0 within it.  The noise is of one median of
+ * DLV_NB_JUDGE_PERIODS; the median of n periods varies about as
+ * 1/sqrt(n) of a period's spread, compared squared here.
  */
 static int
-dlv_nb_rose(const struct dlv_nb *nb, double median, double best)
+dlv_nb_compare(const struct dlv_nb *nb, double median, double best)
 {
-	double	 gain, noise;
+	double	 change, noise;
 
-	if (median <= 0.0 || median <= best)
-		return 0;
-	if (best <= 0.0)
-		return 1;
-	gain = median / best - 1.0;
-	if (gain <= DLV_NB_GAIN_MIN_PCT / 100.0)
+	if (best <= 0.0)	/* nothing below to compare with */
+		return median > 0.0 ? 1 : 0;
+	if (median <= 0.0)
+		return -1;
+	change = median / best - 1.0;
+	if (change * change <= (DLV_NB_GAIN_MIN_PCT / 100.0) *
+	    (DLV_NB_GAIN_MIN_PCT / 100.0))
 		return 0;
 	noise = DLV_NB_NOISE_TIMES * dlv_nb_noise(nb);
-	return gain * gain * (double)nb->nsamples >
-	    noise * noise * (double)DLV_NB_JUDGE_PERIODS;
-}
-
-/* Did the median fall below best by more than the noise (as above)? */
-static int
-dlv_nb_fell(const struct dlv_nb *nb, double median, double best)
-{
-	double	 loss, noise;
-
-	if (best <= 0.0 || median >= best)
+	if (change * change * (double)nb->nsamples <=
+	    noise * noise * (double)DLV_NB_JUDGE_PERIODS)
 		return 0;
-	loss = 1.0 - median / best;
-	if (loss <= DLV_NB_GAIN_MIN_PCT / 100.0)
-		return 0;
-	noise = DLV_NB_NOISE_TIMES * dlv_nb_noise(nb);
-	return loss * loss * (double)nb->nsamples >
-	    noise * noise * (double)DLV_NB_JUDGE_PERIODS;
+	return change > 0.0 ? 1 : -1;
 }
 
 /*
@@ -375,14 +364,15 @@ dlv_nb_undo(struct dlv_nb *nb, double median, double best, uint64_t now)
 {
 	char		 why[DLV_NB_WHY_MAX];
 	uint64_t	 hold;
-	int		 from = nb->probe_from;
+	int		 from = nb->probe_from, i;
 
 	snprintf(why, sizeof(why), "%.0f msgs/min with %d connections "
 	    "(median of %d periods), not clearly above %.0f with %d "
 	    "or fewer (spread %.0f%%)", median, nb->limit,
 	    nb->nsamples, best, from, dlv_nb_noise(nb) * 100.0);
-	hold = (uint64_t)DLV_NB_HOLD_NO_GAIN_MS <<
-	    (nb->no_gains < 5 ? nb->no_gains : 5);
+	hold = DLV_NB_HOLD_NO_GAIN_MS;
+	for (i = 0; i < nb->no_gains && hold < DLV_NB_HOLD_NO_GAIN_MAX_MS; i++)
+		hold *= 2;
 	if (hold > DLV_NB_HOLD_NO_GAIN_MAX_MS)
 		hold = DLV_NB_HOLD_NO_GAIN_MAX_MS;
 	nb->no_gains++;
@@ -397,7 +387,7 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 	uint64_t	 elapsed;
 	double		 rate, median, best, spread;
 	char		 why[DLV_NB_WHY_MAX];
-	int		 from, step;
+	int		 from, step, verdict;
 
 	if (blocked)
 		nb->period_blocked = 1;
@@ -423,8 +413,9 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 	nb->noise += (spread - nb->noise) / (double)(1u << DLV_NB_NOISE_SHIFT);
 	best = dlv_nb_best_below(nb, nb->limit, now);
 	from = nb->probe_from;
-	if (from > 0 && !dlv_nb_rose(nb, median, best)) {
-		if (!dlv_nb_fell(nb, median, best) &&
+	verdict = from > 0 ? dlv_nb_compare(nb, median, best) : 1;
+	if (verdict <= 0) {
+		if (verdict == 0 &&
 		    nb->nsamples + DLV_NB_JUDGE_PERIODS <=
 		    DLV_NB_JUDGE_MAX_PERIODS)
 			return 0;	/* within the noise: measure longer */
