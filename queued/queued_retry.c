@@ -28,13 +28,18 @@ qretry_interval(long long initial, long long max, uint32_t n)
 	return v > max ? max : v;
 }
 
-/* 1 when a message that arrived at created (s) is older than max_age. */
+/*
+ * 1 when a message that arrived at created (s) is surely older than max_age.
+ * Both times are whole seconds, so the real arrival may lie up to a second
+ * after created: one second is added so that a message never expires early
+ * (it may expire up to a second late, which no sender can tell).
+ */
 int
 qretry_expired(int64_t created, int64_t now, long long max_age_ms)
 {
 	if (max_age_ms <= 0)
 		return 0;
-	return (now - created) * 1000LL >= max_age_ms;
+	return (now - created - 1) * 1000LL >= max_age_ms;
 }
 
 /*
