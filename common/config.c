@@ -81,6 +81,7 @@ config_defaults(struct bw_config *cfg)
 	strlcpy(cfg->user_dnscached, "_bwdns", sizeof(cfg->user_dnscached));
 	strlcpy(cfg->user_controld, "_bwctl", sizeof(cfg->user_controld));
 	cfg->deliverd_workers = 0;
+	cfg->smtpd_workers = 0;
 	for (i = 0; i < LIM__COUNT; i++)
 		cfg->limits.v[i] = bw_limit_defs[i].def;
 	cfg->limits_max = cfg->limits;

@@ -575,6 +575,7 @@ struct bw_config {
 	char			 user_dnscached[64];
 	char			 user_controld[64];
 	int			 deliverd_workers;	/* 0 = one per core */
+	int			 smtpd_workers;		/* 0 = one per core */
 	int			 dev_mode;	/* paths under a base dir, no privdrop */
 	struct bw_limit_set	 limits;	/* the global set */
 	struct bw_limit_set	 limits_max;	/* per row, the largest value of

@@ -65,7 +65,7 @@ const struct bw_limit_def bw_limit_defs[LIM__COUNT] = {
 	    20000, 1, 1000000, BW_UNIT_COUNT, S_GLOBAL,
 	    "a large site's peak; each session costs a descriptor and up to "
 	    "smtpd_max_input_buffer of memory, so raise the open-file limit "
-	    "to match"),
+	    "to match (each smtpd worker serves its share)"),
 	ROW(LIM_SMTPD_MAX_CONNECTIONS_PER_IP, "smtpd_max_connections_per_ip",
 	    50, 1, 100000, BW_UNIT_COUNT, S_SESSION,
 	    "big senders open tens of parallel connections; more from one "

@@ -22,7 +22,7 @@
 #include "config.h"
 #include "config_int.h"
 
-#define CONFIG_WORKERS_MAX	256	/* deliverd_workers */
+#define CONFIG_WORKERS_MAX	256	/* deliverd_workers, smtpd_workers */
 
 static const char *const config_block_names[] = {
 	"", "listener", "gateway", "bounce_profile", "destination", "policy",
@@ -123,7 +123,7 @@ static const struct config_block_kw config_block_kws[] = {
 
 /* Top-level statements other than limits and config_str_kws. */
 static const char *const config_global_kws[] = {
-	"user", "deliverd_workers", "gateway_rule", "default_gateway",
+	"user", "deliverd_workers", "smtpd_workers", "gateway_rule", "default_gateway",
 	"bounce_gateway", "default_bounce_profile", "route", "dns_servers",
 	"reputation_zone", "dns_list", "tls", "tls_ca_file", "ipv6",
 	"mta_sts",
@@ -286,10 +286,12 @@ config_global_stmt(struct config_parser *p)
 		config_user_set(p);
 		return;
 	}
-	if (strcmp(k, "deliverd_workers") == 0) {
+	if (strcmp(k, "deliverd_workers") == 0 ||
+	    strcmp(k, "smtpd_workers") == 0) {
 		if (config_args(p, 1) == 0)
 			config_int(p, p->tok[1].s, 0, CONFIG_WORKERS_MAX,
-			    &p->cfg->deliverd_workers);
+			    k[0] == 'd' ? &p->cfg->deliverd_workers :
+			    &p->cfg->smtpd_workers);
 		return;
 	}
 	if (strcmp(k, "gateway_rule") == 0) {

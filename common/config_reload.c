@@ -115,6 +115,14 @@ config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
 		nc->deliverd_workers = oc->deliverd_workers;
 		kept++;
 	}
+	/* the listeners' sockets are bound once per worker at the start */
+	if (nc->smtpd_workers != oc->smtpd_workers) {
+		snprintf(was, sizeof(was), "%d", oc->smtpd_workers);
+		snprintf(now, sizeof(now), "%d", nc->smtpd_workers);
+		config_reload_note(who, "smtpd_workers", was, now);
+		nc->smtpd_workers = oc->smtpd_workers;
+		kept++;
+	}
 	/* dnscached's upstream queries hold an index into its server list */
 	if (nc->ndns_servers != oc->ndns_servers ||
 	    memcmp(nc->dns_servers, oc->dns_servers,

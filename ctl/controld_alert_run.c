@@ -440,8 +440,9 @@ ctl_alert_daemon_up(int role, uint32_t worker, pid_t pid)
 	if (was == pid ||
 	    BW_LIMIT(ctl_env->d.cfg, LIM_ALERT_DAEMON_RESTART) == 0)
 		return;
-	if (role == BW_ROLE_DELIVERD)
-		snprintf(subj, sizeof(subj), "deliverd[%u]", worker);
+	if (role == BW_ROLE_DELIVERD || role == BW_ROLE_SMTPD)
+		snprintf(subj, sizeof(subj), "%s[%u]", bw_role_name(role),
+		    worker);
 	else
 		strlcpy(subj, bw_role_name(role), sizeof(subj));
 	snprintf(detail, sizeof(detail), "pid %ld, was %ld", (long)pid,

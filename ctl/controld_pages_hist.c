@@ -178,8 +178,11 @@ mon_sample_counter(const struct mon_sample *s, const char *proc,
 	*v = 0;
 	for (i = 0; s != NULL && i < s->nstatus; i++) {
 		const struct bw_status	*st = &s->status[i];
+		size_t			 n = strlen(proc);
 
-		if (strcmp(st->proc, proc) != 0)
+		/* "smtpd[1]" is one of smtpd's workers */
+		if (strncmp(st->proc, proc, n) != 0 ||
+		    (st->proc[n] != '\0' && st->proc[n] != '['))
 			continue;
 		for (k = 0; k < st->ncounters && k < BW_STATUS_COUNTERS_MAX;
 		    k++)

@@ -1,8 +1,8 @@
 /*
  * `bwctl status`: ask every connected daemon for its STATUS, wait until all
  * have answered or CTL_STATUS_WAIT_MS passed, then list every process that
- * should run (from the config: controld, smtpd, queued, dnscached and
- * deliverd_workers workers) plus any other that answered.  A connected
+ * should run (from the config: controld, queued, dnscached,
+ * smtpd_workers smtpd workers and deliverd_workers deliverd workers) plus any other that answered.  A connected
  * daemon that did not answer in time is "unresponsive", an expected one
  * that is not connected is "down".
  */
@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "peer.h"
+#include "super.h"
 #include "util.h"
 #include "controld.h"
 #include "controld_alert.h"
@@ -325,16 +326,15 @@ ctl_proc_listed(const struct ctl_proc *procs, size_t n, const char *name)
 	return 0;
 }
 
-/* How many deliverd workers the config asks for. */
+/* How many workers the config asks for (deliverd_workers or
+ * smtpd_workers, as the daemons count them). */
 static long
-ctl_status_workers(void)
+ctl_status_workers(int configured)
 {
-	long	 n = ctl_env->d.cfg->deliverd_workers;
+	long	 n = bw_super_count(configured);
 
-	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
-		n = 1;
-	if (n > CTL_DAEMONS_MAX / 2)
-		n = CTL_DAEMONS_MAX / 2;
+	if (n > CTL_DAEMONS_MAX / 4)
+		n = CTL_DAEMONS_MAX / 4;
 	return n;
 }
 
@@ -408,7 +408,7 @@ ctl_status_print(struct ctl_out *o, struct ctl_proc *procs, size_t n)
 static int
 ctl_status_render(struct ctl_req *req, struct ctl_out *o)
 {
-	static const char *singles[] = { "smtpd", "queued", "dnscached" };
+	static const char *singles[] = { "queued", "dnscached" };
 	struct ctl_status_priv		*p = req->priv;
 	const struct ctl_status_row	*rows = p->rows.v;
 	struct ctl_daemon		*d;
@@ -416,10 +416,11 @@ ctl_status_render(struct ctl_req *req, struct ctl_out *o)
 	struct bw_status		 self;
 	char				 name[BW_NAME_MAX];
 	size_t				 n = 0, max, i;
-	long				 w, nworkers;
+	long				 w, ndlv, nsmtpd;
 
-	nworkers = ctl_status_workers();
-	max = 1 + p->rows.n + CTL_DAEMONS_MAX + 3 + (size_t)nworkers;
+	ndlv = ctl_status_workers(ctl_env->d.cfg->deliverd_workers);
+	nsmtpd = ctl_status_workers(ctl_env->d.cfg->smtpd_workers);
+	max = 1 + p->rows.n + CTL_DAEMONS_MAX + 3 + (size_t)(ndlv + nsmtpd);
 	if ((procs = calloc(max, sizeof(*procs))) == NULL) {
 		ctl_out_note(o, "controld: out of memory");
 		return 1;
@@ -434,9 +435,10 @@ ctl_status_render(struct ctl_req *req, struct ctl_out *o)
 			continue;
 		if (d->proc[0] != '\0')
 			strlcpy(name, d->proc, sizeof(name));
-		else if (d->role == BW_ROLE_DELIVERD)
-			snprintf(name, sizeof(name), "deliverd[%u]",
-			    d->worker);
+		else if (d->role == BW_ROLE_DELIVERD ||
+		    d->role == BW_ROLE_SMTPD)
+			snprintf(name, sizeof(name), "%s[%u]",
+			    bw_role_name(d->role), d->worker);
 		else
 			strlcpy(name, bw_role_name(d->role), sizeof(name));
 		ctl_proc_add(procs, &n, max, name, CTL_PROC_UNRESPONSIVE,
@@ -446,8 +448,12 @@ ctl_status_render(struct ctl_req *req, struct ctl_out *o)
 		if (!ctl_proc_listed(procs, n, singles[i]))
 			ctl_proc_add(procs, &n, max, singles[i], CTL_PROC_DOWN,
 			    0, NULL);
-	for (w = 0; w < nworkers; w++) {
-		snprintf(name, sizeof(name), "deliverd[%ld]", w);
+	for (w = 0; w < nsmtpd + ndlv; w++) {
+		if (w < nsmtpd)
+			snprintf(name, sizeof(name), "smtpd[%ld]", w);
+		else
+			snprintf(name, sizeof(name), "deliverd[%ld]",
+			    w - nsmtpd);
 		if (!ctl_proc_listed(procs, n, name))
 			ctl_proc_add(procs, &n, max, name, CTL_PROC_DOWN, 0,
 			    NULL);

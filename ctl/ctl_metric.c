@@ -20,6 +20,7 @@ static const char *const ctl_metric_gauges[] = {
 	"dnscached_up", "queued_up",
 	/* smtpd */
 	"connections_active", "pressure_level", "hostcount_pending",
+	"max_connections",
 	/* queued */
 	"open_messages", "queued_messages", "queued_recipients",
 	"jobs_active", "queues_in_memory", "commits_pending",

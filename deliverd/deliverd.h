@@ -49,33 +49,6 @@ struct evbuffer;
 struct bufferevent;
 struct ssl_st;
 
-#define DLV_WORKERS_MAX		256	/* workers, whatever the core count */
-#define DLV_BACKOFF_MIN_MS	100	/* first restart delay */
-#define DLV_BACKOFF_MAX_MS	5000	/* restart delay ceiling */
-#define DLV_STABLE_MS		10000	/* a worker that lived this long
-					   restarts without delay growth */
-#define DLV_STOP_TIMEOUT_MS	10000	/* SIGTERM to SIGKILL for workers */
-
-/* One worker slot in the supervisor. */
-struct dlv_slot {
-	int			 index;
-	pid_t			 pid;		/* 0: not running */
-	int			 pipe_w;	/* parent's end; EOF = parent gone */
-	uint64_t		 started_ms;
-	uint64_t		 backoff_ms;
-	uint64_t		 restarts;
-	struct event		*restart_ev;
-};
-
-struct dlv_super {
-	struct bw_daemon	 d;	/* base, cfg, shutting_down, signals */
-	int			 nslots;
-	struct dlv_slot		*slots;
-	uint64_t		 total_restarts;
-	struct event		*ev_sigchld;
-	struct event		*ev_stop;	/* SIGKILL deadline */
-};
-
 /* Delivery limits that are not (yet) in the config's limits table. */
 #define DLV_MX_HOSTS_MAX	16	/* MX hosts (or route hosts) kept */
 #define DLV_HOST_ADDRS_MAX	8	/* addresses kept per host */
@@ -644,13 +617,6 @@ struct dlv_worker {
 };
 
 extern struct dlv_worker *dlv_env;
-
-/* deliverd_super.c */
-void	 dlv_super_start(struct dlv_super *);
-int	 dlv_super_shutdown(struct bw_daemon *, int sig, void *arg);
-int	 dlv_super_reload(struct bw_daemon *, struct bw_config *,
-	    struct bw_config *, char *, size_t, void *);
-void	 dlv_super_stop(struct dlv_super *);
 
 /* deliverd_worker.c: never returns. */
 void	 dlv_worker_connect_queued(struct dlv_worker *);

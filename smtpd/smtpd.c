@@ -1,8 +1,9 @@
 /*
  * smtpd: entry file.  Parse the command line and the config, bind every
- * listener and load TLS keys while still privileged, drop to user_smtpd in
- * an empty chroot, connect to queued, dnscached and controld, then run the
- * event loop.
+ * listener (one socket per worker) and load TLS keys while still
+ * privileged, drop to user_smtpd in an empty chroot, then supervise the
+ * workers (common/super.c), each of which connects to queued, dnscached
+ * and controld and serves SMTP (smtpd_worker.c).
  *
  * Trust: smtpd faces the Internet and is assumed compromisable; it holds no
  * spool access (queued writes the store), only its listening sockets, its
@@ -10,6 +11,8 @@
  */
 #include "bw_autoconf.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@
 
 #include "log.h"
 #include "privdrop.h"
+#include "super.h"
 #include "util.h"
 #include "smtpd.h"
 
@@ -44,11 +48,20 @@ smtpd_peer_path(const struct smtpd_env *env, const char *name, char *dst,
 	return strlcpy(dst, full + (n == 1 ? 0 : n), dstsz) < dstsz ? 0 : -1;
 }
 
+/* SIGHUP in the supervisor: each worker asks controld for the file. */
+static void
+smtpd_super_sighup(struct bw_daemon *d, void *arg)
+{
+	bw_super_signal_all(arg, SIGHUP);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct smtpd_env	 env;
+	static struct bw_super	 sup;
 	char			 sockpath[PATH_MAX];
+	char			 extra[sizeof("workers=") + 16];
 
 	bw_daemon_init(&env.d, "smtpd");
 	bw_daemon_args(&env.d, argc, argv, NULL, NULL, NULL, NULL);
@@ -58,6 +71,8 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&env.traces);
 	bw_daemon_setup(&env.d);
 	tzset();	/* Received: dates need the zone before chroot */
+	env.worker = -1;
+	env.nworkers = bw_super_count(env.d.cfg->smtpd_workers);
 
 	if (env.d.cfg->dev_mode && bw_mkdirs(env.d.cfg->chroot_dir, 0755) == -1)
 		fatal("chroot directory %s", env.d.cfg->chroot_dir);
@@ -68,38 +83,27 @@ main(int argc, char *argv[])
 		    "chroot",
 		    env.d.cfg->runtime_dir, env.d.cfg->chroot_dir);
 
-	/* Privileged part: ports below 1024 and the TLS keys. */
+	/* Privileged part: ports below 1024 (a socket per worker) and the
+	 * TLS keys. */
 	if (smtpd_listeners_open(&env) == -1)
 		fatalx("cannot open listeners");
 	bw_daemon_privdrop(&env.d, env.d.cfg->user_smtpd,
 	    env.d.cfg->chroot_dir);
 
+	/* The supervisor: forks the workers (smtpd_worker.c), restarts one
+	 * that dies, stops them on SIGTERM. */
 	bw_daemon_events(&env.d);
-	smtpd_reload_init(&env);
-	env.next_reqid = 1;
-	env.next_sid = 1;
-	if ((env.ev_pause = evtimer_new(env.d.base, smtpd_data_pause_cb,
-	    &env)) == NULL)
-		fatalx("evtimer_new failed");
-	smtpd_hostcount_init(&env);
-
-	/* reconnecting after a peer restart goes by path, inside the chroot */
-	smtpd_queue_connect(&env);
-	smtpd_dns_connect(&env);
-	smtpd_status_connect(&env);
-	if (smtpd_listeners_start(&env) == -1)
-		fatalx("cannot start listeners");
-
-	bw_daemon_run(&env.d, NULL);
-
-	smtpd_sessions_free_all(&env);
-	smtpd_trace_free_all(&env);
-	smtpd_hostcount_shutdown();
+	env.d.on_sighup = smtpd_super_sighup;
+	env.d.on_reload_arg = &sup;
+	sup.d = &env.d;
+	sup.nslots = env.nworkers;
+	sup.worker_main = smtpd_worker_main;
+	sup.arg = &env;
+	bw_super_start(&sup);
+	snprintf(extra, sizeof(extra), "workers=%d", sup.nslots);
+	bw_daemon_run(&env.d, extra);
+	bw_super_stop(&sup);
 	smtpd_listeners_close(&env);
-	smtpd_dns_close(&env);
-	bw_peer_close(env.queued);
-	bw_status_link_close(env.controld);
-	event_free(env.ev_pause);
 	bw_daemon_cleanup(&env.d);
 	return 0;
 }

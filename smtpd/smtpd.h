@@ -60,6 +60,10 @@ struct smtpd_listener {
 	struct smtpd_env	*env;
 	struct bw_listener_conf	*conf;
 	int			 fd;
+	/* the supervisor's: one socket per worker (SO_REUSEPORT), kept
+	 * for a worker started again; a worker keeps its own as fd */
+	int			*worker_fds;
+	int			 nworker_fds;
 	struct evconnlistener	*evl;
 	SSL_CTX			*ssl_ctx;	/* NULL: no TLS */
 	struct event		*ev_resume;	/* accept paused after EMFILE */
@@ -337,6 +341,13 @@ struct smtpd_counters {
 
 struct smtpd_env {
 	struct bw_daemon	 d;	/* cfg, base, started, shutting_down */
+	/* workers (smtpd_worker.c): the supervisor has worker -1 */
+	int			 nworkers;
+	int			 worker;
+	uint64_t		 restarts;	/* of this worker's slot */
+	char			 proc[BW_NAME_MAX];	/* "smtpd[1]" */
+	struct event		*ev_parent;	/* EOF: the supervisor died */
+	int			 config_stale;	/* restarted: ask controld */
 	TAILQ_HEAD(, smtpd_listener) listeners;
 	TAILQ_HEAD(, smtpd_listener) retired_listeners;	/* reload removed
 						   them; sessions remain */
@@ -369,6 +380,11 @@ struct smtpd_env {
 
 /* smtpd_reload.c */
 void	 smtpd_reload_init(struct smtpd_env *);
+
+/* smtpd_worker.c: a worker's life, from the fork to exit(). */
+struct bw_super;
+void	 smtpd_worker_main(struct bw_super *, int index, int parent_fd,
+	    uint64_t restarts, void *arg) __attribute__((noreturn));
 void	 smtpd_reload_link_cb(int, struct bw_config_reload_result *, void *);
 
 /* smtpd_listener.c */
@@ -381,6 +397,8 @@ void	 smtpd_listener_session_gone(struct smtpd_listener *);
 int	 smtpd_listeners_reload(struct smtpd_env *, struct bw_config *nc,
 	    struct bw_config *oc, char *err, size_t errsz);
 int	 smtpd_listeners_open(struct smtpd_env *);
+void	 smtpd_listeners_take(struct smtpd_env *, int worker);
+unsigned long smtpd_worker_max_connections(const struct smtpd_env *);
 int	 smtpd_listeners_start(struct smtpd_env *);
 void	 smtpd_listeners_close(struct smtpd_env *);
 

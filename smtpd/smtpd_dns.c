@@ -89,7 +89,8 @@ smtpd_dns_connect(struct smtpd_env *env)
 
 	if (smtpd_peer_path(env, BW_SOCK_DNSCACHED, path, sizeof(path)) == -1)
 		fatalx("dnscached socket path too long");
-	env->dnscached = bw_peer_connect(env->d.base, path, BW_ROLE_SMTPD, 0,
+	env->dnscached = bw_peer_connect(env->d.base, path, BW_ROLE_SMTPD,
+	    (uint32_t)env->worker,
 	    smtpd_dns_msg_cb, smtpd_dns_state_cb, env);
 	if (env->dnscached == NULL)
 		fatal("bw_peer_connect %s", path);

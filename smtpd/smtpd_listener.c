@@ -1,7 +1,12 @@
 /*
  * Listening sockets: bound (and TLS keys loaded) before the privilege drop,
- * accepted on with evconnlistener afterwards.  Each accepted connection is
- * checked against smtpd_max_connections (total) before a session exists;
+ * accepted on with evconnlistener afterwards.  Each listener has one socket
+ * per worker, all bound with SO_REUSEPORT to the same address: the kernel
+ * spreads new connections over them, each worker accepts on its own, and
+ * the supervisor keeps every socket so that a worker started again after
+ * a crash gets the same one (what waited in its backlog meanwhile is
+ * served then, not reset).  Each accepted connection is checked against
+ * the worker's share of smtpd_max_connections before a session exists;
  * over it the client gets one 421 line and the socket is closed (a limit
  * close).  smtpd_max_connections_per_ip is counted by queued, the counter
  * owner, during admission (smtpd_admit.c, smtpd_hostcount.c).
@@ -75,8 +80,7 @@ smtpd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (env->nsessions >= (unsigned long long)
-	    BW_LIMIT(env->d.cfg, LIM_SMTPD_MAX_CONNECTIONS)) {
+	if (env->nsessions >= smtpd_worker_max_connections(env)) {
 		log_info("listener=%s refused: too many connections (%lu)",
 		    l->conf->name, env->nsessions);
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
@@ -108,7 +112,23 @@ smtpd_accept_error_cb(struct evconnlistener *evl, void *arg)
 	evtimer_add(l->ev_resume, &tv);
 }
 
-/* Bind one listener's socket; -1 logged. */
+/*
+ * The worker's share of smtpd_max_connections, rounded up: the sockets
+ * of the workers get connections by a hash of the client's address and
+ * port, so the shares fill about evenly.
+ */
+unsigned long
+smtpd_worker_max_connections(const struct smtpd_env *env)
+{
+	unsigned long long	 max;
+	int			 n = env->nworkers > 0 ? env->nworkers : 1;
+
+	max = BW_LIMIT(env->d.cfg, LIM_SMTPD_MAX_CONNECTIONS);
+	return (unsigned long)((max + (unsigned long long)n - 1) / n);
+}
+
+/* Bind one socket of a listener (SO_REUSEPORT: one per worker); -1
+ * logged. */
 static int
 smtpd_listener_bind(struct smtpd_listener *l)
 {
@@ -132,7 +152,8 @@ smtpd_listener_bind(struct smtpd_listener *l)
 	if ((fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol))
 	    == -1)
 		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
 		goto fail;
 	if (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
@@ -141,8 +162,7 @@ smtpd_listener_bind(struct smtpd_listener *l)
 	    listen(fd, SMTPD_LISTEN_BACKLOG) == -1 || bw_set_nonblock(fd) == -1)
 		goto fail;
 	freeaddrinfo(res);
-	l->fd = fd;
-	return 0;
+	return fd;
 fail:
 	log_warn("listener=%s bind %s port %d", l->conf->name,
 	    l->conf->address, l->conf->port);
@@ -176,12 +196,81 @@ smtpd_listener_new(struct smtpd_env *env, const struct bw_config *cfg,
 	l->env = env;
 	l->conf = lc;
 	l->fd = -1;
-	if (smtpd_listener_bind(l) == -1 || (lc->tls != BW_TLS_NONE &&
-	    (l->ssl_ctx = smtpd_tls_ctx_new(cfg, lc)) == NULL)) {
-		smtpd_listener_free(l);
-		return NULL;
+	if (env->worker >= 0) {
+		/* a worker's reload: its own socket only */
+		if ((l->fd = smtpd_listener_bind(l)) == -1)
+			goto fail;
+	} else {
+		if ((l->worker_fds = calloc(env->nworkers, sizeof(int))) ==
+		    NULL) {
+			log_warn("listener=%s", lc->name);
+			goto fail;
+		}
+		for (; l->nworker_fds < env->nworkers; l->nworker_fds++)
+			if ((l->worker_fds[l->nworker_fds] =
+			    smtpd_listener_bind(l)) == -1)
+				goto fail;
 	}
+	if (lc->tls != BW_TLS_NONE &&
+	    (l->ssl_ctx = smtpd_tls_ctx_new(cfg, lc)) == NULL)
+		goto fail;
 	return l;
+fail:
+	smtpd_listener_free(l);
+	return NULL;
+}
+
+/* The supervisor's sockets of l, closed. */
+static void
+smtpd_listener_close_worker_fds(struct smtpd_listener *l)
+{
+	int	 i;
+
+	for (i = 0; i < l->nworker_fds; i++)
+		if (l->worker_fds[i] != -1)
+			close(l->worker_fds[i]);
+	free(l->worker_fds);
+	l->worker_fds = NULL;
+	l->nworker_fds = 0;
+}
+
+/* 1 when fd still listens: a reload in an earlier worker of this slot
+ * may have shut it down (smtpd_listener_stop). */
+static int
+smtpd_listener_listening(int fd)
+{
+	int		 on = 0;
+	socklen_t	 len = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+	    on != 0;
+}
+
+/*
+ * In a new worker: keep this worker's socket of each listener, close the
+ * others (they are the other workers').  A socket that no longer listens
+ * belongs to a listener a reload removed; the listener is dropped here
+ * and the worker asks controld for the configuration anyway.
+ */
+void
+smtpd_listeners_take(struct smtpd_env *env, int worker)
+{
+	struct smtpd_listener	*l, *next;
+
+	for (l = TAILQ_FIRST(&env->listeners); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		if (worker < l->nworker_fds) {
+			l->fd = l->worker_fds[worker];
+			l->worker_fds[worker] = -1;
+		}
+		smtpd_listener_close_worker_fds(l);
+		if (l->fd == -1 || !smtpd_listener_listening(l->fd)) {
+			log_info("listener=%s: removed by an earlier reload, "
+			    "not started", l->conf->name);
+			TAILQ_REMOVE(&env->listeners, l, entry);
+			smtpd_listener_free(l);
+		}
+	}
 }
 
 /* Unprivileged, with an event base: start accepting on l. */
@@ -222,6 +311,7 @@ void
 smtpd_listener_free(struct smtpd_listener *l)
 {
 	smtpd_listener_stop(l);
+	smtpd_listener_close_worker_fds(l);
 	if (l->ssl_ctx != NULL)
 		SSL_CTX_free(l->ssl_ctx);
 	config_unref(l->cfg_hold);
@@ -404,6 +494,15 @@ smtpd_listeners_reload(struct smtpd_env *env, struct bw_config *nc,
 		if (i < nmatched)
 			continue;
 		TAILQ_REMOVE(&env->listeners, l, entry);
+		/*
+		 * The supervisor holds the same socket for this worker's
+		 * slot: shutdown() ends the listening for both, so that
+		 * connections the kernel would still hand to it are refused
+		 * instead of waiting in a backlog nobody accepts from.
+		 */
+		if (l->evl != NULL)
+			(void)shutdown(evconnlistener_get_fd(l->evl),
+			    SHUT_RDWR);
 		smtpd_listener_stop(l);
 		smtpd_listener_log(l->conf, " removed by reload");
 		if (l->nsessions == 0) {

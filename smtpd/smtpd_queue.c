@@ -350,7 +350,8 @@ smtpd_queue_connect(struct smtpd_env *env)
 	if (smtpd_peer_path(env, BW_SOCK_QUEUED, path,
 	    sizeof(path)) == -1)
 		fatalx("queued socket path too long");
-	env->queued = bw_peer_connect(env->d.base, path, BW_ROLE_SMTPD, 0,
+	env->queued = bw_peer_connect(env->d.base, path, BW_ROLE_SMTPD,
+	    (uint32_t)env->worker,
 	    smtpd_queue_msg_cb, smtpd_queue_state_cb, env);
 	if (env->queued == NULL)
 		fatal("bw_peer_connect %s", path);

@@ -490,7 +490,9 @@ smtpd_session_alloc(struct smtpd_listener *l, const struct sockaddr *sa,
 	/* l->conf is in env->d.cfg: a reload swaps both before new accepts */
 	s->lconf = l->conf;
 	s->lim = &l->conf->limits;
-	s->id = env->next_sid++;
+	s->id = env->next_sid;
+	/* worker N numbers N+1, N+1+W, ...: unique across the W workers */
+	env->next_sid += env->nworkers > 0 ? (uint64_t)env->nworkers : 1;
 	if ((size_t)salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
 	memcpy(&s->ss, sa, salen);

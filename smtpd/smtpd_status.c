@@ -77,6 +77,9 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 		    sizeof(v));
 		bw_status_add(st, smtpd_counter_defs[i].name, v);
 	}
+	bw_status_add(st, "restarts", env->restarts);
+	bw_status_add(st, "max_connections",
+	    smtpd_worker_max_connections(env));
 	bw_status_add(st, "queued_up", smtpd_queue_up(env) ? 1 : 0);
 	bw_status_add(st, "dnscached_up", smtpd_dns_up(env) ? 1 : 0);
 	smtpd_pressure_status(env, st);
@@ -84,15 +87,32 @@ smtpd_status_fill(struct bw_status *st, void *arg)
 	bw_daemon_status_add(&env->d, st);
 }
 
+/*
+ * The link to controld is up: a worker started again after a crash asks
+ * for the configuration once, since the supervisor's copy (chrooted, it
+ * cannot read the file) may predate a `bwctl config reload`.
+ */
+static void
+smtpd_status_state_cb(struct bw_peer *peer, int up, void *arg)
+{
+	struct smtpd_env	*env = arg;
+
+	if (!up || !env->config_stale)
+		return;
+	if (bw_status_link_config_request(env->controld) == 0)
+		env->config_stale = 0;
+}
+
 void
 smtpd_status_connect(struct smtpd_env *env)
 {
 	char				 path[PATH_MAX];
 	struct bw_status_link_conf	 conf = {
-		.path = path, .role = BW_ROLE_SMTPD, .proc = "smtpd",
+		.path = path, .role = BW_ROLE_SMTPD,
+		.worker = (uint32_t)env->worker, .proc = env->proc,
 		.started = env->d.started, .fill = smtpd_status_fill,
 		.reload = smtpd_reload_link_cb, .msg = smtpd_trace_msg_cb,
-		.arg = env,
+		.state = smtpd_status_state_cb, .arg = env,
 	};
 
 	if (smtpd_peer_path(env, BW_SOCK_CONTROLD, path,

@@ -259,7 +259,8 @@ class Breakwater:
             if base == "smtpd" and "dnscached" in procs and \
                     p.get("counters", {}).get("dnscached_up", 1) != 1:
                 return False
-        return "smtpd" not in procs or "smtpd" in seen
+        return "smtpd" not in procs or \
+            any(n.split("[")[0] == "smtpd" for n in seen)
 
     def _ready(self, proc):
         if not self.running(proc):
@@ -360,15 +361,29 @@ class Breakwater:
             return json.loads(r.stdout)
         return r
 
+    # gauges that say a state of each worker: the lowest is what every
+    # worker has (queued_up 1: every worker's link is up)
+    STATE_GAUGES = ("queued_up", "dnscached_up", "pressure_level",
+                    "max_connections", "config_generation")
+
     def counters(self, proc):
-        """bwctl status counters of proc, summed over its processes
-        (deliverd[0], deliverd[1], ... count as deliverd)."""
+        """bwctl status counters of proc over its processes (deliverd[0],
+        deliverd[1], smtpd[0], ... count as deliverd or smtpd): summed,
+        but the STATE_GAUGES are the lowest of the workers."""
         st = self.bwctl("status", json_out=True)
         out = {}
         for p in st.get("processes", []):
             if p.get("name", "").split("[")[0] == proc:
+                if p.get("state") != "up":
+                    # a worker not linked to controld: its links are
+                    # not known to be up
+                    for k in self.STATE_GAUGES:
+                        out[k] = 0
                 for k, v in p.get("counters", {}).items():
-                    out[k] = out.get(k, 0) + v
+                    if k in self.STATE_GAUGES:
+                        out[k] = min(out.get(k, v), v)
+                    else:
+                        out[k] = out.get(k, 0) + v
         return out
 
     def swaks(self, *args, port=None, timeout=60):

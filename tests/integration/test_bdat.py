@@ -54,10 +54,14 @@ SENDER = "s@origin.test"
 RECEIVED_RX = re.compile(rb"\AReceived: from [^\r\n]*\r\n(?:\t[^\r\n]*\r\n)+\Z")
 
 
+SMTPD_WORKERS = 2
+
+
 def config_text(bw, sinks, cert, key):
     routes = "".join("route %s -> [127.0.0.1]:%d\n" % (d, s.port)
                      for d, s in sorted(sinks.items()))
     return bwtest.default_config(bw, extra="""deliverd_workers 1
+smtpd_workers %(smtpd_workers)d
 dns_servers 127.0.0.1:%(dns)d
 deliver_idle_keep 1s
 deliver_bdat_chunk_size %(chunk)d
@@ -66,6 +70,7 @@ tls_cert %(cert)s
 tls_key %(key)s
 %(routes)sroute origin.test -> [127.0.0.1]:%(origin)d
 """ % {"dns": bwtest.free_port(), "chunk": CHUNK_OUT, "limit": SIZE_LIMIT,
+       "smtpd_workers": SMTPD_WORKERS,
        "cert": cert, "key": key, "routes": routes,
        "origin": sinks["chunk.test"].port}) + """
 listener starttls {
@@ -409,10 +414,12 @@ def check_large(bw, sinks):
 
 
 def check_backpressure(bw, sinks):
-    """queued stopped while 24 sessions send 1 MB chunks: smtpd stops
-    reading (data_pauses) instead of buffering everything; once queued
-    runs again every message is taken and relayed intact."""
-    n, size = 24, 1000000
+    """queued stopped while 18 sessions per smtpd worker send 1 MB chunks:
+    a worker stops reading (data_pauses) instead of buffering everything
+    (at 16 MB unsent to queued, SMTPD_QUEUE_WPENDING_MAX; one worker has
+    at least 18 of the sessions); once queued runs again every message
+    is taken and relayed intact."""
+    n, size = 18 * SMTPD_WORKERS, 1000000
     conns, bodies = [], []
     for i in range(n):
         c = session(bw)

@@ -53,8 +53,9 @@ def status(bw):
 
 
 def expected_names():
-    return ["controld", "queued", "dnscached", "smtpd"] + \
-        ["deliverd[%d]" % i for i in range(WORKERS)]
+    return ["controld", "queued", "dnscached"] + \
+        ["%s[%d]" % (d, i) for d in ("smtpd", "deliverd")
+         for i in range(WORKERS)]
 
 
 def all_up(bw):
@@ -128,29 +129,33 @@ def check_status_text(bw):
     assert lines[0].split()[:4] == ["PROCESS", "STATE", "PID", "UPTIME"], \
         lines[0]
     rows = {l.split()[0]: l.split() for l in lines[1:]}
-    for n in ("controld", "queued", "dnscached", "smtpd"):
+    for n in ("controld", "queued", "dnscached"):
         assert rows[n][1] == "up", rows[n]
         assert int(rows[n][2]) == bw.pid(n), (n, rows[n], bw.pid(n))
-    for i in range(WORKERS):
-        row = rows["deliverd[%d]" % i]
-        assert row[1] == "up", row
-        assert ppid(int(row[2])) == bw.pid("deliverd"), row
+    for d in ("smtpd", "deliverd"):
+        for i in range(WORKERS):
+            row = rows["%s[%d]" % (d, i)]
+            assert row[1] == "up", row
+            assert ppid(int(row[2])) == bw.pid(d), row
     assert "requests=" in " ".join(rows["controld"]), rows["controld"]
 
 
 def check_status_json(bw):
     procs = status(bw)
-    for n in ("controld", "queued", "dnscached", "smtpd"):
+    for n in ("controld", "queued", "dnscached"):
         p = procs[n]
         assert p["state"] == "up" and p["pid"] == bw.pid(n), p
         assert isinstance(p["uptime"], int) and 0 <= p["uptime"] < 600, p
         assert isinstance(p["counters"], dict), p
-    for i in range(WORKERS):
-        p = procs["deliverd[%d]" % i]
-        assert p["state"] == "up" and ppid(p["pid"]) == bw.pid("deliverd"), p
-        assert p["counters"]["queued_up"] == 1, p
+    for d in ("smtpd", "deliverd"):
+        for i in range(WORKERS):
+            p = procs["%s[%d]" % (d, i)]
+            assert p["state"] == "up" and ppid(p["pid"]) == bw.pid(d), p
+            assert isinstance(p["uptime"], int) and \
+                0 <= p["uptime"] < 600, p
+            assert p["counters"]["queued_up"] == 1, p
     assert "messages_accepted" in procs["queued"]["counters"], procs["queued"]
-    assert "connections" in procs["smtpd"]["counters"], procs["smtpd"]
+    assert "connections" in procs["smtpd[0]"]["counters"], procs["smtpd[0]"]
     names = [p["name"] for p in
              bw.bwctl("status", json_out=True)["processes"]]
     assert names[0] == "controld", names
@@ -358,7 +363,7 @@ def check_stalled_queued(bw):
         assert time.monotonic() - t0 < 4, "status took too long"
         assert procs["queued"]["state"] == "unresponsive", procs["queued"]
         assert procs["queued"]["pid"] == bw.pid("queued"), procs["queued"]
-        assert procs["smtpd"]["state"] == "up", procs["smtpd"]
+        assert procs["smtpd[0]"]["state"] == "up", procs["smtpd[0]"]
     finally:
         bw.send_signal("queued", signal.SIGCONT)
     bwtest.wait_for(lambda: bw.bwctl("show", "queue", check=False)
@@ -417,8 +422,8 @@ ROUTES = "".join("route %s -> [127.0.0.1]:%d\n" % (d, SILENT.getsockname()[1])
 
 with bwtest.Breakwater("bwctl") as bw:
     bw.write_config(bwtest.default_config(
-        bw, extra="deliverd_workers %d\nctl_timeout %ds\n%s" % (
-            WORKERS, CTL_TIMEOUT_S, ROUTES)))
+        bw, extra="deliverd_workers %d\nsmtpd_workers %d\nctl_timeout %ds\n"
+        "%s" % (WORKERS, WORKERS, CTL_TIMEOUT_S, ROUTES)))
     bw.start()
     t.run("all processes come up", lambda: bwtest.wait_for(
         lambda: all_up(bw), 20, what="status all up"))

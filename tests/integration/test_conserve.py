@@ -83,11 +83,13 @@ listener private {
 
 
 def pressure(bw, name):
+    """name's pressure in bwctl status: for smtpd, every worker's when
+    they agree, else None."""
     st = bw.bwctl("status", json_out=True)
-    for p in st.get("processes", []):
-        if p.get("name") == name:
-            return p.get("info", {}).get("pressure")
-    return None
+    seen = {p.get("info", {}).get("pressure")
+            for p in st.get("processes", [])
+            if p.get("name", "").split("[")[0] == name}
+    return seen.pop() if len(seen) == 1 else None
 
 
 def wait_pressure(bw, level):

@@ -758,15 +758,17 @@ def check_monitor(bw):
 
 
 def all_linked(bw):
-    """bwctl status (through controld) lists every process up, and smtpd
-    and both deliverd workers with their links to queued (and dnscached
-    for deliverd) up: every daemon reconnected."""
+    """bwctl status (through controld) lists every process up, and every
+    smtpd and deliverd worker (one per core: the default) with its links
+    to queued and dnscached up: every daemon reconnected."""
     r = bw.bwctl("--json", "status")
     if r.returncode != 0:
         return False
     seen = {p["name"]: p for p in json.loads(r.stdout).get("processes", [])}
-    want = ["controld", "queued", "dnscached", "smtpd", "deliverd[0]",
-            "deliverd[1]"]
+    cores = os.cpu_count() or 1
+    want = ["controld", "queued", "dnscached"] + \
+        ["smtpd[%d]" % i for i in range(cores)] + \
+        ["deliverd[%d]" % i for i in range(cores)]
     for name in want:
         p = seen.get(name)
         if p is None or p.get("state") != "up":
@@ -801,7 +803,11 @@ def check_reload(bw, sink):
     r = bw.bwctl("config", "reload")
     assert r.returncode == 0, r.stdout + r.stderr
     after = generations(bw)
-    assert set(after) == set(before) and len(after) == len(PROCS) + 1, after
+    cores = os.cpu_count() or 1
+    want = {"controld", "queued", "dnscached"} | \
+        {"%s[%d]" % (d, i) for d in ("smtpd", "deliverd")
+         for i in range(cores)}
+    assert set(after) == set(before) == want, (after, want)
     for name, g in after.items():
         assert g == before[name] + 1, (name, before, after, r.stdout)
     for proc in PROCS:

@@ -35,6 +35,7 @@ D = ".reload.test"
 
 def base_text(bw, sink_port, extra=""):
     return bwtest.default_config(bw, extra="""deliverd_workers 2
+smtpd_workers 2
 ctl_timeout 8s
 dns_servers 127.0.0.1:%(dns)d
 route a%(d)s -> [127.0.0.1]:%(sink)d
@@ -69,8 +70,8 @@ def run_cases(bw, sink):
     good = lambda extra="": base_text(bw, sink.port, extra)  # noqa: E731
 
     def everywhere():
-        names = ("controld", "smtpd", "queued", "dnscached", "deliverd[0]",
-                 "deliverd[1]")
+        names = ("controld", "smtpd[0]", "smtpd[1]", "queued", "dnscached",
+                 "deliverd[0]", "deliverd[1]")
 
         def linked():
             st = bw.bwctl("status", json_out=True)
@@ -142,7 +143,8 @@ def run_cases(bw, sink):
             bw.wait_log(proc, r"reload refused", timeout=10)
         c = statuses(bw)
         assert c["queued"]["config_reload_failures"] >= 1, c["queued"]
-        assert c["smtpd"]["config_reload_failures"] >= 1, c["smtpd"]
+        for w in ("smtpd[0]", "smtpd[1]"):
+            assert c[w]["config_reload_failures"] >= 1, c[w]
         assert generations(bw) == before
         bw.write_config(good())
     t.run("SIGHUP with a bad file: the line is logged, nothing changes",
@@ -238,12 +240,15 @@ listener extra {
 
     def restart_only():
         bw.write_config(good().replace("deliverd_workers 2",
-                                       "deliverd_workers 3"))
+                                       "deliverd_workers 3").replace(
+                                       "smtpd_workers 2", "smtpd_workers 3"))
         r = bw.bwctl("config", "reload")
         assert "need" in r.stdout and "restart" in r.stdout, r.stdout
         bw.wait_log("queued", r"deliverd_workers changed \(2 -> 3\)")
-        names = [n for n in statuses(bw) if n.startswith("deliverd[")]
-        assert len(names) == 2, names
+        bw.wait_log("queued", r"smtpd_workers changed \(2 -> 3\)")
+        for d in ("deliverd[", "smtpd["):
+            names = [n for n in statuses(bw) if n.startswith(d)]
+            assert len(names) == 2, names
         bw.write_config(good())
         bw.bwctl("config", "reload")
     t.run("a setting that needs a restart is kept and reported", restart_only)

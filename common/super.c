@@ -1,14 +1,6 @@
 /*
- * The deliverd supervisor: forks the workers, restarts one that dies
- * (backoff from DLV_BACKOFF_MIN_MS doubling to DLV_BACKOFF_MAX_MS, reset
- * once a worker has lived DLV_STABLE_MS; every restart is counted and
- * logged), and on SIGTERM or SIGINT (daemon.c's signal events, through
- * dlv_super_shutdown) passes SIGTERM to the workers and ends the loop when
- * all are gone (SIGKILL after DLV_STOP_TIMEOUT_MS).
- *
- * Each worker holds the read end of a pipe whose write end only the
- * supervisor keeps: EOF there tells a worker that the supervisor died, so
- * no worker outlives it.
+ * The supervisor of worker processes (super.h): fork, restart with
+ * backoff, stop.  Used by deliverd and smtpd.
  */
 #include "bw_autoconf.h"
 
@@ -24,16 +16,25 @@
 
 #include <event2/event.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "util.h"
-#include "deliverd.h"
+#include "super.h"
 
-static struct dlv_super	*sup_env;
+static void	bw_super_slot_start(struct bw_super *, struct bw_super_slot *);
 
-static void	dlv_slot_start(struct dlv_super *, struct dlv_slot *);
+int
+bw_super_count(long n)
+{
+	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	if (n > BW_SUPER_WORKERS_MAX)
+		n = BW_SUPER_WORKERS_MAX;
+	return (int)n;
+}
 
 static void
-dlv_timer_add(struct event *ev, uint64_t ms)
+bw_super_timer_add(struct event *ev, uint64_t ms)
 {
 	struct timeval	 tv;
 
@@ -42,8 +43,8 @@ dlv_timer_add(struct event *ev, uint64_t ms)
 	evtimer_add(ev, &tv);
 }
 
-static int
-dlv_live_workers(const struct dlv_super *sup)
+int
+bw_super_live(const struct bw_super *sup)
 {
 	int	 i, n = 0;
 
@@ -60,58 +61,47 @@ dlv_live_workers(const struct dlv_super *sup)
  * the parent's registrations.
  */
 static void
-dlv_super_forget(struct dlv_super *sup)
+bw_super_forget(struct bw_super *sup)
 {
-	int	 i;
+	struct bw_daemon	*d = sup->d;
+	int			 i;
 
-	if (event_reinit(sup->d.base) == -1)
+	if (event_reinit(d->base) == -1)
 		fatalx("worker: event_reinit failed");
 	for (i = 0; i < sup->nslots; i++) {
 		if (sup->slots[i].pipe_w != -1)
 			close(sup->slots[i].pipe_w);
 		event_free(sup->slots[i].restart_ev);
 	}
-	event_free(sup->d.ev_sigterm);
-	event_free(sup->d.ev_sigint);
-	event_free(sup->d.ev_sighup);
+	event_free(d->ev_sigterm);
+	event_free(d->ev_sigint);
+	event_free(d->ev_sighup);
 	event_free(sup->ev_sigchld);
 	event_free(sup->ev_stop);
-	event_base_free(sup->d.base);
+	event_base_free(d->base);
 	free(sup->slots);
 	sup->slots = NULL;
-	sup->d.ev_sigterm = sup->d.ev_sigint = sup->d.ev_sighup = NULL;
-	sup->d.base = NULL;
-}
-
-/*
- * SIGHUP checked the file for the supervisor (it needs it only to start
- * workers); each worker reloads it on the SIGHUP passed on here.
- */
-int
-dlv_super_reload(struct bw_daemon *d, struct bw_config *nc,
-    struct bw_config *oc, char *err, size_t errsz, void *arg)
-{
-	struct dlv_super	*sup = arg;
-	int			 i;
-
-	for (i = 0; i < sup->nslots; i++)
-		if (sup->slots[i].pid > 0 &&
-		    kill(sup->slots[i].pid, SIGHUP) == -1)
-			log_warn("worker=%d pid=%ld: cannot pass SIGHUP on",
-			    sup->slots[i].index, (long)sup->slots[i].pid);
-	return 0;
+	sup->ev_sigchld = sup->ev_stop = NULL;
+	d->ev_sigterm = d->ev_sigint = d->ev_sighup = NULL;
+	d->base = NULL;
+	d->on_shutdown = NULL;
+	d->on_reload = NULL;
+	d->on_sighup = NULL;
+	/* the pid file is the supervisor's */
+	d->pidfile[0] = '\0';
+	(void)signal(SIGCHLD, SIG_DFL);
 }
 
 static void
-dlv_slot_schedule(struct dlv_super *sup, struct dlv_slot *s)
+bw_super_slot_schedule(struct bw_super_slot *s)
 {
 	if (s->backoff_ms == 0)
-		s->backoff_ms = DLV_BACKOFF_MIN_MS;
-	dlv_timer_add(s->restart_ev, s->backoff_ms);
+		s->backoff_ms = BW_SUPER_BACKOFF_MIN_MS;
+	bw_super_timer_add(s->restart_ev, s->backoff_ms);
 }
 
 static void
-dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
+bw_super_slot_start(struct bw_super *sup, struct bw_super_slot *s)
 {
 	uint64_t	 restarts;
 	pid_t		 pid;
@@ -119,7 +109,7 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_warn("worker=%d: pipe", s->index);
-		dlv_slot_schedule(sup, s);
+		bw_super_slot_schedule(s);
 		return;
 	}
 	fflush(stdout);
@@ -128,16 +118,16 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 		log_warn("worker=%d: fork", s->index);
 		close(fds[0]);
 		close(fds[1]);
-		dlv_slot_schedule(sup, s);
+		bw_super_slot_schedule(s);
 		return;
 	}
 	if (pid == 0) {
 		close(fds[1]);
 		index = s->index;
 		restarts = s->restarts;
-		dlv_super_forget(sup);
-		dlv_worker_main(sup->d.cfg, sup->d.basedir, index, fds[0],
-		    restarts);
+		bw_super_forget(sup);
+		sup->worker_main(sup, index, fds[0], restarts, sup->arg);
+		exit(0);
 	}
 	close(fds[0]);
 	s->pid = pid;
@@ -148,17 +138,17 @@ dlv_slot_start(struct dlv_super *sup, struct dlv_slot *s)
 }
 
 static void
-dlv_restart_cb(evutil_socket_t fd, short ev, void *arg)
+bw_super_restart_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct dlv_slot	*s = arg;
+	struct bw_super_slot	*s = arg;
 
-	if (sup_env->d.shutting_down || s->pid > 0)
+	if (s->sup->d->shutting_down || s->pid > 0)
 		return;
-	dlv_slot_start(sup_env, s);
+	bw_super_slot_start(s->sup, s);
 }
 
 static void
-dlv_exit_text(int status, char *dst, size_t dstsz)
+bw_super_exit_text(int status, char *dst, size_t dstsz)
 {
 	if (WIFEXITED(status))
 		snprintf(dst, dstsz, "exited status=%d", WEXITSTATUS(status));
@@ -170,10 +160,10 @@ dlv_exit_text(int status, char *dst, size_t dstsz)
 
 /* Reap workers; restart them unless we are stopping. */
 static void
-dlv_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
+bw_super_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 {
-	struct dlv_super	*sup = arg;
-	struct dlv_slot		*s;
+	struct bw_super		*sup = arg;
+	struct bw_super_slot	*s;
 	char			 how[64];
 	uint64_t		 lived;
 	pid_t			 pid;
@@ -188,17 +178,17 @@ dlv_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 		close(s->pipe_w);
 		s->pipe_w = -1;
 		s->pid = 0;
-		dlv_exit_text(status, how, sizeof(how));
+		bw_super_exit_text(status, how, sizeof(how));
 		lived = bw_now_ms() - s->started_ms;
-		if (sup->d.shutting_down) {
+		if (sup->d->shutting_down) {
 			log_info("worker=%d pid=%ld %s", s->index, (long)pid,
 			    how);
 			continue;
 		}
-		if (lived >= DLV_STABLE_MS || s->backoff_ms == 0)
-			s->backoff_ms = DLV_BACKOFF_MIN_MS;
-		else if ((s->backoff_ms *= 2) > DLV_BACKOFF_MAX_MS)
-			s->backoff_ms = DLV_BACKOFF_MAX_MS;
+		if (lived >= BW_SUPER_STABLE_MS || s->backoff_ms == 0)
+			s->backoff_ms = BW_SUPER_BACKOFF_MIN_MS;
+		else if ((s->backoff_ms *= 2) > BW_SUPER_BACKOFF_MAX_MS)
+			s->backoff_ms = BW_SUPER_BACKOFF_MAX_MS;
 		s->restarts++;
 		sup->total_restarts++;
 		log_warnx("worker=%d pid=%ld %s after %llu ms; restart in "
@@ -207,83 +197,92 @@ dlv_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 		    (unsigned long long)s->backoff_ms,
 		    (unsigned long long)s->restarts,
 		    (unsigned long long)sup->total_restarts);
-		dlv_timer_add(s->restart_ev, s->backoff_ms);
+		bw_super_timer_add(s->restart_ev, s->backoff_ms);
 	}
-	if (sup->d.shutting_down && dlv_live_workers(sup) == 0)
-		event_base_loopbreak(sup->d.base);
+	if (sup->d->shutting_down && bw_super_live(sup) == 0)
+		event_base_loopbreak(sup->d->base);
+}
+
+void
+bw_super_signal_all(struct bw_super *sup, int sig)
+{
+	int	 i;
+
+	for (i = 0; i < sup->nslots; i++)
+		if (sup->slots[i].pid > 0 &&
+		    kill(sup->slots[i].pid, sig) == -1 && errno != ESRCH)
+			log_warn("worker=%d pid=%ld: cannot pass signal %d on",
+			    sup->slots[i].index, (long)sup->slots[i].pid, sig);
 }
 
 /*
  * daemon.c's SIGTERM/SIGINT hook (shutting_down is set): pass SIGTERM to
  * the workers; the loop ends when the last one is reaped (or at once when
- * none is alive), SIGKILL after DLV_STOP_TIMEOUT_MS.
+ * none is alive), SIGKILL after BW_SUPER_STOP_TIMEOUT_MS.
  */
 int
-dlv_super_shutdown(struct bw_daemon *d, int sig, void *arg)
+bw_super_shutdown(struct bw_daemon *d, int sig, void *arg)
 {
-	struct dlv_super	*sup = arg;
-	int			 i;
+	struct bw_super	*sup = arg;
+	int		 i;
 
-	log_info("stopping %d workers", dlv_live_workers(sup));
-	for (i = 0; i < sup->nslots; i++) {
+	log_info("stopping %d workers", bw_super_live(sup));
+	for (i = 0; i < sup->nslots; i++)
 		evtimer_del(sup->slots[i].restart_ev);
-		if (sup->slots[i].pid > 0 &&
-		    kill(sup->slots[i].pid, SIGTERM) == -1 && errno != ESRCH)
-			log_warn("worker=%d pid=%ld: kill", i,
-			    (long)sup->slots[i].pid);
-	}
-	if (dlv_live_workers(sup) == 0)
+	bw_super_signal_all(sup, SIGTERM);
+	if (bw_super_live(sup) == 0)
 		return 0;
-	dlv_timer_add(sup->ev_stop, DLV_STOP_TIMEOUT_MS);
+	bw_super_timer_add(sup->ev_stop, BW_SUPER_STOP_TIMEOUT_MS);
 	return 1;
 }
 
-/* Workers that ignored SIGTERM for DLV_STOP_TIMEOUT_MS. */
+/* Workers that ignored SIGTERM for BW_SUPER_STOP_TIMEOUT_MS. */
 static void
-dlv_stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+bw_super_stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct dlv_super	*sup = arg;
-	int			 i;
+	struct bw_super	*sup = arg;
+	int		 i;
 
 	for (i = 0; i < sup->nslots; i++)
 		if (sup->slots[i].pid > 0) {
 			log_warnx("worker=%d pid=%ld did not stop in %d ms, "
 			    "killing it", i, (long)sup->slots[i].pid,
-			    DLV_STOP_TIMEOUT_MS);
+			    BW_SUPER_STOP_TIMEOUT_MS);
 			kill(sup->slots[i].pid, SIGKILL);
 		}
 }
 
-/* The slots, SIGCHLD and the stop timer on daemon.c's base; fork all. */
 void
-dlv_super_start(struct dlv_super *sup)
+bw_super_start(struct bw_super *sup)
 {
-	int	 i;
+	struct bw_daemon	*d = sup->d;
+	int			 i;
 
-	sup_env = sup;
 	if ((sup->slots = calloc(sup->nslots, sizeof(*sup->slots))) == NULL)
 		fatal("worker slots");
 	for (i = 0; i < sup->nslots; i++) {
+		sup->slots[i].sup = sup;
 		sup->slots[i].index = i;
 		sup->slots[i].pipe_w = -1;
-		if ((sup->slots[i].restart_ev = evtimer_new(sup->d.base,
-		    dlv_restart_cb, &sup->slots[i])) == NULL)
+		if ((sup->slots[i].restart_ev = evtimer_new(d->base,
+		    bw_super_restart_cb, &sup->slots[i])) == NULL)
 			fatalx("evtimer_new failed");
 	}
-	sup->ev_sigchld = evsignal_new(sup->d.base, SIGCHLD, dlv_sigchld_cb,
+	sup->ev_sigchld = evsignal_new(d->base, SIGCHLD, bw_super_sigchld_cb,
 	    sup);
-	sup->ev_stop = evtimer_new(sup->d.base, dlv_stop_timeout_cb, sup);
+	sup->ev_stop = evtimer_new(d->base, bw_super_stop_timeout_cb, sup);
 	if (sup->ev_sigchld == NULL || sup->ev_stop == NULL ||
 	    evsignal_add(sup->ev_sigchld, NULL) == -1)
 		fatalx("cannot set up signal events");
+	d->on_shutdown = bw_super_shutdown;
+	d->on_shutdown_arg = sup;
 
 	for (i = 0; i < sup->nslots; i++)
-		dlv_slot_start(sup, &sup->slots[i]);
+		bw_super_slot_start(sup, &sup->slots[i]);
 }
 
-/* After the loop: every worker is gone; free what _start made. */
 void
-dlv_super_stop(struct dlv_super *sup)
+bw_super_stop(struct bw_super *sup)
 {
 	int	 i;
 
