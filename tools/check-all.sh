@@ -44,6 +44,11 @@ run_build() {	# dir, configure flags...
 	    -exec grep -H -A12 '^not ok' {} + 2>/dev/null | head -300 || true
 	logs="$logs $f"
 	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$f"
+	# the slowest integration tests: the suite must stay under 15 min
+	echo "slowest integration tests in $dir (s):"
+	grep -H '^# elapsed' "$dir"/tests/integration/*.log 2>/dev/null | \
+	    sed 's|^.*/\([^/]*\)\.log:# elapsed \([0-9.]*\) s|\2 \1|' | \
+	    sort -rn | head -8 | sed 's/^/  /' || true
 }
 
 run_build "$top/build" || true

@@ -103,6 +103,7 @@ class TAP:
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.t0 = time.monotonic()
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -131,6 +132,8 @@ class TAP:
         sys.stdout.flush()
 
     def done(self):
+        # the suite's time budget: tools/check-all.sh lists the slowest
+        print("# elapsed %.1f s" % (time.monotonic() - self.t0))
         print("1..%d" % self.n)
         sys.stdout.flush()
         sys.exit(1 if self.failed else 0)
