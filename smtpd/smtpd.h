@@ -109,7 +109,10 @@ struct smtpd_rdns {
 	unsigned char		 bin[16];
 	struct bw_dns_req	*ptr_req;
 	struct bw_dns_req	*fwd_req[SMTPD_RDNS_NAMES_MAX];
-	char			 names[SMTPD_RDNS_NAMES_MAX][BW_DOMAIN_MAX + 1];
+	/* the PTR names while they are checked (heap: most sessions never
+	 * hold them, an idle session stays small); after the lookup only an
+	 * unconfirmed name is kept, as names[0] */
+	char			(*names)[BW_DOMAIN_MAX + 1];
 	int			 nnames;
 	int			 npending;	/* forward queries in flight */
 	int			 ftemp;		/* one failed temporarily */
@@ -144,6 +147,8 @@ struct smtpd_rep {
 	struct smtpd_rep_zone	*z;		/* nzones; NULL when off */
 };
 
+struct smtpd_rate_wait;
+
 struct smtpd_session {
 	TAILQ_ENTRY(smtpd_session) entry;
 	struct smtpd_session	*req_next;	/* reqid table chain */
@@ -166,9 +171,9 @@ struct smtpd_session {
 	int			 tls_need;	/* no MAIL before STARTTLS */
 	int			 hat_reject;	/* reject policy: 554 to every
 						   command but QUIT */
-	char			 rate_rcpt[BW_ADDR_MAX];	/* RCPT waiting
-						   for its count */
-	struct smtp_rcpt_params	 rate_rp;
+	struct smtpd_rate_wait	*rate_wait;	/* RCPT waiting for its count
+						   (smtpd_rate.c; heap: an
+						   idle session stays small) */
 	int			 cmd_delayed;
 	int			 timer_bdat;	/* the command timer is BDAT's
 						   whole-data deadline */	/* the tarpit pause before the
@@ -197,8 +202,9 @@ struct smtpd_session {
 	int			 proxy_watch;	/* a non-balancer on a PROXY
 						   listener: its first bytes
 						   are checked */
-	char			 name[BW_DOMAIN_MAX + 1];	/* confirmed
-						   reverse DNS, or "unknown" */
+	char			*name;		/* confirmed reverse DNS, or
+						   smtpd_str_unknown (heap:
+						   smtpd_session_str) */
 	struct smtpd_rdns	 rdns;
 	uint64_t		 connect_ms;	/* bw_now_ms() at accept: the
 						   greeting delay runs from it */
@@ -220,7 +226,8 @@ struct smtpd_session {
 	int			 banner_sent;
 	int			 helo_seen;
 	int			 esmtp;
-	char			 helo[BW_DOMAIN_MAX + 1];
+	char			*helo;		/* smtpd_str_empty until
+						   HELO/EHLO (heap) */
 	int			 tls;
 	char			 tls_proto[32];
 	char			 tls_cipher[64];
@@ -441,6 +448,7 @@ void	 smtpd_session_rcpt_accept(struct smtpd_session *, const char *rcpt,
 
 /* smtpd_rate.c: the policy's per-host rates at MAIL and RCPT */
 int	 smtpd_rate_mail(struct smtpd_session *);
+void	 smtpd_rate_free(struct smtpd_session *);
 int	 smtpd_rate_rcpt(struct smtpd_session *, const char *rcpt,
 	    const struct smtp_rcpt_params *);
 int	 smtpd_session_talked_early(struct smtpd_session *);
@@ -482,6 +490,14 @@ const char *smtpd_admit_shed_reply(const struct smtpd_session *, char *buf,
 int	 smtpd_admit_shed(struct smtpd_session *, const char *when);
 void	 smtpd_sessions_free_all(struct smtpd_env *);
 void	 smtpd_session_free(struct smtpd_session *);
+/* A session's short texts (helo, name) live on the heap at their length,
+ * or are one of these constants, never freed. */
+extern char smtpd_str_empty[];
+extern char smtpd_str_unknown[];
+/* *dst = a copy of src[0..len); the old one freed.  -1 (logged) when out
+ * of memory: *dst is then fallback. */
+int	 smtpd_session_str(struct smtpd_session *, char **dst,
+	    const char *src, size_t len, char *fallback);
 
 /* smtpd_data.c */
 int	 smtpd_data_begin(struct smtpd_session *);
@@ -525,6 +541,7 @@ int	 smtpd_rdns_wanted(const struct bw_listener_conf *,
 	    const struct sockaddr_storage *);
 void	 smtpd_rdns_start(struct smtpd_session *);
 void	 smtpd_rdns_cancel(struct smtpd_session *);
+void	 smtpd_rdns_free(struct smtpd_session *);
 
 /* smtpd_pressure.c */
 void	 smtpd_pressure_recv(struct smtpd_env *, struct bw_imsg *);

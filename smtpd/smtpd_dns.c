@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dns_client.h"
@@ -209,6 +210,30 @@ smtpd_rdns_count(struct smtpd_session *s)
 	}
 }
 
+/*
+ * The PTR names are not needed any more: freed, or (keep) shrunk to the
+ * first, which the connect line and bwctl trace show for an unconfirmed
+ * client.
+ */
+static void
+smtpd_rdns_names_drop(struct smtpd_rdns *r, int keep)
+{
+	void	*one;
+
+	if (r->names == NULL)
+		return;
+	if (keep && (one = realloc(r->names, sizeof(r->names[0]))) != NULL) {
+		r->names = one;
+		r->nnames = 1;
+		return;
+	}
+	if (keep)
+		return;		/* realloc failed: the larger block stays */
+	free(r->names);
+	r->names = NULL;
+	r->nnames = 0;
+}
+
 /* The state is settled: count it, take the name, tell the session. */
 static void
 smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
@@ -219,9 +244,11 @@ smtpd_rdns_finish(struct smtpd_session *s, enum smtpd_rdns_state st,
 	smtpd_rdns_cancel_all(s);
 	r->state = st;
 	if (st == SMTPD_RDNS_CONFIRMED)
-		strlcpy(s->name, name, sizeof(s->name));
+		(void)smtpd_session_str(s, &s->name, name, strlen(name),
+		    smtpd_str_unknown);
 	if (!s->probe)
 		smtpd_rdns_count(s);
+	smtpd_rdns_names_drop(r, st == SMTPD_RDNS_UNCONFIRMED);
 	smtpd_session_lookups_done(s);
 }
 
@@ -325,6 +352,12 @@ smtpd_rdns_ptr_cb(const struct bw_dns_result *res, void *arg)
 		smtpd_rdns_finish(s, SMTPD_RDNS_TEMPFAIL, NULL);
 		return;
 	}
+	if ((r->names = calloc(SMTPD_RDNS_NAMES_MAX, sizeof(r->names[0]))) ==
+	    NULL) {
+		log_warn("session=%llu: PTR names", (unsigned long long)s->id);
+		smtpd_rdns_finish(s, SMTPD_RDNS_TEMPFAIL, NULL);
+		return;
+	}
 	/* the first SMTPD_RDNS_NAMES_MAX valid, distinct names */
 	for (i = 0; r->nnames < SMTPD_RDNS_NAMES_MAX &&
 	    bw_dns_result_rr(res, i, &rr) == 0; i++) {
@@ -391,4 +424,12 @@ void
 smtpd_rdns_cancel(struct smtpd_session *s)
 {
 	smtpd_rdns_cancel_all(s);
+}
+
+/* The session is freed: its queries and names go. */
+void
+smtpd_rdns_free(struct smtpd_session *s)
+{
+	smtpd_rdns_cancel_all(s);
+	smtpd_rdns_names_drop(&s->rdns, 0);
 }

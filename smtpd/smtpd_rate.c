@@ -20,6 +20,7 @@
 #include "bw_autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,14 +98,29 @@ smtpd_rate_mail(struct smtpd_session *s)
 	return 1;
 }
 
+/* A recipient and its parameters while the owner counts it. */
+struct smtpd_rate_wait {
+	char			 rcpt[BW_ADDR_MAX];
+	struct smtp_rcpt_params	 rp;
+};
+
+void
+smtpd_rate_free(struct smtpd_session *s)
+{
+	free(s->rate_wait);
+	s->rate_wait = NULL;
+}
+
 static void
 smtpd_rate_rcpt_cb(struct smtpd_session *s,
     const struct smtpd_hostcount_answer *a)
 {
-	char	 when[64] = "";
+	struct smtpd_rate_wait	*w = s->rate_wait;
+	char			 when[64] = "";
 
-	if (s->phase != SMTPD_PH_WAIT_HOST)
+	if (s->phase != SMTPD_PH_WAIT_HOST || w == NULL)
 		return;
+	s->rate_wait = NULL;
 	smtpd_rate_back(s);
 	if (!a->granted) {
 		smtpd_rate_reopen_text(a->reopen_at, when, sizeof(when));
@@ -112,13 +128,14 @@ smtpd_rate_rcpt_cb(struct smtpd_session *s,
 		s->env->c.host_rate_rejects++;
 		log_info("%s session=%llu addr=%s to=<%s> rejected: recipients "
 		    "per window count=%llu limit=%lld reopens %s", s->qid,
-		    (unsigned long long)s->id, s->addr, s->rate_rcpt,
+		    (unsigned long long)s->id, s->addr, w->rcpt,
 		    (unsigned long long)a->count,
 		    SMTPD_LIM(s, LIM_SMTPD_MAX_RECIPIENTS_PER_HOUR), when);
 		smtpd_session_reply(s, "452 4.5.3 Too many recipients from "
 		    "your host; the window reopens at %s", when);
 	} else
-		smtpd_session_rcpt_accept(s, s->rate_rcpt, &s->rate_rp);
+		smtpd_session_rcpt_accept(s, w->rcpt, &w->rp);
+	free(w);
 	smtpd_session_resume(s);
 }
 
@@ -131,11 +148,19 @@ smtpd_rate_rcpt(struct smtpd_session *s, const char *rcpt,
 
 	if (limit <= 0)
 		return 0;
-	strlcpy(s->rate_rcpt, rcpt, sizeof(s->rate_rcpt));
-	s->rate_rp = *rp;
-	if (smtpd_hostcount_take(s, BW_HC_RCPT, 1, limit,
-	    SMTPD_LIM(s, LIM_SMTPD_RECIPIENTS_WINDOW), smtpd_rate_rcpt_cb) == -1)
+	if ((s->rate_wait = calloc(1, sizeof(*s->rate_wait))) == NULL) {
+		/* fail open, as when the owner cannot be asked */
+		log_warn("session=%llu: recipient count", (unsigned long long)
+		    s->id);
 		return 0;
+	}
+	strlcpy(s->rate_wait->rcpt, rcpt, sizeof(s->rate_wait->rcpt));
+	s->rate_wait->rp = *rp;
+	if (smtpd_hostcount_take(s, BW_HC_RCPT, 1, limit,
+	    SMTPD_LIM(s, LIM_SMTPD_RECIPIENTS_WINDOW), smtpd_rate_rcpt_cb) == -1) {
+		smtpd_rate_free(s);
+		return 0;
+	}
 	s->phase = SMTPD_PH_WAIT_HOST;
 	smtpd_session_set_timeouts(s);
 	return 1;

@@ -235,13 +235,46 @@ smtpd_session_schedule_free(struct smtpd_session *s)
 	}
 }
 
+char	 smtpd_str_empty[] = "";
+char	 smtpd_str_unknown[] = "unknown";
+
+static void
+smtpd_session_str_free(char **p)
+{
+	if (*p != NULL && *p != smtpd_str_empty && *p != smtpd_str_unknown)
+		free(*p);
+	*p = NULL;
+}
+
+int
+smtpd_session_str(struct smtpd_session *s, char **dst, const char *src,
+    size_t len, char *fallback)
+{
+	char	*copy;
+
+	smtpd_session_str_free(dst);
+	if ((copy = malloc(len + 1)) == NULL) {
+		log_warn("session=%llu: a text of %zu bytes",
+		    (unsigned long long)s->id, len);
+		*dst = fallback;
+		return -1;
+	}
+	memcpy(copy, src, len);
+	copy[len] = '\0';
+	*dst = copy;
+	return 0;
+}
+
 void
 smtpd_session_free(struct smtpd_session *s)
 {
 	struct smtpd_env	*env = s->env;
 
 	smtpd_proxy_session_free(s);
-	smtpd_rdns_cancel(s);
+	smtpd_rdns_free(s);
+	smtpd_session_str_free(&s->helo);
+	smtpd_session_str_free(&s->name);
+	smtpd_rate_free(s);
 	smtpd_reputation_free(s);
 	smtpd_queue_abort(s);
 	smtpd_hostcount_release(s);	/* a probe took nothing */
@@ -499,7 +532,8 @@ smtpd_session_alloc(struct smtpd_listener *l, const struct sockaddr *sa,
 	if (getnameinfo(sa, salen, s->addr, sizeof(s->addr), NULL, 0,
 	    NI_NUMERICHOST) != 0)
 		strlcpy(s->addr, "?", sizeof(s->addr));
-	strlcpy(s->name, "unknown", sizeof(s->name));
+	s->name = smtpd_str_unknown;
+	s->helo = smtpd_str_empty;
 	return s;
 }
 
@@ -622,8 +656,11 @@ smtpd_cmd_helo(struct smtpd_session *s, const char *arg, int esmtp)
 		return;
 	}
 	smtpd_session_tx_reset(s);
-	memcpy(s->helo, arg, len);
-	s->helo[len] = '\0';
+	if (smtpd_session_str(s, &s->helo, arg, len, smtpd_str_empty) == -1) {
+		smtpd_session_reply(s, "451 4.3.0 Out of memory, try again "
+		    "later");
+		return;
+	}
 	s->helo_seen = 1;
 	s->esmtp = esmtp;
 	smtpd_session_set_timeouts(s);
@@ -1188,7 +1225,8 @@ smtpd_session_tls_done(struct smtpd_session *s)
 	/* RFC 3207 4.2: forget everything learned before TLS */
 	s->helo_seen = 0;
 	s->esmtp = 0;
-	s->helo[0] = '\0';
+	smtpd_session_str_free(&s->helo);
+	s->helo = smtpd_str_empty;
 	smtpd_session_tx_reset(s);
 	s->phase = SMTPD_PH_CMD;
 	smtpd_session_set_timeouts(s);
