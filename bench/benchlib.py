@@ -772,7 +772,7 @@ def import_bwtest(builddir, srcdir):
 BW_CONFIG = """\
 # Written by %(prog)s; see bench/README.md.
 hostname mx.bench.test
-smtpd_max_connections_per_ip %(sessions)d
+smtpd_max_connections_per_ip %(per_ip)d
 smtpd_max_connections %(sessions)d
 %(routes)s
 %(extra)s
@@ -808,7 +808,9 @@ class Breakwater:
         routes = "\n".join("route %s -> [127.0.0.1]:%d" % (d, p)
                            for d, p in sorted(self.routes.items()))
         self.bw.write_config(BW_CONFIG % {
-            "prog": PROG, "sessions": self.max_sessions, "port": self.port,
+            "prog": PROG, "sessions": self.max_sessions,
+            # the row's maximum (config_limits.c)
+            "per_ip": min(self.max_sessions, 100000), "port": self.port,
             "routes": routes, "extra": self.extra,
             "listener_extra": self.listener_extra})
 
