@@ -482,6 +482,68 @@ def _machine_cpu():
     return busy / tck, (busy + idle + iowait) / tck
 
 
+class Timeline:
+    """Every second of a timed run: messages at the sink and the machine's
+    idle CPU (issue 14: a stall is a second far below the run's median
+    while messages still wait).  A thread samples until stop()."""
+
+    def __init__(self, sink, interval=1.0):
+        self.sink = sink
+        self.interval = interval
+        self.samples = []       # (monotonic, sink count, busy s, all s)
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def _sample(self):
+        b, a = _machine_cpu()
+        self.samples.append((time.monotonic(), self.sink.count(), b, a))
+
+    def _run(self):
+        nxt = time.monotonic()
+        while not self.stopping.is_set():
+            self._sample()
+            nxt += self.interval
+            self.stopping.wait(max(nxt - time.monotonic(), 0))
+
+    def start(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self._sample()
+
+    def seconds(self, target):
+        """[(delivered/s, idle fraction)] of every whole interval before
+        the sink reached target (while messages still waited)."""
+        out = []
+        for (t0, n0, b0, a0), (t1, n1, b1, a1) in zip(self.samples,
+                                                     self.samples[1:]):
+            if n1 >= target or t1 - t0 < self.interval * 0.5:
+                break
+            idle = 1 - (b1 - b0) / (a1 - a0) if a1 > a0 else 0.0
+            out.append(((n1 - n0) / (t1 - t0), idle))
+        return out
+
+    def text(self, target):
+        """One line: the median second, the slowest, the seconds below half
+        the median, the median idle; then the series."""
+        secs = self.seconds(target)
+        if len(secs) < 3:
+            return "per second: run too short (%d s)" % len(secs), 0
+        rates = sorted(r for r, _i in secs)
+        med = rates[len(rates) // 2]
+        low = [r for r, _i in secs if r < med / 2]
+        idles = sorted(i for _r, i in secs)
+        line = ("per second (%d s): median %.0f msg/s, slowest %.0f, %d s "
+                "below half the median; idle median %.0f%%, max %.0f%%" % (
+                    len(secs), med, rates[0], len(low),
+                    idles[len(idles) // 2] * 100, idles[-1] * 100))
+        series = " ".join("%.0f/%.0f%%" % (r, i * 100) for r, i in secs)
+        return line + "\n        series (msg/s/idle): " + series, len(low)
+
+
 class CpuMeter:
     """Where the CPU of a timed run went, from the kernel's own counters:
     the whole machine (/proc/stat), the sink (its /proc/PID/stat) and
