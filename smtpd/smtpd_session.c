@@ -238,8 +238,9 @@ smtpd_session_schedule_free(struct smtpd_session *s)
 char	 smtpd_str_empty[] = "";
 char	 smtpd_str_unknown[] = "unknown";
 
+/* Free *p unless it is one of the constants; *p = NULL. */
 static void
-smtpd_session_str_free(char **p)
+smtpd_session_str_clear(char **p)
 {
 	if (*p != NULL && *p != smtpd_str_empty && *p != smtpd_str_unknown)
 		free(*p);
@@ -252,7 +253,7 @@ smtpd_session_str(struct smtpd_session *s, char **dst, const char *src,
 {
 	char	*copy;
 
-	smtpd_session_str_free(dst);
+	smtpd_session_str_clear(dst);
 	if ((copy = malloc(len + 1)) == NULL) {
 		log_warn("session=%llu: a text of %zu bytes",
 		    (unsigned long long)s->id, len);
@@ -272,8 +273,8 @@ smtpd_session_free(struct smtpd_session *s)
 
 	smtpd_proxy_session_free(s);
 	smtpd_rdns_free(s);
-	smtpd_session_str_free(&s->helo);
-	smtpd_session_str_free(&s->name);
+	smtpd_session_str_clear(&s->helo);
+	smtpd_session_str_clear(&s->name);
 	smtpd_rate_free(s);
 	smtpd_reputation_free(s);
 	smtpd_queue_abort(s);
@@ -1225,7 +1226,7 @@ smtpd_session_tls_done(struct smtpd_session *s)
 	/* RFC 3207 4.2: forget everything learned before TLS */
 	s->helo_seen = 0;
 	s->esmtp = 0;
-	smtpd_session_str_free(&s->helo);
+	smtpd_session_str_clear(&s->helo);
 	s->helo = smtpd_str_empty;
 	smtpd_session_tx_reset(s);
 	s->phase = SMTPD_PH_CMD;
