@@ -67,6 +67,16 @@ static const struct {
 #undef KEEP
 };
 
+/* Counts that size something at start: the workers forked then (and
+ * smtpd's listener sockets, one per worker). */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} config_reload_restart_ints[] = {
+	{ "deliverd_workers", offsetof(struct bw_config, deliverd_workers) },
+	{ "smtpd_workers", offsetof(struct bw_config, smtpd_workers) },
+};
+
 int
 config_limit_needs_restart(enum bw_limit_id id)
 {
@@ -108,19 +118,20 @@ config_keep_startup(struct bw_config *nc, const struct bw_config *oc,
 		    config_reload_restart_strings[i].size);
 		kept++;
 	}
-	if (nc->deliverd_workers != oc->deliverd_workers) {
-		snprintf(was, sizeof(was), "%d", oc->deliverd_workers);
-		snprintf(now, sizeof(now), "%d", nc->deliverd_workers);
-		config_reload_note(who, "deliverd_workers", was, now);
-		nc->deliverd_workers = oc->deliverd_workers;
-		kept++;
-	}
-	/* the listeners' sockets are bound once per worker at the start */
-	if (nc->smtpd_workers != oc->smtpd_workers) {
-		snprintf(was, sizeof(was), "%d", oc->smtpd_workers);
-		snprintf(now, sizeof(now), "%d", nc->smtpd_workers);
-		config_reload_note(who, "smtpd_workers", was, now);
-		nc->smtpd_workers = oc->smtpd_workers;
+	for (i = 0; i < sizeof(config_reload_restart_ints) /
+	    sizeof(config_reload_restart_ints[0]); i++) {
+		const int	*ov = (const int *)(const void *)((const char *)oc +
+				    config_reload_restart_ints[i].off);
+		int		*nv = (int *)(void *)((char *)nc +
+				    config_reload_restart_ints[i].off);
+
+		if (*nv == *ov)
+			continue;
+		snprintf(was, sizeof(was), "%d", *ov);
+		snprintf(now, sizeof(now), "%d", *nv);
+		config_reload_note(who, config_reload_restart_ints[i].name, was,
+		    now);
+		*nv = *ov;
 		kept++;
 	}
 	/* dnscached's upstream queries hold an index into its server list */

@@ -54,6 +54,24 @@ bw_super_live(const struct bw_super *sup)
 	return n;
 }
 
+/* The slots (pipes, restart timers), SIGCHLD and the stop timer. */
+static void
+bw_super_free_slots(struct bw_super *sup)
+{
+	int	 i;
+
+	for (i = 0; i < sup->nslots; i++) {
+		if (sup->slots[i].pipe_w != -1)
+			close(sup->slots[i].pipe_w);
+		event_free(sup->slots[i].restart_ev);
+	}
+	event_free(sup->ev_sigchld);
+	event_free(sup->ev_stop);
+	free(sup->slots);
+	sup->slots = NULL;
+	sup->ev_sigchld = sup->ev_stop = NULL;
+}
+
 /*
  * In a new worker: drop everything that belongs to the supervisor.  The
  * event base shares its epoll instance with the parent, so it is
@@ -64,24 +82,14 @@ static void
 bw_super_forget(struct bw_super *sup)
 {
 	struct bw_daemon	*d = sup->d;
-	int			 i;
 
 	if (event_reinit(d->base) == -1)
 		fatalx("worker: event_reinit failed");
-	for (i = 0; i < sup->nslots; i++) {
-		if (sup->slots[i].pipe_w != -1)
-			close(sup->slots[i].pipe_w);
-		event_free(sup->slots[i].restart_ev);
-	}
+	bw_super_free_slots(sup);
 	event_free(d->ev_sigterm);
 	event_free(d->ev_sigint);
 	event_free(d->ev_sighup);
-	event_free(sup->ev_sigchld);
-	event_free(sup->ev_stop);
 	event_base_free(d->base);
-	free(sup->slots);
-	sup->slots = NULL;
-	sup->ev_sigchld = sup->ev_stop = NULL;
 	d->ev_sigterm = d->ev_sigint = d->ev_sighup = NULL;
 	d->base = NULL;
 	d->on_shutdown = NULL;
@@ -284,18 +292,7 @@ bw_super_start(struct bw_super *sup)
 void
 bw_super_stop(struct bw_super *sup)
 {
-	int	 i;
-
-	for (i = 0; i < sup->nslots; i++) {
-		if (sup->slots[i].pipe_w != -1)
-			close(sup->slots[i].pipe_w);
-		event_free(sup->slots[i].restart_ev);
-	}
-	event_free(sup->ev_sigchld);
-	event_free(sup->ev_stop);
-	free(sup->slots);
-	sup->slots = NULL;
-	sup->ev_sigchld = sup->ev_stop = NULL;
+	bw_super_free_slots(sup);
 	log_info("all workers stopped, restarts=%llu",
 	    (unsigned long long)sup->total_restarts);
 }
