@@ -450,6 +450,21 @@ def _proc_table():
     return table
 
 
+def proc_tree(roots):
+    """Every pid under roots, the roots included."""
+    kids = {}
+    for pid, (ppid, _cpu) in _proc_table().items():
+        kids.setdefault(ppid, []).append(pid)
+    out, stack = set(), list(roots)
+    while stack:
+        p = stack.pop()
+        if p in out:
+            continue
+        out.add(p)
+        stack.extend(kids.get(p, ()))
+    return out
+
+
 def tree_cpu(roots):
     """CPU seconds of the processes under roots, the roots included, with
     the children they reaped: an MTA's own CPU whatever else the machine

@@ -227,17 +227,24 @@ class WaveClient:
 # Meters.
 
 def proc_cpu(pid):
-    return bl._proc_cpu(pid)
+    """CPU seconds of pid and every process under it (smtpd's and
+    deliverd's workers), reaped children included."""
+    return bl.tree_cpu([pid])
 
 
 def smaps(pid):
-    """{'Rss': kB, 'Pss': kB} of a live process (smaps_rollup)."""
-    out = {}
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("Rss", "Pss"):
-                out[k] = int(v.split()[0])
+    """{'Rss': kB, 'Pss': kB} of a live process and every process under it
+    (smtpd's supervisor and its workers; smaps_rollup)."""
+    out = {"Rss": 0, "Pss": 0}
+    for p in bl.proc_tree([pid]):
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("Rss", "Pss"):
+                        out[k] += int(v.split()[0])
+        except OSError:
+            pass        # a worker gone meanwhile
     return out
 
 
@@ -355,8 +362,18 @@ def daemon_pids(inst):
 
 
 def counters(inst):
-    """{process: counters} from bwctl status."""
-    return {k: v.get("counters", {}) for k, v in inst.status().items()}
+    """{process: counters} from bwctl status; smtpd's workers (smtpd[N])
+    summed as "smtpd"."""
+    out = {}
+    for k, v in inst.status().items():
+        c = v.get("counters", {})
+        if k.startswith("smtpd["):
+            acc = out.setdefault("smtpd", {})
+            for name, val in c.items():
+                acc[name] = acc.get(name, 0) + val
+        else:
+            out[k] = c
+    return out
 
 
 def delta(after, before, proc, key):
