@@ -465,6 +465,22 @@ def proc_tree(roots):
     return out
 
 
+def tree_memory(roots):
+    """{'Rss': kB, 'Pss': kB} summed over roots and every process under
+    them (/proc/PID/smaps_rollup; a process gone meanwhile counts 0)."""
+    out = {"Rss": 0, "Pss": 0}
+    for p in proc_tree(roots):
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in out:
+                        out[k] += int(v.split()[0])
+        except OSError:
+            pass
+    return out
+
+
 def tree_cpu(roots):
     """CPU seconds of the processes under roots, the roots included, with
     the children they reaped: an MTA's own CPU whatever else the machine

@@ -233,19 +233,8 @@ def proc_cpu(pid):
 
 
 def smaps(pid):
-    """{'Rss': kB, 'Pss': kB} of a live process and every process under it
-    (smtpd's supervisor and its workers; smaps_rollup)."""
-    out = {"Rss": 0, "Pss": 0}
-    for p in bl.proc_tree([pid]):
-        try:
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    k, _, v = line.partition(":")
-                    if k in ("Rss", "Pss"):
-                        out[k] += int(v.split()[0])
-        except OSError:
-            pass        # a worker gone meanwhile
-    return out
+    """{'Rss': kB, 'Pss': kB} of smtpd's supervisor and its workers."""
+    return bl.tree_memory([pid])
 
 
 def loadavg():
