@@ -48,7 +48,8 @@ struct qcommit;
 
 #define QUEUED_GATEWAY_DEFAULT	"default"	/* when rules give none */
 #define QSTORE_BODY_CHUNK	(64 * 1024)	/* body bytes per piece, at most */
-#define QSTORE_VERSION		5		/* of the record layouts below */
+#define QSTORE_VERSION		6		/* of the record layouts below */
+#define QSTORE_VERSION_PACKED	6	/* envelopes and recipients packed */
 #define QSTORE_LOG_BUFFER	(8 * 1024 * 1024)	/* DB log buffer */
 #define QUEUED_LIST_STEP	500	/* rows per event-loop turn in listings */
 #define QUEUED_QUEUE_ROWS_MAX	10000	/* QUEUE_ENTRY rows per listing */
@@ -65,8 +66,11 @@ struct qcommit;
  * take a record of any size up to the struct's: what an older release
  * did not write reads as zero (version 2 records have no DSN fields: no
  * parameters, no delay warning due; version 3 envelopes no scan flags).
- * Writers put back a record at the size it was read.  Which sizes each
- * version may have is said in one place, queued_record.c.
+ * Since version 6 envelopes and recipients are stored packed (their
+ * numbers, then each string with its NUL: qstore_env_pack) and read back
+ * into these structs (qstore_env_load); a record read is rewritten in
+ * this release's layout.  Which sizes each version may have is said in
+ * one place, queued_record.c.
  */
 
 /* messages: qid (BW_QID_LEN bytes) -> envelope */
@@ -114,7 +118,7 @@ struct qrcpt_rec {
 };
 #define QRCPT_REC_V2_SIZE	offsetof(struct qrcpt_rec, notify)
 #define QRCPT_REC_V3_MIN	(offsetof(struct qrcpt_rec, orcpt) + 1)
-/* The bytes of rr worth storing: the whole orcpt field is rarely used. */
+/* How versions 3 to 5 stored rr: up to the end of its orcpt text. */
 #define QRCPT_REC_SIZE(rr)	(offsetof(struct qrcpt_rec, orcpt) + \
 				 strnlen((rr)->orcpt, sizeof((rr)->orcpt) - 1) + 1)
 
@@ -308,6 +312,10 @@ int	 qstore_quarantined(struct qstore *, const char *qid);
  */
 int	 qstore_env_read(const DBT *, struct qenv_rec *, char *why, size_t);
 int	 qstore_rcpt_read(const DBT *, struct qrcpt_rec *, char *why, size_t);
+size_t	 qstore_env_pack(const struct qenv_rec *, void *buf);
+size_t	 qstore_rcpt_pack(const struct qrcpt_rec *, void *buf);
+int	 qstore_env_load(struct qenv_rec *, size_t size);
+int	 qstore_rcpt_load(struct qrcpt_rec *, size_t size);
 int	 qstore_ext_read(const DBT *, struct qseg_ext *, char *why, size_t);
 int	 qstore_quar_read(const DBT *, struct qquar_rec *, char *why, size_t);
 void	 qstore_env_fill(struct qenv_rec *, const struct qmsg *);

@@ -700,10 +700,8 @@ qact_walk_collect(struct qact_walk *w, int *end_of)
 		if (key.size != plen + BW_QID_LEN)
 			continue;
 		if (w->src == QACT_SRC_MESSAGES) {
-			if (data.size < QENV_REC_V2_SIZE)
+			if (qstore_env_load(&e, data.size) == -1)
 				continue;
-			qstore_env_upgrade(&e, data.size);
-			e.sender[sizeof(e.sender) - 1] = '\0';
 			if (!qact_env_match(w, &e))
 				continue;
 		} else if (w->src == QACT_SRC_QUAR) {

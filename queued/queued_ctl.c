@@ -273,11 +273,9 @@ qlist_step_cb(evutil_socket_t fd, short ev, void *arg)
 		flag = DB_NEXT;
 		if (r != 0)
 			break;
-		if (key.size != BW_QID_LEN || data.size < QENV_REC_V2_SIZE)
+		if (key.size != BW_QID_LEN ||
+		    qstore_env_load(&e, data.size) == -1)
 			continue;
-		if (data.size < sizeof(e))	/* an older layout */
-			memset((char *)&e + data.size, 0,
-			    sizeof(e) - data.size);
 		kbuf[BW_QID_LEN] = '\0';
 		if (l->last[0] != '\0' && strcmp(kbuf, l->last) <= 0)
 			continue;

@@ -203,6 +203,7 @@ qdelay_done(const char *qid, int64_t due)
 {
 	struct qstore	*st = &q_env->store;
 	struct qenv_rec	 e;
+	unsigned char	 packed[sizeof(struct qenv_rec)];
 	DB_TXN		*txn = NULL;
 	DBT		 key, data;
 	int		 r;
@@ -217,11 +218,13 @@ qdelay_done(const char *qid, int64_t due)
 	key.size = BW_QID_LEN;
 	qstore_dbt_user(&data, &e, sizeof(e));
 	r = st->messages->get(st->messages, txn, &key, &data, DB_RMW);
-	if (r == 0 && e.delay_due == due) {
+	if (r == 0 && qstore_env_load(&e, data.size) == 0 &&
+	    e.delay_due == due) {
 		e.delay_due = 0;
 		e.dsn_flags |= QENV_DSN_DELAY_SENT;
-		e.version = QSTORE_VERSION;	/* an older record grows */
-		data.size = sizeof(e);
+		/* rewritten in this release's layout */
+		data.data = packed;
+		data.size = (uint32_t)qstore_env_pack(&e, packed);
 		r = st->messages->put(st->messages, txn, &key, &data, 0);
 	} else if (r == DB_NOTFOUND)
 		r = 0;

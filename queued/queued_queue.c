@@ -188,7 +188,7 @@ qqueue_remove(struct qstore *st, DB_TXN *txn, const char *gw,
 		key.size = BW_QID_LEN;
 		qstore_dbt_user(&data, &e, sizeof(e));
 		if ((r = st->messages->get(st->messages, txn, &key, &data,
-		    0)) == 0)
+		    0)) == 0 && qstore_env_load(&e, data.size) == 0)
 			q.oldest = e.created;
 		else if (r != DB_NOTFOUND)
 			return r;

@@ -221,6 +221,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	struct qsq		*q = it->q;
 	struct qrcpt_rec	 rr;
 	unsigned char		 kbuf[QSTORE_KEY_MAX];
+	unsigned char		 packed[sizeof(struct qrcpt_rec)];
 	DB_TXN			*txn = NULL;
 	DBT			 key, data;
 	uint32_t		 i, left = 0, left_here = 0;
@@ -238,8 +239,7 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 			continue;
 		if (r != 0)
 			goto fail;
-		rr.domain[sizeof(rr.domain) - 1] = '\0';
-		rr.gateway[sizeof(rr.gateway) - 1] = '\0';
+		(void)qstore_rcpt_load(&rr, data.size);	/* ends strings */
 		/* one of this job's? (n is small) */
 		for (r = 0; (uint32_t)r < n && ridx[r] != i; r++)
 			;
@@ -264,8 +264,12 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 				rr.state = BW_RCPT_QUEUED;
 				break;
 			}
-			if ((r = st->rcpts->put(st->rcpts, txn, &key, &data,
-			    0)) != 0)
+			/* rewritten in this release's layout */
+			data.data = packed;
+			data.size = (uint32_t)qstore_rcpt_pack(&rr, packed);
+			r = st->rcpts->put(st->rcpts, txn, &key, &data, 0);
+			qstore_dbt_user(&data, &rr, sizeof(rr));
+			if (r != 0)
 				goto fail;
 		}
 		if (rr.state == BW_RCPT_QUEUED || rr.state == BW_RCPT_DEFERRED) {

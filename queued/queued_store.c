@@ -656,6 +656,7 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	struct qrcpt_rec	*rr = NULL;
 	struct qdom		*doms = NULL;
 	unsigned char		 kbuf[QSTORE_KEY_MAX];
+	unsigned char		 packed[sizeof(struct qrcpt_rec)];
 	const char		*what = "begin";
 	DB_TXN			*txn = NULL;
 	DBT			 key, data;
@@ -682,8 +683,8 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 	memset(&data, 0, sizeof(data));
 	key.data = m->qid;
 	key.size = BW_QID_LEN;
-	data.data = &e;
-	data.size = sizeof(e);
+	data.data = packed;
+	data.size = (uint32_t)qstore_env_pack(&e, packed);
 	if ((r = st->messages->put(st->messages, txn, &key, &data,
 	    DB_NOOVERWRITE)) != 0)
 		goto fail;
@@ -714,8 +715,8 @@ qstore_msg_put(struct qstore *st, struct qmsg *m)
 		if (m->orcpt != NULL && m->orcpt[i] != NULL)
 			strlcpy(rr[i].orcpt, m->orcpt[i], sizeof(rr[i].orcpt));
 		qstore_key_idx(&key, kbuf, m->qid, i);
-		data.data = &rr[i];
-		data.size = (uint32_t)QRCPT_REC_SIZE(&rr[i]);
+		data.data = packed;
+		data.size = (uint32_t)qstore_rcpt_pack(&rr[i], packed);
 		if ((r = st->rcpts->put(st->rcpts, txn, &key, &data, 0)) != 0)
 			goto fail;
 		doms[i].domain = rr[i].domain;
@@ -783,6 +784,8 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 	if ((r = st->messages->get(st->messages, txn, &key, &data,
 	    DB_RMW)) != 0)
 		return r;
+	/* broken text is no reason to keep it: the numbers are read */
+	(void)qstore_env_load(&e, data.size);
 	if ((r = st->messages->del(st->messages, txn, &key, 0)) != 0)
 		return r;
 	if ((r = qdelay_index_del(st, txn, qid, e.delay_due)) != 0)
@@ -811,8 +814,7 @@ qstore_msg_delete_txn(struct qstore *st, DB_TXN *txn, const char *qid)
 			continue;
 		if (r != 0)
 			return r;
-		rr.domain[sizeof(rr.domain) - 1] = '\0';
-		rr.gateway[sizeof(rr.gateway) - 1] = '\0';
+		(void)qstore_rcpt_load(&rr, data.size);	/* ends strings */
 		if (strcmp(prev, rr.domain) != 0 &&
 		    (r = qqueue_remove(st, txn, rr.gateway, rr.domain,
 		    qid)) != 0)
@@ -864,8 +866,11 @@ qstore_msg_get(struct qstore *st, const char *qid, struct qenv_rec *e)
 	qstore_dbt_user(&data, e, sizeof(*e));
 	memset(e, 0, sizeof(*e));
 	if ((r = st->messages->get(st->messages, NULL, &key, &data, 0)) == 0) {
-		qstore_env_upgrade(e, data.size);
-		return 0;
+		if (qstore_env_load(e, data.size) == 0)
+			return 0;
+		log_warnx("%s store: envelope of %u bytes is damaged", qid,
+		    data.size);
+		return -1;
 	}
 	if (r == DB_NOTFOUND)
 		return 1;
@@ -899,8 +904,13 @@ qstore_rcpt_get(struct qstore *st, const char *qid, uint32_t idx,
 
 	memset(rr, 0, sizeof(*rr));
 	if ((r = qstore_get_idx(st->rcpts, qid, idx, rr, sizeof(*rr),
-	    &len)) == 0)
-		return 0;
+	    &len)) == 0) {
+		if (qstore_rcpt_load(rr, len) == 0)
+			return 0;
+		log_warnx("%s store: recipient %u of %u bytes is damaged",
+		    qid, idx, len);
+		return -1;
+	}
 	if (r == DB_NOTFOUND)
 		return 1;
 	log_warnx("%s store: cannot read recipient %u: %s", qid, idx,

@@ -1,6 +1,7 @@
 /*
  * Unit tests of queued's record layouts (queued/queued_record.c): the
- * envelope this release writes reads back whole, scan flags included;
+ * envelope and recipient this release writes (packed, version 6) read
+ * back whole, scan flags included, and broken packed records are refused;
  * envelopes written by earlier releases (version 3: no scan flags, 1048
  * bytes; version 2: no DSN fields, 928 bytes) still read, with the fields
  * they lack as zero even when the reader's buffer held other bytes; sizes
@@ -71,14 +72,21 @@ START_TEST(env_round_trip)
 {
 	struct qmsg	 m;
 	struct qenv_rec	 e, got;
+	unsigned char	 packed[sizeof(struct qenv_rec)];
 	char		 why[256];
+	size_t		 len;
 	DBT		 d;
 
 	msg_make(&m, scan_cases[_i]);
 	qstore_env_fill(&e, &m);
 	ck_assert_uint_eq(e.version, QSTORE_VERSION);
 	ck_assert_str_eq(e.gateway, QUEUED_GATEWAY_DEFAULT);
-	dbt_of(&d, &e, sizeof(e));
+	e.delay_due = 1700000600;
+	e.dsn_flags = QENV_DSN_DELAY_SENT;
+	len = qstore_env_pack(&e, packed);
+	/* the numbers and the strings, not the struct's 1 KB of fields */
+	ck_assert_uint_lt(len, 200);
+	dbt_of(&d, packed, len);
 	memset(&got, 0xa5, sizeof(got));
 	ck_assert_msg(qstore_env_read(&d, &got, why, sizeof(why)) == 0,
 	    "%s", why);
@@ -86,6 +94,76 @@ START_TEST(env_round_trip)
 	ck_assert_uint_eq(got.scan, scan_cases[_i]);
 	ck_assert_uint_eq(got.dsn_ret, BW_DSN_RET_HDRS);
 	ck_assert_str_eq(got.envid, "env-1");
+	ck_assert_str_eq(got.helo, "client.example.com");
+	ck_assert_str_eq(got.client_name, "client.example.com");
+	ck_assert_int_eq(got.delay_due, 1700000600);
+	ck_assert_uint_eq(got.dsn_flags, QENV_DSN_DELAY_SENT);
+
+	/* read in place, as the store's readers do, over old bytes */
+	memset(&got, 0x5a, sizeof(got));
+	memcpy(&got, packed, len);
+	ck_assert_int_eq(qstore_env_load(&got, len), 0);
+	env_same(&e, &got);
+	ck_assert_uint_eq(got.pad4, 0);
+	ck_assert_str_eq(got.envid, "env-1");
+}
+END_TEST
+
+/*
+ * Packed records that are not whole: a string without its NUL within its
+ * field or the record, bytes after the last string, a cut header.
+ */
+START_TEST(env_packed_broken)
+{
+	struct qmsg	 m;
+	struct qenv_rec	 e, got;
+	unsigned char	 packed[sizeof(struct qenv_rec)];
+	char		 why[256];
+	size_t		 len;
+	DBT		 d;
+
+	msg_make(&m, 0);
+	qstore_env_fill(&e, &m);
+	len = qstore_env_pack(&e, packed);
+
+	dbt_of(&d, packed, len - 1);		/* envid's NUL cut off */
+	ck_assert_int_eq(qstore_env_read(&d, &got, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "broken text") != NULL, "%s", why);
+
+	packed[len] = 'x';			/* a byte too many */
+	dbt_of(&d, packed, len + 1);
+	ck_assert_int_eq(qstore_env_read(&d, &got, why, sizeof(why)), -1);
+
+	dbt_of(&d, packed, 40);			/* half a header */
+	ck_assert_int_eq(qstore_env_read(&d, &got, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "not the size of version 6") != NULL, "%s",
+	    why);
+
+	/* a listener of 40 characters: longer than its 32-byte field */
+	memset(&e.listener, 'l', sizeof(e.listener));
+	len = qstore_env_pack(&e, packed);	/* packs 31 of them */
+	ck_assert_int_eq(qstore_env_read((dbt_of(&d, packed, len), &d), &got,
+	    why, sizeof(why)), 0);
+	ck_assert_uint_eq(strlen(got.listener), sizeof(got.listener) - 1);
+	{
+		/* hand-made: 40 'l' where the listener goes */
+		unsigned char	 bad[sizeof(struct qenv_rec)];
+		size_t		 at = 56, n = 0, i;
+		const char	*s[] = { "a@b", "h", "192.0.2.1", "n",
+		    "llllllllllllllllllllllllllllllllllllllll", "default",
+		    "" };
+
+		memcpy(bad, packed, 56);
+		for (i = 0; i < 7; i++) {
+			n = strlen(s[i]) + 1;
+			memcpy(bad + at, s[i], n);
+			at += n;
+		}
+		dbt_of(&d, bad, at);
+		ck_assert_int_eq(qstore_env_read(&d, &got, why, sizeof(why)),
+		    -1);
+		ck_assert_msg(strstr(why, "broken text") != NULL, "%s", why);
+	}
 }
 END_TEST
 
@@ -171,7 +249,8 @@ static const struct {
 	{ 3, 0, 0, "not the size of version 3" },
 	{ 2, QENV_REC_V3_SIZE, 0, "not the size of version 2" },
 	{ 4, QENV_REC_V2_SIZE, 0, "not the size of version 4" },
-	{ 6, 0, 0, "unknown version 6" },
+	{ 6, 0, 0, "not the size of version 6" },
+	{ 7, 0, 0, "unknown version 7" },
 	{ 0, 0, 0, "unknown version 0" },
 	{ 4, 0, 0x04, "unknown scan flags" },
 	{ 4, 0, 0x80000000u, "unknown scan flags" },
@@ -197,7 +276,54 @@ START_TEST(env_bad_refused)
 }
 END_TEST
 
-/* Recipients did not change layout in version 4: both read alike. */
+/* A recipient packed (version 6) reads back whole, also in place. */
+START_TEST(rcpt_packed_round_trip)
+{
+	struct qrcpt_rec	 rr, got;
+	unsigned char		 packed[sizeof(struct qrcpt_rec)];
+	char			 why[256];
+	size_t			 len;
+	DBT			 d;
+
+	memset(&rr, 0, sizeof(rr));
+	rr.version = QSTORE_VERSION;
+	rr.state = BW_RCPT_DEFERRED;
+	rr.attempts = 3;
+	rr.next_try = 1700000900;
+	rr.notify = BW_DSN_NOTIFY_FAILURE;
+	strlcpy(rr.rcpt, "to@example.org", sizeof(rr.rcpt));
+	strlcpy(rr.domain, "example.org", sizeof(rr.domain));
+	strlcpy(rr.gateway, "default", sizeof(rr.gateway));
+	strlcpy(rr.last_reply, "451 4.3.0 try later", sizeof(rr.last_reply));
+	strlcpy(rr.orcpt, "rfc822;orig@example.org", sizeof(rr.orcpt));
+	len = qstore_rcpt_pack(&rr, packed);
+	ck_assert_uint_lt(len, 150);
+	dbt_of(&d, packed, len);
+	memset(&got, 0xa5, sizeof(got));
+	ck_assert_msg(qstore_rcpt_read(&d, &got, why, sizeof(why)) == 0, "%s",
+	    why);
+	ck_assert_uint_eq(got.state, BW_RCPT_DEFERRED);
+	ck_assert_uint_eq(got.attempts, 3);
+	ck_assert_int_eq(got.next_try, 1700000900);
+	ck_assert_uint_eq(got.notify, BW_DSN_NOTIFY_FAILURE);
+	ck_assert_str_eq(got.rcpt, "to@example.org");
+	ck_assert_str_eq(got.last_reply, "451 4.3.0 try later");
+	ck_assert_str_eq(got.orcpt, "rfc822;orig@example.org");
+	ck_assert_uint_eq(got.pad, 0);
+
+	memset(&got, 0x5a, sizeof(got));
+	memcpy(&got, packed, len);
+	ck_assert_int_eq(qstore_rcpt_load(&got, len), 0);
+	ck_assert_str_eq(got.gateway, "default");
+	ck_assert_str_eq(got.orcpt, "rfc822;orig@example.org");
+
+	dbt_of(&d, packed, len - 2);		/* orcpt cut */
+	ck_assert_int_eq(qstore_rcpt_read(&d, &got, why, sizeof(why)), -1);
+}
+END_TEST
+
+/* Recipients of versions 3 to 5 (the struct up to the end of ORCPT) and
+ * of version 2 (the struct before the DSN fields) still read. */
 START_TEST(rcpt_v3_v4_same_layout)
 {
 	struct qrcpt_rec	 rr, got;
@@ -205,7 +331,20 @@ START_TEST(rcpt_v3_v4_same_layout)
 	DBT			 d;
 	uint32_t		 v;
 
-	for (v = 3; v <= 4; v++) {
+	memset(&rr, 0, sizeof(rr));
+	rr.version = 2;
+	strlcpy(rr.rcpt, "to@example.org", sizeof(rr.rcpt));
+	strlcpy(rr.domain, "example.org", sizeof(rr.domain));
+	strlcpy(rr.gateway, "default", sizeof(rr.gateway));
+	dbt_of(&d, &rr, QRCPT_REC_V2_SIZE);
+	memset(&got, 0xa5, sizeof(got));
+	ck_assert_msg(qstore_rcpt_read(&d, &got, why, sizeof(why)) == 0,
+	    "version 2: %s", why);
+	ck_assert_uint_eq(got.notify, 0);
+	ck_assert_str_eq(got.orcpt, "");
+	ck_assert_str_eq(got.rcpt, "to@example.org");
+
+	for (v = 3; v <= 5; v++) {
 		memset(&rr, 0, sizeof(rr));
 		rr.version = v;
 		strlcpy(rr.rcpt, "to@example.org", sizeof(rr.rcpt));
@@ -293,6 +432,7 @@ record_suite(void)
 	    sizeof(scan_cases) / sizeof(scan_cases[0]));
 	tcase_add_test(tc, env_v3_reads_scan_none);
 	tcase_add_test(tc, env_v2_still_reads);
+	tcase_add_test(tc, env_packed_broken);
 	tcase_add_loop_test(tc, env_bad_refused, 0,
 	    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	suite_add_tcase(s, tc);
@@ -304,6 +444,7 @@ record_suite(void)
 
 	tc = tcase_create("recipient");
 	tcase_set_timeout(tc, 5);
+	tcase_add_test(tc, rcpt_packed_round_trip);
 	tcase_add_test(tc, rcpt_v3_v4_same_layout);
 	suite_add_tcase(s, tc);
 

@@ -21,8 +21,9 @@ parameters and the pending delay warning survive a restart of queued (stop
 while the destination is down, restart, the warning comes once, then the
 message is delivered with its parameters); bwctl show message shows them;
 bwctl queue verify finds the new records clean; a message whose records
-are cut back to the version 2 layout (before the DSN fields, with
-db5.3_dump/db5.3_load) loads, verifies clean and is delivered.
+are rewritten in the layouts of versions 2 (before the DSN fields) and 5
+(the structs before records were packed) with db5.3_dump/db5.3_load:
+they load, verify clean, keep their DSN parameters and are delivered.
 """
 
 import json
@@ -39,11 +40,24 @@ import peers
 t = bwtest.TAP()
 DB_DUMP = shutil.which("db5.3_dump") or "/usr/bin/db5.3_dump"
 DB_LOAD = shutil.which("db5.3_load") or "/usr/bin/db5.3_load"
-# Record sizes of QSTORE_VERSION 2, the layout before the DSN fields
-# (queued.h: QENV_REC_V2_SIZE, QRCPT_REC_V2_SIZE).
+# The stored layouts (queued.h, queued_record.c).  Version 6 packs an
+# envelope or recipient: a header of numbers, then each string with its
+# NUL.  Versions 1-5 stored the structs: version 2 before the DSN fields
+# (QENV_REC_V2_SIZE, QRCPT_REC_V2_SIZE), version 5 the whole envelope
+# struct and a recipient up to the end of its ORCPT text.
 ENV_V2_SIZE = 928
 RCPT_V2_SIZE = 1080
-
+ENV_V5_SIZE = 1056
+ENV_PACKED = struct.Struct("=IIqQIIIIqII")      # then 7 strings
+ENV_STRS = (("sender", 256), ("helo", 256), ("client_addr", 64),
+            ("client_name", 256), ("listener", 32), ("gateway", 32),
+            ("envid", 101))
+ENV_NUMS = ("version", "flags", "created", "size", "nrcpt", "nchunks",
+            "dsn_ret", "dsn_flags", "delay_due", "scan", "pad")
+RCPT_PACKED = struct.Struct("=IIIIq")           # then 5 strings
+RCPT_STRS = (("rcpt", 256), ("domain", 256), ("gateway", 32),
+             ("last_reply", 512), ("orcpt", 501))
+RCPT_NUMS = ("version", "state", "attempts", "notify", "next_try")
 
 def config_text(bw, ports):
     extra = """deliverd_workers 1
@@ -150,12 +164,48 @@ def db_put(bw, name, pairs):
                    check=True, capture_output=True, timeout=60)
 
 
-def as_version2(value, size):
-    """A record cut back to the version 2 layout: its first size bytes,
-    version field (the first u32, native order) 2."""
-    assert len(value) > size, (len(value), size)
-    return struct.pack("=I", 2) + value[4:size]
+def unpack_record(value, head, nums, strs):
+    """A packed (version 6) record as a dict."""
+    f = dict(zip(nums, head.unpack_from(value)))
+    assert f["version"] == 6, f
+    parts = value[head.size:].split(b"\0")
+    assert len(parts) == len(strs) + 1 and parts[-1] == b"", parts
+    for (name, _), text in zip(strs, parts):
+        f[name] = text
+    return f
 
+
+def field(text, size):
+    assert len(text) < size, (text, size)
+    return text.ljust(size, b"\0")
+
+
+def legacy_envelope(value, version):
+    """A packed envelope in the struct layout of version 2 or 5."""
+    f = unpack_record(value, ENV_PACKED, ENV_NUMS, ENV_STRS)
+    out = struct.pack("=IIqQII", version, f["flags"], f["created"],
+                      f["size"], f["nrcpt"], f["nchunks"])
+    out += b"".join(field(f[n], size) for n, size in ENV_STRS[:6])
+    if version == 2:
+        assert len(out) == ENV_V2_SIZE
+        return out
+    out += struct.pack("=IIq", f["dsn_ret"], f["dsn_flags"], f["delay_due"])
+    out += field(f["envid"], 101) + b"\0" * 3     # to 8-byte alignment
+    out += struct.pack("=II", f["scan"], 0)
+    assert len(out) == ENV_V5_SIZE
+    return out
+
+
+def legacy_recipient(value, version):
+    """A packed recipient in the struct layout of version 2 or 5."""
+    f = unpack_record(value, RCPT_PACKED, RCPT_NUMS, RCPT_STRS)
+    out = struct.pack("=IIIIq", version, f["state"], f["attempts"], 0,
+                      f["next_try"])
+    out += b"".join(field(f[n], size) for n, size in RCPT_STRS[:4])
+    if version == 2:
+        assert len(out) == RCPT_V2_SIZE
+        return out
+    return out + struct.pack("=I", f["notify"]) + f["orcpt"] + b"\0"
 
 def reports_to(sink, sender):
     """Our reports (dumped by the origin sink) addressed to sender."""
@@ -467,52 +517,73 @@ def run_cases(bw, sinks, ports):
     t.run("bwctl queue verify: the DSN records (recipients cut after their "
           "ORCPT) are clean", verify_clean)
 
-    def version2_layout():
+    def older_layouts():
         if not os.path.exists(DB_LOAD):
             raise AssertionError("db5.3-util (db5.3_load) not installed")
-        qid = send(bw, "o@origin.test", [("o@old.test", "")])
-        bwtest.wait_for(lambda: (bw.bwctl("show", "message", qid,
+        qids = {2: send(bw, "o@origin.test", [("o@old.test", "")]),
+                5: send(bw, "o5@origin.test",
+                        [("o5@old.test", " NOTIFY=SUCCESS,FAILURE "
+                          "ORCPT=rfc822;orig5@old.test")],
+                        mail_params=" RET=HDRS ENVID=old-five")}
+        # one attempt made (the other waits for the domain's retry)
+        bwtest.wait_for(lambda: (bw.bwctl("show", "message", qids[2],
                                           json_out=True)["recipients"]
                                  [0]["attempts"] >= 1), 15,
                         what="first attempt at old.test")
         bw.stop("queued")
-        env = dict(db_dump(bw, "messages.db"))[qid.encode()]
-        rcpts = [(k, v) for k, v in db_dump(bw, "recipients.db")
-                 if k.startswith(qid.encode())]
-        assert len(rcpts) == 1, rcpts
-        db_put(bw, "messages.db", [(qid.encode(),
-                                    as_version2(env, ENV_V2_SIZE))])
-        db_put(bw, "recipients.db", [(rcpts[0][0],
-                                      as_version2(rcpts[0][1],
-                                                  RCPT_V2_SIZE))])
+        envs = dict(db_dump(bw, "messages.db"))
+        rcpts = dict(db_dump(bw, "recipients.db"))
+        for version, qid in qids.items():
+            mine = [k for k in rcpts if k.startswith(qid.encode())]
+            assert len(mine) == 1, mine
+            packed = envs[qid.encode()]
+            assert len(packed) < 200, len(packed)     # packed, not 1056
+            db_put(bw, "messages.db",
+                   [(qid.encode(), legacy_envelope(packed, version))])
+            db_put(bw, "recipients.db",
+                   [(mine[0], legacy_recipient(rcpts[mine[0]], version))])
         bw.start_one("queued")
         bw.wait_ready(["queued"])
         queued_back(bw)
-        assert len(dict(db_dump(bw, "messages.db"))[qid.encode()]) == \
-            ENV_V2_SIZE
-        info = bw.bwctl("show", "message", qid, json_out=True)
+        envs = dict(db_dump(bw, "messages.db"))
+        assert len(envs[qids[2].encode()]) == ENV_V2_SIZE
+        assert len(envs[qids[5].encode()]) == ENV_V5_SIZE
+        info = bw.bwctl("show", "message", qids[2], json_out=True)
         assert info["dsn_ret"] == "" and info["envid"] == "", info
         assert info["delay_warning_due"] == 0, info
         assert info["recipients"][0]["notify"] == "", info
         assert info["recipients"][0]["state"] == "queued", info
+        info = bw.bwctl("show", "message", qids[5], json_out=True)
+        assert info["dsn_ret"] == "HDRS" and info["envid"] == "old-five", \
+            info
+        assert info["sender"] == "o5@origin.test", info
+        r5 = info["recipients"][0]
+        assert r5["notify"] == "SUCCESS,FAILURE", r5
+        assert r5["orcpt"] == "rfc822;orig5@old.test", r5
+        assert r5["state"] in ("queued", "deferred"), r5
         listed = bw.bwctl("list", "messages", json_out=True)["messages"]
-        assert qid in [m["qid"] for m in listed], listed
+        assert set(qids.values()) <= {m["qid"] for m in listed}, listed
         r = bw.bwctl("--json", "queue", "verify", check=False)
         assert r.returncode == 0 and json.loads(r.stdout)["clean"], \
             r.stdout[-800:]
         old = peers.Sink(bw.base, "127.0.0.1", ports["old"])
         sinks["old"] = old
         bw.bwctl("retry", "old.test")
-        bwtest.wait_for(lambda: dumped_for(old, "o@old.test"), 15,
-                        what="the version 2 message delivered")
+        for rcpt in ("o@old.test", "o5@old.test"):
+            bwtest.wait_for(lambda: dumped_for(old, rcpt), 15,
+                            what="the older layout's message to %s" % rcpt)
         m = dumped_for(old, "o@old.test")[0]
         assert header(m, "X-Mail-Args") == "<o@origin.test>", m[:300]
-        bwtest.wait_for(lambda: bw.bwctl("show", "message", qid,
-                                         check=False).returncode != 0, 10,
-                        what="the version 2 message gone after delivery")
-    t.run("a message in the version 2 layout (before the DSN fields) loads, "
-          "verifies clean, is shown and delivered", version2_layout)
-
+        m = dumped_for(old, "o5@old.test")[0]
+        assert "ORCPT=rfc822;orig5@old.test" in header(m, "X-Rcpt-Args"), \
+            m[:300]
+        for qid in qids.values():
+            bwtest.wait_for(lambda: bw.bwctl("show", "message", qid,
+                                             check=False).returncode != 0,
+                            10, what="the older message gone after delivery")
+    t.run("messages in the layouts of versions 2 (before the DSN fields) "
+          "and 5 (the unpacked structs) load, verify clean, are shown and "
+          "delivered", older_layouts)
 
 if __name__ == "__main__":
     main()
