@@ -206,11 +206,56 @@ qresult_dsn_send(const struct qenv_rec *e, const char *qid,
 	return ret;
 }
 
+/* A job's outcome on its recipient record: 1 when it is final. */
+static int
+qresult_rcpt_outcome(struct qrcpt_rec *rr, int out, const char *reply,
+    uint32_t attempts, int64_t next_try)
+{
+	rr->attempts = attempts;
+	strlcpy(rr->last_reply, reply, sizeof(rr->last_reply));
+	switch (out) {
+	case QO_SENT:
+		rr->state = BW_RCPT_DELIVERED;
+		return 1;
+	case QO_BOUNCE:
+		rr->state = BW_RCPT_BOUNCED;
+		return 1;
+	case QO_DEFER:
+		rr->state = BW_RCPT_DEFERRED;
+		rr->next_try = next_try;
+		return 0;
+	default:
+		rr->state = BW_RCPT_QUEUED;
+		return 0;
+	}
+}
+
+/* Recipient idx of it read for update into rr: a Berkeley DB code. */
+static int
+qresult_rcpt_read(DB_TXN *txn, const char *qid, uint32_t idx, DBT *key,
+    unsigned char *kbuf, struct qrcpt_rec *rr)
+{
+	struct qstore	*st = &q_env->store;
+	DBT		 data;
+	int		 r;
+
+	qstore_key_idx(key, kbuf, qid, idx);
+	memset(rr, 0, sizeof(*rr));	/* of any record length */
+	qstore_dbt_user(&data, rr, sizeof(*rr));
+	if ((r = st->rcpts->get(st->rcpts, txn, key, &data, DB_RMW)) == 0)
+		(void)qstore_rcpt_load(rr, data.size);	/* ends strings */
+	return r;
+}
+
 /*
  * Apply outcomes to the store in one transaction: recipient records,
  * message removal when all are final, this queue's entry when its part
  * is final, the queue state.  Returns 1 when the item is finished here,
  * 0 when it stays, -1 on a store error (nothing changed).
+ *
+ * The outcomes are first applied in memory, to learn what is left: a
+ * message whose recipients are all final is deleted without rewriting
+ * them first (the common case; each rewrite was logged whole).
  */
 static int
 qresult_store(struct qsitem *it, const struct qenv_rec *e,
@@ -224,60 +269,45 @@ qresult_store(struct qsitem *it, const struct qenv_rec *e,
 	unsigned char		 packed[sizeof(struct qrcpt_rec)];
 	DB_TXN			*txn = NULL;
 	DBT			 key, data;
-	uint32_t		 i, left = 0, left_here = 0;
+	uint32_t		 i, k, left = 0, left_here = 0;
 	int			 r, done = 0;
 
 	*nfinal = 0;
 	if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
 		goto fail;
 	for (i = 0; i < e->nrcpt; i++) {
-		qstore_key_idx(&key, kbuf, it->qid, i);
-		memset(&rr, 0, sizeof(rr));	/* of any record length */
-		qstore_dbt_user(&data, &rr, sizeof(rr));
-		if ((r = st->rcpts->get(st->rcpts, txn, &key, &data,
-		    DB_RMW)) == DB_NOTFOUND)
+		if ((r = qresult_rcpt_read(txn, it->qid, i, &key, kbuf,
+		    &rr)) == DB_NOTFOUND)
 			continue;
 		if (r != 0)
 			goto fail;
-		(void)qstore_rcpt_load(&rr, data.size);	/* ends strings */
 		/* one of this job's? (n is small) */
-		for (r = 0; (uint32_t)r < n && ridx[r] != i; r++)
+		for (k = 0; k < n && ridx[k] != i; k++)
 			;
-		if ((uint32_t)r < n) {
-			rr.attempts = it->attempts;
-			strlcpy(rr.last_reply, res[r].reply,
-			    sizeof(rr.last_reply));
-			switch (out[r]) {
-			case QO_SENT:
-				rr.state = BW_RCPT_DELIVERED;
-				(*nfinal)++;
-				break;
-			case QO_BOUNCE:
-				rr.state = BW_RCPT_BOUNCED;
-				(*nfinal)++;
-				break;
-			case QO_DEFER:
-				rr.state = BW_RCPT_DEFERRED;
-				rr.next_try = next_try;
-				break;
-			default:
-				rr.state = BW_RCPT_QUEUED;
-				break;
-			}
-			/* rewritten in this release's layout */
-			data.data = packed;
-			data.size = (uint32_t)qstore_rcpt_pack(&rr, packed);
-			r = st->rcpts->put(st->rcpts, txn, &key, &data, 0);
-			qstore_dbt_user(&data, &rr, sizeof(rr));
-			if (r != 0)
-				goto fail;
-		}
+		if (k < n)
+			*nfinal += (uint32_t)qresult_rcpt_outcome(&rr, out[k],
+			    res[k].reply, it->attempts, next_try);
 		if (rr.state == BW_RCPT_QUEUED || rr.state == BW_RCPT_DEFERRED) {
 			left++;
 			if (strcmp(rr.domain, q->domain) == 0 &&
 			    strcmp(rr.gateway, q->gateway) == 0)
 				left_here++;
 		}
+	}
+	/* the message stays: the job's recipients are rewritten, packed */
+	for (k = 0; left > 0 && k < n; k++) {
+		if ((r = qresult_rcpt_read(txn, it->qid, ridx[k], &key, kbuf,
+		    &rr)) == DB_NOTFOUND)
+			continue;
+		if (r != 0)
+			goto fail;
+		(void)qresult_rcpt_outcome(&rr, out[k], res[k].reply,
+		    it->attempts, next_try);
+		memset(&data, 0, sizeof(data));
+		data.data = packed;
+		data.size = (uint32_t)qstore_rcpt_pack(&rr, packed);
+		if ((r = st->rcpts->put(st->rcpts, txn, &key, &data, 0)) != 0)
+			goto fail;
 	}
 	if (left == 0) {
 		if ((r = qstore_msg_delete_txn(st, txn, it->qid)) != 0)

@@ -236,8 +236,11 @@ class Breakwater:
         for p in procs:
             wait_for(lambda p=p: self._ready(p), timeout,
                      what="%s ready (log: %s)" % (p, self.log_tail(p)))
-        if "controld" in procs and "queued" in procs:
-            wait_for(lambda: self._linked(procs), timeout,
+        # queued (re)started: every running smtpd and deliverd worker links
+        # to it again (a worker in its reconnect backoff answers MAIL 451)
+        if "queued" in procs and self.running("controld"):
+            running = [p for p in DEFAULT_PROCS if self.running(p)]
+            wait_for(lambda: self._linked(running), timeout,
                      what="daemons connected to queued")
 
     def _linked(self, procs):
