@@ -160,6 +160,27 @@ qrecord_unpack_strs(void *rec, const struct qrecord_str *strs, size_t n,
 	return at == size ? 0 : -1;
 }
 
+/*
+ * A packed record of size bytes read into rec's memory (recsz): its
+ * header into hdr, rec cleared and its strings unpacked.  -1 when there
+ * is no whole header (rec untouched), 1 when the strings are broken (the
+ * header is read), 0 when all is well.
+ */
+static int
+qrecord_unpack(void *rec, size_t recsz, size_t size, void *hdr, size_t hsz,
+    const struct qrecord_str *strs, size_t n)
+{
+	unsigned char	 buf[QRCPT_PACKED_MAX > QENV_PACKED_MAX ?
+			     QRCPT_PACKED_MAX : QENV_PACKED_MAX];
+
+	if (size < hsz || size > sizeof(buf) || size > recsz)
+		return -1;
+	memcpy(buf, rec, size);
+	memcpy(hdr, buf, hsz);
+	memset(rec, 0, recsz);
+	return qrecord_unpack_strs(rec, strs, n, buf, size, hsz) == 0 ? 0 : 1;
+}
+
 size_t
 qstore_env_pack(const struct qenv_rec *e, void *buf)
 {
@@ -204,7 +225,7 @@ int
 qstore_env_load(struct qenv_rec *e, size_t size)
 {
 	struct qenv_packed	 h;
-	unsigned char		 buf[QENV_PACKED_MAX];
+	int			 r;
 
 	if (size < sizeof(uint32_t) || size > sizeof(*e))
 		return -1;
@@ -214,11 +235,9 @@ qstore_env_load(struct qenv_rec *e, size_t size)
 		qstore_env_upgrade(e, size);
 		return 0;
 	}
-	if (size < sizeof(h) || size > sizeof(buf))
+	if ((r = qrecord_unpack(e, sizeof(*e), size, &h, sizeof(h), qenv_strs,
+	    QENV_NSTRS)) == -1)
 		return -1;
-	memcpy(buf, e, size);
-	memcpy(&h, buf, sizeof(h));
-	memset(e, 0, sizeof(*e));
 	e->version = h.version;
 	e->flags = h.flags;
 	e->created = h.created;
@@ -229,15 +248,14 @@ qstore_env_load(struct qenv_rec *e, size_t size)
 	e->dsn_flags = h.dsn_flags;
 	e->delay_due = h.delay_due;
 	e->scan = h.scan;
-	return qrecord_unpack_strs(e, qenv_strs, QENV_NSTRS, buf, size,
-	    sizeof(h));
+	return r == 0 ? 0 : -1;
 }
 
 int
 qstore_rcpt_load(struct qrcpt_rec *rr, size_t size)
 {
 	struct qrcpt_packed	 h;
-	unsigned char		 buf[QRCPT_PACKED_MAX];
+	int			 r;
 
 	if (size < sizeof(uint32_t) || size > sizeof(*rr))
 		return -1;
@@ -253,18 +271,15 @@ qstore_rcpt_load(struct qrcpt_rec *rr, size_t size)
 		rr->orcpt[sizeof(rr->orcpt) - 1] = '\0';
 		return 0;
 	}
-	if (size < sizeof(h) || size > sizeof(buf))
+	if ((r = qrecord_unpack(rr, sizeof(*rr), size, &h, sizeof(h),
+	    qrcpt_strs, QRCPT_NSTRS)) == -1)
 		return -1;
-	memcpy(buf, rr, size);
-	memcpy(&h, buf, sizeof(h));
-	memset(rr, 0, sizeof(*rr));
 	rr->version = h.version;
 	rr->state = h.state;
 	rr->attempts = h.attempts;
 	rr->notify = h.notify;
 	rr->next_try = h.next_try;
-	return qrecord_unpack_strs(rr, qrcpt_strs, QRCPT_NSTRS, buf, size,
-	    sizeof(h));
+	return r == 0 ? 0 : -1;
 }
 
 /* The sizes a record of each version may have. */
