@@ -413,6 +413,13 @@ def median_of(repeat, run_one):
         best.note = "median of %d: %s msg/s%s" % (repeat, "/".join(
             "%.0f" % r.rate for r in runs), "; " + best.note if best.note
             else "")
+        # the per-second series is printed for the median run only: the
+        # stall count of every run, so that a stall in another shows
+        stalls = [getattr(r, "stall_seconds", None) for r in runs]
+        if all(x is not None for x in stalls):
+            best.note += "; seconds below half the median, each run: " + \
+                "/".join("%d" % x for x in stalls)
+            best.stall_seconds = max(stalls)
     return best
 
 
