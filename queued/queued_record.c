@@ -17,7 +17,7 @@
  * Version 6 packs envelopes and recipients: the numbers (a fixed header),
  * then every string with its NUL, in the struct's order.  The structs are
  * mostly empty text fields (2.1 KB for a 1 KiB message's envelope and
- * recipient, ~150 bytes packed), and Berkeley DB logs a record whole when
+ * recipient, about 200 bytes packed), and Berkeley DB logs a record whole when
  * it is put and again when it is deleted (for undo), and a btree page held
  * only three or four of them, so its splits logged whole pages: the 1 KiB
  * relay wrote 11.6 KB of log per message.  In memory they stay structs:
@@ -103,16 +103,12 @@ static const struct qrecord_str qrcpt_strs[] = {
 #define QRCPT_NSTRS	(sizeof(qrcpt_strs) / sizeof(qrcpt_strs[0]))
 
 /* The longest packed records: every string filling its field. */
-#define QENV_PACKED_MAX	(sizeof(struct qenv_packed) + 256 + 256 + 64 + \
-			 256 + 32 + 32 + 101)
-#define QRCPT_PACKED_MAX (sizeof(struct qrcpt_packed) + 256 + 256 + 32 + \
-			 512 + 501)
-_Static_assert(QENV_PACKED_MAX == sizeof(struct qenv_packed) +
-    BW_ADDR_MAX + BW_DOMAIN_MAX + 1 + BW_HOSTADDR_MAX + BW_DOMAIN_MAX + 1 +
-    2 * BW_NAME_MAX + BW_DSN_ENVID_MAX + 1, "envelope strings changed");
-_Static_assert(QRCPT_PACKED_MAX == sizeof(struct qrcpt_packed) +
-    BW_ADDR_MAX + BW_DOMAIN_MAX + 1 + BW_NAME_MAX + BW_REPLY_TEXT_MAX +
-    BW_DSN_ORCPT_MAX + 1, "recipient strings changed");
+#define QENV_PACKED_MAX	(sizeof(struct qenv_packed) + BW_ADDR_MAX + \
+			 2 * (BW_DOMAIN_MAX + 1) + BW_HOSTADDR_MAX + \
+			 2 * BW_NAME_MAX + BW_DSN_ENVID_MAX + 1)
+#define QRCPT_PACKED_MAX (sizeof(struct qrcpt_packed) + BW_ADDR_MAX + \
+			 BW_DOMAIN_MAX + 1 + BW_NAME_MAX + BW_REPLY_TEXT_MAX + \
+			 BW_DSN_ORCPT_MAX + 1)
 /* so that a packed record always fits where its struct is read */
 _Static_assert(QENV_PACKED_MAX <= sizeof(struct qenv_rec), "fits");
 _Static_assert(QRCPT_PACKED_MAX <= sizeof(struct qrcpt_rec), "fits");
