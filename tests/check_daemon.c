@@ -155,9 +155,12 @@ tmpbase_remove(void)
 {
 	char	 p[PATH_MAX];
 
+	/* Deepest first: bw_daemon_setup() makes run/<name> for the pid file. */
+	snprintf(p, sizeof(p), "%s/run/testd", tmpbase);
+	rmdir(p);
 	snprintf(p, sizeof(p), "%s/run", tmpbase);
 	rmdir(p);
-	rmdir(tmpbase);
+	ck_assert_int_eq(rmdir(tmpbase), 0);
 }
 
 /* -n: "configuration OK" and exit 0, before any file is written. */
