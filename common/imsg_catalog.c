@@ -85,6 +85,8 @@ static const struct bw_imsg_def imsg_defs[BW_IMSG__COUNT] = {
 	    sizeof(struct bw_dlv_body) + BW_DATA_CHUNK_MAX },
 	[BW_IMSG_DLV_END] = { BW_IMSG_DLV_END, "DLV_END", BW_ROLE_QUEUED,
 	    FIXED(struct bw_dlv_end) },
+	[BW_IMSG_DLV_RETRY] = { BW_IMSG_DLV_RETRY, "DLV_RETRY",
+	    BW_ROLE_QUEUED, FIXED(struct bw_dlv_retry) },
 	[BW_IMSG_DLV_RESULT] = { BW_IMSG_DLV_RESULT, "DLV_RESULT",
 	    BW_ROLE_DELIVERD, FIXED(struct bw_dlv_result) },
 	[BW_IMSG_DLV_DONE] = { BW_IMSG_DLV_DONE, "DLV_DONE", BW_ROLE_DELIVERD,

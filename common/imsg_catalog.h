@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_IMSG_VERSION		18
+#define BW_IMSG_VERSION		19
 
 /* Sizes shared by every process. */
 #define BW_QID_LEN		16	/* hex digits of a queue id */
@@ -114,6 +114,8 @@ enum bw_imsg_type {
 	BW_IMSG_DLV_RCPT,
 	BW_IMSG_DLV_BODY,
 	BW_IMSG_DLV_END,
+	/* queued -> deliverd: bwctl retry D (ends a Good Neighbor pause) */
+	BW_IMSG_DLV_RETRY,
 	/* deliverd -> queued: per-recipient results, then the job's end */
 	BW_IMSG_DLV_RESULT,
 	BW_IMSG_DLV_DONE,
@@ -564,6 +566,13 @@ struct bw_dlv_body {
 
 struct bw_dlv_end {
 	uint64_t	 jobid;
+};
+
+/* An operator's retry of a (gateway, domain): sent to the worker that owns
+ * it before the retry's jobs; the agent ends a Good Neighbor pause. */
+struct bw_dlv_retry {
+	char		 gateway[BW_NAME_MAX];
+	char		 domain[BW_DOMAIN_MAX + 1];
 };
 
 enum bw_dlv_status {

@@ -470,6 +470,7 @@ LIST_HEAD(dlv_agent_head, dlv_agent);
 struct dlv_agent *dlv_agent_find(const char *gateway, const char *domain);
 void	 dlv_agent_job_add(struct dlv_job *);
 void	 dlv_agent_run(struct dlv_agent *);
+void	 dlv_agent_retry(const struct bw_dlv_retry *);
 void	 dlv_agent_reload(const struct bw_config *);
 /* Resolution ended: 0 ready, else every waiting job fails with this. */
 void	 dlv_agent_resolved(struct dlv_agent *, int status, const char *dsn,

@@ -23,6 +23,16 @@
  * with a temporary failure and DLV_DONE{unreachable}: queued parks the
  * domain.  A probe job (BW_DLVF_PROBE) clears the down marks first.
  *
+ * A probe that meets a Good Neighbor pause (deliverd_neighbor.c: a
+ * destination that refused every new connection) waits in the agent until
+ * the pause ends, then connects: queued counts each probe as one of the
+ * domain's retries (and bounces by their number), so a probe answered
+ * without a connection would spend a retry on nothing, and the retries of
+ * a down domain would follow the pause instead of its bounce profile.
+ * While it waits, other jobs wait with it.  An operator's retry (`bwctl
+ * retry D`: DLV_RETRY from queued, before the retry's jobs) ends the
+ * pause and the hosts' down marks, and runs the agent.
+ *
  * A host list that leads back to this gateway (deliverd_mx.c): every
  * waiting job bounces with 5.4.6 at once (dlv_agent_loop), one log line
  * per message.
@@ -148,6 +158,29 @@ dlv_agent_job_add(struct dlv_job *j)
 	dlv_agent_run(a);
 }
 
+/* bwctl retry D: the operator knows better than our pause and down marks. */
+void
+dlv_agent_retry(const struct bw_dlv_retry *r)
+{
+	struct dlv_agent	*a;
+	char			 gateway[BW_NAME_MAX];
+	char			 domain[BW_DOMAIN_MAX + 1];
+	int			 i;
+
+	BW_IMSG_STR(gateway, r->gateway);
+	BW_IMSG_STR(domain, r->domain);
+	if ((a = dlv_agent_find(gateway, domain)) == NULL)
+		return;		/* nothing held here: queued's jobs follow */
+	for (i = 0; i < a->nhosts; i++)
+		a->hosts[i].down_until = 0;
+	if (dlv_nb_paused(&a->nb, bw_now_ms())) {
+		log_info("domain=%s gateway=%s: retry requested, Good Neighbor "
+		    "pause ended", a->domain, a->gateway);
+		dlv_nb_pause_end(&a->nb);
+	}
+	dlv_agent_run(a);
+}
+
 /* Resolution ended: run the jobs, or fail them all with its result. */
 void
 dlv_agent_resolved(struct dlv_agent *a, int status, const char *dsn,
@@ -189,6 +222,37 @@ dlv_agent_reason(struct dlv_agent *a, char *dst, size_t dstsz)
 	}
 	if (dst[0] == '\0')
 		strlcpy(dst, "no usable mail exchanger", dstsz);
+}
+
+/*
+ * No connection and Good Neighbor paused: with a probe among the jobs,
+ * run the agent again when the pause ends and answer nothing now (see the
+ * top of this file).  1 if the jobs wait.  The pacing timer is the agent's
+ * one wake-up: pacing has nothing to pace without a connection.
+ */
+static int
+dlv_agent_pause_wait(struct dlv_agent *a)
+{
+	struct dlv_job	*j;
+	struct timeval	 tv;
+	uint64_t	 now = bw_now_ms(), left;
+
+	if (!dlv_nb_paused(&a->nb, now))
+		return 0;
+	TAILQ_FOREACH(j, &a->jobs, entry)
+		if (j->flags & BW_DLVF_PROBE)
+			break;
+	if (j == NULL)
+		return 0;
+	left = a->nb.pause_until - now;
+	if (!evtimer_pending(a->pace_timer, NULL))
+		log_info("%s domain=%s gateway=%s: probe waits %llu ms for "
+		    "the Good Neighbor pause", j->qid, a->domain, a->gateway,
+		    (unsigned long long)left);
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	evtimer_add(a->pace_timer, &tv);
+	return 1;
 }
 
 /* Every host failed and no connection is left: answer every job. */
@@ -272,7 +336,7 @@ dlv_agent_run(struct dlv_agent *a)
 	/* blocked: jobs wait that Good Neighbor's limit, not pacing, holds */
 	dlv_nbh_tick(a, a->njobs > a->nsetup && a->nconns >= a->nb.limit &&
 	    a->lim->v[LIM_DELIVER_MAX_MESSAGES_PER_MINUTE] <= 0);
-	if (a->njobs > 0 && a->nconns == 0)
+	if (a->njobs > 0 && a->nconns == 0 && !dlv_agent_pause_wait(a))
 		dlv_agent_unreachable(a);
 }
 

@@ -1,7 +1,7 @@
 /*
  * A deliverd worker's message dispatch, one function per peer.  peer.c has
  * checked each frame's catalog row (type, sender role, size) first.
- * queued sends jobs (DLV_*), dnscached answers (DNS_ANSWER), controld asks
+ * queued sends jobs (DLV_*) and operators' retries (DLV_RETRY), dnscached answers (DNS_ANSWER), controld asks
  * for STATUS (answered by status_link.c from dlv_status_fill) and
  * DOMAIN_INFO, and sends the domain debug table (DEBUG_TABLE).  Anything else drops that link (peer.c
  * reconnects it).  Losing queued drops every job (queued re-sends them);
@@ -40,6 +40,9 @@ dlv_queued_msg_cb(struct bw_peer *peer, struct bw_imsg *imsg, void *arg)
 	case BW_IMSG_DLV_BODY:
 	case BW_IMSG_DLV_END:
 		dlv_job_msg(imsg);
+		break;
+	case BW_IMSG_DLV_RETRY:
+		dlv_agent_retry(imsg->data);
 		break;
 	default:
 		dlv_unexpected(peer, imsg, "queued");

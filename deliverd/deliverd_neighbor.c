@@ -448,6 +448,14 @@ dlv_nb_tick(struct dlv_nb *nb, int blocked, uint64_t now)
 	return 1;
 }
 
+/* The operator asked for a retry now: this pause ends, its length and
+ * the refusals in a row stay (a refusal again pauses twice as long). */
+void
+dlv_nb_pause_end(struct dlv_nb *nb)
+{
+	nb->pause_until = 0;
+}
+
 void
 dlv_nb_ready(struct dlv_nb *nb, int held, uint64_t now)
 {

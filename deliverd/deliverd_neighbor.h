@@ -173,6 +173,8 @@ int	 dlv_nb_set_max(struct dlv_nb *, int max, uint64_t now);
 int	 dlv_nb_may_open(const struct dlv_nb *, int nconns, uint64_t now);
 /* 1 while paused. */
 int	 dlv_nb_paused(const struct dlv_nb *, uint64_t now);
+/* End the current pause (an operator's retry). */
+void	 dlv_nb_pause_end(struct dlv_nb *);
 /*
  * The agent looked at opening connections: blocked is 1 when jobs waited
  * that the limit (not the setup pace) held back.  Ends a measurement

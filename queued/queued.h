@@ -504,6 +504,7 @@ void	 qdispatch_state_cb(struct bw_peer *, int up);
 void	 qdispatch_msg_cb(struct bw_peer *, struct bw_imsg *);
 void	 qdispatch_run(struct qsq *);
 void	 qdispatch_probe(struct qsq *);
+void	 qdispatch_retry(struct qsq *);
 uint32_t qdispatch_nworkers(void);
 int	 qdispatch_busy(const char *qid);
 

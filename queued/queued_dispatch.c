@@ -362,6 +362,28 @@ qdispatch_run_cb(evutil_socket_t fd, short ev, void *arg)
 		qdispatch_arm();
 }
 
+/*
+ * bwctl retry D: tell the worker that owns the queue first (same link, so
+ * before the retry's jobs): it ends a Good Neighbor pause, under which a
+ * probe already out would wait.  No worker: the jobs wait for one anyway.
+ */
+void
+qdispatch_retry(struct qsq *q)
+{
+	struct qworker		*w = &qd_workers[qsched_queue_worker(q)];
+	struct bw_dlv_retry	 r;
+
+	if (w->peer == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	strlcpy(r.gateway, q->gateway, sizeof(r.gateway));
+	strlcpy(r.domain, q->domain, sizeof(r.domain));
+	if (bw_peer_send(w->peer, BW_IMSG_DLV_RETRY, 0, -1, &r,
+	    sizeof(r)) == -1)
+		log_warnx("domain=%s gateway=%s retry: worker %u not told",
+		    q->domain, q->gateway, (uint32_t)(w - qd_workers));
+}
+
 /* The probe of a down queue: its first parked message, flagged. */
 void
 qdispatch_probe(struct qsq *q)

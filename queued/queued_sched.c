@@ -531,12 +531,14 @@ qsched_retry_cb(evutil_socket_t fd, short ev, void *arg)
 	qdispatch_probe(q);
 }
 
-/* bwctl retry D: a down queue probes now, an active one retries all. */
+/* bwctl retry D: a down queue probes now (or its probe out goes once
+ * deliverd's pause ends), an active one retries all. */
 void
 qsched_queue_retry_now(struct qsq *q)
 {
 	struct qsitem	*it;
 
+	qdispatch_retry(q);
 	if (q->state == BW_QUEUE_DOWN) {
 		q->next_retry = bw_time();
 		qsched_retry_arm(q);

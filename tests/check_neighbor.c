@@ -412,6 +412,26 @@ START_TEST(nb_pause_on_refusal_of_every_connection)
 }
 END_TEST
 
+/* An operator's retry ends the pause at once; a refusal after it pauses
+ * twice as long as before (it is not a fresh start). */
+START_TEST(nb_pause_end_keeps_the_doubling)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+
+	dlv_nb_init(&nb, 20, now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now);
+	ck_assert(dlv_nb_paused(&nb, now + 1));
+	dlv_nb_pause_end(&nb);
+	ck_assert(!dlv_nb_paused(&nb, now + 1));
+	ck_assert(dlv_nb_may_open(&nb, 0, now + 1));
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now + 2);
+	ck_assert(dlv_nb_paused(&nb, now + 2));
+	ck_assert_uint_eq(nb.pause_until - (now + 2), 2 * DLV_NB_PAUSE_MIN_MS);
+}
+END_TEST
+
 START_TEST(nb_refusal_at_a_count_that_worked_holds)
 {
 	struct dlv_nb	 nb;
@@ -596,6 +616,7 @@ neighbor_suite(void)
 	tcase_add_test(tc, nb_refusal_drops_to_working_and_holds);
 	tcase_add_test(tc, nb_refusal_at_a_count_that_worked_holds);
 	tcase_add_test(tc, nb_pause_on_refusal_of_every_connection);
+	tcase_add_test(tc, nb_pause_end_keeps_the_doubling);
 	tcase_add_test(tc, nb_pause_bounds_attempts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("slow");

@@ -51,6 +51,11 @@ class DlvJob(ctypes.Structure):
                 ("envid", ctypes.c_char * (DSN_ENVID_MAX + 1))]
 
 
+class DlvRetry(ctypes.Structure):
+    _fields_ = [("gateway", ctypes.c_char * NAME_MAX),
+                ("domain", ctypes.c_char * (DOMAIN_MAX + 1))]
+
+
 class DlvRcpt(ctypes.Structure):
     _fields_ = [("jobid", ctypes.c_uint64), ("index", ctypes.c_uint32),
                 ("rcpt", ctypes.c_char * ADDR_MAX),

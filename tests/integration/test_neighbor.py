@@ -21,7 +21,11 @@ Cases:
   reason "connection refused", every message arrives.
 - dead: 421 to every connection, with a retry profile of 1-2 s: the
   connection attempts in the first minute are a handful (Good Neighbor's
-  pause, which grows), not one per retry; show domain says paused.
+  pause, which grows), not one per retry; show domain says paused.  The
+  domain's retries are those attempts: a probe that meets the pause waits
+  for its end and connects, it is not answered without a connection (which
+  would spend one of the message's retries on nothing).  bwctl retry ends
+  the pause: the destination sees a connection at once.
 - bwctl show queue: CONNS/LIMIT beside the active jobs, and connections,
   conn_limit, conn_limit_max in --json; show domain's text names the
   limit, its reason and the acceptance rate.
@@ -306,6 +310,35 @@ def run_cases(bw, recv):
         assert "421" in d["limit_reason"], d
     t.run("dead: 421 to every connection: a handful of attempts a minute "
           "(the pause grows), not one per retry", dead_case)
+
+    def dead_retries_case():
+        dq = [x for x in bw.bwctl("show", "domain", "dead" + D,
+                                  json_out=True)["queue"]
+              if x["gateway"] == "default"][0]
+        tried = len(dead.attempts)
+        note("dead: %d domain retries, %d connection attempts in all" % (
+            dq["retries"], tried))
+        # the first attempt (active queue) is not a retry; one probe may
+        # be waiting for the pause's end
+        assert 1 <= dq["retries"] <= tried, (dq, tried)
+        assert "probe waits" in bw.log("deliverd"), \
+            bw.log_tail("deliverd")
+    t.run("dead: every domain retry is a connection attempt (a probe "
+          "waits for the pause's end)", dead_retries_case)
+
+    def dead_retry_now_case():
+        d = delivery(bw, "dead" + D)
+        left = (d["paused_until"] or 0) - time.time()
+        assert left > 8, d   # else the pause would end by itself
+        before = len(dead.attempts)
+        bw.bwctl("retry", "dead" + D)
+        bwtest.wait_for(lambda: len(dead.attempts) > before, 8,
+                        what="a connection right after bwctl retry "
+                        "(pause %.0f s left)" % left)
+        assert "retry requested, Good Neighbor pause ended" in \
+            bw.log("deliverd"), bw.log_tail("deliverd")
+    t.run("dead: bwctl retry ends the Good Neighbor pause: a connection "
+          "at once", dead_retry_now_case)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ import time
 import bwtest
 from imsgproto import (DELIVERED, DLVF_BOUNCE, DLVF_PROBE, HDR, IMSG_VERSION,
                        PERMFAIL, REPLY_MAX, ROLE, T, TEMPFAIL, DlvDone,
-                       DlvJob, DlvRcpt, DlvResult, Hello, read_frames)
+                       DlvJob, DlvRcpt, DlvResult, DlvRetry, Hello,
+                       read_frames)
 
 
 
@@ -68,6 +69,7 @@ class FakeDeliverd:
         self.stopping = False
         self.sock = None
         self.errors = []
+        self.frames = []        # (type name, domain) of JOB and RETRY
         self.connected = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -117,6 +119,12 @@ class FakeDeliverd:
         if mtype == T["DLV_JOB"]:
             j = Job(DlvJob.from_buffer_copy(payload))
             self.pending[j.jobid] = j
+            with self.lock:
+                self.frames.append(("DLV_JOB", j.domain))
+        elif mtype == T["DLV_RETRY"]:
+            domain = DlvRetry.from_buffer_copy(payload).domain.decode()
+            with self.lock:
+                self.frames.append(("DLV_RETRY", domain))
         elif mtype == T["DLV_RCPT"]:
             r = DlvRcpt.from_buffer_copy(payload)
             self.pending[r.jobid].rcpts[r.index] = r.rcpt.decode()
@@ -428,6 +436,14 @@ def main():
         js = fd.jobs_for("retry.example")[n0:]
         t.ok(js and js[0].flags & DLVF_PROBE,
              "bwctl retry sends the probe at once, the domain comes up")
+        with fd.lock:
+            seen = [f for f in fd.frames if f[1] == "retry.example"]
+        first = seen.index(("DLV_RETRY", "retry.example")) \
+            if ("DLV_RETRY", "retry.example") in seen else None
+        t.ok(first is not None and ("DLV_JOB", "retry.example") in
+             seen[first + 1:],
+             "deliverd is told of the retry (DLV_RETRY) before its probe",
+             repr(seen))
 
         # -- text output ------------------------------------------------------
         bw.bwctl("suspend", "susp.example")
