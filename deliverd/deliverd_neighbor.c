@@ -61,8 +61,12 @@
  *   EHLO refused) while no connection works and no other host is left to
  *   try (a destination that answers 421 to every new connection) pause
  *   every new connection for DLV_NB_PAUSE_MIN_MS; each further refusal
- *   before a connection works doubles the pause, up to
- *   DLV_NB_PAUSE_MAX_MS.  A connection that works ends the pause.
+ *   before a connection works doubles the pause, up to the destination's
+ *   bounce profile retry_max within DLV_NB_PAUSE_MIN_MS and
+ *   DLV_NB_PAUSE_MAX_MS: a down domain's probes wait out a pause
+ *   (deliverd_agent.c), so a longer pause would override the retries the
+ *   administrator's profile schedules, where the pause is there to keep a
+ *   fast profile from hammering.  A connection that works ends the pause.
  * - Never above the destination control, never below 1.  Every change
  *   records its reason, a text with the numbers, and the time.
  */
@@ -146,7 +150,18 @@ dlv_nb_init(struct dlv_nb *nb, int max, uint64_t now)
 	nb->max = max < 1 ? 1 : max;
 	nb->bucket_epoch = now / DLV_NB_RATE_BUCKET_MS;
 	nb->fast = 1;
+	nb->pause_max_ms = DLV_NB_PAUSE_MAX_MS;
 	dlv_nb_set(nb, DLV_NB_START, DLV_NB_R_START, now, "new destination");
+}
+
+void
+dlv_nb_set_pause_max(struct dlv_nb *nb, uint64_t ms)
+{
+	if (ms < DLV_NB_PAUSE_MIN_MS)
+		ms = DLV_NB_PAUSE_MIN_MS;
+	if (ms > DLV_NB_PAUSE_MAX_MS)
+		ms = DLV_NB_PAUSE_MAX_MS;
+	nb->pause_max_ms = ms;
 }
 
 int
@@ -495,8 +510,8 @@ dlv_nb_refused(struct dlv_nb *nb, enum dlv_nb_refusal kind, int working,
 	if (counts && nb->refusals_in_row >= DLV_NB_PAUSE_AFTER) {
 		nb->pause_ms = nb->pause_ms == 0 ? DLV_NB_PAUSE_MIN_MS :
 		    nb->pause_ms * 2;
-		if (nb->pause_ms > DLV_NB_PAUSE_MAX_MS)
-			nb->pause_ms = DLV_NB_PAUSE_MAX_MS;
+		if (nb->pause_ms > nb->pause_max_ms)
+			nb->pause_ms = nb->pause_max_ms;
 		nb->pause_until = now + nb->pause_ms;
 		nb->pauses++;
 		snprintf(why, sizeof(why), "%u new connections refused in a "

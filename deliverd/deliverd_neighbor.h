@@ -156,6 +156,7 @@ struct dlv_nb {
 	uint64_t	 last_transient;	/* a refusal last held the count */
 	uint32_t	 refusals_in_row;	/* with nothing working */
 	uint64_t	 pause_ms;	/* the last pause; 0 none */
+	uint64_t	 pause_max_ms;	/* the doubling stops here */
 	uint64_t	 pause_until;
 	uint64_t	 refusals;	/* counters, for logs and tests */
 	uint64_t	 pauses;
@@ -175,6 +176,10 @@ int	 dlv_nb_may_open(const struct dlv_nb *, int nconns, uint64_t now);
 int	 dlv_nb_paused(const struct dlv_nb *, uint64_t now);
 /* End the current pause (an operator's retry). */
 void	 dlv_nb_pause_end(struct dlv_nb *);
+/* The longest pause: the destination's bounce profile retry_max (a down
+ * domain's probes wait out a pause), within DLV_NB_PAUSE_MIN_MS and
+ * DLV_NB_PAUSE_MAX_MS. */
+void	 dlv_nb_set_pause_max(struct dlv_nb *, uint64_t ms);
 /*
  * The agent looked at opening connections: blocked is 1 when jobs waited
  * that the limit (not the setup pace) held back.  Ends a measurement

@@ -107,6 +107,9 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 		kind = DLV_NB_SETUP;
 		break;
 	}
+	/* the profile as configured now (a reload may have changed it) */
+	dlv_nb_set_pause_max(&a->nb, (uint64_t)config_profile_for(
+	    dlv_env->cfg, a->domain)->retry_max);
 	if (dlv_nb_refused(&a->nb, kind, working, held, others, why, now))
 		dlv_nbh_log(a, old);
 }

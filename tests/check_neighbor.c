@@ -432,6 +432,31 @@ START_TEST(nb_pause_end_keeps_the_doubling)
 }
 END_TEST
 
+/* The doubling stops at the profile's retry_max, within the constants. */
+START_TEST(nb_pause_max_follows_the_profile)
+{
+	struct dlv_nb	 nb;
+	uint64_t	 now = T0;
+	int		 i;
+
+	dlv_nb_init(&nb, 20, now);
+	dlv_nb_set_pause_max(&nb, 60000);
+	for (i = 0; i < 10; i++) {
+		dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now);
+		if (dlv_nb_paused(&nb, now))
+			now = nb.pause_until;
+	}
+	ck_assert_uint_eq(nb.pause_ms, 60000);
+	/* a 2 s profile still gets the shortest pause, a week the longest */
+	dlv_nb_set_pause_max(&nb, 2000);
+	ck_assert_uint_eq(nb.pause_max_ms, DLV_NB_PAUSE_MIN_MS);
+	dlv_nb_refused(&nb, DLV_NB_GREETING, 0, 0, 0, "421", now);
+	ck_assert_uint_eq(nb.pause_until - now, DLV_NB_PAUSE_MIN_MS);
+	dlv_nb_set_pause_max(&nb, 7ULL * 86400 * 1000);
+	ck_assert_uint_eq(nb.pause_max_ms, DLV_NB_PAUSE_MAX_MS);
+}
+END_TEST
+
 START_TEST(nb_refusal_at_a_count_that_worked_holds)
 {
 	struct dlv_nb	 nb;
@@ -617,6 +642,7 @@ neighbor_suite(void)
 	tcase_add_test(tc, nb_refusal_at_a_count_that_worked_holds);
 	tcase_add_test(tc, nb_pause_on_refusal_of_every_connection);
 	tcase_add_test(tc, nb_pause_end_keeps_the_doubling);
+	tcase_add_test(tc, nb_pause_max_follows_the_profile);
 	tcase_add_test(tc, nb_pause_bounds_attempts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("slow");
