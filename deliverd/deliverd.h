@@ -181,6 +181,9 @@ struct dlv_job {
 	int			 complete;	/* DLV_END seen */
 	char			 relay[BW_RELAY_TEXT_MAX];	/* last tried */
 	uint32_t		 connections;	/* opened for this job */
+	uint64_t		 pause_wait;	/* a probe that arrived in a Good
+						   Neighbor pause: its end
+						   (bw_now_ms()); 0 none */
 	uint32_t		 order_next;	/* first of order[] not yet in a
 						   transaction (deliverd_pace.c) */
 	char			 tls[BW_TLS_TEXT_MAX];	/* of the last

@@ -23,13 +23,14 @@
  * with a temporary failure and DLV_DONE{unreachable}: queued parks the
  * domain.  A probe job (BW_DLVF_PROBE) clears the down marks first.
  *
- * A probe that meets a Good Neighbor pause (deliverd_neighbor.c: a
+ * A probe that arrives in a Good Neighbor pause (deliverd_neighbor.c: a
  * destination that refused every new connection) waits in the agent until
- * the pause ends, then connects: queued counts each probe as one of the
+ * that pause ends, then connects: queued counts each probe as one of the
  * domain's retries (and bounces by their number), so a probe answered
- * without a connection would spend a retry on nothing, and the retries of
- * a down domain would follow the pause instead of its bounce profile.
- * While it waits, other jobs wait with it.  An operator's retry (`bwctl
+ * without a connection would spend a retry on nothing.  A pause that the
+ * probe's own connection started does not hold it: it is answered at
+ * once, and queued's next retry is due one profile interval from then.
+ * While a probe waits, other jobs wait with it.  An operator's retry (`bwctl
  * retry D`: DLV_RETRY from queued, before the retry's jobs) ends the
  * pause and the hosts' down marks, and runs the agent.
  *
@@ -142,9 +143,12 @@ dlv_agent_job_add(struct dlv_job *j)
 		return;
 	}
 	a->last_used = bw_now_ms();
-	if (j->flags & BW_DLVF_PROBE)
+	if (j->flags & BW_DLVF_PROBE) {
 		for (i = 0; i < a->nhosts; i++)
 			a->hosts[i].down_until = 0;
+		if (dlv_nb_paused(&a->nb, a->last_used))
+			j->pause_wait = a->nb.pause_until;
+	}
 	TAILQ_INSERT_TAIL(&a->jobs, j, entry);
 	a->njobs++;
 	if (a->mx_state == DLV_MX_RESOLVING)
@@ -225,10 +229,11 @@ dlv_agent_reason(struct dlv_agent *a, char *dst, size_t dstsz)
 }
 
 /*
- * No connection and Good Neighbor paused: with a probe among the jobs,
- * run the agent again when the pause ends and answer nothing now (see the
- * top of this file).  1 if the jobs wait.  The pacing timer is the agent's
- * one wake-up: pacing has nothing to pace without a connection.
+ * No connection and Good Neighbor paused: with a probe among the jobs that
+ * arrived in this pause, run the agent again when the pause ends and
+ * answer nothing now (see the top of this file).  1 if the jobs wait.  The
+ * pacing timer is the agent's one wake-up: pacing has nothing to pace
+ * without a connection.
  */
 static int
 dlv_agent_pause_wait(struct dlv_agent *a)
@@ -240,11 +245,12 @@ dlv_agent_pause_wait(struct dlv_agent *a)
 	if (!dlv_nb_paused(&a->nb, now))
 		return 0;
 	TAILQ_FOREACH(j, &a->jobs, entry)
-		if (j->flags & BW_DLVF_PROBE)
+		if ((j->flags & BW_DLVF_PROBE) && j->pause_wait > now)
 			break;
 	if (j == NULL)
 		return 0;
-	left = a->nb.pause_until - now;
+	left = (j->pause_wait < a->nb.pause_until ? j->pause_wait :
+	    a->nb.pause_until) - now;
 	if (!evtimer_pending(a->pace_timer, NULL))
 		log_info("%s domain=%s gateway=%s: probe waits %llu ms for "
 		    "the Good Neighbor pause", j->qid, a->domain, a->gateway,
