@@ -27,6 +27,9 @@ Cases:
   for its end and connects, it is not answered without a connection (which
   would spend one of the message's retries on nothing).  bwctl retry ends
   the pause: the destination sees a connection at once.
+- paced: the same destination under a profile of 10 s intervals: the
+  attempts follow the profile (10 s apart), not Good Neighbor's pause,
+  which would double to 20 and 40 s (it stops at the profile's retry_max).
 - bwctl show queue: CONNS/LIMIT beside the active jobs, and connections,
   conn_limit, conn_limit_max in --json; show domain's text names the
   limit, its reason and the acceptance rate.
@@ -66,6 +69,7 @@ route slow%(D)s -> [%(NET)s2]:%(slow)d
 route refuse%(D)s -> [%(NET)s3]:%(refuse)d
 route dead%(D)s -> [%(NET)s4]:%(dead)d
 route replace%(D)s -> [%(NET)s5]:%(replace)d
+route paced%(D)s -> [%(NET)s6]:%(paced)d
 
 destination replace%(D)s {
     deliver_max_connections_per_domain 2
@@ -76,6 +80,13 @@ bounce_profile default {
     retry_initial 1s
     retry_max 2s
     max_age 1h
+}
+
+bounce_profile paced {
+    retry_initial 10s
+    retry_max 10s
+    max_age 1h
+    domains paced%(D)s
 }
 """ % dict(ports, D=D, NET=NET)
     return bwtest.default_config(bw, extra=extra)
@@ -130,6 +141,8 @@ def main():
         "replace": ScriptedSMTP(NET + "5", name="replace" + D,
                                 max_sessions_allowed=2, over="421",
                                 quit_close_delay=0.3),
+        "paced": ScriptedSMTP(NET + "6", name="paced" + D,
+                              greet_421_all=True),
     }
     try:
         with bwtest.Breakwater("neighbor") as bw:
@@ -155,8 +168,9 @@ def run_cases(bw, recv):
     # run: mail for it goes in first.
     def dead_start():
         smtp_source(bw, 5, "x@dead" + D, sessions=1)
-        bwtest.wait_for(lambda: dead.attempts, 15,
-                        what="a first attempt at the dead destination")
+        smtp_source(bw, 1, "x@paced" + D, sessions=1)
+        bwtest.wait_for(lambda: dead.attempts and recv["paced"].attempts,
+                        15, what="a first attempt at the dead destinations")
         state["dead_t0"] = dead.attempts[0]
     t.run("dead: mail for a destination that answers 421 to everything",
           dead_start)
@@ -314,6 +328,17 @@ def run_cases(bw, recv):
         assert "421" in d["limit_reason"], d
     t.run("dead: 421 to every connection: a handful of attempts a minute "
           "(10 s pauses), not one per retry", dead_case)
+
+    def paced_case():
+        at = recv["paced"].attempts
+        gaps = [round(b - a, 1) for a, b in zip(at, at[1:])]
+        note("paced: attempts %s s apart" % gaps)
+        # in the minute: every 10 s; the pause doubling past the profile
+        # (20, 40 s) or a pause added to an interval would show here
+        assert len(gaps) >= 4, gaps
+        assert all(9 <= g <= 12 for g in gaps[:4]), gaps
+    t.run("paced: a dead destination under a 10 s profile is retried "
+          "as the profile says, not as the pause grows", paced_case)
 
     def dead_retries_case():
         dq = [x for x in bw.bwctl("show", "domain", "dead" + D,
