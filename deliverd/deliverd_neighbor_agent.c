@@ -77,6 +77,7 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 {
 	struct dlv_agent	*a = c->agent;
 	struct dlv_conn		*o;
+	const struct bw_profile_conf *pr;
 	enum dlv_nb_refusal	 kind;
 	uint64_t		 now = bw_now_ms();
 	int			 i, working = 0, held = 0, others = 0;
@@ -108,8 +109,8 @@ dlv_nbh_refused(struct dlv_conn *c, const char *why)
 		break;
 	}
 	/* the profile as configured now (a reload may have changed it) */
-	dlv_nb_set_pause_max(&a->nb, (uint64_t)config_profile_for(
-	    dlv_env->cfg, a->domain)->retry_max);
+	if ((pr = config_profile_for(dlv_env->cfg, a->domain)) != NULL)
+		dlv_nb_set_pause_max(&a->nb, (uint64_t)pr->retry_max);
 	if (dlv_nb_refused(&a->nb, kind, working, held, others, why, now))
 		dlv_nbh_log(a, old);
 }
