@@ -70,6 +70,7 @@ import urllib.parse
 import bwtest
 import tlsrecv
 import peers
+from scripted_smtp import ScriptedSMTP
 
 t = bwtest.TAP()
 
@@ -289,7 +290,8 @@ class Production:
         assert self.config_path.startswith(self.sysconfdir + "/"), \
             self.config_path
 
-    def write_config(self, sink_port, reject_port, tls_port, tls_ca):
+    def write_config(self, sink_port, reject_port, tls_port, tls_ca,
+                     dead_port):
         os.makedirs(os.path.dirname(self.config_path), exist_ok=True)
         # RuntimeDirectory=breakwater, RuntimeDirectoryMode=0755: root's
         os.makedirs(self.rundir, mode=0o755)
@@ -317,6 +319,13 @@ route sender%(d)s -> [127.0.0.1]:%(sink)d
 route reject%(d)s -> [127.0.0.1]:%(reject)d
 route split%(d)s -> [127.0.0.1]:%(sink)d
 route tlsverify%(d)s -> [127.0.0.1]:%(tls)d
+route dead%(d)s -> [127.0.0.1]:%(dead)d
+bounce_profile dead {
+    retry_initial 1s
+    retry_max 2s
+    max_age 1h
+    domains dead%(d)s
+}
 destination split%(d)s {
     deliver_max_recipients_per_message 2
 }
@@ -363,7 +372,7 @@ listener public {
             "monitor": self.monitor,
             "admin": ADMIN_GROUP, "dns": bwtest.free_port(),
             "sink": sink_port, "reject": reject_port, "port": self.port,
-            "tls": tls_port, "tls_ca": tls_ca,
+            "tls": tls_port, "tls_ca": tls_ca, "dead": dead_port,
             "hat_port": self.hat_port, "hat_blocked": HAT_BLOCKED,
             "hat_rated": HAT_RATED, "mon_addr": MON_ADDR,
             "mon_port": self.mon_port,
@@ -696,6 +705,30 @@ def check_bounce(bw, sink):
                         bw.diag("queued"))
     assert "nobody@reject" + D in m, m[:2000]
     assert re.search(r"^Action: failed", m, re.M | re.I), m[:3000]
+
+
+def check_neighbor_retry(bw, dead):
+    """A destination that answers 421 to every connection, under a 1-2 s
+    profile: two refusals pause it (10 s), the next probe waits for the
+    pause's end; bwctl retry (controld -> queued -> DLV_RETRY -> the
+    worker, each as its own user) ends the pause: a connection at once."""
+    with smtplib.SMTP("127.0.0.1", bw.port, timeout=30) as s:
+        s.sendmail("x@sender" + D, ["someone@dead" + D],
+                   "Subject: for a dead destination\r\n\r\nwaits\r\n")
+    pat = re.compile(r"breakwater/deliverd\S*: \S+ domain=dead%s "
+                     r"gateway=default: probe waits" % re.escape(D))
+    bwtest.wait_for(lambda: pat.search(bw.syslog.text()), 30,
+                    what="a probe waiting for the pause (attempts %d)\n%s" %
+                    (len(dead.attempts), bw.diag("deliverd")))
+    before = len(dead.attempts)
+    r = bw.bwctl("retry", "dead" + D)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bwtest.wait_for(lambda: len(dead.attempts) > before, 3,
+                    what="a connection right after bwctl retry\n%s" %
+                    bw.diag("deliverd"))
+    assert re.search(r"domain=dead%s gateway=default: retry requested, Good "
+                     r"Neighbor pause ended" % re.escape(D),
+                     bw.syslog.text()), bw.diag("deliverd")
 
 
 def check_bwctl(bw):
@@ -1107,7 +1140,10 @@ def run_cases(bw, state):
         tag="-reject")
     rx, tls_ca = tls_receiver(bw)
     state["tls"] = rx
-    bw.write_config(sink.port, reject.port, rx.ls.getsockname()[1], tls_ca)
+    dead = state["dead"] = ScriptedSMTP("127.0.0.1", name="dead" + D,
+                                        greet_421_all=True)
+    bw.write_config(sink.port, reject.port, rx.ls.getsockname()[1], tls_ca,
+                    dead.port)
     bw.syslog = SyslogCatcher(os.path.join(bw.logdir, "syslog.log"))
     if not t.run("every daemon starts as root from its unit's ExecStart "
                  "(%s)" % " ".join(bw.argv["queued"]), bw.start):
@@ -1131,6 +1167,9 @@ def run_cases(bw, state):
           check_tls_verify, bw, state["tls"])
     t.run("5xx at the next hop: a DSN goes to the sender's domain",
           check_bounce, bw, sink)
+    t.run("Good Neighbor in production: a probe waits out the pause of a "
+          "destination that 421s everything; bwctl retry reaches deliverd "
+          "(DLV_RETRY) and ends it", check_neighbor_retry, bw, dead)
     t.run("bwctl works as root and as a bwadmin member; others are "
           "refused with a clear error", check_bwctl, bw)
     t.run("the monitor: controld as _bwctl serves HTTP on loopback with a "
@@ -1190,7 +1229,8 @@ def main():
         t.skip("production start", why)
         t.done()
     bw = Production()
-    state = {"users": [], "sink": None, "reject": None, "tls": None}
+    state = {"users": [], "sink": None, "reject": None, "tls": None,
+             "dead": None}
     try:
         run_cases(bw, state)
     finally:
@@ -1199,7 +1239,8 @@ def main():
                 bw.stop_proc(p, signal.SIGKILL)
             except Exception:  # noqa: BLE001 - cleaning up regardless
                 pass
-        for s in (state["sink"], state["reject"], state["tls"]):
+        for s in (state["sink"], state["reject"], state["tls"],
+                  state["dead"]):
             if s is not None:
                 s.stop()
         if bw.syslog is not None:
