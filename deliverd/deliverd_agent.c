@@ -127,12 +127,21 @@ dlv_agent_free(struct dlv_agent *a)
 	dlv_env->c_agents--;
 }
 
+/* A probe or an operator's retry: every host may be tried again. */
+static void
+dlv_agent_hosts_up(struct dlv_agent *a)
+{
+	int	 i;
+
+	for (i = 0; i < a->nhosts; i++)
+		a->hosts[i].down_until = 0;
+}
+
 /* A complete job from queued. */
 void
 dlv_agent_job_add(struct dlv_job *j)
 {
 	struct dlv_agent	*a;
-	int			 i;
 
 	if ((a = dlv_agent_find(j->gateway, j->domain)) == NULL &&
 	    (a = dlv_agent_new(j->gateway, j->domain)) == NULL) {
@@ -144,8 +153,7 @@ dlv_agent_job_add(struct dlv_job *j)
 	}
 	a->last_used = bw_now_ms();
 	if (j->flags & BW_DLVF_PROBE) {
-		for (i = 0; i < a->nhosts; i++)
-			a->hosts[i].down_until = 0;
+		dlv_agent_hosts_up(a);
 		if (dlv_nb_paused(&a->nb, a->last_used))
 			j->pause_wait = a->nb.pause_until;
 	}
@@ -169,14 +177,12 @@ dlv_agent_retry(const struct bw_dlv_retry *r)
 	struct dlv_agent	*a;
 	char			 gateway[BW_NAME_MAX];
 	char			 domain[BW_DOMAIN_MAX + 1];
-	int			 i;
 
 	BW_IMSG_STR(gateway, r->gateway);
 	BW_IMSG_STR(domain, r->domain);
 	if ((a = dlv_agent_find(gateway, domain)) == NULL)
 		return;		/* nothing held here: queued's jobs follow */
-	for (i = 0; i < a->nhosts; i++)
-		a->hosts[i].down_until = 0;
+	dlv_agent_hosts_up(a);
 	if (dlv_nb_paused(&a->nb, bw_now_ms())) {
 		log_info("domain=%s gateway=%s: retry requested, Good Neighbor "
 		    "pause ended", a->domain, a->gateway);

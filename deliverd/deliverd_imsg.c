@@ -1,8 +1,8 @@
 /*
  * A deliverd worker's message dispatch, one function per peer.  peer.c has
  * checked each frame's catalog row (type, sender role, size) first.
- * queued sends jobs (DLV_*) and operators' retries (DLV_RETRY), dnscached answers (DNS_ANSWER), controld asks
- * for STATUS (answered by status_link.c from dlv_status_fill) and
+ * queued sends jobs (DLV_*) and operators' retries (DLV_RETRY), dnscached
+ * answers (DNS_ANSWER), controld asks for STATUS (answered by status_link.c from dlv_status_fill) and
  * DOMAIN_INFO, and sends the domain debug table (DEBUG_TABLE).  Anything else drops that link (peer.c
  * reconnects it).  Losing queued drops every job (queued re-sends them);
  * losing dnscached fails every lookup in flight (temporary failure), through
